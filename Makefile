@@ -1,0 +1,42 @@
+# Dojo Cloud task runner. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help install up test test-fast bench lint typecheck protos clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install pinned dependencies, the platform and the SDK
+
+$(STAMP): requirements.txt pyproject.toml sdk/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e . -e ./sdk
+	touch $(STAMP)
+
+up: install ## Run the whole platform on embedded defaults (Ctrl-C stops everything)
+	$(PY) -m dojocloud.devstack up
+
+test: install ## Run the whole test suite
+	$(PY) -m pytest
+
+test-fast: install ## Unit tests only
+	$(PY) -m pytest tests/unit -q
+
+bench: install ## Run the benchmarks; each prints BENCH {json} lines
+	$(PY) -m benchmarks
+
+lint: install ## ruff on everything, mypy on the pure packages
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy scheduler/core dojo_runtime
+
+protos: install ## Regenerate sdk/dojo/v1 from protos/
+	PYTHON=$(PY) bash scripts/gen_protos.sh
+
+clean: ## Remove the virtualenv and local state
+	rm -rf $(VENV) var .dojo

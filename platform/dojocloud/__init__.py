@@ -1,0 +1,1 @@
+"""Dojo Cloud's Django project: settings, the Celery app and the Django apps."""

@@ -1,0 +1,63 @@
+"""Typed domain errors. Services raise these; each adapter maps them once:
+gRPC status codes with google.rpc details (dojocloud.api), portal messages (views).
+`retryable` tells a client whether trying again can succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str          # dotted path in the JobSpec / request, e.g. "training.learning_rate"
+    description: str
+
+
+class DojoError(Exception):
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(DojoError):
+    """Bad input: names every offending field."""
+
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = list(violations)
+        super().__init__(
+            "; ".join(f"{v.field}: {v.description}" for v in self.violations) or "invalid"
+        )
+
+
+class NotFound(DojoError):
+    """Missing, or owned by another tenant (the two are indistinguishable by design)."""
+
+    def __init__(self, resource: str) -> None:
+        self.resource = resource
+        super().__init__(f"{resource} not found")
+
+
+class Unauthenticated(DojoError):
+    pass
+
+
+class PermissionDenied(DojoError):
+    pass
+
+
+class FailedPrecondition(DojoError):
+    """A state conflict, e.g. cancelling a job that already finished."""
+
+
+class ResourceExhausted(DojoError):
+    """Quota or budget exceeded."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, subject: str = "", retry_after_s: float | None = None):
+        super().__init__(message)
+        self.subject = subject
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,43 @@
+"""Pure placement and policy engine: no Django, no gRPC, no I/O, no wall clock.
+
+The live service (scheduler.loop) and the trace simulator (scheduler.simulate) both call
+`schedule(snapshot, policy)` with an immutable Snapshot and apply the returned Decisions.
+"""
+
+from scheduler.core.model import (
+    ACCELERATOR_POOLS,
+    Admit,
+    Capacity,
+    Decisions,
+    DeviceState,
+    GpuNode,
+    JobRequest,
+    Pending,
+    Placement,
+    Preempt,
+    RunningJob,
+    Snapshot,
+    TenantQuota,
+    Tile,
+    pool_for_accelerator,
+)
+from scheduler.core.schedule import schedule
+
+__all__ = [
+    "ACCELERATOR_POOLS",
+    "Admit",
+    "Capacity",
+    "Decisions",
+    "DeviceState",
+    "GpuNode",
+    "JobRequest",
+    "Pending",
+    "Placement",
+    "Preempt",
+    "RunningJob",
+    "Snapshot",
+    "TenantQuota",
+    "Tile",
+    "pool_for_accelerator",
+    "schedule",
+]

@@ -1,0 +1,163 @@
+"""Immutable inputs and outputs of the scheduling core.
+
+Device ids are strings so that the database, the core and the simulator share them:
+  tile:  "{pool}/e{exapod}/c{cabinet}/t{tray}/r{row}c{col}"   e.g. "dojo/e0/c0/t0/r1c2"
+  gpu:   "{pool}/{node}/g{index}"                              e.g. "gpu-a100/n0/g3"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+# Accelerator type (what a job spec asks for) -> pool kind prefix. A GPU accelerator
+# "gpu-x" runs in the pool of the same name; Dojo tiles run in Dojo pools.
+DOJO_ACCELERATOR = "dojo-tile"
+ACCELERATOR_POOLS: Mapping[str, str] = {"dojo-tile": "dojo"}
+
+TRAY_ROWS = 2
+TRAY_COLS = 3
+GPUS_PER_NODE = 8
+
+
+def pool_for_accelerator(accelerator: str) -> str:
+    """The pool that serves an accelerator type ("dojo-tile" -> "dojo", "gpu-a100" -> itself)."""
+    return ACCELERATOR_POOLS.get(accelerator, accelerator)
+
+
+class DeviceState(str, Enum):
+    FREE = "free"          # usable (whether it is allocated follows from running jobs)
+    DRAINING = "draining"  # no new work; running work finishes or moves
+    FAILED = "failed"      # unusable; its jobs resume elsewhere
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    pool: str
+    exapod: int
+    cabinet: int
+    tray: int
+    row: int
+    col: int
+    state: DeviceState = DeviceState.FREE
+
+    @property
+    def id(self) -> str:
+        return (
+            f"{self.pool}/e{self.exapod}/c{self.cabinet}/t{self.tray}/r{self.row}c{self.col}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GpuNode:
+    pool: str
+    name: str                  # "n0"
+    gpus: int = GPUS_PER_NODE
+    state: DeviceState = DeviceState.FREE
+    failed_gpus: frozenset[int] = frozenset()
+
+    @property
+    def id(self) -> str:
+        return f"{self.pool}/{self.name}"
+
+    def gpu_id(self, index: int) -> str:
+        return f"{self.pool}/{self.name}/g{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    tiles: tuple[Tile, ...] = ()
+    gpu_nodes: tuple[GpuNode, ...] = ()
+
+    def pools(self) -> dict[str, str]:
+        """pool name -> accelerator type it serves."""
+        out: dict[str, str] = {}
+        for t in self.tiles:
+            out[t.pool] = DOJO_ACCELERATOR
+        for n in self.gpu_nodes:
+            out[n.pool] = n.pool
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    pool: str
+    accelerator: str
+    devices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """A queued job as the core sees it."""
+
+    job_id: str
+    tenant: str
+    accelerators: tuple[str, ...]   # acceptable types, preferred first
+    count: int                      # tiles or GPUs of accelerators[0]
+    submit_time: float              # seconds, on the injected clock
+    priority: int = 0               # larger runs first; classes map onto integers
+    # Estimated run time on accelerators[0], if known (backfill and heterogeneity use it).
+    est_duration_s: float | None = None
+    attained_service_s: float = 0.0  # device-seconds already received (LAS, fair share)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    job_id: str
+    tenant: str
+    placement: Placement
+    start_time: float
+    priority: int = 0
+    last_checkpoint_time: float | None = None
+    est_end_time: float | None = None
+    preemptible: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TenantQuota:
+    """Per-pool quota in devices (tiles or GPUs), modelled on Kueue's ClusterQueue."""
+
+    nominal: Mapping[str, int] = field(default_factory=dict)
+    borrowing_limit: Mapping[str, int | None] = field(default_factory=dict)
+    lending_limit: Mapping[str, int | None] = field(default_factory=dict)
+    cohort: str = "default"
+    weight: float = 1.0
+    decayed_usage: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    now: float
+    capacity: Capacity
+    queued: tuple[JobRequest, ...] = ()
+    running: tuple[RunningJob, ...] = ()
+    tenants: Mapping[str, TenantQuota] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    job_id: str
+    placement: Placement
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preempt:
+    job_id: str
+    reason: str
+    for_job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    job_id: str
+    reason: str
+    position: int   # 1-based position in the queue order the policy chose
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    admits: tuple[Admit, ...] = ()
+    preemptions: tuple[Preempt, ...] = ()
+    pending: tuple[Pending, ...] = ()

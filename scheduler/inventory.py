@@ -1,0 +1,62 @@
+"""Reads a capacity inventory (deploy/clusters/*.yaml) into the core's Capacity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scheduler.core.model import TRAY_COLS, TRAY_ROWS, Capacity, GpuNode, Tile
+
+MAX_TRAYS_PER_CABINET = 2
+
+
+class InventoryError(ValueError):
+    pass
+
+
+def load_inventory(path: str | Path) -> Capacity:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    try:
+        return parse_inventory(data)
+    except InventoryError as exc:
+        raise InventoryError(f"{path}: {exc}") from None
+
+
+def _positive_int(entry: dict[str, Any], key: str, where: str, default: int | None = None) -> int:
+    value = entry.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InventoryError(f"{where}.{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def parse_inventory(data: Any) -> Capacity:
+    if not isinstance(data, dict):
+        raise InventoryError("inventory must be a mapping")
+    tiles: list[Tile] = []
+    for i, pod in enumerate(data.get("dojo") or []):
+        where = f"dojo[{i}]"
+        pool = pod.get("pool", "dojo")
+        exapods = _positive_int(pod, "exapods", where, 1)
+        cabinets = _positive_int(pod, "cabinets_per_exapod", where, 10)
+        trays = _positive_int(pod, "trays_per_cabinet", where, MAX_TRAYS_PER_CABINET)
+        if trays > MAX_TRAYS_PER_CABINET:
+            raise InventoryError(f"{where}.trays_per_cabinet must be at most 2, got {trays}")
+        for e in range(exapods):
+            for c in range(cabinets):
+                for t in range(trays):
+                    for r in range(TRAY_ROWS):
+                        for col in range(TRAY_COLS):
+                            tiles.append(Tile(pool, e, c, t, r, col))
+    nodes: list[GpuNode] = []
+    for i, gp in enumerate(data.get("gpu_pools") or []):
+        where = f"gpu_pools[{i}]"
+        pool = gp.get("pool")
+        if not isinstance(pool, str) or not pool.startswith("gpu-"):
+            raise InventoryError(f"{where}.pool must be a name like 'gpu-a100', got {pool!r}")
+        count = _positive_int(gp, "nodes", where)
+        per_node = _positive_int(gp, "gpus_per_node", where, 8)
+        nodes.extend(GpuNode(pool, f"n{n}", per_node) for n in range(count))
+    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(nodes))
