@@ -1,0 +1,106 @@
+"""Portal forms. They only parse types; the job service validates the spec's meaning, so the
+portal, gRPC and the CLI report the same messages."""
+
+from __future__ import annotations
+
+from django import forms
+
+ARCHITECTURES = ["mlp", "cnn", "gpt", "vit", "video"]
+OPTIMIZERS = ["adam", "adamw", "sgd"]
+PRECISIONS = ["bf16", "fp32", "cfp8"]
+ACCELERATORS = ["dojo-tile", "gpu-a100", "gpu-h100"]
+PRIORITIES = ["normal", "low", "high"]
+DATASET_SUGGESTIONS = ["digits", "tiny-shakespeare", "synthetic-images", "synthetic-video", "npz"]
+
+# The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds.
+DEFAULTS = {
+    "name": "digits-mlp", "architecture": "mlp", "params": "hidden=128, layers=2",
+    "dataset": "digits", "steps": 300, "batch_size": 64, "optimizer": "adam",
+    "learning_rate": 0.001, "precision": "bf16", "checkpoint_interval": 100, "seed": 0,
+    "accelerators": ["dojo-tile"], "count": 1, "priority_class": "normal",
+}
+
+
+def _choices(values: list[str]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+def parse_params(text: str) -> dict[str, int]:
+    """'hidden=128, layers=2' → {'hidden': 128, 'layers': 2}; raises ValueError naming the bad
+    item."""
+    out: dict[str, int] = {}
+    for item in text.replace("\n", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"{item!r} is not key=value")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            raise ValueError(f"{key}: {value!r} is not an integer") from None
+    return out
+
+
+class JobSpecForm(forms.Form):
+    """The common JobSpec fields. Optional at this level: an empty field is the proto default,
+    and the service says whether that is acceptable."""
+
+    name = forms.CharField(required=False, max_length=200)
+    architecture = forms.ChoiceField(choices=_choices(ARCHITECTURES))
+    params = forms.CharField(required=False, label="Model size parameters",
+                             help_text="key=value, comma separated, e.g. hidden=128, layers=2")
+    dataset = forms.CharField(required=False, label="Dataset",
+                              widget=forms.TextInput(attrs={"list": "dataset-names"}))
+    dataset_uri = forms.CharField(required=False, label="Dataset URI",
+                                  help_text="Only for npz: where the arrays are")
+    steps = forms.IntegerField(required=False)
+    batch_size = forms.IntegerField(required=False)
+    optimizer = forms.ChoiceField(choices=_choices(OPTIMIZERS))
+    learning_rate = forms.FloatField(required=False)
+    precision = forms.ChoiceField(choices=_choices(PRECISIONS))
+    checkpoint_interval = forms.IntegerField(required=False, label="Checkpoint every (steps)")
+    seed = forms.IntegerField(required=False)
+    accelerators = forms.MultipleChoiceField(
+        choices=_choices(ACCELERATORS), widget=forms.CheckboxSelectMultiple, required=False,
+        help_text="Tick every type the job may run on")
+    count = forms.IntegerField(required=False, label="Tiles or GPUs")
+    max_runtime_seconds = forms.IntegerField(required=False, label="Max runtime (s)",
+                                             help_text="Empty: the platform default")
+    priority_class = forms.ChoiceField(choices=_choices(PRIORITIES), label="Priority")
+
+    def clean_params(self) -> dict[str, int]:
+        try:
+            return parse_params(self.cleaned_data.get("params") or "")
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class YamlSpecForm(forms.Form):
+    """A job file, pasted or uploaded; an upload wins over the textarea."""
+
+    spec_yaml = forms.CharField(required=False, label="Job spec (YAML)",
+                                widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false"}))
+    spec_file = forms.FileField(required=False, label="…or upload a .yaml file")
+
+    MAX_BYTES = 256 * 1024
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        upload = data.get("spec_file")
+        if upload is not None:
+            if upload.size > self.MAX_BYTES:
+                raise forms.ValidationError("The file is larger than 256 KiB.")
+            try:
+                data["spec_yaml"] = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text.") from None
+        if not (data.get("spec_yaml") or "").strip():
+            raise forms.ValidationError("Paste a job spec or choose a file.")
+        return data
+
+    def source(self) -> str:
+        upload = self.cleaned_data.get("spec_file")
+        return upload.name if upload is not None else "pasted spec"

@@ -1,0 +1,87 @@
+"""The portal's one edge between form data and the `JobSpec` proto, both ways, and between the
+service's field paths ("training.learning_rate") and form field names."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dojo.v1 import job_pb2
+
+# Form field → dotted JobSpec path.
+FORM_TO_SPEC_PATH = {
+    "name": "name",
+    "architecture": "model.architecture",
+    "params": "model.params",
+    "dataset": "dataset.name",
+    "dataset_uri": "dataset.uri",
+    "steps": "training.steps",
+    "batch_size": "training.batch_size",
+    "optimizer": "training.optimizer",
+    "learning_rate": "training.learning_rate",
+    "precision": "training.precision",
+    "checkpoint_interval": "training.checkpoint_interval",
+    "seed": "training.seed",
+    "accelerators": "resources.accelerators",
+    "count": "resources.count",
+    "max_runtime_seconds": "limits.max_runtime_seconds",
+    "priority_class": "priority_class",
+}
+_SPEC_PATH_TO_FORM = {path: name for name, path in FORM_TO_SPEC_PATH.items()}
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def spec_from_form(data: dict[str, Any]) -> job_pb2.JobSpec:
+    """Cleaned `JobSpecForm` data → JobSpec. Empty fields stay at their proto defaults."""
+    spec = job_pb2.JobSpec(name=data.get("name") or "",
+                           priority_class=data.get("priority_class") or "")
+    spec.model.architecture = data.get("architecture") or ""
+    spec.model.params.update(data.get("params") or {})
+    spec.dataset.name = data.get("dataset") or ""
+    spec.dataset.uri = data.get("dataset_uri") or ""
+    t = spec.training
+    t.steps = data.get("steps") or 0
+    t.batch_size = data.get("batch_size") or 0
+    t.optimizer = data.get("optimizer") or ""
+    t.learning_rate = data.get("learning_rate") or 0.0
+    t.precision = data.get("precision") or ""
+    t.checkpoint_interval = data.get("checkpoint_interval") or 0
+    t.seed = data.get("seed") or 0
+    spec.resources.accelerators.extend(data.get("accelerators") or [])
+    spec.resources.count = data.get("count") or 0
+    spec.limits.max_runtime_seconds = data.get("max_runtime_seconds") or 0
+    return spec
+
+
+def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
+    """JobSpec → initial values for `JobSpecForm` (used to resubmit a job as a new one)."""
+    t = spec.training
+    return {
+        "name": spec.name,
+        "architecture": spec.model.architecture,
+        "params": ", ".join(f"{k}={v}" for k, v in sorted(spec.model.params.items())),
+        "dataset": spec.dataset.name,
+        "dataset_uri": spec.dataset.uri,
+        "steps": t.steps or None,
+        "batch_size": t.batch_size or None,
+        "optimizer": t.optimizer,
+        "learning_rate": t.learning_rate or None,
+        "precision": t.precision,
+        "checkpoint_interval": t.checkpoint_interval or None,
+        "seed": t.seed,
+        "accelerators": list(spec.resources.accelerators),
+        "count": spec.resources.count or None,
+        "max_runtime_seconds": spec.limits.max_runtime_seconds or None,
+        "priority_class": spec.priority_class or "normal",
+    }
+
+
+def form_field_for(spec_path: str) -> str | None:
+    """'resources.accelerators[1]' → 'accelerators'; 'model.params.hidden' → 'params'.
+    None when no form field shows that part of the spec."""
+    path = _INDEX.sub("", spec_path)
+    while path:
+        if path in _SPEC_PATH_TO_FORM:
+            return _SPEC_PATH_TO_FORM[path]
+        path = path.rpartition(".")[0]
+    return None

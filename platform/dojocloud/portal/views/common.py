@@ -1,0 +1,50 @@
+"""What every portal view shares: login, the caller's principal, and mapping domain errors to
+HTTP once (another tenant's object is a 404, a forbidden action a 403)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dojocloud.core.errors import NotFound, PermissionDenied
+from dojocloud.tenancy.services import Principal, principal_for_user
+
+ORG_SESSION_KEY = "portal_org"
+WRITER_ROLES = frozenset({"owner", "admin", "member"})
+
+PortalView = Callable[..., HttpResponse]
+
+
+def can_write(principal: Principal) -> bool:
+    """Only for showing or hiding buttons: the services enforce roles themselves."""
+    return str(principal.role) in WRITER_ROLES
+
+
+def portal_view(view: PortalView) -> PortalView:
+    """Requires a login, resolves the caller's principal and passes it as `principal`."""
+
+    @login_required(login_url="portal:login")
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            principal = principal_for_user(request.user, request.session.get(ORG_SESSION_KEY))
+        except (NotFound, PermissionDenied):
+            return render(request, "portal/no_org.html", status=403)
+        try:
+            return view(request, principal, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except PermissionDenied as exc:
+            return render(request, "portal/forbidden.html", {"message": exc.message},
+                          status=403)
+
+    return wrapper
+
+
+def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
+    return {"principal": principal, "can_write": can_write(principal), **extra}

@@ -1,0 +1,166 @@
+"""One error hierarchy for the SDK, built from gRPC errors and their google.rpc details.
+
+Callers branch on the class (or `code`) and on `retryable`, never on message text.
+`field_violations` names the bad fields of an INVALID_ARGUMENT; `retry_after` comes from
+RetryInfo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str          # dotted path, e.g. "training.learning_rate"
+    description: str
+
+
+@dataclass(frozen=True)
+class QuotaViolation:
+    subject: str
+    description: str
+
+
+class DojoError(Exception):
+    """Base of every SDK error. `code` is the gRPC status code (None for local errors)."""
+
+    code: grpc.StatusCode | None = None
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: grpc.StatusCode | None = None,
+        field_violations: Iterable[FieldViolation] = (),
+        quota_violations: Iterable[QuotaViolation] = (),
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.field_violations = list(field_violations)
+        self.quota_violations = list(quota_violations)
+        self.reason = reason                # ErrorInfo.reason, e.g. "JOB_NOT_CANCELLABLE"
+        self.metadata = dict(metadata or {})
+        self.retry_after = retry_after      # seconds, from RetryInfo
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgumentError(DojoError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class SpecError(InvalidArgumentError):
+    """A job file that does not parse into a JobSpec (raised locally, before any call)."""
+
+    def __init__(self, message: str, *, source: str = "",
+                 field_violations: Iterable[FieldViolation] = ()) -> None:
+        super().__init__(message, field_violations=field_violations)
+        self.source = source
+
+
+class NotFoundError(DojoError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExistsError(DojoError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class UnauthenticatedError(DojoError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDeniedError(DojoError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class FailedPreconditionError(DojoError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class ResourceExhaustedError(DojoError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    retryable = True
+
+
+class AbortedError(DojoError):
+    code = grpc.StatusCode.ABORTED
+    retryable = True
+
+
+class UnavailableError(DojoError):
+    code = grpc.StatusCode.UNAVAILABLE
+    retryable = True
+
+
+class DeadlineExceededError(DojoError):
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    retryable = True
+
+
+class CancelledError(DojoError):
+    code = grpc.StatusCode.CANCELLED
+
+
+class InternalError(DojoError):
+    code = grpc.StatusCode.INTERNAL
+
+
+_BY_CODE: dict[grpc.StatusCode, type[DojoError]] = {
+    cls.code: cls
+    for cls in (InvalidArgumentError, NotFoundError, AlreadyExistsError, UnauthenticatedError,
+                PermissionDeniedError, FailedPreconditionError, ResourceExhaustedError,
+                AbortedError, UnavailableError, DeadlineExceededError, CancelledError,
+                InternalError)
+    if cls.code is not None
+}
+
+
+def from_rpc_error(err: grpc.RpcError) -> DojoError:
+    """The typed error for a failed call, with its rich status details unpacked."""
+    code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
+    message = (err.details() if isinstance(err, grpc.Call) else None) or str(code)
+    kwargs = _details(err)
+    cls = _BY_CODE.get(code, DojoError)
+    return cls(message, code=code, **kwargs)  # type: ignore[arg-type]
+
+
+def _details(err: grpc.RpcError) -> dict[str, object]:
+    try:
+        status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+    except ValueError:  # malformed details: keep the code and message
+        status = None
+    fields: list[FieldViolation] = []
+    quotas: list[QuotaViolation] = []
+    out: dict[str, object] = {"field_violations": fields, "quota_violations": quotas}
+    for any_msg in status.details if status is not None else []:
+        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            any_msg.Unpack(bad)
+            fields += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif any_msg.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+            quota = error_details_pb2.QuotaFailure()
+            any_msg.Unpack(quota)
+            quotas += [QuotaViolation(v.subject, v.description) for v in quota.violations]
+        elif any_msg.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            any_msg.Unpack(info)
+            out["reason"], out["metadata"] = info.reason, dict(info.metadata)
+        elif any_msg.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            any_msg.Unpack(retry)
+            out["retry_after"] = retry.retry_delay.ToTimedelta().total_seconds()
+    return out
