@@ -1,0 +1,165 @@
+"""The one edge that reads the spec files (package data) into the typed specs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from dojo_runtime.specs.hardware import (
+    CostParams,
+    DipSpec,
+    Efficiency,
+    GpuSpec,
+    HardwareSpecs,
+    LatencySpec,
+    NodeSpec,
+    PodSpec,
+    PriceBook,
+    TileSpec,
+    TraySpec,
+)
+
+HARDWARE_FILE = "dojo_hardware.yaml"
+COST_MODEL_FILE = "cost_model.yaml"
+
+
+def _read(name: str) -> dict[str, Any]:
+    text = resources.files("dojo_runtime.specs").joinpath(name).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{name}: expected a mapping at the top level")
+    return data
+
+
+def _pick(section: Mapping[str, Any], **names: str) -> dict[str, Any]:
+    """Take fields from a YAML section; `field=yaml_key` renames. Missing keys fail loudly."""
+    out: dict[str, Any] = {}
+    for fld, key in names.items():
+        if key not in section:
+            raise ValueError(f"spec file is missing {key!r}")
+        out[fld] = section[key]
+    return out
+
+
+def _same(section: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return _pick(section, **{k: k for k in keys})
+
+
+def _node(d: Mapping[str, Any]) -> NodeSpec:
+    return NodeSpec(
+        **_same(d, "clock_hz", "sram_bytes", "peak_bf16_flops", "peak_cfp8_flops",
+                "peak_cfp16_flops", "peak_fp32_flops", "sram_load_bandwidth_bytes_per_s",
+                "sram_store_bandwidth_bytes_per_s", "source", "confidence"))
+
+
+def _tile(d: Mapping[str, Any]) -> TileSpec:
+    return TileSpec(
+        **_same(d, "d1_chips", "nodes", "peak_bf16_flops", "peak_cfp8_flops", "peak_fp32_flops",
+                "sram_bytes", "ontile_bisection_bandwidth_bytes_per_s",
+                "offtile_bandwidth_per_edge_bytes_per_s", "max_dips_per_edge",
+                "dips_per_tile_average_in_tray", "power_w", "source", "confidence"))
+
+
+def _tray(d: Mapping[str, Any]) -> TraySpec:
+    rows, cols = (int(x) for x in str(d["tile_layout"]).lower().split("x"))
+    if rows * cols != int(d["tiles"]):
+        raise ValueError("system_tray.tile_layout does not match system_tray.tiles")
+    return TraySpec(int(d["tiles"]), rows, cols, int(d["dips"]), str(d["source"]))
+
+
+def _dip(d: Mapping[str, Any]) -> DipSpec:
+    return DipSpec(
+        **_same(d, "hbm_bytes", "hbm_bandwidth_bytes_per_s",
+                "ttp_link_to_tile_bandwidth_bytes_per_s", "host_pcie_bandwidth_bytes_per_s",
+                "ttpoe_ethernet_bandwidth_bytes_per_s", "source", "confidence"))
+
+
+def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: int) -> GpuSpec:
+    bf16 = d.get("peak_bf16_dense_flops") or d.get("peak_fp16_dense_flops")
+    if bf16 is None:
+        raise ValueError(f"gpus.{part}: no 16-bit dense peak")
+    return GpuSpec(
+        accelerator=name, part=part, peak_bf16_flops=float(bf16),
+        peak_fp8_flops=d.get("peak_fp8_dense_flops"),
+        gpus_per_node=per_node, node_network_bytes_per_s=node_net,
+        confidence=str(d.get("confidence", "R")),
+        **_same(d, "peak_fp32_flops", "hbm_bytes", "hbm_bandwidth_bytes_per_s",
+                "nvlink_bandwidth_bytes_per_s", "source"),
+    )
+
+
+def _gpus(data: Mapping[str, Any]) -> dict[str, GpuSpec]:
+    extra = data["additions"]
+    parts = {**data["gpus"], **extra["gpus"]}
+    per_node = int(data["gpus"]["node_8gpu"]["gpus_per_node"])
+    net = extra["gpu_node_network"]
+    out: dict[str, GpuSpec] = {}
+    for name, entry in extra["accelerators"].items():
+        if entry["kind"] == "gpu":
+            part = entry["gpu"]
+            out[name] = _gpu(name, part, parts[part], float(net[entry["node_network"]]), per_node)
+    return out
+
+
+def _prices(d: Mapping[str, Any]) -> PriceBook:
+    table = {str(k): float(v) for k, v in d["usd_per_device_hour"].items()}
+    return PriceBook(MappingProxyType(table), str(d["price_date"]), str(d["source"]))
+
+
+@cache
+def load_hardware() -> HardwareSpecs:
+    """The packaged hardware figures (read once; the result is immutable)."""
+    data = _read(HARDWARE_FILE)
+    extra = data["additions"]
+    return HardwareSpecs(
+        as_of=str(data["as_of"]),
+        node=_node(data["node"]),
+        tile=_tile(data["training_tile"]),
+        tray=_tray(data["system_tray"]),
+        pod=PodSpec(int(data["cabinet"]["system_trays"]), int(data["exapod"]["cabinets"]),
+                    int(data["exapod"]["tiles"]), str(data["exapod"]["source"])),
+        dip=_dip(data["dip"]),
+        gpus=MappingProxyType(_gpus(data)),
+        latencies=LatencySpec(**_same(extra["latencies"], "ttpoe_s", "nvlink_s",
+                                      "tile_edge_hop_s", "gpu_network_s", "source")),
+        prices=_prices(extra["prices"]),
+        accelerators=tuple(extra["accelerators"]),
+    )
+
+
+def accelerator_kind(accelerator: str) -> str:
+    """"dojo" or "gpu" for a known accelerator type; ValueError otherwise."""
+    entry = _read_accelerators().get(accelerator)
+    if entry is None:
+        known = ", ".join(load_hardware().accelerators)
+        raise ValueError(f"unknown accelerator {accelerator!r} (known: {known})")
+    return str(entry["kind"])
+
+
+@cache
+def _read_accelerators() -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType(dict(_read(HARDWARE_FILE)["additions"]["accelerators"]))
+
+
+def _efficiency(d: Mapping[str, Any]) -> Efficiency:
+    return Efficiency(**{k: float(v) for k, v in _same(d, "matrix", "vector", "memory",
+                                                         "network").items()})
+
+
+@cache
+def load_cost_params() -> CostParams:
+    """The cost model's default parameters (cost_model.yaml)."""
+    d = _read(COST_MODEL_FILE)
+    return CostParams(
+        dojo=_efficiency(d["efficiency"]["dojo"]),
+        gpu=_efficiency(d["efficiency"]["gpu"]),
+        dojo_kernel_overhead_s=float(d["kernel_overhead_s"]["dojo"]),
+        gpu_kernel_overhead_s=float(d["kernel_overhead_s"]["gpu"]),
+        sram_usable_fraction=float(d["sram_usable_fraction"]),
+        links_are_bidirectional=bool(d["links_are_bidirectional"]),
+    )
