@@ -100,6 +100,11 @@ class Stack:
 
     # -- processes ----------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        # Each process aggregates only its own multiprocess files: sharing one folder would
+        # make every process expose every other's counters, and Prometheus count them twice.
+        prom = Path(env["PROMETHEUS_MULTIPROC_DIR"]) / name
+        prom.mkdir(parents=True, exist_ok=True)
+        env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(prom))
         out: int | object = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,7 @@ def _field_violations(field: FieldDescriptor, value: Any, path: str) -> list[Fie
         for k, v in value.items():
             out += _scalar_violations(value_field, v, _join(path, str(k)))
         return out
-    if field.label == FieldDescriptor.LABEL_REPEATED:
+    if field.is_repeated:
         if not isinstance(value, list):
             return [FieldViolation(path, f"must be a list, got {_kind(value)}")]
         out = []
@@ -155,7 +155,7 @@ def _numeric(value: Any) -> bool:
 
 def _is_map(field: FieldDescriptor) -> bool:
     mt = field.message_type
-    return bool(field.label == FieldDescriptor.LABEL_REPEATED and mt is not None
+    return bool(field.is_repeated and mt is not None
                 and mt.GetOptions().map_entry)
 
 

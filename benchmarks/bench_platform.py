@@ -1,0 +1,104 @@
+"""Platform benchmarks over the real processes of `make up` (SQLite + embedded Redis, free
+ports, a temporary state folder).
+
+e2e_latency        seconds from CreateJob to RUNNING and to SUCCEEDED for examples/digits-mlp.yaml
+platform_overhead  training samples/s of a job through the platform (RUNNING → SUCCEEDED:
+                   worker, segments, checkpoints, metrics, ledger) over the same config's bare
+                   training loop in one process (dojo_runtime.engine.Trainer), same run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from dojo import specfile
+from dojo.client import Client
+from dojo.config import ClientConfig
+from dojo.v1 import job_pb2
+from dojocloud.devstack import REPO, Ports, Stack
+
+from benchmarks.report import bench
+
+EXAMPLE = REPO / "examples" / "digits-mlp.yaml"
+
+
+def _overhead_spec() -> job_pb2.JobSpec:
+    """Big enough that a segment is seconds of training, as real jobs are."""
+    spec = specfile.load(str(EXAMPLE))
+    spec.name = "overhead-mlp"
+    spec.model.params["hidden"] = 1024
+    spec.model.params["layers"] = 3
+    spec.training.precision = "fp32"
+    spec.training.batch_size = 256
+    spec.training.steps = 600
+    spec.training.checkpoint_interval = 200
+    return spec
+
+
+def _bare_samples_per_second(spec: job_pb2.JobSpec) -> float:
+    from dojo_runtime.config import TrainConfig
+    from dojo_runtime.engine import Trainer
+
+    config = TrainConfig(
+        architecture=spec.model.architecture, model_params=dict(spec.model.params),
+        dataset=spec.dataset.name, steps=spec.training.steps,
+        batch_size=spec.training.batch_size, optimizer=spec.training.optimizer,
+        learning_rate=spec.training.learning_rate, precision=spec.training.precision,
+        seed=spec.training.seed, accelerator=spec.resources.accelerators[0],
+        device_count=spec.resources.count)
+    trainer = Trainer(config)
+    state = trainer.initial_state()
+    started = time.perf_counter()
+    trainer.train(state, spec.training.steps)
+    return spec.training.steps * spec.training.batch_size / (time.perf_counter() - started)
+
+
+def _run(c: Client, spec: job_pb2.JobSpec) -> tuple[float, float, float, float]:
+    """(created, first RUNNING, SUCCEEDED) on this clock, and the last RUNNING time."""
+    created = time.perf_counter()
+    job = c.create_job(spec)
+    running = last_running = done = 0.0
+    for event in c.watch_job(job.name):
+        if event.WhichOneof("kind") != "state_change":
+            continue
+        now = time.perf_counter()
+        if event.state_change.to_state == job_pb2.RUNNING:
+            running = running or now
+            last_running = now
+        elif event.state_change.to_state == job_pb2.SUCCEEDED:
+            done = now
+    final = c.get_job(job.name)
+    if final.state != job_pb2.SUCCEEDED:
+        raise RuntimeError(f"{final.name} ended {job_pb2.JobState.Name(final.state)}: "
+                           f"{final.state_reason}")
+    return created, running, done, last_running
+
+
+def main() -> None:
+    base = Path(tempfile.mkdtemp(prefix="dojo-bench-"))
+    env = {"DATABASE_URL": f"sqlite:///{base / 'bench.sqlite3'}", "DOJO_DATA_DIR": str(base),
+           "DOJO_DEMO_ENV_FILE": str(base / "demo.env"), "DOJO_SCHED_INTERVAL_S": "1",
+           "PROMETHEUS_MULTIPROC_DIR": str(base / "prom")}
+    os.environ.pop("REDIS_URL", None)
+    stack = Stack(env=env, ports=Ports.ephemeral(), state_dir=base, log_dir=base / "logs",
+                  quiet_seed=True)
+    stack.start()
+    try:
+        key = next(line.split("=", 1)[1] for line in (base / "demo.env").read_text().splitlines()
+                   if line.startswith("DOJO_API_KEY="))
+        cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=30)
+        with Client(cfg) as c:
+            created, running, done, _ = _run(c, specfile.load(str(EXAMPLE)))
+            bench("e2e_latency", done - created, "s", to_running_s=round(running - created, 3),
+                  to_succeeded_s=round(done - created, 3))
+            spec = _overhead_spec()
+            _, running, done, _ = _run(c, spec)
+        platform_sps = spec.training.steps * spec.training.batch_size / (done - running)
+        bare_sps = _bare_samples_per_second(spec)
+        bench("platform_overhead", platform_sps, "samples/s", baseline=bare_sps,
+              ratio=platform_sps / bare_sps, target_ratio=0.9)
+    finally:
+        stack.stop()

@@ -1,0 +1,1 @@
+"""The public gRPC API (JobService): auth, error mapping, mappers, servicer, serve_grpc."""

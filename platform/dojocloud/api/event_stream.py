@@ -1,0 +1,42 @@
+"""WatchJob's event feed: polls the job's event log after the last id sent.
+
+The database is the truth, so the stream is a poll of it; resuming after an event id is the
+same query. It ends when the job is final and every event is sent, or when the call stops
+being active (client cancel, deadline).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+from dojocloud.jobs.models import JobEvent
+from dojocloud.jobs.services import get_job, job_events
+from dojocloud.tenancy.services import Principal
+
+POLL_INTERVAL_S = 0.25
+BATCH = 500
+
+# Set when the server starts draining: open streams end (with UNAVAILABLE, see the servicer)
+# so clients reconnect elsewhere instead of holding up shutdown for the whole grace period.
+draining = threading.Event()
+
+
+def follow_events(principal: Principal, job_id: str, *, after_id: int = 0,
+                  active: Callable[[], bool] = lambda: True,
+                  poll_s: float | None = None) -> Iterator[JobEvent]:
+    """Events of the job with id > after_id, as they are written, until the job is final."""
+    last = after_id
+    while active() and not draining.is_set():
+        # Read the state before the events: all events written before a final state are
+        # then in this batch or a later one, so none is lost at the end.
+        final = get_job(principal, job_id).is_final
+        events = job_events(principal, job_id, after_id=last, limit=BATCH)
+        for event in events:
+            last = event.id
+            yield event
+        if len(events) == BATCH:
+            continue
+        if final:
+            return
+        draining.wait(POLL_INTERVAL_S if poll_s is None else poll_s)

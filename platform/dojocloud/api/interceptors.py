@@ -1,0 +1,111 @@
+"""One server interceptor around every unary and server-streaming handler:
+
+* maps a raised DojoError to its gRPC status with details (errors.to_grpc_status), so
+  servicers just raise;
+* records request count and latency by method and final code;
+* closes this worker thread's database connections after the call, as Django does at the end
+  of a web request (gRPC pool threads live long, and a stale connection must not linger).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from django.db import connections
+
+from dojocloud.api import metrics
+from dojocloud.api.errors import to_grpc_status
+from dojocloud.core.errors import DojoError
+
+log = logging.getLogger(__name__)
+
+Unary = Callable[[Any, grpc.ServicerContext], Any]
+Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
+
+
+class ApiInterceptor(grpc.ServerInterceptor):
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method  # "/dojo.v1.JobService/GetJob"
+        if handler.unary_unary is not None:
+            return handler._replace(unary_unary=_unary(handler.unary_unary, method))
+        if handler.unary_stream is not None:
+            return handler._replace(unary_stream=_streaming(handler.unary_stream, method))
+        return handler  # client- and bidi-streaming (reflection): left as they are
+
+
+def _unary(behavior: Unary, method: str) -> Unary:
+    def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
+        start, code = time.monotonic(), "OK"
+        try:
+            return behavior(request, context)
+        except DojoError as err:
+            status = to_grpc_status(err)
+            code = status.code.name
+            context.abort_with_status(status)  # raises, unwinding the handler
+        except Exception:
+            code = _failure_code(context, method)
+            _hide_internal(context, code)
+            raise
+        finally:
+            _finish(method, code, start)
+
+    return wrapper
+
+
+def _streaming(behavior: Streaming, method: str) -> Streaming:
+    def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        start, code = time.monotonic(), "OK"
+        try:
+            yield from behavior(request, context)
+            code = _ended_code(context)
+        except DojoError as err:
+            status = to_grpc_status(err)
+            code = status.code.name
+            context.abort_with_status(status)  # raises, unwinding the handler
+        except GeneratorExit:
+            code = "CANCELLED"  # the client went away; gRPC closed the generator
+            raise
+        except Exception:
+            code = _failure_code(context, method)
+            _hide_internal(context, code)
+            raise
+        finally:
+            _finish(method, code, start)
+
+    return wrapper
+
+
+def _ended_code(context: grpc.ServicerContext) -> str:
+    """A stream that returned: completed, or stopped because the call ended under it."""
+    if context.is_active():
+        return "OK"
+    remaining = context.time_remaining()
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= 0 else "CANCELLED"
+
+
+def _failure_code(context: grpc.ServicerContext, method: str) -> str:
+    """The code of a handler that raised: its own context.abort(), or a bug (INTERNAL)."""
+    code = context.code() if hasattr(context, "code") else None
+    if isinstance(code, grpc.StatusCode) and code != grpc.StatusCode.OK:
+        return code.name
+    log.exception("unhandled error in %s; answered INTERNAL", method)
+    return "INTERNAL"
+
+
+def _hide_internal(context: grpc.ServicerContext, code: str) -> None:
+    """A bug answers INTERNAL without its message (gRPC would send it, as UNKNOWN)."""
+    if code == "INTERNAL":
+        context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
+
+
+def _finish(method: str, code: str, start: float) -> None:
+    metrics.observe(method, code, time.monotonic() - start)
+    connections.close_all()

@@ -1,0 +1,87 @@
+"""JobService servicer: parse, authenticate, call the jobs facade, map. DojoErrors raised
+here become gRPC statuses in dojocloud.api.interceptors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import grpc
+
+from dojo.v1 import job_pb2, job_pb2_grpc
+from dojocloud.api import mappers
+from dojocloud.api.auth import authenticate
+from dojocloud.api.event_stream import draining, follow_events
+from dojocloud.core.errors import ResourceExhausted
+from dojocloud.jobs import services
+from dojocloud.tenancy.services import Principal
+
+STREAM_RETRY_S = 5.0
+
+
+class JobService(job_pb2_grpc.JobServiceServicer):
+    def __init__(self, *, max_streams: int = 8) -> None:
+        # Each WatchJob holds a server thread while it runs; capping them keeps threads free
+        # for unary calls. Past the cap a watcher gets RESOURCE_EXHAUSTED with RetryInfo.
+        self._streams = threading.BoundedSemaphore(max_streams)
+
+    def CreateJob(self, request: job_pb2.CreateJobRequest,  # noqa: N802
+                  context: grpc.ServicerContext) -> job_pb2.Job:
+        principal = authenticate(context)
+        mappers.check_parent(principal, request.parent)
+        job = services.create_job(principal, request.job_spec, request_id=request.request_id)
+        return mappers.job_to_proto(job)
+
+    def GetJob(self, request: job_pb2.GetJobRequest,  # noqa: N802
+               context: grpc.ServicerContext) -> job_pb2.Job:
+        principal = authenticate(context)
+        job_id = mappers.job_id_from_name(principal, request.name)
+        return mappers.job_to_proto(services.get_job(principal, job_id))
+
+    def ListJobs(self, request: job_pb2.ListJobsRequest,  # noqa: N802
+                 context: grpc.ServicerContext) -> job_pb2.ListJobsResponse:
+        principal = authenticate(context)
+        mappers.check_parent(principal, request.parent)
+        jobs, token = services.list_jobs(
+            principal, page_size=request.page_size, page_token=request.page_token,
+            state=mappers.state_from_filter(request.filter))
+        return job_pb2.ListJobsResponse(jobs=[mappers.job_to_proto(j) for j in jobs],
+                                        next_page_token=token)
+
+    def CancelJob(self, request: job_pb2.CancelJobRequest,  # noqa: N802
+                  context: grpc.ServicerContext) -> job_pb2.Job:
+        principal = authenticate(context)
+        job_id = mappers.job_id_from_name(principal, request.name)
+        return mappers.job_to_proto(services.cancel_job(principal, job_id, reason=request.reason))
+
+    def WatchJob(self, request: job_pb2.WatchJobRequest,  # noqa: N802
+                 context: grpc.ServicerContext) -> Iterator[job_pb2.JobEvent]:
+        principal = authenticate(context)
+        job_id = mappers.job_id_from_name(principal, request.name)
+        name = services.get_job(principal, job_id).resource_name  # NotFound before streaming
+        if not self._streams.acquire(blocking=False):
+            raise ResourceExhausted("too many watch streams on this server", subject="WatchJob",
+                                    retry_after_s=STREAM_RETRY_S)
+        try:
+            yield from self._stream(principal, job_id, name, request.after_event_id, context)
+        finally:
+            self._streams.release()
+
+    def _stream(self, principal: Principal, job_id: str, name: str, after_id: int,
+                context: grpc.ServicerContext) -> Iterator[job_pb2.JobEvent]:
+        last = after_id
+        for event in follow_events(principal, job_id, after_id=last, active=context.is_active):
+            last = event.id
+            yield mappers.event_to_proto(event, name)
+        if draining.is_set():
+            context.abort(grpc.StatusCode.UNAVAILABLE,
+                          f"server shutting down; resume after event {last}")
+
+    def EstimateJob(self, request: job_pb2.EstimateJobRequest,  # noqa: N802
+                    context: grpc.ServicerContext) -> job_pb2.EstimateJobResponse:
+        authenticate(context)  # estimates are free, but only for customers
+        return mappers.estimate_to_proto(services.estimate_job(request.job_spec))
+
+
+def add_job_service(server: grpc.Server, *, max_streams: int = 8) -> None:
+    job_pb2_grpc.add_JobServiceServicer_to_server(JobService(max_streams=max_streams), server)

@@ -1,0 +1,83 @@
+"""`manage.py serve_grpc`: the API/scheduler process.
+
+Serves JobService (with health and reflection) on DOJO_GRPC_ADDR, runs the scheduling loop
+in a thread, exposes Prometheus metrics on DOJO_GRPC_METRICS_PORT when set, and on SIGTERM
+or SIGINT stops taking calls, lets in-flight ones finish for the grace period, and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dojocloud.api.event_stream import draining
+from dojocloud.api.grpc_app import build_api_server
+from scheduler.server import BindError, stop_gracefully
+
+log = logging.getLogger("dojocloud.api")
+
+
+def _metrics_port() -> int | None:
+    raw = os.environ.get("DOJO_GRPC_METRICS_PORT", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise CommandError(f"DOJO_GRPC_METRICS_PORT must be a port number, got {raw!r}")
+    return int(raw)
+
+
+class Command(BaseCommand):
+    help = "Run the gRPC API (JobService) and the scheduling loop until SIGTERM/SIGINT."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default=None, help="host:port (default DOJO_GRPC_ADDR)")
+        parser.add_argument("--grace", type=float, default=10.0,
+                            help="seconds in-flight calls get to finish on shutdown")
+        parser.add_argument("--workers", type=int, default=32, help="gRPC worker threads")
+        parser.add_argument("--no-scheduler", action="store_true",
+                            help="serve the API only (another process schedules)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        address = options["addr"] or str(settings.GRPC_ADDR)
+        metrics_port = _metrics_port()
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _setter(stop))
+        try:
+            server, port = build_api_server(address, max_workers=options["workers"])
+        except BindError as exc:
+            raise CommandError(str(exc)) from None
+        if metrics_port is not None:
+            from dojocloud.core.metrics import serve_metrics
+
+            serve_metrics(metrics_port)
+        server.start()
+        scheduler = None
+        if not options["no_scheduler"]:
+            from dojocloud.scheduling.runner import start_scheduler
+
+            scheduler = start_scheduler(stop)
+        self.stdout.write(f"gRPC API serving on {address} (port {port})", ending="\n")
+        self.stdout.flush()
+        stop.wait()
+        self.stdout.write("shutting down: draining calls", ending="\n")
+        draining.set()
+        stop_gracefully(server, options["grace"])
+        if scheduler is not None:
+            scheduler.join(timeout=options["grace"])
+        self.stdout.write("stopped", ending="\n")
+
+
+def _setter(stop: threading.Event) -> Any:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("received signal %s", signal.Signals(signum).name)
+        stop.set()
+
+    return handler

@@ -1,0 +1,129 @@
+"""Job and JobEvent rows → dojo.v1 protos, and request fields → service arguments.
+The one place the gRPC API converts between wire types and the jobs context."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+
+from dojo.v1 import job_pb2
+from dojocloud.core.errors import FieldViolation, InvalidArgument, NotFound
+from dojocloud.jobs.models import Job, JobEvent
+from dojocloud.jobs.services import EstimateRow, spec_of
+from dojocloud.tenancy.services import Principal
+
+_JOB_NAME = re.compile(r"^organizations/(?P<org>[^/]+)/jobs/(?P<job>[^/]+)$")
+_BARE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_PARENT = re.compile(r"^organizations/(?P<org>[^/]+)$")
+_STATE_NAMES = list(job_pb2.JobState.DESCRIPTOR.values_by_name)
+_STATE_FILTER = re.compile(r"^\s*state\s*=\s*(?P<state>[A-Za-z_]+)\s*$")
+
+
+# --- requests → service arguments -------------------------------------------------------
+
+def job_id_from_name(principal: Principal, name: str, field: str = "name") -> str:
+    """`organizations/{org}/jobs/{job}` (or the bare id) → the job id, within the caller's
+    organization; a name in another organization is NotFound, like a missing job."""
+    name = name.strip()
+    if not name:
+        raise InvalidArgument([FieldViolation(field, "is required")])
+    match = _JOB_NAME.match(name)
+    if match is None:
+        if _BARE_ID.match(name):
+            return name
+        raise InvalidArgument([FieldViolation(
+            field, "must be organizations/{org}/jobs/{job} or a job id")])
+    if match["org"] != principal.organization.slug:
+        raise NotFound(name)
+    return match["job"]
+
+
+def check_parent(principal: Principal, parent: str) -> None:
+    """An empty parent means the caller's organization; another one is NotFound."""
+    if not parent:
+        return
+    match = _PARENT.match(parent.strip())
+    if match is None:
+        raise InvalidArgument([FieldViolation("parent", "must be organizations/{org}")])
+    if match["org"] != principal.organization.slug:
+        raise NotFound(parent)
+
+
+def state_from_filter(text: str) -> str | None:
+    """The supported filter grammar: empty, or `state=NAME`."""
+    if not text.strip():
+        return None
+    match = _STATE_FILTER.match(text)
+    names = [s for s in _STATE_NAMES if s != "JOB_STATE_UNSPECIFIED"]
+    if match is None or match["state"].upper() not in names:
+        raise InvalidArgument([FieldViolation(
+            "filter", f"must be state=<one of {', '.join(names)}>, got {text!r}")])
+    return match["state"].upper()
+
+
+# --- rows → protos -----------------------------------------------------------------------
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def state_enum(state: str | None) -> job_pb2.JobState:
+    if not state or state not in _STATE_NAMES:
+        return job_pb2.JOB_STATE_UNSPECIFIED
+    return job_pb2.JobState.Value(state)
+
+
+def metric_point(data: Mapping[str, Any] | None) -> job_pb2.MetricPoint | None:
+    if not data:
+        return None
+    acc = data.get("accuracy")
+    return job_pb2.MetricPoint(
+        step=int(data.get("step") or 0), loss=float(data.get("loss") or 0.0),
+        accuracy=float(acc) if acc is not None else math.nan,
+        samples_per_second=float(data.get("samples_per_second") or 0.0),
+        device_seconds=float(data.get("device_seconds") or 0.0),
+        wall_seconds=float(data.get("wall_seconds") or 0.0),
+        modelled_samples_per_second=float(data.get("modelled_samples_per_second") or 0.0))
+
+
+def job_to_proto(job: Job) -> job_pb2.Job:
+    return job_pb2.Job(
+        name=job.resource_name, uid=str(job.uid), spec=spec_of(job),
+        state=state_enum(job.state), state_reason=job.state_reason,
+        create_time=timestamp(job.created_at), start_time=timestamp(job.started_at),
+        end_time=timestamp(job.ended_at), attempt=job.attempt, current_step=job.current_step,
+        placement=job_pb2.Placement(pool=job.pool, accelerator=job.accelerator,
+                                    devices=[str(d) for d in job.devices or []]),
+        pending_reason=job.pending_reason, queue_position=job.queue_position,
+        usage=job_pb2.Usage(allocated_seconds=job.allocated_seconds,
+                            device_seconds=job.device_seconds, wall_seconds=job.wall_seconds),
+        latest_metrics=metric_point(job.latest_metrics), creator=job.creator_label)
+
+
+def event_to_proto(event: JobEvent, job_name: str) -> job_pb2.JobEvent:
+    out = job_pb2.JobEvent(id=event.id, job=job_name, time=timestamp(event.time))
+    data = event.data or {}
+    if event.kind == JobEvent.KIND_STATE:
+        out.state_change.CopyFrom(job_pb2.StateChange(
+            from_state=state_enum(data.get("from")), to_state=state_enum(data.get("to")),
+            reason=str(data.get("reason") or "")))
+    elif event.kind == JobEvent.KIND_METRIC:
+        out.metric.CopyFrom(metric_point(data) or job_pb2.MetricPoint())
+    return out
+
+
+def estimate_to_proto(rows: list[EstimateRow]) -> job_pb2.EstimateJobResponse:
+    return job_pb2.EstimateJobResponse(options=[
+        job_pb2.EstimateOption(accelerator=r.accelerator, count=r.count,
+                               step_seconds=r.step_seconds, total_seconds=r.total_seconds,
+                               cost_usd=r.cost_usd, cheapest=r.cheapest, fastest=r.fastest)
+        for r in rows])

@@ -1,0 +1,161 @@
+"""`dojo`: the Dojo Cloud command line.
+
+    dojo jobs submit FILE [--wait]     dojo jobs get NAME      dojo jobs list [--state S]
+    dojo jobs cancel NAME [--reason]   dojo jobs watch NAME    dojo jobs estimate FILE
+
+Reads DOJO_SERVER, DOJO_API_KEY and DOJO_TIMEOUT (flags override them). `--output json`
+prints machine-readable JSON (JSON lines for watch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from dojo import render, specfile
+from dojo.client import Client
+from dojo.config import ClientConfig, ConfigError
+from dojo.errors import DojoError, InvalidArgumentError
+from dojo.v1 import job_pb2
+from dojo.watch import follow
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1     # the job ended FAILED or CANCELLED
+EXIT_BAD_INPUT = 2      # bad arguments, job file or spec (INVALID_ARGUMENT)
+EXIT_API_ERROR = 3      # any other API error: auth, not found, unavailable ...
+EXIT_INTERRUPTED = 130
+
+EPILOG = ("exit status: 0 ok; 1 the job failed or was cancelled; 2 bad input; "
+          "3 other API errors. Environment: DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT.")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: accepted before or after the subcommand without one erasing the other.
+    s = argparse.SUPPRESS
+    parser.add_argument("--server", default=s, help="host:port (default: $DOJO_SERVER)")
+    parser.add_argument("--api-key", default=s, help="API key (default: $DOJO_API_KEY)")
+    parser.add_argument("--timeout", type=float, default=s,
+                        help="seconds per call (default: $DOJO_TIMEOUT or 30)")
+    parser.add_argument("--output", "-o", choices=["text", "json"], default=s,
+                        help="text (default) or json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dojo", description="Dojo Cloud command line",
+                                     epilog=EPILOG)
+    _common(parser)
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{jobs}")
+    jobs = groups.add_parser("jobs", help="submit and manage training jobs").add_subparsers(
+        dest="command", required=True)
+
+    def command(name: str, help: str, run: Callable[..., int]) -> argparse.ArgumentParser:
+        sub = jobs.add_parser(name, help=help, description=help, epilog=EPILOG)
+        _common(sub)
+        sub.set_defaults(run=run)
+        return sub
+
+    submit = command("submit", "submit a job from a YAML job file", cmd_submit)
+    submit.add_argument("file")
+    submit.add_argument("--wait", action="store_true",
+                        help="follow the job with a progress bar until it ends")
+    submit.add_argument("--request-id", default=None,
+                        help="idempotency key: resubmitting with the same id makes one job")
+    command("get", "show a job", cmd_get).add_argument("name", help="job name or id")
+    listing = command("list", "list your organization's jobs, newest first", cmd_list)
+    listing.add_argument("--state", help="only jobs in this state, e.g. RUNNING")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (0: all)")
+    cancel = command("cancel", "cancel a job", cmd_cancel)
+    cancel.add_argument("name", help="job name or id")
+    cancel.add_argument("--reason", default="", help="recorded with the cancellation")
+    watch = command("watch", "follow a job until it ends", cmd_watch)
+    watch.add_argument("name", help="job name or id")
+    estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
+    estimate.add_argument("file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    output = getattr(args, "output", "text")
+    try:
+        config = ClientConfig.from_env(server=getattr(args, "server", None),
+                                       api_key=getattr(args, "api_key", None),
+                                       timeout=getattr(args, "timeout", None))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with Client(config) as client:
+            return int(args.run(client, args, output))
+    except DojoError as exc:
+        print(render.error(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(exc, InvalidArgumentError) else EXIT_API_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def cmd_submit(client: Client, args: argparse.Namespace, output: str) -> int:
+    spec = specfile.load(args.file)
+    job = client.create_job(spec, request_id=args.request_id)
+    if not args.wait:
+        print(render.job(job, output))
+        return EXIT_OK
+    if output == "text":
+        print(f"submitted {job.name}")
+    return _follow(client, job, output)
+
+
+def cmd_get(client: Client, args: argparse.Namespace, output: str) -> int:
+    print(render.job(client.get_job(args.name), output))
+    return EXIT_OK
+
+
+def cmd_list(client: Client, args: argparse.Namespace, output: str) -> int:
+    jobs: list[job_pb2.Job] = []
+    page_size = min(args.limit, 500) if args.limit > 0 else 500
+    for job in client.list_jobs(state=args.state, page_size=page_size):
+        jobs.append(job)
+        if 0 < args.limit <= len(jobs):
+            break
+    print(render.job_list(jobs, output))
+    return EXIT_OK
+
+
+def cmd_cancel(client: Client, args: argparse.Namespace, output: str) -> int:
+    print(render.job(client.cancel_job(args.name, reason=args.reason), output))
+    return EXIT_OK
+
+
+def cmd_watch(client: Client, args: argparse.Namespace, output: str) -> int:
+    return _follow(client, client.get_job(args.name), output)
+
+
+def cmd_estimate(client: Client, args: argparse.Namespace, output: str) -> int:
+    options = client.estimate_job(specfile.load(args.file))
+    print(render.estimate(options, output))
+    return EXIT_OK
+
+
+def _follow(client: Client, job: job_pb2.Job, output: str) -> int:
+    """Watches until the job ends; the exit status says how it ended."""
+    try:
+        final = follow(client, job, output)
+    except KeyboardInterrupt:
+        print(f"\nstopped watching; the job continues. Resume with: dojo jobs watch {job.name}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if output == "json":
+        print(render.job(final, "json"))
+    if final.state == job_pb2.SUCCEEDED:
+        if output == "text":
+            print(f"{final.name} SUCCEEDED" + render.final_metrics(final))
+        return EXIT_OK
+    print(f"{final.name} {job_pb2.JobState.Name(final.state)}: "
+          f"{final.state_reason or 'no reason given'}", file=sys.stderr)
+    return EXIT_JOB_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

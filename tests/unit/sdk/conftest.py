@@ -1,0 +1,175 @@
+"""An in-process fake JobService on a real gRPC server (port 0), for SDK and CLI unit tests.
+
+It stands in for the network edge only: real channel, real metadata, real status details.
+Knobs let a test drop calls with UNAVAILABLE or cut a WatchJob stream part-way.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import grpc
+import pytest
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from dojo.client import Client
+from dojo.config import ClientConfig
+from dojo.v1 import job_pb2, job_pb2_grpc
+from scheduler.server import build_server, stop_gracefully
+
+API_KEY = "dojo_test_key"
+
+
+def abort(context: grpc.ServicerContext, code: int, message: str, *details: object) -> None:
+    packed = []
+    for d in details:
+        a = any_pb2.Any()
+        a.Pack(d)  # type: ignore[arg-type]
+        packed.append(a)
+    context.abort_with_status(rpc_status.to_status(
+        status_pb2.Status(code=code, message=message, details=packed)))
+
+
+class FakeJobService(job_pb2_grpc.JobServiceServicer):
+    def __init__(self) -> None:
+        self.jobs: dict[str, job_pb2.Job] = {}
+        self.by_request: dict[str, str] = {}
+        self.events: dict[str, list[job_pb2.JobEvent]] = {}
+        self.calls: list[str] = []
+        self.unavailable_next = 0        # fail this many coming calls with UNAVAILABLE
+        self.cut_watch_after: int | None = None  # first WatchJob drops after N events
+        self.watch_requests: list[job_pb2.WatchJobRequest] = []
+        self.finish_on_create: int | None = None  # give each new job a finished history
+        self.lock = threading.Lock()
+
+    def _enter(self, method: str, context: grpc.ServicerContext) -> None:
+        with self.lock:
+            self.calls.append(method)
+            if self.unavailable_next > 0:
+                self.unavailable_next -= 1
+                context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
+        md = dict(context.invocation_metadata())
+        if md.get("authorization") != f"Bearer {API_KEY}":
+            abort(context, code_pb2.UNAUTHENTICATED, "bad API key")
+
+    def _job(self, name: str, context: grpc.ServicerContext) -> job_pb2.Job:
+        key = name.rsplit("/", 1)[-1]
+        if key not in self.jobs:
+            abort(context, code_pb2.NOT_FOUND, f"job {name} not found",
+                  error_details_pb2.ErrorInfo(reason="NOT_FOUND", domain="dojo.cloud",
+                                              metadata={"resource": name}))
+        return self.jobs[key]
+
+    def CreateJob(self, request, context):  # noqa: N802
+        self._enter("CreateJob", context)
+        if request.job_spec.training.learning_rate <= 0:
+            abort(context, code_pb2.INVALID_ARGUMENT, "training.learning_rate: must be > 0",
+                  error_details_pb2.BadRequest(field_violations=[
+                      error_details_pb2.BadRequest.FieldViolation(
+                          field="training.learning_rate", description="must be > 0")]))
+        if request.job_spec.resources.count > 100:
+            abort(context, code_pb2.RESOURCE_EXHAUSTED, "quota exceeded",
+                  error_details_pb2.QuotaFailure(violations=[
+                      error_details_pb2.QuotaFailure.Violation(subject="org:acme/dojo",
+                                                               description="6 tiles max")]),
+                  error_details_pb2.RetryInfo(retry_delay={"seconds": 30}))
+        if request.request_id in self.by_request:
+            return self.jobs[self.by_request[request.request_id]]
+        job_id = uuid.uuid4().hex[:12]
+        job = job_pb2.Job(name=f"organizations/acme/jobs/{job_id}", uid=job_id,
+                          spec=request.job_spec, state=job_pb2.QUEUED)
+        self.jobs[job_id] = job
+        self.by_request[request.request_id] = job_id
+        if self.finish_on_create is not None:
+            self.finish(job, self.finish_on_create)
+        return self.jobs[job_id]
+
+    def GetJob(self, request, context):  # noqa: N802
+        self._enter("GetJob", context)
+        return self._job(request.name, context)
+
+    def ListJobs(self, request, context):  # noqa: N802
+        self._enter("ListJobs", context)
+        jobs = list(self.jobs.values())
+        if request.filter:
+            want = job_pb2.JobState.Value(request.filter.split("=", 1)[1])
+            jobs = [j for j in jobs if j.state == want]
+        start = int(request.page_token or 0)
+        end = start + (request.page_size or 50)
+        return job_pb2.ListJobsResponse(jobs=jobs[start:end],
+                                        next_page_token=str(end) if end < len(jobs) else "")
+
+    def CancelJob(self, request, context):  # noqa: N802
+        self._enter("CancelJob", context)
+        job = self._job(request.name, context)
+        if job.state in (job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED):
+            abort(context, code_pb2.FAILED_PRECONDITION, "job is already final",
+                  error_details_pb2.ErrorInfo(reason="JOB_FINAL", domain="dojo.cloud"))
+        job.state, job.state_reason = job_pb2.CANCELLED, request.reason or "cancelled"
+        return job
+
+    def WatchJob(self, request, context) -> Iterator[job_pb2.JobEvent]:  # noqa: N802
+        self._enter("WatchJob", context)
+        job = self._job(request.name, context)
+        first = not self.watch_requests
+        self.watch_requests.append(request)
+        sent = 0
+        for event in self.events.get(job.uid, []):
+            if event.id <= request.after_event_id:
+                continue
+            if first and self.cut_watch_after is not None and sent >= self.cut_watch_after:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset")
+            sent += 1
+            yield event
+
+    def EstimateJob(self, request, context):  # noqa: N802
+        self._enter("EstimateJob", context)
+        return job_pb2.EstimateJobResponse(options=[
+            job_pb2.EstimateOption(accelerator="dojo-tile", count=1, step_seconds=0.001,
+                                   total_seconds=0.3, cost_usd=0.01, cheapest=True),
+            job_pb2.EstimateOption(accelerator="gpu-h100", count=1, step_seconds=0.0005,
+                                   total_seconds=0.15, cost_usd=0.02, fastest=True),
+        ])
+
+    # --- test helpers ---
+    def finish(self, job: job_pb2.Job, state: int, *, steps: int = 3, reason: str = "") -> None:
+        """Gives the job a history: QUEUED→RUNNING, `steps` metrics, then `state`."""
+        events = [job_pb2.JobEvent(id=1, job=job.name, state_change=job_pb2.StateChange(
+            from_state=job_pb2.QUEUED, to_state=job_pb2.RUNNING, reason="placed"))]
+        for i in range(steps):
+            events.append(job_pb2.JobEvent(id=2 + i, job=job.name, metric=job_pb2.MetricPoint(
+                step=(i + 1) * 10, loss=2.0 - i * 0.5, accuracy=0.5)))
+        events.append(job_pb2.JobEvent(id=2 + steps, job=job.name, state_change=(
+            job_pb2.StateChange(from_state=job_pb2.RUNNING, to_state=state, reason=reason))))
+        self.events[job.uid] = events
+        stored = self.jobs[job.uid]
+        stored.state, stored.state_reason = state, reason
+        stored.current_step = steps * 10
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeJobService, str]]:
+    service = FakeJobService()
+    server, port = build_server(
+        lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s), "127.0.0.1:0",
+        max_workers=4)
+    server.start()
+    try:
+        yield service, f"127.0.0.1:{port}"
+    finally:
+        stop_gracefully(server, 0.5)
+
+
+@pytest.fixture
+def client(fake: tuple[FakeJobService, str]) -> Iterator[Client]:
+    with Client(ClientConfig(server=fake[1], api_key=API_KEY, timeout=5)) as c:
+        yield c
+
+
+@pytest.fixture
+def service(fake: tuple[FakeJobService, str]) -> FakeJobService:
+    return fake[0]

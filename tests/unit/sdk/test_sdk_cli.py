@@ -1,0 +1,135 @@
+"""The `dojo` CLI against a fake JobService on a real gRPC server."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dojo import cli
+from dojo.v1 import job_pb2
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLE = str(REPO / "examples" / "digits-mlp.yaml")
+
+
+@pytest.fixture
+def env(fake: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("DOJO_SERVER", fake[1])
+    monkeypatch.setenv("DOJO_API_KEY", "dojo_test_key")
+    monkeypatch.setenv("DOJO_TIMEOUT", "5")
+    return fake[0]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_submit_prints_the_job(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "jobs", "submit", EXAMPLE)
+    assert code == 0
+    assert "organizations/acme/jobs/" in out and "QUEUED" in out
+    assert len(env.jobs) == 1
+
+
+def test_submit_json_with_request_id_is_idempotent(
+        env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    first = json.loads(run(capsys, "-o", "json", "jobs", "submit", EXAMPLE,
+                           "--request-id", "same")[1])
+    second = json.loads(run(capsys, "jobs", "submit", EXAMPLE, "--request-id", "same",
+                            "--output", "json")[1])
+    assert first["name"] == second["name"]
+    assert first["spec"]["training"]["precision"] == "bf16"
+    assert len(env.jobs) == 1
+
+
+def _submit_and_finish(env: Any, capsys: pytest.CaptureFixture[str], state: int,
+                       reason: str = "") -> job_pb2.Job:
+    run(capsys, "jobs", "submit", EXAMPLE)
+    job = next(iter(env.jobs.values()))
+    env.finish(job, state, reason=reason)
+    return job
+
+
+def test_watch_exits_zero_on_success_with_progress(
+        env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    job = _submit_and_finish(env, capsys, job_pb2.SUCCEEDED)
+    code, out, err = run(capsys, "jobs", "watch", job.name)
+    assert code == 0
+    assert "SUCCEEDED" in out
+    assert "QUEUED -> RUNNING: placed" in err
+    assert "loss=1.0000" in err and "30/300" in err  # the tqdm bar: step and loss
+
+
+@pytest.mark.parametrize(("state", "reason"), [(job_pb2.FAILED, "tile fault: out of memory"),
+                                               (job_pb2.CANCELLED, "cancelled by user")])
+def test_watch_fails_with_the_reason(env: Any, capsys: pytest.CaptureFixture[str],
+                                     state: int, reason: str) -> None:
+    job = _submit_and_finish(env, capsys, state, reason)
+    code, _, err = run(capsys, "jobs", "watch", job.uid)
+    assert code == cli.EXIT_JOB_FAILED
+    assert reason in err and job_pb2.JobState.Name(state) in err
+
+
+def test_watch_json_prints_event_lines(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    job = _submit_and_finish(env, capsys, job_pb2.SUCCEEDED)
+    code, out, _ = run(capsys, "jobs", "watch", job.name, "-o", "json")
+    assert code == 0
+    lines = out.strip().splitlines()
+    events = [json.loads(line) for line in lines[:5]]
+    assert [e["id"] for e in events] == ["1", "2", "3", "4", "5"]  # int64 is a JSON string
+    assert events[1]["metric"]["loss"] == 2.0
+
+
+def test_submit_wait_follows_to_the_end(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    env.finish_on_create = job_pb2.SUCCEEDED
+    code, out, _ = run(capsys, "jobs", "submit", EXAMPLE, "--wait")
+    assert code == 0 and "SUCCEEDED" in out
+
+
+def test_get_list_cancel_estimate(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "jobs", "submit", EXAMPLE)
+    job = next(iter(env.jobs.values()))
+    assert "step:" in run(capsys, "jobs", "get", job.name)[1]
+    code, out, _ = run(capsys, "jobs", "list")
+    assert code == 0 and job.uid in out and "QUEUED" in out
+    assert "CANCELLED" in run(capsys, "jobs", "cancel", job.name, "--reason", "no")[1]
+    code, _, err = run(capsys, "jobs", "cancel", job.name)
+    assert code == cli.EXIT_API_ERROR and "FAILED_PRECONDITION" in err
+    code, out, _ = run(capsys, "jobs", "estimate", EXAMPLE)
+    assert code == 0 and "cheapest" in out and "fastest" in out
+
+
+def test_bad_spec_file_names_the_field_and_file(
+        env: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntraining:\n  stepz: 3\n")
+    code, _, err = run(capsys, "jobs", "submit", str(bad))
+    assert code == cli.EXIT_BAD_INPUT
+    assert "training.stepz" in err and "bad.yaml" in err
+    assert env.calls == []  # rejected before any call
+
+
+def test_server_rejection_names_the_field(env: Any, capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    bad = tmp_path / "lr.yaml"
+    bad.write_text("name: x\ntraining: {steps: 3, learning_rate: 0}\n")
+    code, _, err = run(capsys, "jobs", "submit", str(bad))
+    assert code == cli.EXIT_BAD_INPUT
+    assert "INVALID_ARGUMENT" in err and "training.learning_rate" in err
+
+
+def test_missing_key_and_unknown_job(env: Any, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run(capsys, "jobs", "get", "nope")
+    assert code == cli.EXIT_API_ERROR and "NOT_FOUND" in err
+    monkeypatch.setenv("DOJO_API_KEY", "")
+    code, _, err = run(capsys, "jobs", "get", "nope")
+    assert code == cli.EXIT_API_ERROR and "UNAUTHENTICATED" in err
+
+
+def test_bad_timeout_is_bad_input(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--timeout", "-3", "jobs", "list")
+    assert code == cli.EXIT_BAD_INPUT and "timeout" in err
