@@ -4,6 +4,7 @@ The live service (scheduler.loop) and the trace simulator (scheduler.simulate) b
 `schedule(snapshot, policy)` with an immutable Snapshot and apply the returned Decisions.
 """
 
+from scheduler.core.incremental import Scheduler
 from scheduler.core.model import (
     ACCELERATOR_POOLS,
     Admit,
@@ -21,6 +22,9 @@ from scheduler.core.model import (
     Tile,
     pool_for_accelerator,
 )
+from scheduler.core.policies import POLICIES
+from scheduler.core.priority import PRIORITY_CLASSES, priority_value
+from scheduler.core.quota import decay_usage
 from scheduler.core.schedule import schedule
 
 __all__ = [
@@ -32,12 +36,17 @@ __all__ = [
     "GpuNode",
     "JobRequest",
     "Pending",
+    "POLICIES",
+    "PRIORITY_CLASSES",
     "Placement",
     "Preempt",
     "RunningJob",
+    "Scheduler",
     "Snapshot",
     "TenantQuota",
     "Tile",
+    "decay_usage",
     "pool_for_accelerator",
+    "priority_value",
     "schedule",
 ]

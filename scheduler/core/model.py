@@ -26,7 +26,7 @@ def pool_for_accelerator(accelerator: str) -> str:
     return ACCELERATOR_POOLS.get(accelerator, accelerator)
 
 
-class DeviceState(str, Enum):
+class DeviceState(str, Enum):  # noqa: UP042 (str() stays "DeviceState.FREE" for callers)
     FREE = "free"          # usable (whether it is allocated follows from running jobs)
     DRAINING = "draining"  # no new work; running work finishes or moves
     FAILED = "failed"      # unusable; its jobs resume elsewhere
@@ -100,6 +100,10 @@ class JobRequest:
     # Estimated run time on accelerators[0], if known (backfill and heterogeneity use it).
     est_duration_s: float | None = None
     attained_service_s: float = 0.0  # device-seconds already received (LAS, fair share)
+    # Per-accelerator estimates for the alternatives (the runtime's estimator fills these);
+    # missing ones come from the sizing model in scheduler.core.sizing.
+    est_durations: Mapping[str, float] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)   # devices per alternative
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,13 @@ class RunningJob:
     last_checkpoint_time: float | None = None
     est_end_time: float | None = None
     preemptible: bool = True
+    attained_service_s: float = 0.0
+    # Set once a Preempt was issued: the job is checkpointing within its grace period and
+    # still holds its devices; it is never chosen as a victim twice.
+    preempted_for: str | None = None
+    # Jobs this one displaced by preemption: they may not pick it as their victim (no
+    # ping-pong). The live adapter and the simulator keep it; Scheduler does so itself.
+    displaced: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +134,7 @@ class TenantQuota:
     lending_limit: Mapping[str, int | None] = field(default_factory=dict)
     cohort: str = "default"
     weight: float = 1.0
+    # Half-life-decayed dominant-share-seconds (scheduler.core.quota.decay_usage keeps it).
     decayed_usage: float = 0.0
 
 
@@ -133,6 +145,8 @@ class Snapshot:
     queued: tuple[JobRequest, ...] = ()
     running: tuple[RunningJob, ...] = ()
     tenants: Mapping[str, TenantQuota] = field(default_factory=dict)
+    grace_period_s: float = 60.0        # a victim's time to checkpoint before it stops
+    usage_half_life_s: float = 7 * 24 * 3600.0   # for normalising TenantQuota.decayed_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +161,8 @@ class Preempt:
     job_id: str
     reason: str
     for_job_id: str | None = None
+    grace_s: float = 0.0        # checkpoint within this, then stop and requeue
+    kind: str = "priority"      # "reclaim" | "priority" | "operator" | "drain" | "failure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +170,7 @@ class Pending:
     job_id: str
     reason: str
     position: int   # 1-based position in the queue order the policy chose
+    infeasible: bool = False   # larger than anything the cluster could ever offer
 
 
 @dataclass(frozen=True, slots=True)

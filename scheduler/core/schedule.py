@@ -1,45 +1,24 @@
-"""Entry point of the core. First-fit in submit order: a stand-in until the full policy."""
+"""Entry point of the core: one pass over an immutable Snapshot.
+
+    decisions = schedule(snapshot, policy="default")   # "fifo" | "las" | "default"
+
+Builds the indexed state (free tiles per tray, free GPUs per node bucketed by count, quota
+usage) from the snapshot, runs the shared decision code (engine.run_pass) and returns
+Decisions: admissions with devices, preemptions with reasons and grace, and every job left
+pending with its reason and 1-based queue position. The incremental `Scheduler`
+(scheduler.core.incremental) runs the same decision code on state it keeps between passes.
+"""
 
 from __future__ import annotations
 
-from scheduler.core.model import (
-    Admit,
-    Decisions,
-    DeviceState,
-    Pending,
-    Placement,
-    Snapshot,
-    pool_for_accelerator,
-)
+from scheduler.core.engine import run_pass
+from scheduler.core.model import Decisions, Snapshot
+from scheduler.core.policies import get_policy
+from scheduler.core.queue import JobQueue
+from scheduler.core.state import state_from_snapshot
 
 
 def schedule(snapshot: Snapshot, policy: str = "default") -> Decisions:
-    busy = {d for r in snapshot.running for d in r.placement.devices}
-    free_tiles: dict[str, list[str]] = {}
-    for t in snapshot.capacity.tiles:
-        if t.state is DeviceState.FREE and t.id not in busy:
-            free_tiles.setdefault(t.pool, []).append(t.id)
-    free_gpus: dict[str, list[str]] = {}
-    for n in snapshot.capacity.gpu_nodes:
-        if n.state is not DeviceState.FREE:
-            continue
-        for i in range(n.gpus):
-            gid = n.gpu_id(i)
-            if i not in n.failed_gpus and gid not in busy:
-                free_gpus.setdefault(n.pool, []).append(gid)
-
-    admits: list[Admit] = []
-    pending: list[Pending] = []
-    for job in sorted(snapshot.queued, key=lambda j: (-j.priority, j.submit_time, j.job_id)):
-        accel = job.accelerators[0]
-        pool = pool_for_accelerator(accel)
-        free = (free_tiles if accel == "dojo-tile" else free_gpus).get(pool, [])
-        if len(free) >= job.count:
-            devices = tuple(free[: job.count])
-            del free[: job.count]
-            admits.append(Admit(job.job_id, Placement(pool, accel, devices), "first fit"))
-        else:
-            pending.append(
-                Pending(job.job_id, f"waiting for {job.count} free {accel}", len(pending) + 1)
-            )
-    return Decisions(admits=tuple(admits), pending=tuple(pending))
+    chosen = get_policy(policy)
+    state = state_from_snapshot(snapshot)
+    return run_pass(state, JobQueue(chosen, snapshot.queued), chosen, explain=True)

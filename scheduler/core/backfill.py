@@ -1,0 +1,77 @@
+"""EASY backfill: the first job of a pool that cannot start gets a reservation, the devices
+it will get and the earliest time (shadow time) it can start given running jobs' estimated
+ends. Later jobs may use reserved devices only when they are estimated to end by then, so
+they never delay it. With no end estimates the reservation has no start time: reserved
+devices then take no backfill at all, and the waiting job still cannot starve.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scheduler.core.cluster import Holding
+from scheduler.core.gpus import GpuPool
+from scheduler.core.sizing import Option
+from scheduler.core.state import PassState, Reservation
+
+
+def reserve(state: PassState, job_id: str, opt: Option) -> Reservation | None:
+    """Shadow time and devices for `opt`, or None if the pool can never hold it."""
+    cluster = state.cluster
+    pool = cluster.pools[opt.pool]
+    ends = state.ends.get(opt.pool, [])
+    if isinstance(pool, GpuPool) and opt.count <= pool.per_node:
+        return _reserve_on_node(state, pool, job_id, opt.count, ends)
+    released: list[tuple[str, Holding]] = []
+    devices = None
+    start = math.inf
+    try:
+        for end, jid in list(ends):
+            held = cluster.release(jid)
+            if held is not None:
+                released.append((jid, held))
+            if end == math.inf:
+                continue          # keep releasing: the fallback reserves without a start
+            devices = pool.place(opt.count)
+            if devices is not None:
+                start = end
+                break
+        if devices is None:
+            devices = pool.place(opt.count)
+    finally:
+        for jid, held in reversed(released):
+            cluster.allocate(jid, held.tenant, held.pool, held.devices)
+    if devices is None:
+        return None
+    blocked: dict[int, int] = {}
+    for d in devices:
+        at, bit = pool.loc[d]
+        blocked[at] = blocked.get(at, 0) | 1 << bit
+    return Reservation(job_id, start, devices, blocked)
+
+
+def may_use_reserved(res: Reservation, now: float, opt: Option) -> bool:
+    return opt.duration_s is not None and res.start != math.inf and now + opt.duration_s <= res.start
+
+
+def _reserve_on_node(state: PassState, pool: GpuPool, job_id: str, count: int,
+                     ends: list[tuple[float, str]]) -> Reservation | None:
+    """Single-node GPU jobs: add back GPUs in end order until one node holds `count`."""
+    freed: dict[int, int] = {}
+    for end, jid in ends:
+        held = state.cluster.holdings.get(jid)
+        if held is None:
+            continue
+        for d in held.devices:
+            at = pool.loc.get(d)
+            if at is None:
+                continue
+            ni, bit = at
+            node = pool.nodes[ni]
+            bits = freed.get(ni, node.free) | ((1 << bit) & node.usable)
+            freed[ni] = bits
+            if bits.bit_count() >= count:
+                picks = [b for b in range(len(node.gpu_ids)) if bits >> b & 1][:count]
+                devices = tuple(node.gpu_ids[b] for b in picks)
+                return Reservation(job_id, end, devices, {ni: sum(1 << b for b in picks)})
+    return None

@@ -1,0 +1,239 @@
+"""The decision code every policy shares: walk the queue in the policy's order and admit,
+preempt, reserve or explain each job. Both `schedule(snapshot)` and the incremental
+`Scheduler` run this on a PassState; admissions and preemption marks are applied to it.
+
+Speed: placement failures are cached per (pool, size, may-use-reservation) for the rest of
+the pass (free capacity only shrinks within a pass), so a long queue of similar jobs costs a
+dict lookup each; preemption is tried at most MAX_PREEMPTION_ATTEMPTS times per pass and
+only when some running job could be a victim.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scheduler.core.backfill import may_use_reserved, reserve
+from scheduler.core.model import Admit, Decisions, JobRequest, Pending, Placement, Preempt
+from scheduler.core.policies.base import Policy
+from scheduler.core.preemption import find_victims
+from scheduler.core.queue import JobQueue
+from scheduler.core.quota import QuotaVerdict
+from scheduler.core.sizing import Option, job_options
+from scheduler.core.state import PassState
+
+MAX_PREEMPTION_ATTEMPTS = 8
+NOMINATED = "nominated:"
+
+
+def run_pass(state: PassState, queue: JobQueue, policy: Policy,
+             explain: bool = True) -> Decisions:
+    """One pass. With explain=False no Pending entries are built and the walk stops as soon
+    as nothing left in the queue can start (the simulator's fast path)."""
+    walk = _Walk(state, policy, explain, queue)
+    state.reservations.clear()
+    try:
+        for job in queue.ordered(state.quota):
+            if walk.consider(job):
+                break
+    finally:
+        for holder in list(state.nominated):
+            state.cluster.release(holder)
+        state.nominated.clear()
+    return Decisions(tuple(walk.admits), tuple(walk.preempts), tuple(walk.pending))
+
+
+class _Walk:
+    def __init__(self, state: PassState, policy: Policy, explain: bool, queue: JobQueue) -> None:
+        self.state = state
+        self.queue = queue
+        self.may_fit = True        # some queued size could still fit somewhere
+        self.may_preempt = policy.preemption and (
+            bool(state.quota.tenants)
+            or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
+        if not explain:
+            self.refresh_may_fit()
+        self.policy = policy
+        self.explain = explain
+        self.admits: list[Admit] = []
+        self.preempts: list[Preempt] = []
+        self.pending: list[Pending] = []
+        self.position = 0
+        self.blocker: str | None = None
+        self.no_fit: dict[tuple[str, int, bool], str] = {}
+        self.no_victims: set[tuple[str, int, int, str]] = set()
+        self.attempts = 0
+        self.deferred: dict[str, tuple[str, Option]] = {}   # pool -> reservation to compute
+        self.awaiting = state.awaiting
+
+    def wait(self, job: JobRequest, reason: str, infeasible: bool = False) -> None:
+        if self.explain:
+            self.pending.append(Pending(job.job_id, reason, self.position, infeasible))
+
+    def consider(self, job: JobRequest) -> bool:
+        """Decide one job; True stops the walk (only when nobody needs the reasons)."""
+        self.position += 1
+        if self.blocker is not None:
+            self.wait(job, f"strict FIFO: waiting behind {self.blocker}")
+            return not self.explain
+        opts = self.options(job)
+        if opts is None:
+            return False
+        if job.job_id in self.awaiting and self.await_victims(job, opts[0]):
+            return False
+        reasons: list[str] = []
+        placeable: Option | None = None
+        for opt in opts:
+            verdict, why = self.state.quota.check(job.tenant, opt.pool, opt.count)
+            if verdict is not QuotaVerdict.OK:
+                reasons.append(why)
+                continue
+            devices, why = self.place(job, opt)
+            if devices is not None:
+                self.admit(job, opt, devices)
+                return False
+            reasons.append(why)
+            placeable = placeable or opt
+        if self.may_preempt and self.try_preempt(job, opts[0]):
+            return False
+        if self.policy.backfill and placeable is not None:
+            reasons[0] += self.reserve(job, placeable)
+        if self.policy.head_of_line_blocking:
+            self.blocker = job.job_id
+        self.wait(job, "; ".join(reasons))
+        return not self.explain and (self.blocker is not None or not (self.may_fit or self.may_preempt))
+
+    def refresh_may_fit(self) -> None:
+        pools = self.state.cluster.pools
+        self.may_fit = any(
+            (small := self.queue.smallest(name)) is not None and index.largest_block() >= small
+            for name, index in pools.items())
+
+    def options(self, job: JobRequest) -> list[Option] | None:
+        """Options the cluster can ever hold (fastest first where the policy says so); None
+        after recording why the job must wait regardless."""
+        pools = self.state.cluster.pools
+        opts = [o for o in self.queue.options.get(job.job_id) or job_options(job) if o.pool in pools]
+        if not opts:
+            self.wait(job, f"infeasible: no pool serves {'|'.join(job.accelerators)}", True)
+            return None
+        usable = [o for o in opts if o.count <= pools[o.pool].usable_count]
+        if not usable:
+            o = opts[0]
+            total = pools[o.pool].total_count
+            if all(x.count > pools[x.pool].total_count for x in opts):
+                self.wait(job, f"infeasible: needs {o.count} {o.accelerator}; pool {o.pool} has {total}", True)
+            else:
+                self.wait(job, f"waiting for hardware: pool {o.pool} has {pools[o.pool].usable_count} of {total} in service")
+            return None
+        if self.policy.fastest_option and len(usable) > 1:
+            usable.sort(key=lambda o: (math.inf if o.duration_s is None else o.duration_s, o.price))
+        return usable
+
+    def blocked_for(self, job: JobRequest, opt: Option) -> dict[int, int] | None:
+        request = self.deferred.pop(opt.pool, None)
+        if request is not None:   # computed only once some later job wants this pool
+            found = reserve(self.state, request[0], request[1])
+            if found is not None:
+                self.state.reservations[opt.pool] = found
+        res = self.state.reservations.get(opt.pool)
+        if res is None or res.job_id == job.job_id or may_use_reserved(res, self.state.now, opt):
+            return None
+        return res.blocked
+
+    def place(self, job: JobRequest, opt: Option) -> tuple[tuple[str, ...] | None, str]:
+        cached = self.no_fit.get((opt.pool, opt.count, True))
+        if cached is not None:   # no fit on all free devices: none outside a reservation
+            return None, cached
+        blocked = self.blocked_for(job, opt)
+        key = (opt.pool, opt.count, blocked is None)
+        cached = self.no_fit.get(key)
+        if cached is not None:
+            return None, cached
+        index = self.state.cluster.pools[opt.pool]
+        devices = index.place(opt.count, blocked)
+        if devices is not None:
+            return devices, ""
+        shape = "on one node" if index.kind == "gpu" and opt.count <= 8 else "as a compact block"
+        why = (f"waiting for {opt.count} {opt.accelerator} {shape}: {index.free_count} free,"
+               f" largest free block {index.largest_block()}")
+        if blocked is not None:
+            res = self.state.reservations[opt.pool]
+            why += f" (outside devices reserved for {res.job_id})"
+        self.no_fit[key] = why
+        return None, why
+
+    def admit(self, job: JobRequest, opt: Option, devices: tuple[str, ...]) -> None:
+        state = self.state
+        state.cluster.allocate(job.job_id, job.tenant, opt.pool, devices)
+        state.quota.add(job.tenant, opt.pool, len(devices))
+        res = state.reservations.get(opt.pool)
+        how = "backfilled" if res is not None and res.job_id != job.job_id else "placed"
+        self.admits.append(Admit(job.job_id, Placement(opt.pool, opt.accelerator, devices),
+                                 f"{how} on {len(devices)} {opt.accelerator} in {opt.pool}"))
+        if not self.explain:
+            self.refresh_may_fit()
+
+    def reserve(self, job: JobRequest, opt: Option) -> str:
+        state = self.state
+        if opt.pool in state.reservations or opt.pool in self.deferred:
+            return ""
+        if not self.explain:
+            self.deferred[opt.pool] = (job.job_id, opt)
+            return ""
+        res = reserve(state, job.job_id, opt)
+        if res is None:
+            return ""
+        state.reservations[opt.pool] = res
+        when = "when running jobs end" if res.start == math.inf else f"at t={res.start:.0f}"
+        return f"; holds a backfill reservation of {len(res.devices)} devices {when}"
+
+    def try_preempt(self, job: JobRequest, opt: Option) -> bool:
+        state = self.state
+        quota = state.quota
+        nominal = quota.nominal(job.tenant, opt.pool)
+        within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
+        if not within and not state.any_victim_below(opt.pool, job.priority):
+            return False
+        key = (opt.pool, opt.count, job.priority, job.tenant)
+        if key in self.no_victims or self.attempts >= MAX_PREEMPTION_ATTEMPTS:
+            return False
+        self.attempts += 1
+        found = find_victims(state, job, opt, self.blocked_for(job, opt))
+        if found is None:
+            self.no_victims.add(key)
+            return False
+        for vid in found.job_ids:
+            state.mark_preempted(vid, job.job_id)
+            why = (f"{found.kind}: {job.tenant} reclaims its nominal {opt.pool} quota" if found.kind == "reclaim"
+                   else f"priority: {job.job_id} (priority {job.priority}) needs the devices")
+            self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
+        self.nominate(job, opt.pool, found.devices)
+        self.wait(job, f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
+                       f" they checkpoint (grace {state.grace_s:.0f}s)")
+        return True
+
+    def nominate(self, job: JobRequest, pool: str, devices: tuple[str, ...]) -> None:
+        """Hold the already-free part of the waiter's future devices for the rest of the pass."""
+        free = tuple(d for d in devices if d not in self.state.cluster.owner)
+        holder = NOMINATED + job.job_id
+        if free:
+            self.state.cluster.allocate(holder, job.tenant, pool, free)
+            self.state.nominated[holder] = job.job_id
+
+    def await_victims(self, job: JobRequest, opt: Option) -> bool:
+        """The job's victims are still checkpointing: keep their devices and the free ones
+        it will need for it, and say so. False if it no longer fits there."""
+        state = self.state
+        victims = [v for v in self.awaiting[job.job_id] if v in state.running]
+        held = [(v, state.cluster.release(v)) for v in victims]
+        try:   # quota is not re-checked: the victims were chosen so that it passes
+            devices = state.cluster.pools[opt.pool].place(opt.count)
+        finally:
+            for v, h in held:
+                if h is not None:
+                    state.cluster.allocate(v, h.tenant, h.pool, h.devices)
+        if devices is None:
+            return False
+        self.nominate(job, opt.pool, devices)
+        self.wait(job, f"waiting for {len(victims)} preempted job(s) to checkpoint")
+        return True

@@ -1,0 +1,91 @@
+"""Incremental API: a Scheduler that keeps its indexed state between passes.
+
+For the trace simulator (and any driver that owns the truth itself), rebuilding a Snapshot
+for every event is wasteful. A Scheduler holds the free-capacity index, quota usage and
+running jobs, and runs the same decision code as `schedule(snapshot)`:
+
+    s = Scheduler(capacity, policy="default", tenants={...}, grace_period_s=60)
+    s.submit(job)                      # JobRequest; est_duration_s feeds backfill
+    d = s.schedule(now)                # Decisions; admits are applied (jobs now run),
+                                       # preempted jobs keep devices, marked preempted_for
+    s.finish(job_id)                   # a running job ended: frees its devices
+    r = s.stop(job_id)                 # a preempted (or requeued) job stopped after its
+                                       # checkpoint: frees devices, returns its RunningJob;
+                                       # resubmit it (attained_service_s updated) to requeue
+    s.checkpoint(job_id, t)            # a running job saved a checkpoint at t
+    s.cancel(job_id)                   # queued or running: gone
+    s.snapshot(now)                    # the equivalent immutable Snapshot
+
+`schedule(now, explain=False)` skips Pending entries (and stops early under strict FIFO);
+pass explain=True to get a reason and position for every waiting job. A job placed by
+preempting others remembers them (RunningJob.displaced), so they never preempt it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from scheduler.core.engine import run_pass
+from scheduler.core.model import Capacity, Decisions, JobRequest, RunningJob, Snapshot, TenantQuota
+from scheduler.core.policies import get_policy
+from scheduler.core.queue import JobQueue
+from scheduler.core.sizing import job_options
+from scheduler.core.state import state_from_snapshot
+
+
+class Scheduler:
+    def __init__(self, capacity: Capacity, policy: str = "default",
+                 tenants: Mapping[str, TenantQuota] | None = None,
+                 grace_period_s: float = 60.0) -> None:
+        self.capacity = capacity
+        self.tenants: Mapping[str, TenantQuota] = dict(tenants or {})
+        self.policy = get_policy(policy)
+        self.state = state_from_snapshot(
+            Snapshot(0.0, capacity, tenants=self.tenants, grace_period_s=grace_period_s))
+        self.queue = JobQueue(self.policy)
+        self._victims_of: dict[str, set[str]] = {}
+
+    def submit(self, job: JobRequest) -> None:
+        self.queue.add(job)
+
+    def schedule(self, now: float, explain: bool = False) -> Decisions:
+        self.state.now = now
+        decisions = run_pass(self.state, self.queue, self.policy, explain)
+        for p in decisions.preemptions:
+            if p.for_job_id is not None:
+                self._victims_of.setdefault(p.for_job_id, set()).add(p.job_id)
+        for a in decisions.admits:
+            job = self.queue.remove(a.job_id)
+            assert job is not None
+            dur = next((o.duration_s for o in job_options(job)
+                        if o.accelerator == a.placement.accelerator), None)
+            self.state.record_admitted(RunningJob(
+                job.job_id, job.tenant, a.placement, now, job.priority,
+                last_checkpoint_time=now, est_end_time=None if dur is None else now + dur,
+                attained_service_s=job.attained_service_s,
+                displaced=frozenset(self._victims_of.pop(job.job_id, ())),
+            ))
+        return decisions
+
+    def finish(self, job_id: str) -> RunningJob | None:
+        return self.state.remove_running(job_id)
+
+    def stop(self, job_id: str) -> RunningJob | None:
+        return self.state.remove_running(job_id)
+
+    def cancel(self, job_id: str) -> None:
+        self.queue.remove(job_id)
+        self.state.remove_running(job_id)
+
+    def checkpoint(self, job_id: str, t: float) -> None:
+        r = self.state.running.get(job_id)
+        if r is not None:
+            self.state.running[job_id] = replace(r, last_checkpoint_time=t)
+
+    def running(self) -> tuple[RunningJob, ...]:
+        return tuple(self.state.running.values())
+
+    def snapshot(self, now: float) -> Snapshot:
+        return Snapshot(now, self.capacity, tuple(self.queue.jobs.values()), self.running(),
+                        self.tenants, self.state.grace_s)

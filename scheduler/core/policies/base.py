@@ -1,0 +1,30 @@
+"""What a policy is: a queue order plus switches for the shared decision code (engine.py).
+
+Each variant lives in its own folder with the same file set (`__init__.py` exporting
+POLICY, `order.py` holding its sort key), so a new one starts as a copy of a sibling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scheduler.core.model import JobRequest
+
+# A job's place in the queue; fixed while it waits, so the queue stays sorted between passes.
+# With fair_share the first element must be the priority part (smaller first): tenants are
+# interleaved on it, then on their current dominant share (scheduler.core.queue).
+SortKey = Callable[[JobRequest], tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    sort_key: SortKey
+    fair_share: bool = False              # interleave tenants by weighted dominant share
+    head_of_line_blocking: bool = False   # strict FIFO: the first job that waits stops all
+    backfill: bool = False                # EASY: a reservation per pool for its first waiter
+    preemption: bool = False              # reclaim guaranteed quota; priority displaces lower
+    fastest_option: bool = False          # heterogeneity: pick the lowest completion time
+    description: str = ""

@@ -1,0 +1,116 @@
+"""The pending queue, kept sorted by the policy's key so a pass never re-sorts it.
+
+With fair sharing the queue is one sorted list per tenant, interleaved lazily by a heap on
+(priority of the tenant's head, the tenant's current weighted dominant share): the share is
+read again after every admission, DRF-style. Without it, one sorted list.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from scheduler.core.model import JobRequest
+from scheduler.core.policies.base import Policy
+from scheduler.core.quota import QuotaBook
+from scheduler.core.sizing import Option, job_options
+
+_ALL = ""
+
+
+class JobQueue:
+    def __init__(self, policy: Policy, jobs: Iterable[JobRequest] = ()) -> None:
+        self.policy = policy
+        self.jobs: dict[str, JobRequest] = {}
+        self.lists: dict[str, list[tuple[Any, ...]]] = {}
+        # pool -> device count -> queued options asking that (early stop), priority counts
+        self.sizes: dict[str, dict[int, int]] = {}
+        self.options: dict[str, tuple[Option, ...]] = {}
+        self.priorities: dict[int, int] = {}
+        self._memo: dict[tuple[Any, ...], tuple[Option, ...]] = {}
+        for job in jobs:   # bulk load: append, then sort each list once
+            self.jobs[job.job_id] = job
+            self.lists.setdefault(self._bucket(job), []).append(self._entry(job))
+            self._count(job, 1)
+        for entries in self.lists.values():
+            entries.sort()
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def _entry(self, job: JobRequest) -> tuple[Any, ...]:
+        return (*self.policy.sort_key(job), job.job_id)
+
+    def _bucket(self, job: JobRequest) -> str:
+        return job.tenant if self.policy.fair_share else _ALL
+
+    def add(self, job: JobRequest) -> None:
+        if job.job_id in self.jobs:
+            self.remove(job.job_id)
+        self.jobs[job.job_id] = job
+        insort(self.lists.setdefault(self._bucket(job), []), self._entry(job))
+        self._count(job, 1)
+
+    def remove(self, job_id: str) -> JobRequest | None:
+        job = self.jobs.pop(job_id, None)
+        if job is None:
+            return None
+        entries = self.lists[self._bucket(job)]
+        entry = self._entry(job)
+        del entries[bisect_left(entries, entry)]
+        self._count(job, -1)
+        return job
+
+    def _count(self, job: JobRequest, delta: int) -> None:
+        if delta > 0:
+            self.options[job.job_id] = self._options(job)
+        for opt in self.options[job.job_id] if delta > 0 else self.options.pop(job.job_id):
+            per = self.sizes.setdefault(opt.pool, {})
+            _bump(per, opt.count, delta)
+        _bump(self.priorities, job.priority, delta)
+
+    def _options(self, job: JobRequest) -> tuple[Option, ...]:
+        if job.est_durations or job.counts:
+            return job_options(job)
+        key = (job.accelerators, job.count, job.est_duration_s)
+        opts = self._memo.get(key)
+        if opts is None:
+            opts = self._memo[key] = job_options(job)
+        return opts
+
+    def smallest(self, pool: str) -> int | None:
+        per = self.sizes.get(pool)
+        return min(per) if per else None
+
+    def top_priority(self) -> int | None:
+        return max(self.priorities) if self.priorities else None
+
+    def ordered(self, quota: QuotaBook) -> Iterator[JobRequest]:
+        """Jobs in policy order; the queue must not change until the iteration ends."""
+        jobs = self.jobs
+        if not self.policy.fair_share:
+            for entry in self.lists.get(_ALL, ()):
+                yield jobs[entry[-1]]
+            return
+        lists = {t: es for t, es in self.lists.items() if es}
+        heads = dict.fromkeys(lists, 0)
+        heap = [(es[0][0], quota.share(t), es[0][1:], t) for t, es in lists.items()]
+        heapq.heapify(heap)
+        while heap:
+            tenant = heapq.heappop(heap)[3]
+            es = lists[tenant]
+            i = heads[tenant]
+            yield jobs[es[i][-1]]
+            heads[tenant] = i = i + 1
+            if i < len(es):
+                heapq.heappush(heap, (es[i][0], quota.share(tenant), es[i][1:], tenant))
+
+
+def _bump(counts: dict[int, int], key: int, delta: int) -> None:
+    n = counts.get(key, 0) + delta
+    if n:
+        counts[key] = n
+    else:
+        counts.pop(key, None)

@@ -1,0 +1,111 @@
+"""The mutable working state of one scheduling pass (or of the incremental Scheduler)."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, insort
+from dataclasses import dataclass, field, replace
+
+from scheduler.core.cluster import ClusterState
+from scheduler.core.model import RunningJob, Snapshot
+from scheduler.core.quota import QuotaBook
+
+
+@dataclass(slots=True)
+class Reservation:
+    """EASY backfill: the first waiting job of a pool will get `devices` at `start`."""
+
+    job_id: str
+    start: float
+    devices: tuple[str, ...]
+    blocked: dict[int, int]       # pool index position (tray or node) -> bits
+
+
+@dataclass(slots=True)
+class PassState:
+    now: float
+    cluster: ClusterState
+    quota: QuotaBook
+    running: dict[str, RunningJob]
+    grace_s: float = 60.0
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    # Devices held back in this pass for a job whose victims are still checkpointing.
+    nominated: dict[str, str] = field(default_factory=dict)   # pseudo holder -> job id
+    # pool -> priority -> number of running jobs that could still be victims (fast reject).
+    victim_priorities: dict[str, dict[int, int]] = field(default_factory=dict)
+    # pool -> running jobs sorted by estimated end (inf when unknown), for reservations.
+    ends: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    awaiting: dict[str, set[str]] = field(default_factory=dict)  # preemptor -> victims
+
+    def _end(self, r: RunningJob) -> float:
+        if r.preempted_for is not None:
+            return self.now + self.grace_s
+        return math.inf if r.est_end_time is None else r.est_end_time
+
+    def _track(self, r: RunningJob, delta: int) -> None:
+        entry = (self._end(r), r.job_id)
+        ends = self.ends.setdefault(r.placement.pool, [])
+        if delta > 0:
+            insort(ends, entry)
+        else:
+            i = bisect_left(ends, entry)
+            if i < len(ends) and ends[i] == entry:
+                del ends[i]
+        if r.preempted_for is not None:
+            victims = self.awaiting.setdefault(r.preempted_for, set())
+            if delta > 0:
+                victims.add(r.job_id)
+            else:
+                victims.discard(r.job_id)
+                if not victims:
+                    del self.awaiting[r.preempted_for]
+        elif r.preemptible:
+            self._count(r, delta)
+
+    def add_running(self, r: RunningJob) -> None:
+        self.cluster.allocate(r.job_id, r.tenant, r.placement.pool, r.placement.devices)
+        self.quota.add(r.tenant, r.placement.pool, len(r.placement.devices))
+        self.running[r.job_id] = r
+        self._track(r, 1)
+
+    def record_admitted(self, r: RunningJob) -> None:
+        """A job the engine admitted (its devices and quota are already charged)."""
+        self.running[r.job_id] = r
+        self._track(r, 1)
+
+    def remove_running(self, job_id: str) -> RunningJob | None:
+        r = self.running.pop(job_id, None)
+        if r is None:
+            return None
+        held = self.cluster.release(job_id)
+        if held is not None:
+            self.quota.add(held.tenant, held.pool, -len(held.devices))
+        self._track(r, -1)
+        return r
+
+    def mark_preempted(self, job_id: str, for_job: str) -> None:
+        r = self.running[job_id]
+        self._track(r, -1)
+        self.running[job_id] = r = replace(r, preempted_for=for_job)
+        self._track(r, 1)
+
+    def _count(self, r: RunningJob, delta: int) -> None:
+        per = self.victim_priorities.setdefault(r.placement.pool, {})
+        n = per.get(r.priority, 0) + delta
+        if n:
+            per[r.priority] = n
+        else:
+            per.pop(r.priority, None)
+
+    def any_victim_below(self, pool: str, priority: int) -> bool:
+        return any(p < priority for p in self.victim_priorities.get(pool, {}))
+
+
+def state_from_snapshot(snapshot: Snapshot) -> PassState:
+    cluster = ClusterState.from_capacity(snapshot.capacity)
+    sizes = {name: p.usable_count for name, p in cluster.pools.items()}
+    quota = QuotaBook(snapshot.tenants, sizes, snapshot.usage_half_life_s)
+    state = PassState(snapshot.now, cluster, quota, {}, snapshot.grace_period_s)
+    for r in snapshot.running:
+        state.add_running(r)
+    return state
