@@ -3,14 +3,13 @@ portal, gRPC and the CLI report the same messages."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 
-ARCHITECTURES = ["mlp", "cnn", "gpt", "vit", "video"]
-OPTIMIZERS = ["adam", "adamw", "sgd"]
-PRECISIONS = ["bf16", "fp32", "cfp8"]
-ACCELERATORS = ["dojo-tile", "gpu-a100", "gpu-h100"]
-PRIORITIES = ["normal", "low", "high"]
-DATASET_SUGGESTIONS = ["digits", "tiny-shakespeare", "synthetic-images", "synthetic-video", "npz"]
+from dojocloud.jobs import validation
+
+DATASET_SUGGESTIONS = [*validation.BUILTIN_DATASETS, "npz"]
 
 # The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds.
 DEFAULTS = {
@@ -21,8 +20,13 @@ DEFAULTS = {
 }
 
 
-def _choices(values: list[str]) -> list[tuple[str, str]]:
+def _choices(values: Iterable[str]) -> list[tuple[str, str]]:
     return [(v, v) for v in values]
+
+
+def _accelerator_choices() -> list[tuple[str, str]]:
+    """The accelerator types of the configured cluster, Dojo first."""
+    return _choices(sorted(validation.pool_sizes(), key=lambda a: (not a.startswith("dojo"), a)))
 
 
 def parse_params(text: str) -> dict[str, int]:
@@ -49,7 +53,7 @@ class JobSpecForm(forms.Form):
     and the service says whether that is acceptable."""
 
     name = forms.CharField(required=False, max_length=200)
-    architecture = forms.ChoiceField(choices=_choices(ARCHITECTURES))
+    architecture = forms.ChoiceField(choices=_choices(validation.ARCHITECTURES))
     params = forms.CharField(required=False, label="Model size parameters",
                              help_text="key=value, comma separated, e.g. hidden=128, layers=2")
     dataset = forms.CharField(required=False, label="Dataset",
@@ -58,18 +62,19 @@ class JobSpecForm(forms.Form):
                                   help_text="Only for npz: where the arrays are")
     steps = forms.IntegerField(required=False)
     batch_size = forms.IntegerField(required=False)
-    optimizer = forms.ChoiceField(choices=_choices(OPTIMIZERS))
+    optimizer = forms.ChoiceField(choices=_choices(validation.OPTIMIZERS))
     learning_rate = forms.FloatField(required=False)
-    precision = forms.ChoiceField(choices=_choices(PRECISIONS))
+    precision = forms.ChoiceField(choices=_choices(validation.PRECISIONS))
     checkpoint_interval = forms.IntegerField(required=False, label="Checkpoint every (steps)")
     seed = forms.IntegerField(required=False)
     accelerators = forms.MultipleChoiceField(
-        choices=_choices(ACCELERATORS), widget=forms.CheckboxSelectMultiple, required=False,
+        choices=_accelerator_choices, widget=forms.CheckboxSelectMultiple, required=False,
         help_text="Tick every type the job may run on")
     count = forms.IntegerField(required=False, label="Tiles or GPUs")
     max_runtime_seconds = forms.IntegerField(required=False, label="Max runtime (s)",
                                              help_text="Empty: the platform default")
-    priority_class = forms.ChoiceField(choices=_choices(PRIORITIES), label="Priority")
+    priority_class = forms.ChoiceField(choices=_choices(validation.PRIORITY_CLASSES),
+                                       label="Priority")
 
     def clean_params(self) -> dict[str, int]:
         try:

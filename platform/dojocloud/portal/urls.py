@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import jobs, keys
+from dojocloud.portal.views import jobs, keys, orgs
 
 app_name = "portal"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("jobs/<str:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<str:job_id>/events.json", jobs.job_events_json, name="job-events"),
     path("jobs/<str:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
+    path("org/", orgs.switch_org, name="switch-org"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
 ]

@@ -12,17 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dojocloud.core.errors import NotFound, PermissionDenied
-from dojocloud.tenancy.services import Principal, principal_for_user
+from dojocloud.tenancy.services import Principal, organizations_for_user, principal_for_user
 
 ORG_SESSION_KEY = "portal_org"
-WRITER_ROLES = frozenset({"owner", "admin", "member"})
 
 PortalView = Callable[..., HttpResponse]
-
-
-def can_write(principal: Principal) -> bool:
-    """Only for showing or hiding buttons: the services enforce roles themselves."""
-    return str(principal.role) in WRITER_ROLES
 
 
 def portal_view(view: PortalView) -> PortalView:
@@ -34,6 +28,8 @@ def portal_view(view: PortalView) -> PortalView:
         try:
             principal = principal_for_user(request.user, request.session.get(ORG_SESSION_KEY))
         except (NotFound, PermissionDenied):
+            if request.session.pop(ORG_SESSION_KEY, None) is not None:
+                return wrapper(request, *args, **kwargs)  # membership gone: use the first
             return render(request, "portal/no_org.html", status=403)
         try:
             return view(request, principal, *args, **kwargs)
@@ -47,4 +43,7 @@ def portal_view(view: PortalView) -> PortalView:
 
 
 def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
-    return {"principal": principal, "can_write": can_write(principal), **extra}
+    # can_write only shows or hides buttons: the services enforce roles themselves.
+    orgs = organizations_for_user(principal.user) if principal.user is not None else []
+    return {"principal": principal, "can_write": principal.can_write, "organizations": orgs,
+            **extra}

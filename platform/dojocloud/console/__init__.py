@@ -1,0 +1,1 @@
+"""Operator console: Django admin registrations and the fleet overview (staff only)."""

@@ -1,0 +1,167 @@
+"""Django admin as the operator console. Jobs, events, allocations and the usage ledger are
+read-only here: they change only through the services, so the lifecycle, ledger and
+placement guarantees hold. API keys show their prefix, never their hash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from dojocloud.billing.models import UsageRecord
+from dojocloud.jobs.models import Checkpoint, Job, JobEvent
+from dojocloud.scheduling.models import Allocation, Device
+from dojocloud.tenancy.models import ApiKey, Membership, Organization
+
+admin.site.site_header = "Dojo Cloud operator console"
+admin.site.site_title = "Dojo Cloud console"
+admin.site.index_title = "Fleet, tenants and jobs"
+
+
+class ReadOnlyMixin:
+    """Rows written only by services: viewable, never added, edited or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class JobEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = JobEvent
+    fields = ("id", "time", "kind", "data")
+    readonly_fields = fields
+    extra = 0
+    ordering = ("id",)
+
+
+class AllocationInline(ReadOnlyMixin, admin.TabularInline):
+    model = Allocation
+    fields = ("device", "attempt", "created_at", "released_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "name", "organization", "state", "pool", "accelerator", "progress",
+                    "queue_position", "created_at")
+    list_filter = ("state", "organization", "pool", "accelerator")
+    search_fields = ("id", "name", "organization__slug", "creator_label")
+    date_hierarchy = "created_at"
+    list_select_related = ("organization",)
+    inlines = (AllocationInline, JobEventInline)
+    # The dispatch token is a worker credential for a segment: never shown.
+    fieldsets = (
+        (None, {"fields": ("id", "name", "organization", "creator", "creator_label",
+                           "request_id", "created_at")}),
+        ("State", {"fields": ("state", "state_reason", "pending_reason", "queue_position",
+                              "priority", "attempt", "segment", "current_step", "total_steps",
+                              "started_at", "ended_at", "max_runtime_seconds")}),
+        ("Placement", {"fields": ("pool", "accelerator", "devices", "lease_owner",
+                                  "dispatched_at", "heartbeat_at", "last_checkpoint_at",
+                                  "preempt_requested", "preempt_reason")}),
+        ("Usage", {"fields": ("allocated_seconds", "device_seconds", "wall_seconds",
+                              "samples_trained", "latest_metrics")}),
+        ("Spec", {"fields": ("spec", "uid"), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description="steps")
+    def progress(self, job: Job) -> str:
+        return f"{job.current_step}/{job.total_steps}"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in Job._meta.fields if f.name != "dispatch_token"]
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("job", "organization", "attempt", "segment", "pool", "device_count",
+                    "allocated_seconds", "device_seconds", "wall_seconds", "recorded_at")
+    list_filter = ("organization", "pool", "accelerator")
+    search_fields = ("job__id", "organization__slug")
+    date_hierarchy = "recorded_at"
+    list_select_related = ("organization", "job")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    extra = 0
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "created_at")
+    search_fields = ("slug", "name")
+    inlines = (MembershipInline,)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "organization", "role", "created_at")
+    list_filter = ("role", "organization")
+    search_fields = ("user__username", "organization__slug")
+    autocomplete_fields = ("user", "organization")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created in the portal, where the raw key is shown once; here they can only be
+    looked at (prefix, never hash) and revoked."""
+
+    list_display = ("name", "organization", "shown_prefix", "role", "created_at",
+                    "last_used_at", "revoked_at")
+    list_filter = ("organization", "role")
+    search_fields = ("name", "prefix", "organization__slug")
+    fields = ("name", "organization", "shown_prefix", "role", "created_by", "created_at",
+              "last_used_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="key")
+    def shown_prefix(self, key: ApiKey) -> str:
+        return f"dojo_{key.prefix}_…"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
+
+
+@admin.register(Device)
+class DeviceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("id", "kind", "pool", "accelerator", "status", "in_inventory")
+    list_filter = ("kind", "pool", "status", "in_inventory")
+    search_fields = ("id", "node")
+    inlines = (AllocationInline,)
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("device", "job", "attempt", "created_at", "released_at")
+    list_filter = ("device__pool", ("released_at", admin.EmptyFieldListFilter))
+    search_fields = ("job__id", "device__id")
+    list_select_related = ("device", "job")
+
+
+@admin.register(Checkpoint)
+class CheckpointAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("job", "step", "attempt", "segment", "size_bytes", "created_at")
+    search_fields = ("job__id",)
+    list_select_related = ("job",)

@@ -1,0 +1,132 @@
+"""Jobs and events as the portal's pages and JSON show them (read-only views of ORM rows)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from django.utils import timezone
+from google.protobuf import json_format
+
+from dojo.v1 import job_pb2
+from dojocloud.jobs.lifecycle import ALL_STATES, FINAL_STATES, cancellable
+from dojocloud.jobs.models import Job, JobEvent
+
+STATES = list(ALL_STATES)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: str
+    name: str
+    state: str
+    state_reason: str
+    pending_reason: str
+    queue_position: int
+    accelerators: str
+    count: int
+    current_step: int
+    total_steps: int
+    created_at: datetime
+    progress_pct: int
+
+
+def _progress(job: Job) -> int:
+    if not job.total_steps:
+        return 0
+    return min(100, int(100 * job.current_step / job.total_steps))
+
+
+def _spec_dict(job: Job) -> dict[str, Any]:
+    return job.spec if isinstance(job.spec, dict) else {}
+
+
+def job_row(job: Job) -> JobRow:
+    resources = _spec_dict(job).get("resources", {})
+    return JobRow(
+        id=job.id, name=job.name, state=job.state, state_reason=job.state_reason,
+        pending_reason=job.pending_reason, queue_position=job.queue_position,
+        accelerators=job.accelerator or " | ".join(resources.get("accelerators", [])),
+        count=int(resources.get("count", 0) or 0), current_step=job.current_step,
+        total_steps=job.total_steps, created_at=job.created_at, progress_pct=_progress(job))
+
+
+def any_active(rows: list[JobRow]) -> bool:
+    """Whether the list is worth refreshing: some job on it can still change."""
+    return any(r.state not in FINAL_STATES for r in rows)
+
+
+def _running_wall_seconds(job: Job) -> float | None:
+    """Wall time since start: the ledger only grows at segment ends, so this runs ahead."""
+    if job.started_at is None:
+        return None
+    end = job.ended_at or timezone.now()
+    return max(0.0, (end - job.started_at).total_seconds())
+
+
+def job_detail(job: Job, spec: job_pb2.JobSpec) -> dict[str, Any]:
+    metrics = job.latest_metrics or {}
+    return {
+        "row": job_row(job),
+        "job": job,
+        "spec": spec,
+        "spec_yaml": spec_yaml(spec),
+        "resource_name": job.resource_name,
+        "is_final": job.state in FINAL_STATES,
+        "cancellable": cancellable(job.state),
+        "elapsed_seconds": _running_wall_seconds(job),
+        "devices": list(job.devices or []),
+        "latest": _clean_metrics(metrics),
+        "device_over_wall": _ratio(job.device_seconds, job.wall_seconds),
+    }
+
+
+def spec_yaml(spec: job_pb2.JobSpec) -> str:
+    """The spec as a YAML job file (proto field names), ready for `dojo jobs submit`."""
+    data = json_format.MessageToDict(spec, preserving_proto_field_name=True)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def _clean_metrics(data: dict[str, Any]) -> dict[str, Any]:
+    """NaN is not JSON: an accuracy that does not apply becomes None."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in data.items()}
+
+
+def job_summary_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id, "state": job.state, "state_reason": job.state_reason,
+        "final": job.state in FINAL_STATES, "current_step": job.current_step,
+        "total_steps": job.total_steps, "pending_reason": job.pending_reason,
+        "queue_position": job.queue_position, "attempt": job.attempt,
+        "usage": {"allocated_seconds": job.allocated_seconds,
+                  "device_seconds": job.device_seconds, "wall_seconds": job.wall_seconds},
+        "elapsed_seconds": _running_wall_seconds(job),
+        "latest_metrics": _clean_metrics(job.latest_metrics or {}),
+    }
+
+
+def event_json(event: JobEvent) -> dict[str, Any]:
+    return {"id": event.id, "time": event.time.isoformat(), "kind": event.kind,
+            "data": _clean_metrics(event.data or {})}
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    id: int
+    time: datetime
+    from_state: str
+    to_state: str
+    reason: str
+
+
+def state_event(event: JobEvent) -> StateEvent:
+    data = event.data or {}
+    return StateEvent(id=event.id, time=event.time, from_state=str(data.get("from") or ""),
+                      to_state=str(data.get("to") or ""), reason=str(data.get("reason") or ""))

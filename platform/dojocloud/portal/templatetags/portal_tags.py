@@ -1,0 +1,60 @@
+"""Small formatting helpers for portal templates."""
+
+from __future__ import annotations
+
+import math
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | int | None) -> str:
+    """Seconds → '1h 02m', '3m 07s', '12.5s', '4.2 ms', '26 µs'; '—' when unknown."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "—"
+    s = float(seconds)
+    if s == 0 or s >= 1:
+        return _long_duration(s)
+    if s >= 1e-3:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s * 1e6:.3g} µs"
+
+
+def _long_duration(s: float) -> str:
+    if s < 60:
+        return f"{s:.3g}s"
+    minutes, sec = divmod(int(round(s)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {sec:02d}s"
+
+
+@register.filter
+def usd(value: float | None) -> str:
+    """Dollars; amounts under a cent keep two significant digits ('$0.000071')."""
+    if value is None:
+        return "—"
+    if value >= 0.01 or value <= 0:
+        return f"${value:,.2f}"
+    decimals = 1 - math.floor(math.log10(value))
+    return f"${value:.{decimals}f}"
+
+
+@register.simple_tag
+def state_badge(state: str) -> SafeString:
+    return format_html('<span class="badge state-{}">{}</span>', str(state).lower(), state)
+
+
+@register.simple_tag
+def console_url() -> str:
+    """The operator console's URL, or '' where the console is not routed."""
+    try:
+        return reverse("console:overview")
+    except NoReverseMatch:
+        return ""

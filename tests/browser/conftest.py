@@ -1,0 +1,58 @@
+"""Chromium through Playwright against pytest-django's live server.
+
+Debian's Chromium (`apt-get install chromium`), never a browser Playwright downloads.
+Playwright's sync API runs an event loop in this thread, so Django must be told that its
+synchronous ORM calls from the test thread are fine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def _warm_imports() -> None:
+    # The live server runs in this process: import the model catalog (and torch) once here,
+    # so the first submit does not spend a page timeout on imports.
+    import importlib
+
+    importlib.import_module("dojo_runtime.catalog")
+
+
+@pytest.fixture
+def page(browser, _warm_imports) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
