@@ -1,17 +1,20 @@
-"""Deterministic, segmentable training.
+"""Deterministic, segmentable training on a target's numerics and modelled device.
 
 Contract used by the platform's workers:
 
-    trainer = Trainer(config)
+    trainer = Trainer(config)                  # ValueError "field.path: message" if invalid
     state = trainer.initial_state()            # or trainer.restore(blob)
     state = trainer.train(state, until_step=200, on_step=cb, should_stop=flag)
-    blob = trainer.snapshot(state)             # weights, optimizer, RNG and data position
+    blob = trainer.snapshot(state)             # weights, optimizer, numerics, data position,
+                                               # device clock
+    trainer.evaluate(state)                    # {"loss": ..., "accuracy": ...} held out
 
-Training N steps in segments (restore → train → snapshot) gives bit-identical weights to
-training N steps straight.
+Training N steps in segments (restore -> train -> snapshot) gives bit-identical weights to
+training N steps straight: every source of randomness (initial weights, batch order,
+stochastic rounding, bias trackers) is seeded by the job and saved in the snapshot.
 
-This first version trains an MLP on the digits dataset in plain PyTorch; the emulated
-numerics, the device clock and the model catalog replace its internals.
+The modelled device time of a step is costed once per trainer (every step has the same
+shapes) and added per step, so the device model costs nothing inside the loop.
 """
 
 from __future__ import annotations
@@ -19,12 +22,21 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
 
+from dojo_runtime import catalog, data
 from dojo_runtime.config import StepMetrics, TrainConfig
+from dojo_runtime.devices import make_device
+from dojo_runtime.ops import Numerics, get_numerics
+
+SNAPSHOT_VERSION = 1
+PRECISIONS = ("fp32", "bf16", "cfp8")
+SGD_MOMENTUM = 0.9        # "sgd" means SGD with classical momentum
+ADAMW_WEIGHT_DECAY = 0.01
 
 
 @dataclass
@@ -32,51 +44,44 @@ class TrainState:
     step: int
     model: nn.Module
     optimizer: torch.optim.Optimizer
-    generator: torch.Generator
+    numerics: Numerics
+    data_position: dict[str, int] = field(default_factory=lambda: {"epoch": 0, "cursor": 0})
     device_seconds: float = 0.0
-
-
-def _load_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = torch.tensor(d.data, dtype=torch.float32) / 16.0
-    y = torch.tensor(d.target, dtype=torch.long)
-    return x, y
 
 
 class Trainer:
     def __init__(self, config: TrainConfig) -> None:
-        if config.architecture != "mlp" or config.dataset != "digits":
-            raise ValueError("this engine version trains only model mlp on dataset digits")
+        _check_config(config)
         self.config = config
-        self.x, self.y = _load_digits()
+        self.info = catalog.data_info_for(config)
+        self.data = data.load(config, seq_len=self.info.input_shape[0])
+        try:
+            device = make_device(config.accelerator, config.device_count, config.precision)
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"resources.accelerators: {exc}") from exc
+        kernels, grad_bytes = catalog.step_profile(config)
+        self.step_seconds = device.run_step(kernels, grad_bytes)
+        self.step_breakdown = device.breakdown()
+        self.language_model = self.info.task == data.LANGUAGE_MODEL
 
-    def _build(self) -> tuple[nn.Module, torch.optim.Optimizer]:
-        torch.manual_seed(self.config.seed)
-        hidden = int(self.config.model_params.get("hidden", 64))
-        layers: list[nn.Module] = [nn.Linear(64, hidden), nn.ReLU()]
-        for _ in range(int(self.config.model_params.get("layers", 1)) - 1):
-            layers += [nn.Linear(hidden, hidden), nn.ReLU()]
-        layers.append(nn.Linear(hidden, 10))
-        model = nn.Sequential(*layers)
-        opt_cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-        opt = opt_cls[self.config.optimizer](model.parameters(), lr=self.config.learning_rate)
-        return model, opt
-
+    # -- state -----------------------------------------------------------------------------
     def initial_state(self) -> TrainState:
-        model, opt = self._build()
-        gen = torch.Generator().manual_seed(self.config.seed)
-        return TrainState(0, model, opt, gen)
+        cfg = self.config
+        numerics = get_numerics(cfg.precision, seed=cfg.seed)
+        model = catalog.build_model(cfg, numerics, self.info)
+        return TrainState(0, model, _optimizer(cfg, model), numerics)
 
     def snapshot(self, state: TrainState) -> bytes:
         buf = io.BytesIO()
         torch.save(
             {
+                "version": SNAPSHOT_VERSION,
+                "identity": self._identity(),
                 "step": state.step,
                 "model": state.model.state_dict(),
                 "optimizer": state.optimizer.state_dict(),
-                "rng": state.generator.get_state(),
+                "numerics": state.numerics.state_dict(),
+                "data_position": dict(state.data_position),
                 "device_seconds": state.device_seconds,
             },
             buf,
@@ -84,15 +89,19 @@ class Trainer:
         return buf.getvalue()
 
     def restore(self, blob: bytes) -> TrainState:
-        data = torch.load(io.BytesIO(blob), weights_only=True)
+        saved = torch.load(io.BytesIO(blob), weights_only=True)
+        if saved.get("version") != SNAPSHOT_VERSION or saved.get("identity") != self._identity():
+            raise ValueError("checkpoint: made by a different job configuration or version")
         state = self.initial_state()
-        state.model.load_state_dict(data["model"])
-        state.optimizer.load_state_dict(data["optimizer"])
-        state.generator.set_state(data["rng"])
-        state.step = int(data["step"])
-        state.device_seconds = float(data["device_seconds"])
+        state.model.load_state_dict(saved["model"])
+        state.optimizer.load_state_dict(saved["optimizer"])
+        state.numerics.load_state_dict(saved["numerics"])
+        state.data_position = {k: int(v) for k, v in saved["data_position"].items()}
+        state.step = int(saved["step"])
+        state.device_seconds = float(saved["device_seconds"])
         return state
 
+    # -- training --------------------------------------------------------------------------
     def train(
         self,
         state: TrainState,
@@ -101,34 +110,103 @@ class Trainer:
         on_step: Callable[[StepMetrics], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainState:
-        dtype = torch.bfloat16 if self.config.precision == "bf16" else torch.float32
+        """Train until state.step == until_step, or until should_stop() says so."""
         bs = self.config.batch_size
+        modelled_rate = bs / self.step_seconds if self.step_seconds > 0 else 0.0
+        self.data.set_position(state.data_position)
+        state.model.train()
         started = time.perf_counter()
-        while state.step < until_step:
-            if should_stop is not None and should_stop():
-                break
-            t0 = time.perf_counter()
-            idx = torch.randint(0, len(self.x), (bs,), generator=state.generator)
-            xb, yb = self.x[idx], self.y[idx]
-            with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
-                logits = state.model(xb)
-            loss = nn.functional.cross_entropy(logits.float(), yb)
-            state.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            state.optimizer.step()
-            state.step += 1
-            dt = time.perf_counter() - t0
-            if on_step is not None:
-                acc = (logits.argmax(-1) == yb).float().mean().item()
-                on_step(
-                    StepMetrics(
+        try:
+            while state.step < until_step:
+                if should_stop is not None and should_stop():
+                    break
+                t0 = time.perf_counter()
+                loss, logits, y = self._step(state)
+                state.step += 1
+                state.device_seconds += self.step_seconds
+                if on_step is not None:
+                    now = time.perf_counter()
+                    on_step(StepMetrics(
                         step=state.step,
-                        loss=loss.item(),
-                        accuracy=acc,
-                        samples_per_second=bs / max(dt, 1e-9),
-                        wall_seconds=time.perf_counter() - started,
+                        loss=float(loss.item()),
+                        accuracy=_accuracy(logits, y),
+                        samples_per_second=bs / max(now - t0, 1e-9),
+                        wall_seconds=now - started,
                         device_seconds=state.device_seconds,
-                        modelled_samples_per_second=0.0,
-                    )
-                )
+                        modelled_samples_per_second=modelled_rate,
+                    ))
+        finally:
+            state.data_position = self.data.position()
         return state
+
+    def _step(self, state: TrainState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y = self.data.next_batch()
+        logits = state.model(x)
+        loss = state.numerics.cross_entropy(logits.flatten(0, -2), y.flatten())
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.optimizer.step()
+        return loss.detach(), logits.detach(), y
+
+    # -- evaluation --------------------------------------------------------------------------
+    def evaluate(self, state: TrainState) -> dict[str, float]:
+        """Held-out mean loss and accuracy (next-byte accuracy for a language model).
+
+        Runs on the target's numerics but leaves their state (bias trackers, rounding
+        generator) as it was, so evaluating never changes what training does next.
+        """
+        saved = state.numerics.state_dict()
+        total_loss, correct, count = 0.0, 0, 0
+        state.model.eval()
+        try:
+            with torch.no_grad():
+                for x, y in self.data.eval_batches():
+                    logits = state.model(x).flatten(0, -2)
+                    target = y.flatten()
+                    loss = state.numerics.cross_entropy(logits, target)
+                    total_loss += float(loss) * len(target)
+                    correct += int((logits.argmax(-1) == target).sum())
+                    count += len(target)
+        finally:
+            state.numerics.load_state_dict(saved)
+            state.model.train()
+        return {"loss": total_loss / max(count, 1), "accuracy": correct / max(count, 1),
+                "samples": float(count)}
+
+    def _identity(self) -> dict[str, Any]:
+        c = self.config
+        return {"architecture": c.architecture, "params": dict(sorted(c.model_params.items())),
+                "dataset": c.dataset, "precision": c.precision, "optimizer": c.optimizer}
+
+
+def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(-1) == y).float().mean())
+
+
+def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    lr, params = config.learning_rate, model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=ADAMW_WEIGHT_DECAY)
+    return torch.optim.Adam(params, lr=lr)
+
+
+def _check_config(config: TrainConfig) -> None:
+    """Raise ValueError naming the first bad field, as the job spec names it."""
+    problems = list(catalog.validate_params(config.architecture, config.model_params, config.dataset))
+    if config.dataset == "npz" and not config.dataset_uri:
+        problems.append(("dataset.uri", "dataset npz needs the path of an .npz file"))
+    if config.precision not in PRECISIONS:
+        problems.append(("training.precision", f"must be one of {list(PRECISIONS)}"))
+    if config.optimizer not in ("sgd", "adam", "adamw"):
+        problems.append(("training.optimizer", "must be one of ['sgd', 'adam', 'adamw']"))
+    if not config.learning_rate > 0:
+        problems.append(("training.learning_rate", "must be positive"))
+    if config.batch_size < 1:
+        problems.append(("training.batch_size", "must be at least 1"))
+    if config.device_count < 1:
+        problems.append(("resources.count", "must be at least 1"))
+    if problems:
+        field_path, message = problems[0]
+        raise ValueError(f"{field_path}: {message}")
