@@ -11,8 +11,11 @@ only when some running job could be a victim.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from scheduler.core.backfill import may_use_reserved, reserve
+from scheduler.core.bounds import Left, may_fit, may_reclaim
 from scheduler.core.model import Admit, Decisions, JobRequest, Pending, Placement, Preempt
 from scheduler.core.policies.base import Policy
 from scheduler.core.preemption import find_victims
@@ -46,14 +49,14 @@ class _Walk:
     def __init__(self, state: PassState, policy: Policy, explain: bool, queue: JobQueue) -> None:
         self.state = state
         self.queue = queue
-        self.may_fit = True        # some queued size could still fit somewhere
-        self.may_preempt = policy.preemption and (
-            bool(state.quota.tenants)
-            or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
-        if not explain:
-            self.refresh_may_fit()
         self.policy = policy
         self.explain = explain
+        # Preemption is worth trying at all (the gate); may_* are the early-stop bounds.
+        self.preemption = policy.preemption and (
+            bool(state.quota.tenants)
+            or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
+        self.may_fit = True
+        self.may_preempt = self.preemption
         self.admits: list[Admit] = []
         self.preempts: list[Preempt] = []
         self.pending: list[Pending] = []
@@ -61,9 +64,19 @@ class _Walk:
         self.blocker: str | None = None
         self.no_fit: dict[tuple[str, int, bool], str] = {}
         self.no_victims: set[tuple[str, int, int, str]] = set()
+        self.reclaim_failed: dict[tuple[str, str], int] = {}   # (tenant, pool) -> smallest size
         self.attempts = 0
         self.deferred: dict[str, tuple[str, Option]] = {}   # pool -> reservation to compute
         self.awaiting = state.awaiting
+        # Shape memo: a job whose shape already waited since the last state change waits
+        # for the same reason (see _shape); cleared by changed().
+        self.memo: dict[tuple[Any, ...], str] = {}
+        self.left = Left(queue) if not explain else None
+        if not explain:
+            self.refresh_bounds()
+
+    def changed(self) -> None:
+        self.memo = {}
 
     def wait(self, job: JobRequest, reason: str, infeasible: bool = False) -> None:
         if self.explain:
@@ -78,8 +91,24 @@ class _Walk:
         opts = self.options(job)
         if opts is None:
             return False
+        if self.left is not None and self.left.visit(job.tenant, opts):
+            self.refresh_bounds()
         if job.job_id in self.awaiting and self.await_victims(job, opts[0]):
             return False
+        shape = self.shape(job, opts)
+        reason = self.memo.get(shape)
+        if reason is None:
+            memo = self.memo
+            reason = self.decide(job, opts)
+            if reason is None:
+                return False
+            if memo is self.memo:   # nothing changed while deciding: same shape, same reason
+                memo[shape] = reason
+        self.wait(job, reason)
+        return not self.explain and (self.blocker is not None or not (self.may_fit or self.may_preempt))
+
+    def decide(self, job: JobRequest, opts: Sequence[Option]) -> str | None:
+        """Admit, preempt for, or explain one job; None once it is admitted or preempting."""
         reasons: list[str] = []
         placeable: Option | None = None
         for opt in opts:
@@ -90,29 +119,48 @@ class _Walk:
             devices, why = self.place(job, opt)
             if devices is not None:
                 self.admit(job, opt, devices)
-                return False
+                return None
             reasons.append(why)
             placeable = placeable or opt
-        if self.may_preempt and self.try_preempt(job, opts[0]):
-            return False
+        if self.preemption and self.try_preempt(job, opts[0]):
+            return None
         if self.policy.backfill and placeable is not None:
             reasons[0] += self.reserve(job, placeable)
         if self.policy.head_of_line_blocking:
             self.blocker = job.job_id
-        self.wait(job, "; ".join(reasons))
-        return not self.explain and (self.blocker is not None or not (self.may_fit or self.may_preempt))
+        return "; ".join(reasons)
 
-    def refresh_may_fit(self) -> None:
-        pools = self.state.cluster.pools
-        self.may_fit = any(
-            (small := self.queue.smallest(name)) is not None and index.largest_block() >= small
-            for name, index in pools.items())
+    def shape(self, job: JobRequest, opts: Sequence[Option]) -> tuple[Any, ...]:
+        """Everything decide() reads of a job: tenant, priority, sizes, whether each option
+        may use its pool's reservation, and whether some running job displaced it."""
+        parts: list[Any] = [job.tenant, job.priority, job.job_id in self.state.displaced]
+        for o in opts:
+            self.resolve(o.pool)
+            res = self.state.reservations.get(o.pool)
+            parts.append((o.pool, o.count, o.accelerator,
+                          res is not None and may_use_reserved(res, self.state.now, o)))
+        return tuple(parts)
 
-    def options(self, job: JobRequest) -> list[Option] | None:
+    def refresh_bounds(self) -> None:
+        state, queue, left = self.state, self.queue, self.left
+        if left is None:
+            return
+        self.may_fit = any(may_fit(state, queue, left, name) for name in state.cluster.pools)
+        self.may_preempt = self.preemption and self.attempts < MAX_PREEMPTION_ATTEMPTS and (
+            any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools)
+            or may_reclaim(state, left, self.reclaim_failed))
+
+    def options(self, job: JobRequest) -> Sequence[Option] | None:
         """Options the cluster can ever hold (fastest first where the policy says so); None
         after recording why the job must wait regardless."""
         pools = self.state.cluster.pools
-        opts = [o for o in self.queue.options.get(job.job_id) or job_options(job) if o.pool in pools]
+        given = self.queue.options.get(job.job_id) or job_options(job)
+        if len(given) == 1:   # the common case, without the general path's lists
+            o = given[0]
+            index = pools.get(o.pool)
+            if index is not None and o.count <= index.usable_count:
+                return given
+        opts = [o for o in given if o.pool in pools]
         if not opts:
             self.wait(job, f"infeasible: no pool serves {'|'.join(job.accelerators)}", True)
             return None
@@ -129,12 +177,19 @@ class _Walk:
             usable.sort(key=lambda o: (math.inf if o.duration_s is None else o.duration_s, o.price))
         return usable
 
-    def blocked_for(self, job: JobRequest, opt: Option) -> dict[int, int] | None:
-        request = self.deferred.pop(opt.pool, None)
-        if request is not None:   # computed only once some later job wants this pool
+    def resolve(self, pool: str) -> None:
+        """Compute a deferred reservation once some later job wants its pool."""
+        request = self.deferred.pop(pool, None)
+        if request is not None:
             found = reserve(self.state, request[0], request[1])
             if found is not None:
-                self.state.reservations[opt.pool] = found
+                self.state.reservations[pool] = found
+                self.changed()
+                if not self.explain:
+                    self.refresh_bounds()
+
+    def blocked_for(self, job: JobRequest, opt: Option) -> dict[int, int] | None:
+        self.resolve(opt.pool)
         res = self.state.reservations.get(opt.pool)
         if res is None or res.job_id == job.job_id or may_use_reserved(res, self.state.now, opt):
             return None
@@ -170,8 +225,9 @@ class _Walk:
         how = "backfilled" if res is not None and res.job_id != job.job_id else "placed"
         self.admits.append(Admit(job.job_id, Placement(opt.pool, opt.accelerator, devices),
                                  f"{how} on {len(devices)} {opt.accelerator} in {opt.pool}"))
+        self.changed()
         if not self.explain:
-            self.refresh_may_fit()
+            self.refresh_bounds()
 
     def reserve(self, job: JobRequest, opt: Option) -> str:
         state = self.state
@@ -179,28 +235,35 @@ class _Walk:
             return ""
         if not self.explain:
             self.deferred[opt.pool] = (job.job_id, opt)
+            self.changed()
             return ""
         res = reserve(state, job.job_id, opt)
         if res is None:
             return ""
         state.reservations[opt.pool] = res
+        self.changed()
         when = "when running jobs end" if res.start == math.inf else f"at t={res.start:.0f}"
         return f"; holds a backfill reservation of {len(res.devices)} devices {when}"
 
     def try_preempt(self, job: JobRequest, opt: Option) -> bool:
         state = self.state
+        key = (opt.pool, opt.count, job.priority, job.tenant)
+        if self.attempts >= MAX_PREEMPTION_ATTEMPTS or key in self.no_victims:
+            return False
         quota = state.quota
         nominal = quota.nominal(job.tenant, opt.pool)
         within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
         if not within and not state.any_victim_below(opt.pool, job.priority):
             return False
-        key = (opt.pool, opt.count, job.priority, job.tenant)
-        if key in self.no_victims or self.attempts >= MAX_PREEMPTION_ATTEMPTS:
-            return False
         self.attempts += 1
         found = find_victims(state, job, opt, self.blocked_for(job, opt))
         if found is None:
             self.no_victims.add(key)
+            if within:
+                tp = (job.tenant, opt.pool)
+                self.reclaim_failed[tp] = min(self.reclaim_failed.get(tp, opt.count), opt.count)
+            if not self.explain:
+                self.refresh_bounds()
             return False
         for vid in found.job_ids:
             state.mark_preempted(vid, job.job_id)
@@ -208,6 +271,9 @@ class _Walk:
                    else f"priority: {job.job_id} (priority {job.priority}) needs the devices")
             self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
         self.nominate(job, opt.pool, found.devices)
+        self.changed()
+        if not self.explain:
+            self.refresh_bounds()
         self.wait(job, f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
                        f" they checkpoint (grace {state.grace_s:.0f}s)")
         return True
@@ -235,5 +301,6 @@ class _Walk:
         if devices is None:
             return False
         self.nominate(job, opt.pool, devices)
+        self.changed()
         self.wait(job, f"waiting for {len(victims)} preempted job(s) to checkpoint")
         return True

@@ -80,7 +80,7 @@ class Scheduler:
 
     def checkpoint(self, job_id: str, t: float) -> None:
         r = self.state.running.get(job_id)
-        if r is not None:
+        if r is not None and r.last_checkpoint_time != t:   # drivers repeat unchanged times
             self.state.running[job_id] = replace(r, last_checkpoint_time=t)
 
     def running(self) -> tuple[RunningJob, ...]:

@@ -14,7 +14,6 @@ victims it does not need are handed back (a minimal set).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from scheduler.core.cluster import Holding
@@ -45,12 +44,13 @@ def _eligible(state: PassState, job: JobRequest, opt: Option) -> list[tuple[Runn
     nominal = quota.nominal(job.tenant, opt.pool)
     within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
     out: list[tuple[RunningJob, str]] = []
-    for jid, held in state.cluster.holdings.items():
-        r = state.running.get(jid)
-        if held.pool != opt.pool or r is None or r.preempted_for is not None or not r.preemptible:
+    running = state.running
+    for jid in state.by_pool.get(opt.pool, {}):
+        r = running[jid]
+        if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
             continue
-        if job.job_id in r.displaced:
-            continue
+        if not within and r.priority >= job.priority:
+            continue   # neither reclaim (needs within) nor priority (needs lower)
         borrower = r.tenant != job.tenant and quota.borrowing(r.tenant, opt.pool)
         if within and borrower and quota.same_cohort(r.tenant, job.tenant):
             out.append((r, "reclaim"))
@@ -59,17 +59,28 @@ def _eligible(state: PassState, job: JobRequest, opt: Option) -> list[tuple[Runn
     return out
 
 
-def _domain_of(state: PassState, pool: str, count: int) -> Callable[[str], int]:
-    index = state.cluster.pools[pool]
+def _domain_level(index: DojoPool | GpuPool, count: int) -> int:
+    """Where a waiter of `count` must fit: 1 one tray or node, 2 one cabinet, 0 anywhere."""
     if isinstance(index, DojoPool):
-        if count <= 6:
-            return lambda d: index.loc[d][0]
-        if count <= 12:
-            return lambda d: index.trays[index.loc[d][0]].cabinet
-        return lambda d: 0
-    if count <= index.per_node:
-        return lambda d: index.loc[d][0]
-    return lambda d: 0
+        return 1 if count <= 6 else 2 if count <= 12 else 0
+    return 1 if count <= index.per_node else 0
+
+
+def _domains(state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: int) -> tuple[int, ...]:
+    """The domains a running job's devices touch, cached per job for the pass's searches."""
+    key = (r.job_id, level)
+    hit = state.domains.get(key)
+    if hit is not None and hit[0] is r.placement:
+        return hit[1]
+    loc = index.loc
+    if level == 0:
+        doms: tuple[int, ...] = (0,) if any(d in loc for d in r.placement.devices) else ()
+    elif level == 1 or not isinstance(index, DojoPool):
+        doms = tuple({loc[d][0] for d in r.placement.devices if d in loc})
+    else:
+        doms = tuple({index.trays[loc[d][0]].cabinet for d in r.placement.devices if d in loc})
+    state.domains[key] = (r.placement, doms)
+    return doms
 
 
 def find_victims(state: PassState, job: JobRequest, opt: Option,
@@ -77,30 +88,31 @@ def find_victims(state: PassState, job: JobRequest, opt: Option,
     cands = _eligible(state, job, opt)
     if not cands:
         return None
-    domain = _domain_of(state, opt.pool, opt.count)
     index = state.cluster.pools[opt.pool]
+    level = _domain_level(index, opt.count)
     by_domain: dict[int, list[tuple[RunningJob, str]]] = {}
     gain: dict[int, int] = {}
+    cost = {r.job_id: _cost(state, r) for r, _ in cands}
     for r, kind in cands:
-        doms = {domain(d) for d in r.placement.devices if d in index.loc}
-        for dom in doms:
+        n = len(r.placement.devices)
+        for dom in _domains(state, r, index, level):
             by_domain.setdefault(dom, []).append((r, kind))
-            gain[dom] = gain.get(dom, 0) + len(r.placement.devices)
+            gain[dom] = gain.get(dom, 0) + n
     if isinstance(index, GpuPool) and opt.count <= index.per_node:
         # cheap pre-filter: a node can only work if its free GPUs plus victims' reach count
         by_domain = {n: rs for n, rs in by_domain.items()
                      if index.nodes[n].free.bit_count() + gain[n] >= opt.count}
     best: tuple[tuple[int, float, int], Victims] | None = None
-    ranked = sorted(by_domain.values(), key=lambda rs: min(_cost(state, r) for r, _ in rs))
+    ranked = sorted(by_domain.values(), key=lambda rs: min(cost[r.job_id] for r, _ in rs))
     for rs in ranked[:MAX_DOMAINS]:
-        rs.sort(key=lambda rk: _cost(state, rk[0]))
+        rs.sort(key=lambda rk: cost[rk[0].job_id])
         found = _try_domain(state, job, opt, rs, blocked)
         if found is not None:
-            cost = (max(r.priority for r, _ in rs if r.job_id in found.job_ids),
-                    sum(_lost_work(state, state.running[j]) for j in found.job_ids),
-                    len(found.job_ids))
-            if best is None or cost < best[0]:
-                best = (cost, found)
+            score = (max(r.priority for r, _ in rs if r.job_id in found.job_ids),
+                     sum(_lost_work(state, state.running[j]) for j in found.job_ids),
+                     len(found.job_ids))
+            if best is None or score < best[0]:
+                best = (score, found)
     return None if best is None else best[1]
 
 

@@ -29,11 +29,27 @@ class JobQueue:
         self.sizes: dict[str, dict[int, int]] = {}
         self.options: dict[str, tuple[Option, ...]] = {}
         self.priorities: dict[int, int] = {}
+        self.tenant_sizes: dict[tuple[str, str], dict[int, int]] = {}   # (tenant, pool) -> counts
+        # pool -> heap of (estimated duration, job id), built on first use; stale entries
+        # (jobs gone) are dropped lazily, so the top is a lower bound (early stop).
+        self._shortest: dict[str, list[tuple[float, str]]] | None = None
         self._memo: dict[tuple[Any, ...], tuple[Option, ...]] = {}
-        for job in jobs:   # bulk load: append, then sort each list once
+        self._load(jobs)
+
+    def _load(self, jobs: Iterable[JobRequest]) -> None:
+        """Bulk load: append, count, then sort each list once (the snapshot path's cost)."""
+        fair = self.policy.fair_share
+        key = self.policy.sort_key
+        for job in jobs:
             self.jobs[job.job_id] = job
-            self.lists.setdefault(self._bucket(job), []).append(self._entry(job))
-            self._count(job, 1)
+            self.lists.setdefault(job.tenant if fair else _ALL, []).append((*key(job), job.job_id))
+            self.options[job.job_id] = opts = self._options(job)
+            for opt in opts:
+                per = self.sizes.setdefault(opt.pool, {})
+                per[opt.count] = per.get(opt.count, 0) + 1
+                per = self.tenant_sizes.setdefault((job.tenant, opt.pool), {})
+                per[opt.count] = per.get(opt.count, 0) + 1
+            self.priorities[job.priority] = self.priorities.get(job.priority, 0) + 1
         for entries in self.lists.values():
             entries.sort()
 
@@ -67,12 +83,14 @@ class JobQueue:
         if delta > 0:
             self.options[job.job_id] = self._options(job)
         for opt in self.options[job.job_id] if delta > 0 else self.options.pop(job.job_id):
-            per = self.sizes.setdefault(opt.pool, {})
-            _bump(per, opt.count, delta)
+            _bump(self.sizes.setdefault(opt.pool, {}), opt.count, delta)
+            _bump(self.tenant_sizes.setdefault((job.tenant, opt.pool), {}), opt.count, delta)
+            if delta > 0 and self._shortest is not None and opt.duration_s is not None:
+                heapq.heappush(self._shortest.setdefault(opt.pool, []), (opt.duration_s, job.job_id))
         _bump(self.priorities, job.priority, delta)
 
     def _options(self, job: JobRequest) -> tuple[Option, ...]:
-        if job.est_durations or job.counts:
+        if job.est_durations or job.counts or len(job.accelerators) == 1:
             return job_options(job)
         key = (job.accelerators, job.count, job.est_duration_s)
         opts = self._memo.get(key)
@@ -83,6 +101,21 @@ class JobQueue:
     def smallest(self, pool: str) -> int | None:
         per = self.sizes.get(pool)
         return min(per) if per else None
+
+    def shortest(self, pool: str) -> float | None:
+        """A lower bound on the estimated duration of any queued job's option in `pool`."""
+        if self._shortest is None:
+            self._shortest = {}
+            for jid, opts in self.options.items():
+                for o in opts:
+                    if o.duration_s is not None:
+                        self._shortest.setdefault(o.pool, []).append((o.duration_s, jid))
+            for heap in self._shortest.values():
+                heapq.heapify(heap)
+        durations = self._shortest.get(pool)
+        while durations and durations[0][1] not in self.jobs:
+            heapq.heappop(durations)
+        return durations[0][0] if durations else None
 
     def top_priority(self) -> int | None:
         return max(self.priorities) if self.priorities else None
@@ -96,7 +129,7 @@ class JobQueue:
             return
         lists = {t: es for t, es in self.lists.items() if es}
         heads = dict.fromkeys(lists, 0)
-        heap = [(es[0][0], quota.share(t), es[0][1:], t) for t, es in lists.items()]
+        heap = [(es[0][0], quota.share(t), es[0], t) for t, es in lists.items()]
         heapq.heapify(heap)
         while heap:
             tenant = heapq.heappop(heap)[3]
@@ -105,7 +138,7 @@ class JobQueue:
             yield jobs[es[i][-1]]
             heads[tenant] = i = i + 1
             if i < len(es):
-                heapq.heappush(heap, (es[i][0], quota.share(tenant), es[i][1:], tenant))
+                heapq.heappush(heap, (es[i][0], quota.share(tenant), es[i], tenant))
 
 
 def _bump(counts: dict[int, int], key: int, delta: int) -> None:

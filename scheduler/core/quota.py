@@ -32,6 +32,7 @@ class QuotaBook:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)     # tenant -> pool -> n
     cohort_used: dict[tuple[str, str], int] = field(default_factory=dict)
     cohort_cap: dict[tuple[str, str], int] = field(default_factory=dict)
+    shares: dict[str, float] = field(default_factory=dict)   # cache; a tenant's add() drops it
 
     def __post_init__(self) -> None:
         for q in self.tenants.values():
@@ -57,6 +58,7 @@ class QuotaBook:
 
     def add(self, tenant: str, pool: str, n: int) -> None:
         """Charge n devices (negative to refund)."""
+        self.shares.pop(tenant, None)
         per = self.usage.setdefault(tenant, {})
         before = per.get(pool, 0)
         per[pool] = before + n
@@ -105,6 +107,13 @@ class QuotaBook:
     def share(self, tenant: str) -> float:
         """Weighted dominant share: the largest fraction of any pool it holds now, plus its
         half-life-decayed usage (dominant-share-seconds over the decay time constant)."""
+        cached = self.shares.get(tenant)
+        if cached is not None:
+            return cached
+        self.shares[tenant] = value = self._share(tenant)
+        return value
+
+    def _share(self, tenant: str) -> float:
         q = self.tenants.get(tenant)
         dominant = 0.0
         for pool, n in self.usage.get(tenant, {}).items():

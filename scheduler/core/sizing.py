@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scheduler.core.model import JobRequest, pool_for_accelerator
 
@@ -37,13 +37,13 @@ PRICE_PER_DEVICE_HOUR: Mapping[str, float] = {
 DEFAULT_PRICE = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One way to run a job: on `count` devices of `accelerator` in `pool`."""
+class Option(NamedTuple):
+    """One way to run a job: on `count` devices of `accelerator` in `pool`. A NamedTuple:
+    the queue makes one per queued job, and a frozen dataclass costs several times more."""
 
     accelerator: str
     pool: str
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, unused here
     duration_s: float | None
     price: float  # estimated total cost; 0 when the duration is unknown
 
@@ -55,6 +55,10 @@ def throughput(accelerator: str) -> float:
 def job_options(job: JobRequest) -> tuple[Option, ...]:
     """Every acceptable placement shape, in the job's order of preference."""
     first = job.accelerators[0]
+    if len(job.accelerators) == 1 and not job.est_durations and not job.counts:   # common case
+        dur = job.est_duration_s
+        price = 0.0 if dur is None else PRICE_PER_DEVICE_HOUR.get(first, DEFAULT_PRICE) * job.count * dur / 3600
+        return (Option(first, pool_for_accelerator(first), job.count, dur, price),)
     base = job.est_durations.get(first, job.est_duration_s) if job.est_durations else job.est_duration_s
     out = []
     for accel in job.accelerators:

@@ -7,7 +7,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field, replace
 
 from scheduler.core.cluster import ClusterState
-from scheduler.core.model import RunningJob, Snapshot
+from scheduler.core.model import Placement, RunningJob, Snapshot
 from scheduler.core.quota import QuotaBook
 
 
@@ -36,6 +36,11 @@ class PassState:
     # pool -> running jobs sorted by estimated end (inf when unknown), for reservations.
     ends: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     awaiting: dict[str, set[str]] = field(default_factory=dict)  # preemptor -> victims
+    # job id -> running jobs that displaced it (they are never its victims; shape memo)
+    displaced: dict[str, int] = field(default_factory=dict)
+    by_pool: dict[str, dict[str, None]] = field(default_factory=dict)   # pool -> running ids
+    # (job id, domain level) -> (its placement, domains it touches): victim search cache
+    domains: dict[tuple[str, int], tuple[Placement, tuple[int, ...]]] = field(default_factory=dict)
 
     def _end(self, r: RunningJob) -> float:
         if r.preempted_for is not None:
@@ -47,10 +52,18 @@ class PassState:
         ends = self.ends.setdefault(r.placement.pool, [])
         if delta > 0:
             insort(ends, entry)
+            self.by_pool.setdefault(r.placement.pool, {})[r.job_id] = None
         else:
+            self.by_pool[r.placement.pool].pop(r.job_id, None)
             i = bisect_left(ends, entry)
             if i < len(ends) and ends[i] == entry:
                 del ends[i]
+        for d in r.displaced:
+            n = self.displaced.get(d, 0) + delta
+            if n:
+                self.displaced[d] = n
+            else:
+                del self.displaced[d]
         if r.preempted_for is not None:
             victims = self.awaiting.setdefault(r.preempted_for, set())
             if delta > 0:
@@ -81,6 +94,8 @@ class PassState:
         if held is not None:
             self.quota.add(held.tenant, held.pool, -len(held.devices))
         self._track(r, -1)
+        for level in range(3):
+            self.domains.pop((job_id, level), None)
         return r
 
     def mark_preempted(self, job_id: str, for_job: str) -> None:

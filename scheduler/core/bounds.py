@@ -1,0 +1,78 @@
+"""Cheap upper bounds on what the rest of a pass can still do, so a pass that needs no
+reasons (explain=False) stops as soon as no queued job can start or preempt.
+
+Both bounds over-approximate (a True may still find nothing) and assume that a size which
+did not fit, or found no victims, means a larger one of the same tenant and pool will not
+either. Stopping early only postpones a job to the next pass; it never changes what an
+admitted job gets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from scheduler.core.queue import JobQueue
+from scheduler.core.sizing import Option
+from scheduler.core.state import PassState
+
+
+class Left:
+    """Sizes of the jobs a pass has not visited yet, per pool and per (tenant, pool)."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.sizes = {p: dict(c) for p, c in queue.sizes.items() if c}
+        self.tenant_sizes = {tp: dict(c) for tp, c in queue.tenant_sizes.items() if c}
+
+    def visit(self, tenant: str, opts: Sequence[Option]) -> bool:
+        """Count a visited job out; True when some pool's smallest size changed."""
+        smaller = False
+        for o in opts:
+            smaller |= _drop(self.sizes.get(o.pool), o.count)
+            smaller |= _drop(self.tenant_sizes.get((tenant, o.pool)), o.count)
+        return smaller
+
+
+def _drop(counts: dict[int, int] | None, count: int) -> bool:
+    if not counts or count not in counts:
+        return False
+    n = counts[count] - 1
+    if n:
+        counts[count] = n
+        return False
+    del counts[count]
+    return not counts or count < min(counts)
+
+
+def may_fit(state: PassState, queue: JobQueue, left: Left, pool: str) -> bool:
+    """Some unvisited job of `pool` could be placed now: the smallest size fits outside the
+    pool's reservation, or fits at all and the shortest queued job may backfill."""
+    sizes = left.sizes.get(pool)
+    if not sizes:
+        return False
+    small = min(sizes)
+    index = state.cluster.pools[pool]
+    if index.free_count < small:
+        return False
+    res = state.reservations.get(pool)
+    if res is None:
+        return index.place(small) is not None
+    if index.place(small, res.blocked) is not None:
+        return True
+    shortest = queue.shortest(pool)
+    backfill = shortest is not None and res.start != math.inf and state.now + shortest <= res.start
+    return backfill and index.place(small) is not None
+
+
+def may_reclaim(state: PassState, left: Left, failed: dict[tuple[str, str], int]) -> bool:
+    """Some unvisited job is within its tenant's nominal quota in a pool where a smaller job of
+    that tenant has not already failed to find victims in this pass."""
+    quota = state.quota
+    for (tenant, pool), counts in left.tenant_sizes.items():
+        nominal = quota.nominal(tenant, pool)
+        if not nominal or not counts:
+            continue
+        small = min(counts)
+        if small < failed.get((tenant, pool), math.inf) and quota.used(tenant, pool) + small <= nominal:
+            return True
+    return False
