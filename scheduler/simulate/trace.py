@@ -151,7 +151,7 @@ def write_native(path: str | Path, jobs: Iterable[TraceJob]) -> None:
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.3f}"
+    return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
 def tenants_of(jobs: Sequence[TraceJob]) -> list[str]:

@@ -1,0 +1,197 @@
+"""The simulator's adapter to the scheduling core: simulator state in, Decisions out.
+
+The simulator never places or orders jobs itself; it turns its bookkeeping into the core's
+immutable Snapshot and calls `scheduler.core.schedule(snapshot, policy)`, exactly as the
+live loop does. It also keeps what the live loop keeps for the core between passes: each
+tenant's half-life-decayed usage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Protocol
+
+from scheduler.core import (
+    Capacity,
+    Decisions,
+    JobRequest,
+    RunningJob,
+    Snapshot,
+    TenantQuota,
+    schedule,
+)
+from scheduler.core.incremental import Scheduler
+from scheduler.core.policies import get_policy
+from scheduler.core.quota import decay_usage
+from scheduler.simulate.state import SimJob
+
+USAGE_HALF_LIFE_S = 7 * 24 * 3600.0
+
+
+def equal_quotas(tenants: Iterable[str], pool_capacity: Mapping[str, int]) -> dict[str, TenantQuota]:
+    """Each pool split into equal guaranteed slices (the remainder one device each to the
+    first tenants, so the slices add up to the pool); everyone may borrow the rest."""
+    names = list(tenants)
+    n = max(len(names), 1)
+    unlimited: dict[str, int | None] = {pool: None for pool in pool_capacity}
+    out = {}
+    for i, t in enumerate(names):
+        nominal = {pool: cap // n + (1 if i < cap % n else 0) for pool, cap in pool_capacity.items()}
+        out[t] = TenantQuota(nominal=nominal, borrowing_limit=dict(unlimited),
+                             lending_limit=dict(unlimited))
+    return out
+
+
+def no_quotas(tenants: Iterable[str], pool_capacity: Mapping[str, int]) -> dict[str, TenantQuota]:
+    """No quotas at all: the core treats a tenant without a TenantQuota as unlimited."""
+    return {}
+
+
+QUOTA_MODES = {"equal": equal_quotas, "none": no_quotas}
+
+
+def job_request(job: SimJob) -> JobRequest:
+    t = job.trace
+    return JobRequest(
+        job_id=t.job_id, tenant=t.tenant, accelerators=t.accelerators, count=t.count,
+        submit_time=t.submit_s, priority=job.priority, est_duration_s=job.est_duration_s,
+        attained_service_s=job.attained_s,
+    )
+
+
+def last_checkpoint(start: float, now: float, interval_s: float) -> float:
+    if interval_s <= 0:
+        return now
+    return start + ((now - start) // interval_s) * interval_s
+
+
+def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
+    assert job.placement is not None
+    return RunningJob(
+        job_id=job.trace.job_id, tenant=job.trace.tenant, placement=job.placement,
+        start_time=job.start, priority=job.priority,
+        last_checkpoint_time=last_checkpoint(job.start, now, checkpoint_s),
+        est_end_time=job.end if job.est_duration_s is not None else None,
+        attained_service_s=job.attained_s + (now - job.start) * job.devices,
+        preempted_for=job.preempted_for, displaced=frozenset(job.displaced),
+    )
+
+
+class TenantUsage:
+    """Half-life-decayed dominant-share usage per tenant, as TenantQuota.decayed_usage."""
+
+    def __init__(self, tenants: Iterable[str], quotas: Mapping[str, TenantQuota],
+                 pool_capacity: Mapping[str, int], half_life_s: float = USAGE_HALF_LIFE_S
+                 ) -> None:
+        self.quotas = dict(quotas)     # tenants without one are unlimited (no usage kept)
+        self.sizes = dict(pool_capacity)
+        self.half_life_s = half_life_s
+        names = list(tenants)
+        self.held: dict[str, dict[str, int]] = {t: {} for t in names}
+        self.decayed = dict.fromkeys(names, 0.0)
+        self.since = dict.fromkeys(names, 0.0)
+
+    def _dominant(self, tenant: str) -> float:
+        return max((n / self.sizes[p] for p, n in self.held[tenant].items() if self.sizes.get(p)),
+                   default=0.0)
+
+    def _advance(self, tenant: str, now: float) -> None:
+        dt = now - self.since[tenant]
+        if dt > 0:
+            self.decayed[tenant] = decay_usage(self.decayed[tenant], self._dominant(tenant), dt,
+                                               self.half_life_s)
+            self.since[tenant] = now
+
+    def change(self, tenant: str, pool: str, n: int, now: float) -> None:
+        self._advance(tenant, now)
+        held = self.held[tenant]
+        held[pool] = held.get(pool, 0) + n
+
+    def quotas_at(self, now: float) -> dict[str, TenantQuota]:
+        for t in self.quotas:
+            self._advance(t, now)
+        return {t: replace(q, decayed_usage=self.decayed[t]) for t, q in self.quotas.items()}
+
+
+class CoreDriver(Protocol):
+    """What the replay needs from the core: tell it about the queue, ask it to decide."""
+
+    def enqueue(self, job: SimJob) -> None: ...
+    def admitted(self, job: SimJob) -> None: ...
+    def released(self, job: SimJob) -> None: ...
+    def decide(self, now: float, running: Iterable[SimJob], explain: bool = False
+               ) -> Decisions: ...
+
+
+class SnapshotDriver:
+    """Builds a full Snapshot per pass and calls `schedule(snapshot, policy)`: the live
+    loop's path, kept to cross-check the incremental one on small traces. Queued requests
+    are cached per job and rebuilt only when the job re-enters the queue."""
+
+    def __init__(self, capacity: Capacity, usage: TenantUsage, policy: str,
+                 checkpoint_s: float, grace_s: float) -> None:
+        self.capacity = capacity
+        self.usage = usage
+        self.policy = policy
+        self.checkpoint_s = checkpoint_s
+        self.grace_s = grace_s
+        self._requests: dict[int, JobRequest] = {}
+
+    def enqueue(self, job: SimJob) -> None:
+        self._requests[job.index] = job_request(job)
+
+    def admitted(self, job: SimJob) -> None:
+        del self._requests[job.index]
+
+    def released(self, job: SimJob) -> None:
+        """A running job finished or stopped (the next snapshot simply omits it)."""
+
+    def decide(self, now: float, running: Iterable[SimJob], explain: bool = False) -> Decisions:
+        snap = Snapshot(
+            now=now, capacity=self.capacity, queued=tuple(self._requests.values()),
+            running=tuple(running_job(j, now, self.checkpoint_s) for j in running),
+            tenants=self.usage.quotas_at(now), usage_half_life_s=self.usage.half_life_s,
+            grace_period_s=self.grace_s,
+        )
+        return schedule(snap, self.policy)
+
+
+class IncrementalDriver:
+    """Drives the core's incremental `Scheduler`, which keeps its indexed state between
+    passes, so a pass costs what changed rather than the whole cluster and queue.
+
+    Running jobs' checkpoint times are pushed to the core once per checkpoint interval of
+    virtual time (not at every checkpoint: that would be an event per job per interval);
+    they only steer which victim the core picks."""
+
+    def __init__(self, capacity: Capacity, usage: TenantUsage, policy: str,
+                 checkpoint_s: float, grace_s: float) -> None:
+        self.usage = usage
+        self.checkpoint_s = checkpoint_s
+        self.core = Scheduler(capacity, policy, usage.quotas_at(0.0), grace_period_s=grace_s)
+        # Checkpoint times only steer victim choice: skip them for policies that never preempt.
+        self.track_checkpoints = get_policy(policy).preemption and checkpoint_s > 0
+        self._refreshed = 0.0
+
+    def enqueue(self, job: SimJob) -> None:
+        self.core.submit(job_request(job))
+
+    def admitted(self, job: SimJob) -> None:
+        """The Scheduler already applied its own admission."""
+
+    def released(self, job: SimJob) -> None:
+        self.core.stop(job.trace.job_id)
+
+    def decide(self, now: float, running: Iterable[SimJob], explain: bool = False) -> Decisions:
+        if self.track_checkpoints and now - self._refreshed >= self.checkpoint_s:
+            self._refreshed = now
+            for j in running:
+                self.core.checkpoint(j.trace.job_id, last_checkpoint(j.start, now, self.checkpoint_s))
+        return self.core.schedule(now, explain=explain)
+
+
+DRIVERS: dict[str, Callable[[Capacity, TenantUsage, str, float, float], CoreDriver]] = {
+    "incremental": IncrementalDriver,
+    "snapshot": SnapshotDriver,
+}
