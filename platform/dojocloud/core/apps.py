@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "dojocloud.core"
+    label = "dojocore"
+    verbose_name = "Dojo core"

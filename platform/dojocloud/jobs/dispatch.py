@@ -1,0 +1,25 @@
+"""Sending a job's next segment to the Celery queue of its pool. A lost message only
+delays the job: the scheduler re-dispatches from the database when no heartbeat comes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+log = logging.getLogger(__name__)
+RUN_SEGMENT_TASK = "dojocloud.jobs.tasks.run_segment"
+
+
+def new_token() -> str:
+    return secrets.token_hex(12)
+
+
+def send_segment(job_id: str, token: str, pool: str) -> bool:
+    from dojocloud.celery import app
+
+    try:
+        app.send_task(RUN_SEGMENT_TASK, args=[job_id, token], queue=pool, retry=False)
+    except Exception as exc:  # broker down: the scheduler's recovery re-sends it
+        log.warning("dispatch of %s to queue %s failed: %s", job_id, pool, exc)
+        return False
+    return True

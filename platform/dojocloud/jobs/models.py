@@ -1,0 +1,143 @@
+"""Jobs, their event log and their checkpoints. The database is the system of record."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from dojocloud.tenancy.models import Organization
+
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def new_job_id() -> str:
+    """Short, URL-safe, random; starts with a letter so it reads as a name."""
+    return secrets.choice(_ID_ALPHABET[:26]) + "".join(
+        secrets.choice(_ID_ALPHABET) for _ in range(11))
+
+
+class JobState(models.TextChoices):
+    # Names match the proto enum dojo.v1.JobState.
+    QUEUED = "QUEUED"
+    SCHEDULED = "SCHEDULED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    PREEMPTED = "PREEMPTED"
+
+
+class Job(models.Model):
+    id = models.CharField(max_length=16, primary_key=True, default=new_job_id, editable=False)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="jobs")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    creator_label = models.CharField(max_length=200, blank=True)  # "user:alice" / "key:ci"
+    name = models.CharField(max_length=63)
+    spec = models.JSONField()   # json_format.MessageToDict of a validated JobSpec
+    request_id = models.CharField(max_length=100, blank=True)
+    priority = models.IntegerField(default=1)
+
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED,
+                             db_index=True)
+    state_reason = models.TextField(blank=True)
+    attempt = models.PositiveIntegerField(default=0)   # +1 each time the job is admitted
+    current_step = models.BigIntegerField(default=0)
+    total_steps = models.BigIntegerField(default=0)
+    pending_reason = models.TextField(blank=True)
+    queue_position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    # Placement of the current attempt (the Allocation rows are the authority).
+    pool = models.CharField(max_length=32, blank=True)
+    accelerator = models.CharField(max_length=32, blank=True)
+    devices = models.JSONField(default=list, blank=True)
+
+    # Usage totals, mirrored from the billing ledger when a row is inserted.
+    allocated_seconds = models.FloatField(default=0.0)
+    device_seconds = models.FloatField(default=0.0)
+    wall_seconds = models.FloatField(default=0.0)
+    samples_trained = models.BigIntegerField(default=0)
+    latest_metrics = models.JSONField(null=True, blank=True)
+    max_runtime_seconds = models.PositiveIntegerField(default=0)
+
+    # Dispatch: a segment runs only under the current token, claimed by one worker lease.
+    segment = models.PositiveIntegerField(default=0)   # next segment index in this attempt
+    dispatch_token = models.CharField(max_length=32, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    preempt_requested = models.BooleanField(default=False)
+    preempt_reason = models.TextField(blank=True)
+    last_checkpoint_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "request_id"],
+                                    condition=~Q(request_id=""),
+                                    name="job_unique_request_id_per_org"),
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"],
+                                name="job_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_name} ({self.state})"
+
+    @property
+    def resource_name(self) -> str:
+        return f"organizations/{self.organization.slug}/jobs/{self.id}"
+
+    @property
+    def is_final(self) -> bool:
+        from dojocloud.jobs.lifecycle import FINAL_STATES
+
+        return self.state in FINAL_STATES
+
+
+class JobEvent(models.Model):
+    """kind "state": {from, to, reason}; kind "metric": step, loss, accuracy, ...
+    The autoincrement id orders events and lets WatchJob resume after the last one seen."""
+
+    KIND_STATE = "state"
+    KIND_METRIC = "metric"
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    time = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=8, choices=[("state", "state"), ("metric", "metric")])
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "id"], name="jobevent_job_id")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.id} {self.kind}"
+
+
+class Checkpoint(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="checkpoints")
+    step = models.BigIntegerField()
+    attempt = models.PositiveIntegerField()
+    segment = models.PositiveIntegerField()
+    path = models.CharField(max_length=500)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-step"]
+        constraints = [models.UniqueConstraint(fields=["job", "step"],
+                                               name="checkpoint_unique_step")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}@{self.step}"

@@ -1,0 +1,25 @@
+"""Mapper at the platform → runtime edge: a validated JobSpec becomes a TrainConfig."""
+
+from __future__ import annotations
+
+from dojo.v1 import job_pb2
+from dojo_runtime.config import TrainConfig
+
+
+def train_config(spec: job_pb2.JobSpec, *, accelerator: str | None = None,
+                 device_count: int | None = None) -> TrainConfig:
+    t = spec.training
+    return TrainConfig(
+        architecture=spec.model.architecture,
+        model_params={k: int(v) for k, v in spec.model.params.items()},
+        dataset=spec.dataset.name,
+        dataset_uri=spec.dataset.uri,
+        steps=int(t.steps),
+        batch_size=int(t.batch_size),
+        optimizer=t.optimizer,
+        learning_rate=float(t.learning_rate),
+        precision=t.precision,
+        seed=int(t.seed),
+        accelerator=accelerator or spec.resources.accelerators[0],
+        device_count=device_count or int(spec.resources.count),
+    )

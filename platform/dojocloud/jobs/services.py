@@ -1,0 +1,173 @@
+"""Jobs facade: the only entry other contexts (gRPC API, portal) use.
+
+Every tenant-owned query goes through `jobs_for(principal)`: another organization's job is
+reported as NotFound, indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from google.protobuf import json_format
+
+from dojo.v1 import job_pb2
+from dojocloud.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.jobs import control, lifecycle
+from dojocloud.jobs.models import Job, JobEvent
+from dojocloud.jobs.transitions import record_state_event, transition
+from dojocloud.jobs.validation import PRIORITY_CLASSES, validate_spec
+from dojocloud.tenancy.services import Principal, require_write
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    accelerator: str
+    count: int
+    step_seconds: float
+    total_seconds: float
+    cost_usd: float
+    cheapest: bool = False
+    fastest: bool = False
+
+
+def jobs_for(principal: Principal) -> QuerySet[Job]:
+    """The one place job queries are scoped to the caller's organization."""
+    return Job.objects.select_related("organization").filter(
+        organization=principal.organization)
+
+
+def spec_of(job: Job) -> job_pb2.JobSpec:
+    return json_format.ParseDict(job.spec, job_pb2.JobSpec())
+
+
+def _wake_scheduler() -> None:
+    from dojocloud.scheduling.wake import wake
+
+    transaction.on_commit(wake)
+
+
+def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str = "") -> Job:
+    require_write(principal)
+    if len(request_id) > 100:
+        raise InvalidArgument([FieldViolation("request_id", "must be at most 100 characters")])
+    if request_id:
+        first = jobs_for(principal).filter(request_id=request_id).first()
+        if first is not None:
+            return first
+    valid = validate_spec(spec)
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                organization=principal.organization, creator=principal.user,
+                creator_label=principal.label, name=valid.name, request_id=request_id,
+                spec=json_format.MessageToDict(valid, preserving_proto_field_name=True),
+                priority=PRIORITY_CLASSES[valid.priority_class],
+                total_steps=valid.training.steps,
+                max_runtime_seconds=valid.limits.max_runtime_seconds,
+                pending_reason="waiting for the scheduler")
+            record_state_event(job.id, None, lifecycle.QUEUED, "submitted", job.created_at)
+            _wake_scheduler()
+    except IntegrityError:
+        # A concurrent retry with the same request_id won the insert: return its job.
+        first = jobs_for(principal).filter(request_id=request_id).first() if request_id else None
+        if first is None:
+            raise
+        return first
+    return job
+
+
+def get_job(principal: Principal, job_id: str) -> Job:
+    job = jobs_for(principal).filter(id=job_id).first()
+    if job is None:
+        raise NotFound(f"organizations/{principal.organization.slug}/jobs/{job_id}")
+    return job
+
+
+def _encode_token(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument([FieldViolation("page_token", "is not a valid page token")]) from None
+
+
+def list_jobs(principal: Principal, *, page_size: int = DEFAULT_PAGE_SIZE,
+              page_token: str = "", state: str | None = None) -> tuple[list[Job], str]:
+    """Newest first; keyset pagination so pages stay stable while jobs are added."""
+    if page_size < 0:
+        raise InvalidArgument([FieldViolation("page_size", "must not be negative")])
+    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    query = jobs_for(principal).order_by("-created_at", "-id")
+    if state:
+        if state not in lifecycle.ALL_STATES:
+            raise InvalidArgument([FieldViolation(
+                "filter", f"state must be one of {', '.join(lifecycle.ALL_STATES)}")])
+        query = query.filter(state=state)
+    if page_token:
+        created, job_id = _decode_token(page_token)
+        query = query.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=job_id))
+    page = list(query[: size + 1])
+    if len(page) > size:
+        return page[:size], _encode_token(page[size - 1])
+    return page, ""
+
+
+def cancel_job(principal: Principal, job_id: str, *, reason: str = "") -> Job:
+    require_write(principal)
+    job = get_job(principal, job_id)
+    why = reason.strip() or f"cancelled by {principal.label}"
+    for _ in range(3):
+        if lifecycle.is_final(job.state):
+            raise FailedPrecondition(f"job {job.id} is already {job.state}")
+        with transaction.atomic():
+            if transition(job.id, lifecycle.CANCELLED, why) is not None:
+                _release_hardware(job.id)
+                _wake_scheduler()
+                break
+        job.refresh_from_db()
+    control.request_stop(job.id, control.STOP_CANCEL)
+    job.refresh_from_db()
+    return job
+
+
+def _release_hardware(job_id: str) -> None:
+    from dojocloud.scheduling.capacity import release
+
+    release(job_id)
+
+
+def job_events(principal: Principal, job_id: str, *, after_id: int = 0,
+               limit: int = 500) -> list[JobEvent]:
+    job = get_job(principal, job_id)
+    limit = max(1, min(limit, 5000))
+    return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
+
+
+def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
+    """Modelled time and cost per accelerator option, from the runtime's estimator."""
+    from dojocloud.jobs.runtime_config import train_config
+
+    valid = validate_spec(spec)
+    try:
+        from dojo_runtime.estimate import estimate_config  # being built by the runtime team
+    except ImportError:
+        raise FailedPrecondition("estimates are not available on this server yet") from None
+    rows = estimate_config(train_config(valid), accelerators=list(valid.resources.accelerators))
+    return [EstimateRow(accelerator=str(r.accelerator), count=int(r.count),
+                        step_seconds=float(r.step_seconds), total_seconds=float(r.total_seconds),
+                        cost_usd=float(r.cost_usd), cheapest=bool(getattr(r, "cheapest", False)),
+                        fastest=bool(getattr(r, "fastest", False))) for r in rows]

@@ -1,0 +1,31 @@
+"""Celery tasks: thin. They take ids, re-read state and are idempotent per dispatch token."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_init
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="dojocloud.jobs.tasks.run_segment", acks_late=True,
+             reject_on_worker_lost=True, ignore_result=True)
+def run_segment(job_id: str, token: str) -> str:
+    from dojocloud.jobs.segments import run_segment as run
+
+    outcome = run(job_id, token)
+    log.info("job %s segment: %s", job_id, outcome)
+    return outcome
+
+
+@worker_init.connect
+def _serve_worker_metrics(**_: object) -> None:
+    port = settings.WORKER_METRICS_PORT
+    if port:
+        from dojocloud.core.metrics import serve_metrics
+
+        serve_metrics(int(port))
+        log.info("worker metrics on :%s/metrics", port)

@@ -1,0 +1,201 @@
+"""The one place job specs are validated. Every bad field is reported by its dotted name
+("training.learning_rate", "resources.accelerators[1]", "model.params.hidden")."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+
+from dojo.v1 import job_pb2
+from dojocloud.core.errors import FieldViolation, InvalidArgument
+from scheduler.core import Capacity
+from scheduler.inventory import load_inventory
+
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+ARCHITECTURES = ("mlp", "cnn", "gpt", "vit", "video")
+BUILTIN_DATASETS = ("digits", "tiny-shakespeare", "synthetic-images", "synthetic-video")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+PRECISIONS = ("fp32", "bf16", "cfp8")
+PRIORITY_CLASSES = {"low": 0, "normal": 1, "high": 2}
+MAX_STEPS = 10_000_000
+MAX_BATCH = 65_536
+DEFAULT_CHECKPOINT_INTERVAL = 100
+# The minimal check used until the runtime's catalog can judge a model's parameters.
+_FALLBACK_PARAMS = {"mlp": {"hidden": (1, 65_536), "layers": (1, 64)}}
+
+Violations = list[FieldViolation]
+
+
+@lru_cache(maxsize=4)
+def _inventory(path: str) -> Capacity:
+    return load_inventory(path)
+
+
+def inventory() -> Capacity:
+    return _inventory(str(Path(settings.CLUSTER_FILE)))
+
+
+def pool_sizes() -> dict[str, int]:
+    """accelerator type -> devices in its largest pool."""
+    cap = inventory()
+    per_pool: dict[str, int] = {}
+    for t in cap.tiles:
+        per_pool[t.pool] = per_pool.get(t.pool, 0) + 1
+    for n in cap.gpu_nodes:
+        per_pool[n.pool] = per_pool.get(n.pool, 0) + n.gpus
+    sizes: dict[str, int] = {}
+    for pool, accel in cap.pools().items():
+        sizes[accel] = max(sizes.get(accel, 0), per_pool[pool])
+    return sizes
+
+
+def validate_spec(spec: job_pb2.JobSpec) -> job_pb2.JobSpec:
+    """Returns a copy with defaults filled; raises InvalidArgument listing every bad field."""
+    out = job_pb2.JobSpec()
+    out.CopyFrom(spec)
+    errors: Violations = []
+    for check in _CHECKS:
+        check(out, errors)
+    if errors:
+        raise InvalidArgument(errors)
+    return out
+
+
+def _check_name(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    if not spec.name:
+        errors.append(FieldViolation("name", "is required"))
+    elif not NAME_RE.match(spec.name):
+        errors.append(FieldViolation(
+            "name", "must be 1-63 characters of a-z, 0-9 and '-', not starting or ending "
+                    "with '-'"))
+
+
+def _check_model(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    arch = spec.model.architecture
+    if not arch:
+        errors.append(FieldViolation("model.architecture", "is required"))
+        return
+    if arch not in ARCHITECTURES:
+        errors.append(FieldViolation("model.architecture",
+                                     f"must be one of {', '.join(ARCHITECTURES)}"))
+        return
+    reported = {e.field for e in errors}
+    for field, message in _param_violations(arch, dict(spec.model.params), spec.dataset.name):
+        name = field if "." in field else f"model.params.{field}"
+        if name not in reported:   # e.g. dataset.name, already judged by _check_dataset
+            errors.append(FieldViolation(name, message))
+            reported.add(name)
+
+
+def _catalog_validator() -> Callable[..., list[tuple[str, str]]] | None:
+    """The runtime catalog's parameter check, once the runtime provides it."""
+    try:
+        catalog = importlib.import_module("dojo_runtime.catalog")
+    except ImportError:
+        return None
+    return getattr(catalog, "validate_params", None)
+
+
+def _param_violations(arch: str, params: dict[str, int], dataset: str) -> list[tuple[str, str]]:
+    validate = _catalog_validator()
+    if validate is not None:
+        return list(validate(arch, params, dataset))
+    limits = _FALLBACK_PARAMS.get(arch, {})
+    found: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if limits and key not in limits:
+            found.append((key, f"unknown parameter for {arch}; known: {', '.join(limits)}"))
+        elif key in limits and not limits[key][0] <= value <= limits[key][1]:
+            found.append((key, f"must be between {limits[key][0]} and {limits[key][1]}"))
+        elif value < 1:
+            found.append((key, "must be a positive integer"))
+    return found
+
+
+def _check_dataset(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    name = spec.dataset.name
+    if not name:
+        errors.append(FieldViolation("dataset.name", "is required"))
+    elif name == "npz":
+        if not spec.dataset.uri:
+            errors.append(FieldViolation("dataset.uri", "is required when dataset.name is npz"))
+    # With the runtime's catalog present, it judges the dataset together with the model.
+    elif _catalog_validator() is None and name not in BUILTIN_DATASETS:
+        errors.append(FieldViolation(
+            "dataset.name", f"must be npz or a built-in dataset: {', '.join(BUILTIN_DATASETS)}"))
+
+
+def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    t = spec.training
+    if not 1 <= t.steps <= MAX_STEPS:
+        errors.append(FieldViolation("training.steps", f"must be between 1 and {MAX_STEPS}"))
+    if not 1 <= t.batch_size <= MAX_BATCH:
+        errors.append(FieldViolation("training.batch_size",
+                                     f"must be between 1 and {MAX_BATCH}"))
+    t.optimizer = t.optimizer or "adam"
+    if t.optimizer not in OPTIMIZERS:
+        errors.append(FieldViolation("training.optimizer", f"must be one of {', '.join(OPTIMIZERS)}"))
+    if not (math.isfinite(t.learning_rate) and 0 < t.learning_rate <= 10):
+        errors.append(FieldViolation("training.learning_rate",
+                                     "must be a number greater than 0 and at most 10"))
+    t.precision = t.precision or "fp32"
+    if t.precision not in PRECISIONS:
+        errors.append(FieldViolation("training.precision", f"must be one of {', '.join(PRECISIONS)}"))
+    if t.checkpoint_interval == 0 and t.steps > 0:
+        t.checkpoint_interval = min(t.steps, DEFAULT_CHECKPOINT_INTERVAL)
+    if t.checkpoint_interval < 1 or (t.steps > 0 and t.checkpoint_interval > t.steps):
+        errors.append(FieldViolation("training.checkpoint_interval",
+                                     "must be between 1 and training.steps"))
+    if t.seed < 0:
+        errors.append(FieldViolation("training.seed", "must not be negative"))
+
+
+def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    r = spec.resources
+    if not r.accelerators:
+        r.accelerators.append("dojo-tile")
+    if r.count == 0:
+        r.count = 1
+    sizes = pool_sizes()
+    seen: set[str] = set()
+    for i, accel in enumerate(r.accelerators):
+        if accel in seen:
+            errors.append(FieldViolation(f"resources.accelerators[{i}]", "is listed twice"))
+        elif accel not in sizes:
+            errors.append(FieldViolation(
+                f"resources.accelerators[{i}]",
+                f"{accel!r} is not in this cluster; available: {', '.join(sorted(sizes))}"))
+        seen.add(accel)
+    first = r.accelerators[0]
+    if r.count < 1:
+        errors.append(FieldViolation("resources.count", "must be at least 1"))
+    elif first in sizes and r.count > sizes[first]:
+        errors.append(FieldViolation(
+            "resources.count", f"{r.count} {first} exceeds the largest pool ({sizes[first]})"))
+
+
+def _check_limits(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    limit = int(settings.MAX_RUNTIME_LIMIT_S)
+    if spec.limits.max_runtime_seconds == 0:
+        spec.limits.max_runtime_seconds = int(settings.DEFAULT_MAX_RUNTIME_S)
+    if not 1 <= spec.limits.max_runtime_seconds <= limit:
+        errors.append(FieldViolation("limits.max_runtime_seconds",
+                                     f"must be between 1 and {limit}"))
+
+
+def _check_priority(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    spec.priority_class = spec.priority_class or "normal"
+    if spec.priority_class not in PRIORITY_CLASSES:
+        errors.append(FieldViolation("priority_class",
+                                     f"must be one of {', '.join(PRIORITY_CLASSES)}"))
+
+
+_CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations], None], ...] = (
+    _check_name, _check_dataset, _check_model, _check_training, _check_resources,
+    _check_limits, _check_priority)

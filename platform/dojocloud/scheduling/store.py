@@ -1,0 +1,118 @@
+"""The scheduling loop's Store over the database: persists the core's decisions (with their
+reasons) and dispatches admitted segments to the pool's Celery queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+
+from dojocloud.core import metrics
+from dojocloud.jobs import control, lifecycle
+from dojocloud.jobs.dispatch import new_token, send_segment
+from dojocloud.jobs.models import Job
+from dojocloud.jobs.transitions import transition
+from dojocloud.scheduling import capacity
+from dojocloud.scheduling.models import Allocation
+from dojocloud.scheduling.snapshot import build_snapshot
+from scheduler.core import Admit, Decisions, Pending, Preempt, Snapshot
+from scheduler.loop import Applied
+
+log = logging.getLogger(__name__)
+
+
+class _PlacementTaken(Exception):
+    pass
+
+
+def _dt(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+class DatabaseStore:
+    def __init__(self) -> None:
+        self._synced = False
+
+    def snapshot(self, now: float) -> Snapshot:
+        if not self._synced:
+            from dojocloud.jobs.validation import inventory
+
+            capacity.sync_inventory(inventory())
+            self._synced = True
+        return build_snapshot(now)
+
+    def apply(self, decisions: Decisions, now: float) -> Applied:
+        admitted = sum(1 for a in decisions.admits if self._admit(a, now))
+        preempted = sum(1 for p in decisions.preemptions if self._preempt(p))
+        self._pending(decisions.pending)
+        return Applied(admitted, preempted, len(decisions.pending))
+
+    def _admit(self, admit: Admit, now: float) -> bool:
+        token = new_token()
+        pool = admit.placement.pool
+        try:
+            with transaction.atomic():
+                moved = transition(
+                    admit.job_id, lifecycle.SCHEDULED, admit.reason, expect=[lifecycle.QUEUED],
+                    now=_dt(now),
+                    extra={"attempt": F("attempt") + 1, "pool": pool,
+                           "accelerator": admit.placement.accelerator,
+                           "devices": list(admit.placement.devices), "segment": 0,
+                           "dispatch_token": token, "dispatched_at": _dt(now),
+                           "lease_owner": "", "heartbeat_at": None, "pending_reason": "",
+                           "queue_position": 0})
+                if moved is None:
+                    return False
+                attempt = Job.objects.values_list("attempt", flat=True).get(id=admit.job_id)
+                if not capacity.hold(admit.job_id, attempt, admit.placement.devices, _dt(now)):
+                    raise _PlacementTaken(admit.job_id)
+                transaction.on_commit(lambda: send_segment(admit.job_id, token, pool))
+        except _PlacementTaken:
+            log.warning("placement of %s conflicted with a live allocation", admit.job_id)
+            Job.objects.filter(id=admit.job_id, state=lifecycle.QUEUED).update(
+                pending_reason="placement conflict; retrying")
+            return False
+        return True
+
+    def _preempt(self, preempt: Preempt) -> bool:
+        updated = Job.objects.filter(
+            id=preempt.job_id, state__in=lifecycle.PLACED_STATES, preempt_requested=False
+        ).update(preempt_requested=True, preempt_reason=preempt.reason)
+        if updated:
+            control.request_stop(preempt.job_id, control.STOP_PREEMPT)
+            metrics.PREEMPTIONS.labels(reason=preempt.reason.split(":")[0][:40]).inc()
+        return bool(updated)
+
+    def _pending(self, pending: tuple[Pending, ...]) -> None:
+        current = dict((r[0], (r[1], r[2])) for r in Job.objects.filter(
+            state=lifecycle.QUEUED, id__in=[p.job_id for p in pending]
+        ).values_list("id", "pending_reason", "queue_position"))
+        for p in pending:
+            if p.job_id in current and current[p.job_id] != (p.reason, p.position):
+                Job.objects.filter(id=p.job_id, state=lifecycle.QUEUED).update(
+                    pending_reason=p.reason, queue_position=p.position)
+
+    def recover(self, now: float) -> int:
+        """Re-dispatches placed jobs whose worker went silent, and frees leaked devices."""
+        Allocation.objects.filter(released_at__isnull=True).exclude(
+            job__state__in=lifecycle.PLACED_STATES).update(released_at=_dt(now))
+        cutoff = _dt(now) - timedelta(seconds=float(settings.HEARTBEAT_TIMEOUT_S))
+        stale = Job.objects.filter(state__in=lifecycle.PLACED_STATES).filter(
+            Q(heartbeat_at__lt=cutoff)
+            | Q(heartbeat_at__isnull=True, dispatched_at__lt=cutoff)
+            | Q(heartbeat_at__isnull=True, dispatched_at__isnull=True)
+        ).values_list("id", "dispatch_token", "pool")
+        count = 0
+        for job_id, old_token, pool in stale:
+            token = new_token()
+            if Job.objects.filter(id=job_id, dispatch_token=old_token,
+                                  state__in=lifecycle.PLACED_STATES).update(
+                    dispatch_token=token, dispatched_at=_dt(now), lease_owner="",
+                    heartbeat_at=None):
+                log.warning("job %s: no heartbeat since the cutoff; re-dispatching", job_id)
+                send_segment(job_id, token, pool)
+                count += 1
+        return count

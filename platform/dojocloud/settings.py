@@ -1,0 +1,157 @@
+"""Django settings. Every value comes from the environment (see SETTINGS.md), parsed with
+a type and failing loudly at start-up; development defaults are safe only on a laptop.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from dojocloud.core.env import env_bool, env_float, env_int, env_list, env_path, env_str
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = REPO_DIR
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required "
+                                   "when DJANGO_DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-secret-key-for-dojo-cloud-development"  # noqa: S105
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+DATA_DIR = env_path("DOJO_DATA_DIR", Path("var"), base=REPO_DIR)
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+CHECKPOINT_DIR = DATA_DIR / "checkpoints"
+
+CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=REPO_DIR)
+if not CLUSTER_FILE.is_file():
+    raise ImproperlyConfigured(f"DOJO_CLUSTER: inventory file {CLUSTER_FILE} does not exist")
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+GRPC_ADDR = env_str("DOJO_GRPC_ADDR", "127.0.0.1:50051")
+HEARTBEAT_TIMEOUT_S = env_float("DOJO_HEARTBEAT_TIMEOUT_S", 60.0, minimum=1.0)
+HEARTBEAT_INTERVAL_S = env_float("DOJO_HEARTBEAT_INTERVAL_S", 5.0, minimum=0.1)
+SCHED_INTERVAL_S = env_float("DOJO_SCHED_INTERVAL_S", 5.0, minimum=0.05)
+DEFAULT_MAX_RUNTIME_S = env_int("DOJO_DEFAULT_MAX_RUNTIME_S", 3600, minimum=1)
+MAX_RUNTIME_LIMIT_S = env_int("DOJO_MAX_RUNTIME_LIMIT_S", 7 * 24 * 3600, minimum=1)
+METRIC_EVERY_STEPS = env_int("DOJO_METRIC_EVERY_STEPS", 10, minimum=1)
+WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0)
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client reads the variable itself; it only needs the folder to exist.
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+DEMO_PASSWORD = env_str("DOJO_DEMO_PASSWORD", "demo-password" if DEBUG else "")
+DEMO_ENV_FILE = env_path("DOJO_DEMO_ENV_FILE", Path(".dojo/demo.env"), base=REPO_DIR)
+
+
+def _database() -> dict[str, object]:
+    url = env_str("DATABASE_URL", "sqlite:///var/dojo.sqlite3")
+    try:
+        db: dict[str, object] = dict(dj_database_url.parse(url))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        name = Path(str(db["NAME"]))
+        if not name.is_absolute() and str(name) != ":memory:":
+            name = REPO_DIR / name
+            name.parent.mkdir(parents=True, exist_ok=True)
+        db["NAME"] = str(name)
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+        # BEGIN so concurrent writers queue on the busy timeout instead of deadlocking.
+        db["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        # A file, not :memory:, so worker subprocesses in tests can open the test database.
+        db["TEST"] = {"NAME": os.path.join(
+            tempfile.gettempdir(), f"dojo-test-{os.getpid()}.sqlite3")}
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _present(*apps: str) -> list[str]:
+    """Apps built by other teams join once their package exists, so `check` always passes."""
+    return [app for app in apps if importlib.util.find_spec(app) is not None]
+
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "dojocloud.core",
+    "dojocloud.tenancy",
+    "dojocloud.jobs",
+    "dojocloud.billing",
+    "dojocloud.scheduling",
+    *_present("dojocloud.api", "dojocloud.portal", "dojocloud.console"),
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dojocloud.urls"
+WSGI_APPLICATION = "dojocloud.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/jobs/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ACKS_LATE = True               # a worker that dies mid-segment leaves the message
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1      # segments are long; do not hoard them
+CELERY_TASK_DEFAULT_QUEUE = "dojo"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOG_LEVEL = env_str("DOJO_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"dojocloud": {"handlers": ["console"], "level": LOG_LEVEL},
+                "scheduler": {"handlers": ["console"], "level": LOG_LEVEL}},
+}

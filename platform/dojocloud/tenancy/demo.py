@@ -1,0 +1,89 @@
+"""The demo organization for `make up`: owner login, console superuser and an API key whose
+raw value is kept only in `.dojo/demo.env` (the database has its hash)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from dojocloud.core.errors import Unauthenticated
+from dojocloud.tenancy.models import Membership, Organization, Role
+from dojocloud.tenancy.services import (
+    add_member,
+    authenticate_api_key,
+    create_api_key,
+    create_organization,
+    principal_for_user,
+)
+
+DEMO_ORG = "demo"
+DEMO_USER = "demo"
+ADMIN_USER = "admin"
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    organization: Organization
+    owner: User
+    admin: User
+    raw_key: str | None      # set only when a key was created in this run
+    env_file: Path
+
+
+def _user(username: str, password: str, *, staff: bool) -> User:
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"is_staff": staff, "is_superuser": staff})
+    if created or not user.has_usable_password():
+        user.set_password(password)
+        user.save()
+    return user
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                values[key.strip()] = value.strip()
+    return values
+
+
+def _key_still_valid(raw: str | None, org: Organization) -> bool:
+    if not raw:
+        return False
+    try:
+        return authenticate_api_key(raw).organization.id == org.id
+    except Unauthenticated:
+        return False
+
+
+def _write_env_file(path: Path, server: str, raw_key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    # Created 0600 from the start: the key must never be readable by others, even briefly.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"DOJO_SERVER={server}\nDOJO_API_KEY={raw_key}\n")
+    os.replace(tmp, path)
+    os.chmod(path, 0o600)
+
+
+@transaction.atomic
+def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
+    owner = _user(DEMO_USER, password, staff=False)
+    admin = _user(ADMIN_USER, password, staff=True)
+    org = Organization.objects.filter(slug=DEMO_ORG).first()
+    if org is None:
+        org = create_organization(DEMO_ORG, "Demo organization", owner)
+    elif not Membership.objects.filter(organization=org, user=owner).exists():
+        add_member(org, owner, Role.OWNER)
+    raw_key = None
+    if not _key_still_valid(read_env_file(env_file).get("DOJO_API_KEY"), org):
+        _, raw_key = create_api_key(principal_for_user(owner, DEMO_ORG), name="demo (make up)")
+        _write_env_file(env_file, server, raw_key)
+    return DemoSeed(org, owner, admin, raw_key, env_file)

@@ -1,0 +1,39 @@
+"""manage.py seed_demo: idempotent demo data for `make up` (see dojocloud.tenancy.demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dojocloud.jobs.validation import inventory
+from dojocloud.scheduling.capacity import sync_inventory
+from dojocloud.tenancy.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization, its owner, a console admin and an API key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--server", default=settings.GRPC_ADDR,
+                            help="DOJO_SERVER written to the env file")
+        parser.add_argument("--env-file", default=str(settings.DEMO_ENV_FILE))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = settings.DEMO_PASSWORD
+        if not password:
+            raise CommandError("set DOJO_DEMO_PASSWORD (there is no default when DEBUG is off)")
+        devices = sync_inventory(inventory())
+        seed = seed_demo(password=password, env_file=Path(options["env_file"]),
+                         server=options["server"])
+        out = self.stdout
+        out.write(f"organization: {seed.organization.slug}   devices in inventory: {devices}")
+        out.write(f"portal login: {seed.owner.username} / (DOJO_DEMO_PASSWORD or the DEBUG "
+                  f"default)   console: {seed.admin.username}")
+        if seed.raw_key:
+            out.write(f"API key (shown once): {seed.raw_key}")
+            out.write(f"written to {seed.env_file}")
+        else:
+            out.write(f"API key: unchanged, in {seed.env_file}")
