@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", core_views.metrics, name="metrics"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("console/", include("dojocloud.console.urls")),
     path("", include("dojocloud.portal.urls")),
 ]

@@ -159,14 +159,17 @@ def job_events(principal: Principal, job_id: str, *, after_id: int = 0,
 
 def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
     """Modelled time and cost per accelerator option, from the runtime's estimator."""
+    from dojo_runtime.estimate import default_options, estimate_config
     from dojocloud.jobs.runtime_config import train_config
+    from dojocloud.jobs.validation import pool_sizes
 
     valid = validate_spec(spec)
-    try:
-        from dojo_runtime.estimate import estimate_config  # being built by the runtime team
-    except ImportError:
-        raise FailedPrecondition("estimates are not available on this server yet") from None
-    rows = estimate_config(train_config(valid), accelerators=list(valid.resources.accelerators))
+    config = train_config(valid)
+    # Only what this platform can actually run: accelerator types of the inventory, in
+    # counts that fit their largest pool.
+    sizes = pool_sizes()
+    options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
+    rows = estimate_config(config, options=options)
     return [EstimateRow(accelerator=str(r.accelerator), count=int(r.count),
                         step_seconds=float(r.step_seconds), total_seconds=float(r.total_seconds),
                         cost_usd=float(r.cost_usd), cheapest=bool(getattr(r, "cheapest", False)),
