@@ -186,7 +186,11 @@ class Stack:
                                            "--noreload", "--skip-checks"], env)
         grpc_env = dict(env, DOJO_GRPC_METRICS_PORT=str(self.ports.grpc_metrics))
         api = self._spawn("api", manage + ["serve_grpc"], grpc_env)
-        for i, pool in enumerate(pools_of(self.cluster_file(env))):
+        pools = pools_of(self.cluster_file(env))
+        # Workers share the machine's cores rather than each taking all of them.
+        threads = max(1, (os.cpu_count() or 1) // max(1, len(pools)))
+        env.setdefault("DOJO_TORCH_THREADS", str(threads))
+        for i, pool in enumerate(pools):
             base = self.ports.worker_metrics_base
             port = base + i if base else free_port()
             self.worker_metrics_ports[pool] = port
@@ -198,6 +202,9 @@ class Stack:
             self.start_prometheus(prometheus_bin, env)
         wait_for_port(self.ports.web, 60, web)
         wait_for_port(self.ports.grpc, 60, api)
+        # A worker opens its metrics port once its runtime is imported: then it is ready.
+        for pool, port in self.worker_metrics_ports.items():
+            wait_for_port(port, 120, self.procs[f"worker-{pool}"])
         return env
 
     # -- Prometheus ---------------------------------------------------------------------

@@ -44,6 +44,9 @@ DEFAULT_MAX_RUNTIME_S = env_int("DOJO_DEFAULT_MAX_RUNTIME_S", 3600, minimum=1)
 MAX_RUNTIME_LIMIT_S = env_int("DOJO_MAX_RUNTIME_LIMIT_S", 7 * 24 * 3600, minimum=1)
 METRIC_EVERY_STEPS = env_int("DOJO_METRIC_EVERY_STEPS", 10, minimum=1)
 WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0)
+# Threads each worker's PyTorch may use; 0 keeps torch's default (all cores). Several workers
+# on one machine should split the cores: oversubscribed torch threads slow training ~10x.
+TORCH_THREADS = env_int("DOJO_TORCH_THREADS", 0, minimum=0)
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 if PROMETHEUS_MULTIPROC_DIR:
     # prometheus_client reads the variable itself; it only needs the folder to exist.

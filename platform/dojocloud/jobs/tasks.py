@@ -22,6 +22,18 @@ def run_segment(job_id: str, token: str) -> str:
 
 
 @worker_init.connect
+def _prepare_torch(**_: object) -> None:
+    # Import the runtime now, not in the first segment: it takes seconds, and a job's time
+    # from SCHEDULED to RUNNING should not pay for it.
+    import torch
+
+    import dojo_runtime.engine  # noqa: F401
+
+    if settings.TORCH_THREADS:
+        torch.set_num_threads(settings.TORCH_THREADS)
+
+
+@worker_init.connect
 def _serve_worker_metrics(**_: object) -> None:
     port = settings.WORKER_METRICS_PORT
     if port:

@@ -89,7 +89,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     if "REDIS_URL" not in env:
         os.environ.pop("REDIS_URL", None)  # the stack starts its own embedded server
     stack = Stack(env=env, ports=Ports.ephemeral(), state_dir=base / "data",
-                  log_dir=base / "logs", quiet_seed=True)
+                  log_dir=base / "logs", quiet_seed=True, scrape_interval="1s")
     try:
         full_env = stack.start()
         key = ""

@@ -6,17 +6,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
+
 from dojo import specfile
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.errors import InvalidArgumentError, NotFoundError, UnauthenticatedError
 from dojo.v1 import job_pb2
-
 from tests.integration.e2e.conftest import RunningStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -81,6 +82,21 @@ def test_sdk_job_runs_to_success_and_is_billed(running_stack: RunningStack) -> N
     counted = metric_value(text, "dojo_usage_allocated_seconds_total",
                            organization="demo", pool="dojo")
     assert counted == pytest.approx(ledger["allocated"], rel=1e-6)
+
+    # A real Prometheus server scraped the processes: reconciliation (run against the
+    # stack's own database) agrees with the ledger once the last samples are scraped.
+    if running_stack.stack.prometheus_url:
+        argv = [sys.executable, "manage.py", "reconcile_usage", "--settle", "0",
+                "--prometheus-url", running_stack.stack.prometheus_url]
+        deadline = time.monotonic() + 60
+        while True:
+            res = subprocess.run(argv, cwd=EXAMPLE.parents[1], env=running_stack.env,
+                                 capture_output=True, text=True, timeout=60)
+            if res.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "demo" in res.stdout
 
 
 def test_cli_submit_wait_exits_zero_on_success(running_stack: RunningStack) -> None:
