@@ -77,17 +77,24 @@ def steps_for(seconds: float) -> int:
     from dojocloud.jobs.runtime_config import train_config
     from dojocloud.jobs.validation import validate_spec
 
-    trainer = Trainer(train_config(validate_spec(spec(steps=80, interval=80))))
-    state = trainer.train(trainer.initial_state(), 20)   # warm-up steps are slower
-    started = time.perf_counter()
-    trainer.train(state, 80)
-    per_step = (time.perf_counter() - started) / 60
-    return max(20, min(int(seconds / per_step), 20_000))
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the workers run (DOJO_TORCH_THREADS=1)
+    try:
+        trainer = Trainer(train_config(validate_spec(spec(steps=80, interval=80))))
+        state = trainer.train(trainer.initial_state(), 20)   # warm-up steps are slower
+        started = time.perf_counter()
+        trainer.train(state, 80)
+        per_step = (time.perf_counter() - started) / 60
+    finally:
+        torch.set_num_threads(threads)
+    return max(20, min(int(seconds / per_step), 50_000))
 
 
 def test_killed_worker_loses_at_most_its_segment(live: Workers) -> None:
     principal = owner_principal()
-    interval = steps_for(6.0)
+    interval = steps_for(15.0)
     job = jobs.create_job(principal, spec(steps=2 * interval, interval=interval))
     first = live.start()
 
