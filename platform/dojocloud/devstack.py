@@ -107,7 +107,6 @@ class Stack:
         env.setdefault("DOJO_DATA_DIR", str(self.state_dir))
         env.setdefault("DATABASE_URL", f"sqlite:///{self.state_dir / 'dojo.sqlite3'}")
         env["DOJO_GRPC_ADDR"] = f"127.0.0.1:{self.ports.grpc}"
-        env["DOJO_WEB_URL"] = f"http://127.0.0.1:{self.ports.web}"
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(self.state_dir / "prometheus"))
         env["PYTHONUNBUFFERED"] = "1"
         return env
