@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
-from dojocloud.scheduling.models import Allocation, Device
+from dojocloud.scheduling.models import (
+    Allocation,
+    Device,
+    Preemption,
+    TenantQuota,
+    TenantUsage,
+)
 from dojocloud.tenancy.models import ApiKey, Membership, Organization
 
 admin.site.site_header = "Dojo Cloud operator console"
@@ -164,4 +170,30 @@ class AllocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class CheckpointAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("job", "step", "attempt", "segment", "size_bytes", "created_at")
     search_fields = ("job__id",)
+    list_select_related = ("job",)
+
+
+# Quotas change through the console's quota form (dojocloud.scheduling.quotas.set_quota),
+# which validates the pool, records who and why, and wakes the scheduler.
+@admin.register(TenantQuota)
+class TenantQuotaAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("organization", "pool", "nominal", "borrowing_limit", "lending_limit",
+                    "cohort", "weight", "updated_by", "updated_at")
+    list_filter = ("pool", "cohort")
+    search_fields = ("organization__slug",)
+    list_select_related = ("organization",)
+
+
+@admin.register(TenantUsage)
+class TenantUsageAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("organization", "decayed_usage", "updated_at")
+    list_select_related = ("organization",)
+
+
+@admin.register(Preemption)
+class PreemptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("job", "attempt", "kind", "for_job_id", "requested_by", "reason",
+                    "created_at")
+    list_filter = ("kind",)
+    search_fields = ("job__id", "for_job_id", "requested_by")
     list_select_related = ("job",)

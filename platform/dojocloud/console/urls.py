@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from dojocloud.console import views
+from dojocloud.console import actions, views
 
 app_name = "console"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("actions/device", actions.device_action, name="device-action"),
+    path("actions/job", actions.job_action, name="job-action"),
+    path("actions/quota", actions.quota_action, name="quota-action"),
 ]

@@ -1,4 +1,4 @@
-"""The fleet overview page: staff only, read-only."""
+"""The fleet overview page: staff only. Its operator forms post to console.actions."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dojocloud.console.fleet import fleet_snapshot
+from dojocloud.scheduling.quotas import list_quotas
 
 
 @staff_member_required
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/overview.html", {"fleet": fleet_snapshot()})
+    return render(request, "console/overview.html", {"fleet": fleet_snapshot(),
+                                                     "quotas": list_quotas()})

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dojocloud.jobs.models import Job
+from dojocloud.tenancy.models import Organization
 
 
 class DeviceKind(models.TextChoices):
@@ -76,3 +77,63 @@ class SchedulerLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.holder}"
+
+
+class TenantQuota(models.Model):
+    """A tenant's quota in one pool, in devices (tiles or GPUs), as Kueue's ClusterQueue:
+    `nominal` is guaranteed, `borrowing_limit` caps use above it, `lending_limit` caps how
+    much of its unused nominal others may borrow (null = no limit). Cohort and weight belong
+    to the tenant: the services keep them equal on all its rows. No row = unlimited."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="quotas")
+    pool = models.CharField(max_length=32)
+    nominal = models.PositiveIntegerField(default=0)
+    borrowing_limit = models.PositiveIntegerField(null=True, blank=True)
+    lending_limit = models.PositiveIntegerField(null=True, blank=True)
+    cohort = models.CharField(max_length=64, default="default")
+    weight = models.FloatField(default=1.0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)   # why it was last changed
+
+    class Meta:
+        ordering = ["organization__slug", "pool"]
+        constraints = [models.UniqueConstraint(fields=["organization", "pool"],
+                                               name="tenantquota_one_per_pool")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.pool}: {self.nominal}"
+
+
+class TenantUsage(models.Model):
+    """Half-life-decayed dominant-share-seconds per tenant, advanced by the leader's loop
+    (scheduler.core.quota.decay_usage); fair share among tenants with quotas reads it."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE,
+                                        primary_key=True, related_name="sched_usage")
+    decayed_usage = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.decayed_usage:.1f}"
+
+
+class Preemption(models.Model):
+    """Every preemption the scheduler or an operator issued: who, why, for which job. The
+    snapshot reads back `preempted_for` and `displaced` from here (no ping-pong)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="preemptions")
+    attempt = models.PositiveIntegerField()
+    for_job_id = models.CharField(max_length=16, blank=True, db_index=True)
+    kind = models.CharField(max_length=16)   # reclaim|priority|operator|drain|failure|...
+    reason = models.TextField()
+    requested_by = models.CharField(max_length=200, blank=True)   # "scheduler" / "user:x"
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["job", "attempt"], name="preemption_job_attempt")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} ({self.kind})"

@@ -4,19 +4,20 @@ reasons) and dispatches admitted segments to the pool's Celery queue."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from dojocloud.core import metrics
-from dojocloud.jobs import control, lifecycle
+from dojocloud.jobs import lifecycle
 from dojocloud.jobs.dispatch import new_token, send_segment
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.transitions import transition
-from dojocloud.scheduling import capacity
+from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.models import Allocation
+from dojocloud.scheduling.preempting import request_preemption
 from dojocloud.scheduling.snapshot import build_snapshot
 from scheduler.core import Admit, Decisions, Pending, Preempt, Snapshot
 from scheduler.loop import Applied
@@ -42,7 +43,11 @@ class DatabaseStore:
 
             capacity.sync_inventory(inventory())
             self._synced = True
-        return build_snapshot(now)
+        snap = build_snapshot(now)
+        usage = quotas.advance_usage(snap, now)
+        tenants = {t: replace(q, decayed_usage=usage.get(t, q.decayed_usage))
+                   for t, q in snap.tenants.items()}
+        return replace(snap, tenants=tenants)
 
     def apply(self, decisions: Decisions, now: float) -> Applied:
         admitted = sum(1 for a in decisions.admits if self._admit(a, now))
@@ -78,13 +83,7 @@ class DatabaseStore:
         return True
 
     def _preempt(self, preempt: Preempt) -> bool:
-        updated = Job.objects.filter(
-            id=preempt.job_id, state__in=lifecycle.PLACED_STATES, preempt_requested=False
-        ).update(preempt_requested=True, preempt_reason=preempt.reason)
-        if updated:
-            control.request_stop(preempt.job_id, control.STOP_PREEMPT)
-            metrics.PREEMPTIONS.labels(reason=preempt.reason.split(":")[0][:40]).inc()
-        return bool(updated)
+        return request_preemption(preempt, actor="scheduler")
 
     def _pending(self, pending: tuple[Pending, ...]) -> None:
         current = dict((r[0], (r[1], r[2])) for r in Job.objects.filter(

@@ -1,0 +1,194 @@
+"""SchedulerService servicer: operators only. Parse, authorise, call the scheduling
+services, map to the wire. DojoErrors become gRPC statuses in dojocloud.api.interceptors.
+
+Who is an operator: an API key with role owner or admin in the operator organization,
+settings.OPERATOR_ORG (DOJO_OPERATOR_ORG, default "operators"). Actions are recorded as
+done by "<key label>@<org>".
+"""
+
+from __future__ import annotations
+
+import grpc
+from django.conf import settings
+from google.protobuf import timestamp_pb2
+
+from dojo.v1 import scheduler_pb2 as pb
+from dojo.v1 import scheduler_pb2_grpc
+from dojocloud.api.auth import authenticate
+from dojocloud.core.errors import FieldViolation, InvalidArgument, PermissionDenied
+from dojocloud.jobs.models import Job
+from dojocloud.scheduling import operations, queries, quotas
+from dojocloud.scheduling.operations import OperationResult
+from dojocloud.scheduling.quotas import QuotaSpec, QuotaView
+from dojocloud.tenancy.services import ADMIN_ROLES
+
+DEFAULT_OPERATOR_ORG = "operators"
+MAX_QUEUE_PAGE = 1000
+
+
+def operator_org() -> str:
+    return str(getattr(settings, "OPERATOR_ORG", DEFAULT_OPERATOR_ORG))
+
+
+def require_operator(context: grpc.ServicerContext) -> str:
+    """The operator's label for the records; PermissionDenied for anyone else."""
+    principal = authenticate(context)
+    if principal.organization.slug != operator_org() or principal.role not in ADMIN_ROLES:
+        raise PermissionDenied("the scheduler API is for operators: an owner or admin key "
+                               f"of the {operator_org()!r} organization")
+    return f"{principal.label}@{principal.organization.slug}"
+
+
+# --- mapper: scheduling read models and results -> wire ---------------------------------
+
+def _ts(value: object) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(value)  # type: ignore[arg-type]
+    return out
+
+
+def _name(tenant: str, job_id: str) -> str:
+    return f"organizations/{tenant}/jobs/{job_id}"
+
+
+def _holder(h: queries.Holder | None) -> pb.DeviceHolder | None:
+    return None if h is None else pb.DeviceHolder(job=_name(h.tenant, h.job_id),
+                                                  tenant=h.tenant, job_name=h.job_name)
+
+
+def capacity_to_proto(rows: list[queries.DeviceRow], pools: list[queries.PoolRow]) -> pb.Capacity:
+    out = pb.Capacity(pools=[pb.PoolCapacity(
+        pool=p.pool, accelerator=p.accelerator, total=p.total, allocated=p.allocated,
+        free=p.free, unavailable=p.unavailable, queued=p.queued) for p in pools])
+    nodes: dict[str, pb.GpuNodeCapacity] = {}
+    for r in rows:
+        d = r.device
+        if d.kind == "tile":
+            out.tiles.append(pb.TileSlot(id=d.id, pool=d.pool, exapod=d.exapod,
+                                         cabinet=d.cabinet, tray=d.tray, row=d.row, col=d.col,
+                                         state=r.state, holder=_holder(r.holder)))
+        else:
+            node_id = f"{d.pool}/{d.node}"
+            if node_id not in nodes:
+                nodes[node_id] = out.gpu_nodes.add(id=node_id, pool=d.pool)
+            nodes[node_id].gpus.append(pb.GpuSlot(index=d.index, state=r.state,
+                                                  holder=_holder(r.holder)))
+    return out
+
+
+def queue_to_proto(rows: list[queries.QueueRow], size: int) -> pb.ListQueueResponse:
+    return pb.ListQueueResponse(total=len(rows), jobs=[pb.QueuedJob(
+        job=_name(r.tenant, r.job_id), tenant=r.tenant, pool=r.pool, position=r.position,
+        pending_reason=r.pending_reason, priority=r.priority, accelerator=r.accelerator,
+        count=r.count, create_time=_ts(r.created_at), state=r.state) for r in rows[:size]])
+
+
+def result_to_proto(result: OperationResult, tenants: dict[str, str]) -> pb.OperationResult:
+    return pb.OperationResult(target=result.target, devices=result.devices,
+                              jobs=[_name(tenants.get(j, ""), j) for j in result.jobs])
+
+
+def quota_to_proto(view: QuotaView) -> pb.Quota:
+    s = view.spec
+    return pb.Quota(tenant=s.tenant, pool=s.pool, nominal=s.nominal,
+                    borrowing_limit=s.borrowing_limit, lending_limit=s.lending_limit,
+                    cohort=s.cohort, weight=s.weight, decayed_usage=view.decayed_usage,
+                    update_time=_ts(view.updated_at), updated_by=view.updated_by)
+
+
+def quota_from_proto(q: pb.Quota) -> QuotaSpec:
+    return QuotaSpec(tenant=q.tenant.strip(), pool=q.pool.strip(), nominal=q.nominal,
+                     borrowing_limit=q.borrowing_limit if q.HasField("borrowing_limit") else None,
+                     lending_limit=q.lending_limit if q.HasField("lending_limit") else None,
+                     cohort=q.cohort.strip() or "default", weight=q.weight or 1.0)
+
+
+def job_to_proto(job: Job) -> pb.JobPlacement:
+    return pb.JobPlacement(job=job.resource_name, state=job.state, pool=job.pool,
+                           devices=list(job.devices), preempt_requested=job.preempt_requested,
+                           state_reason=job.state_reason)
+
+
+def parse_job_name(name: str) -> tuple[str, str]:
+    """(tenant, job id) from "organizations/{org}/jobs/{job}"."""
+    parts = name.strip().split("/")
+    if len(parts) != 4 or parts[0] != "organizations" or parts[2] != "jobs" or not all(parts):
+        raise InvalidArgument([FieldViolation("name", "expected organizations/{org}/jobs/{job}")])
+    return parts[1], parts[3]
+
+
+def _tenants_of(job_ids: tuple[str, ...]) -> dict[str, str]:
+    return dict(Job.objects.filter(id__in=job_ids).values_list("id", "organization__slug"))
+
+
+# --- servicer ------------------------------------------------------------------------------
+
+class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
+    def GetCapacity(self, request: pb.GetCapacityRequest,  # noqa: N802
+                    context: grpc.ServicerContext) -> pb.Capacity:
+        require_operator(context)
+        rows = queries.devices(request.pool.strip())
+        return capacity_to_proto(rows, queries.pools(rows, queries.queued_per_pool()))
+
+    def ListQueue(self, request: pb.ListQueueRequest,  # noqa: N802
+                  context: grpc.ServicerContext) -> pb.ListQueueResponse:
+        require_operator(context)
+        if request.page_size < 0:
+            raise InvalidArgument([FieldViolation("page_size", "must be zero or more")])
+        size = min(request.page_size or 100, MAX_QUEUE_PAGE)
+        return queue_to_proto(queries.queue(request.pool.strip()), size)
+
+    def Drain(self, request: pb.DrainRequest,  # noqa: N802
+              context: grpc.ServicerContext) -> pb.OperationResult:
+        actor = require_operator(context)
+        result = operations.drain(request.target, evict=request.evict, actor=actor,
+                                  reason=request.reason)
+        return result_to_proto(result, _tenants_of(result.jobs))
+
+    def Undrain(self, request: pb.UndrainRequest,  # noqa: N802
+                context: grpc.ServicerContext) -> pb.OperationResult:
+        actor = require_operator(context)
+        result = operations.undrain(request.target, actor=actor, reason=request.reason)
+        return result_to_proto(result, _tenants_of(result.jobs))
+
+    def MarkFailed(self, request: pb.MarkFailedRequest,  # noqa: N802
+                   context: grpc.ServicerContext) -> pb.OperationResult:
+        actor = require_operator(context)
+        result = operations.mark_failed(request.target, actor=actor, reason=request.reason)
+        return result_to_proto(result, _tenants_of(result.jobs))
+
+    def GetQuota(self, request: pb.GetQuotaRequest,  # noqa: N802
+                 context: grpc.ServicerContext) -> pb.Quota:
+        require_operator(context)
+        return quota_to_proto(quotas.get_quota(request.tenant.strip(), request.pool.strip()))
+
+    def ListQuotas(self, request: pb.ListQuotasRequest,  # noqa: N802
+                   context: grpc.ServicerContext) -> pb.ListQuotasResponse:
+        require_operator(context)
+        return pb.ListQuotasResponse(quotas=[quota_to_proto(v) for v in
+                                             quotas.list_quotas(request.tenant.strip())])
+
+    def SetQuota(self, request: pb.SetQuotaRequest,  # noqa: N802
+                 context: grpc.ServicerContext) -> pb.Quota:
+        actor = require_operator(context)
+        view = quotas.set_quota(quota_from_proto(request.quota), actor=actor,
+                                reason=request.reason)
+        return quota_to_proto(view)
+
+    def PreemptJob(self, request: pb.PreemptJobRequest,  # noqa: N802
+                   context: grpc.ServicerContext) -> pb.JobPlacement:
+        actor = require_operator(context)
+        tenant, job_id = parse_job_name(request.name)
+        return job_to_proto(operations.preempt_job(job_id, actor=actor, reason=request.reason,
+                                                   tenant=tenant))
+
+    def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
+                   context: grpc.ServicerContext) -> pb.JobPlacement:
+        actor = require_operator(context)
+        tenant, job_id = parse_job_name(request.name)
+        return job_to_proto(operations.requeue_job(job_id, actor=actor, reason=request.reason,
+                                                   tenant=tenant))
+
+
+def add_scheduler_service(server: grpc.Server) -> None:
+    scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(SchedulerService(), server)

@@ -1,0 +1,106 @@
+"""Operator action views behind the overview page's forms: POST only (CSRF-checked by the
+middleware), staff only. Each parses the form, calls a scheduling service with the staff
+user as actor, and returns to the overview with a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from dojocloud.core.errors import DojoError, FieldViolation, InvalidArgument
+from dojocloud.scheduling import operations, quotas
+from dojocloud.scheduling.quotas import QuotaSpec
+
+DEVICE_ACTIONS: dict[str, Callable[..., operations.OperationResult]] = {
+    "drain": lambda t, **kw: operations.drain(t, evict=False, **kw),
+    "evict": lambda t, **kw: operations.drain(t, evict=True, **kw),
+    "undrain": operations.undrain,
+    "fail": operations.mark_failed,
+}
+JOB_ACTIONS = {"preempt": operations.preempt_job, "requeue": operations.requeue_job}
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.get_username()}"
+
+
+def _done(request: HttpRequest, work: Callable[[], str]) -> HttpResponse:
+    try:
+        messages.success(request, work())
+    except DojoError as err:
+        messages.error(request, err.message)
+    return redirect("console:overview")
+
+
+def _bad(field: str, why: str) -> InvalidArgument:
+    return InvalidArgument([FieldViolation(field, why)])
+
+
+@staff_member_required
+@require_POST
+def device_action(request: HttpRequest) -> HttpResponse:
+    def work() -> str:
+        action = DEVICE_ACTIONS.get(request.POST.get("action", ""))
+        if action is None:
+            raise _bad("action", "one of " + ", ".join(DEVICE_ACTIONS))
+        result = action(request.POST.get("target", ""), actor=_actor(request),
+                        reason=request.POST.get("reason", ""))
+        return (f"{request.POST['action']}: {result.target} ({result.devices} devices, "
+                f"{len(result.jobs)} jobs there)")
+
+    return _done(request, work)
+
+
+@staff_member_required
+@require_POST
+def job_action(request: HttpRequest) -> HttpResponse:
+    def work() -> str:
+        action = JOB_ACTIONS.get(request.POST.get("action", ""))
+        if action is None:
+            raise _bad("action", "preempt or requeue")
+        job = action(request.POST.get("job_id", ""), actor=_actor(request),
+                     reason=request.POST.get("reason", ""))
+        return f"{request.POST['action']}: job {job.id} is {job.state}"
+
+    return _done(request, work)
+
+
+def _int(request: HttpRequest, field: str, *, optional: bool) -> int | None:
+    raw = request.POST.get(field, "").strip()
+    if not raw and optional:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise _bad(field, "a whole number" + (" or blank" if optional else "")) from None
+
+
+def _weight(request: HttpRequest) -> float:
+    try:
+        return float(request.POST.get("weight", "").strip() or 1.0)
+    except ValueError:
+        raise _bad("weight", "a number") from None
+
+
+@staff_member_required
+@require_POST
+def quota_action(request: HttpRequest) -> HttpResponse:
+    def work() -> str:
+        spec = QuotaSpec(
+            tenant=request.POST.get("tenant", "").strip(),
+            pool=request.POST.get("pool", "").strip(),
+            nominal=_int(request, "nominal", optional=False) or 0,
+            borrowing_limit=_int(request, "borrowing_limit", optional=True),
+            lending_limit=_int(request, "lending_limit", optional=True),
+            cohort=request.POST.get("cohort", "").strip() or "default",
+            weight=_weight(request))
+        view = quotas.set_quota(spec, actor=_actor(request),
+                                reason=request.POST.get("reason", ""))
+        return f"quota of {view.spec.tenant} in {view.spec.pool}: {view.spec.nominal} nominal"
+
+    return _done(request, work)

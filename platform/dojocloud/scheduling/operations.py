@@ -1,0 +1,138 @@
+"""Operator actions on the fleet and on jobs. Every action names its actor and reason: the
+reason lands on each affected job's event log (and in Preemption rows), and the scheduler
+is woken so it acts on the change at once.
+
+Targets are device ids or prefixes, as in scheduler.core.operators: a tile
+"dojo/e0/c0/t0/r0c1", a tray "dojo/e0/c0/t0", a cabinet "dojo/e0/c0", a GPU node
+"gpu-a100/n0" or one GPU "gpu-a100/n0/g3". Device states persist in Device.status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from dojocloud.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.jobs import lifecycle
+from dojocloud.jobs.models import Job
+from dojocloud.jobs.transitions import record_state_event
+from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
+from dojocloud.scheduling.preempting import force_requeue, request_preemption
+from dojocloud.scheduling.wake import wake
+from scheduler.core import Preempt
+
+GRACE_S = 60.0   # a drained or preempted job's time to checkpoint (Snapshot.grace_period_s)
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    target: str
+    devices: int                   # devices whose state was set
+    jobs: tuple[str, ...]          # running jobs on them (moved, or left to finish)
+
+
+def _devices(target: str) -> Q:
+    target = target.strip().rstrip("/")
+    if not target:
+        raise InvalidArgument([FieldViolation("target", "name a tile, tray or GPU node")])
+    query = Q(id=target) | Q(id__startswith=target + "/")
+    if not Device.objects.filter(query, in_inventory=True).exists():
+        raise NotFound(f"devices/{target}")
+    return query
+
+
+def _jobs_on(query: Q) -> tuple[str, ...]:
+    ids = (Allocation.objects.filter(released_at__isnull=True, device__in=Device.objects
+                                     .filter(query)).values_list("job_id", flat=True))
+    return tuple(sorted(set(ids)))
+
+
+def _why(actor: str, reason: str, default: str) -> str:
+    return f"{reason.strip() or default} (by {actor})"
+
+
+def _set_status(target: str, status: str) -> tuple[Q, int]:
+    query = _devices(target)
+    count = Device.objects.filter(query, in_inventory=True).update(status=status)
+    return query, count
+
+
+def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> OperationResult:
+    """No new work on the target. evict=True: its running jobs checkpoint and move now;
+    otherwise they run to completion there first."""
+    with transaction.atomic():
+        query, count = _set_status(target, DeviceStatus.DRAINING)
+        jobs = _jobs_on(query)
+        why = _why(actor, reason, "maintenance")
+        for job_id in jobs:
+            if evict:
+                request_preemption(Preempt(job_id, f"drain: {target} is being drained: {why}",
+                                           None, GRACE_S, "drain"), actor=actor)
+            else:
+                _note(job_id, f"{target} draining; the job finishes here first: {why}")
+        transaction.on_commit(wake)
+    return OperationResult(target, count, jobs)
+
+
+def undrain(target: str, *, actor: str, reason: str = "") -> OperationResult:
+    """Back in service (also after a repair of failed hardware)."""
+    with transaction.atomic():
+        query, count = _set_status(target, DeviceStatus.FREE)
+        transaction.on_commit(wake)
+    return OperationResult(target, count, _jobs_on(query))
+
+
+def mark_failed(target: str, *, actor: str, reason: str = "") -> OperationResult:
+    """The hardware is gone: its jobs go back to the queue now and resume elsewhere from
+    their last checkpoint (work since then is redone)."""
+    with transaction.atomic():
+        query, count = _set_status(target, DeviceStatus.FAILED)
+        jobs = _jobs_on(query)
+        why = _why(actor, reason, "hardware fault")
+        for job_id in jobs:
+            force_requeue(Preempt(job_id, f"failure: {target} failed; resumes from its last "
+                                          f"checkpoint: {why}", None, 0.0, "failure"),
+                          actor=actor)
+        transaction.on_commit(wake)
+    return OperationResult(target, count, jobs)
+
+
+def _job(job_id: str, tenant: str) -> Job:
+    job = Job.objects.filter(id=job_id.strip()).select_related("organization").first()
+    if job is None or (tenant and job.organization.slug != tenant):
+        raise NotFound(f"jobs/{job_id}")
+    return job
+
+
+def preempt_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") -> Job:
+    """Checkpoint, then back to the queue (the job keeps its place by priority and age)."""
+    job = _job(job_id, tenant)
+    if job.state not in lifecycle.PLACED_STATES:
+        raise FailedPrecondition(f"job {job.id} is {job.state}, not running")
+    why = _why(actor, reason, "operator request")
+    if not request_preemption(Preempt(job.id, f"operator: {why}", None, GRACE_S, "operator"),
+                              actor=actor):
+        raise FailedPrecondition(f"job {job.id} is already being preempted")
+    wake()
+    job.refresh_from_db()
+    return job
+
+
+def requeue_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") -> Job:
+    """Back to the queue now, without waiting for a checkpoint: it resumes from its last
+    saved one. Also unsticks a job left PREEMPTED."""
+    job = _job(job_id, tenant)
+    why = _why(actor, reason, "requeue")
+    if not force_requeue(Preempt(job.id, f"operator: {why}", None, 0.0, "operator"),
+                         actor=actor):
+        raise FailedPrecondition(f"job {job.id} is {job.state}: only placed or preempted "
+                                 "jobs can be requeued")
+    job.refresh_from_db()
+    return job
+
+
+def _note(job_id: str, reason: str) -> None:
+    state = Job.objects.values_list("state", flat=True).get(id=job_id)
+    record_state_event(job_id, state, state, reason)

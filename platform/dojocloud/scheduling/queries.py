@@ -1,0 +1,113 @@
+"""Read models for operators: the fleet's devices with their holders, pool totals, and the
+queue in the order the last scheduling pass chose. Operators see every tenant, so nothing
+here is organization-scoped; only operator-authorised adapters call it."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Case, Value, When
+
+from dojocloud.jobs import lifecycle
+from dojocloud.jobs.models import Job
+from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
+from scheduler.core import pool_for_accelerator
+
+WAITING_STATES = (lifecycle.QUEUED, lifecycle.PREEMPTED)
+
+
+@dataclass(frozen=True)
+class Holder:
+    job_id: str
+    job_name: str
+    tenant: str
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    device: Device
+    state: str                  # "free" | "busy" | "draining" | "failed"
+    holder: Holder | None
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    pool: str
+    accelerator: str
+    total: int
+    allocated: int
+    free: int
+    unavailable: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    job_id: str
+    tenant: str
+    name: str
+    state: str
+    pool: str
+    accelerator: str
+    count: int
+    position: int
+    pending_reason: str
+    priority: int
+    created_at: datetime
+
+
+def _state(device: Device, holder: Holder | None) -> str:
+    if device.status in (DeviceStatus.FAILED, DeviceStatus.DRAINING):
+        return str(device.status)
+    return "busy" if holder is not None else "free"
+
+
+def devices(pool: str = "") -> list[DeviceRow]:
+    holders = {dev: Holder(job, name, org) for dev, job, name, org in
+               Allocation.objects.filter(released_at__isnull=True).values_list(
+                   "device_id", "job_id", "job__name", "job__organization__slug")}
+    rows = Device.objects.filter(in_inventory=True)
+    if pool:
+        rows = rows.filter(pool=pool)
+    return [DeviceRow(d, _state(d, holders.get(d.id)), holders.get(d.id))
+            for d in rows.order_by("pool", "exapod", "cabinet", "tray", "row", "col", "node",
+                                   "index")]
+
+
+def pools(rows: list[DeviceRow], queued: Counter[str]) -> list[PoolRow]:
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    accel: dict[str, str] = {}
+    for r in rows:
+        per[r.device.pool]["allocated" if r.holder else r.state] += 1
+        accel[r.device.pool] = r.device.accelerator
+    return [PoolRow(p, accel[p], sum(c.values()), c["allocated"], c["free"],
+                    c["draining"] + c["failed"], queued[p]) for p, c in sorted(per.items())]
+
+
+def _resources(spec: object) -> tuple[str, int]:
+    res = spec.get("resources", {}) if isinstance(spec, dict) else {}
+    accels = res.get("accelerators") or ["dojo-tile"]
+    return str(accels[0]), int(res.get("count") or 1)
+
+
+def queue(pool: str = "") -> list[QueueRow]:
+    """Waiting jobs by position (unranked ones last, oldest first)."""
+    unranked = Case(When(queue_position=0, then=Value(1)), default=Value(0))
+    out = []
+    for job in (Job.objects.filter(state__in=WAITING_STATES).select_related("organization")
+                .order_by(unranked, "queue_position", "created_at", "id")):
+        accelerator, count = _resources(job.spec)
+        job_pool = pool_for_accelerator(accelerator)
+        if pool and job_pool != pool:
+            continue
+        out.append(QueueRow(job.id, job.organization.slug, job.name, job.state, job_pool,
+                            accelerator, count, job.queue_position, job.pending_reason,
+                            job.priority, job.created_at))
+    return out
+
+
+def queued_per_pool() -> Counter[str]:
+    return Counter(pool_for_accelerator(_resources(s)[0]) for s in
+                   Job.objects.filter(state__in=WAITING_STATES).values_list("spec", flat=True))
