@@ -73,11 +73,11 @@ def test_job_runs_in_segments_to_success(live: Workers) -> None:
 def steps_for(seconds: float) -> int:
     """Steps of the test model that take about `seconds` here and now (speed varies a lot
     with the machine's load), so a segment is long enough to be killed in the middle."""
+    import torch
+
     from dojo_runtime.engine import Trainer
     from dojocloud.jobs.runtime_config import train_config
     from dojocloud.jobs.validation import validate_spec
-
-    import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the workers run (DOJO_TORCH_THREADS=1)
