@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-import json
 import time
 
+from benchmarks.report import bench
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.cost.workloads import GptShape, gpt_step_profile
 from dojo_runtime.devices import make_device
@@ -21,9 +21,7 @@ BATCH = 32
 
 
 def _emit(name: str, value: float, unit: str, baseline: float | None = None) -> None:
-    ratio = value / baseline if baseline else None
-    print("BENCH " + json.dumps({"name": name, "value": value, "unit": unit,
-                                 "baseline": baseline, "ratio": ratio}), flush=True)
+    bench(name, value, unit, baseline=baseline)
 
 
 def _samples_per_second(accelerator: str, count: int) -> float:
