@@ -7,15 +7,18 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf import timestamp_pb2
 
 from dojo.v1 import job_pb2
 from dojocloud.core.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs.models import Job, JobEvent
-from dojocloud.jobs.services import EstimateRow, spec_of
+from dojocloud.jobs.services import spec_of
 from dojocloud.tenancy.services import Principal
+
+if TYPE_CHECKING:
+    from dojo_runtime.estimate import EstimateRow
 
 _JOB_NAME = re.compile(r"^organizations/(?P<org>[^/]+)/jobs/(?P<job>[^/]+)$")
 _BARE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")

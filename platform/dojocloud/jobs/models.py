@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dojocloud.jobs import lifecycle
 from dojocloud.tenancy.models import Organization
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -21,15 +22,8 @@ def new_job_id() -> str:
         secrets.choice(_ID_ALPHABET) for _ in range(11))
 
 
-class JobState(models.TextChoices):
-    # Names match the proto enum dojo.v1.JobState.
-    QUEUED = "QUEUED"
-    SCHEDULED = "SCHEDULED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    PREEMPTED = "PREEMPTED"
+# The states are lifecycle's (names match the proto enum dojo.v1.JobState); labels "Queued", ...
+STATE_CHOICES = [(state, state.title()) for state in lifecycle.ALL_STATES]
 
 
 class Job(models.Model):
@@ -44,7 +38,7 @@ class Job(models.Model):
     request_id = models.CharField(max_length=100, blank=True)
     priority = models.IntegerField(default=1)
 
-    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED,
+    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=lifecycle.QUEUED,
                              db_index=True)
     state_reason = models.TextField(blank=True)
     attempt = models.PositiveIntegerField(default=0)   # +1 each time the job is admitted
@@ -98,9 +92,7 @@ class Job(models.Model):
 
     @property
     def is_final(self) -> bool:
-        from dojocloud.jobs.lifecycle import FINAL_STATES
-
-        return self.state in FINAL_STATES
+        return lifecycle.is_final(self.state)
 
 
 class JobEvent(models.Model):

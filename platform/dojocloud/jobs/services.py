@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -23,19 +23,11 @@ from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import PRIORITY_CLASSES, validate_spec
 from dojocloud.tenancy.services import Principal, require_write
 
+if TYPE_CHECKING:   # the runtime is imported lazily: only estimates need it
+    from dojo_runtime.estimate import EstimateRow
+
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class EstimateRow:
-    accelerator: str
-    count: int
-    step_seconds: float
-    total_seconds: float
-    cost_usd: float
-    cheapest: bool = False
-    fastest: bool = False
 
 
 def jobs_for(principal: Principal) -> QuerySet[Job]:
@@ -169,8 +161,4 @@ def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
     # counts that fit their largest pool.
     sizes = pool_sizes()
     options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
-    rows = estimate_config(config, options=options)
-    return [EstimateRow(accelerator=str(r.accelerator), count=int(r.count),
-                        step_seconds=float(r.step_seconds), total_seconds=float(r.total_seconds),
-                        cost_usd=float(r.cost_usd), cheapest=bool(getattr(r, "cheapest", False)),
-                        fastest=bool(getattr(r, "fastest", False))) for r in rows]
+    return estimate_config(config, options=options)

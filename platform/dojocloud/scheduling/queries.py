@@ -92,12 +92,18 @@ def _resources(spec: object) -> tuple[str, int]:
     return str(accels[0]), int(res.get("count") or 1)
 
 
-def queue(pool: str = "") -> list[QueueRow]:
-    """Waiting jobs by position (unranked ones last, oldest first)."""
+def queue(pool: str = "", limit: int | None = None) -> list[QueueRow]:
+    """Waiting jobs by position (unranked ones last, oldest first); the first `limit` only,
+    when given."""
     unranked = Case(When(queue_position=0, then=Value(1)), default=Value(0))
-    out = []
-    for job in (Job.objects.filter(state__in=WAITING_STATES).select_related("organization")
-                .order_by(unranked, "queue_position", "created_at", "id")):
+    jobs = (Job.objects.filter(state__in=WAITING_STATES).select_related("organization")
+            .order_by(unranked, "queue_position", "created_at", "id"))
+    if limit is not None and not pool:
+        jobs = jobs[:limit]
+    out: list[QueueRow] = []
+    for job in jobs:
+        if limit is not None and len(out) >= limit:
+            break
         accelerator, count = _resources(job.spec)
         job_pool = pool_for_accelerator(accelerator)
         if pool and job_pool != pool:
