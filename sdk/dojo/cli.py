@@ -2,6 +2,8 @@
 
     dojo jobs submit FILE [--wait]     dojo jobs get NAME      dojo jobs list [--state S]
     dojo jobs cancel NAME [--reason]   dojo jobs watch NAME    dojo jobs estimate FILE
+    dojo ops capacity | queue | drain | undrain | fail | quota | preempt | requeue
+                                       (operators; see `dojo ops --help`)
 
 Reads DOJO_SERVER, DOJO_API_KEY and DOJO_TIMEOUT (flags override them). `--output json`
 prints machine-readable JSON (JSON lines for watch).
@@ -13,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import render, specfile
+from dojo import cli_ops, render, specfile
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dojo", description="Dojo Cloud command line",
                                      epilog=EPILOG)
     _common(parser)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{jobs}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{jobs,ops}")
     jobs = groups.add_parser("jobs", help="submit and manage training jobs").add_subparsers(
         dest="command", required=True)
 
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("name", help="job name or id")
     estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
     estimate.add_argument("file")
+    cli_ops.register(groups, _common, EPILOG)
     return parser
 
 
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        with Client(config) as client:
+        with getattr(args, "client_class", Client)(config) as client:
             return int(args.run(client, args, output))
     except DojoError as exc:
         print(render.error(exc), file=sys.stderr)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import grpc
 
@@ -31,33 +31,68 @@ WATCH_MAX_RECONNECTS = 5      # consecutive UNAVAILABLE reconnects without a new
 FINAL_STATES = frozenset({job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED})
 
 
-class Client:
-    """`with Client.from_env() as client: client.create_job(spec)`."""
+class ServiceClient:
+    """What every service client shares: config, channel, API key, deadlines, retries.
+
+    Subclasses build their stub from `self._channel` and call through `_retrying` (idempotent
+    calls) or `_once`, passing `timeout=self._timeout(t)` and `metadata=self._metadata`.
+    """
 
     def __init__(self, config: ClientConfig | None = None, *,
                  channel: grpc.Channel | None = None) -> None:
         self.config = config or ClientConfig.from_env()
         self._own_channel = channel is None
         self._channel = channel or grpc.insecure_channel(self.config.server)
-        self._stub = job_pb2_grpc.JobServiceStub(self._channel)
         self._metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {self.config.api_key}"),) if self.config.api_key else ()
         )
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Client:
+    def from_env(cls, **overrides: object) -> Self:
         return cls(ClientConfig.from_env(None, **overrides))
 
     def close(self) -> None:
         if self._own_channel:
             self._channel.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.config.timeout if timeout is None else timeout
+
+    def _once(self, call: Callable[[], T]) -> T:
+        """Runs a call that must not be repeated blindly; errors become DojoErrors."""
+        try:
+            return call()
+        except grpc.RpcError as exc:
+            raise from_rpc_error(exc) from None
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """Runs an idempotent call, retrying UNAVAILABLE with exponential backoff."""
+        for attempt in range(RETRY_ATTEMPTS):
+            try:
+                return call()
+            except grpc.RpcError as exc:
+                unavailable = isinstance(exc, grpc.Call) and (
+                    exc.code() == grpc.StatusCode.UNAVAILABLE)
+                if not unavailable or attempt == RETRY_ATTEMPTS - 1:
+                    raise from_rpc_error(exc) from None
+                time.sleep(_backoff(attempt))
+        raise AssertionError("unreachable")
+
+
+class Client(ServiceClient):
+    """`with Client.from_env() as client: client.create_job(spec)`."""
+
+    def __init__(self, config: ClientConfig | None = None, *,
+                 channel: grpc.Channel | None = None) -> None:
+        super().__init__(config, channel=channel)
+        self._stub = job_pb2_grpc.JobServiceStub(self._channel)
 
     # --- RPCs ---------------------------------------------------------------------------
 
@@ -140,24 +175,6 @@ class Client:
                 time.sleep(_backoff(failures - 1))
             finally:
                 call.cancel()  # no-op when finished; frees the stream if the caller stops
-
-    # --- helpers ------------------------------------------------------------------------
-
-    def _timeout(self, timeout: float | None) -> float:
-        return self.config.timeout if timeout is None else timeout
-
-    def _retrying(self, call: Callable[[], T]) -> T:
-        """Runs an idempotent call, retrying UNAVAILABLE with exponential backoff."""
-        for attempt in range(RETRY_ATTEMPTS):
-            try:
-                return call()
-            except grpc.RpcError as exc:
-                unavailable = isinstance(exc, grpc.Call) and (
-                    exc.code() == grpc.StatusCode.UNAVAILABLE)
-                if not unavailable or attempt == RETRY_ATTEMPTS - 1:
-                    raise from_rpc_error(exc) from None
-                time.sleep(_backoff(attempt))
-        raise AssertionError("unreachable")
 
 
 def _backoff(attempt: int) -> float:

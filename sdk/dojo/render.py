@@ -1,4 +1,5 @@
-"""Text and JSON renderings of jobs, events, estimates and errors for the CLI."""
+"""Text and JSON renderings for the CLI: jobs, events, estimates, errors, and the operator
+views (capacity, queue, quotas, actions)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from dojo.errors import DojoError
-from dojo.v1 import job_pb2
+from dojo.v1 import job_pb2, scheduler_pb2
 
 
 def _json(message: Message) -> dict[str, object]:
@@ -115,3 +116,119 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+# --- operators (dojo ops) -----------------------------------------------------------------
+
+DEVICE_MARKS = {"free": ".", "busy": "#", "draining": "d", "failed": "X"}
+DEVICE_LEGEND = "  ".join(f"{m} {s}" for s, m in DEVICE_MARKS.items())
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
+
+
+def _mark(state: str) -> str:
+    return DEVICE_MARKS.get(state, "?")
+
+
+def capacity(cap: scheduler_pb2.Capacity, output: str = "text") -> str:
+    """Pools, then each tray's tile mesh as a grid of states, then GPU nodes with used/total."""
+    if output == "json":
+        return json.dumps(_json(cap), indent=2)
+    rows = [("POOL", "ACCELERATOR", "TOTAL", "ALLOCATED", "FREE", "UNAVAILABLE", "QUEUED")]
+    rows += [(p.pool, p.accelerator, str(p.total), str(p.allocated), str(p.free),
+              str(p.unavailable), str(p.queued)) for p in cap.pools]
+    parts = [_table(rows) if cap.pools else "no pools"]
+    trays: dict[str, list[scheduler_pb2.TileSlot]] = {}
+    for t in cap.tiles:
+        trays.setdefault(t.id.rsplit("/", 1)[0], []).append(t)
+    if trays:
+        parts.append(f"tiles  ({DEVICE_LEGEND})")
+        parts += [tray_grid(tray, tiles) for tray, tiles in sorted(trays.items())]
+    if cap.gpu_nodes:
+        nodes = [("GPU NODE", "POOL", "USED", "GPUS")]
+        for n in cap.gpu_nodes:
+            used = sum(g.state == "busy" for g in n.gpus)
+            marks = "".join(_mark(g.state) for g in sorted(n.gpus, key=lambda g: g.index))
+            nodes.append((n.id, n.pool, f"{used}/{len(n.gpus)}", marks))
+        parts.append(_table(nodes))
+    return "\n\n".join(parts)
+
+
+def tray_grid(tray: str, tiles: Sequence[scheduler_pb2.TileSlot]) -> str:
+    """One tray: a header, a row per mesh row (`r0  # . .`), then who holds each busy tile."""
+    at = {(t.row, t.col): t for t in tiles}
+    n_rows = max(t.row for t in tiles) + 1
+    n_cols = max(t.col for t in tiles) + 1
+    lines = [f"{tray}  ({tiles[0].pool})", "      " + " ".join(f"c{c}" for c in range(n_cols))]
+    for r in range(n_rows):
+        cells = [_mark(at[r, c].state) if (r, c) in at else " " for c in range(n_cols)]
+        lines.append(f"  r{r:<3}" + " ".join(m.ljust(2) for m in cells).rstrip())
+    for t in sorted(tiles, key=lambda t: (t.row, t.col)):
+        if t.HasField("holder"):
+            lines.append(f"  r{t.row}c{t.col} {t.state}: {t.holder.job} ({t.holder.job_name})")
+    return "\n".join(lines)
+
+
+def queue(response: scheduler_pb2.ListQueueResponse, output: str = "text") -> str:
+    if output == "json":
+        return json.dumps(_json(response), indent=2)
+    if not response.jobs:
+        return "no waiting jobs"
+    rows = [("POS", "JOB", "TENANT", "POOL", "ACCELERATOR", "PRIO", "STATE", "PENDING")]
+    rows += [(str(q.position or "-"), q.job.rsplit("/", 1)[-1], q.tenant, q.pool,
+              f"{q.count}x {q.accelerator}", str(q.priority), q.state, q.pending_reason)
+             for q in response.jobs]
+    more = response.total - len(response.jobs)
+    return _table(rows) + (f"\n... and {more} more" if more > 0 else "")
+
+
+def operation(verb: str, result: scheduler_pb2.OperationResult, output: str = "text") -> str:
+    if output == "json":
+        return json.dumps(_json(result), indent=2)
+    line = f"{verb} {result.target}: {result.devices} device(s)"
+    return "\n".join([line] + [f"  job {j}" for j in result.jobs])
+
+
+def _limit(q: scheduler_pb2.Quota, field: str) -> str:
+    return str(getattr(q, field)) if q.HasField(field) else "unlimited"
+
+
+def quota(q: scheduler_pb2.Quota, output: str = "text") -> str:
+    if output == "json":
+        return json.dumps(_json(q), indent=2)
+    rows = [("tenant", q.tenant), ("pool", q.pool), ("nominal", str(q.nominal)),
+            ("borrowing", _limit(q, "borrowing_limit")),
+            ("lending", _limit(q, "lending_limit")), ("cohort", q.cohort),
+            ("weight", f"{q.weight:g}"), ("usage", f"{q.decayed_usage:.1f} share-seconds")]
+    if q.HasField("update_time"):
+        by = f" by {q.updated_by}" if q.updated_by else ""
+        rows.append(("updated", q.update_time.ToDatetime().isoformat(sep=" ") + "Z" + by))
+    return "\n".join(f"{k + ':':<11}{v}" for k, v in rows)
+
+
+def quota_list(quotas: Sequence[scheduler_pb2.Quota], output: str = "text") -> str:
+    if output == "json":
+        return json.dumps([_json(q) for q in quotas], indent=2)
+    if not quotas:
+        return "no quotas"
+    rows = [("TENANT", "POOL", "NOMINAL", "BORROWING", "LENDING", "COHORT", "WEIGHT", "USAGE")]
+    rows += [(q.tenant, q.pool, str(q.nominal), _limit(q, "borrowing_limit"),
+              _limit(q, "lending_limit"), q.cohort, f"{q.weight:g}", f"{q.decayed_usage:.1f}")
+             for q in quotas]
+    return _table(rows)
+
+
+def placement(p: scheduler_pb2.JobPlacement, output: str = "text") -> str:
+    if output == "json":
+        return json.dumps(_json(p), indent=2)
+    rows = [("job", p.job), ("state", p.state + (f" ({p.state_reason})" if p.state_reason
+                                                  else ""))]
+    if p.pool:
+        rows.append(("placement", f"{p.pool} [{', '.join(p.devices)}]"))
+    if p.preempt_requested:
+        rows.append(("preempt", "requested: the job checkpoints, then returns to the queue"))
+    return "\n".join(f"{k + ':':<11}{v}" for k, v in rows)
