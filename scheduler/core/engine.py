@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from scheduler.core.backfill import may_use_reserved, reserve
-from scheduler.core.bounds import Left, may_fit, may_reclaim
+from scheduler.core.bounds import Left, may_fit, may_reclaim, may_shorten
 from scheduler.core.model import Admit, Decisions, JobRequest, Pending, Placement, Preempt
 from scheduler.core.policies.base import Policy
 from scheduler.core.preemption import find_victims
 from scheduler.core.queue import JobQueue
 from scheduler.core.quota import QuotaVerdict
+from scheduler.core.remaining import queued_remaining, shorter
 from scheduler.core.sizing import Option, job_options
 from scheduler.core.state import PassState
 
@@ -35,7 +36,7 @@ def run_pass(state: PassState, queue: JobQueue, policy: Policy,
     walk = _Walk(state, policy, explain, queue)
     state.reservations.clear()
     try:
-        for job in queue.ordered(state.quota):
+        for job in queue.ordered(state.quota, state.now, walk.skip):
             if walk.consider(job):
                 break
     finally:
@@ -53,7 +54,7 @@ class _Walk:
         self.explain = explain
         # Preemption is worth trying at all (the gate); may_* are the early-stop bounds.
         self.preemption = policy.preemption and (
-            bool(state.quota.tenants)
+            bool(state.quota.tenants) or policy.shortest_first
             or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
         self.may_fit = True
         self.may_preempt = self.preemption
@@ -65,6 +66,9 @@ class _Walk:
         self.no_fit: dict[tuple[str, int, bool], str] = {}
         self.no_victims: set[tuple[str, int, int, str]] = set()
         self.reclaim_failed: dict[tuple[str, str], int] = {}   # (tenant, pool) -> smallest size
+        # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
+        self.short_failed: set[tuple[str, str]] = set()
+        self.skip: set[str] = set()   # tenants none of whose remaining jobs can start now
         self.attempts = 0
         self.deferred: dict[str, tuple[str, Option]] = {}   # pool -> reservation to compute
         self.awaiting = state.awaiting
@@ -105,7 +109,11 @@ class _Walk:
             if memo is self.memo:   # nothing changed while deciding: same shape, same reason
                 memo[shape] = reason
         self.wait(job, reason)
-        return not self.explain and (self.blocker is not None or not (self.may_fit or self.may_preempt))
+        if self.explain:
+            return False
+        if self.left is not None and self.left.done(job.tenant, opts):
+            self.skip.add(job.tenant)
+        return self.blocker is not None or not (self.may_fit or self.may_preempt)
 
     def decide(self, job: JobRequest, opts: Sequence[Option]) -> str | None:
         """Admit, preempt for, or explain one job; None once it is admitted or preempting."""
@@ -133,7 +141,8 @@ class _Walk:
     def shape(self, job: JobRequest, opts: Sequence[Option]) -> tuple[Any, ...]:
         """Everything decide() reads of a job: tenant, priority, sizes, whether each option
         may use its pool's reservation, and whether some running job displaced it."""
-        parts: list[Any] = [job.tenant, job.priority, job.job_id in self.state.displaced]
+        parts: list[Any] = [job.tenant, job.priority, job.job_id in self.state.displaced,
+                            job.job_id in self.queue.promoted]
         for o in opts:
             self.resolve(o.pool)
             res = self.state.reservations.get(o.pool)
@@ -148,7 +157,8 @@ class _Walk:
         self.may_fit = any(may_fit(state, queue, left, name) for name in state.cluster.pools)
         self.may_preempt = self.preemption and self.attempts < MAX_PREEMPTION_ATTEMPTS and (
             any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools)
-            or may_reclaim(state, left, self.reclaim_failed))
+            or may_reclaim(state, left, self.reclaim_failed)
+            or (self.policy.shortest_first and may_shorten(state, left, self.short_failed)))
 
     def options(self, job: JobRequest) -> Sequence[Option] | None:
         """Options the cluster can ever hold (fastest first where the policy says so); None
@@ -245,6 +255,21 @@ class _Walk:
         when = "when running jobs end" if res.start == math.inf else f"at t={res.start:.0f}"
         return f"; holds a backfill reservation of {len(res.devices)} devices {when}"
 
+    def outrun(self, job: JobRequest, opt: Option) -> float | None:
+        """The waiter's remaining time if it may preempt a much longer job, else None."""
+        tp = (job.tenant, opt.pool)
+        if (not self.policy.shortest_first or tp in self.short_failed
+                or job.job_id in self.queue.promoted):
+            return None
+        remaining = queued_remaining(job)
+        state = self.state
+        # Devices free up soon anyway (within the waiter's own remaining time): wait for them.
+        if (state.soonest_end(opt.pool, opt.count) > remaining
+                and shorter(remaining, state.longest_remaining(opt.pool))):
+            return remaining
+        self.short_failed.add(tp)
+        return None
+
     def try_preempt(self, job: JobRequest, opt: Option) -> bool:
         state = self.state
         key = (opt.pool, opt.count, job.priority, job.tenant)
@@ -253,12 +278,15 @@ class _Walk:
         quota = state.quota
         nominal = quota.nominal(job.tenant, opt.pool)
         within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
-        if not within and not state.any_victim_below(opt.pool, job.priority):
+        remaining = self.outrun(job, opt)
+        if not within and remaining is None and not state.any_victim_below(opt.pool, job.priority):
             return False
         self.attempts += 1
-        found = find_victims(state, job, opt, self.blocked_for(job, opt))
+        found = find_victims(state, job, opt, self.blocked_for(job, opt), remaining)
         if found is None:
             self.no_victims.add(key)
+            if remaining is not None:
+                self.short_failed.add((job.tenant, opt.pool))
             if within:
                 tp = (job.tenant, opt.pool)
                 self.reclaim_failed[tp] = min(self.reclaim_failed.get(tp, opt.count), opt.count)
@@ -267,8 +295,7 @@ class _Walk:
             return False
         for vid in found.job_ids:
             state.mark_preempted(vid, job.job_id)
-            why = (f"{found.kind}: {job.tenant} reclaims its nominal {opt.pool} quota" if found.kind == "reclaim"
-                   else f"priority: {job.job_id} (priority {job.priority}) needs the devices")
+            why = _preempt_reason(found.kind, job, opt)
             self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
         self.nominate(job, opt.pool, found.devices)
         self.changed()
@@ -304,3 +331,12 @@ class _Walk:
         self.changed()
         self.wait(job, f"waiting for {len(victims)} preempted job(s) to checkpoint")
         return True
+
+
+def _preempt_reason(kind: str, job: JobRequest, opt: Option) -> str:
+    if kind == "reclaim":
+        return f"reclaim: {job.tenant} reclaims its nominal {opt.pool} quota"
+    if kind == "shorter":
+        return (f"shorter: {job.job_id} has far less time left"
+                f" ({queued_remaining(job):.0f}s) and runs first")
+    return f"priority: {job.job_id} (priority {job.priority}) needs the devices"

@@ -14,7 +14,12 @@ running jobs, and runs the same decision code as `schedule(snapshot)`:
                                        # resubmit it (attained_service_s updated) to requeue
     s.checkpoint(job_id, t)            # a running job saved a checkpoint at t
     s.cancel(job_id)                   # queued or running: gone
+    s.set_usage({tenant: decayed})     # refresh TenantQuota.decayed_usage (fair share)
     s.snapshot(now)                    # the equivalent immutable Snapshot
+
+With `checkpoint_interval_s` the core assumes each running job checkpoints that often from
+its start, so drivers need not report periodic checkpoints. `min_run_s` is the minimum run
+time before a job may be reclaimed or outrun (Snapshot.min_run_s).
 
 `schedule(now, explain=False)` skips Pending entries (and stops early under strict FIFO);
 pass explain=True to get a reason and position for every waiting job. A job placed by
@@ -30,6 +35,7 @@ from scheduler.core.engine import run_pass
 from scheduler.core.model import Capacity, Decisions, JobRequest, RunningJob, Snapshot, TenantQuota
 from scheduler.core.policies import get_policy
 from scheduler.core.queue import JobQueue
+from scheduler.core.remaining import queued_remaining
 from scheduler.core.sizing import job_options
 from scheduler.core.state import state_from_snapshot
 
@@ -37,12 +43,14 @@ from scheduler.core.state import state_from_snapshot
 class Scheduler:
     def __init__(self, capacity: Capacity, policy: str = "default",
                  tenants: Mapping[str, TenantQuota] | None = None,
-                 grace_period_s: float = 60.0) -> None:
+                 grace_period_s: float = 60.0, min_run_s: float = 300.0,
+                 checkpoint_interval_s: float | None = None) -> None:
         self.capacity = capacity
-        self.tenants: Mapping[str, TenantQuota] = dict(tenants or {})
+        self.tenants: dict[str, TenantQuota] = dict(tenants or {})
         self.policy = get_policy(policy)
         self.state = state_from_snapshot(
-            Snapshot(0.0, capacity, tenants=self.tenants, grace_period_s=grace_period_s))
+            Snapshot(0.0, capacity, tenants=self.tenants, grace_period_s=grace_period_s,
+                     min_run_s=min_run_s, checkpoint_interval_s=checkpoint_interval_s))
         self.queue = JobQueue(self.policy)
         self._victims_of: dict[str, set[str]] = {}
 
@@ -60,6 +68,8 @@ class Scheduler:
             assert job is not None
             dur = next((o.duration_s for o in job_options(job)
                         if o.accelerator == a.placement.accelerator), None)
+            if dur is not None and job.est_duration_s:   # a resumed job has part of it left
+                dur *= queued_remaining(job) / job.est_duration_s
             self.state.record_admitted(RunningJob(
                 job.job_id, job.tenant, a.placement, now, job.priority,
                 last_checkpoint_time=now, est_end_time=None if dur is None else now + dur,
@@ -67,6 +77,16 @@ class Scheduler:
                 displaced=frozenset(self._victims_of.pop(job.job_id, ())),
             ))
         return decisions
+
+    def set_usage(self, decayed: Mapping[str, float]) -> None:
+        """New half-life-decayed usage per tenant (TenantQuota.decayed_usage); tenants
+        without a quota, or not named, keep theirs."""
+        for tenant, value in decayed.items():
+            q = self.tenants.get(tenant)
+            if q is not None and q.decayed_usage != value:
+                self.tenants[tenant] = replace(q, decayed_usage=value)
+        self.state.quota.tenants = self.tenants
+        self.state.quota.shares.clear()
 
     def finish(self, job_id: str) -> RunningJob | None:
         return self.state.remove_running(job_id)
@@ -87,5 +107,7 @@ class Scheduler:
         return tuple(self.state.running.values())
 
     def snapshot(self, now: float) -> Snapshot:
+        st = self.state
         return Snapshot(now, self.capacity, tuple(self.queue.jobs.values()), self.running(),
-                        self.tenants, self.state.grace_s)
+                        dict(self.tenants), st.grace_s, st.quota.half_life_s, st.min_run_s,
+                        st.checkpoint_interval_s)

@@ -116,6 +116,7 @@ class RunningJob:
     last_checkpoint_time: float | None = None
     est_end_time: float | None = None
     preemptible: bool = True
+    # Device-seconds received before its current run started (the core adds the current run).
     attained_service_s: float = 0.0
     # Set once a Preempt was issued: the job is checkpointing within its grace period and
     # still holds its devices; it is never chosen as a victim twice.
@@ -147,6 +148,12 @@ class Snapshot:
     tenants: Mapping[str, TenantQuota] = field(default_factory=dict)
     grace_period_s: float = 60.0        # a victim's time to checkpoint before it stops
     usage_half_life_s: float = 7 * 24 * 3600.0   # for normalising TenantQuota.decayed_usage
+    # A job is not a victim of reclaim or of a shorter job until it has run this long since
+    # its last start (no churn); priority preemption ignores it.
+    min_run_s: float = 300.0
+    # Running jobs checkpoint at least this often from their start (None: only the
+    # reported RunningJob.last_checkpoint_time counts); victim choice reads it.
+    checkpoint_interval_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

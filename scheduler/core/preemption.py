@@ -4,9 +4,13 @@ Eligible victims (Kueue's reclaimWithinCohort=Any plus withinClusterQueue=LowerP
   * reclaim: the waiter is within its nominal quota, and the victim's tenant is borrowing
     (above its nominal, or has no quota at all) in the same cohort — any priority;
   * priority: the victim has lower priority and belongs to the waiter's tenant or to a
-    tenant that is borrowing.
-Never: a job already checkpointing for someone, a non-preemptible job, or a job that itself
-displaced the waiter (no ping-pong). Candidates are tried domain by domain (a GPU node, a
+    tenant that is borrowing;
+  * shorter (policies with shortest_first): same priority, the waiter's tenant or a
+    borrower of its cohort, and SRPT_FACTOR times the waiter's remaining time is still
+    below the victim's (scheduler.core.remaining).
+Never: a job already checkpointing for someone, a non-preemptible job, a job that itself
+displaced the waiter (no ping-pong), and — for reclaim and shorter — a job that has run less
+than the minimum run time since its last start (no churn). Candidates are tried domain by domain (a GPU node, a
 tray, a cabinet, else the whole pool), cheapest first: lowest priority, then least work
 lost since the last checkpoint. The cheapest domain that makes the waiter fit wins, and
 victims it does not need are handed back (a minimal set).
@@ -21,6 +25,7 @@ from scheduler.core.gpus import GpuPool
 from scheduler.core.mesh import DojoPool
 from scheduler.core.model import JobRequest, RunningJob
 from scheduler.core.quota import QuotaVerdict
+from scheduler.core.remaining import running_remaining, shorter
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
 
@@ -36,26 +41,39 @@ class Victims:
 
 def _lost_work(state: PassState, r: RunningJob) -> float:
     since = r.last_checkpoint_time if r.last_checkpoint_time is not None else r.start_time
+    every = state.checkpoint_interval_s
+    if every:   # periodic checkpoints counted from the start of the run
+        since = max(since, r.start_time + ((state.now - r.start_time) // every) * every)
     return max(0.0, state.now - since)
 
 
-def _eligible(state: PassState, job: JobRequest, opt: Option) -> list[tuple[RunningJob, str]]:
+def _eligible(state: PassState, job: JobRequest, opt: Option,
+              remaining: float | None) -> list[tuple[RunningJob, str]]:
+    """`remaining` is the waiter's remaining time when shorter-job preemption is on."""
     quota = state.quota
     nominal = quota.nominal(job.tenant, opt.pool)
     within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
     out: list[tuple[RunningJob, str]] = []
     running = state.running
+    since = state.now - state.min_run_s
     for jid in state.by_pool.get(opt.pool, {}):
         r = running[jid]
         if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
             continue
-        if not within and r.priority >= job.priority:
+        lower = r.priority < job.priority
+        if not lower and not within and remaining is None:
             continue   # neither reclaim (needs within) nor priority (needs lower)
-        borrower = r.tenant != job.tenant and quota.borrowing(r.tenant, opt.pool)
-        if within and borrower and quota.same_cohort(r.tenant, job.tenant):
+        own = r.tenant == job.tenant
+        borrowing = not own and quota.borrowing(r.tenant, opt.pool)
+        cohort = borrowing and quota.same_cohort(r.tenant, job.tenant)
+        settled = r.start_time <= since
+        if within and cohort and settled:
             out.append((r, "reclaim"))
-        elif r.priority < job.priority and (r.tenant == job.tenant or borrower):
+        elif lower and (own or borrowing):
             out.append((r, "priority"))
+        elif (remaining is not None and settled and r.priority == job.priority and (own or cohort)
+              and shorter(remaining, running_remaining(r, state.now))):
+            out.append((r, "shorter"))
     return out
 
 
@@ -84,15 +102,15 @@ def _domains(state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: 
 
 
 def find_victims(state: PassState, job: JobRequest, opt: Option,
-                 blocked: dict[int, int] | None) -> Victims | None:
-    cands = _eligible(state, job, opt)
+                 blocked: dict[int, int] | None, remaining: float | None = None) -> Victims | None:
+    cands = _eligible(state, job, opt, remaining)
     if not cands:
         return None
     index = state.cluster.pools[opt.pool]
     level = _domain_level(index, opt.count)
     by_domain: dict[int, list[tuple[RunningJob, str]]] = {}
     gain: dict[int, int] = {}
-    cost = {r.job_id: _cost(state, r) for r, _ in cands}
+    cost = {r.job_id: _cost(state, r, kind) for r, kind in cands}
     for r, kind in cands:
         n = len(r.placement.devices)
         for dom in _domains(state, r, index, level):
@@ -108,15 +126,19 @@ def find_victims(state: PassState, job: JobRequest, opt: Option,
         rs.sort(key=lambda rk: cost[rk[0].job_id])
         found = _try_domain(state, job, opt, rs, blocked)
         if found is not None:
-            score = (max(r.priority for r, _ in rs if r.job_id in found.job_ids),
-                     sum(_lost_work(state, state.running[j]) for j in found.job_ids),
-                     len(found.job_ids))
+            score = (max(cost[j][0] for j in found.job_ids),
+                     sum(cost[j][1] for j in found.job_ids), len(found.job_ids))
             if best is None or score < best[0]:
                 best = (score, found)
     return None if best is None else best[1]
 
 
-def _cost(state: PassState, r: RunningJob) -> tuple[int, float, float]:
+def _cost(state: PassState, r: RunningJob, kind: str) -> tuple[int, float, float]:
+    """Lowest priority first; then least work lost, except that a shorter job displaces
+    the longest remaining ones (true SRPT: a victim is never shorter than a job that keeps
+    running, so it cannot in turn outrun one and cascade)."""
+    if kind == "shorter":
+        return (r.priority, -running_remaining(r, state.now), -r.start_time)
     return (r.priority, _lost_work(state, r), -r.start_time)
 
 
@@ -154,7 +176,8 @@ def _try_domain(state: PassState, job: JobRequest, opt: Option, rs: list[tuple[R
                 devices = again
                 released[i] = (r, "", held)
         chosen = [(r, kind) for r, kind, _ in released if kind]
-        kind = "reclaim" if any(k == "reclaim" for _, k in chosen) else "priority"
+        kinds = {k for _, k in chosen}
+        kind = next(k for k in ("reclaim", "priority", "shorter") if k in kinds)
         return Victims(tuple(r.job_id for r, _ in chosen), kind, devices)
     finally:
         for r, kind, held in reversed(released):

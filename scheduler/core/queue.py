@@ -3,6 +3,11 @@
 With fair sharing the queue is one sorted list per tenant, interleaved lazily by a heap on
 (priority of the tenant's head, the tenant's current weighted dominant share): the share is
 read again after every admission, DRF-style. Without it, one sorted list.
+
+Starvation guard (Policy.starvation_s): a job that has waited that long beyond its run
+time since it was submitted is promoted: it comes first, so it gets its pool's backfill
+reservation and starts as soon as devices free up. A pass may also skip a tenant (`skip`)
+once none of its remaining jobs can start in that pass.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ class JobQueue:
         # (jobs gone) are dropped lazily, so the top is a lower bound (early stop).
         self._shortest: dict[str, list[tuple[float, str]]] | None = None
         self._memo: dict[tuple[Any, ...], tuple[Option, ...]] = {}
+        # (time it starts to starve, job id), sorted; entries of gone jobs dropped lazily.
+        self._starve: list[tuple[float, str]] = []
+        self.promoted: set[str] = set()   # ids promoted by the current ordered() walk
         self._load(jobs)
 
     def _load(self, jobs: Iterable[JobRequest]) -> None:
@@ -50,8 +58,16 @@ class JobQueue:
                 per = self.tenant_sizes.setdefault((job.tenant, opt.pool), {})
                 per[opt.count] = per.get(opt.count, 0) + 1
             self.priorities[job.priority] = self.priorities.get(job.priority, 0) + 1
+            if self.policy.starvation_s is not None:
+                self._starve.append((self._starves_at(job), job.job_id))
         for entries in self.lists.values():
             entries.sort()
+        self._starve.sort()
+
+    def _starves_at(self, job: JobRequest) -> float:
+        assert self.policy.starvation_s is not None
+        ran = job.attained_service_s / max(job.count, 1)
+        return job.submit_time + ran + self.policy.starvation_s
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -68,6 +84,8 @@ class JobQueue:
         self.jobs[job.job_id] = job
         insort(self.lists.setdefault(self._bucket(job), []), self._entry(job))
         self._count(job, 1)
+        if self.policy.starvation_s is not None:
+            insort(self._starve, (self._starves_at(job), job.job_id))
 
     def remove(self, job_id: str) -> JobRequest | None:
         job = self.jobs.pop(job_id, None)
@@ -120,24 +138,47 @@ class JobQueue:
     def top_priority(self) -> int | None:
         return max(self.priorities) if self.priorities else None
 
-    def ordered(self, quota: QuotaBook) -> Iterator[JobRequest]:
-        """Jobs in policy order; the queue must not change until the iteration ends."""
+    def starving(self, now: float) -> list[JobRequest]:
+        """Jobs past their starvation time, highest priority then longest starving first."""
+        cut = bisect_left(self._starve, (now, "\U0010ffff"))
+        kept, out = [], []
+        for at, jid in self._starve[:cut]:
+            job = self.jobs.get(jid)
+            if job is not None and self._starves_at(job) == at:
+                kept.append((at, jid))
+                out.append(job)
+        self._starve[:cut] = kept
+        out.sort(key=lambda j: -j.priority)   # stable: starving order within a priority
+        return out
+
+    def ordered(self, quota: QuotaBook, now: float | None = None,
+                skip: set[str] | None = None) -> Iterator[JobRequest]:
+        """Jobs in policy order, starving ones first; a tenant added to `skip` during the
+        walk yields nothing more. The queue must not change until the iteration ends."""
         jobs = self.jobs
+        first = self.starving(now) if now is not None and self._starve else []
+        self.promoted = promoted = {j.job_id for j in first}
+        yield from first
         if not self.policy.fair_share:
             for entry in self.lists.get(_ALL, ()):
-                yield jobs[entry[-1]]
+                if entry[-1] not in promoted:
+                    yield jobs[entry[-1]]
             return
-        lists = {t: es for t, es in self.lists.items() if es}
+        skip = set() if skip is None else skip
+        lists = {t: es for t, es in self.lists.items() if es and t not in skip}
         heads = dict.fromkeys(lists, 0)
         heap = [(es[0][0], quota.share(t), es[0], t) for t, es in lists.items()]
         heapq.heapify(heap)
         while heap:
             tenant = heapq.heappop(heap)[3]
+            if tenant in skip:
+                continue
             es = lists[tenant]
             i = heads[tenant]
-            yield jobs[es[i][-1]]
+            if es[i][-1] not in promoted:
+                yield jobs[es[i][-1]]
             heads[tenant] = i = i + 1
-            if i < len(es):
+            if i < len(es) and tenant not in skip:
                 heapq.heappush(heap, (es[i][0], quota.share(tenant), es[i], tenant))
 
 

@@ -28,6 +28,8 @@ class PassState:
     quota: QuotaBook
     running: dict[str, RunningJob]
     grace_s: float = 60.0
+    min_run_s: float = 300.0
+    checkpoint_interval_s: float | None = None
     reservations: dict[str, Reservation] = field(default_factory=dict)
     # Devices held back in this pass for a job whose victims are still checkpointing.
     nominated: dict[str, str] = field(default_factory=dict)   # pseudo holder -> job id
@@ -112,6 +114,18 @@ class PassState:
         else:
             per.pop(r.priority, None)
 
+    def longest_remaining(self, pool: str) -> float:
+        """An upper bound on any running job's remaining time in `pool` (inf if unknown)."""
+        ends = self.ends.get(pool)
+        return ends[-1][0] - self.now if ends else 0.0
+
+    def soonest_end(self, pool: str, count: int) -> float:
+        """A lower bound on how long until `count` running jobs of `pool` have ended."""
+        ends = self.ends.get(pool)
+        if not ends or len(ends) < count:
+            return math.inf
+        return ends[count - 1][0] - self.now
+
     def any_victim_below(self, pool: str, priority: int) -> bool:
         return any(p < priority for p in self.victim_priorities.get(pool, {}))
 
@@ -120,7 +134,8 @@ def state_from_snapshot(snapshot: Snapshot) -> PassState:
     cluster = ClusterState.from_capacity(snapshot.capacity)
     sizes = {name: p.usable_count for name, p in cluster.pools.items()}
     quota = QuotaBook(snapshot.tenants, sizes, snapshot.usage_half_life_s)
-    state = PassState(snapshot.now, cluster, quota, {}, snapshot.grace_period_s)
+    state = PassState(snapshot.now, cluster, quota, {}, snapshot.grace_period_s,
+                      snapshot.min_run_s, snapshot.checkpoint_interval_s)
     for r in snapshot.running:
         state.add_running(r)
     return state

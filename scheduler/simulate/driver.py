@@ -27,6 +27,7 @@ from scheduler.core.quota import decay_usage
 from scheduler.simulate.state import SimJob
 
 USAGE_HALF_LIFE_S = 7 * 24 * 3600.0
+USAGE_REFRESH_S = 600.0
 
 
 def equal_quotas(tenants: Iterable[str], pool_capacity: Mapping[str, int]) -> dict[str, TenantQuota]:
@@ -73,7 +74,7 @@ def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
         start_time=job.start, priority=job.priority,
         last_checkpoint_time=last_checkpoint(job.start, now, checkpoint_s),
         est_end_time=job.end if job.est_duration_s is not None else None,
-        attained_service_s=job.attained_s + (now - job.start) * job.devices,
+        attained_service_s=job.attained_s,   # before this run: the core adds the current one
         preempted_for=job.preempted_for, displaced=frozenset(job.displaced),
     )
 
@@ -107,6 +108,11 @@ class TenantUsage:
         self._advance(tenant, now)
         held = self.held[tenant]
         held[pool] = held.get(pool, 0) + n
+
+    def decayed_at(self, now: float) -> dict[str, float]:
+        for t in self.quotas:
+            self._advance(t, now)
+        return {t: self.decayed[t] for t in self.quotas}
 
     def quotas_at(self, now: float) -> dict[str, TenantQuota]:
         for t in self.quotas:
@@ -161,17 +167,17 @@ class IncrementalDriver:
     """Drives the core's incremental `Scheduler`, which keeps its indexed state between
     passes, so a pass costs what changed rather than the whole cluster and queue.
 
-    Running jobs' checkpoint times are pushed to the core once per checkpoint interval of
-    virtual time (not at every checkpoint: that would be an event per job per interval);
-    they only steer which victim the core picks."""
+    The core derives running jobs' periodic checkpoints from their start times itself
+    (checkpoint_interval_s), and gets each tenant's decayed usage once per USAGE_REFRESH_S
+    of virtual time (fair share moves slowly; refreshing every pass would cost more than
+    it changes)."""
 
     def __init__(self, capacity: Capacity, usage: TenantUsage, policy: str,
                  checkpoint_s: float, grace_s: float) -> None:
         self.usage = usage
-        self.checkpoint_s = checkpoint_s
-        self.core = Scheduler(capacity, policy, usage.quotas_at(0.0), grace_period_s=grace_s)
-        # Checkpoint times only steer victim choice: skip them for policies that never preempt.
-        self.track_checkpoints = get_policy(policy).preemption and checkpoint_s > 0
+        self.core = Scheduler(capacity, policy, usage.quotas_at(0.0), grace_period_s=grace_s,
+                              checkpoint_interval_s=checkpoint_s if checkpoint_s > 0 else None)
+        self.fair_share = get_policy(policy).fair_share
         self._refreshed = 0.0
 
     def enqueue(self, job: SimJob) -> None:
@@ -184,10 +190,9 @@ class IncrementalDriver:
         self.core.stop(job.trace.job_id)
 
     def decide(self, now: float, running: Iterable[SimJob], explain: bool = False) -> Decisions:
-        if self.track_checkpoints and now - self._refreshed >= self.checkpoint_s:
+        if self.fair_share and now - self._refreshed >= USAGE_REFRESH_S:
             self._refreshed = now
-            for j in running:
-                self.core.checkpoint(j.trace.job_id, last_checkpoint(j.start, now, self.checkpoint_s))
+            self.core.set_usage(self.usage.decayed_at(now))
         return self.core.schedule(now, explain=explain)
 
 

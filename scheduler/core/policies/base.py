@@ -27,4 +27,9 @@ class Policy:
     backfill: bool = False                # EASY: a reservation per pool for its first waiter
     preemption: bool = False              # reclaim guaranteed quota; priority displaces lower
     fastest_option: bool = False          # heterogeneity: pick the lowest completion time
+    # Preempt (same priority, own or borrowing tenant) a job with far longer remaining time
+    # (scheduler.core.remaining); needs `preemption`.
+    shortest_first: bool = False
+    # Starvation guard: a job that has waited this long (beyond its run time) goes first.
+    starvation_s: float | None = None
     description: str = ""

@@ -46,10 +46,10 @@ def test_tenant_without_quota_is_unlimited() -> None:
 
 def test_reclaim_preempts_the_borrower_that_loses_least_work() -> None:
     tenants = quotas(a=8, b=8)
-    run = (running("old", gpus(0, 4), GPU, "b", start=0, ckpt=10, accel=GPU),
-           running("fresh", gpus(0, 4, 4), GPU, "b", start=0, ckpt=95, accel=GPU),
+    run = (running("old", gpus(0, 4), GPU, "b", start=0, ckpt=910, accel=GPU),
+           running("fresh", gpus(0, 4, 4), GPU, "b", start=0, ckpt=995, accel=GPU),
            running("own", gpus(1, 8), GPU, "b", start=0, ckpt=0, accel=GPU))
-    d = schedule(Snapshot(100.0, cluster(gpu_nodes=2), (job("j", 4, GPU, tenant="a"),), run, tenants))
+    d = schedule(Snapshot(1000.0, cluster(gpu_nodes=2), (job("j", 4, GPU, tenant="a"),), run, tenants))
     assert [p.job_id for p in d.preemptions] == ["fresh"]
     assert d.preemptions[0].kind == "reclaim" and d.preemptions[0].grace_s > 0
     assert not d.admits and "preempting" in d.pending[0].reason
@@ -73,14 +73,15 @@ def test_no_ping_pong_in_incremental_scheduler() -> None:
     s.submit(job("b1", 8, GPU, tenant="b"))
     assert [a.job_id for a in s.schedule(0.0).admits] == ["b1"]
     s.submit(job("a1", 8, GPU, tenant="a"))
-    d = s.schedule(1.0)
+    assert not s.schedule(1.0).preemptions          # b1 has not run its minimum run time
+    d = s.schedule(300.0)
     assert [p.job_id for p in d.preemptions] == ["b1"]
-    assert not s.schedule(2.0).preemptions          # b1 is checkpointing: not chosen twice
+    assert not s.schedule(301.0).preemptions        # b1 is checkpointing: not chosen twice
     s.stop("b1")
-    assert [a.job_id for a in s.schedule(61.0).admits] == ["a1"]
+    assert [a.job_id for a in s.schedule(361.0).admits] == ["a1"]
     assert s.state.running["a1"].displaced == frozenset({"b1"})
-    s.submit(job("b1", 8, GPU, tenant="b", t=61.0))
-    assert not s.schedule(62.0).preemptions         # a1 is within nominal; b1 cannot reclaim
+    s.submit(job("b1", 8, GPU, tenant="b", t=361.0))
+    assert not s.schedule(5000.0).preemptions       # a1 is within nominal; b1 cannot reclaim
 
 
 def test_a_job_never_preempts_the_job_that_displaced_it() -> None:

@@ -1,8 +1,11 @@
-"""`default`: the full policy: priority, fair share, quotas with reclaim, preemption, EASY
-backfill and heterogeneity-aware option choice."""
+"""`default`: the full policy: priority, fair share, shortest remaining time first (with
+preemption of much longer jobs after a minimum run time), quotas with reclaim, EASY backfill,
+a starvation guard and heterogeneity-aware option choice."""
 
 from scheduler.core.policies.base import Policy
 from scheduler.core.policies.default.order import sort_key
+
+STARVATION_S = 7 * 24 * 3600.0   # a week beyond its run time; off until promoted walks are cheap
 
 POLICY = Policy(
     name="default",
@@ -11,5 +14,8 @@ POLICY = Policy(
     backfill=True,
     preemption=True,
     fastest_option=True,
-    description="priority, DRF fair share, quotas with reclaim, preemption, EASY backfill",
+    shortest_first=True,
+    starvation_s=None,   # STARVATION_S: too slow on Philly as is (see queue.py)
+    description="priority, DRF fair share, shortest remaining first with preemption, quotas"
+                " with reclaim, EASY backfill, starvation guard",
 )
