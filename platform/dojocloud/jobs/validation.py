@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections.abc import Callable
@@ -13,13 +12,14 @@ from pathlib import Path
 from django.conf import settings
 
 from dojo.v1 import job_pb2
+from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
+from dojo_runtime.catalog import validate_params
 from dojocloud.core.errors import FieldViolation, InvalidArgument
 from scheduler.core import Capacity
 from scheduler.inventory import load_inventory
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-ARCHITECTURES = ("mlp", "cnn", "gpt", "vit", "video")
-BUILTIN_DATASETS = ("digits", "tiny-shakespeare", "synthetic-images", "synthetic-video")
+ARCHITECTURES = tuple(CATALOG_ARCHITECTURES)  # the runtime catalog is the one list
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16", "cfp8")
 PRIORITY_CLASSES = {"low": 0, "normal": 1, "high": 2}
@@ -27,8 +27,6 @@ MAX_STEPS = 10_000_000
 MAX_BATCH = 65_536
 DEFAULT_CHECKPOINT_INTERVAL = 100
 # The minimal check used until the runtime's catalog can judge a model's parameters.
-_FALLBACK_PARAMS = {"mlp": {"hidden": (1, 65_536), "layers": (1, 64)}}
-
 Violations = list[FieldViolation]
 
 
@@ -86,49 +84,21 @@ def _check_model(spec: job_pb2.JobSpec, errors: Violations) -> None:
                                      f"must be one of {', '.join(ARCHITECTURES)}"))
         return
     reported = {e.field for e in errors}
-    for field, message in _param_violations(arch, dict(spec.model.params), spec.dataset.name):
+    # The runtime's catalog knows each architecture's parameters and the datasets it suits.
+    for field, message in validate_params(arch, dict(spec.model.params), spec.dataset.name):
         name = field if "." in field else f"model.params.{field}"
         if name not in reported:   # e.g. dataset.name, already judged by _check_dataset
             errors.append(FieldViolation(name, message))
             reported.add(name)
 
 
-def _catalog_validator() -> Callable[..., list[tuple[str, str]]] | None:
-    """The runtime catalog's parameter check, once the runtime provides it."""
-    try:
-        catalog = importlib.import_module("dojo_runtime.catalog")
-    except ImportError:
-        return None
-    return getattr(catalog, "validate_params", None)
-
-
-def _param_violations(arch: str, params: dict[str, int], dataset: str) -> list[tuple[str, str]]:
-    validate = _catalog_validator()
-    if validate is not None:
-        return list(validate(arch, params, dataset))
-    limits = _FALLBACK_PARAMS.get(arch, {})
-    found: list[tuple[str, str]] = []
-    for key, value in params.items():
-        if limits and key not in limits:
-            found.append((key, f"unknown parameter for {arch}; known: {', '.join(limits)}"))
-        elif key in limits and not limits[key][0] <= value <= limits[key][1]:
-            found.append((key, f"must be between {limits[key][0]} and {limits[key][1]}"))
-        elif value < 1:
-            found.append((key, "must be a positive integer"))
-    return found
-
-
 def _check_dataset(spec: job_pb2.JobSpec, errors: Violations) -> None:
     name = spec.dataset.name
     if not name:
         errors.append(FieldViolation("dataset.name", "is required"))
-    elif name == "npz":
-        if not spec.dataset.uri:
-            errors.append(FieldViolation("dataset.uri", "is required when dataset.name is npz"))
-    # With the runtime's catalog present, it judges the dataset together with the model.
-    elif _catalog_validator() is None and name not in BUILTIN_DATASETS:
-        errors.append(FieldViolation(
-            "dataset.name", f"must be npz or a built-in dataset: {', '.join(BUILTIN_DATASETS)}"))
+    elif name == "npz" and not spec.dataset.uri:
+        errors.append(FieldViolation("dataset.uri", "is required when dataset.name is npz"))
+    # Other names are judged by the runtime's catalog together with the model.
 
 
 def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:

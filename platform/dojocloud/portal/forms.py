@@ -7,9 +7,10 @@ from collections.abc import Iterable
 
 from django import forms
 
+from dojo_runtime.data import DATASETS
 from dojocloud.jobs import validation
 
-DATASET_SUGGESTIONS = [*validation.BUILTIN_DATASETS, "npz"]
+DATASET_SUGGESTIONS = list(DATASETS)
 
 # The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds.
 DEFAULTS = {
