@@ -41,6 +41,11 @@ HEARTBEAT_TIMEOUT_S = env_float("DOJO_HEARTBEAT_TIMEOUT_S", 60.0, minimum=1.0)
 HEARTBEAT_INTERVAL_S = env_float("DOJO_HEARTBEAT_INTERVAL_S", 5.0, minimum=0.1)
 SCHED_INTERVAL_S = env_float("DOJO_SCHED_INTERVAL_S", 5.0, minimum=0.05)
 USAGE_HALF_LIFE_S = env_float("DOJO_USAGE_HALF_LIFE_S", 7 * 24 * 3600.0, minimum=1.0)
+# What the scheduler assumes a preempted job takes to checkpoint and free its devices (its
+# worker stops at the next step boundary, checkpoints and requeues it).
+PREEMPT_GRACE_S = env_float("DOJO_PREEMPT_GRACE_S", 60.0, minimum=0.0)
+# A job runs this long after each (re)start before reclaim or a shorter job may preempt it.
+MIN_RUN_S = env_float("DOJO_MIN_RUN_S", 300.0, minimum=0.0)
 OPERATOR_ORG = env_str("DOJO_OPERATOR_ORG", "operators")
 DEFAULT_MAX_RUNTIME_S = env_int("DOJO_DEFAULT_MAX_RUNTIME_S", 3600, minimum=1)
 MAX_RUNTIME_LIMIT_S = env_int("DOJO_MAX_RUNTIME_LIMIT_S", 7 * 24 * 3600, minimum=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -23,14 +24,18 @@ from dojocloud.scheduling.preempting import force_requeue, request_preemption
 from dojocloud.scheduling.wake import wake
 from scheduler.core import Preempt
 
-GRACE_S = 60.0   # a drained or preempted job's time to checkpoint (Snapshot.grace_period_s)
-
 
 @dataclass(frozen=True)
 class OperationResult:
     target: str
     devices: int                   # devices whose state was set
     jobs: tuple[str, ...]          # running jobs on them (moved, or left to finish)
+
+
+def _grace_s() -> float:
+    """A drained or preempted job's time to checkpoint: the scheduler's own grace period
+    (Snapshot.grace_period_s), one setting for both."""
+    return float(settings.PREEMPT_GRACE_S)
 
 
 def _devices(target: str) -> Q:
@@ -69,7 +74,7 @@ def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> Operatio
         for job_id in jobs:
             if evict:
                 request_preemption(Preempt(job_id, f"drain: {target} is being drained: {why}",
-                                           None, GRACE_S, "drain"), actor=actor)
+                                           None, _grace_s(), "drain"), actor=actor)
             else:
                 _note(job_id, f"{target} draining; the job finishes here first: {why}")
         transaction.on_commit(wake)
@@ -112,7 +117,7 @@ def preempt_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") 
     if job.state not in lifecycle.PLACED_STATES:
         raise FailedPrecondition(f"job {job.id} is {job.state}, not running")
     why = _why(actor, reason, "operator request")
-    if not request_preemption(Preempt(job.id, f"operator: {why}", None, GRACE_S, "operator"),
+    if not request_preemption(Preempt(job.id, f"operator: {why}", None, _grace_s(), "operator"),
                               actor=actor):
         raise FailedPrecondition(f"job {job.id} is already being preempted")
     wake()

@@ -6,8 +6,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max
+from django.conf import settings
+from django.db.models import F, Max, Sum
 
+from dojocloud.billing.models import UsageRecord
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs.models import Checkpoint, Job
 from dojocloud.scheduling import quotas
@@ -57,24 +59,58 @@ def _gpu_node(pool: str, name: str, gpus: list[Device]) -> GpuNode:
     return GpuNode(pool, name, size, state, failed)
 
 
+def _measured_durations(jobs: list[dict[str, Any]]) -> dict[str, float]:
+    """Whole-run estimates for requeued jobs, from the pace the ledger measured on the first
+    accelerator type and count they ask for. The runtime's modelled estimate is in modelled
+    device time, not the wall time the live clock and running jobs' pace are in, so fresh
+    jobs stay unknown. Running jobs' ends use the same pace: a victim's remaining time does
+    not change when it is requeued (scheduler.core.remaining's no-swap-back argument)."""
+    first = {j["id"]: j for j in jobs}
+    steps: dict[str, int] = defaultdict(int)
+    wall: dict[str, float] = defaultdict(float)
+    for job_id, accelerator, count, done, seconds in (
+            UsageRecord.objects.filter(job_id__in=list(first))
+            .values("job_id", "accelerator", "device_count")
+            .annotate(done=Sum(F("end_step") - F("start_step")), seconds=Sum("wall_seconds"))
+            .values_list("job_id", "accelerator", "device_count", "done", "seconds")):
+        j = first[job_id]
+        if (accelerator, count) == (j["accelerators"][0], j["count"]):
+            steps[job_id] += done or 0
+            wall[job_id] += seconds or 0.0
+    return {job_id: first[job_id]["total_steps"] * wall[job_id] / steps[job_id]
+            for job_id in steps if steps[job_id] > 0 and wall[job_id] > 0}
+
+
 def queued_requests() -> tuple[JobRequest, ...]:
     rows = (Job.objects.filter(state=lifecycle.QUEUED)
             .values("id", "organization__slug", "spec", "created_at", "priority",
-                    "allocated_seconds"))
-    out = []
+                    "allocated_seconds", "total_steps", "attempt"))
+    jobs = []
     for row in rows:
         resources = row["spec"].get("resources", {})
-        out.append(JobRequest(
-            job_id=row["id"], tenant=row["organization__slug"],
-            accelerators=tuple(resources.get("accelerators") or ("dojo-tile",)),
-            count=int(resources.get("count") or 1), submit_time=row["created_at"].timestamp(),
-            priority=row["priority"], attained_service_s=row["allocated_seconds"]))
-    return tuple(out)
+        jobs.append({**row, "accelerators": tuple(resources.get("accelerators") or ("dojo-tile",)),
+                     "count": int(resources.get("count") or 1)})
+    est = _measured_durations([j for j in jobs if j["attempt"] > 0])
+    return tuple(JobRequest(
+        job_id=j["id"], tenant=j["organization__slug"], accelerators=j["accelerators"],
+        count=j["count"], submit_time=j["created_at"].timestamp(), priority=j["priority"],
+        est_duration_s=est.get(j["id"]),
+        # Queued: all of its service is before its next run (Job mirrors the ledger).
+        attained_service_s=j["allocated_seconds"]) for j in jobs)
 
 
 def _latest_checkpoints(job_ids: list[str]) -> dict[str, datetime]:
     return dict(Checkpoint.objects.filter(job_id__in=job_ids).values("job_id")
                 .annotate(latest=Max("created_at")).values_list("job_id", "latest"))
+
+
+def _earlier_service(job_ids: list[str]) -> dict[str, float]:
+    """Billed device-seconds (the ledger's allocated_seconds) of attempts before the current
+    one. The current attempt's segments are left out: the core counts the current run from
+    RunningJob.start_time itself."""
+    return dict(UsageRecord.objects.filter(job_id__in=job_ids, attempt__lt=F("job__attempt"))
+                .values("job_id").annotate(total=Sum("allocated_seconds"))
+                .values_list("job_id", "total"))
 
 
 def _preempted_for(rows: list[dict[str, object]]) -> dict[str, str]:
@@ -105,35 +141,50 @@ def _est_end(row: dict[str, Any], now: float) -> float | None:
     return now + (total - done) * wall / done
 
 
+def _since(checkpoint: datetime | None, start: datetime) -> float | None:
+    """A checkpoint from before this run is the one it resumed from: work lost counts from the
+    run's start (the core's fallback for None)."""
+    return _epoch(checkpoint) if checkpoint is not None and checkpoint >= start else None
+
+
 def running_jobs(now: float = 0.0) -> tuple[RunningJob, ...]:
     devices: dict[str, list[str]] = defaultdict(list)
-    for job_id, device_id in (Allocation.objects.filter(released_at__isnull=True)
-                              .values_list("job_id", "device_id")):
+    # The current run starts when its attempt's devices were held: Job.started_at is the
+    # first attempt's start and dispatched_at moves with every segment.
+    starts: dict[str, datetime] = {}
+    for job_id, device_id, held in (Allocation.objects.filter(released_at__isnull=True)
+                                    .values_list("job_id", "device_id", "created_at")):
         devices[job_id].append(device_id)
+        starts[job_id] = min(held, starts.get(job_id, held))
     rows = list(Job.objects.filter(state__in=lifecycle.PLACED_STATES, id__in=list(devices))
                 .values("id", "organization__slug", "pool", "accelerator", "priority",
-                        "started_at", "dispatched_at", "last_checkpoint_at",
-                        "preempt_requested", "attempt", "current_step", "total_steps",
-                        "wall_seconds"))
+                        "last_checkpoint_at", "preempt_requested", "attempt", "current_step",
+                        "total_steps", "wall_seconds"))
     ids = [r["id"] for r in rows]
-    checkpoints, for_job, displaced = (_latest_checkpoints(ids), _preempted_for(rows),
-                                       _displaced(ids))
+    checkpoints, for_job, displaced, earlier = (_latest_checkpoints(ids), _preempted_for(rows),
+                                                _displaced(ids), _earlier_service(ids))
     return tuple(
         RunningJob(job_id=r["id"], tenant=r["organization__slug"],
                    placement=Placement(r["pool"], r["accelerator"],
                                        tuple(sorted(devices[r["id"]]))),
-                   start_time=_epoch(r["started_at"] or r["dispatched_at"]) or 0.0,
+                   start_time=starts[r["id"]].timestamp(),
                    priority=r["priority"],
-                   last_checkpoint_time=_epoch(checkpoints.get(r["id"])
-                                               or r["last_checkpoint_at"]),
+                   last_checkpoint_time=_since(checkpoints.get(r["id"])
+                                               or r["last_checkpoint_at"], starts[r["id"]]),
                    est_end_time=_est_end(r, now),
                    preemptible=not r["preempt_requested"],
+                   attained_service_s=earlier.get(r["id"], 0.0),
                    preempted_for=for_job.get(r["id"]),
                    displaced=displaced.get(r["id"], frozenset()))
         for r in rows)
 
 
 def build_snapshot(now: float) -> Snapshot:
+    # checkpoint_interval_s stays None: cadence is per job in steps (spec
+    # training.checkpoint_interval), and every checkpoint is a Checkpoint row, so the
+    # reported last_checkpoint_time is exact; an assumed period would invent checkpoints.
     return Snapshot(now=now, capacity=load_capacity(), queued=queued_requests(),
                     running=running_jobs(now), tenants=quotas.load_tenants(),
-                    usage_half_life_s=quotas.half_life_s())
+                    usage_half_life_s=quotas.half_life_s(),
+                    grace_period_s=float(settings.PREEMPT_GRACE_S),
+                    min_run_s=float(settings.MIN_RUN_S), checkpoint_interval_s=None)

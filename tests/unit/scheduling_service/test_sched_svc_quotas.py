@@ -16,7 +16,7 @@ from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.outcomes import preempt_job
 from dojocloud.scheduling import quotas
-from dojocloud.scheduling.models import Preemption, TenantUsage
+from dojocloud.scheduling.models import Allocation, Preemption, TenantUsage
 from dojocloud.scheduling.quotas import QuotaSpec
 from scheduler.core import schedule
 
@@ -69,7 +69,8 @@ def test_reclaim_is_decided_by_the_core_and_applied_by_the_store(fleet: Fleet) -
     quotas.set_quota(QuotaSpec("acme", "dojo", 6), actor="user:ops")
     squatters = [place(fleet, fleet.globex, f"g{i}", (t,)) for i, t in enumerate(TILES)]
     long_ago = timezone.now() - timedelta(hours=1)   # past the core's minimum run time
-    Job.objects.filter(id__in=[j.id for j in squatters]).update(dispatched_at=long_ago)
+    # A run starts when its devices were held (scheduling.snapshot reads Allocation rows).
+    Allocation.objects.filter(job__in=squatters).update(created_at=long_ago)
     owed = jobs.create_job(fleet.acme, spec("mine"))
 
     now = timezone.now().timestamp()
