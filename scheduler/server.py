@@ -32,12 +32,13 @@ def build_server(
     *,
     max_workers: int = 16,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.Server, int]:
     """Builds (not starts) a server on `address`; returns it with the bound port.
 
     `address` is host:port; port 0 picks a free port (tests). Every service that
     `add_servicers` registers is reported SERVING by the health service (also overall, "")
-    and listed by reflection.
+    and listed by reflection. With `credentials` the port serves TLS only, else plain text.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
@@ -54,12 +55,14 @@ def build_server(
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
         [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    how = "" if credentials is None else " (TLS)"
     try:
-        port = server.add_insecure_port(address)
+        port = (server.add_insecure_port(address) if credentials is None
+                else server.add_secure_port(address, credentials))
     except RuntimeError as exc:  # newer grpc raises; older returned 0
-        raise BindError(f"cannot bind gRPC server to {address}: {exc}") from None
+        raise BindError(f"cannot bind gRPC server{how} to {address}: {exc}") from None
     if port == 0:
-        raise BindError(f"cannot bind gRPC server to {address}")
+        raise BindError(f"cannot bind gRPC server{how} to {address}")
     _health_of[server] = health_servicer  # so stop_gracefully can report NOT_SERVING
     return server, port
 

@@ -37,6 +37,16 @@ if not CLUSTER_FILE.is_file():
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 GRPC_ADDR = env_str("DOJO_GRPC_ADDR", "127.0.0.1:50051")
+# TLS for the gRPC API: PEM certificate chain and private key, both or neither. Only paths
+# here: `serve_grpc` reads and checks the files at start-up (web and workers never need them).
+GRPC_TLS_CERT = (env_path("DOJO_GRPC_TLS_CERT", Path(), base=REPO_DIR)
+                 if env_str("DOJO_GRPC_TLS_CERT").strip() else None)
+GRPC_TLS_KEY = (env_path("DOJO_GRPC_TLS_KEY", Path(), base=REPO_DIR)
+                if env_str("DOJO_GRPC_TLS_KEY").strip() else None)
+if (GRPC_TLS_CERT is None) != (GRPC_TLS_KEY is None):
+    _missing = "DOJO_GRPC_TLS_KEY" if GRPC_TLS_KEY is None else "DOJO_GRPC_TLS_CERT"
+    raise ImproperlyConfigured(f"{_missing} is required: DOJO_GRPC_TLS_CERT and "
+                               "DOJO_GRPC_TLS_KEY turn on TLS together")
 HEARTBEAT_TIMEOUT_S = env_float("DOJO_HEARTBEAT_TIMEOUT_S", 60.0, minimum=1.0)
 HEARTBEAT_INTERVAL_S = env_float("DOJO_HEARTBEAT_INTERVAL_S", 5.0, minimum=0.1)
 SCHED_INTERVAL_S = env_float("DOJO_SCHED_INTERVAL_S", 5.0, minimum=0.05)

@@ -5,8 +5,8 @@
     dojo ops capacity | queue | drain | undrain | fail | quota | preempt | requeue
                                        (operators; see `dojo ops --help`)
 
-Reads DOJO_SERVER, DOJO_API_KEY and DOJO_TIMEOUT (flags override them). `--output json`
-prints machine-readable JSON (JSON lines for watch).
+Reads DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT, DOJO_TLS, DOJO_TLS_CA and DOJO_INSECURE (flags
+override them). `--output json` prints machine-readable JSON (JSON lines for watch).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ EXIT_API_ERROR = 3      # any other API error: auth, not found, unavailable ...
 EXIT_INTERRUPTED = 130
 
 EPILOG = ("exit status: 0 ok; 1 the job failed or was cancelled; 2 bad input; "
-          "3 other API errors. Environment: DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT.")
+          "3 other API errors. Environment: DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT, DOJO_TLS, "
+          "DOJO_TLS_CA, DOJO_INSECURE.")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", default=s, help="API key (default: $DOJO_API_KEY)")
     parser.add_argument("--timeout", type=float, default=s,
                         help="seconds per call (default: $DOJO_TIMEOUT or 30)")
+    parser.add_argument("--tls", action="store_true", default=s,
+                        help="connect with TLS, verified against the system's root "
+                             "certificates (default: $DOJO_TLS, or a grpcs:// server)")
+    parser.add_argument("--tls-ca", metavar="PEM", default=s,
+                        help="CA bundle to verify the server with; implies --tls "
+                             "(default: $DOJO_TLS_CA)")
+    parser.add_argument("--insecure", action="store_true", default=s,
+                        help="allow sending the API key without TLS to a host that is not "
+                             "loopback (default: $DOJO_INSECURE)")
     parser.add_argument("--output", "-o", choices=["text", "json"], default=s,
                         help="text (default) or json")
 
@@ -84,13 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = ClientConfig.from_env(server=getattr(args, "server", None),
                                        api_key=getattr(args, "api_key", None),
-                                       timeout=getattr(args, "timeout", None))
+                                       timeout=getattr(args, "timeout", None),
+                                       tls=getattr(args, "tls", None),
+                                       tls_ca=getattr(args, "tls_ca", None),
+                                       insecure=getattr(args, "insecure", None))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         with getattr(args, "client_class", Client)(config) as client:
             return int(args.run(client, args, output))
+    except ConfigError as exc:  # e.g. an unreadable CA bundle, an API key without TLS
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except DojoError as exc:
         print(render.error(exc), file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc, InvalidArgumentError) else EXIT_API_ERROR

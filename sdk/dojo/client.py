@@ -4,20 +4,26 @@ Every call carries a deadline (the config's timeout unless given) and the API ke
 raise `dojo.errors.DojoError` subclasses. CreateJob carries a request id, so the client can
 retry it on UNAVAILABLE without making a second job; WatchJob reconnects after a dropped
 stream and resumes after the last event it delivered.
+
+The channel is TLS when the config asks for it (DOJO_TLS, DOJO_TLS_CA or a grpcs:// server),
+verified against the system roots or the given CA bundle. A plain-text channel carries an
+API key only to a loopback server unless DOJO_INSECURE allows it (`ConfigError` otherwise).
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from types import TracebackType
 from typing import Self, TypeVar
 
 import grpc
 
-from dojo.config import ClientConfig
-from dojo.errors import from_rpc_error
+from dojo.config import ClientConfig, ConfigError
+from dojo.errors import DojoError, from_rpc_error
 from dojo.v1 import job_pb2, job_pb2_grpc
 
 T = TypeVar("T")
@@ -39,10 +45,20 @@ class ServiceClient:
     """
 
     def __init__(self, config: ClientConfig | None = None, *,
-                 channel: grpc.Channel | None = None) -> None:
-        self.config = config or ClientConfig.from_env()
+                 channel: grpc.Channel | None = None, tls: bool | None = None,
+                 tls_ca: str | os.PathLike[str] | None = None,
+                 insecure: bool | None = None) -> None:
+        """`config` (default: the environment) with `tls`, `tls_ca` and `insecure` laid
+        over it when given. With `channel`, the caller owns the transport and its security."""
+        given = {k: v for k, v in (("tls", tls), ("tls_ca", tls_ca), ("insecure", insecure))
+                 if v is not None}
+        if config is None:
+            config = ClientConfig.from_env(None, **given)
+        elif given:
+            config = replace(config, **given)  # type: ignore[arg-type]
+        self.config = config
         self._own_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(self.config.server)
+        self._channel = channel or open_channel(config)
         self._metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {self.config.api_key}"),) if self.config.api_key else ()
         )
@@ -70,28 +86,42 @@ class ServiceClient:
         try:
             return call()
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+            raise self._error(exc) from None
 
     def _retrying(self, call: Callable[[], T]) -> T:
-        """Runs an idempotent call, retrying UNAVAILABLE with exponential backoff."""
+        """Runs an idempotent call, retrying UNAVAILABLE with exponential backoff (but not a
+        failed TLS handshake: a certificate does not start verifying on a retry)."""
         for attempt in range(RETRY_ATTEMPTS):
             try:
                 return call()
             except grpc.RpcError as exc:
                 unavailable = isinstance(exc, grpc.Call) and (
                     exc.code() == grpc.StatusCode.UNAVAILABLE)
-                if not unavailable or attempt == RETRY_ATTEMPTS - 1:
-                    raise from_rpc_error(exc) from None
+                if (not unavailable or attempt == RETRY_ATTEMPTS - 1
+                        or _tls_failure(_details(exc))):
+                    raise self._error(exc) from None
                 time.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
+
+    def _error(self, exc: grpc.RpcError) -> DojoError:
+        """The typed error, with a hint naming the setting to fix when the transport failed."""
+        err = from_rpc_error(exc)
+        hint = _transport_hint(self.config, _details(exc)) if (
+            err.code == grpc.StatusCode.UNAVAILABLE) else ""
+        if hint:
+            err.message = f"{err.message}\n  {hint}"
+            err.args = (err.message,)
+        return err
 
 
 class Client(ServiceClient):
     """`with Client.from_env() as client: client.create_job(spec)`."""
 
     def __init__(self, config: ClientConfig | None = None, *,
-                 channel: grpc.Channel | None = None) -> None:
-        super().__init__(config, channel=channel)
+                 channel: grpc.Channel | None = None, tls: bool | None = None,
+                 tls_ca: str | os.PathLike[str] | None = None,
+                 insecure: bool | None = None) -> None:
+        super().__init__(config, channel=channel, tls=tls, tls_ca=tls_ca, insecure=insecure)
         self._stub = job_pb2_grpc.JobServiceStub(self._channel)
 
     # --- RPCs ---------------------------------------------------------------------------
@@ -138,7 +168,7 @@ class Client(ServiceClient):
             return self._stub.CancelJob(request, timeout=self._timeout(timeout),
                                         metadata=self._metadata)
         except grpc.RpcError as exc:
-            raise from_rpc_error(exc) from None
+            raise self._error(exc) from None
 
     def estimate_job(self, spec: job_pb2.JobSpec, *,
                      timeout: float | None = None) -> list[job_pb2.EstimateOption]:
@@ -170,11 +200,65 @@ class Client(ServiceClient):
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                     continue  # the server is alive; just a quiet job
                 failures += 1
-                if code != grpc.StatusCode.UNAVAILABLE or failures > WATCH_MAX_RECONNECTS:
-                    raise from_rpc_error(exc) from None
+                if (code != grpc.StatusCode.UNAVAILABLE or failures > WATCH_MAX_RECONNECTS
+                        or _tls_failure(_details(exc))):
+                    raise self._error(exc) from None
                 time.sleep(_backoff(failures - 1))
             finally:
                 call.cancel()  # no-op when finished; frees the stream if the caller stops
+
+
+def open_channel(config: ClientConfig) -> grpc.Channel:
+    """A channel to `config.server`: TLS when the config asks for it, verified against
+    `config.tls_ca` or the system roots; otherwise plain text, which `check_transport`
+    refuses for an API key bound to a remote host."""
+    if not config.tls:
+        config.check_transport()
+        return grpc.insecure_channel(config.server)
+    roots = _read_ca(config.tls_ca) if config.tls_ca else None
+    return grpc.secure_channel(config.server, grpc.ssl_channel_credentials(roots))
+
+
+def _read_ca(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"DOJO_TLS_CA: cannot read the CA bundle {path}: "
+                          f"{exc.strerror or exc}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise ConfigError(f"DOJO_TLS_CA: {path} holds no PEM certificate "
+                          "(-----BEGIN CERTIFICATE-----)")
+    return data
+
+
+def _details(exc: grpc.RpcError) -> str:
+    return (exc.details() if isinstance(exc, grpc.Call) else None) or ""
+
+
+def _tls_failure(details: str) -> bool:
+    """A TLS handshake that failed on certificates or protocol, not on the network."""
+    return any(mark in details for mark in (
+        "CERTIFICATE_VERIFY_FAILED", "Hostname Verification", "WRONG_VERSION_NUMBER",
+        "andshake failed", "security handshaker"))
+
+
+def _transport_hint(config: ClientConfig, details: str) -> str:
+    if "CERTIFICATE_VERIFY_FAILED" in details:
+        if config.tls_ca:
+            return (f"TLS: the server's certificate is not signed by the CA bundle "
+                    f"DOJO_TLS_CA={config.tls_ca}")
+        return ("TLS: the server's certificate is not signed by a CA the system trusts; "
+                "set DOJO_TLS_CA (--tls-ca) to the CA bundle that signed it")
+    if "Hostname Verification" in details:
+        return (f"TLS: the server's certificate does not name the host of DOJO_SERVER "
+                f"({config.server})")
+    if config.tls and _tls_failure(details):
+        return ("TLS: the handshake failed; is the server serving TLS? For a plain-text "
+                "server unset DOJO_TLS and DOJO_TLS_CA and use a host:port DOJO_SERVER")
+    if not config.tls and "Socket closed" in details:
+        return "if the server requires TLS, set DOJO_TLS=1 (--tls) or DOJO_TLS_CA (--tls-ca)"
+    return ""
 
 
 def _backoff(attempt: int) -> float:

@@ -9,6 +9,8 @@ act twice, so an UNAVAILABLE one is the caller's to check and repeat.
 
 from __future__ import annotations
 
+import os
+
 import grpc
 
 from dojo.client import ServiceClient
@@ -21,8 +23,10 @@ class OperatorClient(ServiceClient):
     """`with OperatorClient.from_env() as ops: ops.drain("dojo/e0/c0/t0")`."""
 
     def __init__(self, config: ClientConfig | None = None, *,
-                 channel: grpc.Channel | None = None) -> None:
-        super().__init__(config, channel=channel)
+                 channel: grpc.Channel | None = None, tls: bool | None = None,
+                 tls_ca: str | os.PathLike[str] | None = None,
+                 insecure: bool | None = None) -> None:
+        super().__init__(config, channel=channel, tls=tls, tls_ca=tls_ca, insecure=insecure)
         self._stub = scheduler_pb2_grpc.SchedulerServiceStub(self._channel)
 
     # --- reads --------------------------------------------------------------------------

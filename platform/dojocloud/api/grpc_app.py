@@ -1,23 +1,93 @@
-"""Assembles the API's gRPC server: services, interceptor, health and reflection."""
+"""Assembles the API's gRPC server: services, interceptor, health and reflection, and TLS
+when DOJO_GRPC_TLS_CERT and DOJO_GRPC_TLS_KEY name a certificate chain and its key."""
 
 from __future__ import annotations
 
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
 import grpc
+from django.conf import settings
 
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
 from dojocloud.api.scheduler_service import add_scheduler_service
 from scheduler.server import build_server
 
+CERT_VAR = "DOJO_GRPC_TLS_CERT"
+KEY_VAR = "DOJO_GRPC_TLS_KEY"
 
-def build_api_server(address: str, *, max_workers: int = 16) -> tuple[grpc.Server, int]:
+
+class TLSConfigError(ValueError):
+    """A TLS certificate or key that cannot be served; the message names the variable."""
+
+
+@dataclass(frozen=True, repr=False)
+class ServerTLS:
+    """A PEM certificate chain and its unencrypted private key, checked to belong together."""
+
+    cert_chain: bytes
+    private_key: bytes
+    cert_path: str = ""
+
+    def __repr__(self) -> str:  # never the key
+        return f"ServerTLS(cert_path={self.cert_path!r})"
+
+    @classmethod
+    def load(cls, cert: str | Path, key: str | Path) -> ServerTLS:
+        """Reads and checks both files; TLSConfigError names the variable of a bad one."""
+        cert_chain = _read(CERT_VAR, cert)
+        private_key = _read(KEY_VAR, key)
+        if b"-----BEGIN CERTIFICATE-----" not in cert_chain:
+            raise TLSConfigError(f"{CERT_VAR}: {cert} holds no PEM certificate "
+                                 "(-----BEGIN CERTIFICATE-----)")
+        if b"ENCRYPTED" in private_key:
+            raise TLSConfigError(f"{KEY_VAR}: {key} is an encrypted private key; gRPC needs it "
+                                 "unencrypted (protect the file instead: mode 600, a secret mount)")
+        if b"PRIVATE KEY-----" not in private_key:
+            raise TLSConfigError(f"{KEY_VAR}: {key} holds no PEM private key "
+                                 "(-----BEGIN ... PRIVATE KEY-----)")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(cert, key, password=lambda: b"")
+        except ssl.SSLError as exc:
+            if "KEY_VALUES_MISMATCH" in str(exc):
+                raise TLSConfigError(f"{KEY_VAR}: {key} is not the private key of the "
+                                     f"certificate in {CERT_VAR} ({cert})") from None
+            raise TLSConfigError(f"{CERT_VAR} / {KEY_VAR}: {cert} and {key} cannot be "
+                                 f"served: {exc}") from None
+        return cls(cert_chain=cert_chain, private_key=private_key, cert_path=str(cert))
+
+    def credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials([(self.private_key, self.cert_chain)])
+
+
+def tls_from_settings() -> ServerTLS | None:
+    """The API's TLS from DOJO_GRPC_TLS_CERT / DOJO_GRPC_TLS_KEY; None when unset."""
+    cert, key = settings.GRPC_TLS_CERT, settings.GRPC_TLS_KEY
+    if cert is None or key is None:
+        return None
+    return ServerTLS.load(cert, key)
+
+
+def build_api_server(address: str, *, max_workers: int = 16,
+                     tls: ServerTLS | None = None) -> tuple[grpc.Server, int]:
     """Every public service of the API process: JobService for customers, SchedulerService
     for operators. Half the worker threads at most serve WatchJob streams; the rest stay free
-    for unary calls."""
+    for unary calls. With `tls` the port serves TLS only; without, plain text only."""
 
     def add_services(server: grpc.Server) -> None:
         add_job_service(server, max_streams=max(1, max_workers // 2))
         add_scheduler_service(server)
 
     return build_server(add_services, address, max_workers=max_workers,
-                        interceptors=[ApiInterceptor()])
+                        interceptors=[ApiInterceptor()],
+                        credentials=None if tls is None else tls.credentials())
+
+
+def _read(var: str, path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise TLSConfigError(f"{var}: cannot read {path}: {exc.strerror or exc}") from None

@@ -1,8 +1,9 @@
 """`manage.py serve_grpc`: the API/scheduler process.
 
-Serves JobService (with health and reflection) on DOJO_GRPC_ADDR, runs the scheduling loop
-in a thread, exposes Prometheus metrics on DOJO_GRPC_METRICS_PORT when set, and on SIGTERM
-or SIGINT stops taking calls, lets in-flight ones finish for the grace period, and exits.
+Serves JobService (with health and reflection) on DOJO_GRPC_ADDR, with TLS when
+DOJO_GRPC_TLS_CERT and DOJO_GRPC_TLS_KEY are set, runs the scheduling loop in a thread,
+exposes Prometheus metrics on DOJO_GRPC_METRICS_PORT when set, and on SIGTERM or SIGINT stops
+taking calls, lets in-flight ones finish for the grace period, and exits.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dojo.config import is_local
 from dojocloud.api.event_stream import draining
-from dojocloud.api.grpc_app import build_api_server
+from dojocloud.api.grpc_app import TLSConfigError, build_api_server, tls_from_settings
 from scheduler.server import BindError, stop_gracefully
 
 log = logging.getLogger("dojocloud.api")
@@ -47,11 +49,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         address = options["addr"] or str(settings.GRPC_ADDR)
         metrics_port = _metrics_port()
+        try:
+            tls = tls_from_settings()
+        except TLSConfigError as exc:
+            raise CommandError(str(exc)) from None
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _setter(stop))
         try:
-            server, port = build_api_server(address, max_workers=options["workers"])
+            server, port = build_api_server(address, max_workers=options["workers"], tls=tls)
         except BindError as exc:
             raise CommandError(str(exc)) from None
         if metrics_port is not None:
@@ -64,8 +70,13 @@ class Command(BaseCommand):
             from dojocloud.scheduling.runner import start_scheduler
 
             scheduler = start_scheduler(stop)
-        self.stdout.write(f"gRPC API serving on {address} (port {port})", ending="\n")
+        self.stdout.write(f"gRPC API serving on {address} (port {port}) "
+                          f"{'with TLS' if tls else 'in plain text'}", ending="\n")
         self.stdout.flush()
+        if tls is None and not is_local(address):
+            log.warning("serving %s without TLS: API keys cross the network in plain text. "
+                        "Set DOJO_GRPC_TLS_CERT and DOJO_GRPC_TLS_KEY, or terminate TLS in "
+                        "front of this port.", address)
         stop.wait()
         self.stdout.write("shutting down: draining calls", ending="\n")
         draining.set()

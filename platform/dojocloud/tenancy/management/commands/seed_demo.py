@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Create the demo organization, its owner, a console admin and an API key."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--server", default=settings.GRPC_ADDR,
+        # grpcs:// when the API serves TLS (DOJO_GRPC_TLS_CERT), so clients turn TLS on
+        tls = "grpcs://" if settings.GRPC_TLS_CERT is not None else ""
+        parser.add_argument("--server", default=tls + settings.GRPC_ADDR,
                             help="DOJO_SERVER written to the env file")
         parser.add_argument("--env-file", default=str(settings.DEMO_ENV_FILE))
 
