@@ -1,8 +1,10 @@
 """WatchJob's event feed: polls the job's event log after the last id sent.
 
 The database is the truth, so the stream is a poll of it; resuming after an event id is the
-same query. It ends when the job is final and every event is sent, or when the call stops
-being active (client cancel, deadline).
+same query. That is sound because a job's event ids become visible in increasing order: each
+insert holds the job's row lock until its transaction commits (jobs.models.lock_event_logs),
+so no event with a lower id can commit after a higher one was read. It ends when the job is
+final and every event is sent, or when the call stops being active (client cancel, deadline).
 """
 
 from __future__ import annotations

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import connections, models, router, transaction
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from dojocloud.jobs import lifecycle
@@ -95,9 +98,42 @@ class Job(models.Model):
         return lifecycle.is_final(self.state)
 
 
+def lock_event_logs(job_ids: Iterable[str], using: str | None = None) -> None:
+    """Takes the row locks of these jobs (in id order) until the transaction ends.
+
+    Every insert of a JobEvent runs under its job's row lock, so the ids of one job's events
+    are handed out in the order their transactions commit: a watcher that has read up to id
+    N of a job never sees an id below N appear later. (PostgreSQL draws ids from a sequence
+    at insert time; without the lock a transaction holding id N could commit after one
+    holding N+1 was already read, and resuming "after N+1" would skip it.) SQLite has one
+    writer at a time, and nothing to lock."""
+    alias = using or router.db_for_write(Job)
+    if not connections[alias].features.has_select_for_update:
+        return
+    ids = sorted(set(job_ids))
+    if ids:
+        # FOR NO KEY UPDATE: serialises event writers (and job updates) of the job, not the
+        # foreign-key checks of rows that merely reference it.
+        list(Job.objects.using(alias).select_for_update(no_key=True).filter(id__in=ids)
+             .order_by("id").values_list("id", flat=True))
+
+
+class JobEventQuerySet(models.QuerySet["JobEvent"]):
+    def bulk_create(self, objs: Iterable[JobEvent], *args: Any, **kwargs: Any) -> list[JobEvent]:
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            lock_event_logs((o.job_id for o in objs), using=self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
+
 class JobEvent(models.Model):
     """kind "state": {from, to, reason}; kind "metric": step, loss, accuracy, ...
-    The autoincrement id orders events and lets WatchJob resume after the last one seen."""
+
+    The autoincrement id orders events and lets WatchJob (and the portal) resume after the
+    last one seen: ids of one job's events commit in increasing order, because every insert
+    takes the job's row lock first (see lock_event_logs; save and bulk_create do it). A job
+    has at most one metric event per training step: a segment re-run after a lost lease or a
+    preemption writes its steps again, and those are ignored (ProgressRecorder) or refused."""
 
     KIND_STATE = "state"
     KIND_METRIC = "metric"
@@ -108,12 +144,25 @@ class JobEvent(models.Model):
     kind = models.CharField(max_length=8, choices=[("state", "state"), ("metric", "metric")])
     data = models.JSONField()
 
+    objects = JobEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["job", "id"], name="jobevent_job_id")]
+        constraints = [
+            models.UniqueConstraint(F("job"), KeyTransform("step", "data"),
+                                    condition=Q(kind="metric"),
+                                    name="jobevent_one_metric_per_step"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job_id}#{self.id} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using, savepoint=False):
+            lock_event_logs([self.job_id], using=using)
+            super().save(*args, **kwargs)
 
 
 class Checkpoint(models.Model):

@@ -120,7 +120,8 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
     until = min(job.total_steps, start_step + int(spec.training.checkpoint_interval))
     remaining = max(job.max_runtime_seconds - job.wall_seconds, 0.0)
     watch = _Watch(job.id, heartbeat, time.monotonic() + remaining)
-    recorder = ProgressRecorder(job.id, every=int(settings.METRIC_EVERY_STEPS), last_step=until)
+    recorder = ProgressRecorder(job.id, every=int(settings.METRIC_EVERY_STEPS), last_step=until,
+                                lease=heartbeat.lease)
     started_at = timezone.now()
     t0 = time.monotonic()
     device_s0 = state.device_seconds
