@@ -37,7 +37,9 @@ class PassState:
     victim_priorities: dict[str, dict[int, int]] = field(default_factory=dict)
     # pool -> running jobs sorted by estimated end (inf when unknown), for reservations.
     ends: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
-    awaiting: dict[str, set[str]] = field(default_factory=dict)  # preemptor -> victims
+    # preemptor -> its victims, in the order they were added: a dict, not a set, because
+    # the order they are released in decides placements (string hashes vary per process)
+    awaiting: dict[str, dict[str, None]] = field(default_factory=dict)
     # job id -> running jobs that displaced it (they are never its victims; shape memo)
     displaced: dict[str, int] = field(default_factory=dict)
     by_pool: dict[str, dict[str, None]] = field(default_factory=dict)   # pool -> running ids
@@ -67,11 +69,11 @@ class PassState:
             else:
                 del self.displaced[d]
         if r.preempted_for is not None:
-            victims = self.awaiting.setdefault(r.preempted_for, set())
+            victims = self.awaiting.setdefault(r.preempted_for, {})
             if delta > 0:
-                victims.add(r.job_id)
+                victims[r.job_id] = None
             else:
-                victims.discard(r.job_id)
+                victims.pop(r.job_id, None)
                 if not victims:
                     del self.awaiting[r.preempted_for]
         elif r.preemptible:
