@@ -68,11 +68,11 @@ class ClusterState:
         (a running job on a drained or failed device keeps it until it moves)."""
         index = self.pools.get(pool)
         if index is not None:
-            known = tuple(d for d in devices if d in index.loc)
-            index.take(known)
+            loc = index.loc
+            index.take(devices if all(map(loc.__contains__, devices))
+                       else tuple(d for d in devices if d in loc))
         self.holdings[job_id] = Holding(pool, devices, tenant)
-        for d in devices:
-            self.owner[d] = job_id
+        self.owner.update(dict.fromkeys(devices, job_id))
 
     def release(self, job_id: str) -> Holding | None:
         held = self.holdings.pop(job_id, None)

@@ -3,15 +3,16 @@ preempt, reserve or explain each job. Both `schedule(snapshot)` and the incremen
 `Scheduler` run this on a PassState; admissions and preemption marks are applied to it.
 
 Speed: placement failures are cached per (pool, size, may-use-reservation) for the rest of
-the pass (free capacity only shrinks within a pass), so a long queue of similar jobs costs a
-dict lookup each; preemption is tried at most MAX_PREEMPTION_ATTEMPTS times per pass and
-only when some running job could be a victim.
+the pass (free capacity only shrinks within a pass), and a waiting job's reason is memoized
+by its shape until its pool changes, so a long queue of similar jobs costs a dict lookup
+each (explain_all inlines that path); preemption is tried at most MAX_PREEMPTION_ATTEMPTS
+times per pass and only when some running job could be a victim.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from scheduler.core.backfill import may_use_reserved, reserve
@@ -35,10 +36,14 @@ def run_pass(state: PassState, queue: JobQueue, policy: Policy,
     as nothing left in the queue can start (the simulator's fast path)."""
     walk = _Walk(state, policy, explain, queue)
     state.reservations.clear()
+    state.victim_costs.clear()
     try:
-        for job in queue.ordered(state.quota, state.now, walk.skip):
-            if walk.consider(job):
-                break
+        if explain:
+            walk.explain_all(queue.ordered_ids(state.quota, state.now, walk.skip))
+        else:
+            for job in queue.ordered(state.quota, state.now, walk.skip):
+                if walk.consider(job):
+                    break
     finally:
         for holder in list(state.nominated):
             state.cluster.release(holder)
@@ -72,19 +77,58 @@ class _Walk:
         self.attempts = 0
         self.deferred: dict[str, tuple[str, Option]] = {}   # pool -> reservation to compute
         self.awaiting = state.awaiting
-        # Shape memo: a job whose shape already waited since the last state change waits
-        # for the same reason (see _shape); cleared by changed().
-        self.memo: dict[tuple[Any, ...], str] = {}
+        self.kinds = queue.kinds
+        self.pools = state.cluster.pools
+        # Shape memo: a job whose shape already waited since the last change to one of its
+        # pools waits for the same reason (see shape()). Everything decide() reads is per
+        # pool (free devices, quota and cohort usage, reservation, victims, failure caches),
+        # so a change drops only the shapes of that pool (memo_pools).
+        self.memo: dict[Hashable, str] = {}
+        self.memo_pools: dict[str, list[Hashable]] = {}
+        self.version = 0   # bumped by every change; a decide() that changed state is not memoized
         self.left = Left(queue) if not explain else None
         if not explain:
             self.refresh_bounds()
 
-    def changed(self) -> None:
-        self.memo = {}
+    def changed(self, pool: str) -> None:
+        self.version += 1
+        for shape in self.memo_pools.pop(pool, ()):
+            self.memo.pop(shape, None)
 
     def wait(self, job: JobRequest, reason: str, infeasible: bool = False) -> None:
         if self.explain:
             self.pending.append(Pending(job.job_id, reason, self.position, infeasible))
+
+    def explain_all(self, ids: Iterable[str]) -> None:
+        """consider() every job, with the common case inline: a job with one option (a
+        kind) whose shape already has a reason waits for it. At 10,000s of waiting jobs
+        per pass, this loop is most of a pass's cost."""
+        kinds, jobs, pools, memo = self.kinds, self.queue.jobs, self.pools, self.memo
+        state = self.state
+        reservations, displaced, now = state.reservations, state.displaced, state.now
+        awaiting, promoted = self.awaiting, self.queue.promoted
+        append, new, inf = self.pending.append, tuple.__new__, math.inf
+        usable = {name: index.usable_count for name, index in pools.items()}
+        for jid in ids:
+            k = kinds.get(jid)
+            if k is None or self.blocker is not None or self.deferred or jid in awaiting:
+                self.consider(jobs[jid])
+                continue
+            shape, o = k
+            pool = o.pool
+            if o.count > usable.get(pool, -1):
+                self.consider(jobs[jid])
+                continue
+            res = reservations.get(pool)
+            if res is not None:   # may_use_reserved, inline
+                start, d = res.start, o.duration_s
+                shape |= (d is not None and start != inf and now + d <= start) << 2
+            reason = memo.get(shape | (jid in displaced) << 1 | (jid in promoted))
+            if reason is None:
+                self.consider(jobs[jid])
+                continue
+            self.position = position = self.position + 1
+            append(new(Pending, (jid, reason, position, False)))
 
     def consider(self, job: JobRequest) -> bool:
         """Decide one job; True stops the walk (only when nobody needs the reasons)."""
@@ -92,24 +136,47 @@ class _Walk:
         if self.blocker is not None:
             self.wait(job, f"strict FIFO: waiting behind {self.blocker}")
             return not self.explain
-        opts = self.options(job)
-        if opts is None:
-            return False
+        jid = job.job_id
+        k = self.kinds.get(jid)
+        opts: Sequence[Option] | None
+        if k is not None:   # one option (the common case): options() and shape() inline
+            opts = self.queue.options[jid]
+            o = opts[0]
+            index = self.pools.get(o.pool)
+            if index is None or o.count > index.usable_count:
+                self.options(job)   # records why it must wait
+                return False
+        else:
+            opts = self.options(job)
+            if opts is None:
+                return False
         if self.left is not None and self.left.visit(job.tenant, opts):
             self.refresh_bounds()
-        if job.job_id in self.awaiting and self.await_victims(job, opts[0]):
+        if jid in self.awaiting and self.await_victims(job, opts[0]):
             return False
-        shape = self.shape(job, opts)
+        if k is not None:
+            state = self.state
+            if self.deferred:
+                self.resolve(o.pool)
+            res = state.reservations.get(o.pool)
+            shape: Hashable = (
+                k[0] | (res is not None and may_use_reserved(res, state.now, o)) << 2
+                | (jid in state.displaced) << 1 | (jid in self.queue.promoted))
+        else:
+            shape = self.shape(job, opts)
         reason = self.memo.get(shape)
         if reason is None:
-            memo = self.memo
+            version = self.version
             reason = self.decide(job, opts)
             if reason is None:
                 return False
-            if memo is self.memo:   # nothing changed while deciding: same shape, same reason
-                memo[shape] = reason
-        self.wait(job, reason)
+            if version == self.version:   # nothing changed while deciding: same shape, same reason
+                self.memo[shape] = reason
+                memo_pools = self.memo_pools
+                for o in opts:
+                    memo_pools.setdefault(o.pool, []).append(shape)
         if self.explain:
+            self.pending.append(Pending(job.job_id, reason, self.position))
             return False
         if self.left is not None and self.left.done(job.tenant, opts):
             self.skip.add(job.tenant)
@@ -138,16 +205,22 @@ class _Walk:
             self.blocker = job.job_id
         return "; ".join(reasons)
 
-    def shape(self, job: JobRequest, opts: Sequence[Option]) -> tuple[Any, ...]:
+    def shape(self, job: JobRequest, opts: Sequence[Option]) -> Hashable:
         """Everything decide() reads of a job: tenant, priority, sizes, whether each option
-        may use its pool's reservation, and whether some running job displaced it."""
-        parts: list[Any] = [job.tenant, job.priority, job.job_id in self.state.displaced,
-                            job.job_id in self.queue.promoted]
+        may use its pool's reservation, and whether some running job displaced it. (A job
+        with one option has a kind, JobQueue.kinds: its shape is that int and three flags,
+        built in consider().)"""
+        state = self.state
+        if self.deferred:
+            for o in opts:
+                self.resolve(o.pool)
+        jid = job.job_id
+        parts: list[Any] = [job.tenant, job.priority, jid in state.displaced,
+                            jid in self.queue.promoted]
         for o in opts:
-            self.resolve(o.pool)
-            res = self.state.reservations.get(o.pool)
+            res = state.reservations.get(o.pool)
             parts.append((o.pool, o.count, o.accelerator,
-                          res is not None and may_use_reserved(res, self.state.now, o)))
+                          res is not None and may_use_reserved(res, state.now, o)))
         return tuple(parts)
 
     def refresh_bounds(self) -> None:
@@ -194,7 +267,7 @@ class _Walk:
             found = reserve(self.state, request[0], request[1])
             if found is not None:
                 self.state.reservations[pool] = found
-                self.changed()
+                self.changed(pool)
                 if not self.explain:
                     self.refresh_bounds()
 
@@ -235,7 +308,7 @@ class _Walk:
         how = "backfilled" if res is not None and res.job_id != job.job_id else "placed"
         self.admits.append(Admit(job.job_id, Placement(opt.pool, opt.accelerator, devices),
                                  f"{how} on {len(devices)} {opt.accelerator} in {opt.pool}"))
-        self.changed()
+        self.changed(opt.pool)
         if not self.explain:
             self.refresh_bounds()
 
@@ -245,13 +318,13 @@ class _Walk:
             return ""
         if not self.explain:
             self.deferred[opt.pool] = (job.job_id, opt)
-            self.changed()
+            self.changed(opt.pool)
             return ""
         res = reserve(state, job.job_id, opt)
         if res is None:
             return ""
         state.reservations[opt.pool] = res
-        self.changed()
+        self.changed(opt.pool)
         when = "when running jobs end" if res.start == math.inf else f"at t={res.start:.0f}"
         return f"; holds a backfill reservation of {len(res.devices)} devices {when}"
 
@@ -298,7 +371,7 @@ class _Walk:
             why = _preempt_reason(found.kind, job, opt)
             self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
         self.nominate(job, opt.pool, found.devices)
-        self.changed()
+        self.changed(opt.pool)
         if not self.explain:
             self.refresh_bounds()
         self.wait(job, f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
@@ -328,7 +401,7 @@ class _Walk:
         if devices is None:
             return False
         self.nominate(job, opt.pool, devices)
-        self.changed()
+        self.changed(opt.pool)
         self.wait(job, f"waiting for {len(victims)} preempted job(s) to checkpoint")
         return True
 

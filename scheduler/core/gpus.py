@@ -65,9 +65,18 @@ class GpuPool:
         node.free = new
 
     def take(self, devices: tuple[str, ...]) -> None:
-        for d in devices:
-            ni, bit = self.loc[d]
-            self._set_free(ni, self.nodes[ni].free & ~(1 << bit))
+        if not devices:
+            return
+        loc = self.loc
+        ni, bit = loc[devices[0]]
+        mask = 1 << bit
+        for d in devices[1:]:   # a job's GPUs come node by node: one bucket move per node
+            n, bit = loc[d]
+            if n != ni:
+                self._set_free(ni, self.nodes[ni].free & ~mask)
+                ni, mask = n, 0
+            mask |= 1 << bit
+        self._set_free(ni, self.nodes[ni].free & ~mask)
 
     def give(self, devices: tuple[str, ...]) -> None:
         for d in devices:

@@ -16,6 +16,11 @@ running jobs, and runs the same decision code as `schedule(snapshot)`:
     s.cancel(job_id)                   # queued or running: gone
     s.set_usage({tenant: decayed})     # refresh TenantQuota.decayed_usage (fair share)
     s.snapshot(now)                    # the equivalent immutable Snapshot
+    s.sync(snapshot)                   # make the kept state equal to a Snapshot
+
+The live loop, where the database is the truth, keeps one Scheduler between passes (see
+`Following`): each pass syncs it to the new Snapshot and runs the same pass, with the same
+decisions, as `schedule(snapshot)`, without re-sorting 10,000s of waiting jobs each time.
 
 With `checkpoint_interval_s` the core assumes each running job checkpoints that often from
 its start, so drivers need not report periodic checkpoints. `min_run_s` is the minimum run
@@ -53,6 +58,34 @@ class Scheduler:
                      min_run_s=min_run_s, checkpoint_interval_s=checkpoint_interval_s))
         self.queue = JobQueue(self.policy)
         self._victims_of: dict[str, set[str]] = {}
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, policy: str = "default") -> Scheduler:
+        s = cls(snapshot.capacity, policy)
+        s.sync(snapshot)
+        return s
+
+    def sync(self, snapshot: Snapshot) -> None:
+        """Make the kept state equal to `snapshot`. The capacity index, quota usage and
+        running jobs are rebuilt from it (a few ms, and ties between equal devices then
+        break exactly as in `schedule(snapshot)`); the queue, whose sorted index is the
+        costly part, only takes the queued jobs that were added, changed or removed."""
+        self.capacity = snapshot.capacity
+        self.tenants = dict(snapshot.tenants)
+        domains = self.state.domains
+        self.state = state = state_from_snapshot(replace(snapshot, queued=(), tenants=self.tenants))
+        # victim-search cache: valid while a job keeps its placement (checked on use)
+        state.domains = {k: v for k, v in domains.items() if k[0] in state.running}
+        self._victims_of.clear()   # the snapshot's RunningJob.displaced is the truth
+        queue, ids = self.queue, set()
+        for job in snapshot.queued:
+            ids.add(job.job_id)
+            old = queue.jobs.get(job.job_id)
+            if old is not job and (old is None or old != job):
+                queue.add(job)
+        if len(queue.jobs) > len(ids):
+            for jid in [j for j in queue.jobs if j not in ids]:
+                queue.remove(jid)
 
     def submit(self, job: JobRequest) -> None:
         self.queue.add(job)
@@ -111,3 +144,22 @@ class Scheduler:
         return Snapshot(now, self.capacity, tuple(self.queue.jobs.values()), self.running(),
                         dict(self.tenants), st.grace_s, st.quota.half_life_s, st.min_run_s,
                         st.checkpoint_interval_s)
+
+
+class Following:
+    """The live loop's policy: Snapshot -> Decisions like `schedule`, but keeping one
+    Scheduler between passes and syncing it to each Snapshot (see Scheduler.sync)."""
+
+    def __init__(self, policy: str = "default") -> None:
+        self.policy = policy
+        self.scheduler: Scheduler | None = None
+
+    def __call__(self, snapshot: Snapshot) -> Decisions:
+        if self.scheduler is None:
+            self.scheduler = s = Scheduler.from_snapshot(snapshot, self.policy)
+        else:
+            s = self.scheduler
+            s.sync(snapshot)
+        # The pass alone, without Scheduler.schedule's bookkeeping of admitted jobs: the
+        # next Snapshot says where they run, and the next sync() takes it from there.
+        return run_pass(s.state, s.queue, s.policy, explain=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 # Accelerator type (what a job spec asks for) -> pool kind prefix. A GPU accelerator
 # "gpu-x" runs in the pool of the same name; Dojo tiles run in Dojo pools.
@@ -172,8 +173,10 @@ class Preempt:
     kind: str = "priority"      # "reclaim" | "priority" | "operator" | "drain" | "failure"
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
+    """A NamedTuple, not a frozen dataclass: a pass builds one per waiting job (10,000s),
+    and a frozen dataclass costs several times more to construct."""
+
     job_id: str
     reason: str
     position: int   # 1-based position in the queue order the policy chose

@@ -18,6 +18,7 @@ victims it does not need are handed back (a minimal set).
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from scheduler.core.cluster import Holding
@@ -56,6 +57,8 @@ def _eligible(state: PassState, job: JobRequest, opt: Option,
     out: list[tuple[RunningJob, str]] = []
     running = state.running
     since = state.now - state.min_run_s
+    # per victim tenant: (borrowing in the pool, and in the waiter's cohort)
+    tenants: dict[str, tuple[bool, bool]] = {job.tenant: (False, False)}
     for jid in state.by_pool.get(opt.pool, {}):
         r = running[jid]
         if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
@@ -64,8 +67,11 @@ def _eligible(state: PassState, job: JobRequest, opt: Option,
         if not lower and not within and remaining is None:
             continue   # neither reclaim (needs within) nor priority (needs lower)
         own = r.tenant == job.tenant
-        borrowing = not own and quota.borrowing(r.tenant, opt.pool)
-        cohort = borrowing and quota.same_cohort(r.tenant, job.tenant)
+        flags = tenants.get(r.tenant)
+        if flags is None:
+            b = quota.borrowing(r.tenant, opt.pool)
+            flags = tenants[r.tenant] = (b, b and quota.same_cohort(r.tenant, job.tenant))
+        borrowing, cohort = flags
         settled = r.start_time <= since
         if within and cohort and settled:
             out.append((r, "reclaim"))
@@ -88,7 +94,7 @@ def _domains(state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: 
     """The domains a running job's devices touch, cached per job for the pass's searches."""
     key = (r.job_id, level)
     hit = state.domains.get(key)
-    if hit is not None and hit[0] is r.placement:
+    if hit is not None and (hit[0] is r.placement or hit[0] == r.placement):
         return hit[1]
     loc = index.loc
     if level == 0:
@@ -110,19 +116,42 @@ def find_victims(state: PassState, job: JobRequest, opt: Option,
     level = _domain_level(index, opt.count)
     by_domain: dict[int, list[tuple[RunningJob, str]]] = {}
     gain: dict[int, int] = {}
-    cost = {r.job_id: _cost(state, r, kind) for r, kind in cands}
-    for r, kind in cands:
+    known = state.domains
+    for rk in cands:
+        r = rk[0]
+        hit = known.get((r.job_id, level))   # _domains' cache, read inline (hot loop)
+        doms = hit[1] if hit is not None and hit[0] is r.placement else _domains(state, r, index, level)
         n = len(r.placement.devices)
-        for dom in _domains(state, r, index, level):
-            by_domain.setdefault(dom, []).append((r, kind))
-            gain[dom] = gain.get(dom, 0) + n
+        for dom in doms:
+            rs = by_domain.get(dom)
+            if rs is None:
+                by_domain[dom] = [rk]
+                gain[dom] = n
+            else:
+                rs.append(rk)
+                gain[dom] += n
     if isinstance(index, GpuPool) and opt.count <= index.per_node:
         # cheap pre-filter: a node can only work if its free GPUs plus victims' reach count
         by_domain = {n: rs for n, rs in by_domain.items()
                      if index.nodes[n].free.bit_count() + gain[n] >= opt.count}
+    cost: dict[str, tuple[int, float, float]] = {}
+    cheapest: dict[int, tuple[int, float, float]] = {}
+    cache = state.victim_costs   # the same victims come up in every search of a pass
+    for dom, rs in by_domain.items():
+        low = None
+        for r, kind in rs:
+            key = (r.job_id, kind == "shorter")
+            c = cache.get(key)
+            if c is None:
+                c = cache[key] = _cost(state, r, kind)
+            cost[r.job_id] = c
+            if low is None or c < low:
+                low = c
+        assert low is not None
+        cheapest[dom] = low
     best: tuple[tuple[int, float, int], Victims] | None = None
-    ranked = sorted(by_domain.values(), key=lambda rs: min(cost[r.job_id] for r, _ in rs))
-    for rs in ranked[:MAX_DOMAINS]:
+    for dom in heapq.nsmallest(MAX_DOMAINS, by_domain, key=cheapest.__getitem__):
+        rs = by_domain[dom]
         rs.sort(key=lambda rk: cost[rk[0].job_id])
         found = _try_domain(state, job, opt, rs, blocked)
         if found is not None:

@@ -17,10 +17,10 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from scheduler.core.model import JobRequest
+from scheduler.core.model import JobRequest, pool_for_accelerator
 from scheduler.core.policies.base import Policy
 from scheduler.core.quota import QuotaBook
-from scheduler.core.sizing import Option, job_options
+from scheduler.core.sizing import DEFAULT_PRICE, PRICE_PER_DEVICE_HOUR, Option, job_options
 
 _ALL = ""
 
@@ -42,25 +42,60 @@ class JobQueue:
         # (time it starts to starve, job id), sorted; entries of gone jobs dropped lazily.
         self._starve: list[tuple[float, str]] = []
         self.promoted: set[str] = set()   # ids promoted by the current ordered() walk
+        # Jobs with a single option get a kind: an int naming (tenant, priority, accelerator,
+        # count), the part of the engine's shape memo key that never changes while they wait.
+        # kinds: job id -> (kind << 3, the option), read by the engine's inline path.
+        self.kinds: dict[str, tuple[int, Option]] = {}
+        self._kind_ids: dict[tuple[str, int, str, int], int] = {}
         self._load(jobs)
 
     def _load(self, jobs: Iterable[JobRequest]) -> None:
-        """Bulk load: append, count, then sort each list once (the snapshot path's cost)."""
+        """Bulk load: append, count, then sort each list once (the snapshot path's cost, so
+        the common job, one accelerator type and no per-option figures, takes a short path:
+        its Option is built from a per-(type, count) memo and it is counted by kind)."""
         fair = self.policy.fair_share
         key = self.policy.sort_key
+        starve = self.policy.starvation_s is not None
+        lists, options, kinds, kind_ids = self.lists, self.options, self.kinds, self._kind_ids
+        shared = None if fair else lists.setdefault(_ALL, [])
+        per_kind: dict[int, int] = {}
+        unit: dict[tuple[str, int], tuple[str, float]] = {}   # (type, count) -> pool, price/s * 3600
         for job in jobs:
-            self.jobs[job.job_id] = job
-            self.lists.setdefault(job.tenant if fair else _ALL, []).append((*key(job), job.job_id))
-            self.options[job.job_id] = opts = self._options(job)
-            for opt in opts:
-                per = self.sizes.setdefault(opt.pool, {})
-                per[opt.count] = per.get(opt.count, 0) + 1
-                per = self.tenant_sizes.setdefault((job.tenant, opt.pool), {})
-                per[opt.count] = per.get(opt.count, 0) + 1
-            self.priorities[job.priority] = self.priorities.get(job.priority, 0) + 1
-            if self.policy.starvation_s is not None:
-                self._starve.append((self._starves_at(job), job.job_id))
-        for entries in self.lists.values():
+            jid = job.job_id
+            self.jobs[jid] = job
+            (shared if shared is not None else lists.setdefault(job.tenant, [])).append(
+                (*key(job), jid))
+            if starve:
+                self._starve.append((self._starves_at(job), jid))
+            accels = job.accelerators
+            if len(accels) != 1 or job.est_durations or job.counts:
+                options[jid] = opts = self._options(job)
+                if len(opts) == 1:
+                    self._kind(job, opts[0])
+                self._count_options(job, opts, 1)
+                continue
+            first, count, dur = accels[0], job.count, job.est_duration_s
+            u = unit.get((first, count))
+            if u is None:   # as sizing.job_options computes it, to the last bit
+                u = unit[(first, count)] = (pool_for_accelerator(first),
+                                            PRICE_PER_DEVICE_HOUR.get(first, DEFAULT_PRICE) * count)
+            opt = Option(first, u[0], count, dur, 0.0 if dur is None else u[1] * dur / 3600)
+            options[jid] = (opt,)
+            k = (job.tenant, job.priority, first, count)
+            kind = kind_ids.get(k)
+            if kind is None:
+                kind = kind_ids[k] = len(kind_ids)
+            kinds[jid] = (kind << 3, opt)
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+        if per_kind:
+            names = {v: k for k, v in kind_ids.items()}
+            for kind, n in per_kind.items():
+                tenant, priority, first, count = names[kind]
+                pool = pool_for_accelerator(first)
+                _bump(self.sizes.setdefault(pool, {}), count, n)
+                _bump(self.tenant_sizes.setdefault((tenant, pool), {}), count, n)
+                _bump(self.priorities, priority, n)
+        for entries in lists.values():
             entries.sort()
         self._starve.sort()
 
@@ -97,10 +132,25 @@ class JobQueue:
         self._count(job, -1)
         return job
 
+    def _kind(self, job: JobRequest, opt: Option) -> None:
+        key = (job.tenant, job.priority, opt.accelerator, opt.count)
+        kind = self._kind_ids.get(key)
+        if kind is None:
+            kind = self._kind_ids[key] = len(self._kind_ids)
+        self.kinds[job.job_id] = (kind << 3, opt)
+
     def _count(self, job: JobRequest, delta: int) -> None:
         if delta > 0:
-            self.options[job.job_id] = self._options(job)
-        for opt in self.options[job.job_id] if delta > 0 else self.options.pop(job.job_id):
+            self.options[job.job_id] = opts = self._options(job)
+            if len(opts) == 1:
+                self._kind(job, opts[0])
+        else:
+            self.kinds.pop(job.job_id, None)
+            opts = self.options.pop(job.job_id)
+        self._count_options(job, opts, delta)
+
+    def _count_options(self, job: JobRequest, opts: tuple[Option, ...], delta: int) -> None:
+        for opt in opts:
             _bump(self.sizes.setdefault(opt.pool, {}), opt.count, delta)
             _bump(self.tenant_sizes.setdefault((job.tenant, opt.pool), {}), opt.count, delta)
             if delta > 0 and self._shortest is not None and opt.duration_s is not None:
@@ -155,31 +205,64 @@ class JobQueue:
                 skip: set[str] | None = None) -> Iterator[JobRequest]:
         """Jobs in policy order, starving ones first; a tenant added to `skip` during the
         walk yields nothing more. The queue must not change until the iteration ends."""
-        jobs = self.jobs
+        return self._ordered(quota, now, skip, self.jobs)   # type: ignore[return-value]
+
+    def ordered_ids(self, quota: QuotaBook, now: float | None = None,
+                    skip: set[str] | None = None) -> Iterator[str]:
+        """The ids of ordered(): a walk that needs the job only now and then saves a lookup."""
+        return self._ordered(quota, now, skip, None)   # type: ignore[return-value]
+
+    def _ordered(self, quota: QuotaBook, now: float | None, skip: set[str] | None,
+                 jobs: dict[str, JobRequest] | None) -> Iterator[JobRequest | str]:
         first = self.starving(now) if now is not None and self._starve else []
-        self.promoted = promoted = {j.job_id for j in first}
-        yield from first
+        promoted = self.promoted   # the same set throughout: the engine holds on to it
+        promoted.clear()
+        promoted.update(j.job_id for j in first)
+        if jobs is None:
+            yield from [j.job_id for j in first]
+        else:
+            yield from first
         if not self.policy.fair_share:
             for entry in self.lists.get(_ALL, ()):
                 if entry[-1] not in promoted:
-                    yield jobs[entry[-1]]
+                    yield entry[-1] if jobs is None else jobs[entry[-1]]
             return
         skip = set() if skip is None else skip
-        lists = {t: es for t, es in self.lists.items() if es and t not in skip}
-        heads = dict.fromkeys(lists, 0)
-        heap = [(es[0][0], quota.share(t), es[0], t) for t, es in lists.items()]
+        share, shares = quota.share, quota.shares   # shares: share()'s cache, read inline
+        # (priority part, share, entry, index, tenant, entries); entries are unique, so
+        # comparisons never reach the last three.
+        heap = [(es[0][0], share(t), es[0], 0, t, es) for t, es in self.lists.items()
+                if es and t not in skip]
         heapq.heapify(heap)
+        heappop, heappush = heapq.heappop, heapq.heappush
         while heap:
-            tenant = heapq.heappop(heap)[3]
+            _, _, entry, i, tenant, es = heappop(heap)
+            # Yield the tenant's jobs while it stays ahead of every other tenant's head
+            # (what a push and pop per job would do, at one comparison per job).
+            n = len(es)
             if tenant in skip:
                 continue
-            es = lists[tenant]
-            i = heads[tenant]
-            if es[i][-1] not in promoted:
-                yield jobs[es[i][-1]]
-            heads[tenant] = i = i + 1
-            if i < len(es) and tenant not in skip:
-                heapq.heappush(heap, (es[i][0], quota.share(tenant), es[i], tenant))
+            while True:
+                jid = entry[-1]
+                if jid not in promoted:
+                    yield jid if jobs is None else jobs[jid]
+                i += 1
+                if i == n or tenant in skip:
+                    break
+                entry = es[i]
+                if not heap:
+                    continue
+                top, p = heap[0], entry[0]
+                if p == top[0]:   # same priority part: the share decides, then the entry
+                    mine = shares.get(tenant)
+                    if mine is None:
+                        mine = share(tenant)
+                    if mine < top[1] or (mine == top[1] and entry < top[2]):
+                        continue
+                elif p < top[0]:
+                    continue
+                heappush(heap, (p, share(tenant), entry, i, tenant, es))
+                break
 
 
 def _bump(counts: dict[int, int], key: int, delta: int) -> None:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection
@@ -20,14 +21,17 @@ from dojocloud.core import metrics
 from dojocloud.scheduling.leader import leader_for_database
 from dojocloud.scheduling.store import DatabaseStore
 from dojocloud.scheduling.wake import RedisWakeSignal
-from scheduler.core import Decisions, Snapshot, pool_for_accelerator, schedule
+from scheduler.core import Decisions, Snapshot, pool_for_accelerator
+from scheduler.core.incremental import Following
 from scheduler.loop import PassResult, SchedulingLoop
 
 log = logging.getLogger(__name__)
 
 
-def default_policy(snapshot: Snapshot) -> Decisions:
-    return schedule(snapshot)
+def default_policy() -> Callable[[Snapshot], Decisions]:
+    """The core's default policy, keeping its queue index between passes (decides exactly
+    what `scheduler.core.schedule(snapshot)` would; see scheduler.core.incremental)."""
+    return Following("default")
 
 
 def record_pass_metrics(result: PassResult, snapshot: Snapshot | None) -> None:
@@ -54,7 +58,7 @@ def record_pass_metrics(result: PassResult, snapshot: Snapshot | None) -> None:
 def build_loop() -> SchedulingLoop:
     interval = float(settings.SCHED_INTERVAL_S)
     return SchedulingLoop(
-        DatabaseStore(), default_policy, leader=leader_for_database(max(3 * interval, 15.0)),
+        DatabaseStore(), default_policy(), leader=leader_for_database(max(3 * interval, 15.0)),
         wake=RedisWakeSignal(), clock=time.time, interval_s=interval,
         on_pass=record_pass_metrics)
 
