@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from operator import attrgetter
 
 from scheduler.core.engine import run_pass
 from scheduler.core.model import Capacity, Decisions, JobRequest, RunningJob, Snapshot, TenantQuota
@@ -43,6 +44,13 @@ from scheduler.core.queue import JobQueue
 from scheduler.core.remaining import queued_remaining
 from scheduler.core.sizing import job_options
 from scheduler.core.state import state_from_snapshot
+
+_JOB_ID = attrgetter("job_id")
+
+
+def _quotas(tenants: Mapping[str, TenantQuota]) -> dict[str, TenantQuota]:
+    """Quotas without their decayed usage (which changes every pass; set_usage takes it)."""
+    return {t: replace(q, decayed_usage=0.0) for t, q in tenants.items()}
 
 
 class Scheduler:
@@ -66,26 +74,64 @@ class Scheduler:
         return s
 
     def sync(self, snapshot: Snapshot) -> None:
-        """Make the kept state equal to `snapshot`. The capacity index, quota usage and
-        running jobs are rebuilt from it (a few ms, and ties between equal devices then
-        break exactly as in `schedule(snapshot)`); the queue, whose sorted index is the
-        costly part, only takes the queued jobs that were added, changed or removed."""
-        self.capacity = snapshot.capacity
-        self.tenants = dict(snapshot.tenants)
-        domains = self.state.domains
-        self.state = state = state_from_snapshot(replace(snapshot, queued=(), tenants=self.tenants))
-        # victim-search cache: valid while a job keeps its placement (checked on use)
-        state.domains = {k: v for k, v in domains.items() if k[0] in state.running}
+        """Make the kept state equal to `snapshot`: only the running and queued jobs that
+        differ are replaced (new capacity, quotas other than decayed usage, or pass settings
+        rebuild the state instead), and every order that breaks ties is then put back into
+        the form a fresh build has (PassState.canonical_order), so the next pass decides
+        exactly what `schedule(snapshot)` would."""
+        st = self.state
+        settings = (snapshot.grace_period_s, snapshot.usage_half_life_s, snapshot.min_run_s,
+                    snapshot.checkpoint_interval_s)
+        if ((snapshot.capacity is self.capacity or snapshot.capacity == self.capacity)
+                and settings == (st.grace_s, st.quota.half_life_s, st.min_run_s,
+                                 st.checkpoint_interval_s)
+                and _quotas(snapshot.tenants) == _quotas(self.tenants)):
+            self._sync_running(snapshot)
+            self.set_usage({t: q.decayed_usage for t, q in snapshot.tenants.items()})
+        else:
+            self.capacity = snapshot.capacity
+            self.tenants = dict(snapshot.tenants)
+            domains = st.domains
+            self.state = st = state_from_snapshot(
+                replace(snapshot, queued=(), tenants=self.tenants))
+            # victim-search cache: valid while a job keeps its placement (checked on use)
+            st.domains = {k: v for k, v in domains.items() if k[0] in st.running}
         self._victims_of.clear()   # the snapshot's RunningJob.displaced is the truth
-        queue, ids = self.queue, set()
-        for job in snapshot.queued:
-            ids.add(job.job_id)
-            old = queue.jobs.get(job.job_id)
-            if old is not job and (old is None or old != job):
-                queue.add(job)
+        queue, kept = self.queue, self.queue.jobs.get
+        for job in [j for j in snapshot.queued if kept(j.job_id) != j]:   # new or changed
+            queue.add(job)
+        ids = set(map(_JOB_ID, snapshot.queued))
         if len(queue.jobs) > len(ids):
             for jid in [j for j in queue.jobs if j not in ids]:
                 queue.remove(jid)
+
+    def _sync_running(self, snapshot: Snapshot) -> None:
+        st, cluster = self.state, self.state.cluster
+        # Devices the last pass admitted jobs to (or held for them): the snapshot says
+        # where those run now.
+        for jid in [j for j in cluster.holdings if j not in st.running]:
+            held = cluster.release(jid)
+            if held is not None:
+                st.quota.add(held.tenant, held.pool, -len(held.devices))
+        new = {r.job_id: r for r in snapshot.running}
+        # A checkpointing victim's end is `now` + grace: it moves with the clock, so it is
+        # always replaced (removed while `now` is still the one it was added at).
+        for jid in [j for j, r in st.running.items()
+                    if r.preempted_for is not None or new.get(j) != r]:
+            st.remove_running(jid)
+        st.now = snapshot.now
+        for r in snapshot.running:
+            if r.job_id not in st.running:
+                st.add_running(r)
+        # The orders a fresh build has: the snapshot's, and GPU nodes by index.
+        st.running = new
+        st.by_pool = {}
+        st.awaiting = {}
+        for r in snapshot.running:
+            st.by_pool.setdefault(r.placement.pool, {})[r.job_id] = None
+            if r.preempted_for is not None:
+                st.awaiting.setdefault(r.preempted_for, {})[r.job_id] = None
+        st.canonical_order()
 
     def submit(self, job: JobRequest) -> None:
         self.queue.add(job)
@@ -162,4 +208,8 @@ class Following:
             s.sync(snapshot)
         # The pass alone, without Scheduler.schedule's bookkeeping of admitted jobs: the
         # next Snapshot says where they run, and the next sync() takes it from there.
-        return run_pass(s.state, s.queue, s.policy, explain=True)
+        try:
+            return run_pass(s.state, s.queue, s.policy, explain=True)
+        except BaseException:
+            self.scheduler = None   # a pass cut short may leave trial moves: start afresh
+            raise

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from scheduler.core.cluster import ClusterState
+from scheduler.core.gpus import GpuPool
 from scheduler.core.model import Placement, RunningJob, Snapshot
 from scheduler.core.quota import QuotaBook
 
@@ -64,6 +66,9 @@ class PassState:
             i = bisect_left(ends, entry)
             if i < len(ends) and ends[i] == entry:
                 del ends[i]
+        self._track_rest(r, delta)
+
+    def _track_rest(self, r: RunningJob, delta: int) -> None:
         for d in r.displaced:
             n = self.displaced.get(d, 0) + delta
             if n:
@@ -86,6 +91,40 @@ class PassState:
         self.quota.add(r.tenant, r.placement.pool, len(r.placement.devices))
         self.running[r.job_id] = r
         self._track(r, 1)
+
+    def add_all_running(self, jobs: Iterable[RunningJob]) -> None:
+        """add_running for every job of a snapshot, in order, with the same result; the bulk
+        parts (device owners, quota charges, sorted end lists) done once (the rebuild runs
+        every pass)."""
+        jobs = list(jobs)
+        cluster, running = self.cluster, self.running
+        charged: dict[tuple[str, str], int] = {}
+        touched: set[str] = set()
+        for r in jobs:
+            p = r.placement
+            cluster.allocate(r.job_id, r.tenant, p.pool, p.devices, owners=False)
+            key = (r.tenant, p.pool)
+            charged[key] = charged.get(key, 0) + len(p.devices)
+            running[r.job_id] = r
+            touched.add(p.pool)
+            self.ends.setdefault(p.pool, []).append((self._end(r), r.job_id))
+            self.by_pool.setdefault(p.pool, {})[r.job_id] = None
+            self._track_rest(r, 1)
+        cluster.owner.update({d: r.job_id for r in jobs for d in r.placement.devices})
+        for (tenant, pool), n in charged.items():
+            self.quota.add(tenant, pool, n)
+        for pool in touched:
+            self.ends[pool].sort()
+
+    def canonical_order(self) -> None:
+        """Put every order that breaks ties into a form that depends only on what runs where,
+        not on the order it was recorded in: GPU nodes of equal free count by node index,
+        running jobs (victim candidates) and awaited victims in the snapshot's order. A
+        state kept between passes and synced (incremental.Scheduler.sync) then decides
+        exactly like one built fresh."""
+        for index in self.cluster.pools.values():
+            if isinstance(index, GpuPool):
+                index.rebucket()
 
     def record_admitted(self, r: RunningJob) -> None:
         """A job the engine admitted (its devices and quota are already charged)."""
@@ -140,6 +179,6 @@ def state_from_snapshot(snapshot: Snapshot) -> PassState:
     quota = QuotaBook(snapshot.tenants, sizes, snapshot.usage_half_life_s)
     state = PassState(snapshot.now, cluster, quota, {}, snapshot.grace_period_s,
                       snapshot.min_run_s, snapshot.checkpoint_interval_s)
-    for r in snapshot.running:
-        state.add_running(r)
+    state.add_all_running(snapshot.running)
+    state.canonical_order()
     return state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -81,7 +82,28 @@ def _measured_durations(jobs: list[dict[str, Any]]) -> dict[str, float]:
             for job_id in steps if steps[job_id] > 0 and wall[job_id] > 0}
 
 
-def queued_requests() -> tuple[JobRequest, ...]:
+class Reuse:
+    """The JobRequests of the last snapshot by job id, each with the values it was built
+    from: a job whose values did not change gets the same object again, which the live
+    loop's kept queue (scheduler.core.incremental.Following) recognises at a glance."""
+
+    def __init__(self) -> None:
+        self._requests: dict[str, tuple[tuple[Any, ...], JobRequest]] = {}
+
+    def request(self, values: tuple[Any, ...], build: Callable[[], JobRequest]) -> JobRequest:
+        hit = self._requests.get(values[0])
+        if hit is not None and hit[0] == values:
+            return hit[1]
+        request = build()
+        self._requests[values[0]] = (values, request)
+        return request
+
+    def keep_only(self, job_ids: set[str]) -> None:
+        if len(self._requests) > len(job_ids):
+            self._requests = {k: v for k, v in self._requests.items() if k in job_ids}
+
+
+def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
     rows = (Job.objects.filter(state=lifecycle.QUEUED)
             .values("id", "organization__slug", "spec", "created_at", "priority",
                     "allocated_seconds", "total_steps", "attempt"))
@@ -91,17 +113,26 @@ def queued_requests() -> tuple[JobRequest, ...]:
         jobs.append({**row, "accelerators": tuple(resources.get("accelerators") or ("dojo-tile",)),
                      "count": int(resources.get("count") or 1)})
     est = _measured_durations([j for j in jobs if j["attempt"] > 0])
-    return tuple(JobRequest(
-        job_id=j["id"], tenant=j["organization__slug"], accelerators=j["accelerators"],
-        count=j["count"], submit_time=j["created_at"].timestamp(), priority=j["priority"],
-        est_duration_s=est.get(j["id"]),
-        # Queued: all of its service is before its next run (Job mirrors the ledger).
-        attained_service_s=j["allocated_seconds"]) for j in jobs)
+    reuse = reuse or Reuse()
+    out = []
+    for j in jobs:
+        values = (j["id"], j["organization__slug"], j["accelerators"], j["count"],
+                  j["created_at"], j["priority"], est.get(j["id"]), j["allocated_seconds"])
+        out.append(reuse.request(values, lambda v=values: JobRequest(
+            job_id=v[0], tenant=v[1], accelerators=v[2], count=v[3],
+            submit_time=v[4].timestamp(), priority=v[5], est_duration_s=v[6],
+            # Queued: all of its service is before its next run (Job mirrors the ledger).
+            attained_service_s=v[7])))
+    reuse.keep_only({j["id"] for j in jobs})
+    return tuple(out)
 
 
-def _latest_checkpoints(job_ids: list[str]) -> dict[str, datetime]:
-    return dict(Checkpoint.objects.filter(job_id__in=job_ids).values("job_id")
-                .annotate(latest=Max("created_at")).values_list("job_id", "latest"))
+def _latest_checkpoints(job_ids: list[str]) -> dict[str, tuple[datetime, int]]:
+    """job id -> (time, step) of its latest checkpoint (steps only grow, so both maxima)."""
+    return {job_id: (latest, step) for job_id, latest, step in (
+        Checkpoint.objects.filter(job_id__in=job_ids).values("job_id")
+        .annotate(latest=Max("created_at"), step=Max("step"))
+        .values_list("job_id", "latest", "step"))}
 
 
 def _earlier_service(job_ids: list[str]) -> dict[str, float]:
@@ -133,12 +164,24 @@ def _displaced(job_ids: list[str]) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _est_end(row: dict[str, Any], now: float) -> float | None:
-    """From the job's own pace so far (wall seconds per step); unknown before a step ran."""
-    done, total, wall = row["current_step"], row["total_steps"], row["wall_seconds"]
+def _est_end(row: dict[str, Any], checkpoint: tuple[datetime, int] | None,
+             start: datetime) -> float | None:
+    """From the job's own pace (wall seconds per step over its finished segments, which end
+    at its latest checkpoint): the steps left after that checkpoint, counted from when it
+    was saved or, if later, from when this run started. Unknown before a segment finished.
+    It only changes when a segment ends, not with the clock, so the scheduler's kept state
+    sees an unchanged running job as unchanged."""
+    if checkpoint is None:
+        return None
+    saved_at, done = checkpoint
+    total, wall = row["total_steps"], row["wall_seconds"]
     if done <= 0 or wall <= 0 or total <= done:
         return None
-    return now + (total - done) * wall / done
+    return max(saved_at, start).timestamp() + (total - done) * wall / done
+
+
+def _saved_at(checkpoint: tuple[datetime, int] | None) -> datetime | None:
+    return None if checkpoint is None else checkpoint[0]
 
 
 def _since(checkpoint: datetime | None, start: datetime) -> float | None:
@@ -147,7 +190,7 @@ def _since(checkpoint: datetime | None, start: datetime) -> float | None:
     return _epoch(checkpoint) if checkpoint is not None and checkpoint >= start else None
 
 
-def running_jobs(now: float = 0.0) -> tuple[RunningJob, ...]:
+def running_jobs() -> tuple[RunningJob, ...]:
     devices: dict[str, list[str]] = defaultdict(list)
     # The current run starts when its attempt's devices were held: Job.started_at is the
     # first attempt's start and dispatched_at moves with every segment.
@@ -169,9 +212,9 @@ def running_jobs(now: float = 0.0) -> tuple[RunningJob, ...]:
                                        tuple(sorted(devices[r["id"]]))),
                    start_time=starts[r["id"]].timestamp(),
                    priority=r["priority"],
-                   last_checkpoint_time=_since(checkpoints.get(r["id"])
+                   last_checkpoint_time=_since(_saved_at(checkpoints.get(r["id"]))
                                                or r["last_checkpoint_at"], starts[r["id"]]),
-                   est_end_time=_est_end(r, now),
+                   est_end_time=_est_end(r, checkpoints.get(r["id"]), starts[r["id"]]),
                    preemptible=not r["preempt_requested"],
                    attained_service_s=earlier.get(r["id"], 0.0),
                    preempted_for=for_job.get(r["id"]),
@@ -179,12 +222,12 @@ def running_jobs(now: float = 0.0) -> tuple[RunningJob, ...]:
         for r in rows)
 
 
-def build_snapshot(now: float) -> Snapshot:
+def build_snapshot(now: float, reuse: Reuse | None = None) -> Snapshot:
     # checkpoint_interval_s stays None: cadence is per job in steps (spec
     # training.checkpoint_interval), and every checkpoint is a Checkpoint row, so the
     # reported last_checkpoint_time is exact; an assumed period would invent checkpoints.
-    return Snapshot(now=now, capacity=load_capacity(), queued=queued_requests(),
-                    running=running_jobs(now), tenants=quotas.load_tenants(),
+    return Snapshot(now=now, capacity=load_capacity(), queued=queued_requests(reuse),
+                    running=running_jobs(), tenants=quotas.load_tenants(),
                     usage_half_life_s=quotas.half_life_s(),
                     grace_period_s=float(settings.PREEMPT_GRACE_S),
                     min_run_s=float(settings.MIN_RUN_S), checkpoint_interval_s=None)

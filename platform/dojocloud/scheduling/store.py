@@ -18,7 +18,7 @@ from dojocloud.jobs.transitions import transition
 from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.models import Allocation
 from dojocloud.scheduling.preempting import request_preemption
-from dojocloud.scheduling.snapshot import build_snapshot
+from dojocloud.scheduling.snapshot import Reuse, build_snapshot
 from scheduler.core import Admit, Decisions, Pending, Preempt, Snapshot
 from scheduler.loop import Applied
 
@@ -36,6 +36,7 @@ def _dt(epoch: float) -> datetime:
 class DatabaseStore:
     def __init__(self) -> None:
         self._synced = False
+        self._reuse = Reuse()   # unchanged queued jobs keep their JobRequest objects
 
     def snapshot(self, now: float) -> Snapshot:
         if not self._synced:
@@ -43,7 +44,7 @@ class DatabaseStore:
 
             capacity.sync_inventory(inventory())
             self._synced = True
-        snap = build_snapshot(now)
+        snap = build_snapshot(now, self._reuse)
         usage = quotas.advance_usage(snap, now)
         tenants = {t: replace(q, decayed_usage=usage.get(t, q.decayed_usage))
                    for t, q in snap.tenants.items()}

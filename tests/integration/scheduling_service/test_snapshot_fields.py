@@ -24,7 +24,7 @@ from dojocloud.jobs.transitions import transition
 from dojocloud.jobs.validation import inventory
 from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.quotas import QuotaSpec
-from dojocloud.scheduling.snapshot import build_snapshot
+from dojocloud.scheduling.snapshot import Reuse, build_snapshot
 from dojocloud.scheduling.store import DatabaseStore
 from dojocloud.tenancy.services import Principal, create_organization, principal_for_user
 from scheduler.core import Admit, Decisions, JobRequest, Placement, RunningJob, Snapshot, schedule
@@ -138,7 +138,10 @@ def test_a_resumed_job_counts_earlier_attempts_and_starts_at_its_resume(
     assert r.start_time == pytest.approx(t1.timestamp())
     # Its checkpoints are from attempt 1, before this run: nothing of this run is saved yet.
     assert r.last_checkpoint_time is None
-    assert r.est_end_time == pytest.approx(t1.timestamp() + 30 + 3 * 20.0)
+    # 3 steps left after its checkpoint at 20 s a step, counted from the resume (the
+    # checkpoint is older); the clock moving on does not move the estimate.
+    assert r.est_end_time == pytest.approx(t1.timestamp() + 3 * 20.0)
+    assert _running(build_snapshot(t1.timestamp() + 45), job) == r
 
     # A segment of attempt 2 (2 tiles x 10 s) is part of the current run, which the core
     # counts from start_time itself: the service before the run stays 120.
@@ -167,7 +170,9 @@ def test_a_first_run_has_no_earlier_service(people: tuple[Principal, Principal])
     assert r.attained_service_s == 0.0            # its own segments are the current run
     assert r.start_time == pytest.approx(t0.timestamp())
     assert r.last_checkpoint_time is not None and r.last_checkpoint_time >= t0.timestamp()
-    assert r.est_end_time == pytest.approx(t0.timestamp() + 60 + 4 * 20.0)
+    saved = Checkpoint.objects.filter(job=job).order_by("-created_at")[0]
+    assert r.est_end_time == pytest.approx(max(saved.created_at.timestamp(), t0.timestamp())
+                                           + 4 * 20.0)   # 4 steps left at 20 s a step
 
 
 def test_grace_and_minimum_run_come_from_settings(people: tuple[Principal, Principal],
@@ -200,3 +205,21 @@ def test_a_just_resumed_job_is_not_reclaimed_before_the_minimum_run(
     assert store.apply(schedule(snap), t1.timestamp() + 60).preempted == 0
     later = t1.timestamp() + 301
     assert store.apply(schedule(store.snapshot(later)), later).preempted == 1
+
+
+def test_unchanged_queued_jobs_keep_their_request_objects(
+        people: tuple[Principal, Principal]) -> None:
+    acme, _ = people
+    a = jobs.create_job(acme, _spec("a"))
+    b = jobs.create_job(acme, _spec("b"))
+    reuse = Reuse()
+    first = build_snapshot(timezone.now().timestamp(), reuse)
+    Job.objects.filter(id=b.id).update(priority=7)
+    second = build_snapshot(timezone.now().timestamp(), reuse)
+    assert _queued(second, a) is _queued(first, a)   # same values: the same object
+    assert _queued(second, b) is not _queued(first, b)
+    assert _queued(second, b).priority == 7
+    Job.objects.filter(id=a.id).update(state=lifecycle.CANCELLED)
+    third = build_snapshot(timezone.now().timestamp(), reuse)
+    assert a.id not in {q.job_id for q in third.queued}
+    assert _queued(third, b) is _queued(second, b)

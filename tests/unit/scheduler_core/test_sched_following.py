@@ -87,7 +87,7 @@ def _step(rng: random.Random, snap: Snapshot, d, n: int) -> Snapshot:
                    running=tuple(replace(r) for r in running.values()), tenants=tenants)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(("fifo", "las", "default")),
        st.integers(1, 2), st.integers(1, 6))
 def test_following_decides_like_a_fresh_pass(seed: int, policy: str, cabs: int, nodes: int) -> None:
@@ -99,7 +99,7 @@ def test_following_decides_like_a_fresh_pass(seed: int, policy: str, cabs: int, 
                     tenants=tenants, min_run_s=rng.choice([0.0, 300.0]),
                     checkpoint_interval_s=rng.choice([None, 600.0]))
     follow = Following(policy)
-    for n in range(6):
+    for n in range(8):
         cold = schedule(snap, policy)
         warm = follow(snap)
         assert warm == cold, f"pass {n} differs"
