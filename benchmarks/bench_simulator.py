@@ -38,8 +38,8 @@ def _replay(policy: str, budget_s: float) -> tuple[ReplayResult | None, str]:
 
     def on_finish(n: int) -> None:
         nonlocal done
-        done += n
-        if done % 500 == 0 and time.perf_counter() - started > budget_s:
+        before, done = done, done + n
+        if done // 500 != before // 500 and time.perf_counter() - started > budget_s:
             raise OverBudget(f"{done} of {len(jobs)} jobs finished after {budget_s:.0f} s")
 
     try:

@@ -355,7 +355,8 @@ class _Walk:
         if not within and remaining is None and not state.any_victim_below(opt.pool, job.priority):
             return False
         self.attempts += 1
-        found = find_victims(state, job, opt, self.blocked_for(job, opt), remaining)
+        found = find_victims(state, job, opt, self.blocked_for(job, opt), remaining,
+                             self.policy.starvation_s)
         if found is None:
             self.no_victims.add(key)
             if remaining is not None:

@@ -152,7 +152,7 @@ class Scheduler:
             self.state.record_admitted(RunningJob(
                 job.job_id, job.tenant, a.placement, now, job.priority,
                 last_checkpoint_time=now, est_end_time=None if dur is None else now + dur,
-                attained_service_s=job.attained_service_s,
+                attained_service_s=job.attained_service_s, submit_time=job.submit_time,
                 displaced=frozenset(self._victims_of.pop(job.job_id, ())),
             ))
         return decisions

@@ -125,6 +125,9 @@ class RunningJob:
     # Jobs this one displaced by preemption: they may not pick it as their victim (no
     # ping-pong). The live adapter and the simulator keep it; Scheduler does so itself.
     displaced: frozenset[str] = frozenset()
+    # When it was submitted (None: unknown). A job that had starved before this run started
+    # (Policy.starvation_s) is not preempted for a shorter one: it would only starve again.
+    submit_time: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,9 @@ Eligible victims (Kueue's reclaimWithinCohort=Any plus withinClusterQueue=LowerP
     borrower of its cohort, and SRPT_FACTOR times the waiter's remaining time is still
     below the victim's (scheduler.core.remaining).
 Never: a job already checkpointing for someone, a non-preemptible job, a job that itself
-displaced the waiter (no ping-pong), and — for reclaim and shorter — a job that has run less
-than the minimum run time since its last start (no churn). Candidates are tried domain by domain (a GPU node, a
+displaced the waiter (no ping-pong), for reclaim and shorter a job that has run less than
+the minimum run time since its last start (no churn), and for shorter a job the starvation
+guard let run (it had waited Policy.starvation_s beyond its service when it started). Candidates are tried domain by domain (a GPU node, a
 tray, a cabinet, else the whole pool), cheapest first: lowest priority, then least work
 lost since the last checkpoint. The cheapest domain that makes the waiter fit wins, and
 victims it does not need are handed back (a minimal set).
@@ -49,8 +50,10 @@ def _lost_work(state: PassState, r: RunningJob) -> float:
 
 
 def _eligible(state: PassState, job: JobRequest, opt: Option,
-              remaining: float | None) -> list[tuple[RunningJob, str]]:
-    """`remaining` is the waiter's remaining time when shorter-job preemption is on."""
+              remaining: float | None, starved_s: float | None = None) -> list[tuple[RunningJob, str]]:
+    """`remaining` is the waiter's remaining time when shorter-job preemption is on; a job
+    that had waited `starved_s` beyond its service before its run started is no "shorter"
+    victim (the starvation guard let it run)."""
     quota = state.quota
     nominal = quota.nominal(job.tenant, opt.pool)
     within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
@@ -78,9 +81,17 @@ def _eligible(state: PassState, job: JobRequest, opt: Option,
         elif lower and (own or borrowing):
             out.append((r, "priority"))
         elif (remaining is not None and settled and r.priority == job.priority and (own or cohort)
-              and shorter(remaining, running_remaining(r, state.now))):
+              and shorter(remaining, running_remaining(r, state.now))
+              and not _starved(r, starved_s)):
             out.append((r, "shorter"))
     return out
+
+
+def _starved(r: RunningJob, starved_s: float | None) -> bool:
+    if starved_s is None or r.submit_time is None:
+        return False
+    waited = r.start_time - r.submit_time - r.attained_service_s / max(len(r.placement.devices), 1)
+    return waited >= starved_s
 
 
 def _domain_level(index: DojoPool | GpuPool, count: int) -> int:
@@ -108,8 +119,9 @@ def _domains(state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: 
 
 
 def find_victims(state: PassState, job: JobRequest, opt: Option,
-                 blocked: dict[int, int] | None, remaining: float | None = None) -> Victims | None:
-    cands = _eligible(state, job, opt, remaining)
+                 blocked: dict[int, int] | None, remaining: float | None = None,
+                 starved_s: float | None = None) -> Victims | None:
+    cands = _eligible(state, job, opt, remaining, starved_s)
     if not cands:
         return None
     index = state.cluster.pools[opt.pool]

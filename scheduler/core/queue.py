@@ -4,16 +4,20 @@ With fair sharing the queue is one sorted list per tenant, interleaved lazily by
 (priority of the tenant's head, the tenant's current weighted dominant share): the share is
 read again after every admission, DRF-style. Without it, one sorted list.
 
-Starvation guard (Policy.starvation_s): a job that has waited that long beyond its run
-time since it was submitted is promoted: it comes first, so it gets its pool's backfill
-reservation and starts as soon as devices free up. A pass may also skip a tenant (`skip`)
-once none of its remaining jobs can start in that pass.
+Starvation guard (Policy.starvation_s): a job that has waited that long beyond the service
+it got since it was submitted starves. Each pass promotes one starving job per pool (highest
+priority, then longest starving, among those whose tenant has no quota or stays within its
+nominal quota with it): it comes first, so it gets its pool's backfill reservation and
+starts as soon as devices free up; once running it is no victim of a shorter job
+(scheduler.core.preemption). A pass may also skip a tenant (`skip`) once none of its
+remaining jobs can start in that pass.
 """
 
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left, insort
+import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -39,9 +43,20 @@ class JobQueue:
         # (jobs gone) are dropped lazily, so the top is a lower bound (early stop).
         self._shortest: dict[str, list[tuple[float, str]]] | None = None
         self._memo: dict[tuple[Any, ...], tuple[Option, ...]] = {}
-        # (time it starts to starve, job id), sorted; entries of gone jobs dropped lazily.
+        # Starvation guard. _starve: (time it starts to starve, job id) of jobs not starving
+        # yet, sorted; entries of gone or changed jobs are dropped when reached. A starving
+        # job joins the list of its (first pool, tenant), (-priority, time, id) sorted, and
+        # stays there until it leaves the queue (entries that no longer match _starving_at
+        # are skipped). Each pass promotes one job per pool: the first of the lists' heads
+        # whose tenant has no quota or stays within its nominal quota with it (a borrower
+        # would only be reclaimed and starve again). It goes first, so it gets that pool's
+        # backfill reservation; when it starts, the next one takes its place. A pass costs
+        # what newly starves plus one look per (pool, tenant), however many jobs starve.
         self._starve: list[tuple[float, str]] = []
-        self.promoted: set[str] = set()   # ids promoted by the current ordered() walk
+        self._starving: dict[tuple[str, str], list[tuple[int, float, str]]] = {}
+        self._starving_at: dict[str, tuple[float, int]] = {}   # id -> (time, -priority)
+        self._promoted_at = -math.inf   # the `now` of the last promotion
+        self.promoted: set[str] = set()   # this pass's heads (the engine holds on to the set)
         # Jobs with a single option get a kind: an int naming (tenant, priority, accelerator,
         # count), the part of the engine's shape memo key that never changes while they wait.
         # kinds: job id -> (kind << 3, the option), read by the engine's inline path.
@@ -126,6 +141,7 @@ class JobQueue:
         job = self.jobs.pop(job_id, None)
         if job is None:
             return None
+        self._starving_at.pop(job_id, None)
         entries = self.lists[self._bucket(job)]
         entry = self._entry(job)
         del entries[bisect_left(entries, entry)]
@@ -188,18 +204,40 @@ class JobQueue:
     def top_priority(self) -> int | None:
         return max(self.priorities) if self.priorities else None
 
-    def starving(self, now: float) -> list[JobRequest]:
-        """Jobs past their starvation time, highest priority then longest starving first."""
-        cut = bisect_left(self._starve, (now, "\U0010ffff"))
-        kept, out = [], []
+    def _promote(self, now: float, quota: QuotaBook) -> list[str]:
+        """The starving jobs that go first in this pass, one per pool, highest priority
+        then longest starving first; also kept in `promoted`."""
+        starving, at_of = self._starving, self._starving_at
+        if now < self._promoted_at:   # the clock went back (a test, a replay): start over
+            self._starve = sorted([*self._starve, *((at, jid) for jid, (at, _) in at_of.items())])
+            starving.clear()
+            at_of.clear()
+        self._promoted_at = now
+        cut = bisect_right(self._starve, (now, "\U0010ffff"))
         for at, jid in self._starve[:cut]:
             job = self.jobs.get(jid)
-            if job is not None and self._starves_at(job) == at:
-                kept.append((at, jid))
-                out.append(job)
-        self._starve[:cut] = kept
-        out.sort(key=lambda j: -j.priority)   # stable: starving order within a priority
-        return out
+            if job is None or jid in at_of or self._starves_at(job) != at:
+                continue   # gone, or re-queued with a later time (its own entry follows)
+            at_of[jid] = (at, -job.priority)
+            key = (pool_for_accelerator(job.accelerators[0]), job.tenant)
+            insort(starving.setdefault(key, []), (-job.priority, at, jid))
+        del self._starve[:cut]
+        best: dict[str, tuple[int, float, str]] = {}
+        for (pool, tenant), entries in starving.items():
+            while entries and at_of.get(entries[0][2]) != (entries[0][1], entries[0][0]):
+                del entries[0]   # stale: the job left, or came back with another time
+            if not entries:
+                continue
+            nominal = quota.nominal(tenant, pool)
+            job = self.jobs[entries[0][2]]
+            if nominal is not None and quota.used(tenant, pool) + job.count > nominal:
+                continue
+            if pool not in best or entries[0] < best[pool]:
+                best[pool] = entries[0]
+        heads = sorted(best.values())
+        self.promoted.clear()
+        self.promoted.update(jid for _, _, jid in heads)
+        return [jid for _, _, jid in heads]
 
     def ordered(self, quota: QuotaBook, now: float | None = None,
                 skip: set[str] | None = None) -> Iterator[JobRequest]:
@@ -214,14 +252,12 @@ class JobQueue:
 
     def _ordered(self, quota: QuotaBook, now: float | None, skip: set[str] | None,
                  jobs: dict[str, JobRequest] | None) -> Iterator[JobRequest | str]:
-        first = self.starving(now) if now is not None and self._starve else []
         promoted = self.promoted   # the same set throughout: the engine holds on to it
-        promoted.clear()
-        promoted.update(j.job_id for j in first)
-        if jobs is None:
-            yield from [j.job_id for j in first]
+        if now is not None and self.policy.starvation_s is not None:
+            for jid in self._promote(now, quota):   # a starving job per pool first
+                yield jid if jobs is None else jobs[jid]
         else:
-            yield from first
+            promoted.clear()
         if not self.policy.fair_share:
             for entry in self.lists.get(_ALL, ()):
                 if entry[-1] not in promoted:

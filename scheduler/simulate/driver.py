@@ -76,6 +76,7 @@ def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
         est_end_time=job.end if job.est_duration_s is not None else None,
         attained_service_s=job.attained_s,   # before this run: the core adds the current one
         preempted_for=job.preempted_for, displaced=frozenset(job.displaced),
+        submit_time=job.trace.submit_s,
     )
 
 

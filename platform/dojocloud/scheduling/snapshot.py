@@ -202,7 +202,7 @@ def running_jobs() -> tuple[RunningJob, ...]:
     rows = list(Job.objects.filter(state__in=lifecycle.PLACED_STATES, id__in=list(devices))
                 .values("id", "organization__slug", "pool", "accelerator", "priority",
                         "last_checkpoint_at", "preempt_requested", "attempt", "current_step",
-                        "total_steps", "wall_seconds"))
+                        "total_steps", "wall_seconds", "created_at"))
     ids = [r["id"] for r in rows]
     checkpoints, for_job, displaced, earlier = (_latest_checkpoints(ids), _preempted_for(rows),
                                                 _displaced(ids), _earlier_service(ids))
@@ -218,7 +218,8 @@ def running_jobs() -> tuple[RunningJob, ...]:
                    preemptible=not r["preempt_requested"],
                    attained_service_s=earlier.get(r["id"], 0.0),
                    preempted_for=for_job.get(r["id"]),
-                   displaced=displaced.get(r["id"], frozenset()))
+                   displaced=displaced.get(r["id"], frozenset()),
+                   submit_time=r["created_at"].timestamp())
         for r in rows)
 
 

@@ -63,3 +63,52 @@ def test_starvation_guard_promotes_a_job_that_waited_too_long() -> None:
     q = JobQueue(policy, jobs)
     assert [j.job_id for j in q.ordered(QuotaBook({}, {}), now=900.0)] == ["short", "long"]
     assert [j.job_id for j in q.ordered(QuotaBook({}, {}), now=1001.0)] == ["long", "short"]
+
+
+def test_the_longest_starving_job_of_each_pool_goes_first_until_it_starts() -> None:
+    policy = replace(get_policy("default"), starvation_s=1000.0)
+    q = JobQueue(policy, (job("long", 1, GPU, t=0, dur=9000), job("mid", 1, GPU, t=100, dur=5000),
+                          job("short", 1, GPU, t=500, dur=60)))
+    book = QuotaBook({}, {})
+    assert [j.job_id for j in q.ordered(book, now=1050.0)] == ["long", "short", "mid"]
+    # mid starves too, but long has starved longer: one head per pool, the rest in order
+    assert [j.job_id for j in q.ordered(book, now=1200.0)] == ["long", "short", "mid"]
+    assert q.promoted == {"long"}
+    q.remove("long")   # it started: the next longest-starving job takes its place
+    assert [j.job_id for j in q.ordered(book, now=1200.0)] == ["mid", "short"]
+    # It ran for a while and came back: its starvation time moves by the service it got.
+    q.add(replace(job("long", 1, GPU, t=0, dur=9000), attained_service_s=5000.0))
+    assert [j.job_id for j in q.ordered(book, now=6001.0)] == ["mid", "short", "long"]
+    # Every pool has its own head; among heads, higher priority, then longest starving.
+    q.add(job("tiles", 2, t=50, dur=9000))
+    q.add(job("urgent", 1, GPU, t=300, dur=9000, priority=100))
+    assert [j.job_id for j in q.ordered(book, now=6001.0)][:2] == ["urgent", "tiles"]
+    assert q.promoted == {"urgent", "tiles"}
+    # A clock that goes back starts over: nothing starves at 900.
+    assert [j.job_id for j in q.ordered(book, now=900.0)][0] == "urgent"   # priority
+    assert not q.promoted
+
+
+def test_a_starving_borrower_is_not_promoted_a_starving_job_within_quota_is() -> None:
+    policy = replace(get_policy("default"), starvation_s=1000.0)
+    q = JobQueue(policy, (job("a-long", 4, GPU, tenant="a", t=0, dur=9000),
+                          job("b-long", 4, GPU, tenant="b", t=10, dur=9000),
+                          job("short", 1, GPU, tenant="c", t=500, dur=60)))
+    quotas = {"a": TenantQuota(nominal={GPU: 4}), "b": TenantQuota(nominal={GPU: 4})}
+    book = QuotaBook(quotas, {GPU: 16})
+    book.add("a", GPU, 2)   # a would borrow with its 4 more: reclaim would only stop it again
+    assert [j.job_id for j in q.ordered(book, now=2000.0)][0] == "b-long"
+    book.add("a", GPU, -2)
+    assert [j.job_id for j in q.ordered(book, now=2000.0)][0] == "a-long"   # longest starving
+    # c has no quota: nothing guarantees it, nothing reclaims from it either; it can starve.
+    assert [j.job_id for j in q.ordered(book, now=2000.0)].index("short") == 1
+
+
+def test_a_job_the_starvation_guard_let_run_is_no_victim_of_a_shorter_one() -> None:
+    base = running("long", gpus(8), GPU, start=0.0, end=100_000.0, accel=GPU)
+    waiter = (job("short", 8, GPU, dur=500.0, t=900.0),)
+    for submitted, victim in ((-700_000.0, False), (-500.0, True), (None, True)):
+        r = replace(base, submit_time=submitted)   # waited over a week, 500 s, unknown
+        d = schedule(Snapshot(1000.0, cluster(gpu_nodes=1), waiter, (r,)),
+                     "default")
+        assert bool(d.preemptions) == victim, submitted
