@@ -204,6 +204,17 @@ class JobQueue:
     def top_priority(self) -> int | None:
         return max(self.priorities) if self.priorities else None
 
+    def _compact(self) -> None:
+        """Drop the entries of jobs that left (a queue kept for weeks by the live loop would
+        otherwise hold one per job it ever saw): rebuild a lazily pruned index once it is
+        mostly stale."""
+        if len(self._starve) > 2 * len(self.jobs) + 1024:
+            self._starve = sorted((self._starves_at(j), jid) for jid, j in self.jobs.items()
+                                  if jid not in self._starving_at)
+        if self._shortest is not None and (sum(map(len, self._shortest.values()))
+                                           > 2 * len(self.jobs) + 1024):
+            self._shortest = None   # rebuilt from the queued options on next use
+
     def _promote(self, now: float, quota: QuotaBook) -> list[str]:
         """The starving jobs that go first in this pass, one per pool, highest priority
         then longest starving first; also kept in `promoted`."""
@@ -213,6 +224,7 @@ class JobQueue:
             starving.clear()
             at_of.clear()
         self._promoted_at = now
+        self._compact()
         cut = bisect_right(self._starve, (now, "\U0010ffff"))
         for at, jid in self._starve[:cut]:
             job = self.jobs.get(jid)

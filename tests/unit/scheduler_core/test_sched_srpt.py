@@ -112,3 +112,20 @@ def test_a_job_the_starvation_guard_let_run_is_no_victim_of_a_shorter_one() -> N
         d = schedule(Snapshot(1000.0, cluster(gpu_nodes=1), waiter, (r,)),
                      "default")
         assert bool(d.preemptions) == victim, submitted
+
+
+def test_a_long_lived_queue_drops_the_entries_of_jobs_that_left() -> None:
+    policy = replace(get_policy("default"), starvation_s=1e9)   # no entry is ever reached
+    q = JobQueue(policy)
+    book = QuotaBook({}, {})
+    for i in range(5000):   # the live loop's queue sees jobs come and go for weeks
+        q.add(job(f"j{i}", 1, GPU, t=float(i), dur=100.0))
+        if i >= 10:
+            q.remove(f"j{i - 10}")
+        if i % 100 == 0:
+            list(q.ordered(book, now=float(i)))
+            q.shortest(GPU)
+    assert len(q) == 10
+    assert len(q._starve) <= 2 * len(q) + 1024
+    assert q.shortest(GPU) == 100.0
+    assert [j.job_id for j in q.ordered(book, now=7000.0)][0] == "j4990"   # order intact
