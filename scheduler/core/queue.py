@@ -24,7 +24,7 @@ from typing import Any
 from scheduler.core.model import JobRequest, pool_for_accelerator
 from scheduler.core.policies.base import Policy
 from scheduler.core.quota import QuotaBook
-from scheduler.core.sizing import DEFAULT_PRICE, PRICE_PER_DEVICE_HOUR, Option, job_options
+from scheduler.core.sizing import Option, job_options, one_type, single_option, unit
 
 _ALL = ""
 
@@ -71,10 +71,10 @@ class JobQueue:
         fair = self.policy.fair_share
         key = self.policy.sort_key
         starve = self.policy.starvation_s is not None
-        lists, options, kinds, kind_ids = self.lists, self.options, self.kinds, self._kind_ids
+        lists, options = self.lists, self.options
         shared = None if fair else lists.setdefault(_ALL, [])
         per_kind: dict[int, int] = {}
-        unit: dict[tuple[str, int], tuple[str, float]] = {}   # (type, count) -> pool, price/s * 3600
+        units: dict[tuple[str, int], tuple[str, float]] = {}   # sizing.unit, memoized
         for job in jobs:
             jid = job.job_id
             self.jobs[jid] = job
@@ -82,28 +82,22 @@ class JobQueue:
                 (*key(job), jid))
             if starve:
                 self._starve.append((self._starves_at(job), jid))
-            accels = job.accelerators
-            if len(accels) != 1 or job.est_durations or job.counts:
+            if not one_type(job):
                 options[jid] = opts = self._options(job)
                 if len(opts) == 1:
                     self._kind(job, opts[0])
                 self._count_options(job, opts, 1)
                 continue
-            first, count, dur = accels[0], job.count, job.est_duration_s
-            u = unit.get((first, count))
-            if u is None:   # as sizing.job_options computes it, to the last bit
-                u = unit[(first, count)] = (pool_for_accelerator(first),
-                                            PRICE_PER_DEVICE_HOUR.get(first, DEFAULT_PRICE) * count)
-            opt = Option(first, u[0], count, dur, 0.0 if dur is None else u[1] * dur / 3600)
+            first, count = job.accelerators[0], job.count
+            u = units.get((first, count))
+            if u is None:
+                u = units[(first, count)] = unit(first, count)
+            opt = single_option(first, count, job.est_duration_s, u)
             options[jid] = (opt,)
-            k = (job.tenant, job.priority, first, count)
-            kind = kind_ids.get(k)
-            if kind is None:
-                kind = kind_ids[k] = len(kind_ids)
-            kinds[jid] = (kind << 3, opt)
+            kind = self._kind(job, opt)
             per_kind[kind] = per_kind.get(kind, 0) + 1
         if per_kind:
-            names = {v: k for k, v in kind_ids.items()}
+            names = {v: k for k, v in self._kind_ids.items()}
             for kind, n in per_kind.items():
                 tenant, priority, first, count = names[kind]
                 pool = pool_for_accelerator(first)
@@ -148,12 +142,13 @@ class JobQueue:
         self._count(job, -1)
         return job
 
-    def _kind(self, job: JobRequest, opt: Option) -> None:
+    def _kind(self, job: JobRequest, opt: Option) -> int:
         key = (job.tenant, job.priority, opt.accelerator, opt.count)
         kind = self._kind_ids.get(key)
         if kind is None:
             kind = self._kind_ids[key] = len(self._kind_ids)
         self.kinds[job.job_id] = (kind << 3, opt)
+        return kind
 
     def _count(self, job: JobRequest, delta: int) -> None:
         if delta > 0:

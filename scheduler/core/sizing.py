@@ -52,13 +52,29 @@ def throughput(accelerator: str) -> float:
     return THROUGHPUT.get(accelerator, DEFAULT_THROUGHPUT)
 
 
+def unit(accelerator: str, count: int) -> tuple[str, float]:
+    """The pool of `count` devices of `accelerator` and their price per hour."""
+    return (pool_for_accelerator(accelerator),
+            PRICE_PER_DEVICE_HOUR.get(accelerator, DEFAULT_PRICE) * count)
+
+
+def one_type(job: JobRequest) -> bool:
+    """The common job: one accelerator type, no per-option figures (single_option fits it)."""
+    return len(job.accelerators) == 1 and not job.est_durations and not job.counts
+
+
+def single_option(accelerator: str, count: int, duration_s: float | None,
+                  pool_price: tuple[str, float]) -> Option:
+    """A one-type job's option; `pool_price` is unit(accelerator, count) (callers memoize it)."""
+    price = 0.0 if duration_s is None else pool_price[1] * duration_s / 3600
+    return Option(accelerator, pool_price[0], count, duration_s, price)
+
+
 def job_options(job: JobRequest) -> tuple[Option, ...]:
     """Every acceptable placement shape, in the job's order of preference."""
     first = job.accelerators[0]
-    if len(job.accelerators) == 1 and not job.est_durations and not job.counts:   # common case
-        dur = job.est_duration_s
-        price = 0.0 if dur is None else PRICE_PER_DEVICE_HOUR.get(first, DEFAULT_PRICE) * job.count * dur / 3600
-        return (Option(first, pool_for_accelerator(first), job.count, dur, price),)
+    if one_type(job):
+        return (single_option(first, job.count, job.est_duration_s, unit(first, job.count)),)
     base = job.est_durations.get(first, job.est_duration_s) if job.est_durations else job.est_duration_s
     out = []
     for accel in job.accelerators:

@@ -116,21 +116,22 @@ def _metric(step: int) -> StepMetrics:
                        device_seconds=0.1, wall_seconds=0.1, modelled_samples_per_second=9.0)
 
 
-def test_an_event_committed_after_a_higher_id_is_still_delivered() -> None:
-    """A: a long transaction that moves the job (and writes its state event) stays open.
-    B: a worker's metric flush for the same job commits meanwhile. The watcher polls, then A
-    commits. Whatever ids the two got, the watcher must end up with both events."""
-    principal = _principal()
-    job = jobs.create_job(principal, make_spec())
-    assert transition(job.id, lifecycle.SCHEDULED, "placed") is not None
-    watcher = Watcher(principal, job)
-    assert [e.data["to"] for e in watcher.poll()] == ["QUEUED", "SCHEDULED"]
+def _flush(job: Job, step: int) -> None:
+    recorder = ProgressRecorder(job.id, every=1, last_step=10)
+    recorder.record(_metric(step))
+    recorder.flush()
 
+
+def _race(watcher: Watcher, write_a: Callable[[], None],
+          write_b: Callable[[], None]) -> tuple[str, list[JobEvent]]:
+    """A runs `write_a` in a transaction it holds open; B runs `write_b` meanwhile and commits
+    or waits on A's lock; the watcher polls in between; then A commits. Returns what B did
+    and what that poll saw."""
     a_wrote, a_commit = threading.Event(), threading.Event()
 
     def writer_a() -> None:
         with transaction.atomic():
-            assert transition(job.id, lifecycle.RUNNING, "segment 0 started") is not None
+            write_a()
             a_wrote.set()
             assert a_commit.wait(30)
 
@@ -138,9 +139,7 @@ def test_an_event_committed_after_a_higher_id_is_still_delivered() -> None:
 
     def writer_b() -> None:
         b_pid.append(_backend_pid())
-        recorder = ProgressRecorder(job.id, every=1, last_step=1)
-        recorder.record(_metric(1))
-        recorder.flush()
+        write_b()
 
     a = _in_thread(writer_a)
     assert a_wrote.wait(20)
@@ -151,6 +150,23 @@ def test_an_event_committed_after_a_higher_id_is_still_delivered() -> None:
     a.join(20)
     b.join(20)
     assert not a.errors and not b.errors, (a.errors, b.errors)  # type: ignore[attr-defined]
+    return outcome, during
+
+
+def test_an_event_committed_after_a_higher_id_is_still_delivered() -> None:
+    """A: a long transaction that moves the job (and writes its state event) stays open.
+    B: a worker's metric flush for the same job commits meanwhile. The watcher polls, then A
+    commits. Whatever ids the two got, the watcher must end up with both events."""
+    principal = _principal()
+    job = jobs.create_job(principal, make_spec())
+    assert transition(job.id, lifecycle.SCHEDULED, "placed") is not None
+    watcher = Watcher(principal, job)
+    assert [e.data["to"] for e in watcher.poll()] == ["QUEUED", "SCHEDULED"]
+
+    def move() -> None:
+        assert transition(job.id, lifecycle.RUNNING, "segment 0 started") is not None
+
+    outcome, during = _race(watcher, move, lambda: _flush(job, 1))
     after = watcher.poll()
 
     kinds = [e.data["to"] if e.kind == "state" else f"metric@{e.data['step']}"
@@ -168,34 +184,7 @@ def test_two_flushes_of_one_job_commit_in_id_order() -> None:
     job = jobs.create_job(principal, make_spec())
     watcher = Watcher(principal, job)
     watcher.poll()
-
-    a_wrote, a_commit = threading.Event(), threading.Event()
-
-    def writer_a() -> None:
-        with transaction.atomic():
-            recorder = ProgressRecorder(job.id, every=1, last_step=10)
-            recorder.record(_metric(1))
-            recorder.flush()
-            a_wrote.set()
-            assert a_commit.wait(30)
-
-    b_pid: list[int] = []
-
-    def writer_b() -> None:
-        b_pid.append(_backend_pid())
-        recorder = ProgressRecorder(job.id, every=1, last_step=10)
-        recorder.record(_metric(2))
-        recorder.flush()
-
-    a = _in_thread(writer_a)
-    assert a_wrote.wait(20)
-    b = _in_thread(writer_b)
-    _committed_or_waiting(b, b_pid)
-    watcher.poll()
-    a_commit.set()
-    a.join(20)
-    b.join(20)
-    assert not a.errors and not b.errors, (a.errors, b.errors)  # type: ignore[attr-defined]
+    _race(watcher, lambda: _flush(job, 1), lambda: _flush(job, 2))
     watcher.poll()
     steps = [e.data["step"] for e in watcher.seen if e.kind == "metric"]
     assert steps == [1, 2]
