@@ -20,7 +20,7 @@ $(STAMP): requirements.txt pyproject.toml sdk/pyproject.toml
 	touch $(STAMP)
 
 up: install ## Run the whole platform on embedded defaults (Ctrl-C stops everything)
-	$(PY) -m dojocloud.devstack up
+	$(PY) -m devstack up
 
 test: install ## Run the whole test suite
 	$(PY) -m pytest

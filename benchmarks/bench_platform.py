@@ -4,7 +4,7 @@ ports, a temporary state folder).
 e2e_latency        seconds from CreateJob to RUNNING and to SUCCEEDED for examples/digits-mlp.yaml
 platform_overhead  training samples/s of a job through the platform (RUNNING → SUCCEEDED:
                    worker, segments, checkpoints, metrics, ledger) over the same config's bare
-                   training loop in one process (dojo_runtime.engine.Trainer), same run.
+                   training loop in one process (dojo_runtime.training.Trainer), same run.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 from benchmarks.report import bench
+from devstack import REPO, Ports, Stack
 from dojo import specfile
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.v1 import job_pb2
-from dojocloud.devstack import REPO, Ports, Stack
 
 EXAMPLE = REPO / "examples" / "digits-mlp.yaml"
 
@@ -41,7 +41,7 @@ def _bare_samples_per_second(spec: job_pb2.JobSpec, threads: int) -> float:
     import torch
 
     from dojo_runtime.config import TrainConfig
-    from dojo_runtime.engine import Trainer
+    from dojo_runtime.training import Trainer
 
     torch.set_num_threads(threads)  # as many as the platform's worker had
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from benchmarks.report import bench
 from scheduler.inventory import load_inventory
-from scheduler.simulate.engine import Replay, ReplayOptions
 from scheduler.simulate.metrics import finished, jct, makespan, utilization
+from scheduler.simulate.replay import Replay, ReplayOptions
 from scheduler.simulate.state import ReplayResult
 from scheduler.simulate.trace import default_philly_path, read_philly
 

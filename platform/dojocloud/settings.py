@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dojocloud.core.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from dojocloud.common.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 BASE_DIR = REPO_DIR
@@ -113,7 +113,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "dojocloud.core",
+    "dojocloud.common",
     "dojocloud.tenancy",
     "dojocloud.jobs",
     "dojocloud.billing",

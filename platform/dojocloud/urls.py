@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dojocloud.core import views as core_views
+from dojocloud.common import views as core_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -37,13 +37,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from operator import attrgetter
 
-from scheduler.core.engine import run_pass
 from scheduler.core.model import Capacity, Decisions, JobRequest, RunningJob, Snapshot, TenantQuota
 from scheduler.core.policies import get_policy
 from scheduler.core.queue import JobQueue
 from scheduler.core.remaining import queued_remaining
 from scheduler.core.sizing import job_options
 from scheduler.core.state import state_from_snapshot
+from scheduler.core.walk import run_pass
 
 _JOB_ID = attrgetter("job_id")
 

@@ -11,11 +11,11 @@ pending with its reason and 1-based queue position. The incremental `Scheduler`
 
 from __future__ import annotations
 
-from scheduler.core.engine import run_pass
 from scheduler.core.model import Decisions, Snapshot
 from scheduler.core.policies import get_policy
 from scheduler.core.queue import JobQueue
 from scheduler.core.state import state_from_snapshot
+from scheduler.core.walk import run_pass
 
 
 def schedule(snapshot: Snapshot, policy: str = "default") -> Decisions:

@@ -6,8 +6,8 @@ workload generator (generate.py), the event-driven replay (engine.py) that drive
 (report.py, plots.py). The CLI is cli.py; usage in README.md.
 """
 
-from scheduler.simulate.engine import ReplayOptions, SimulationError, replay
 from scheduler.simulate.generate import WorkloadSpec, generate
+from scheduler.simulate.replay import ReplayOptions, SimulationError, replay
 from scheduler.simulate.report import write_report
 from scheduler.simulate.summary import summarize
 from scheduler.simulate.trace import TraceJob, load_trace, read_native, read_philly, write_native

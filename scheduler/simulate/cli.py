@@ -12,8 +12,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scheduler.inventory import load_inventory
-from scheduler.simulate.engine import ReplayOptions, replay
 from scheduler.simulate.generate import WorkloadSpec, generate
+from scheduler.simulate.replay import ReplayOptions, replay
 from scheduler.simulate.report import format_table, write_report
 from scheduler.simulate.state import ReplayResult
 from scheduler.simulate.trace import (

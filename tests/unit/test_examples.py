@@ -26,7 +26,7 @@ def test_example_is_a_valid_spec(path: Path) -> None:
 @pytest.mark.parametrize("path", [p for p in EXAMPLES if p.name != "gpt-small-text.yaml"],
                          ids=lambda p: p.name)
 def test_example_trains_two_steps(path: Path) -> None:
-    from dojo_runtime.engine import Trainer
+    from dojo_runtime.training import Trainer
 
     trainer = Trainer(train_config(validate_spec(specfile.load(path))))
     state = trainer.train(trainer.initial_state(), 2)

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from dojocloud.core.errors import Unauthenticated
+from dojocloud.common.errors import Unauthenticated
 from dojocloud.tenancy.services import Principal, authenticate_api_key
 
 

@@ -19,7 +19,7 @@ from django.db import connections
 
 from dojocloud.api import metrics
 from dojocloud.api.errors import to_grpc_status
-from dojocloud.core.errors import DojoError
+from dojocloud.common.errors import DojoError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api import mappers
 from dojocloud.api.auth import authenticate
 from dojocloud.api.event_stream import draining, follow_events
-from dojocloud.core.errors import ResourceExhausted
+from dojocloud.common.errors import ResourceExhausted
 from dojocloud.jobs import services
 from dojocloud.tenancy.services import Principal
 

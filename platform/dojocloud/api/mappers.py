@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import timestamp_pb2
 
 from dojo.v1 import job_pb2
-from dojocloud.core.errors import FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.services import spec_of
 from dojocloud.tenancy.services import Principal

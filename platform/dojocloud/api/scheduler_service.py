@@ -15,10 +15,10 @@ from google.protobuf import timestamp_pb2
 from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
 from dojocloud.api.auth import authenticate
-from dojocloud.core.errors import FieldViolation, InvalidArgument, PermissionDenied
+from dojocloud.common.errors import FieldViolation, InvalidArgument, PermissionDenied
 from dojocloud.jobs.models import Job
-from dojocloud.scheduling import operations, queries, quotas
-from dojocloud.scheduling.operations import OperationResult
+from dojocloud.scheduling import operator_actions, queries, quotas
+from dojocloud.scheduling.operator_actions import OperationResult
 from dojocloud.scheduling.quotas import QuotaSpec, QuotaView
 from dojocloud.tenancy.services import ADMIN_ROLES
 
@@ -141,20 +141,20 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     def Drain(self, request: pb.DrainRequest,  # noqa: N802
               context: grpc.ServicerContext) -> pb.OperationResult:
         actor = require_operator(context)
-        result = operations.drain(request.target, evict=request.evict, actor=actor,
+        result = operator_actions.drain(request.target, evict=request.evict, actor=actor,
                                   reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     def Undrain(self, request: pb.UndrainRequest,  # noqa: N802
                 context: grpc.ServicerContext) -> pb.OperationResult:
         actor = require_operator(context)
-        result = operations.undrain(request.target, actor=actor, reason=request.reason)
+        result = operator_actions.undrain(request.target, actor=actor, reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     def MarkFailed(self, request: pb.MarkFailedRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.OperationResult:
         actor = require_operator(context)
-        result = operations.mark_failed(request.target, actor=actor, reason=request.reason)
+        result = operator_actions.mark_failed(request.target, actor=actor, reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     def GetQuota(self, request: pb.GetQuotaRequest,  # noqa: N802
@@ -179,14 +179,14 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
                    context: grpc.ServicerContext) -> pb.JobPlacement:
         actor = require_operator(context)
         tenant, job_id = parse_job_name(request.name)
-        return job_to_proto(operations.preempt_job(job_id, actor=actor, reason=request.reason,
+        return job_to_proto(operator_actions.preempt_job(job_id, actor=actor, reason=request.reason,
                                                    tenant=tenant))
 
     def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.JobPlacement:
         actor = require_operator(context)
         tenant, job_id = parse_job_name(request.name)
-        return job_to_proto(operations.requeue_job(job_id, actor=actor, reason=request.reason,
+        return job_to_proto(operator_actions.requeue_job(job_id, actor=actor, reason=request.reason,
                                                    tenant=tenant))
 
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 
 from dojocloud.billing.models import UsageRecord
-from dojocloud.core import metrics
+from dojocloud.common import metrics
 from dojocloud.jobs.models import Job
 from dojocloud.tenancy.models import Organization
 

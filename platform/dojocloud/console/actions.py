@@ -12,17 +12,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from dojocloud.core.errors import DojoError, FieldViolation, InvalidArgument
-from dojocloud.scheduling import operations, quotas
+from dojocloud.common.errors import DojoError, FieldViolation, InvalidArgument
+from dojocloud.scheduling import operator_actions, quotas
 from dojocloud.scheduling.quotas import QuotaSpec
 
-DEVICE_ACTIONS: dict[str, Callable[..., operations.OperationResult]] = {
-    "drain": lambda t, **kw: operations.drain(t, evict=False, **kw),
-    "evict": lambda t, **kw: operations.drain(t, evict=True, **kw),
-    "undrain": operations.undrain,
-    "fail": operations.mark_failed,
+DEVICE_ACTIONS: dict[str, Callable[..., operator_actions.OperationResult]] = {
+    "drain": lambda t, **kw: operator_actions.drain(t, evict=False, **kw),
+    "evict": lambda t, **kw: operator_actions.drain(t, evict=True, **kw),
+    "undrain": operator_actions.undrain,
+    "fail": operator_actions.mark_failed,
 }
-JOB_ACTIONS = {"preempt": operations.preempt_job, "requeue": operations.requeue_job}
+JOB_ACTIONS = {"preempt": operator_actions.preempt_job, "requeue": operator_actions.requeue_job}
 
 
 def _actor(request: HttpRequest) -> str:

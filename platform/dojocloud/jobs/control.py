@@ -8,7 +8,7 @@ import logging
 
 import redis
 
-from dojocloud.core.redis import redis_client
+from dojocloud.common.redis import redis_client
 
 log = logging.getLogger(__name__)
 STOP_CANCEL = "cancel"

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
-from dojo_runtime.engine import Trainer
+from dojo_runtime.training import Trainer
 from dojocloud.jobs import checkpoints, control, lifecycle
 from dojocloud.jobs.heartbeat import Heartbeat
 from dojocloud.jobs.models import Job

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
-from dojocloud.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs import control, lifecycle
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.transitions import record_state_event, transition

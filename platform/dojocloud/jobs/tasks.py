@@ -27,7 +27,7 @@ def _prepare_torch(**_: object) -> None:
     # from SCHEDULED to RUNNING should not pay for it.
     import torch
 
-    import dojo_runtime.engine  # noqa: F401
+    import dojo_runtime.training  # noqa: F401
 
     if settings.TORCH_THREADS:
         torch.set_num_threads(settings.TORCH_THREADS)
@@ -37,7 +37,7 @@ def _prepare_torch(**_: object) -> None:
 def _serve_worker_metrics(**_: object) -> None:
     port = settings.WORKER_METRICS_PORT
     if port:
-        from dojocloud.core.metrics import serve_metrics
+        from dojocloud.common.metrics import serve_metrics
 
         serve_metrics(int(port))
         log.info("worker metrics on :%s/metrics", port)

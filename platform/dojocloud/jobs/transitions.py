@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dojocloud.core import metrics
+from dojocloud.common import metrics
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs.models import Job, JobEvent
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
-from dojocloud.core.errors import FieldViolation, InvalidArgument
+from dojocloud.common.errors import FieldViolation, InvalidArgument
 from scheduler.core import Capacity
 from scheduler.inventory import load_inventory
 

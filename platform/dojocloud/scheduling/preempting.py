@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from dojocloud.core import metrics
+from dojocloud.common import metrics
 from dojocloud.jobs import control, lifecycle
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.transitions import record_state_event, transition

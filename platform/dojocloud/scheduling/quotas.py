@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dojocloud.core.errors import FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.scheduling.models import Device, TenantQuota, TenantUsage
 from dojocloud.tenancy.models import Organization
 from scheduler.core import Snapshot, decay_usage

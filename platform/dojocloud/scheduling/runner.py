@@ -17,7 +17,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection
 
-from dojocloud.core import metrics
+from dojocloud.common import metrics
 from dojocloud.scheduling.leader import leader_for_database
 from dojocloud.scheduling.store import DatabaseStore
 from dojocloud.scheduling.wake import RedisWakeSignal

@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from dojocloud.core.redis import redis_client
+from dojocloud.common.redis import redis_client
 
 log = logging.getLogger(__name__)
 WAKE_KEY = "dojo:scheduler:wake"

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from dojocloud.core.errors import Unauthenticated
+from dojocloud.common.errors import Unauthenticated
 from dojocloud.tenancy.models import Membership, Organization, Role
 from dojocloud.tenancy.services import (
     add_member,

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from dojocloud.core.errors import NotFound, PermissionDenied, Unauthenticated
+from dojocloud.common.errors import NotFound, PermissionDenied, Unauthenticated
 from dojocloud.tenancy.models import ApiKey, Membership, Organization, Role
 
 KEY_PREFIX = "dojo"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack import REPO, Ports, Stack, free_port
 from dojocloud.billing.reconcile import (
     ReconcileReport,
     Series,
@@ -29,7 +30,6 @@ from dojocloud.billing.reconcile import (
     parse_duration,
     prometheus_usage,
 )
-from dojocloud.devstack import REPO, Ports, Stack, free_port
 
 # -- the pure comparison --------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dojocloud.devstack import REPO, Ports, Stack
+from devstack import REPO, Ports, Stack
 
 E2E_REDIS_DB = 14
 

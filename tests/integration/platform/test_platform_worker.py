@@ -75,7 +75,7 @@ def steps_for(seconds: float) -> int:
     with the machine's load), so a segment is long enough to be killed in the middle."""
     import torch
 
-    from dojo_runtime.engine import Trainer
+    from dojo_runtime.training import Trainer
     from dojocloud.jobs.runtime_config import train_config
     from dojocloud.jobs.validation import validate_spec
 

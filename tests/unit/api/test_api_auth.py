@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from dojocloud.api.auth import api_key_from_metadata
-from dojocloud.core.errors import Unauthenticated
+from dojocloud.common.errors import Unauthenticated
 
 
 @pytest.mark.parametrize(("metadata", "key"), [

@@ -7,7 +7,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from dojocloud.api.errors import to_grpc_status, to_status_proto
-from dojocloud.core import errors
+from dojocloud.common import errors
 
 
 def details(err: errors.DojoError) -> dict[str, object]:

@@ -13,7 +13,7 @@ from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api.interceptors import ApiInterceptor
-from dojocloud.core import errors
+from dojocloud.common import errors
 from scheduler.server import build_server, stop_gracefully
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from dojo.v1 import job_pb2
 from dojocloud.api import mappers
-from dojocloud.core.errors import InvalidArgument, NotFound
+from dojocloud.common.errors import InvalidArgument, NotFound
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.tenancy.models import Organization
 from dojocloud.tenancy.services import Principal

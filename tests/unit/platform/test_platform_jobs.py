@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from platform_people import People, make_spec
 
-from dojocloud.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from platform_people import People, make_spec
 
-from dojocloud.core.errors import NotFound, PermissionDenied, Unauthenticated
+from dojocloud.common.errors import NotFound, PermissionDenied, Unauthenticated
 from dojocloud.jobs import services as jobs
 from dojocloud.tenancy.models import ApiKey
 from dojocloud.tenancy.services import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from platform_people import make_spec
 
-from dojocloud.core.errors import InvalidArgument
+from dojocloud.common.errors import InvalidArgument
 from dojocloud.jobs.validation import validate_spec
 
 

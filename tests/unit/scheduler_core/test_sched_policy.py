@@ -6,7 +6,7 @@ import pytest
 
 from scheduler.core import JobRequest, Snapshot, TenantQuota, schedule
 from scheduler.core.incremental import Scheduler
-from scheduler.core.operators import drain, mark_failed, undrain
+from scheduler.core.operator_rules import drain, mark_failed, undrain
 from scheduler.core.priority import priority_value
 from tests.unit.scheduler_core.builders import cluster, job, running, tile
 

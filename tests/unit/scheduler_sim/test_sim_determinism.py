@@ -15,7 +15,7 @@ SCRIPT = """
 import hashlib
 import scheduler.simulate.driver as driver
 from scheduler.inventory import load_inventory
-from scheduler.simulate.engine import Replay, ReplayOptions
+from scheduler.simulate.replay import Replay, ReplayOptions
 from scheduler.simulate.generate import WorkloadSpec, generate
 digest, passes = hashlib.sha256(), []
 schedule = driver.schedule

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 from sched_svc_people import Fleet, place, spec
 
-from dojocloud.core.errors import InvalidArgument, NotFound
+from dojocloud.common.errors import InvalidArgument, NotFound
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.outcomes import preempt_job

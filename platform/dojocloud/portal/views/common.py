@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dojocloud.core.errors import NotFound, PermissionDenied
+from dojocloud.common.errors import NotFound, PermissionDenied
 from dojocloud.tenancy.services import Principal, organizations_for_user, principal_for_user
 
 ORG_SESSION_KEY = "portal_org"

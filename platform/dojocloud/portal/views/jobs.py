@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dojocloud.core.errors import FailedPrecondition, InvalidArgument
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument
 from dojocloud.jobs import services as jobs
 from dojocloud.portal import presenters
 from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, YamlSpecForm

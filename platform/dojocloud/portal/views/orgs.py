@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from dojocloud.core.errors import PermissionDenied
+from dojocloud.common.errors import PermissionDenied
 from dojocloud.portal.views.common import ORG_SESSION_KEY
 from dojocloud.tenancy.services import principal_for_user
 

@@ -61,7 +61,7 @@ class Command(BaseCommand):
         except BindError as exc:
             raise CommandError(str(exc)) from None
         if metrics_port is not None:
-            from dojocloud.core.metrics import serve_metrics
+            from dojocloud.common.metrics import serve_metrics
 
             serve_metrics(metrics_port)
         server.start()

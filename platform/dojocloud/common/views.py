@@ -6,7 +6,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from dojocloud.core.metrics import render_metrics
+from dojocloud.common.metrics import render_metrics
 
 
 @require_GET

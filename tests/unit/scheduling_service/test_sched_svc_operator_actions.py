@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 from sched_svc_people import Fleet, place
 
-from dojocloud.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
-from dojocloud.scheduling import operations
+from dojocloud.scheduling import operator_actions
 from dojocloud.scheduling.models import Allocation, Device, Preemption
 from scheduler.core import schedule
 
@@ -23,7 +23,7 @@ def _reasons(job: Job) -> list[str]:
 
 def test_drain_without_evict_lets_the_job_finish_there(fleet: Fleet) -> None:
     job = place(fleet, fleet.acme, "a", (T00,))
-    result = operations.drain(TRAY, evict=False, actor="user:ops", reason="firmware")
+    result = operator_actions.drain(TRAY, evict=False, actor="user:ops", reason="firmware")
     assert result.devices == 6 and result.jobs == (job.id,)
     assert set(Device.objects.filter(id__startswith=TRAY).values_list("status", flat=True)) \
         == {"draining"}
@@ -46,7 +46,7 @@ def test_drain_without_evict_lets_the_job_finish_there(fleet: Fleet) -> None:
 
 def test_drain_with_evict_asks_the_job_to_checkpoint_and_move(fleet: Fleet) -> None:
     job = place(fleet, fleet.acme, "a", (T00, T01))
-    operations.drain(T01, evict=True, actor="user:ops", reason="bad cable")
+    operator_actions.drain(T01, evict=True, actor="user:ops", reason="bad cable")
     job.refresh_from_db()
     assert job.preempt_requested and "bad cable" in job.preempt_reason
     assert Device.objects.get(id=T01).status == "draining"
@@ -63,7 +63,7 @@ def test_mark_failed_requeues_now_and_keeps_the_checkpoint(fleet: Fleet) -> None
     job = place(fleet, fleet.acme, "a", (T00,))
     Checkpoint.objects.create(job=job, step=2, attempt=1, segment=0, path="x", size_bytes=1,
                               sha256="0" * 64)
-    result = operations.mark_failed(T00, actor="user:ops", reason="smoke")
+    result = operator_actions.mark_failed(T00, actor="user:ops", reason="smoke")
     assert result.jobs == (job.id,)
     job.refresh_from_db()
     assert job.state == "QUEUED" and job.devices == [] and not job.preempt_requested
@@ -82,11 +82,11 @@ def test_mark_failed_requeues_now_and_keeps_the_checkpoint(fleet: Fleet) -> None
 
 
 def test_undrain_returns_devices_to_service(fleet: Fleet) -> None:
-    operations.mark_failed("gpu-a100/n0", actor="user:ops")
+    operator_actions.mark_failed("gpu-a100/n0", actor="user:ops")
     snap = fleet.store.snapshot(timezone.now().timestamp())
     assert [n.state.value for n in snap.capacity.gpu_nodes if n.id == "gpu-a100/n0"] \
         == ["failed"]
-    assert operations.undrain("gpu-a100/n0", actor="user:ops").devices == 8
+    assert operator_actions.undrain("gpu-a100/n0", actor="user:ops").devices == 8
     snap = fleet.store.snapshot(timezone.now().timestamp())
     assert [n.state.value for n in snap.capacity.gpu_nodes if n.id == "gpu-a100/n0"] \
         == ["free"]
@@ -96,21 +96,21 @@ def test_undrain_returns_devices_to_service(fleet: Fleet) -> None:
                                            ("dojo/e0/c0/t", NotFound)])
 def test_bad_targets_are_refused(fleet: Fleet, target: str, error: type[Exception]) -> None:
     with pytest.raises(error):
-        operations.drain(target, evict=False, actor="user:ops")
+        operator_actions.drain(target, evict=False, actor="user:ops")
 
 
 def test_preempt_and_requeue_a_job(fleet: Fleet) -> None:
     a = place(fleet, fleet.acme, "a", (T00,))
     b = place(fleet, fleet.acme, "b", (T01,))
-    operations.preempt_job(a.id, actor="user:ops", reason="rebalance")
+    operator_actions.preempt_job(a.id, actor="user:ops", reason="rebalance")
     a.refresh_from_db()
     assert a.state == "SCHEDULED" and a.preempt_requested   # checkpoints first
     with pytest.raises(FailedPrecondition):
-        operations.preempt_job(a.id, actor="user:ops")
-    b = operations.requeue_job(b.id, actor="user:ops", reason="stuck")
+        operator_actions.preempt_job(a.id, actor="user:ops")
+    b = operator_actions.requeue_job(b.id, actor="user:ops", reason="stuck")
     assert b.state == "QUEUED" and b.attempt == 1
     assert "stuck" in b.state_reason or any("stuck" in r for r in _reasons(b))
     with pytest.raises(FailedPrecondition):
-        operations.preempt_job(b.id, actor="user:ops")
+        operator_actions.preempt_job(b.id, actor="user:ops")
     with pytest.raises(NotFound):
-        operations.requeue_job("nosuchjob", actor="user:ops")
+        operator_actions.requeue_job("nosuchjob", actor="user:ops")

@@ -16,9 +16,9 @@ from dojo_runtime.catalog import (
     validate_params,
 )
 from dojo_runtime.config import TrainConfig
-from dojo_runtime.engine import Trainer
 from dojo_runtime.kernels import KernelCall
 from dojo_runtime.ops import get_numerics
+from dojo_runtime.training import Trainer
 
 # A small size of every architecture on a dataset it accepts.
 SMALL = {

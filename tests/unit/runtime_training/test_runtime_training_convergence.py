@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dojo_runtime.config import TrainConfig
-from dojo_runtime.engine import Trainer
+from dojo_runtime.training import Trainer
 
 
 def _train(config: TrainConfig, steps: int) -> tuple[dict[str, float], list[float]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dojo_runtime.config import StepMetrics, TrainConfig
-from dojo_runtime.engine import Trainer
+from dojo_runtime.training import Trainer
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import pytest
 
 from scheduler.core.model import Admit, Capacity, Decisions, GpuNode, Placement, Preempt
-from scheduler.simulate.engine import Replay, ReplayOptions, replay
 from scheduler.simulate.generate import WorkloadSpec, generate
+from scheduler.simulate.replay import Replay, ReplayOptions, replay
 from scheduler.simulate.state import SimJob
 from scheduler.simulate.summary import summarize
 from scheduler.simulate.trace import TraceJob

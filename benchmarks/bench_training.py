@@ -20,7 +20,7 @@ from torch import nn
 from benchmarks.report import bench
 from dojo_runtime.catalog import step_profile
 from dojo_runtime.config import StepMetrics, TrainConfig
-from dojo_runtime.engine import Trainer
+from dojo_runtime.training import Trainer
 
 DIGITS_MLP = TrainConfig("mlp", {"hidden": 128, "layers": 2}, "digits", batch_size=64,
                          learning_rate=3e-3, seed=7)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dojo_runtime.config import TrainConfig
-from dojo_runtime.engine import Trainer, TrainState
+from dojo_runtime.training import Trainer, TrainState
 
 
 def _weights(state: TrainState) -> dict[str, torch.Tensor]:
