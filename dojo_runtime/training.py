@@ -42,7 +42,7 @@ ADAMW_WEIGHT_DECAY = 0.01
 @dataclass
 class TrainState:
     step: int
-    model: nn.Module
+    model: catalog.NumericsModule
     optimizer: torch.optim.Optimizer
     numerics: Numerics
     data_position: dict[str, int] = field(default_factory=lambda: {"epoch": 0, "cursor": 0})
@@ -144,7 +144,7 @@ class Trainer:
         logits = state.model(x)
         loss = state.numerics.cross_entropy(logits.flatten(0, -2), y.flatten())
         state.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # Tensor.backward is unannotated in torch
         state.optimizer.step()
         return loss.detach(), logits.detach(), y
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import functools
 
 import torch
-from torch import nn
 
-from dojo_runtime.catalog.layers import init_model
+from dojo_runtime.catalog.layers import NumericsModule, init_model
 from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import Numerics, PlainTorchNumerics
 from dojo_runtime.catalog.profile import (
@@ -40,6 +39,7 @@ __all__ = [
     "ARCHITECTURES",
     "ArchitectureInfo",
     "Numerics",
+    "NumericsModule",
     "ParamSpec",
     "PlainTorchNumerics",
     "build_model",
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 
-def build_model(config: TrainConfig, numerics: Numerics, data_info: DataInfo) -> nn.Module:
+def build_model(config: TrainConfig, numerics: Numerics, data_info: DataInfo) -> NumericsModule:
     """The config's model on the CPU, weights initialised from config.seed."""
     model = _construct(config, numerics, data_info)
     init_model(model, config.seed)
@@ -74,7 +74,7 @@ def parameter_count(config: TrainConfig) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _construct(config: TrainConfig, numerics: Numerics, info: DataInfo) -> nn.Module:
+def _construct(config: TrainConfig, numerics: Numerics, info: DataInfo) -> NumericsModule:
     errors = validate_params(config.architecture, config.model_params, config.dataset)
     if errors:
         field, message = errors[0]

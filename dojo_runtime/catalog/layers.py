@@ -8,6 +8,7 @@ model's weights depend on the job's seed alone.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -21,6 +22,11 @@ class NumericsModule(nn.Module):
         object.__setattr__(self, "nx", nx)  # a plain reference, not a submodule
 
     nx: Numerics
+
+    if TYPE_CHECKING:
+        # nn.Module types __call__ as Callable[..., Any]; every layer here maps one tensor
+        # to one tensor, so callers keep the Tensor type (runtime dispatch is untouched).
+        def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
 
     def init_weights(self, g: torch.Generator) -> None:
         """Overridden by layers with parameters; called once per module by init_model."""

@@ -13,8 +13,8 @@ import dataclasses
 from collections.abc import Mapping
 
 import torch
-from torch import nn
 
+from dojo_runtime.catalog.layers import NumericsModule
 from dojo_runtime.catalog.registry import resolve_params
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.data import LANGUAGE_MODEL, DataInfo, describe
@@ -47,7 +47,7 @@ def tracing_numerics(precision: str, sink: list[KernelCall]) -> Numerics:
     return Numerics(policy, on_kernel=sink.append)
 
 
-def trace_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, nx: Numerics,
+def trace_step(model: NumericsModule, x: torch.Tensor, y: torch.Tensor, nx: Numerics,
                sink: list[KernelCall]) -> None:
     """Forward and loss of one batch, then each forward kernel's backward, as the ops'
     autograd hooks would report them (in reverse order; every op of a catalog model has a

@@ -51,14 +51,15 @@ def report_kernel(
     def on_grad(_grad: torch.Tensor) -> None:
         sink(back)
 
-    out.register_hook(on_grad)
+    out.register_hook(on_grad)  # type: ignore[no-untyped-call]  # torch leaves it unannotated
 
 
 def matmul_flops(a: torch.Tensor, b: torch.Tensor) -> float:
     """2 * m * k * n per matrix product, times the broadcast batch size."""
     if a.dim() == 1 or b.dim() == 1:
         return 2.0 * a.numel() * (b.shape[-1] if b.dim() > 1 else 1)
-    batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    # torch leaves broadcast_shapes unannotated; it returns a torch.Size.
+    batch: torch.Size = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[no-untyped-call]
     return 2.0 * math.prod(batch) * a.shape[-2] * a.shape[-1] * b.shape[-1]
 
 

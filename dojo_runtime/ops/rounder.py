@@ -87,7 +87,8 @@ class Rounder:
         if how == "bf16_cast":
             y = x.float().to(torch.bfloat16).float()
         elif torch.is_grad_enabled() and x.requires_grad:
-            y = _RoundStraightThrough.apply(x, self, role, key)
+            # Function.apply is unannotated in torch; it returns forward's Tensor.
+            y = _RoundStraightThrough.apply(x, self, role, key)  # type: ignore[no-untyped-call]
         else:
             y = self.round_value(x, role, key)
         setattr(y, _TAG, fmt.name)
