@@ -9,6 +9,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent import futures
+from typing import cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -47,7 +48,8 @@ def build_server(
         maximum_concurrent_rpcs=max_workers * 4,
     )
     recorder = _RecordingServer(server)
-    add_servicers(recorder)  # type: ignore[arg-type]
+    # Duck-types a grpc.Server: it forwards every call, noting the services' names.
+    add_servicers(cast(grpc.Server, recorder))
     names = recorder.names
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -89,7 +91,9 @@ class _RecordingServer:
             self._note(name() if callable(name) else name)
         self._server.add_generic_rpc_handlers(handlers)
 
-    def add_registered_method_handlers(self, service_name: str, handlers: dict) -> None:
+    def add_registered_method_handlers(
+        self, service_name: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
         self._note(service_name)
         self._server.add_registered_method_handlers(service_name, handlers)
 

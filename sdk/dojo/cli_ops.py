@@ -32,7 +32,7 @@ def register(groups: argparse._SubParsersAction, common: AddCommon,  # type: ign
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = ops.add_subparsers(dest="command", required=True)
 
-    def command(parent: argparse._SubParsersAction, name: str, help: str,  # type: ignore[type-arg]
+    def command(parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str,
                 run: Callable[..., int]) -> argparse.ArgumentParser:
         sub = parent.add_parser(name, help=help, description=help, epilog=epilog)
         common(sub)

@@ -262,7 +262,7 @@ def _transport_hint(config: ClientConfig, details: str) -> str:
 
 
 def _backoff(attempt: int) -> float:
-    return min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2 ** attempt))
+    return min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2.0 ** attempt))
 
 
 def is_final(job: job_pb2.Job) -> bool:

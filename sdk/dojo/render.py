@@ -19,7 +19,7 @@ def _json(message: Message) -> dict[str, object]:
 
 
 def state_name(state: int) -> str:
-    return job_pb2.JobState.Name(state)  # type: ignore[arg-type]
+    return job_pb2.JobState.Name(state)
 
 
 def job(j: job_pb2.Job, output: str = "text") -> str:

@@ -8,7 +8,7 @@ validation (ranges, allowed names) is the server's job; this only checks the sha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from google.protobuf import json_format
@@ -44,7 +44,8 @@ def parse_yaml(text: str, *, source: str = "<string>") -> job_pb2.JobSpec:
 
 def parse_dict(data: dict[str, Any], *, source: str = "<dict>") -> job_pb2.JobSpec:
     """Parses an already-loaded mapping (e.g. from JSON) into a JobSpec."""
-    violations = _shape_violations(data, job_pb2.JobSpec.DESCRIPTOR, "")
+    # The stubs also allow upb's descriptor class; at runtime it is a Descriptor.
+    violations = _shape_violations(data, cast(Descriptor, job_pb2.JobSpec.DESCRIPTOR), "")
     if violations:
         raise SpecError(_message(source, violations), source=source, field_violations=violations)
     spec = job_pb2.JobSpec()
@@ -87,10 +88,11 @@ def _shape_violations(data: Any, desc: Descriptor, path: str) -> list[FieldViola
 
 
 def _field_violations(field: FieldDescriptor, value: Any, path: str) -> list[FieldViolation]:
-    if _is_map(field):
+    entry = _map_entry(field)
+    if entry is not None:
         if not isinstance(value, dict):
             return [FieldViolation(path, f"must be a mapping, got {_kind(value)}")]
-        value_field = field.message_type.fields_by_name["value"]
+        value_field = entry.fields_by_name["value"]
         out: list[FieldViolation] = []
         for k, v in value.items():
             out += _scalar_violations(value_field, v, _join(path, str(k)))
@@ -106,10 +108,11 @@ def _field_violations(field: FieldDescriptor, value: Any, path: str) -> list[Fie
 
 
 def _single_violations(field: FieldDescriptor, value: Any, path: str) -> list[FieldViolation]:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
-        if field.message_type.full_name.startswith("google.protobuf."):
+    message_type = field.message_type  # set exactly when the type is TYPE_MESSAGE
+    if field.type == FieldDescriptor.TYPE_MESSAGE and message_type is not None:
+        if message_type.full_name.startswith("google.protobuf."):
             return []  # well-known types: json_format knows their string forms
-        return _shape_violations(value, field.message_type, path)
+        return _shape_violations(value, message_type, path)
     return _scalar_violations(field, value, path)
 
 
@@ -135,7 +138,7 @@ def _scalar_violations(field: FieldDescriptor, value: Any, path: str) -> list[Fi
         ok, want = isinstance(value, bool), "true or false"
     elif t == FieldDescriptor.TYPE_STRING:
         ok, want = isinstance(value, str), "a string"
-    elif t == FieldDescriptor.TYPE_ENUM:
+    elif t == FieldDescriptor.TYPE_ENUM and field.enum_type is not None:
         names = [v.name for v in field.enum_type.values]
         ok, want = value in names, "one of " + ", ".join(names)
     else:
@@ -153,10 +156,10 @@ def _numeric(value: Any) -> bool:
     return True
 
 
-def _is_map(field: FieldDescriptor) -> bool:
+def _map_entry(field: FieldDescriptor) -> Descriptor | None:
+    """The key/value entry type of a map field; None for any other field."""
     mt = field.message_type
-    return bool(field.is_repeated and mt is not None
-                and mt.GetOptions().map_entry)
+    return mt if field.is_repeated and mt is not None and mt.GetOptions().map_entry else None
 
 
 def _kind(value: Any) -> str:
