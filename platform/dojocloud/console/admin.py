@@ -76,7 +76,8 @@ class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
                                   "preempt_requested", "preempt_reason")}),
         ("Usage", {"fields": ("allocated_seconds", "device_seconds", "wall_seconds",
                               "samples_trained", "latest_metrics")}),
-        ("Spec", {"fields": ("spec", "uid"), "classes": ("collapse",)}),
+        ("Spec", {"fields": ("accepted_accelerators", "device_count", "spec", "uid"),
+                  "classes": ("collapse",)}),
     )
 
     @admin.display(description="steps")
