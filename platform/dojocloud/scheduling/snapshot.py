@@ -105,7 +105,7 @@ class Reuse:
 
 def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
     # The spec's typed columns (dojocloud.jobs.stored_spec): no blob is decoded per job.
-    jobs = [{**row, "accelerators": tuple(row["accepted_accelerators"]),
+    jobs: list[dict[str, Any]] = [{**row, "accelerators": tuple(row["accepted_accelerators"]),
              "count": row["device_count"]}
             for row in Job.objects.filter(state=lifecycle.QUEUED)
             .values("id", "organization__slug", "accepted_accelerators", "device_count",
