@@ -7,6 +7,7 @@ The live service (scheduler.loop) and the trace simulator (scheduler.simulate) b
 from scheduler.core.incremental import Scheduler
 from scheduler.core.model import (
     ACCELERATOR_POOLS,
+    DOJO_ACCELERATOR,
     Admit,
     Capacity,
     Decisions,
@@ -29,6 +30,7 @@ from scheduler.core.schedule import schedule
 
 __all__ = [
     "ACCELERATOR_POOLS",
+    "DOJO_ACCELERATOR",
     "Admit",
     "Capacity",
     "Decisions",

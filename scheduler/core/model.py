@@ -15,7 +15,7 @@ from typing import NamedTuple
 # Accelerator type (what a job spec asks for) -> pool kind prefix. A GPU accelerator
 # "gpu-x" runs in the pool of the same name; Dojo tiles run in Dojo pools.
 DOJO_ACCELERATOR = "dojo-tile"
-ACCELERATOR_POOLS: Mapping[str, str] = {"dojo-tile": "dojo"}
+ACCELERATOR_POOLS: Mapping[str, str] = {DOJO_ACCELERATOR: "dojo"}
 
 TRAY_ROWS = 2
 TRAY_COLS = 3

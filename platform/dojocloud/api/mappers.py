@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 _JOB_NAME = re.compile(r"^organizations/(?P<org>[^/]+)/jobs/(?P<job>[^/]+)$")
 _BARE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_NAME_FORM = {True: "must be organizations/{org}/jobs/{job} or a job id",
+              False: "expected organizations/{org}/jobs/{job}"}   # by bare_id
 _PARENT = re.compile(r"^organizations/(?P<org>[^/]+)$")
 _STATE_NAMES = list(job_pb2.JobState.DESCRIPTOR.values_by_name)
 _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(?P<state>[A-Za-z_]+)\s*$")
@@ -29,21 +31,28 @@ _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(?P<state>[A-Za-z_]+)\s*$")
 
 # --- requests → service arguments -------------------------------------------------------
 
-def job_id_from_name(principal: Principal, name: str, field: str = "name") -> str:
-    """`organizations/{org}/jobs/{job}` (or the bare id) → the job id, within the caller's
-    organization; a name in another organization is NotFound, like a missing job."""
+def parse_job_name(name: str, field: str = "name", *,
+                   bare_id: bool = True) -> tuple[str | None, str]:
+    """(organization, job id) of `organizations/{org}/jobs/{job}`; with `bare_id`, a bare job
+    id gives (None, id). The one parser of job names for both services; errors name `field`."""
     name = name.strip()
     if not name:
         raise InvalidArgument([FieldViolation(field, "is required")])
     match = _JOB_NAME.match(name)
-    if match is None:
-        if _BARE_ID.match(name):
-            return name
-        raise InvalidArgument([FieldViolation(
-            field, "must be organizations/{org}/jobs/{job} or a job id")])
-    if match["org"] != principal.organization.slug:
-        raise NotFound(name)
-    return match["job"]
+    if match is not None:
+        return match["org"], match["job"]
+    if bare_id and _BARE_ID.match(name):
+        return None, name
+    raise InvalidArgument([FieldViolation(field, _NAME_FORM[bare_id])])
+
+
+def job_id_from_name(principal: Principal, name: str, field: str = "name") -> str:
+    """`organizations/{org}/jobs/{job}` (or the bare id) → the job id, within the caller's
+    organization; a name in another organization is NotFound, like a missing job."""
+    org, job_id = parse_job_name(name, field)
+    if org is not None and org != principal.organization.slug:
+        raise NotFound(name.strip())
+    return job_id
 
 
 def check_parent(principal: Principal, parent: str) -> None:

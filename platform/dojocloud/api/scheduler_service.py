@@ -15,6 +15,7 @@ from google.protobuf import timestamp_pb2
 from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
 from dojocloud.api.auth import authenticate
+from dojocloud.api.mappers import parse_job_name
 from dojocloud.common.errors import FieldViolation, InvalidArgument, PermissionDenied
 from dojocloud.jobs.models import Job
 from dojocloud.scheduling import operator_actions, queries, quotas
@@ -109,12 +110,11 @@ def job_to_proto(job: Job) -> pb.JobPlacement:
                            state_reason=job.state_reason)
 
 
-def parse_job_name(name: str) -> tuple[str, str]:
-    """(tenant, job id) from "organizations/{org}/jobs/{job}"."""
-    parts = name.strip().split("/")
-    if len(parts) != 4 or parts[0] != "organizations" or parts[2] != "jobs" or not all(parts):
-        raise InvalidArgument([FieldViolation("name", "expected organizations/{org}/jobs/{job}")])
-    return parts[1], parts[3]
+def _operator_job_name(name: str) -> tuple[str, str]:
+    """(tenant, job id). Operators reach every tenant's jobs, yet they name one in full: the
+    tenant in the name guards against a mistyped id landing on another tenant's job."""
+    tenant, job_id = parse_job_name(name, bare_id=False)
+    return tenant or "", job_id
 
 
 def _tenants_of(job_ids: tuple[str, ...]) -> dict[str, str]:
@@ -178,14 +178,14 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     def PreemptJob(self, request: pb.PreemptJobRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.JobPlacement:
         actor = require_operator(context)
-        tenant, job_id = parse_job_name(request.name)
+        tenant, job_id = _operator_job_name(request.name)
         return job_to_proto(operator_actions.preempt_job(job_id, actor=actor, reason=request.reason,
                                                    tenant=tenant))
 
     def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.JobPlacement:
         actor = require_operator(context)
-        tenant, job_id = parse_job_name(request.name)
+        tenant, job_id = _operator_job_name(request.name)
         return job_to_proto(operator_actions.requeue_job(job_id, actor=actor, reason=request.reason,
                                                    tenant=tenant))
 

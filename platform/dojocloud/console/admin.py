@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
@@ -20,6 +19,7 @@ from dojocloud.scheduling.models import (
     TenantQuota,
     TenantUsage,
 )
+from dojocloud.tenancy import services as tenancy
 from dojocloud.tenancy.models import ApiKey, Membership, Organization
 
 admin.site.site_header = "Dojo Cloud operator console"
@@ -76,7 +76,8 @@ class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
                                   "preempt_requested", "preempt_reason")}),
         ("Usage", {"fields": ("allocated_seconds", "device_seconds", "wall_seconds",
                               "samples_trained", "latest_metrics")}),
-        ("Spec", {"fields": ("spec", "uid"), "classes": ("collapse",)}),
+        ("Spec", {"fields": ("accepted_accelerators", "device_count", "spec", "uid"),
+                  "classes": ("collapse",)}),
     )
 
     @admin.display(description="steps")
@@ -146,7 +147,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        # The tenancy service owns the rule (who may revoke, what is recorded).
+        count = tenancy.revoke_api_keys_as_operator(
+            request.user, queryset.values_list("id", flat=True))
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 

@@ -14,6 +14,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from dojocloud.jobs import lifecycle
+from dojocloud.jobs.stored_spec import DEFAULT_DEVICE_COUNT, default_accelerators
 from dojocloud.tenancy.models import Organization
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -37,16 +38,22 @@ class Job(models.Model):
                                 on_delete=models.SET_NULL, related_name="+")
     creator_label = models.CharField(max_length=200, blank=True)  # "user:alice" / "key:ci"
     name = models.CharField(max_length=63)
-    spec = models.JSONField()   # json_format.MessageToDict of a validated JobSpec
+    # The validated JobSpec; written and read only through dojocloud.jobs.stored_spec.
+    spec = models.JSONField()
     request_id = models.CharField(max_length=100, blank=True)
+    # Typed columns from the spec (stored_spec.encode), for readers that rank or list jobs:
+    # the priority class's rank, the accelerator types it accepts (preferred first; a JSON
+    # list like `devices`, so the order survives), and how many of the first type.
     priority = models.IntegerField(default=1)
+    accepted_accelerators = models.JSONField(default=default_accelerators)
+    device_count = models.PositiveIntegerField(default=DEFAULT_DEVICE_COUNT)
 
     state = models.CharField(max_length=16, choices=STATE_CHOICES, default=lifecycle.QUEUED,
                              db_index=True)
     state_reason = models.TextField(blank=True)
     attempt = models.PositiveIntegerField(default=0)   # +1 each time the job is admitted
     current_step = models.BigIntegerField(default=0)
-    total_steps = models.BigIntegerField(default=0)
+    total_steps = models.BigIntegerField(default=0)   # spec training.steps (stored_spec)
     pending_reason = models.TextField(blank=True)
     queue_position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -64,7 +71,7 @@ class Job(models.Model):
     wall_seconds = models.FloatField(default=0.0)
     samples_trained = models.BigIntegerField(default=0)
     latest_metrics = models.JSONField(null=True, blank=True)
-    max_runtime_seconds = models.PositiveIntegerField(default=0)
+    max_runtime_seconds = models.PositiveIntegerField(default=0)   # spec limits (stored_spec)
 
     # Dispatch: a segment runs only under the current token, claimed by one worker lease.
     segment = models.PositiveIntegerField(default=0)   # next segment index in this attempt

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from dojocloud.jobs import control, lifecycle
+from dojocloud.jobs import control, lifecycle, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import PRIORITY_CLASSES, validate_spec
@@ -37,7 +36,8 @@ def jobs_for(principal: Principal) -> QuerySet[Job]:
 
 
 def spec_of(job: Job) -> job_pb2.JobSpec:
-    return json_format.ParseDict(job.spec, job_pb2.JobSpec())
+    """The job's validated spec (decoded once per instance; treat it as read-only)."""
+    return stored_spec.decode(job)
 
 
 def _wake_scheduler() -> None:
@@ -60,10 +60,7 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
             job = Job.objects.create(
                 organization=principal.organization, creator=principal.user,
                 creator_label=principal.label, name=valid.name, request_id=request_id,
-                spec=json_format.MessageToDict(valid, preserving_proto_field_name=True),
-                priority=PRIORITY_CLASSES[valid.priority_class],
-                total_steps=valid.training.steps,
-                max_runtime_seconds=valid.limits.max_runtime_seconds,
+                **stored_spec.encode(valid, PRIORITY_CLASSES[valid.priority_class]),
                 pending_reason="waiting for the scheduler")
             record_state_event(job.id, None, lifecycle.QUEUED, "submitted", job.created_at)
             _wake_scheduler()

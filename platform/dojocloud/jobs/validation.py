@@ -15,6 +15,7 @@ from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
 from dojocloud.common.errors import FieldViolation, InvalidArgument
+from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
 from scheduler.core import Capacity
 from scheduler.inventory import load_inventory
 
@@ -129,9 +130,9 @@ def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:
 def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
     r = spec.resources
     if not r.accelerators:
-        r.accelerators.append("dojo-tile")
+        r.accelerators.append(DEFAULT_ACCELERATOR)
     if r.count == 0:
-        r.count = 1
+        r.count = DEFAULT_DEVICE_COUNT
     sizes = pool_sizes()
     seen: set[str] = set()
     for i, accel in enumerate(r.accelerators):

@@ -9,6 +9,7 @@ from django import forms
 
 from dojo_runtime.data import DATASETS
 from dojocloud.jobs import validation
+from scheduler.core import DOJO_ACCELERATOR
 
 DATASET_SUGGESTIONS = list(DATASETS)
 
@@ -17,7 +18,7 @@ DEFAULTS = {
     "name": "digits-mlp", "architecture": "mlp", "params": "hidden=128, layers=2",
     "dataset": "digits", "steps": 300, "batch_size": 64, "optimizer": "adam",
     "learning_rate": 0.001, "precision": "bf16", "checkpoint_interval": 100, "seed": 0,
-    "accelerators": ["dojo-tile"], "count": 1, "priority_class": "normal",
+    "accelerators": [DOJO_ACCELERATOR], "count": 1, "priority_class": "normal",
 }
 
 

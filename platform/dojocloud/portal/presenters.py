@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 from django.utils import timezone
-from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
+from dojocloud.jobs import stored_spec
 from dojocloud.jobs.lifecycle import ALL_STATES, FINAL_STATES, cancellable
 from dojocloud.jobs.models import Job, JobEvent
 
@@ -40,17 +40,13 @@ def _progress(job: Job) -> int:
     return min(100, int(100 * job.current_step / job.total_steps))
 
 
-def _spec_dict(job: Job) -> dict[str, Any]:
-    return job.spec if isinstance(job.spec, dict) else {}
-
-
 def job_row(job: Job) -> JobRow:
-    resources = _spec_dict(job).get("resources", {})
+    # The spec's typed columns: a list page decodes no spec blob.
     return JobRow(
         id=job.id, name=job.name, state=job.state, state_reason=job.state_reason,
         pending_reason=job.pending_reason, queue_position=job.queue_position,
-        accelerators=job.accelerator or " | ".join(resources.get("accelerators", [])),
-        count=int(resources.get("count", 0) or 0), current_step=job.current_step,
+        accelerators=job.accelerator or " | ".join(job.accepted_accelerators),
+        count=job.device_count, current_step=job.current_step,
         total_steps=job.total_steps, created_at=job.created_at, progress_pct=_progress(job))
 
 
@@ -86,8 +82,7 @@ def job_detail(job: Job, spec: job_pb2.JobSpec) -> dict[str, Any]:
 
 def spec_yaml(spec: job_pb2.JobSpec) -> str:
     """The spec as a YAML job file (proto field names), ready for `dojo jobs submit`."""
-    data = json_format.MessageToDict(spec, preserving_proto_field_name=True)
-    return yaml.safe_dump(data, sort_keys=False)
+    return yaml.safe_dump(stored_spec.spec_to_dict(spec), sort_keys=False)
 
 
 def _ratio(a: float, b: float) -> float | None:

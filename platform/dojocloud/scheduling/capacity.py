@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dojocloud.scheduling.models import Allocation, Device, DeviceKind
-from scheduler.core import Capacity
+from scheduler.core import DOJO_ACCELERATOR, Capacity
 
 _TILE_FIELDS = ("exapod", "cabinet", "tray", "row", "col")
 
@@ -19,7 +19,7 @@ def sync_inventory(capacity: Capacity) -> int:
     (their history references them) but marked out of it. Returns devices in inventory."""
     rows: dict[str, dict[str, object]] = {}
     for t in capacity.tiles:
-        rows[t.id] = {"kind": DeviceKind.TILE, "pool": t.pool, "accelerator": "dojo-tile",
+        rows[t.id] = {"kind": DeviceKind.TILE, "pool": t.pool, "accelerator": DOJO_ACCELERATOR,
                       **{f: getattr(t, f) for f in _TILE_FIELDS}}
     for n in capacity.gpu_nodes:
         for i in range(n.gpus):

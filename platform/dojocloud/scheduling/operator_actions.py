@@ -2,9 +2,10 @@
 reason lands on each affected job's event log (and in Preemption rows), and the scheduler
 is woken so it acts on the change at once.
 
-Targets are device ids or prefixes, as in scheduler.core.operator_rules: a tile
-"dojo/e0/c0/t0/r0c1", a tray "dojo/e0/c0/t0", a cabinet "dojo/e0/c0", a GPU node
-"gpu-a100/n0" or one GPU "gpu-a100/n0/g3". Device states persist in Device.status.
+Targets are device ids or prefixes: a tile "dojo/e0/c0/t0/r0c1", a tray "dojo/e0/c0/t0", a
+cabinet "dojo/e0/c0", a GPU node "gpu-a100/n0" or one GPU "gpu-a100/n0/g3". The rules (which
+devices a target hits, the Preempt each action makes) are scheduler.core.operator_rules';
+this module applies them to the database. Device states persist in Device.status.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs import lifecycle
@@ -22,7 +22,7 @@ from dojocloud.jobs.transitions import record_state_event
 from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
 from dojocloud.scheduling.preempting import force_requeue, request_preemption
 from dojocloud.scheduling.wake import wake
-from scheduler.core import Preempt
+from scheduler.core import operator_rules as rules
 
 
 @dataclass(frozen=True)
@@ -38,43 +38,57 @@ def _grace_s() -> float:
     return float(settings.PREEMPT_GRACE_S)
 
 
-def _devices(target: str) -> Q:
+_UPDATE_CHUNK = 500   # device ids per UPDATE: a whole pool stays under SQLite's variable cap
+
+
+def _target(target: str) -> str:
     target = target.strip().rstrip("/")
     if not target:
         raise InvalidArgument([FieldViolation("target", "name a tile, tray or GPU node")])
-    query = Q(id=target) | Q(id__startswith=target + "/")
-    if not Device.objects.filter(query, in_inventory=True).exists():
+    return target
+
+
+def _devices(target: str) -> list[str]:
+    """The inventory's devices the target hits. SQL narrows by prefix; the rule decides
+    ("gpu-a100/n1" must not hit "gpu-a100/n10/g0")."""
+    ids = [d for d in Device.objects.filter(in_inventory=True, id__startswith=target)
+           .values_list("id", flat=True) if rules.hits(d, target)]
+    if not ids:
         raise NotFound(f"devices/{target}")
-    return query
+    return ids
 
 
-def _jobs_on(query: Q) -> tuple[str, ...]:
-    ids = (Allocation.objects.filter(released_at__isnull=True, device__in=Device.objects
-                                     .filter(query)).values_list("job_id", flat=True))
-    return tuple(sorted(set(ids)))
+def _jobs_on(target: str) -> tuple[str, ...]:
+    """Jobs holding a device the target hits (also one that has left the inventory)."""
+    held = (Allocation.objects.filter(released_at__isnull=True, device__id__startswith=target)
+            .values_list("job_id", "device_id"))
+    return tuple(sorted({job_id for job_id, device_id in held if rules.hits(device_id, target)}))
 
 
 def _why(actor: str, reason: str, default: str) -> str:
     return f"{reason.strip() or default} (by {actor})"
 
 
-def _set_status(target: str, status: str) -> tuple[Q, int]:
-    query = _devices(target)
-    count = Device.objects.filter(query, in_inventory=True).update(status=status)
-    return query, count
+def _set_status(target: str, status: str) -> tuple[str, int]:
+    """The normalised target and how many inventory devices it set."""
+    target = _target(target)
+    ids = _devices(target)
+    for i in range(0, len(ids), _UPDATE_CHUNK):
+        Device.objects.filter(id__in=ids[i:i + _UPDATE_CHUNK]).update(status=status)
+    return target, len(ids)
 
 
 def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> OperationResult:
     """No new work on the target. evict=True: its running jobs checkpoint and move now;
     otherwise they run to completion there first."""
     with transaction.atomic():
-        query, count = _set_status(target, DeviceStatus.DRAINING)
-        jobs = _jobs_on(query)
+        normal, count = _set_status(target, DeviceStatus.DRAINING)
+        jobs = _jobs_on(normal)
         why = _why(actor, reason, "maintenance")
         for job_id in jobs:
             if evict:
-                request_preemption(Preempt(job_id, f"drain: {target} is being drained: {why}",
-                                           None, _grace_s(), "drain"), actor=actor)
+                request_preemption(rules.drain_preempt(job_id, target, _grace_s(), why),
+                                   actor=actor)
             else:
                 _note(job_id, f"{target} draining; the job finishes here first: {why}")
         transaction.on_commit(wake)
@@ -84,22 +98,20 @@ def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> Operatio
 def undrain(target: str, *, actor: str, reason: str = "") -> OperationResult:
     """Back in service (also after a repair of failed hardware)."""
     with transaction.atomic():
-        query, count = _set_status(target, DeviceStatus.FREE)
+        normal, count = _set_status(target, DeviceStatus.FREE)
         transaction.on_commit(wake)
-    return OperationResult(target, count, _jobs_on(query))
+    return OperationResult(target, count, _jobs_on(normal))
 
 
 def mark_failed(target: str, *, actor: str, reason: str = "") -> OperationResult:
     """The hardware is gone: its jobs go back to the queue now and resume elsewhere from
     their last checkpoint (work since then is redone)."""
     with transaction.atomic():
-        query, count = _set_status(target, DeviceStatus.FAILED)
-        jobs = _jobs_on(query)
+        normal, count = _set_status(target, DeviceStatus.FAILED)
+        jobs = _jobs_on(normal)
         why = _why(actor, reason, "hardware fault")
         for job_id in jobs:
-            force_requeue(Preempt(job_id, f"failure: {target} failed; resumes from its last "
-                                          f"checkpoint: {why}", None, 0.0, "failure"),
-                          actor=actor)
+            force_requeue(rules.failure_preempt(job_id, target, why), actor=actor)
         transaction.on_commit(wake)
     return OperationResult(target, count, jobs)
 
@@ -117,8 +129,7 @@ def preempt_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") 
     if job.state not in lifecycle.PLACED_STATES:
         raise FailedPrecondition(f"job {job.id} is {job.state}, not running")
     why = _why(actor, reason, "operator request")
-    if not request_preemption(Preempt(job.id, f"operator: {why}", None, _grace_s(), "operator"),
-                              actor=actor):
+    if not request_preemption(rules.operator_preempt(job.id, why, _grace_s()), actor=actor):
         raise FailedPrecondition(f"job {job.id} is already being preempted")
     wake()
     job.refresh_from_db()
@@ -130,8 +141,7 @@ def requeue_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") 
     saved one. Also unsticks a job left PREEMPTED."""
     job = _job(job_id, tenant)
     why = _why(actor, reason, "requeue")
-    if not force_requeue(Preempt(job.id, f"operator: {why}", None, 0.0, "operator"),
-                         actor=actor):
+    if not force_requeue(rules.requeue_preempt(job.id, why), actor=actor):
         raise FailedPrecondition(f"job {job.id} is {job.state}: only placed or preempted "
                                  "jobs can be requeued")
     job.refresh_from_db()

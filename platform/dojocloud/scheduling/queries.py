@@ -86,25 +86,20 @@ def pools(rows: list[DeviceRow], queued: Counter[str]) -> list[PoolRow]:
                     c["draining"] + c["failed"], queued[p]) for p, c in sorted(per.items())]
 
 
-def _resources(spec: object) -> tuple[str, int]:
-    res = spec.get("resources", {}) if isinstance(spec, dict) else {}
-    accels = res.get("accelerators") or ["dojo-tile"]
-    return str(accels[0]), int(res.get("count") or 1)
-
-
 def queue(pool: str = "", limit: int | None = None) -> list[QueueRow]:
     """Waiting jobs by position (unranked ones last, oldest first); the first `limit` only,
     when given."""
     unranked = Case(When(queue_position=0, then=Value(1)), default=Value(0))
+    # The spec blob stays unread: its typed columns are what a queue row shows.
     jobs = (Job.objects.filter(state__in=WAITING_STATES).select_related("organization")
-            .order_by(unranked, "queue_position", "created_at", "id"))
+            .defer("spec").order_by(unranked, "queue_position", "created_at", "id"))
     if limit is not None and not pool:
         jobs = jobs[:limit]
     out: list[QueueRow] = []
     for job in jobs:
         if limit is not None and len(out) >= limit:
             break
-        accelerator, count = _resources(job.spec)
+        accelerator, count = job.accepted_accelerators[0], job.device_count
         job_pool = pool_for_accelerator(accelerator)
         if pool and job_pool != pool:
             continue
@@ -115,5 +110,7 @@ def queue(pool: str = "", limit: int | None = None) -> list[QueueRow]:
 
 
 def queued_per_pool() -> Counter[str]:
-    return Counter(pool_for_accelerator(_resources(s)[0]) for s in
-                   Job.objects.filter(state__in=WAITING_STATES).values_list("spec", flat=True))
+    """Waiting jobs per pool of their first-choice accelerator."""
+    return Counter(pool_for_accelerator(accels[0]) for accels in
+                   Job.objects.filter(state__in=WAITING_STATES)
+                   .values_list("accepted_accelerators", flat=True))

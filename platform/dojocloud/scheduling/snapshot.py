@@ -104,14 +104,12 @@ class Reuse:
 
 
 def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
-    rows = (Job.objects.filter(state=lifecycle.QUEUED)
-            .values("id", "organization__slug", "spec", "created_at", "priority",
-                    "allocated_seconds", "total_steps", "attempt"))
-    jobs = []
-    for row in rows:
-        resources = row["spec"].get("resources", {})
-        jobs.append({**row, "accelerators": tuple(resources.get("accelerators") or ("dojo-tile",)),
-                     "count": int(resources.get("count") or 1)})
+    # The spec's typed columns (dojocloud.jobs.stored_spec): no blob is decoded per job.
+    jobs: list[dict[str, Any]] = [{**row, "accelerators": tuple(row["accepted_accelerators"]),
+             "count": row["device_count"]}
+            for row in Job.objects.filter(state=lifecycle.QUEUED)
+            .values("id", "organization__slug", "accepted_accelerators", "device_count",
+                    "created_at", "priority", "allocated_seconds", "total_steps", "attempt")]
     est = _measured_durations([j for j in jobs if j["attempt"] > 0])
     reuse = reuse or Reuse()
     out = []

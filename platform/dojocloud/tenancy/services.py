@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from dojocloud.common.errors import NotFound, PermissionDenied, Unauthenticated
@@ -104,13 +106,26 @@ def api_keys_for(principal: Principal) -> list[ApiKey]:
                 .order_by("-created_at", "-id"))
 
 
+def _revoke(keys: QuerySet[ApiKey]) -> int:
+    """What revoking records: the time, once (a key revoked before keeps its first time).
+    Calls with a revoked key are refused from then on (authenticate_api_key)."""
+    return keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def revoke_api_key(principal: Principal, key_id: int) -> None:
+    """A tenant revokes one of its organization's keys: any role that may write."""
     require_write(principal)
-    updated = ApiKey.objects.filter(organization=principal.organization, id=key_id,
-                                    revoked_at__isnull=True).update(revoked_at=timezone.now())
-    if not updated and not ApiKey.objects.filter(organization=principal.organization,
-                                                 id=key_id).exists():
+    keys = ApiKey.objects.filter(organization=principal.organization, id=key_id)
+    if not _revoke(keys) and not keys.exists():
         raise NotFound(f"api key {key_id}")
+
+
+def revoke_api_keys_as_operator(user: User | AnonymousUser, key_ids: Iterable[int]) -> int:
+    """The operator console revokes keys of any organization: active staff only. Returns
+    how many were active until now."""
+    if not (user.is_active and user.is_staff):
+        raise PermissionDenied("only operators (staff) can revoke keys across organizations")
+    return _revoke(ApiKey.objects.filter(id__in=list(key_ids)))
 
 
 def authenticate_api_key(raw_key: str) -> Principal:

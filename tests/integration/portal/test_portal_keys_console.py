@@ -41,6 +41,16 @@ def test_revoke_key_and_scoping(alice_client, client_for, bob, victor) -> None:
     assert "revoked" in page
 
 
+def test_the_console_revokes_keys_through_the_tenancy_service(alice_client, client_for,
+                                                               operator) -> None:
+    alice_client.post("/keys/", {"name": "ci"})
+    key = ApiKey.objects.get(name="ci")
+    page = client_for(operator).post("/admin/tenancy/apikey/", {
+        "action": "revoke", "_selected_action": [key.id]}, follow=True).content.decode()
+    assert "Revoked 1 key(s)." in page
+    assert ApiKey.objects.get(id=key.id).revoked_at is not None
+
+
 def test_admin_pages_load_for_staff(client_for, operator, alice, submit) -> None:
     job = submit(alice)
     alice_client = client_for(alice)

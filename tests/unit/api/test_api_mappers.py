@@ -42,6 +42,22 @@ def test_bad_names_are_invalid_argument_on_name(name: str) -> None:
     assert [v.field for v in info.value.violations] == ["name"]
 
 
+@pytest.mark.parametrize(("name", "parsed"), [
+    ("organizations/acme/jobs/abc", ("acme", "abc")), (" organizations/x/jobs/y ", ("x", "y"))])
+def test_the_full_name_form_gives_organization_and_id(name: str,
+                                                     parsed: tuple[str, str]) -> None:
+    assert mappers.parse_job_name(name, bare_id=False) == parsed
+    assert mappers.parse_job_name(name) == parsed
+
+
+@pytest.mark.parametrize("name", ["", "abc123", "jobs/x", "organizations/acme/jobs/",
+                                  "organizations//jobs/x", "organizations/a/jobs/b/c"])
+def test_the_full_name_form_refuses_the_rest_on_its_field(name: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        mappers.parse_job_name(name, "job", bare_id=False)
+    assert [v.field for v in info.value.violations] == ["job"]
+
+
 @pytest.mark.parametrize(("text", "state"), [
     ("", None), ("state=RUNNING", "RUNNING"), (" state = queued ", "QUEUED")])
 def test_filter(text: str, state: str | None) -> None:

@@ -16,6 +16,7 @@ from dojocloud.tenancy.services import (
     create_api_key,
     principal_for_user,
     revoke_api_key,
+    revoke_api_keys_as_operator,
 )
 
 
@@ -57,6 +58,22 @@ def test_outsider_cannot_revoke_another_orgs_key(people: People) -> None:
     with pytest.raises(NotFound):
         revoke_api_key(people.outsider, key.id)
     assert authenticate_api_key(raw).organization == people.acme
+
+
+def test_operators_revoke_keys_of_any_organization_once(people: People) -> None:
+    ours, raw = create_api_key(people.owner, name="ci")
+    theirs, _ = create_api_key(people.outsider, name="ci")
+    for not_staff in (people.owner.user, User(username="gone", is_staff=True, is_active=False)):
+        assert not_staff is not None
+        with pytest.raises(PermissionDenied):
+            revoke_api_keys_as_operator(not_staff, [ours.id])
+    ops = User.objects.create_user("ops", is_staff=True)
+    assert revoke_api_keys_as_operator(ops, [ours.id, theirs.id]) == 2
+    first = ApiKey.objects.get(id=ours.id).revoked_at
+    assert revoke_api_keys_as_operator(ops, [ours.id]) == 0     # the first time is kept
+    assert ApiKey.objects.get(id=ours.id).revoked_at == first
+    with pytest.raises(Unauthenticated):
+        authenticate_api_key(raw)
 
 
 def test_viewer_cannot_create_or_cancel_jobs(people: People) -> None:
