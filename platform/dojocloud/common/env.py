@@ -11,6 +11,7 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -75,6 +76,14 @@ def _bounded(name: str, parsed: float, minimum: float | None, maximum: float | N
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {parsed}")
     if maximum is not None and parsed > maximum:
         raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {parsed}")
+
+
+@overload
+def env_int(name: str, default: int, *, minimum: int | None = None,
+            maximum: int | None = None) -> int: ...
+@overload
+def env_int(name: str, default: None, *, minimum: int | None = None,
+            maximum: int | None = None) -> int | None: ...
 
 
 def env_int(name: str, default: int | None, *, minimum: int | None = None,
