@@ -1,5 +1,8 @@
-"""Django settings. Every value comes from the environment (see SETTINGS.md), parsed with
-a type and failing loudly at start-up; development defaults are safe only on a laptop.
+"""Django settings. Every value comes from the environment (the README's "Configuration"
+table lists them all; a test holds it to this module), parsed with a type by the helpers of
+`dojocloud.common.env` and failing loudly at start-up naming the variable; development
+defaults are safe only on a laptop. The rest of the platform reads `django.conf.settings`,
+never the environment.
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dojocloud.common.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from dojocloud.common.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_optional_path,
+    env_path,
+    env_str,
+    env_url,
+)
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 BASE_DIR = REPO_DIR
@@ -35,14 +48,13 @@ CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=R
 if not CLUSTER_FILE.is_file():
     raise ImproperlyConfigured(f"DOJO_CLUSTER: inventory file {CLUSTER_FILE} does not exist")
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0",
+                    schemes=("redis", "rediss", "unix"))
 GRPC_ADDR = env_str("DOJO_GRPC_ADDR", "127.0.0.1:50051")
 # TLS for the gRPC API: PEM certificate chain and private key, both or neither. Only paths
 # here: `serve_grpc` reads and checks the files at start-up (web and workers never need them).
-GRPC_TLS_CERT = (env_path("DOJO_GRPC_TLS_CERT", Path(), base=REPO_DIR)
-                 if env_str("DOJO_GRPC_TLS_CERT").strip() else None)
-GRPC_TLS_KEY = (env_path("DOJO_GRPC_TLS_KEY", Path(), base=REPO_DIR)
-                if env_str("DOJO_GRPC_TLS_KEY").strip() else None)
+GRPC_TLS_CERT = env_optional_path("DOJO_GRPC_TLS_CERT", base=REPO_DIR)
+GRPC_TLS_KEY = env_optional_path("DOJO_GRPC_TLS_KEY", base=REPO_DIR)
 if (GRPC_TLS_CERT is None) != (GRPC_TLS_KEY is None):
     _missing = "DOJO_GRPC_TLS_KEY" if GRPC_TLS_KEY is None else "DOJO_GRPC_TLS_CERT"
     raise ImproperlyConfigured(f"{_missing} is required: DOJO_GRPC_TLS_CERT and "
@@ -60,7 +72,12 @@ OPERATOR_ORG = env_str("DOJO_OPERATOR_ORG", "operators")
 DEFAULT_MAX_RUNTIME_S = env_int("DOJO_DEFAULT_MAX_RUNTIME_S", 3600, minimum=1)
 MAX_RUNTIME_LIMIT_S = env_int("DOJO_MAX_RUNTIME_LIMIT_S", 7 * 24 * 3600, minimum=1)
 METRIC_EVERY_STEPS = env_int("DOJO_METRIC_EVERY_STEPS", 10, minimum=1)
-WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0)
+WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0, maximum=65535)
+# `manage.py serve_grpc` serves /metrics on this port when set.
+GRPC_METRICS_PORT = env_int("DOJO_GRPC_METRICS_PORT", None, minimum=1, maximum=65535)
+# The Prometheus server `manage.py reconcile_usage` queries (`make up` starts one there).
+PROMETHEUS_URL = env_url("DOJO_PROMETHEUS_URL", "http://127.0.0.1:9090",
+                         schemes=("http", "https"))
 # Threads each worker's PyTorch may use; 0 keeps torch's default (all cores). Several workers
 # on one machine should split the cores: oversubscribed torch threads slow training ~10x.
 TORCH_THREADS = env_int("DOJO_TORCH_THREADS", 0, minimum=0)
@@ -73,7 +90,7 @@ DEMO_ENV_FILE = env_path("DOJO_DEMO_ENV_FILE", Path(".dojo/demo.env"), base=REPO
 
 
 def _database() -> dict[str, object]:
-    url = env_str("DATABASE_URL", "sqlite:///var/dojo.sqlite3")
+    url = env_url("DATABASE_URL", "sqlite:///var/dojo.sqlite3")
     try:
         db: dict[str, object] = dict(dj_database_url.parse(url))
     except ValueError as exc:
@@ -166,7 +183,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-LOG_LEVEL = env_str("DOJO_LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env_choice("DOJO_LOG_LEVEL", "INFO",
+                       ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

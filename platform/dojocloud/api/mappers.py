@@ -91,7 +91,7 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 def state_enum(state: str | None) -> job_pb2.JobState:
     if not state or state not in _STATE_NAMES:
         return job_pb2.JOB_STATE_UNSPECIFIED
-    return job_pb2.JobState.Value(state)
+    return job_pb2.JobState.Value(state)  # type: ignore[return-value]  # protoc's stubs: Value() -> int
 
 
 def metric_point(data: Mapping[str, Any] | None) -> job_pb2.MetricPoint | None:

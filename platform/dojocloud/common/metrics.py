@@ -7,8 +7,7 @@ own. Counters mirror the usage ledger and are incremented only when a ledger row
 
 from __future__ import annotations
 
-import os
-
+from django.conf import settings
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -41,7 +40,7 @@ PREEMPTIONS = Counter("dojo_preemptions", "Preemptions requested by the schedule
 
 
 def _registry() -> CollectorRegistry | None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
         return registry

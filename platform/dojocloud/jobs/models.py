@@ -125,12 +125,15 @@ def lock_event_logs(job_ids: Iterable[str], using: str | None = None) -> None:
              .order_by("id").values_list("id", flat=True))
 
 
+# The type: ignores: django-stubs' plugin keeps a QuerySet subclass generic in its model, so
+# super() here is QuerySet[_Model] (its bulk_create takes and returns _Model, not JobEvent).
 class JobEventQuerySet(models.QuerySet["JobEvent"]):
-    def bulk_create(self, objs: Iterable[JobEvent], *args: Any, **kwargs: Any) -> list[JobEvent]:
+    def bulk_create(  # type: ignore[override]
+            self, objs: Iterable[JobEvent], *args: Any, **kwargs: Any) -> list[JobEvent]:
         objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
             lock_event_logs((o.job_id for o in objs), using=self.db)
-            return super().bulk_create(objs, *args, **kwargs)
+            return super().bulk_create(objs, *args, **kwargs)  # type: ignore[arg-type, return-value]
 
 
 class JobEvent(models.Model):

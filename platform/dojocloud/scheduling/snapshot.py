@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -116,13 +117,17 @@ def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
     for j in jobs:
         values = (j["id"], j["organization__slug"], j["accelerators"], j["count"],
                   j["created_at"], j["priority"], est.get(j["id"]), j["allocated_seconds"])
-        out.append(reuse.request(values, lambda v=values: JobRequest(
-            job_id=v[0], tenant=v[1], accelerators=v[2], count=v[3],
-            submit_time=v[4].timestamp(), priority=v[5], est_duration_s=v[6],
-            # Queued: all of its service is before its next run (Job mirrors the ledger).
-            attained_service_s=v[7])))
+        out.append(reuse.request(values, partial(_queued_request, values)))
     reuse.keep_only({j["id"] for j in jobs})
     return tuple(out)
+
+
+def _queued_request(v: tuple[Any, ...]) -> JobRequest:
+    return JobRequest(job_id=v[0], tenant=v[1], accelerators=v[2], count=v[3],
+                      submit_time=v[4].timestamp(), priority=v[5], est_duration_s=v[6],
+                      # Queued: all of its service is before its next run (Job mirrors
+                      # the ledger).
+                      attained_service_s=v[7])
 
 
 def _latest_checkpoints(job_ids: list[str]) -> dict[str, tuple[datetime, int]]:
@@ -142,7 +147,7 @@ def _earlier_service(job_ids: list[str]) -> dict[str, float]:
                 .values_list("job_id", "total"))
 
 
-def _preempted_for(rows: list[dict[str, object]]) -> dict[str, str]:
+def _preempted_for(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Victims checkpointing for a waiting job: the preemptor of their current attempt."""
     asked = {r["id"]: r["attempt"] for r in rows if r["preempt_requested"]}
     out: dict[str, str] = {}
@@ -162,7 +167,7 @@ def _displaced(job_ids: list[str]) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _est_end(row: dict[str, Any], checkpoint: tuple[datetime, int] | None,
+def _est_end(row: Mapping[str, Any], checkpoint: tuple[datetime, int] | None,
              start: datetime) -> float | None:
     """From the job's own pace (wall seconds per step over its finished segments, which end
     at its latest checkpoint): the steps left after that checkpoint, counted from when it

@@ -66,8 +66,12 @@ def add_member(org: Organization, user: User, role: str = Role.MEMBER) -> Member
     return membership
 
 
-def principal_for_user(user: User, org_slug: str | None = None) -> Principal:
-    """The portal's principal: the user's membership in `org_slug`, or their first one."""
+def principal_for_user(user: User | AnonymousUser, org_slug: str | None = None) -> Principal:
+    """The portal's principal: the user's membership in `org_slug`, or their first one.
+
+    Takes `request.user` as it comes; an anonymous user is a member of nothing."""
+    if not user.is_authenticated:
+        raise PermissionDenied("you are not a member of this organization")
     memberships = Membership.objects.select_related("organization").filter(user=user)
     if org_slug is not None:
         memberships = memberships.filter(organization__slug=org_slug)

@@ -59,3 +59,13 @@ def test_serve_grpc_serves_health_metrics_and_stops_on_sigterm(tmp_path: Path) -
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_serve_grpc_stops_at_start_up_on_a_bad_metrics_port(tmp_path: Path) -> None:
+    env = dict(os.environ, DOJO_DATA_DIR=str(tmp_path),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DOJO_GRPC_METRICS_PORT="90o1")
+    res = subprocess.run(
+        [sys.executable, "manage.py", "serve_grpc", "--addr", "127.0.0.1:0", "--no-scheduler"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert "DOJO_GRPC_METRICS_PORT must be an integer, got '90o1'" in res.stderr, res.stderr

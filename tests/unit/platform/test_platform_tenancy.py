@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from platform_people import People, make_spec
 
 from dojocloud.common.errors import NotFound, PermissionDenied, Unauthenticated
@@ -99,3 +99,5 @@ def test_principal_for_user_needs_a_membership(people: People) -> None:
         principal_for_user(people.owner.user, "other")
     with pytest.raises(PermissionDenied):
         principal_for_user(User.objects.create_user("nobody"))
+    with pytest.raises(PermissionDenied):
+        principal_for_user(AnonymousUser())

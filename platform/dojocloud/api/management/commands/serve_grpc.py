@@ -9,7 +9,6 @@ taking calls, lets in-flight ones finish for the grace period, and exits.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from types import FrameType
@@ -26,15 +25,6 @@ from scheduler.server import BindError, stop_gracefully
 log = logging.getLogger("dojocloud.api")
 
 
-def _metrics_port() -> int | None:
-    raw = os.environ.get("DOJO_GRPC_METRICS_PORT", "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise CommandError(f"DOJO_GRPC_METRICS_PORT must be a port number, got {raw!r}")
-    return int(raw)
-
-
 class Command(BaseCommand):
     help = "Run the gRPC API (JobService) and the scheduling loop until SIGTERM/SIGINT."
 
@@ -48,7 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         address = options["addr"] or str(settings.GRPC_ADDR)
-        metrics_port = _metrics_port()
+        metrics_port = settings.GRPC_METRICS_PORT
         try:
             tls = tls_from_settings()
         except TLSConfigError as exc:

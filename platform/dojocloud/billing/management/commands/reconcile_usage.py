@@ -1,14 +1,15 @@
 """manage.py reconcile_usage: the usage ledger against Prometheus; exit 1 on a mismatch.
 
-DOJO_PROMETHEUS_URL (default http://127.0.0.1:9090, where `make up` starts Prometheus) names
-the server; see dojocloud.billing.reconcile for how counter restarts are handled.
+`--prometheus-url` names the server, by default settings.PROMETHEUS_URL (DOJO_PROMETHEUS_URL,
+http://127.0.0.1:9090, where `make up` starts Prometheus); see dojocloud.billing.reconcile
+for how counter restarts are handled.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dojocloud.billing.reconcile import (
@@ -19,15 +20,13 @@ from dojocloud.billing.reconcile import (
     reconcile,
 )
 
-DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
-
 
 class Command(BaseCommand):
     help = "Compare ledger usage per organization and pool with Prometheus's usage counters."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--prometheus-url", default=os.environ.get(
-            "DOJO_PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL))
+        parser.add_argument("--prometheus-url", default=settings.PROMETHEUS_URL,
+                            help="default DOJO_PROMETHEUS_URL")
         parser.add_argument("--window", default=None,
                             help="a Prometheus duration (24h, 7d); default: all history")
         parser.add_argument("--tolerance", type=float, default=Tolerance.absolute,
