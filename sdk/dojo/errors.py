@@ -27,11 +27,23 @@ class QuotaViolation:
     description: str
 
 
+_BY_CODE: dict[grpc.StatusCode, type[DojoError]] = {}  # filled as the classes are declared
+
+
 class DojoError(Exception):
     """Base of every SDK error. `code` is the gRPC status code (None for local errors)."""
 
     code: grpc.StatusCode | None = None
     retryable: bool = False
+
+    def __init_subclass__(cls, *, code: grpc.StatusCode | None = None,
+                          retryable: bool = False, **kwargs: object) -> None:
+        """`class NotFoundError(DojoError, code=...)` makes it the class that
+        `from_rpc_error` raises for that code; a subclass without `code` inherits."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code, cls.retryable = code, retryable
+            _BY_CODE[code] = cls
 
     def __init__(
         self,
@@ -58,8 +70,8 @@ class DojoError(Exception):
         return self.message
 
 
-class InvalidArgumentError(DojoError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+class InvalidArgumentError(DojoError, code=grpc.StatusCode.INVALID_ARGUMENT):
+    """A bad request; `field_violations` names the fields."""
 
 
 class SpecError(InvalidArgumentError):
@@ -71,62 +83,50 @@ class SpecError(InvalidArgumentError):
         self.source = source
 
 
-class NotFoundError(DojoError):
-    code = grpc.StatusCode.NOT_FOUND
+class NotFoundError(DojoError, code=grpc.StatusCode.NOT_FOUND):
+    """The named job (or other resource) does not exist for this key."""
 
 
-class AlreadyExistsError(DojoError):
-    code = grpc.StatusCode.ALREADY_EXISTS
+class AlreadyExistsError(DojoError, code=grpc.StatusCode.ALREADY_EXISTS):
+    """The name is taken."""
 
 
-class UnauthenticatedError(DojoError):
-    code = grpc.StatusCode.UNAUTHENTICATED
+class UnauthenticatedError(DojoError, code=grpc.StatusCode.UNAUTHENTICATED):
+    """No API key, or one the server does not know."""
 
 
-class PermissionDeniedError(DojoError):
-    code = grpc.StatusCode.PERMISSION_DENIED
+class PermissionDeniedError(DojoError, code=grpc.StatusCode.PERMISSION_DENIED):
+    """The key's role may not do this (operator calls need an operator key)."""
 
 
-class FailedPreconditionError(DojoError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+class FailedPreconditionError(DojoError, code=grpc.StatusCode.FAILED_PRECONDITION):
+    """Not allowed in the current state, e.g. cancelling a finished job (see `reason`)."""
 
 
-class ResourceExhaustedError(DojoError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    retryable = True
+class ResourceExhaustedError(DojoError, code=grpc.StatusCode.RESOURCE_EXHAUSTED,
+                             retryable=True):
+    """Over a quota or rate limit; `quota_violations` and `retry_after` say more."""
 
 
-class AbortedError(DojoError):
-    code = grpc.StatusCode.ABORTED
-    retryable = True
+class AbortedError(DojoError, code=grpc.StatusCode.ABORTED, retryable=True):
+    """A concurrent change won; try again."""
 
 
-class UnavailableError(DojoError):
-    code = grpc.StatusCode.UNAVAILABLE
-    retryable = True
+class UnavailableError(DojoError, code=grpc.StatusCode.UNAVAILABLE, retryable=True):
+    """The server cannot be reached (the message hints at the setting to fix)."""
 
 
-class DeadlineExceededError(DojoError):
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
-    retryable = True
+class DeadlineExceededError(DojoError, code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                            retryable=True):
+    """No answer within the call's timeout."""
 
 
-class CancelledError(DojoError):
-    code = grpc.StatusCode.CANCELLED
+class CancelledError(DojoError, code=grpc.StatusCode.CANCELLED):
+    """The call was cancelled before it finished."""
 
 
-class InternalError(DojoError):
-    code = grpc.StatusCode.INTERNAL
-
-
-_BY_CODE: dict[grpc.StatusCode, type[DojoError]] = {
-    cls.code: cls
-    for cls in (InvalidArgumentError, NotFoundError, AlreadyExistsError, UnauthenticatedError,
-                PermissionDeniedError, FailedPreconditionError, ResourceExhaustedError,
-                AbortedError, UnavailableError, DeadlineExceededError, CancelledError,
-                InternalError)
-    if cls.code is not None
-}
+class InternalError(DojoError, code=grpc.StatusCode.INTERNAL):
+    """The server failed; not the caller's fault."""
 
 
 def from_rpc_error(err: grpc.RpcError) -> DojoError:
