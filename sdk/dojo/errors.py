@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -26,6 +29,8 @@ class QuotaViolation:
     subject: str
     description: str
 
+
+M = TypeVar("M", bound=Message)
 
 _BY_CODE: dict[grpc.StatusCode, type[DojoError]] = {}  # filled as the classes are declared
 
@@ -147,20 +152,18 @@ def _details(err: grpc.RpcError) -> dict[str, object]:
     quotas: list[QuotaViolation] = []
     out: dict[str, object] = {"field_violations": fields, "quota_violations": quotas}
     for any_msg in status.details if status is not None else []:
-        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            any_msg.Unpack(bad)
+        if (bad := _unpacked(any_msg, error_details_pb2.BadRequest)) is not None:
             fields += [FieldViolation(v.field, v.description) for v in bad.field_violations]
-        elif any_msg.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
-            quota = error_details_pb2.QuotaFailure()
-            any_msg.Unpack(quota)
+        elif (quota := _unpacked(any_msg, error_details_pb2.QuotaFailure)) is not None:
             quotas += [QuotaViolation(v.subject, v.description) for v in quota.violations]
-        elif any_msg.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            any_msg.Unpack(info)
+        elif (info := _unpacked(any_msg, error_details_pb2.ErrorInfo)) is not None:
             out["reason"], out["metadata"] = info.reason, dict(info.metadata)
-        elif any_msg.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry = error_details_pb2.RetryInfo()
-            any_msg.Unpack(retry)
+        elif (retry := _unpacked(any_msg, error_details_pb2.RetryInfo)) is not None:
             out["retry_after"] = retry.retry_delay.ToTimedelta().total_seconds()
     return out
+
+
+def _unpacked(packed: any_pb2.Any, kind: type[M]) -> M | None:
+    """The detail as a `kind` message, or None when it holds another kind."""
+    message = kind()
+    return message if packed.Unpack(message) else None  # Unpack checks the type name
