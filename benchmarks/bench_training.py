@@ -19,18 +19,13 @@ from torch import nn
 
 from benchmarks.report import bench
 from dojo_runtime.catalog import step_profile
+from dojo_runtime.catalog.samples import sample_models
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojo_runtime.training import Trainer
 
 DIGITS_MLP = TrainConfig("mlp", {"hidden": 128, "layers": 2}, "digits", batch_size=64,
                          learning_rate=3e-3, seed=7)
-MODELS = {
-    "mlp": ({"hidden": 128, "layers": 2}, "digits"),
-    "cnn": ({"channels": 16, "blocks": 2}, "digits"),
-    "gpt": ({"d_model": 64, "layers": 2, "heads": 4, "context": 64}, "tiny-shakespeare"),
-    "vit": ({"d_model": 64, "layers": 2, "heads": 4, "patch": 4}, "synthetic-images"),
-    "video": ({"d_model": 64, "layers": 2, "heads": 4, "patch": 4}, "synthetic-video"),
-}
+MODELS = sample_models(d_model=64, layers=2, heads=4, context=64, mlp_hidden=128)
 
 
 def _engine_sps(config: TrainConfig, steps: int) -> float:

@@ -82,7 +82,9 @@ class LayerNorm(NumericsModule):
         return self.nx.layer_norm(x, self.shape, self.weight, self.bias)
 
 
-class Embedding(NumericsModule):
+class _Table(NumericsModule):
+    """A learned (count, dim) table, drawn from N(0, 0.02): what tokens and positions share."""
+
     def __init__(self, nx: Numerics, count: int, dim: int) -> None:
         super().__init__(nx)
         self.weight = nn.Parameter(torch.empty(count, dim))
@@ -91,20 +93,14 @@ class Embedding(NumericsModule):
         with torch.no_grad():
             self.weight.normal_(0.0, 0.02, generator=g)
 
+
+class Embedding(_Table):
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         return self.nx.embedding(idx, self.weight)
 
 
-class Positions(NumericsModule):
+class Positions(_Table):
     """Learned additive position embeddings for a fixed number of tokens."""
-
-    def __init__(self, nx: Numerics, count: int, dim: int) -> None:
-        super().__init__(nx)
-        self.weight = nn.Parameter(torch.empty(count, dim))
-
-    def init_weights(self, g: torch.Generator) -> None:
-        with torch.no_grad():
-            self.weight.normal_(0.0, 0.02, generator=g)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.weight[: x.shape[-2]]

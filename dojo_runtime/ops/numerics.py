@@ -89,6 +89,12 @@ class Numerics:
                 self.on_kernel, self.policy.cost_precision, kind, flops, moved, out
             )
 
+    def _report_per_element(self, kind: str, op: str, x: torch.Tensor, y: torch.Tensor) -> None:
+        """A kernel that reads and writes each element of `x` once (norms, pointwise ops)."""
+        if self.on_kernel is not None:
+            n = x.numel()
+            self._report(kind, costs.PER_ELEMENT_FLOPS[op] * n, n, n, y)
+
     # --- matrix ops ------------------------------------------------------------------------
     def linear(
         self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
@@ -183,31 +189,24 @@ class Numerics:
             y = self._out(F.layer_norm(xq, shape, wq, bq, eps), key + ".y")
         else:
             y = F.layer_norm(x, shape, weight, bias, eps)
-        if self.on_kernel is not None:
-            n = x.numel()
-            self._report("norm", costs.PER_ELEMENT_FLOPS["norm"] * n, n, n, y)
+        self._report_per_element("norm", "norm", x, y)
         return y
 
     def softmax(self, x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-        if self.emulated:
-            key = f"softmax{tuple(x.shape[-1:])}"
-            y = self._out(torch.softmax(self._in(x, "activation", key + ".x"), dim), key + ".y")
-        else:
-            y = torch.softmax(x, dim)
-        if self.on_kernel is not None:
-            n = x.numel()
-            self._report("softmax", costs.PER_ELEMENT_FLOPS["softmax"] * n, n, n, y)
-        return y
+        return self._pointwise("softmax", "softmax", lambda t: torch.softmax(t, dim), x)
 
     def gelu(self, x: torch.Tensor) -> torch.Tensor:
+        return self._pointwise("gelu", "elementwise", F.gelu, x)
+
+    def _pointwise(self, op: str, kind: str, fn: Callable[[torch.Tensor], torch.Tensor],
+                   x: torch.Tensor) -> torch.Tensor:
+        """`fn` on activations: input and output rounded when emulated, costed per element."""
         if self.emulated:
-            key = f"gelu{tuple(x.shape[-1:])}"
-            y = self._out(F.gelu(self._in(x, "activation", key + ".x")), key + ".y")
+            key = f"{op}{tuple(x.shape[-1:])}"
+            y = self._out(fn(self._in(x, "activation", key + ".x")), key + ".y")
         else:
-            y = F.gelu(x)
-        if self.on_kernel is not None:
-            n = x.numel()
-            self._report("elementwise", costs.PER_ELEMENT_FLOPS["gelu"] * n, n, n, y)
+            y = fn(x)
+        self._report_per_element(kind, op, x, y)
         return y
 
     def relu(self, x: torch.Tensor) -> torch.Tensor:
@@ -217,9 +216,7 @@ class Numerics:
             tag(y, self.policy.fmt("activation").name)
         else:
             y = F.relu(x)
-        if self.on_kernel is not None:
-            n = x.numel()
-            self._report("elementwise", costs.PER_ELEMENT_FLOPS["relu"] * n, n, n, y)
+        self._report_per_element("elementwise", "relu", x, y)
         return y
 
     # --- embedding and loss ------------------------------------------------------------------

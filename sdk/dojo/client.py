@@ -17,16 +17,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import cached_property
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Protocol, Self, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, from_rpc_error
 from dojo.v1 import job_pb2, job_pb2_grpc
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+Q = TypeVar("Q", bound=Message)
+Q_contra = TypeVar("Q_contra", bound=Message, contravariant=True)
 
 RETRY_ATTEMPTS = 5
 RETRY_BASE_DELAY = 0.2      # seconds; doubles per attempt
@@ -37,11 +42,20 @@ WATCH_MAX_RECONNECTS = 5      # consecutive UNAVAILABLE reconnects without a new
 FINAL_STATES = frozenset({job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED})
 
 
+class UnaryRpc(Protocol[Q_contra]):
+    """A unary method of a generated stub, as the clients call it. grpc ships no types, so
+    the stubs' methods are untyped here: `_read` and `_act` take the reply class, check the
+    answer against it and so return it typed."""
+
+    def __call__(self, request: Q_contra, *, timeout: float,
+                 metadata: tuple[tuple[str, str], ...]) -> object: ...
+
+
 class ServiceClient:
     """What every service client shares: config, channel, API key, deadlines, retries.
 
-    Subclasses build their stub from `self._channel` and call through `_retrying` (idempotent
-    calls) or `_once`, passing `timeout=self._timeout(t)` and `metadata=self._metadata`.
+    Subclasses build their stub from `self._channel` (a cached `_stub` property) and call
+    unary RPCs through `_read` (idempotent: retried on UNAVAILABLE) or `_act` (sent once).
     """
 
     def __init__(self, config: ClientConfig | None = None, *,
@@ -81,6 +95,24 @@ class ServiceClient:
     def _timeout(self, timeout: float | None) -> float:
         return self.config.timeout if timeout is None else timeout
 
+    def _read(self, rpc: UnaryRpc[Q], request: Q, reply: type[M],
+              timeout: float | None) -> M:
+        """An idempotent unary call with the deadline and the API key, retried on
+        UNAVAILABLE; the answer is checked to be a `reply`."""
+        return self._retrying(lambda: self._send(rpc, request, reply, timeout))
+
+    def _act(self, rpc: UnaryRpc[Q], request: Q, reply: type[M],
+             timeout: float | None) -> M:
+        """A unary call that must not be repeated blindly (it acts), sent once."""
+        return self._once(lambda: self._send(rpc, request, reply, timeout))
+
+    def _send(self, rpc: UnaryRpc[Q], request: Q, reply: type[M],
+              timeout: float | None) -> M:
+        answer = rpc(request, timeout=self._timeout(timeout), metadata=self._metadata)
+        if not isinstance(answer, reply):
+            raise TypeError(f"expected a {reply.__name__}, got {type(answer).__name__}")
+        return answer
+
     def _once(self, call: Callable[[], T]) -> T:
         """Runs a call that must not be repeated blindly; errors become DojoErrors."""
         try:
@@ -117,12 +149,9 @@ class ServiceClient:
 class Client(ServiceClient):
     """`with Client.from_env() as client: client.create_job(spec)`."""
 
-    def __init__(self, config: ClientConfig | None = None, *,
-                 channel: grpc.Channel | None = None, tls: bool | None = None,
-                 tls_ca: str | os.PathLike[str] | None = None,
-                 insecure: bool | None = None) -> None:
-        super().__init__(config, channel=channel, tls=tls, tls_ca=tls_ca, insecure=insecure)
-        self._stub = job_pb2_grpc.JobServiceStub(self._channel)
+    @cached_property
+    def _stub(self) -> job_pb2_grpc.JobServiceStub:
+        return job_pb2_grpc.JobServiceStub(self._channel)
 
     # --- RPCs ---------------------------------------------------------------------------
 
@@ -131,22 +160,19 @@ class Client(ServiceClient):
         """Submits a job. Retried on UNAVAILABLE with the same request id: one job results."""
         request = job_pb2.CreateJobRequest(parent=parent, job_spec=spec,
                                            request_id=request_id or str(uuid.uuid4()))
-        return self._retrying(lambda: self._stub.CreateJob(
-            request, timeout=self._timeout(timeout), metadata=self._metadata))
+        return self._read(self._stub.CreateJob, request, job_pb2.Job, timeout)
 
     def get_job(self, name: str, *, timeout: float | None = None) -> job_pb2.Job:
         """`name` is `organizations/{org}/jobs/{job}` or the bare job id."""
         request = job_pb2.GetJobRequest(name=name)
-        return self._retrying(lambda: self._stub.GetJob(
-            request, timeout=self._timeout(timeout), metadata=self._metadata))
+        return self._read(self._stub.GetJob, request, job_pb2.Job, timeout)
 
     def list_jobs_page(self, *, parent: str = "", page_size: int = 50, page_token: str = "",
                        filter: str = "", timeout: float | None = None,
                        ) -> job_pb2.ListJobsResponse:
         request = job_pb2.ListJobsRequest(parent=parent, page_size=page_size,
                                           page_token=page_token, filter=filter)
-        return self._retrying(lambda: self._stub.ListJobs(
-            request, timeout=self._timeout(timeout), metadata=self._metadata))
+        return self._read(self._stub.ListJobs, request, job_pb2.ListJobsResponse, timeout)
 
     def list_jobs(self, *, parent: str = "", state: str | None = None, page_size: int = 50,
                   timeout: float | None = None) -> Iterator[job_pb2.Job]:
@@ -164,17 +190,13 @@ class Client(ServiceClient):
     def cancel_job(self, name: str, *, reason: str = "",
                    timeout: float | None = None) -> job_pb2.Job:
         request = job_pb2.CancelJobRequest(name=name, reason=reason)
-        try:
-            return self._stub.CancelJob(request, timeout=self._timeout(timeout),
-                                        metadata=self._metadata)
-        except grpc.RpcError as exc:
-            raise self._error(exc) from None
+        return self._act(self._stub.CancelJob, request, job_pb2.Job, timeout)
 
     def estimate_job(self, spec: job_pb2.JobSpec, *,
                      timeout: float | None = None) -> list[job_pb2.EstimateOption]:
         request = job_pb2.EstimateJobRequest(job_spec=spec)
-        response = self._retrying(lambda: self._stub.EstimateJob(
-            request, timeout=self._timeout(timeout), metadata=self._metadata))
+        response = self._read(self._stub.EstimateJob, request, job_pb2.EstimateJobResponse,
+                              timeout)
         return list(response.options)
 
     def watch_job(self, name: str, *, after_event_id: int = 0,

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -27,11 +30,25 @@ class QuotaViolation:
     description: str
 
 
+M = TypeVar("M", bound=Message)
+
+_BY_CODE: dict[grpc.StatusCode, type[DojoError]] = {}  # filled as the classes are declared
+
+
 class DojoError(Exception):
     """Base of every SDK error. `code` is the gRPC status code (None for local errors)."""
 
     code: grpc.StatusCode | None = None
     retryable: bool = False
+
+    def __init_subclass__(cls, *, code: grpc.StatusCode | None = None,
+                          retryable: bool = False, **kwargs: object) -> None:
+        """`class NotFoundError(DojoError, code=...)` makes it the class that
+        `from_rpc_error` raises for that code; a subclass without `code` inherits."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code, cls.retryable = code, retryable
+            _BY_CODE[code] = cls
 
     def __init__(
         self,
@@ -58,8 +75,8 @@ class DojoError(Exception):
         return self.message
 
 
-class InvalidArgumentError(DojoError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+class InvalidArgumentError(DojoError, code=grpc.StatusCode.INVALID_ARGUMENT):
+    """A bad request; `field_violations` names the fields."""
 
 
 class SpecError(InvalidArgumentError):
@@ -71,62 +88,50 @@ class SpecError(InvalidArgumentError):
         self.source = source
 
 
-class NotFoundError(DojoError):
-    code = grpc.StatusCode.NOT_FOUND
+class NotFoundError(DojoError, code=grpc.StatusCode.NOT_FOUND):
+    """The named job (or other resource) does not exist for this key."""
 
 
-class AlreadyExistsError(DojoError):
-    code = grpc.StatusCode.ALREADY_EXISTS
+class AlreadyExistsError(DojoError, code=grpc.StatusCode.ALREADY_EXISTS):
+    """The name is taken."""
 
 
-class UnauthenticatedError(DojoError):
-    code = grpc.StatusCode.UNAUTHENTICATED
+class UnauthenticatedError(DojoError, code=grpc.StatusCode.UNAUTHENTICATED):
+    """No API key, or one the server does not know."""
 
 
-class PermissionDeniedError(DojoError):
-    code = grpc.StatusCode.PERMISSION_DENIED
+class PermissionDeniedError(DojoError, code=grpc.StatusCode.PERMISSION_DENIED):
+    """The key's role may not do this (operator calls need an operator key)."""
 
 
-class FailedPreconditionError(DojoError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+class FailedPreconditionError(DojoError, code=grpc.StatusCode.FAILED_PRECONDITION):
+    """Not allowed in the current state, e.g. cancelling a finished job (see `reason`)."""
 
 
-class ResourceExhaustedError(DojoError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    retryable = True
+class ResourceExhaustedError(DojoError, code=grpc.StatusCode.RESOURCE_EXHAUSTED,
+                             retryable=True):
+    """Over a quota or rate limit; `quota_violations` and `retry_after` say more."""
 
 
-class AbortedError(DojoError):
-    code = grpc.StatusCode.ABORTED
-    retryable = True
+class AbortedError(DojoError, code=grpc.StatusCode.ABORTED, retryable=True):
+    """A concurrent change won; try again."""
 
 
-class UnavailableError(DojoError):
-    code = grpc.StatusCode.UNAVAILABLE
-    retryable = True
+class UnavailableError(DojoError, code=grpc.StatusCode.UNAVAILABLE, retryable=True):
+    """The server cannot be reached (the message hints at the setting to fix)."""
 
 
-class DeadlineExceededError(DojoError):
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
-    retryable = True
+class DeadlineExceededError(DojoError, code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                            retryable=True):
+    """No answer within the call's timeout."""
 
 
-class CancelledError(DojoError):
-    code = grpc.StatusCode.CANCELLED
+class CancelledError(DojoError, code=grpc.StatusCode.CANCELLED):
+    """The call was cancelled before it finished."""
 
 
-class InternalError(DojoError):
-    code = grpc.StatusCode.INTERNAL
-
-
-_BY_CODE: dict[grpc.StatusCode, type[DojoError]] = {
-    cls.code: cls
-    for cls in (InvalidArgumentError, NotFoundError, AlreadyExistsError, UnauthenticatedError,
-                PermissionDeniedError, FailedPreconditionError, ResourceExhaustedError,
-                AbortedError, UnavailableError, DeadlineExceededError, CancelledError,
-                InternalError)
-    if cls.code is not None
-}
+class InternalError(DojoError, code=grpc.StatusCode.INTERNAL):
+    """The server failed; not the caller's fault."""
 
 
 def from_rpc_error(err: grpc.RpcError) -> DojoError:
@@ -147,20 +152,18 @@ def _details(err: grpc.RpcError) -> dict[str, object]:
     quotas: list[QuotaViolation] = []
     out: dict[str, object] = {"field_violations": fields, "quota_violations": quotas}
     for any_msg in status.details if status is not None else []:
-        if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            any_msg.Unpack(bad)
+        if (bad := _unpacked(any_msg, error_details_pb2.BadRequest)) is not None:
             fields += [FieldViolation(v.field, v.description) for v in bad.field_violations]
-        elif any_msg.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
-            quota = error_details_pb2.QuotaFailure()
-            any_msg.Unpack(quota)
+        elif (quota := _unpacked(any_msg, error_details_pb2.QuotaFailure)) is not None:
             quotas += [QuotaViolation(v.subject, v.description) for v in quota.violations]
-        elif any_msg.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            any_msg.Unpack(info)
+        elif (info := _unpacked(any_msg, error_details_pb2.ErrorInfo)) is not None:
             out["reason"], out["metadata"] = info.reason, dict(info.metadata)
-        elif any_msg.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry = error_details_pb2.RetryInfo()
-            any_msg.Unpack(retry)
+        elif (retry := _unpacked(any_msg, error_details_pb2.RetryInfo)) is not None:
             out["retry_after"] = retry.retry_delay.ToTimedelta().total_seconds()
     return out
+
+
+def _unpacked(packed: any_pb2.Any, kind: type[M]) -> M | None:
+    """The detail as a `kind` message, or None when it holds another kind."""
+    message = kind()
+    return message if packed.Unpack(message) else None  # Unpack checks the type name

@@ -5,17 +5,53 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from dojo.errors import DojoError
 from dojo.v1 import job_pb2, scheduler_pb2
 
+M = TypeVar("M", bound=Message)
+
 
 def _json(message: Message) -> dict[str, object]:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _dump(data: Message | Sequence[Message]) -> str:
+    """The `--output json` form of one message or a list of them."""
+    return json.dumps(_json(data) if isinstance(data, Message) else [_json(m) for m in data],
+                      indent=2)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart; the first row is the header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
+
+
+def _listing(items: Sequence[M], output: str, empty: str, header: tuple[str, ...],
+             row: Callable[[M], tuple[str, ...]]) -> str:
+    """A list view: JSON, the `empty` line when there is nothing, or a table of `row`s."""
+    if output == "json":
+        return _dump(items)
+    if not items:
+        return empty
+    return _table([header, *(row(item) for item in items)])
+
+
+def _fields(rows: Sequence[tuple[str, str]]) -> str:
+    """One `label:  value` line per row, the values aligned (the detail views)."""
+    return "\n".join(f"{k + ':':<11}{v}" for k, v in rows)
+
+
+def _utc(ts: Timestamp) -> str:
+    return ts.ToDatetime().isoformat(sep=" ") + "Z"
 
 
 def state_name(state: int) -> str:
@@ -24,7 +60,7 @@ def state_name(state: int) -> str:
 
 def job(j: job_pb2.Job, output: str = "text") -> str:
     if output == "json":
-        return json.dumps(_json(j), indent=2)
+        return _dump(j)
     state = state_name(j.state) + (f" ({j.state_reason})" if j.state_reason else "")
     rows = [("name", j.name), ("state", state)]
     if j.state == job_pb2.QUEUED and (j.pending_reason or j.queue_position):
@@ -41,40 +77,32 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
     for label, field in (("created", "create_time"), ("started", "start_time"),
                          ("ended", "end_time")):
         if j.HasField(field):
-            rows.append((label, getattr(j, field).ToDatetime().isoformat(sep=" ") + "Z"))
-    return "\n".join(f"{k + ':':<11}{v}" for k, v in rows)
+            rows.append((label, _utc(getattr(j, field))))
+    return _fields(rows)
 
 
 def job_list(jobs: Sequence[job_pb2.Job], output: str = "text") -> str:
-    if output == "json":
-        return json.dumps([_json(j) for j in jobs], indent=2)
-    if not jobs:
-        return "no jobs"
-    rows = [("NAME", "STATE", "STEP", "ACCELERATOR", "CREATED")]
-    for j in jobs:
-        created = j.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S") if j.HasField(
-            "create_time") else ""
-        accel = j.placement.accelerator or ",".join(j.spec.resources.accelerators)
-        rows.append((j.name.rsplit("/", 1)[-1], state_name(j.state),
-                     f"{j.current_step}/{j.spec.training.steps}", accel, created))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return _listing(jobs, output, "no jobs",
+                    ("NAME", "STATE", "STEP", "ACCELERATOR", "CREATED"), _job_row)
+
+
+def _job_row(j: job_pb2.Job) -> tuple[str, ...]:
+    created = j.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S") if j.HasField(
+        "create_time") else ""
+    accel = j.placement.accelerator or ",".join(j.spec.resources.accelerators)
+    return (j.name.rsplit("/", 1)[-1], state_name(j.state),
+            f"{j.current_step}/{j.spec.training.steps}", accel, created)
 
 
 def estimate(options: Sequence[job_pb2.EstimateOption], output: str = "text") -> str:
-    if output == "json":
-        return json.dumps([_json(o) for o in options], indent=2)
-    if not options:
-        return "no accelerator option fits this job"
-    rows = [("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", "")]
-    for o in options:
-        marks = ", ".join(m for m, on in (("cheapest", o.cheapest), ("fastest", o.fastest)) if on)
-        rows.append((o.accelerator, str(o.count), f"{o.step_seconds * 1000:.2f} ms",
-                     _duration(o.total_seconds), f"${o.cost_usd:.4f}", marks))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return _listing(options, output, "no accelerator option fits this job",
+                    ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", ""), _option_row)
+
+
+def _option_row(o: job_pb2.EstimateOption) -> tuple[str, ...]:
+    marks = ", ".join(m for m, on in (("cheapest", o.cheapest), ("fastest", o.fastest)) if on)
+    return (o.accelerator, str(o.count), f"{o.step_seconds * 1000:.2f} ms",
+            _duration(o.total_seconds), f"${o.cost_usd:.4f}", marks)
 
 
 def metric_summary(m: job_pb2.MetricPoint) -> str:
@@ -124,12 +152,6 @@ DEVICE_MARKS = {"free": ".", "busy": "#", "draining": "d", "failed": "X"}
 DEVICE_LEGEND = "  ".join(f"{m} {s}" for s, m in DEVICE_MARKS.items())
 
 
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
-
-
 def _mark(state: str) -> str:
     return DEVICE_MARKS.get(state, "?")
 
@@ -137,7 +159,7 @@ def _mark(state: str) -> str:
 def capacity(cap: scheduler_pb2.Capacity, output: str = "text") -> str:
     """Pools, then each tray's tile mesh as a grid of states, then GPU nodes with used/total."""
     if output == "json":
-        return json.dumps(_json(cap), indent=2)
+        return _dump(cap)
     rows = [("POOL", "ACCELERATOR", "TOTAL", "ALLOCATED", "FREE", "UNAVAILABLE", "QUEUED")]
     rows += [(p.pool, p.accelerator, str(p.total), str(p.allocated), str(p.free),
               str(p.unavailable), str(p.queued)) for p in cap.pools]
@@ -175,7 +197,7 @@ def tray_grid(tray: str, tiles: Sequence[scheduler_pb2.TileSlot]) -> str:
 
 def queue(response: scheduler_pb2.ListQueueResponse, output: str = "text") -> str:
     if output == "json":
-        return json.dumps(_json(response), indent=2)
+        return _dump(response)
     if not response.jobs:
         return "no waiting jobs"
     rows = [("POS", "JOB", "TENANT", "POOL", "ACCELERATOR", "PRIO", "STATE", "PENDING")]
@@ -188,7 +210,7 @@ def queue(response: scheduler_pb2.ListQueueResponse, output: str = "text") -> st
 
 def operation(verb: str, result: scheduler_pb2.OperationResult, output: str = "text") -> str:
     if output == "json":
-        return json.dumps(_json(result), indent=2)
+        return _dump(result)
     line = f"{verb} {result.target}: {result.devices} device(s)"
     return "\n".join([line] + [f"  job {j}" for j in result.jobs])
 
@@ -199,36 +221,32 @@ def _limit(q: scheduler_pb2.Quota, field: str) -> str:
 
 def quota(q: scheduler_pb2.Quota, output: str = "text") -> str:
     if output == "json":
-        return json.dumps(_json(q), indent=2)
+        return _dump(q)
     rows = [("tenant", q.tenant), ("pool", q.pool), ("nominal", str(q.nominal)),
             ("borrowing", _limit(q, "borrowing_limit")),
             ("lending", _limit(q, "lending_limit")), ("cohort", q.cohort),
             ("weight", f"{q.weight:g}"), ("usage", f"{q.decayed_usage:.1f} share-seconds")]
     if q.HasField("update_time"):
         by = f" by {q.updated_by}" if q.updated_by else ""
-        rows.append(("updated", q.update_time.ToDatetime().isoformat(sep=" ") + "Z" + by))
-    return "\n".join(f"{k + ':':<11}{v}" for k, v in rows)
+        rows.append(("updated", _utc(q.update_time) + by))
+    return _fields(rows)
 
 
 def quota_list(quotas: Sequence[scheduler_pb2.Quota], output: str = "text") -> str:
-    if output == "json":
-        return json.dumps([_json(q) for q in quotas], indent=2)
-    if not quotas:
-        return "no quotas"
-    rows = [("TENANT", "POOL", "NOMINAL", "BORROWING", "LENDING", "COHORT", "WEIGHT", "USAGE")]
-    rows += [(q.tenant, q.pool, str(q.nominal), _limit(q, "borrowing_limit"),
-              _limit(q, "lending_limit"), q.cohort, f"{q.weight:g}", f"{q.decayed_usage:.1f}")
-             for q in quotas]
-    return _table(rows)
+    return _listing(quotas, output, "no quotas", (
+        "TENANT", "POOL", "NOMINAL", "BORROWING", "LENDING", "COHORT", "WEIGHT", "USAGE"),
+        lambda q: (q.tenant, q.pool, str(q.nominal), _limit(q, "borrowing_limit"),
+                   _limit(q, "lending_limit"), q.cohort, f"{q.weight:g}",
+                   f"{q.decayed_usage:.1f}"))
 
 
 def placement(p: scheduler_pb2.JobPlacement, output: str = "text") -> str:
     if output == "json":
-        return json.dumps(_json(p), indent=2)
+        return _dump(p)
     rows = [("job", p.job), ("state", p.state + (f" ({p.state_reason})" if p.state_reason
                                                   else ""))]
     if p.pool:
         rows.append(("placement", f"{p.pool} [{', '.join(p.devices)}]"))
     if p.preempt_requested:
         rows.append(("preempt", "requested: the job checkpoints, then returns to the queue"))
-    return "\n".join(f"{k + ':':<11}{v}" for k, v in rows)
+    return _fields(rows)

@@ -19,7 +19,7 @@ from dojocloud.tenancy.services import (
     create_organization,
     principal_for_user,
 )
-from scheduler.server import stop_gracefully
+from tests.support.grpc_server import serving
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,8 @@ def keys(transactional_db: None) -> Keys:
 
 @pytest.fixture
 def address(transactional_db: None) -> Iterator[str]:
-    server, port = build_api_server("127.0.0.1:0", max_workers=8)
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop_gracefully(server, 1.0)
+    with serving(build_api_server("127.0.0.1:0", max_workers=8), 1.0) as address:
+        yield address
 
 
 @pytest.fixture

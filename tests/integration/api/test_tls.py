@@ -28,6 +28,7 @@ from dojo.v1 import job_pb2
 from dojocloud.api.grpc_app import ServerTLS, TLSConfigError, build_api_server
 from scheduler.server import stop_gracefully
 from tests.integration.api.conftest import Keys
+from tests.support.grpc_server import serving
 from tests.support.tls import PKI, make_pki
 
 REPO = Path(__file__).resolve().parents[3]
@@ -40,13 +41,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
 
 @pytest.fixture
 def tls_server(transactional_db: None, pki: PKI) -> Iterator[tuple[grpc.Server, str]]:
-    server, port = build_api_server("127.0.0.1:0", max_workers=8,
-                                    tls=ServerTLS.load(pki.cert, pki.key))
-    server.start()
-    try:
-        yield server, f"127.0.0.1:{port}"
-    finally:
-        stop_gracefully(server, 1.0)
+    built = build_api_server("127.0.0.1:0", max_workers=8, tls=ServerTLS.load(pki.cert, pki.key))
+    with serving(built, 1.0) as address:
+        yield built[0], address
 
 
 @pytest.fixture

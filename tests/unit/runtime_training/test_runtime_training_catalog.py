@@ -15,19 +15,14 @@ from dojo_runtime.catalog import (
     step_profile,
     validate_params,
 )
+from dojo_runtime.catalog.samples import sample_models
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.kernels import KernelCall
 from dojo_runtime.ops import get_numerics
 from dojo_runtime.training import Trainer
 
 # A small size of every architecture on a dataset it accepts.
-SMALL = {
-    "mlp": ({"hidden": 32, "layers": 2}, "digits"),
-    "cnn": ({"channels": 8, "blocks": 1}, "digits"),
-    "gpt": ({"d_model": 32, "layers": 1, "heads": 2, "context": 16}, "tiny-shakespeare"),
-    "vit": ({"d_model": 32, "layers": 1, "heads": 2, "patch": 4}, "synthetic-images"),
-    "video": ({"d_model": 32, "layers": 1, "heads": 2, "patch": 4}, "synthetic-video"),
-}
+SMALL = sample_models(d_model=32, layers=1, heads=2, context=16, mlp_hidden=32)
 
 
 def _config(arch: str, precision: str = "fp32", batch_size: int = 8) -> TrainConfig:

@@ -19,7 +19,8 @@ from grpc_status import rpc_status
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.v1 import job_pb2, job_pb2_grpc
-from scheduler.server import build_server, stop_gracefully
+from scheduler.server import build_server
+from tests.support.grpc_server import serving
 
 API_KEY = "dojo_test_key"
 
@@ -154,14 +155,10 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeJobService, str]]:
     service = FakeJobService()
-    server, port = build_server(
-        lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s), "127.0.0.1:0",
-        max_workers=4)
-    server.start()
-    try:
-        yield service, f"127.0.0.1:{port}"
-    finally:
-        stop_gracefully(server, 0.5)
+    with serving(build_server(
+            lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s), "127.0.0.1:0",
+            max_workers=4)) as address:
+        yield service, address
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from dojo.config import ClientConfig
 from dojo.operator import OperatorClient
 from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
-from scheduler.server import build_server, stop_gracefully
+from scheduler.server import build_server
+from tests.support.grpc_server import serving
 
 KEY = "dojo_ops_key"
 
@@ -89,14 +90,10 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
 def fake_ops(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeScheduler, str]]:
     monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
     service = FakeScheduler()
-    server, port = build_server(
-        lambda s: scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(service, s),
-        "127.0.0.1:0", max_workers=4)
-    server.start()
-    try:
-        yield service, f"127.0.0.1:{port}"
-    finally:
-        stop_gracefully(server, 0.5)
+    with serving(build_server(
+            lambda s: scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(service, s),
+            "127.0.0.1:0", max_workers=4)) as address:
+        yield service, address
 
 
 @pytest.fixture
