@@ -1,6 +1,6 @@
 """The fleet overview for operators, shaped for its template: tiles grouped into trays, GPUs
 into nodes, per-pool totals and the head of the queue. The device and queue read models are
-`dojocloud.scheduling.queries`; this module only arranges them. Operators see all tenants, so
+scheduling's (through its facade); this module only arranges them. Operators see all tenants, so
 nothing here is organization-scoped; only staff views call it."""
 
 from __future__ import annotations
