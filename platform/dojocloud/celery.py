@@ -1,13 +1,14 @@
-"""The Celery app: one queue per pool (dojo, gpu-a100, ...); workers run job segments."""
+"""The Celery app as `celery -A dojocloud` finds it (composition root): execution's app,
+with its tasks discovered from INSTALLED_APPS. Its configuration is read lazily, so the
+settings default below only has to be set before the first task is sent or run."""
 
 from __future__ import annotations
 
 import os
 
-from celery import Celery
+from dojocloud.execution.celery_app import app
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dojocloud.settings")
-
-app = Celery("dojocloud")
-app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+__all__ = ["app"]

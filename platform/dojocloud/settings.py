@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "dojocloud.tenancy",
     "dojocloud.jobs",
     "dojocloud.billing",
+    "dojocloud.execution",
     "dojocloud.scheduling",
     *_present("dojocloud.api", "dojocloud.portal", "dojocloud.console"),
 ]

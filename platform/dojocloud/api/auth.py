@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 
 from dojocloud.common.errors import Unauthenticated
-from dojocloud.tenancy.services import Principal, authenticate_api_key
+from dojocloud.tenancy.facade import Principal, authenticate_api_key
 
 
 def api_key_from_metadata(metadata: Iterable[tuple[str, Any]] | None) -> str:

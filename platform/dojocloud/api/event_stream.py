@@ -12,9 +12,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 
-from dojocloud.jobs.models import JobEvent
-from dojocloud.jobs.services import get_job, job_events
-from dojocloud.tenancy.services import Principal
+from dojocloud.jobs.facade import JobEvent, get_job, job_events
+from dojocloud.tenancy.facade import Principal
 
 POLL_INTERVAL_S = 0.25
 BATCH = 500

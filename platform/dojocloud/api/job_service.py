@@ -13,8 +13,8 @@ from dojocloud.api import mappers
 from dojocloud.api.auth import authenticate
 from dojocloud.api.event_stream import draining, follow_events
 from dojocloud.common.errors import ResourceExhausted
-from dojocloud.jobs import services
-from dojocloud.tenancy.services import Principal
+from dojocloud.jobs import facade as services
+from dojocloud.tenancy.facade import Principal
 
 STREAM_RETRY_S = 5.0
 

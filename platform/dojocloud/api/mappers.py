@@ -13,9 +13,8 @@ from google.protobuf import timestamp_pb2
 
 from dojo.v1 import job_pb2
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
-from dojocloud.jobs.models import Job, JobEvent
-from dojocloud.jobs.services import spec_of
-from dojocloud.tenancy.services import Principal
+from dojocloud.jobs.facade import Job, JobEvent, spec_of
+from dojocloud.tenancy.facade import Principal
 
 if TYPE_CHECKING:
     from dojo_runtime.estimate import EstimateRow

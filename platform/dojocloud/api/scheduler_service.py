@@ -17,11 +17,10 @@ from dojo.v1 import scheduler_pb2_grpc
 from dojocloud.api.auth import authenticate
 from dojocloud.api.mappers import parse_job_name
 from dojocloud.common.errors import FieldViolation, InvalidArgument, PermissionDenied
-from dojocloud.jobs.models import Job
-from dojocloud.scheduling import operator_actions, queries, quotas
-from dojocloud.scheduling.operator_actions import OperationResult
-from dojocloud.scheduling.quotas import QuotaSpec, QuotaView
-from dojocloud.tenancy.services import ADMIN_ROLES
+from dojocloud.jobs.facade import Job
+from dojocloud.scheduling import facade as scheduling
+from dojocloud.scheduling.facade import OperationResult, QuotaSpec, QuotaView
+from dojocloud.tenancy.facade import ADMIN_ROLES
 
 DEFAULT_OPERATOR_ORG = "operators"
 MAX_QUEUE_PAGE = 1000
@@ -52,12 +51,12 @@ def _name(tenant: str, job_id: str) -> str:
     return f"organizations/{tenant}/jobs/{job_id}"
 
 
-def _holder(h: queries.Holder | None) -> pb.DeviceHolder | None:
+def _holder(h: scheduling.Holder | None) -> pb.DeviceHolder | None:
     return None if h is None else pb.DeviceHolder(job=_name(h.tenant, h.job_id),
                                                   tenant=h.tenant, job_name=h.job_name)
 
 
-def capacity_to_proto(rows: list[queries.DeviceRow], pools: list[queries.PoolRow]) -> pb.Capacity:
+def capacity_to_proto(rows: list[scheduling.DeviceRow], pools: list[scheduling.PoolRow]) -> pb.Capacity:
     out = pb.Capacity(pools=[pb.PoolCapacity(
         pool=p.pool, accelerator=p.accelerator, total=p.total, allocated=p.allocated,
         free=p.free, unavailable=p.unavailable, queued=p.queued) for p in pools])
@@ -77,7 +76,7 @@ def capacity_to_proto(rows: list[queries.DeviceRow], pools: list[queries.PoolRow
     return out
 
 
-def queue_to_proto(rows: list[queries.QueueRow], size: int) -> pb.ListQueueResponse:
+def queue_to_proto(rows: list[scheduling.QueueRow], size: int) -> pb.ListQueueResponse:
     return pb.ListQueueResponse(total=len(rows), jobs=[pb.QueuedJob(
         job=_name(r.tenant, r.job_id), tenant=r.tenant, pool=r.pool, position=r.position,
         pending_reason=r.pending_reason, priority=r.priority, accelerator=r.accelerator,
@@ -127,8 +126,8 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     def GetCapacity(self, request: pb.GetCapacityRequest,  # noqa: N802
                     context: grpc.ServicerContext) -> pb.Capacity:
         require_operator(context)
-        rows = queries.devices(request.pool.strip())
-        return capacity_to_proto(rows, queries.pools(rows, queries.queued_per_pool()))
+        rows = scheduling.devices(request.pool.strip())
+        return capacity_to_proto(rows, scheduling.pools(rows, scheduling.queued_per_pool()))
 
     def ListQueue(self, request: pb.ListQueueRequest,  # noqa: N802
                   context: grpc.ServicerContext) -> pb.ListQueueResponse:
@@ -136,42 +135,42 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         if request.page_size < 0:
             raise InvalidArgument([FieldViolation("page_size", "must be zero or more")])
         size = min(request.page_size or 100, MAX_QUEUE_PAGE)
-        return queue_to_proto(queries.queue(request.pool.strip()), size)
+        return queue_to_proto(scheduling.queue(request.pool.strip()), size)
 
     def Drain(self, request: pb.DrainRequest,  # noqa: N802
               context: grpc.ServicerContext) -> pb.OperationResult:
         actor = require_operator(context)
-        result = operator_actions.drain(request.target, evict=request.evict, actor=actor,
+        result = scheduling.drain(request.target, evict=request.evict, actor=actor,
                                   reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     def Undrain(self, request: pb.UndrainRequest,  # noqa: N802
                 context: grpc.ServicerContext) -> pb.OperationResult:
         actor = require_operator(context)
-        result = operator_actions.undrain(request.target, actor=actor, reason=request.reason)
+        result = scheduling.undrain(request.target, actor=actor, reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     def MarkFailed(self, request: pb.MarkFailedRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.OperationResult:
         actor = require_operator(context)
-        result = operator_actions.mark_failed(request.target, actor=actor, reason=request.reason)
+        result = scheduling.mark_failed(request.target, actor=actor, reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     def GetQuota(self, request: pb.GetQuotaRequest,  # noqa: N802
                  context: grpc.ServicerContext) -> pb.Quota:
         require_operator(context)
-        return quota_to_proto(quotas.get_quota(request.tenant.strip(), request.pool.strip()))
+        return quota_to_proto(scheduling.get_quota(request.tenant.strip(), request.pool.strip()))
 
     def ListQuotas(self, request: pb.ListQuotasRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.ListQuotasResponse:
         require_operator(context)
         return pb.ListQuotasResponse(quotas=[quota_to_proto(v) for v in
-                                             quotas.list_quotas(request.tenant.strip())])
+                                             scheduling.list_quotas(request.tenant.strip())])
 
     def SetQuota(self, request: pb.SetQuotaRequest,  # noqa: N802
                  context: grpc.ServicerContext) -> pb.Quota:
         actor = require_operator(context)
-        view = quotas.set_quota(quota_from_proto(request.quota), actor=actor,
+        view = scheduling.set_quota(quota_from_proto(request.quota), actor=actor,
                                 reason=request.reason)
         return quota_to_proto(view)
 
@@ -179,14 +178,14 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
                    context: grpc.ServicerContext) -> pb.JobPlacement:
         actor = require_operator(context)
         tenant, job_id = _operator_job_name(request.name)
-        return job_to_proto(operator_actions.preempt_job(job_id, actor=actor, reason=request.reason,
+        return job_to_proto(scheduling.preempt_job(job_id, actor=actor, reason=request.reason,
                                                    tenant=tenant))
 
     def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.JobPlacement:
         actor = require_operator(context)
         tenant, job_id = _operator_job_name(request.name)
-        return job_to_proto(operator_actions.requeue_job(job_id, actor=actor, reason=request.reason,
+        return job_to_proto(scheduling.requeue_job(job_id, actor=actor, reason=request.reason,
                                                    tenant=tenant))
 
 

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "dojocloud.billing"
     label = "billing"
+
+    def ready(self) -> None:
+        from dojocloud.billing import services  # models are ready only now
+        from dojocloud.jobs.facade import segment_ended
+
+        segment_ended.subscribe("billing", services.on_segment_ended)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from dojocloud.jobs.models import Job
-from dojocloud.tenancy.models import Organization
-
 
 class UsageRecord(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="usage_records")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT,
+    job = models.ForeignKey("jobs.Job", on_delete=models.PROTECT, related_name="usage_records")
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT,
                                      related_name="usage_records")
     attempt = models.PositiveIntegerField()
     segment = models.PositiveIntegerField()

@@ -35,6 +35,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.db.models import Sum
+
+from dojocloud.billing.models import UsageRecord
+
 METRICS = {"dojo_usage_allocated_seconds_total": "allocated_seconds",
            "dojo_usage_device_seconds_total": "device_seconds"}
 # Range of a lifetime check: longer than any retention, so it reads everything kept.
@@ -201,10 +205,6 @@ def fetch_series(prometheus_url: str, range_s: float, at: float,
 
 def ledger_usage(since: float | None, until: float) -> dict[Key, Usage]:
     """Ledger totals of rows recorded in (since, until], by (organization slug, pool)."""
-    from django.db.models import Sum
-
-    from dojocloud.billing.models import UsageRecord
-
     rows = UsageRecord.objects.filter(recorded_at__lte=datetime.fromtimestamp(until, UTC))
     if since is not None:
         rows = rows.filter(recorded_at__gt=datetime.fromtimestamp(since, UTC))

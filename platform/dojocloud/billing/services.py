@@ -13,8 +13,8 @@ from django.db.models import Count, F, Sum
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.common import metrics
-from dojocloud.jobs.models import Job
-from dojocloud.tenancy.models import Organization
+from dojocloud.jobs.facade import Job, SegmentEnded
+from dojocloud.tenancy.facade import Organization
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,20 @@ def record_segment_usage(usage: SegmentUsage) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def on_segment_ended(event: SegmentEnded) -> None:
+    """billing's reaction to a segment's end (jobs' segment_ended port): the ledger row, in
+    the publisher's transaction. A segment that never trained has nothing to bill."""
+    run = event.run
+    if run is None:
+        return
+    record_segment_usage(SegmentUsage(
+        job_id=event.job_id, attempt=event.attempt, segment=event.segment, pool=event.pool,
+        accelerator=event.accelerator, device_count=event.device_count,
+        start_step=run.start_step, end_step=run.end_step, samples=run.samples,
+        wall_seconds=run.wall_seconds, device_seconds=run.device_seconds,
+        started_at=run.started_at, ended_at=run.ended_at))
 
 
 def _count(org: str, usage: SegmentUsage) -> None:

@@ -13,16 +13,16 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from dojocloud.common.errors import DojoError, FieldViolation, InvalidArgument
-from dojocloud.scheduling import operator_actions, quotas
-from dojocloud.scheduling.quotas import QuotaSpec
+from dojocloud.scheduling import facade as scheduling
+from dojocloud.scheduling.facade import QuotaSpec
 
-DEVICE_ACTIONS: dict[str, Callable[..., operator_actions.OperationResult]] = {
-    "drain": lambda t, **kw: operator_actions.drain(t, evict=False, **kw),
-    "evict": lambda t, **kw: operator_actions.drain(t, evict=True, **kw),
-    "undrain": operator_actions.undrain,
-    "fail": operator_actions.mark_failed,
+DEVICE_ACTIONS: dict[str, Callable[..., scheduling.OperationResult]] = {
+    "drain": lambda t, **kw: scheduling.drain(t, evict=False, **kw),
+    "evict": lambda t, **kw: scheduling.drain(t, evict=True, **kw),
+    "undrain": scheduling.undrain,
+    "fail": scheduling.mark_failed,
 }
-JOB_ACTIONS = {"preempt": operator_actions.preempt_job, "requeue": operator_actions.requeue_job}
+JOB_ACTIONS = {"preempt": scheduling.preempt_job, "requeue": scheduling.requeue_job}
 
 
 def _actor(request: HttpRequest) -> str:
@@ -99,7 +99,7 @@ def quota_action(request: HttpRequest) -> HttpResponse:
             lending_limit=_int(request, "lending_limit", optional=True),
             cohort=request.POST.get("cohort", "").strip() or "default",
             weight=_weight(request))
-        view = quotas.set_quota(spec, actor=_actor(request),
+        view = scheduling.set_quota(spec, actor=_actor(request),
                                 reason=request.POST.get("reason", ""))
         return f"quota of {view.spec.tenant} in {view.spec.pool}: {view.spec.nominal} nominal"
 

@@ -10,17 +10,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from dojocloud.billing.models import UsageRecord
-from dojocloud.jobs.models import Checkpoint, Job, JobEvent
-from dojocloud.scheduling.models import (
+from dojocloud.billing.facade import UsageRecord
+from dojocloud.jobs.facade import Checkpoint, Job, JobEvent
+from dojocloud.scheduling.facade import (
     Allocation,
     Device,
     Preemption,
     TenantQuota,
     TenantUsage,
 )
-from dojocloud.tenancy import services as tenancy
-from dojocloud.tenancy.models import ApiKey, Membership, Organization
+from dojocloud.tenancy import facade as tenancy
+from dojocloud.tenancy.facade import ApiKey, Membership, Organization
 
 admin.site.site_header = "Dojo Cloud operator console"
 admin.site.site_title = "Dojo Cloud console"

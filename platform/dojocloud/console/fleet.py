@@ -1,6 +1,6 @@
 """The fleet overview for operators, shaped for its template: tiles grouped into trays, GPUs
 into nodes, per-pool totals and the head of the queue. The device and queue read models are
-`dojocloud.scheduling.queries`; this module only arranges them. Operators see all tenants, so
+scheduling's (through its facade); this module only arranges them. Operators see all tenants, so
 nothing here is organization-scoped; only staff views call it."""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from dojocloud.jobs import lifecycle
-from dojocloud.jobs.models import Job
-from dojocloud.scheduling import queries
-from dojocloud.scheduling.models import DeviceKind
+from dojocloud.jobs.facade import Job, lifecycle
+from dojocloud.scheduling import facade as scheduling
+from dojocloud.scheduling.facade import DeviceKind
 
 QUEUE_PREVIEW = 20
 
@@ -20,14 +19,14 @@ QUEUE_PREVIEW = 20
 class TrayView:
     title: str
     cols: int
-    tiles: list[queries.DeviceRow] = field(default_factory=list)   # row-major
+    tiles: list[scheduling.DeviceRow] = field(default_factory=list)   # row-major
 
 
 @dataclass
 class NodeView:
     pool: str
     name: str
-    gpus: list[queries.DeviceRow] = field(default_factory=list)
+    gpus: list[scheduling.DeviceRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,17 +45,17 @@ class FleetSnapshot:
     trays: list[TrayView]
     nodes: list[NodeView]
     pools: list[PoolStats]
-    queue: list[queries.QueueRow]   # the first waiting jobs, by queue position
+    queue: list[scheduling.QueueRow]   # the first waiting jobs, by queue position
     waiting: int
     running: int
 
 
-def _layout_key(row: queries.DeviceRow) -> tuple[int, int, int, int, int, str, str, int]:
+def _layout_key(row: scheduling.DeviceRow) -> tuple[int, int, int, int, int, str, str, int]:
     d = row.device
     return (d.exapod, d.cabinet, d.tray, d.row, d.col, d.pool, d.node, d.index)
 
 
-def _group(rows: list[queries.DeviceRow]) -> tuple[list[TrayView], list[NodeView]]:
+def _group(rows: list[scheduling.DeviceRow]) -> tuple[list[TrayView], list[NodeView]]:
     trays: dict[tuple[int, int, int], TrayView] = {}
     nodes: dict[tuple[str, str], NodeView] = {}
     for row in sorted(rows, key=_layout_key):
@@ -72,7 +71,7 @@ def _group(rows: list[queries.DeviceRow]) -> tuple[list[TrayView], list[NodeView
     return list(trays.values()), list(nodes.values())
 
 
-def _pool_stats(rows: list[queries.DeviceRow], queued: Counter[str]) -> list[PoolStats]:
+def _pool_stats(rows: list[scheduling.DeviceRow], queued: Counter[str]) -> list[PoolStats]:
     per_pool: dict[str, Counter[str]] = defaultdict(Counter)
     accel: dict[str, str] = {}
     for row in rows:
@@ -84,10 +83,10 @@ def _pool_stats(rows: list[queries.DeviceRow], queued: Counter[str]) -> list[Poo
 
 
 def fleet_snapshot() -> FleetSnapshot:
-    rows = queries.devices()
+    rows = scheduling.devices()
     trays, nodes = _group(rows)
-    queued = queries.queued_per_pool()
+    queued = scheduling.queued_per_pool()
     return FleetSnapshot(
         trays=trays, nodes=nodes, pools=_pool_stats(rows, queued),
-        queue=queries.queue(limit=QUEUE_PREVIEW), waiting=sum(queued.values()),
+        queue=scheduling.queue(limit=QUEUE_PREVIEW), waiting=sum(queued.values()),
         running=Job.objects.filter(state__in=lifecycle.PLACED_STATES).count())

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dojocloud.console.fleet import fleet_snapshot
-from dojocloud.scheduling.quotas import list_quotas
+from dojocloud.scheduling.facade import list_quotas
 
 
 @staff_member_required

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs.stored_spec import DEFAULT_DEVICE_COUNT, default_accelerators
-from dojocloud.tenancy.models import Organization
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -33,7 +32,7 @@ STATE_CHOICES = [(state, state.title()) for state in lifecycle.ALL_STATES]
 class Job(models.Model):
     id = models.CharField(max_length=16, primary_key=True, default=new_job_id, editable=False)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="jobs")
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="jobs")
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     creator_label = models.CharField(max_length=200, blank=True)  # "user:alice" / "key:ci"

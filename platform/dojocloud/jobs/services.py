@@ -1,4 +1,5 @@
-"""Jobs facade: the only entry other contexts (gRPC API, portal) use.
+"""Jobs services: submit, read, list, cancel and estimate jobs (other apps call them
+through dojocloud.jobs.facade).
 
 Every tenant-owned query goes through `jobs_for(principal)`: another organization's job is
 reported as NotFound, indistinguishable from a missing one.
@@ -9,21 +10,21 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from dojo.v1 import job_pb2
+from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs import control, lifecycle, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
+from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
+from dojocloud.jobs.runtime_config import train_config
 from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import PRIORITY_CLASSES, validate_spec
-from dojocloud.tenancy.services import Principal, require_write
-
-if TYPE_CHECKING:   # the runtime is imported lazily: only estimates need it
-    from dojo_runtime.estimate import EstimateRow
+from dojocloud.tenancy.facade import Principal, require_write
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -38,12 +39,6 @@ def jobs_for(principal: Principal) -> QuerySet[Job]:
 def spec_of(job: Job) -> job_pb2.JobSpec:
     """The job's validated spec (decoded once per instance; treat it as read-only)."""
     return stored_spec.decode(job)
-
-
-def _wake_scheduler() -> None:
-    from dojocloud.scheduling.wake import wake
-
-    transaction.on_commit(wake)
 
 
 def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str = "") -> Job:
@@ -63,7 +58,7 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
                 **stored_spec.encode(valid, PRIORITY_CLASSES[valid.priority_class]),
                 pending_reason="waiting for the scheduler")
             record_state_event(job.id, None, lifecycle.QUEUED, "submitted", job.created_at)
-            _wake_scheduler()
+            job_submitted.publish(JobSubmitted(job.id))   # scheduling wakes on commit
     except IntegrityError:
         # A concurrent retry with the same request_id won the insert: return its job.
         first = jobs_for(principal).filter(request_id=request_id).first() if request_id else None
@@ -124,19 +119,13 @@ def cancel_job(principal: Principal, job_id: str, *, reason: str = "") -> Job:
             raise FailedPrecondition(f"job {job.id} is already {job.state}")
         with transaction.atomic():
             if transition(job.id, lifecycle.CANCELLED, why) is not None:
-                _release_hardware(job.id)
-                _wake_scheduler()
+                # scheduling releases the placement in this transaction, wakes on commit
+                job_cancelled.publish(JobCancelled(job.id))
                 break
         job.refresh_from_db()
     control.request_stop(job.id, control.STOP_CANCEL)
     job.refresh_from_db()
     return job
-
-
-def _release_hardware(job_id: str) -> None:
-    from dojocloud.scheduling.capacity import release
-
-    release(job_id)
 
 
 def job_events(principal: Principal, job_id: str, *, after_id: int = 0,
@@ -148,10 +137,6 @@ def job_events(principal: Principal, job_id: str, *, after_id: int = 0,
 
 def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
     """Modelled time and cost per accelerator option, from the runtime's estimator."""
-    from dojo_runtime.estimate import default_options, estimate_config
-    from dojocloud.jobs.runtime_config import train_config
-    from dojocloud.jobs.validation import pool_sizes
-
     valid = validate_spec(spec)
     config = train_config(valid)
     # Only what this platform can actually run: accelerator types of the inventory, in

@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
 
 from django.conf import settings
 
@@ -15,9 +13,8 @@ from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
 from dojocloud.common.errors import FieldViolation, InvalidArgument
+from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
-from scheduler.core import Capacity
-from scheduler.inventory import load_inventory
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ARCHITECTURES = tuple(CATALOG_ARCHITECTURES)  # the runtime catalog is the one list
@@ -29,29 +26,6 @@ MAX_BATCH = 65_536
 DEFAULT_CHECKPOINT_INTERVAL = 100
 # The minimal check used until the runtime's catalog can judge a model's parameters.
 Violations = list[FieldViolation]
-
-
-@lru_cache(maxsize=4)
-def _inventory(path: str) -> Capacity:
-    return load_inventory(path)
-
-
-def inventory() -> Capacity:
-    return _inventory(str(Path(settings.CLUSTER_FILE)))
-
-
-def pool_sizes() -> dict[str, int]:
-    """accelerator type -> devices in its largest pool."""
-    cap = inventory()
-    per_pool: dict[str, int] = {}
-    for t in cap.tiles:
-        per_pool[t.pool] = per_pool.get(t.pool, 0) + 1
-    for n in cap.gpu_nodes:
-        per_pool[n.pool] = per_pool.get(n.pool, 0) + n.gpus
-    sizes: dict[str, int] = {}
-    for pool, accel in cap.pools().items():
-        sizes[accel] = max(sizes.get(accel, 0), per_pool[pool])
-    return sizes
 
 
 def validate_spec(spec: job_pb2.JobSpec) -> job_pb2.JobSpec:

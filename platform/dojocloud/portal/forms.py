@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from django import forms
 
 from dojo_runtime.data import DATASETS
-from dojocloud.jobs import validation
+from dojocloud.common.inventory import pool_sizes
+from dojocloud.jobs import facade as jobs
 from scheduler.core import DOJO_ACCELERATOR
 
 DATASET_SUGGESTIONS = list(DATASETS)
@@ -28,7 +29,7 @@ def _choices(values: Iterable[str]) -> list[tuple[str, str]]:
 
 def _accelerator_choices() -> list[tuple[str, str]]:
     """The accelerator types of the configured cluster, Dojo first."""
-    return _choices(sorted(validation.pool_sizes(), key=lambda a: (not a.startswith("dojo"), a)))
+    return _choices(sorted(pool_sizes(), key=lambda a: (not a.startswith("dojo"), a)))
 
 
 def parse_params(text: str) -> dict[str, int]:
@@ -55,7 +56,7 @@ class JobSpecForm(forms.Form):
     and the service says whether that is acceptable."""
 
     name = forms.CharField(required=False, max_length=200)
-    architecture = forms.ChoiceField(choices=_choices(validation.ARCHITECTURES))
+    architecture = forms.ChoiceField(choices=_choices(jobs.ARCHITECTURES))
     params = forms.CharField(required=False, label="Model size parameters",
                              help_text="key=value, comma separated, e.g. hidden=128, layers=2")
     dataset = forms.CharField(required=False, label="Dataset",
@@ -64,9 +65,9 @@ class JobSpecForm(forms.Form):
                                   help_text="Only for npz: where the arrays are")
     steps = forms.IntegerField(required=False)
     batch_size = forms.IntegerField(required=False)
-    optimizer = forms.ChoiceField(choices=_choices(validation.OPTIMIZERS))
+    optimizer = forms.ChoiceField(choices=_choices(jobs.OPTIMIZERS))
     learning_rate = forms.FloatField(required=False)
-    precision = forms.ChoiceField(choices=_choices(validation.PRECISIONS))
+    precision = forms.ChoiceField(choices=_choices(jobs.PRECISIONS))
     checkpoint_interval = forms.IntegerField(required=False, label="Checkpoint every (steps)")
     seed = forms.IntegerField(required=False)
     accelerators = forms.MultipleChoiceField(
@@ -75,7 +76,7 @@ class JobSpecForm(forms.Form):
     count = forms.IntegerField(required=False, label="Tiles or GPUs")
     max_runtime_seconds = forms.IntegerField(required=False, label="Max runtime (s)",
                                              help_text="Empty: the platform default")
-    priority_class = forms.ChoiceField(choices=_choices(validation.PRIORITY_CLASSES),
+    priority_class = forms.ChoiceField(choices=_choices(jobs.PRIORITY_CLASSES),
                                        label="Priority")
 
     def clean_params(self) -> dict[str, int]:

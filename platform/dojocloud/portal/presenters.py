@@ -11,11 +11,9 @@ import yaml
 from django.utils import timezone
 
 from dojo.v1 import job_pb2
-from dojocloud.jobs import stored_spec
-from dojocloud.jobs.lifecycle import ALL_STATES, FINAL_STATES, cancellable
-from dojocloud.jobs.models import Job, JobEvent
+from dojocloud.jobs.facade import Job, JobEvent, lifecycle, stored_spec
 
-STATES = list(ALL_STATES)
+STATES = list(lifecycle.ALL_STATES)
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def job_row(job: Job) -> JobRow:
 
 def any_active(rows: list[JobRow]) -> bool:
     """Whether the list is worth refreshing: some job on it can still change."""
-    return any(r.state not in FINAL_STATES for r in rows)
+    return any(r.state not in lifecycle.FINAL_STATES for r in rows)
 
 
 def _running_wall_seconds(job: Job) -> float | None:
@@ -71,8 +69,8 @@ def job_detail(job: Job, spec: job_pb2.JobSpec) -> dict[str, Any]:
         "spec": spec,
         "spec_yaml": spec_yaml(spec),
         "resource_name": job.resource_name,
-        "is_final": job.state in FINAL_STATES,
-        "cancellable": cancellable(job.state),
+        "is_final": job.state in lifecycle.FINAL_STATES,
+        "cancellable": lifecycle.cancellable(job.state),
         "elapsed_seconds": _running_wall_seconds(job),
         "devices": list(job.devices or []),
         "latest": _clean_metrics(metrics),
@@ -97,7 +95,7 @@ def _clean_metrics(data: dict[str, Any]) -> dict[str, Any]:
 def job_summary_json(job: Job) -> dict[str, Any]:
     return {
         "id": job.id, "state": job.state, "state_reason": job.state_reason,
-        "final": job.state in FINAL_STATES, "current_step": job.current_step,
+        "final": job.state in lifecycle.FINAL_STATES, "current_step": job.current_step,
         "total_steps": job.total_steps, "pending_reason": job.pending_reason,
         "queue_position": job.queue_position, "attempt": job.attempt,
         "usage": {"allocated_seconds": job.allocated_seconds,

@@ -6,9 +6,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dojocloud.jobs.models import Job
-from dojocloud.tenancy.models import Organization
-
 
 class DeviceKind(models.TextChoices):
     TILE = "tile"
@@ -54,7 +51,7 @@ class Allocation(models.Model):
     no device ever holds two active placements."""
 
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="allocations")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="allocations")
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="allocations")
     attempt = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     released_at = models.DateTimeField(null=True, blank=True)
@@ -85,7 +82,7 @@ class TenantQuota(models.Model):
     much of its unused nominal others may borrow (null = no limit). Cohort and weight belong
     to the tenant: the services keep them equal on all its rows. No row = unlimited."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
                                      related_name="quotas")
     pool = models.CharField(max_length=32)
     nominal = models.PositiveIntegerField(default=0)
@@ -110,7 +107,7 @@ class TenantUsage(models.Model):
     """Half-life-decayed dominant-share-seconds per tenant, advanced by the leader's loop
     (scheduler.core.quota.decay_usage); fair share among tenants with quotas reads it."""
 
-    organization = models.OneToOneField(Organization, on_delete=models.CASCADE,
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
                                         primary_key=True, related_name="sched_usage")
     decayed_usage = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -123,7 +120,7 @@ class Preemption(models.Model):
     """Every preemption the scheduler or an operator issued: who, why, for which job. The
     snapshot reads back `preempted_for` and `displaced` from here (no ping-pong)."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="preemptions")
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="preemptions")
     attempt = models.PositiveIntegerField()
     for_job_id = models.CharField(max_length=16, blank=True, db_index=True)
     kind = models.CharField(max_length=16)   # reclaim|priority|operator|drain|failure|...

@@ -16,9 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from dojocloud.jobs import lifecycle
-from dojocloud.jobs.models import Job
-from dojocloud.jobs.transitions import record_state_event
+from dojocloud.jobs.facade import Job, lifecycle, record_state_event
 from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
 from dojocloud.scheduling.preempting import force_requeue, request_preemption
 from dojocloud.scheduling.wake import wake

@@ -2,7 +2,7 @@
 
 Two ways a job leaves its devices early:
 * `request_preemption` (graceful): the job is flagged; its worker checkpoints at the next
-  step boundary and requeues it (jobs.outcomes.preempt_job). The devices stay held until
+  step boundary and requeues it (execution.outcomes.preempt_job). The devices stay held until
   then, so the core sees the job as `preempted_for` its beneficiary.
 * `force_requeue` (immediate, for failed hardware and operator requeues): the job goes back
   to the queue now and resumes from its last saved checkpoint; the worker notices the lost
@@ -15,9 +15,14 @@ from __future__ import annotations
 from django.db import transaction
 
 from dojocloud.common import metrics
-from dojocloud.jobs import control, lifecycle
-from dojocloud.jobs.models import Job
-from dojocloud.jobs.transitions import record_state_event, transition
+from dojocloud.jobs.facade import (
+    STOP_PREEMPT,
+    Job,
+    lifecycle,
+    record_state_event,
+    request_stop,
+    transition,
+)
 from dojocloud.scheduling.capacity import release
 from dojocloud.scheduling.models import Preemption
 from dojocloud.scheduling.wake import wake
@@ -45,7 +50,7 @@ def request_preemption(preempt: Preempt, *, actor: str) -> bool:
         if updated:
             _record(preempt.job_id, preempt, actor)
     if updated:
-        control.request_stop(preempt.job_id, control.STOP_PREEMPT)
+        request_stop(preempt.job_id, STOP_PREEMPT)
     return bool(updated)
 
 

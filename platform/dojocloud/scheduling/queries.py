@@ -10,8 +10,7 @@ from datetime import datetime
 
 from django.db.models import Case, Value, When
 
-from dojocloud.jobs import lifecycle
-from dojocloud.jobs.models import Job
+from dojocloud.jobs.facade import Job, lifecycle
 from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
 from scheduler.core import pool_for_accelerator
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.scheduling.models import Device, TenantQuota, TenantUsage
-from dojocloud.tenancy.models import Organization
+from dojocloud.scheduling.wake import wake
+from dojocloud.tenancy.facade import Organization
 from scheduler.core import Snapshot, decay_usage
 from scheduler.core import TenantQuota as CoreQuota
 
@@ -122,8 +123,6 @@ def _organization(tenant: str) -> Organization:
 
 def set_quota(spec: QuotaSpec, *, actor: str, reason: str = "") -> QuotaView:
     """Creates or replaces the tenant's quota in the pool; wakes the scheduler."""
-    from dojocloud.scheduling.wake import wake
-
     org = _organization(spec.tenant)
     _validate(spec)
     with transaction.atomic():

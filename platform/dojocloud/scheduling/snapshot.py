@@ -11,9 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F, Max, Sum
 
-from dojocloud.billing.models import UsageRecord
-from dojocloud.jobs import lifecycle
-from dojocloud.jobs.models import Checkpoint, Job
+from dojocloud.billing.facade import UsageRecord
+from dojocloud.jobs.facade import Checkpoint, Job, lifecycle
 from dojocloud.scheduling import quotas
 from dojocloud.scheduling.models import (
     Allocation,

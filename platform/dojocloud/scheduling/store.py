@@ -11,10 +11,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from dojocloud.jobs import lifecycle
-from dojocloud.jobs.dispatch import new_token, send_segment
-from dojocloud.jobs.models import Job
-from dojocloud.jobs.transitions import transition
+from dojocloud.common.inventory import inventory
+from dojocloud.execution.facade import new_token, send_segment
+from dojocloud.jobs.facade import Job, lifecycle, transition
 from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.models import Allocation
 from dojocloud.scheduling.preempting import request_preemption
@@ -40,8 +39,6 @@ class DatabaseStore:
 
     def snapshot(self, now: float) -> Snapshot:
         if not self._synced:
-            from dojocloud.jobs.validation import inventory
-
             capacity.sync_inventory(inventory())
             self._synced = True
         snap = build_snapshot(now, self._reuse)

@@ -22,10 +22,10 @@ from dojo.v1 import job_pb2
 from dojo_runtime.config import StepMetrics
 from dojocloud.api import mappers
 from dojocloud.api.event_stream import follow_events
+from dojocloud.execution.progress import ProgressRecorder
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job, JobEvent
-from dojocloud.jobs.progress import ProgressRecorder
 from dojocloud.jobs.transitions import transition
 from dojocloud.tenancy.services import Principal, create_organization, principal_for_user
 

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from dojocloud.jobs.validation import inventory
+from dojocloud.common.inventory import inventory
 from dojocloud.scheduling.capacity import hold, sync_inventory
 from dojocloud.tenancy.models import ApiKey
 

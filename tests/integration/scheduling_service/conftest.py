@@ -12,7 +12,7 @@ from sched_svc_grpc_support import Callers, Stub
 
 from dojo.v1 import scheduler_pb2_grpc
 from dojocloud.api.grpc_app import build_api_server
-from dojocloud.jobs.validation import inventory
+from dojocloud.common.inventory import inventory
 from dojocloud.scheduling import capacity
 from dojocloud.tenancy.models import Role
 from dojocloud.tenancy.services import (

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from dojocloud.jobs.validation import inventory
+from dojocloud.common.inventory import inventory
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.models import Device, TenantQuota
 from dojocloud.tenancy.services import create_organization

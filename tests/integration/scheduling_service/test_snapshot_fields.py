@@ -15,13 +15,13 @@ from django.utils import timezone
 from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
+from dojocloud.common.inventory import inventory
+from dojocloud.execution.outcomes import SegmentResult, finish_segment
+from dojocloud.execution.segments import claim
 from dojocloud.jobs import control, lifecycle
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Checkpoint, Job
-from dojocloud.jobs.outcomes import SegmentResult, finish_segment
-from dojocloud.jobs.segments import claim
 from dojocloud.jobs.transitions import transition
-from dojocloud.jobs.validation import inventory
 from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.quotas import QuotaSpec
 from dojocloud.scheduling.snapshot import Reuse, build_snapshot

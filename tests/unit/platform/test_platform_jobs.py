@@ -103,6 +103,6 @@ def test_transition_is_conditional(people: People) -> None:
 
 
 def _inventory():  # type: ignore[no-untyped-def]
-    from dojocloud.jobs.validation import inventory
+    from dojocloud.common.inventory import inventory
 
     return inventory()

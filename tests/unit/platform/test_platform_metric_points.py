@@ -13,13 +13,14 @@ from django.utils import timezone
 from platform_people import People, make_spec
 
 from dojo_runtime.config import StepMetrics
-from dojocloud.jobs import lifecycle, segments
+from dojocloud.common.inventory import inventory
+from dojocloud.execution import segments
+from dojocloud.execution.heartbeat import Heartbeat
+from dojocloud.execution.progress import ProgressRecorder
+from dojocloud.jobs import lifecycle
 from dojocloud.jobs import services as jobs
-from dojocloud.jobs.heartbeat import Heartbeat
 from dojocloud.jobs.models import Job, JobEvent
-from dojocloud.jobs.progress import ProgressRecorder
 from dojocloud.jobs.transitions import transition
-from dojocloud.jobs.validation import inventory
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.store import DatabaseStore
 from scheduler.core import Admit, Decisions, Placement

@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from platform_people import People, make_spec
 
+from dojocloud.common.inventory import inventory
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
-from dojocloud.jobs.validation import inventory
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.leader import LeaseLeader
 from dojocloud.scheduling.models import Allocation, Device

@@ -10,9 +10,9 @@ from django.utils import timezone
 from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
+from dojocloud.common.inventory import inventory
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
-from dojocloud.jobs.validation import inventory
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.store import DatabaseStore
 from dojocloud.tenancy.services import Principal, create_organization, principal_for_user

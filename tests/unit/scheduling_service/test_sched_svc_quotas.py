@@ -12,9 +12,9 @@ from django.utils import timezone
 from sched_svc_people import Fleet, place, spec
 
 from dojocloud.common.errors import InvalidArgument, NotFound
+from dojocloud.execution.outcomes import preempt_job
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
-from dojocloud.jobs.outcomes import preempt_job
 from dojocloud.scheduling import quotas
 from dojocloud.scheduling.models import Allocation, Preemption, TenantUsage
 from dojocloud.scheduling.quotas import QuotaSpec

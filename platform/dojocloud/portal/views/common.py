@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dojocloud.common.errors import NotFound, PermissionDenied
-from dojocloud.tenancy.services import Principal, organizations_for_user, principal_for_user
+from dojocloud.tenancy.facade import Principal, organizations_for_user, principal_for_user
 
 ORG_SESSION_KEY = "portal_org"
 

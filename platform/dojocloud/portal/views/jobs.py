@@ -10,13 +10,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dojocloud.common.errors import FailedPrecondition, InvalidArgument
-from dojocloud.jobs import services as jobs
+from dojocloud.jobs import facade as jobs
 from dojocloud.portal import presenters
 from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, YamlSpecForm
 from dojocloud.portal.spec_input import SpecInput, read_spec
 from dojocloud.portal.spec_mapping import form_initial_from_spec
 from dojocloud.portal.views.common import base_context, portal_view
-from dojocloud.tenancy.services import Principal, require_write
+from dojocloud.tenancy.facade import Principal, require_write
 
 PAGE_SIZE = 25
 EVENTS_PER_POLL = 500

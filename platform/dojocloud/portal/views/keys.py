@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dojocloud.portal.views.common import base_context, portal_view
-from dojocloud.tenancy import services as tenancy
-from dojocloud.tenancy.services import Principal
+from dojocloud.tenancy import facade as tenancy
+from dojocloud.tenancy.facade import Principal
 
 
 class ApiKeyForm(forms.Form):

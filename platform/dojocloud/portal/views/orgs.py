@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from dojocloud.common.errors import PermissionDenied
 from dojocloud.portal.views.common import ORG_SESSION_KEY
-from dojocloud.tenancy.services import principal_for_user
+from dojocloud.tenancy.facade import principal_for_user
 
 
 @require_POST

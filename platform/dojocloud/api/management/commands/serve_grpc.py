@@ -20,6 +20,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dojo.config import is_local
 from dojocloud.api.event_stream import draining
 from dojocloud.api.grpc_app import TLSConfigError, build_api_server, tls_from_settings
+from dojocloud.common.metrics import serve_metrics
+from dojocloud.scheduling.facade import start_scheduler
 from scheduler.server import BindError, stop_gracefully
 
 log = logging.getLogger("dojocloud.api")
@@ -51,14 +53,10 @@ class Command(BaseCommand):
         except BindError as exc:
             raise CommandError(str(exc)) from None
         if metrics_port is not None:
-            from dojocloud.common.metrics import serve_metrics
-
             serve_metrics(metrics_port)
         server.start()
         scheduler = None
         if not options["no_scheduler"]:
-            from dojocloud.scheduling.runner import start_scheduler
-
             scheduler = start_scheduler(stop)
         self.stdout.write(f"gRPC API serving on {address} (port {port}) "
                           f"{'with TLS' if tls else 'in plain text'}", ending="\n")

@@ -6,7 +6,11 @@ from __future__ import annotations
 import logging
 import secrets
 
+from dojocloud.execution.celery_app import app
+
 log = logging.getLogger(__name__)
+# The task kept its name when it moved from jobs to execution: messages already queued (and
+# workers of the previous release) still match it.
 RUN_SEGMENT_TASK = "dojocloud.jobs.tasks.run_segment"
 
 
@@ -15,8 +19,6 @@ def new_token() -> str:
 
 
 def send_segment(job_id: str, token: str, pool: str) -> bool:
-    from dojocloud.celery import app
-
     try:
         app.send_task(RUN_SEGMENT_TASK, args=[job_id, token], queue=pool, retry=False)
     except Exception as exc:  # broker down: the scheduler's recovery re-sends it

@@ -8,13 +8,18 @@ from celery import shared_task
 from celery.signals import worker_init
 from django.conf import settings
 
+from dojocloud.common.metrics import serve_metrics
+from dojocloud.execution.dispatch import RUN_SEGMENT_TASK
+
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="dojocloud.jobs.tasks.run_segment", acks_late=True,
+@shared_task(name=RUN_SEGMENT_TASK, acks_late=True,
              reject_on_worker_lost=True, ignore_result=True)
 def run_segment(job_id: str, token: str) -> str:
-    from dojocloud.jobs.segments import run_segment as run
+    # A genuine lazy load: segments imports the runtime (torch), which the web and gRPC
+    # processes that discover this module never need.
+    from dojocloud.execution.segments import run_segment as run
 
     outcome = run(job_id, token)
     log.info("job %s segment: %s", job_id, outcome)
@@ -37,7 +42,5 @@ def _prepare_torch(**_: object) -> None:
 def _serve_worker_metrics(**_: object) -> None:
     port = settings.WORKER_METRICS_PORT
     if port:
-        from dojocloud.common.metrics import serve_metrics
-
         serve_metrics(int(port))
         log.info("worker metrics on :%s/metrics", port)

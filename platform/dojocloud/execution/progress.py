@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
-from dojocloud.jobs.models import Job, JobEvent
+from dojocloud.jobs.facade import Job, JobEvent
 
 FLUSH_EVERY_S = 1.0
 

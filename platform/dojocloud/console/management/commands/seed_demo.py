@@ -1,4 +1,6 @@
-"""manage.py seed_demo: idempotent demo data for `make up` (see dojocloud.tenancy.demo)."""
+"""manage.py seed_demo: idempotent demo data for `make up`. It composes tenancy (the demo
+organization, users and API key, see dojocloud.tenancy.demo) and scheduling (the devices of
+the inventory), so it belongs to a top-layer app."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dojocloud.jobs.validation import inventory
-from dojocloud.scheduling.capacity import sync_inventory
-from dojocloud.tenancy.demo import seed_demo
+from dojocloud.common.inventory import inventory
+from dojocloud.scheduling.facade import sync_inventory
+from dojocloud.tenancy.facade import seed_demo
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from dojocloud.jobs.models import Checkpoint, Job
+from dojocloud.jobs.facade import Checkpoint, Job
 
 KEEP_LATEST = 3
 

@@ -10,10 +10,9 @@ import threading
 from django.db import connection
 from django.utils import timezone
 
-from dojocloud.jobs import control, lifecycle
-from dojocloud.jobs.models import Job
+from dojocloud.jobs.facade import STOP_CANCEL, STOP_PREEMPT, Job, lifecycle
 
-LOST_LEASE = "lost_lease"
+LOST_LEASE = "lost_lease"   # the job is no longer this worker's: its results are dropped
 
 
 class Heartbeat:
@@ -46,8 +45,8 @@ class Heartbeat:
                                   state__in=lifecycle.PLACED_STATES)
         if mine.update(heartbeat_at=timezone.now()):
             if Job.objects.filter(id=self.job_id, preempt_requested=True).exists():
-                self.stop_reason = control.STOP_PREEMPT
+                self.stop_reason = STOP_PREEMPT
             return
         row = Job.objects.filter(id=self.job_id).values("state").first()
-        self.stop_reason = (control.STOP_CANCEL if row and row["state"] == lifecycle.CANCELLED
+        self.stop_reason = (STOP_CANCEL if row and row["state"] == lifecycle.CANCELLED
                             else LOST_LEASE)

@@ -18,13 +18,25 @@ from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
 from dojo_runtime.training import Trainer
-from dojocloud.jobs import checkpoints, control, lifecycle
-from dojocloud.jobs.heartbeat import Heartbeat
-from dojocloud.jobs.models import Job
-from dojocloud.jobs.outcomes import SegmentResult, fail_job, finish_segment, preempt_job
-from dojocloud.jobs.progress import ProgressRecorder
-from dojocloud.jobs.runtime_config import train_config
-from dojocloud.jobs.services import spec_of
+from dojocloud.execution import checkpoints
+from dojocloud.execution.heartbeat import Heartbeat
+from dojocloud.execution.outcomes import (
+    LOST_LEASE,
+    SegmentResult,
+    fail_job,
+    finish_segment,
+    preempt_job,
+)
+from dojocloud.execution.progress import ProgressRecorder
+from dojocloud.jobs.facade import (
+    STOP_CANCEL,
+    Job,
+    lifecycle,
+    spec_of,
+    stop_requested,
+    train_config,
+    transition,
+)
 
 log = logging.getLogger(__name__)
 STOP_POLL_S = 0.2   # Redis is polled at most this often, not on every (sub-ms) step
@@ -48,7 +60,7 @@ class _Watch:
                 self.stop = "max_runtime"
             elif self.stop is None and now - self.last_poll >= STOP_POLL_S:
                 self.last_poll = now
-                self.stop = control.stop_requested(self.job_id)
+                self.stop = stop_requested(self.job_id)
         return self.stop is not None
 
 
@@ -81,8 +93,6 @@ def run_segment(job_id: str, token: str) -> str:
         preempt_job(job, lease, reason=job.preempt_reason or "preempted before start")
         return "preempted"
     if job.state == lifecycle.SCHEDULED:
-        from dojocloud.jobs.transitions import transition
-
         if transition(job.id, lifecycle.RUNNING, f"running on {worker_name()}",
                       expect=[lifecycle.SCHEDULED], where=Q(lease_owner=lease)) is None:
             return "stale"
@@ -135,7 +145,7 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         watch.stop = "max_runtime"
     recorder.flush()
     blob = None
-    if state.step > start_step and watch.stop not in (control.STOP_CANCEL, "lost_lease"):
+    if state.step > start_step and watch.stop not in (STOP_CANCEL, LOST_LEASE):
         blob = trainer.snapshot(state)
     return SegmentResult(
         start_step=start_step, end_step=state.step, stop=watch.stop, checkpoint=blob,

@@ -1,0 +1,105 @@
+"""How a segment ends. Each outcome commits in one transaction: the segment_ended port's
+listeners (job state, usage ledger row, placement release) and the checkpoint row run inside
+it, so a worker killed at any point leaves either the segment wholly recorded or wholly
+redone from the previous checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from dojocloud.execution import checkpoints
+from dojocloud.execution.dispatch import new_token, send_segment
+from dojocloud.execution.heartbeat import LOST_LEASE
+from dojocloud.jobs.facade import (
+    STOP_CANCEL,
+    STOP_PREEMPT,
+    Job,
+    LostLease,
+    Outcome,
+    SegmentEnded,
+    SegmentRun,
+    clear_stop,
+    segment_ended,
+)
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    start_step: int
+    end_step: int
+    stop: str | None          # None (ran to the segment end), "cancel", "preempt", ...
+    checkpoint: bytes | None
+    wall_seconds: float
+    device_seconds: float
+    samples: int
+    started_at: datetime
+    ended_at: datetime
+
+    def run(self) -> SegmentRun:
+        return SegmentRun(start_step=self.start_step, end_step=self.end_step,
+                          samples=self.samples, wall_seconds=self.wall_seconds,
+                          device_seconds=self.device_seconds, started_at=self.started_at,
+                          ended_at=self.ended_at)
+
+
+def _end(job: Job, lease: str, outcome: Outcome, reason: str,
+         result: SegmentResult | None, next_token: str = "") -> None:
+    """Publishes the segment's end, then saves its checkpoint: in the caller's transaction,
+    and after the jobs listener has checked the lease (a lost lease writes no file)."""
+    segment_ended.publish(SegmentEnded(
+        job_id=job.id, lease=lease, attempt=job.attempt, segment=job.segment, pool=job.pool,
+        accelerator=job.accelerator, device_count=max(len(job.devices), 1), outcome=outcome,
+        reason=reason, run=result.run() if result is not None else None,
+        next_token=next_token))
+    if result is not None and result.checkpoint is not None:
+        checkpoints.save_checkpoint(job.id, step=result.end_step, attempt=job.attempt,
+                                    segment=job.segment, blob=result.checkpoint)
+
+
+def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
+    if result.stop == LOST_LEASE:
+        return LOST_LEASE   # another worker owns the job now; it redoes this segment
+    if result.stop == STOP_CANCEL:
+        with transaction.atomic():
+            _end(job, lease, Outcome.CANCELLED, "cancelled", result)
+        clear_stop(job.id)
+        return "cancelled"
+    if result.stop == "max_runtime":
+        return fail_job(job, lease, f"max runtime of {job.max_runtime_seconds}s exceeded",
+                        result)
+    if result.stop == STOP_PREEMPT:
+        return preempt_job(job, lease, job.preempt_reason or "preempted", result)
+    try:
+        with transaction.atomic():
+            if result.end_step >= job.total_steps:
+                _end(job, lease, Outcome.SUCCEEDED, f"trained {result.end_step} steps", result)
+                return "succeeded"
+            token = new_token()
+            _end(job, lease, Outcome.NEXT_SEGMENT, "next segment", result, next_token=token)
+            pool = job.pool
+            transaction.on_commit(lambda: send_segment(job.id, token, pool))
+            return "segment"
+    except LostLease:
+        return LOST_LEASE
+
+
+def preempt_job(job: Job, lease: str, reason: str, result: SegmentResult | None = None) -> str:
+    try:
+        with transaction.atomic():
+            _end(job, lease, Outcome.PREEMPTED, reason, result)
+    except LostLease:
+        return LOST_LEASE
+    clear_stop(job.id)
+    return "preempted"
+
+
+def fail_job(job: Job, lease: str, reason: str, result: SegmentResult | None = None) -> str:
+    try:
+        with transaction.atomic():
+            _end(job, lease, Outcome.FAILED, reason, result)
+    except LostLease:
+        return LOST_LEASE
+    return "failed"

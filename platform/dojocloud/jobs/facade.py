@@ -1,0 +1,57 @@
+"""Jobs' public entry: the only module of jobs that other apps import.
+
+The job record's services (submit, read, list, cancel, estimate), spec validation, the state
+machine and its conditional transitions, the stop flags a worker polls, and the ports a
+job's moments are published through. The model classes other apps read are re-exported as
+they are (converting every cross-app read to dataclasses is beyond this seam)."""
+
+from dojocloud.jobs import lifecycle, stored_spec
+from dojocloud.jobs.control import (
+    STOP_CANCEL,
+    STOP_PREEMPT,
+    clear_stop,
+    request_stop,
+    stop_requested,
+)
+from dojocloud.jobs.models import Checkpoint, Job, JobEvent
+from dojocloud.jobs.ports import (
+    JobCancelled,
+    JobSubmitted,
+    LostLease,
+    MissingSubscriber,
+    Outcome,
+    SegmentEnded,
+    SegmentRun,
+    job_cancelled,
+    job_submitted,
+    segment_ended,
+)
+from dojocloud.jobs.runtime_config import train_config
+from dojocloud.jobs.services import (
+    cancel_job,
+    create_job,
+    estimate_job,
+    get_job,
+    job_events,
+    jobs_for,
+    list_jobs,
+    spec_of,
+)
+from dojocloud.jobs.transitions import record_state_event, transition
+from dojocloud.jobs.validation import (
+    ARCHITECTURES,
+    OPTIMIZERS,
+    PRECISIONS,
+    PRIORITY_CLASSES,
+    validate_spec,
+)
+
+__all__ = [
+    "ARCHITECTURES", "OPTIMIZERS", "PRECISIONS", "PRIORITY_CLASSES", "STOP_CANCEL",
+    "STOP_PREEMPT", "Checkpoint", "Job", "JobCancelled", "JobEvent", "JobSubmitted",
+    "LostLease", "MissingSubscriber", "Outcome", "SegmentEnded", "SegmentRun", "cancel_job",
+    "clear_stop", "create_job", "estimate_job", "get_job", "job_cancelled", "job_events",
+    "job_submitted", "jobs_for", "lifecycle", "list_jobs", "record_state_event", "stored_spec",
+    "request_stop", "segment_ended", "spec_of", "stop_requested", "train_config",
+    "transition", "validate_spec",
+]

@@ -1,0 +1,122 @@
+"""The ports through which a job's moments reach the apps that react to them, so that jobs
+imports none of them.
+
+* `segment_ended`: a worker's segment ended (ran to its end, was cancelled or preempted,
+  failed, or never started). jobs moves the job's state, billing appends the usage row,
+  scheduling releases the placement and wakes the loop.
+* `job_submitted` and `job_cancelled`: scheduling wakes the loop (and, on a cancel, releases
+  the placement).
+
+Each app subscribes in its AppConfig.ready(). Listeners run synchronously, in the port's
+fixed order, inside the publisher's transaction: the checkpoint row, the usage row, the job
+state and the placement release commit together or not at all (a worker killed mid-way
+redoes the segment from its previous checkpoint). Anything that must wait for the commit
+(waking the loop, dispatching) is registered with `transaction.on_commit`. Publishing while
+a required app has not subscribed raises: usage is never dropped silently.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from django.db import transaction
+
+E = TypeVar("E")
+
+
+class MissingSubscriber(RuntimeError):
+    """A port was published to while an app that must react to it had not subscribed."""
+
+
+class LostLease(Exception):
+    """Raised by the jobs listener when the job is no longer the publishing worker's: the
+    whole transaction rolls back (another worker redoes the segment)."""
+
+
+class Port(Generic[E]):
+    """A typed, synchronous subscriber registry: one listener per app, called in the order
+    of `required` (the first one may veto the event by raising)."""
+
+    def __init__(self, name: str, required: tuple[str, ...]) -> None:
+        self.name = name
+        self.required = required
+        self._listeners: dict[str, Callable[[E], None]] = {}
+
+    def subscribe(self, app: str, listener: Callable[[E], None]) -> None:
+        if app not in self.required:
+            raise ValueError(f"{app!r} is not a subscriber of {self.name}: {self.required}")
+        self._listeners[app] = listener   # ready() may run twice (tests): replace, not add
+
+    def unsubscribe(self, app: str) -> None:
+        self._listeners.pop(app, None)
+
+    def publish(self, event: E) -> None:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError(f"{self.name} must be published inside a transaction")
+        missing = [app for app in self.required if app not in self._listeners]
+        if missing:
+            raise MissingSubscriber(f"{self.name}: no listener of {', '.join(missing)}")
+        for app in self.required:
+            self._listeners[app](event)
+
+
+class Outcome(enum.StrEnum):
+    CANCELLED = "cancelled"        # the job was cancelled meanwhile: usage only
+    NEXT_SEGMENT = "segment"       # the job goes on: its next segment is dispatched
+    SUCCEEDED = "succeeded"
+    PREEMPTED = "preempted"        # checkpointed (or not started) and back in the queue
+    FAILED = "failed"
+
+
+RELEASING = frozenset({Outcome.SUCCEEDED, Outcome.PREEMPTED, Outcome.FAILED})
+
+
+@dataclass(frozen=True)
+class SegmentRun:
+    """What a segment that trained did: the usage billed for it."""
+
+    start_step: int
+    end_step: int
+    samples: int
+    wall_seconds: float
+    device_seconds: float
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class SegmentEnded:
+    job_id: str
+    lease: str                  # the worker lease that ran it; the state moves only under it
+    attempt: int
+    segment: int
+    pool: str
+    accelerator: str
+    device_count: int
+    outcome: Outcome
+    reason: str
+    run: SegmentRun | None      # None: the segment never trained (preempted first, crashed)
+    next_token: str = ""        # NEXT_SEGMENT: the dispatch token of the next segment
+
+    @property
+    def releases_placement(self) -> bool:
+        return self.outcome in RELEASING
+
+
+@dataclass(frozen=True)
+class JobSubmitted:
+    job_id: str
+
+
+@dataclass(frozen=True)
+class JobCancelled:
+    job_id: str
+
+
+segment_ended: Port[SegmentEnded] = Port("segment_ended", ("jobs", "billing", "scheduling"))
+job_submitted: Port[JobSubmitted] = Port("job_submitted", ("scheduling",))
+job_cancelled: Port[JobCancelled] = Port("job_cancelled", ("scheduling",))
