@@ -119,7 +119,7 @@ def _next(rng: random.Random, snap: Snapshot, d: Decisions, stops: dict[str, flo
 def _fresh(capacity: Capacity) -> Capacity:
     """An equal Capacity of new objects, as the store reads it from the database each pass."""
     return Capacity(tuple(replace(t) for t in capacity.tiles),
-                    tuple(replace(n) for n in capacity.gpu_nodes))
+                    tuple(replace(n) for n in capacity.gpu_nodes), capacity.figures)
 
 
 def _steady(rng: random.Random, base: Snapshot, follow: Following, n: int

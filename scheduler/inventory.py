@@ -1,12 +1,20 @@
-"""Reads a capacity inventory (deploy/clusters/*.yaml) into the core's Capacity."""
+"""Reads a capacity inventory (deploy/clusters/*.yaml) into the core's Capacity, with the
+hardware figures (throughput and price per accelerator type) from dojo_runtime.specs.
+
+This module is the scheduler's I/O edge to the specs: the core receives the figures as
+plain data (scheduler.core.figures) and imports nothing of dojo_runtime.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dojo_runtime.specs import accelerator_figures
+from scheduler.core.figures import Figures
 from scheduler.core.model import TRAY_COLS, TRAY_ROWS, Capacity, GpuNode, Tile
 
 MAX_TRAYS_PER_CABINET = 2
@@ -14,6 +22,15 @@ MAX_TRAYS_PER_CABINET = 2
 
 class InventoryError(ValueError):
     pass
+
+
+@cache
+def hardware_figures() -> Figures:
+    """The packaged specs' peak dense BF16 FLOP/s and on-demand USD per device-hour of
+    every known accelerator type, as the core's Figures (one object: equal Capacities
+    share it, so comparing them stays cheap)."""
+    return Figures.of({name: (f.peak_bf16_flops, f.usd_per_device_hour)
+                       for name, f in accelerator_figures().items()})
 
 
 def load_inventory(path: str | Path) -> Capacity:
@@ -59,4 +76,4 @@ def parse_inventory(data: Any) -> Capacity:
         count = _positive_int(gp, "nodes", where)
         per_node = _positive_int(gp, "gpus_per_node", where, 8)
         nodes.extend(GpuNode(pool, f"n{n}", per_node) for n in range(count))
-    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(nodes))
+    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(nodes), figures=hardware_figures())

@@ -2,9 +2,11 @@
 
 Every figure lives in `dojo_hardware.yaml` beside its source; the cost model's parameters live
 in `cost_model.yaml`. Code asks `load_hardware()` / `load_cost_params()`; nothing else reads the
-files.
+files. `accelerator_figures()` is the one table of peak throughput and price per accelerator
+type that the scheduler, the estimator and billing read.
 """
 
+from dojo_runtime.specs.accelerators import AcceleratorFigures, accelerator_figures
 from dojo_runtime.specs.hardware import (
     CostParams,
     DipSpec,
@@ -21,6 +23,7 @@ from dojo_runtime.specs.hardware import (
 from dojo_runtime.specs.loader import accelerator_kind, load_cost_params, load_hardware
 
 __all__ = [
+    "AcceleratorFigures",
     "CostParams",
     "DipSpec",
     "Efficiency",
@@ -32,6 +35,7 @@ __all__ = [
     "PriceBook",
     "TileSpec",
     "TraySpec",
+    "accelerator_figures",
     "accelerator_kind",
     "load_cost_params",
     "load_hardware",

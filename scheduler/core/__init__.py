@@ -4,6 +4,7 @@ The live service (scheduler.loop) and the trace simulator (scheduler.simulate) b
 `schedule(snapshot, policy)` with an immutable Snapshot and apply the returned Decisions.
 """
 
+from scheduler.core.figures import NO_FIGURES, Figures
 from scheduler.core.incremental import Scheduler
 from scheduler.core.model import (
     ACCELERATOR_POOLS,
@@ -35,8 +36,10 @@ __all__ = [
     "Capacity",
     "Decisions",
     "DeviceState",
+    "Figures",
     "GpuNode",
     "JobRequest",
+    "NO_FIGURES",
     "Pending",
     "POLICIES",
     "PRIORITY_CLASSES",

@@ -64,7 +64,7 @@ class Scheduler:
         self.state = state_from_snapshot(
             Snapshot(0.0, capacity, tenants=self.tenants, grace_period_s=grace_period_s,
                      min_run_s=min_run_s, checkpoint_interval_s=checkpoint_interval_s))
-        self.queue = JobQueue(self.policy)
+        self.queue = JobQueue(self.policy, figures=capacity.figures)
         self._victims_of: dict[str, set[str]] = {}
 
     @classmethod
@@ -91,6 +91,9 @@ class Scheduler:
         else:
             self.capacity = snapshot.capacity
             self.tenants = dict(snapshot.tenants)
+            if snapshot.capacity.figures != self.queue.figures:   # options priced anew
+                self.queue = JobQueue(self.policy, self.queue.jobs.values(),
+                                      figures=snapshot.capacity.figures)
             domains = st.domains
             self.state = st = state_from_snapshot(
                 replace(snapshot, queued=(), tenants=self.tenants))
@@ -145,7 +148,7 @@ class Scheduler:
         for a in decisions.admits:
             job = self.queue.remove(a.job_id)
             assert job is not None
-            dur = next((o.duration_s for o in job_options(job)
+            dur = next((o.duration_s for o in job_options(job, self.queue.figures)
                         if o.accelerator == a.placement.accelerator), None)
             if dur is not None and job.est_duration_s:   # a resumed job has part of it left
                 dur *= queued_remaining(job) / job.est_duration_s

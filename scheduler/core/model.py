@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
+from scheduler.core.figures import NO_FIGURES, Figures
+
 # Accelerator type (what a job spec asks for) -> pool kind prefix. A GPU accelerator
 # "gpu-x" runs in the pool of the same name; Dojo tiles run in Dojo pools.
 DOJO_ACCELERATOR = "dojo-tile"
@@ -70,6 +72,9 @@ class GpuNode:
 class Capacity:
     tiles: tuple[Tile, ...] = ()
     gpu_nodes: tuple[GpuNode, ...] = ()
+    # Throughput and price per accelerator type (sizing and ties between a job's options);
+    # producers fill it from dojo_runtime.specs (scheduler.inventory.hardware_figures).
+    figures: Figures = NO_FIGURES
 
     def pools(self) -> dict[str, str]:
         """pool name -> accelerator type it serves."""
@@ -102,7 +107,7 @@ class JobRequest:
     est_duration_s: float | None = None
     attained_service_s: float = 0.0  # device-seconds already received (LAS, fair share)
     # Per-accelerator estimates for the alternatives (the runtime's estimator fills these);
-    # missing ones come from the sizing model in scheduler.core.sizing.
+    # missing ones come from the sizing model in scheduler.core.sizing (Capacity.figures).
     est_durations: Mapping[str, float] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)   # devices per alternative
 

@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from scheduler.core.figures import NO_FIGURES, Figures
 from scheduler.core.model import JobRequest, pool_for_accelerator
 from scheduler.core.policies.base import Policy
 from scheduler.core.quota import QuotaBook
@@ -30,8 +31,10 @@ _ALL = ""
 
 
 class JobQueue:
-    def __init__(self, policy: Policy, jobs: Iterable[JobRequest] = ()) -> None:
+    def __init__(self, policy: Policy, jobs: Iterable[JobRequest] = (), *,
+                 figures: Figures = NO_FIGURES) -> None:
         self.policy = policy
+        self.figures = figures   # Capacity.figures: every option is sized and priced with it
         self.jobs: dict[str, JobRequest] = {}
         self.lists: dict[str, list[tuple[Any, ...]]] = {}
         # pool -> device count -> queued options asking that (early stop), priority counts
@@ -91,7 +94,7 @@ class JobQueue:
             first, count = job.accelerators[0], job.count
             u = units.get((first, count))
             if u is None:
-                u = units[(first, count)] = unit(first, count)
+                u = units[(first, count)] = unit(first, count, self.figures)
             opt = single_option(first, count, job.est_duration_s, u)
             options[jid] = (opt,)
             kind = self._kind(job, opt)
@@ -170,11 +173,11 @@ class JobQueue:
 
     def _options(self, job: JobRequest) -> tuple[Option, ...]:
         if job.est_durations or job.counts or len(job.accelerators) == 1:
-            return job_options(job)
+            return job_options(job, self.figures)
         key = (job.accelerators, job.count, job.est_duration_s)
         opts = self._memo.get(key)
         if opts is None:
-            opts = self._memo[key] = job_options(job)
+            opts = self._memo[key] = job_options(job, self.figures)
         return opts
 
     def smallest(self, pool: str) -> int | None:

@@ -21,4 +21,5 @@ from scheduler.core.walk import run_pass
 def schedule(snapshot: Snapshot, policy: str = "default") -> Decisions:
     chosen = get_policy(policy)
     state = state_from_snapshot(snapshot)
-    return run_pass(state, JobQueue(chosen, snapshot.queued), chosen, explain=True)
+    queue = JobQueue(chosen, snapshot.queued, figures=snapshot.capacity.figures)
+    return run_pass(state, queue, chosen, explain=True)

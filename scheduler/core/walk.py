@@ -237,7 +237,7 @@ class _Walk:
         """Options the cluster can ever hold (fastest first where the policy says so); None
         after recording why the job must wait regardless."""
         pools = self.state.cluster.pools
-        given = self.queue.options.get(job.job_id) or job_options(job)
+        given = self.queue.options.get(job.job_id) or job_options(job, self.queue.figures)
         if len(given) == 1:   # the common case, without the general path's lists
             o = given[0]
             index = pools.get(o.pool)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from scheduler.core.figures import Figures
 from scheduler.core.model import (
     Capacity,
     Decisions,
@@ -65,11 +66,12 @@ def pool_capacity(capacity: Capacity) -> dict[str, int]:
     return out
 
 
-def _sim_jobs(trace: Sequence[TraceJob], tenants: list[str], oracle: bool) -> list[SimJob]:
+def _sim_jobs(trace: Sequence[TraceJob], tenants: list[str], oracle: bool,
+              figures: Figures) -> list[SimJob]:
     index = {t: i for i, t in enumerate(tenants)}
     jobs = []
     for i, t in enumerate(trace):
-        work = tp.work_units(t.duration_s, t.count, t.accelerators[0])
+        work = tp.work_units(t.duration_s, t.count, t.accelerators[0], figures)
         jobs.append(SimJob(i, t, priority_value(t.priority), index[t.tenant], work,
                            t.duration_s if oracle else None, requeued_at=t.submit_s))
     return jobs
@@ -85,7 +87,8 @@ class Replay:
         self.options = options
         self.tenants = tenants_of(trace)
         self.pools = pool_capacity(capacity)
-        self.jobs = _sim_jobs(trace, self.tenants, options.oracle_estimates)
+        self.figures = capacity.figures   # the core's own: simulated and estimated agree
+        self.jobs = _sim_jobs(trace, self.tenants, options.oracle_estimates, self.figures)
         self.by_id = {j.trace.job_id: j for j in self.jobs}
         quotas = QUOTA_MODES[options.quotas](self.tenants, self.pools)
         self.usage = TenantUsage(self.tenants, quotas, self.pools)
@@ -202,7 +205,7 @@ class Replay:
         if job.first_start is None:
             job.first_start = now
         n = len(placement.devices)
-        job.rate = n * tp.throughput(placement.accelerator)
+        job.rate = n * self.figures.throughput(placement.accelerator)
         job.end = now + (job.work - job.done) / job.rate
         self.running[job.index] = job
         heapq.heappush(self.events, (job.end, FINISH, job.index, job.epoch))

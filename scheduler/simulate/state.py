@@ -16,9 +16,9 @@ class SimJob:
     trace: TraceJob
     priority: int
     tenant_index: int
-    work: float                  # total work, V100-seconds (see throughput.py)
+    work: float                  # total work, FLOP at peak (see throughput.py)
     est_duration_s: float | None
-    done: float = 0.0            # work saved at the last checkpoint, V100-seconds
+    done: float = 0.0            # work saved at the last checkpoint, FLOP at peak
     attained_s: float = 0.0      # device-seconds received so far (LAS)
     first_start: float | None = None
     finish: float | None = None

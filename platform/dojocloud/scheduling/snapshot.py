@@ -31,6 +31,7 @@ from scheduler.core import (
     Snapshot,
     Tile,
 )
+from scheduler.inventory import hardware_figures
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -47,7 +48,7 @@ def load_capacity() -> Capacity:
         else:
             nodes[(d.pool, d.node)].append(d)
     gpu_nodes = [_gpu_node(pool, name, gpus) for (pool, name), gpus in sorted(nodes.items())]
-    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(gpu_nodes))
+    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(gpu_nodes), figures=hardware_figures())
 
 
 def _gpu_node(pool: str, name: str, gpus: list[Device]) -> GpuNode:

@@ -12,6 +12,10 @@ from scheduler.core.model import (
     RunningJob,
     Tile,
 )
+from scheduler.inventory import hardware_figures
+
+# The packaged specs' throughput and price per accelerator type, as producers fill them.
+FIGURES = hardware_figures()
 
 
 def cluster(cabinets: int = 1, trays: int = 2, gpu_nodes: int = 0, pool: str = "gpu-a100") -> Capacity:
@@ -21,7 +25,7 @@ def cluster(cabinets: int = 1, trays: int = 2, gpu_nodes: int = 0, pool: str = "
         for r in range(TRAY_ROWS) for col in range(TRAY_COLS)
     )
     nodes = tuple(GpuNode(pool, f"n{i}") for i in range(gpu_nodes))
-    return Capacity(tiles, nodes)
+    return Capacity(tiles, nodes, FIGURES)
 
 
 def job(jid: str, count: int = 1, accel: str = "dojo-tile", tenant: str = "a", t: float = 0.0,

@@ -8,7 +8,7 @@ from scheduler.core import JobRequest, Snapshot, TenantQuota, schedule
 from scheduler.core.incremental import Scheduler
 from scheduler.core.operator_rules import drain, mark_failed, undrain
 from scheduler.core.priority import priority_value
-from tests.unit.scheduler_core.builders import cluster, job, running, tile
+from tests.unit.scheduler_core.builders import FIGURES, cluster, job, running, tile
 
 GPU = "gpu-a100"
 
@@ -143,7 +143,8 @@ def test_drain_with_evict_moves_running_jobs() -> None:
 
 def test_heterogeneous_job_goes_where_it_finishes_first() -> None:
     from scheduler.core.model import Capacity, GpuNode
-    cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(4)))
+    cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(4)),
+                   FIGURES)
     # 1 H100 is sized up to 1 tile (9x the compute): it finishes ~9x sooner there
     j = job("j", 1, accels=("gpu-h100", "dojo-tile"), dur=1000.0)
     (a,) = schedule(Snapshot(0.0, cap, (j,))).admits
