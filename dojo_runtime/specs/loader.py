@@ -10,19 +10,8 @@ from typing import Any
 
 import yaml
 
-from dojo_runtime.specs.hardware import (
-    CostParams,
-    DipSpec,
-    Efficiency,
-    GpuSpec,
-    HardwareSpecs,
-    LatencySpec,
-    NodeSpec,
-    PodSpec,
-    PriceBook,
-    TileSpec,
-    TraySpec,
-)
+# `hw.X`: this module builds every typed spec; the package re-exports them by name.
+from dojo_runtime.specs import hardware as hw
 
 HARDWARE_FILE = "dojo_hardware.yaml"
 COST_MODEL_FILE = "cost_model.yaml"
@@ -50,40 +39,41 @@ def _same(section: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return _pick(section, **{k: k for k in keys})
 
 
-def _node(d: Mapping[str, Any]) -> NodeSpec:
-    return NodeSpec(
+def _node(d: Mapping[str, Any]) -> hw.NodeSpec:
+    return hw.NodeSpec(
         **_same(d, "clock_hz", "sram_bytes", "peak_bf16_flops", "peak_cfp8_flops",
                 "peak_cfp16_flops", "peak_fp32_flops", "sram_load_bandwidth_bytes_per_s",
                 "sram_store_bandwidth_bytes_per_s", "source", "confidence"))
 
 
-def _tile(d: Mapping[str, Any]) -> TileSpec:
-    return TileSpec(
+def _tile(d: Mapping[str, Any]) -> hw.TileSpec:
+    return hw.TileSpec(
         **_same(d, "d1_chips", "nodes", "peak_bf16_flops", "peak_cfp8_flops", "peak_fp32_flops",
                 "sram_bytes", "ontile_bisection_bandwidth_bytes_per_s",
                 "offtile_bandwidth_per_edge_bytes_per_s", "max_dips_per_edge",
                 "dips_per_tile_average_in_tray", "power_w", "source", "confidence"))
 
 
-def _tray(d: Mapping[str, Any]) -> TraySpec:
+def _tray(d: Mapping[str, Any]) -> hw.TraySpec:
     rows, cols = (int(x) for x in str(d["tile_layout"]).lower().split("x"))
     if rows * cols != int(d["tiles"]):
         raise ValueError("system_tray.tile_layout does not match system_tray.tiles")
-    return TraySpec(int(d["tiles"]), rows, cols, int(d["dips"]), str(d["source"]))
+    return hw.TraySpec(int(d["tiles"]), rows, cols, int(d["dips"]), str(d["source"]))
 
 
-def _dip(d: Mapping[str, Any]) -> DipSpec:
-    return DipSpec(
+def _dip(d: Mapping[str, Any]) -> hw.DipSpec:
+    return hw.DipSpec(
         **_same(d, "hbm_bytes", "hbm_bandwidth_bytes_per_s",
                 "ttp_link_to_tile_bandwidth_bytes_per_s", "host_pcie_bandwidth_bytes_per_s",
                 "ttpoe_ethernet_bandwidth_bytes_per_s", "source", "confidence"))
 
 
-def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: int) -> GpuSpec:
+def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float,
+         per_node: int) -> hw.GpuSpec:
     bf16 = d.get("peak_bf16_dense_flops") or d.get("peak_fp16_dense_flops")
     if bf16 is None:
         raise ValueError(f"gpus.{part}: no 16-bit dense peak")
-    return GpuSpec(
+    return hw.GpuSpec(
         accelerator=name, part=part, peak_bf16_flops=float(bf16),
         peak_fp8_flops=d.get("peak_fp8_dense_flops"),
         gpus_per_node=per_node, node_network_bytes_per_s=node_net,
@@ -93,12 +83,12 @@ def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: 
     )
 
 
-def _gpus(data: Mapping[str, Any]) -> dict[str, GpuSpec]:
+def _gpus(data: Mapping[str, Any]) -> dict[str, hw.GpuSpec]:
     extra = data["additions"]
     parts = {**data["gpus"], **extra["gpus"]}
     per_node = int(data["gpus"]["node_8gpu"]["gpus_per_node"])
     net = extra["gpu_node_network"]
-    out: dict[str, GpuSpec] = {}
+    out: dict[str, hw.GpuSpec] = {}
     for name, entry in extra["accelerators"].items():
         if entry["kind"] == "gpu":
             part = entry["gpu"]
@@ -106,27 +96,27 @@ def _gpus(data: Mapping[str, Any]) -> dict[str, GpuSpec]:
     return out
 
 
-def _prices(d: Mapping[str, Any]) -> PriceBook:
+def _prices(d: Mapping[str, Any]) -> hw.PriceBook:
     table = {str(k): float(v) for k, v in d["usd_per_device_hour"].items()}
-    return PriceBook(MappingProxyType(table), str(d["price_date"]), str(d["source"]))
+    return hw.PriceBook(MappingProxyType(table), str(d["price_date"]), str(d["source"]))
 
 
 @cache
-def load_hardware() -> HardwareSpecs:
+def load_hardware() -> hw.HardwareSpecs:
     """The packaged hardware figures (read once; the result is immutable)."""
     data = _read(HARDWARE_FILE)
     extra = data["additions"]
-    return HardwareSpecs(
+    return hw.HardwareSpecs(
         as_of=str(data["as_of"]),
         node=_node(data["node"]),
         tile=_tile(data["training_tile"]),
         tray=_tray(data["system_tray"]),
-        pod=PodSpec(int(data["cabinet"]["system_trays"]), int(data["exapod"]["cabinets"]),
-                    int(data["exapod"]["tiles"]), str(data["exapod"]["source"])),
+        pod=hw.PodSpec(int(data["cabinet"]["system_trays"]), int(data["exapod"]["cabinets"]),
+                       int(data["exapod"]["tiles"]), str(data["exapod"]["source"])),
         dip=_dip(data["dip"]),
         gpus=MappingProxyType(_gpus(data)),
-        latencies=LatencySpec(**_same(extra["latencies"], "ttpoe_s", "nvlink_s",
-                                      "tile_edge_hop_s", "gpu_network_s", "source")),
+        latencies=hw.LatencySpec(**_same(extra["latencies"], "ttpoe_s", "nvlink_s",
+                                         "tile_edge_hop_s", "gpu_network_s", "source")),
         prices=_prices(extra["prices"]),
         accelerators=tuple(extra["accelerators"]),
     )
@@ -146,16 +136,16 @@ def _read_accelerators() -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType(dict(_read(HARDWARE_FILE)["additions"]["accelerators"]))
 
 
-def _efficiency(d: Mapping[str, Any]) -> Efficiency:
-    return Efficiency(**{k: float(v) for k, v in _same(d, "matrix", "vector", "memory",
-                                                         "network").items()})
+def _efficiency(d: Mapping[str, Any]) -> hw.Efficiency:
+    return hw.Efficiency(**{k: float(v) for k, v in _same(d, "matrix", "vector", "memory",
+                                                            "network").items()})
 
 
 @cache
-def load_cost_params() -> CostParams:
+def load_cost_params() -> hw.CostParams:
     """The cost model's default parameters (cost_model.yaml)."""
     d = _read(COST_MODEL_FILE)
-    return CostParams(
+    return hw.CostParams(
         dojo=_efficiency(d["efficiency"]["dojo"]),
         gpu=_efficiency(d["efficiency"]["gpu"]),
         dojo_kernel_overhead_s=float(d["kernel_overhead_s"]["dojo"]),
