@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from types import TracebackType
 from typing import Any
 
 import grpc
@@ -43,44 +44,46 @@ class ApiInterceptor(grpc.ServerInterceptor):
 
 def _unary(behavior: Unary, method: str) -> Unary:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
-        start, code = time.monotonic(), "OK"
-        try:
+        with _Call(context, method):
             return behavior(request, context)
-        except DojoError as err:
-            status = to_grpc_status(err)
-            code = status.code.name
-            context.abort_with_status(status)  # raises, unwinding the handler
-        except Exception:
-            code = _failure_code(context, method)
-            _hide_internal(context, code)
-            raise
-        finally:
-            _finish(method, code, start)
 
     return wrapper
 
 
 def _streaming(behavior: Streaming, method: str) -> Streaming:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        start, code = time.monotonic(), "OK"
-        try:
+        with _Call(context, method) as call:
             yield from behavior(request, context)
-            code = _ended_code(context)
-        except DojoError as err:
-            status = to_grpc_status(err)
-            code = status.code.name
-            context.abort_with_status(status)  # raises, unwinding the handler
-        except GeneratorExit:
-            code = "CANCELLED"  # the client went away; gRPC closed the generator
-            raise
-        except Exception:
-            code = _failure_code(context, method)
-            _hide_internal(context, code)
-            raise
-        finally:
-            _finish(method, code, start)
+            call.code = _ended_code(context)
 
     return wrapper
+
+
+class _Call:
+    """One handler's run: its final code ("OK" unless it raised or its stream stopped early),
+    its latency and the connection clean-up; a DojoError becomes the call's status."""
+
+    def __init__(self, context: grpc.ServicerContext, method: str) -> None:
+        self.context, self.method = context, method
+        self.code, self.start = "OK", time.monotonic()
+
+    def __enter__(self) -> _Call:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if isinstance(err, DojoError):
+                status = to_grpc_status(err)
+                self.code = status.code.name
+                self.context.abort_with_status(status)  # raises, unwinding the handler
+            elif isinstance(err, GeneratorExit):
+                self.code = "CANCELLED"  # the client went away; gRPC closed the generator
+            elif isinstance(err, Exception):
+                self.code = _failure_code(self.context, self.method)
+                _hide_internal(self.context, self.code)
+        finally:
+            _finish(self.method, self.code, self.start)
 
 
 def _ended_code(context: grpc.ServicerContext) -> str:
