@@ -5,12 +5,11 @@ snapshot and the console's admin read, is re-exported as it is."""
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.billing.services import (
-    SegmentUsage,
     UsageTotals,
     job_usage,
     organization_usage,
     record_segment_usage,
 )
 
-__all__ = ["SegmentUsage", "UsageRecord", "UsageTotals", "job_usage", "organization_usage",
+__all__ = ["UsageRecord", "UsageTotals", "job_usage", "organization_usage",
            "record_segment_usage"]

@@ -1,7 +1,8 @@
 """Billing facade: appending usage to the ledger and reading it back.
 
 The ledger row is keyed by (job, attempt, segment); a second write of the same segment is a
-no-op, and only a real insert moves the job's totals and the Prometheus counters."""
+no-op, and only a real insert moves the job's totals and the Prometheus counters. A segment's
+usage arrives as the jobs port's own event types (SegmentEnded and its SegmentRun)."""
 
 from __future__ import annotations
 
@@ -13,29 +14,8 @@ from django.db.models import Count, F, Sum
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.common import metrics
-from dojocloud.jobs.facade import Job, SegmentEnded
+from dojocloud.jobs.facade import Job, SegmentEnded, SegmentRun
 from dojocloud.tenancy.facade import Organization
-
-
-@dataclass(frozen=True)
-class SegmentUsage:
-    job_id: str
-    attempt: int
-    segment: int
-    pool: str
-    accelerator: str
-    device_count: int
-    start_step: int
-    end_step: int
-    samples: int
-    wall_seconds: float
-    device_seconds: float
-    started_at: datetime
-    ended_at: datetime
-
-    @property
-    def allocated_seconds(self) -> float:
-        return self.device_count * self.wall_seconds
 
 
 @dataclass(frozen=True)
@@ -47,49 +27,47 @@ class UsageTotals:
     segments: int
 
 
-def record_segment_usage(usage: SegmentUsage) -> bool:
+def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
     """Appends the segment's row; True if inserted, False if it was already there."""
-    job = Job.objects.select_related("organization").get(id=usage.job_id)
+    job = Job.objects.select_related("organization").get(id=segment.job_id)
+    allocated = _allocated_seconds(segment, run)
     try:
         with transaction.atomic():
             UsageRecord.objects.create(
-                job=job, organization=job.organization, attempt=usage.attempt,
-                segment=usage.segment, pool=usage.pool, accelerator=usage.accelerator,
-                device_count=usage.device_count, start_step=usage.start_step,
-                end_step=usage.end_step, samples=usage.samples,
-                allocated_seconds=usage.allocated_seconds,
-                device_seconds=usage.device_seconds, wall_seconds=usage.wall_seconds,
-                started_at=usage.started_at, ended_at=usage.ended_at)
+                job=job, organization=job.organization, attempt=segment.attempt,
+                segment=segment.segment, pool=segment.pool, accelerator=segment.accelerator,
+                device_count=segment.device_count, start_step=run.start_step,
+                end_step=run.end_step, samples=run.samples, allocated_seconds=allocated,
+                device_seconds=run.device_seconds, wall_seconds=run.wall_seconds,
+                started_at=run.started_at, ended_at=run.ended_at)
             Job.objects.filter(id=job.id).update(
-                allocated_seconds=F("allocated_seconds") + usage.allocated_seconds,
-                device_seconds=F("device_seconds") + usage.device_seconds,
-                wall_seconds=F("wall_seconds") + usage.wall_seconds,
-                samples_trained=F("samples_trained") + usage.samples)
-            transaction.on_commit(lambda: _count(job.organization.slug, usage))
+                allocated_seconds=F("allocated_seconds") + allocated,
+                device_seconds=F("device_seconds") + run.device_seconds,
+                wall_seconds=F("wall_seconds") + run.wall_seconds,
+                samples_trained=F("samples_trained") + run.samples)
+            labels = {"organization": job.organization.slug, "pool": segment.pool}
+            transaction.on_commit(lambda: _count(labels, allocated, run))
     except IntegrityError:
         return False
     return True
 
 
+def _allocated_seconds(segment: SegmentEnded, run: SegmentRun) -> float:
+    """What the ledger bills: every device of the allocation for the segment's wall time."""
+    return segment.device_count * run.wall_seconds
+
+
 def on_segment_ended(event: SegmentEnded) -> None:
     """billing's reaction to a segment's end (jobs' segment_ended port): the ledger row, in
     the publisher's transaction. A segment that never trained has nothing to bill."""
-    run = event.run
-    if run is None:
-        return
-    record_segment_usage(SegmentUsage(
-        job_id=event.job_id, attempt=event.attempt, segment=event.segment, pool=event.pool,
-        accelerator=event.accelerator, device_count=event.device_count,
-        start_step=run.start_step, end_step=run.end_step, samples=run.samples,
-        wall_seconds=run.wall_seconds, device_seconds=run.device_seconds,
-        started_at=run.started_at, ended_at=run.ended_at))
+    if event.run is not None:
+        record_segment_usage(event, event.run)
 
 
-def _count(org: str, usage: SegmentUsage) -> None:
-    labels = {"organization": org, "pool": usage.pool}
-    metrics.USAGE_ALLOCATED_SECONDS.labels(**labels).inc(usage.allocated_seconds)
-    metrics.USAGE_DEVICE_SECONDS.labels(**labels).inc(usage.device_seconds)
-    metrics.SAMPLES_TRAINED.labels(**labels).inc(usage.samples)
+def _count(labels: dict[str, str], allocated: float, run: SegmentRun) -> None:
+    metrics.USAGE_ALLOCATED_SECONDS.labels(**labels).inc(allocated)
+    metrics.USAGE_DEVICE_SECONDS.labels(**labels).inc(run.device_seconds)
+    metrics.SAMPLES_TRAINED.labels(**labels).inc(run.samples)
     metrics.SEGMENTS.labels(**labels).inc()
 
 

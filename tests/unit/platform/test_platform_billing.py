@@ -7,21 +7,18 @@ from platform_people import People, make_spec
 from prometheus_client import REGISTRY
 
 from dojocloud.billing.models import UsageRecord
-from dojocloud.billing.services import (
-    SegmentUsage,
-    job_usage,
-    organization_usage,
-    record_segment_usage,
-)
+from dojocloud.billing.services import job_usage, organization_usage, record_segment_usage
 from dojocloud.jobs import services as jobs
+from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
 
 
-def usage(job_id: str, segment: int, wall: float = 10.0) -> SegmentUsage:
+def usage(job_id: str, segment: int, wall: float = 10.0) -> tuple[SegmentEnded, SegmentRun]:
     now = timezone.now()
-    return SegmentUsage(job_id=job_id, attempt=1, segment=segment, pool="dojo",
-                        accelerator="dojo-tile", device_count=2, start_step=0, end_step=2,
-                        samples=16, wall_seconds=wall, device_seconds=0.5, started_at=now,
-                        ended_at=now)
+    run = SegmentRun(start_step=0, end_step=2, samples=16, wall_seconds=wall,
+                     device_seconds=0.5, started_at=now, ended_at=now)
+    return SegmentEnded(job_id=job_id, lease="w1", attempt=1, segment=segment, pool="dojo",
+                        accelerator="dojo-tile", device_count=2, outcome=Outcome.NEXT_SEGMENT,
+                        reason="next segment", run=run), run
 
 
 def counter(org: str) -> float:
@@ -35,9 +32,9 @@ def test_writing_a_segment_twice_counts_once(people: People,
     job = jobs.create_job(people.owner, make_spec())
     before = counter("acme")
     with django_capture_on_commit_callbacks(execute=True):
-        assert record_segment_usage(usage(job.id, 0)) is True
-        assert record_segment_usage(usage(job.id, 0, wall=99.0)) is False
-        assert record_segment_usage(usage(job.id, 1)) is True
+        assert record_segment_usage(*usage(job.id, 0)) is True
+        assert record_segment_usage(*usage(job.id, 0, wall=99.0)) is False
+        assert record_segment_usage(*usage(job.id, 1)) is True
     assert UsageRecord.objects.filter(job_id=job.id).count() == 2
     totals = job_usage(job.id)
     assert totals.allocated_seconds == 40.0 and totals.segments == 2
