@@ -8,6 +8,8 @@ done by "<key label>@<org>".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 from django.conf import settings
 from google.protobuf import timestamp_pb2
@@ -176,17 +178,19 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
 
     def PreemptJob(self, request: pb.PreemptJobRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.JobPlacement:
-        actor = require_operator(context)
-        tenant, job_id = _operator_job_name(request.name)
-        return job_to_proto(scheduling.preempt_job(job_id, actor=actor, reason=request.reason,
-                                                   tenant=tenant))
+        return _job_action(scheduling.preempt_job, request, context)
 
     def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
                    context: grpc.ServicerContext) -> pb.JobPlacement:
-        actor = require_operator(context)
-        tenant, job_id = _operator_job_name(request.name)
-        return job_to_proto(scheduling.requeue_job(job_id, actor=actor, reason=request.reason,
-                                                   tenant=tenant))
+        return _job_action(scheduling.requeue_job, request, context)
+
+
+def _job_action(action: Callable[..., Job], request: pb.PreemptJobRequest | pb.RequeueJobRequest,
+                context: grpc.ServicerContext) -> pb.JobPlacement:
+    """An operator's action on one job, named in full: preempt or requeue."""
+    actor = require_operator(context)
+    tenant, job_id = _operator_job_name(request.name)
+    return job_to_proto(action(job_id, actor=actor, reason=request.reason, tenant=tenant))
 
 
 def add_scheduler_service(server: grpc.Server) -> None:
