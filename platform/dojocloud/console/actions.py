@@ -4,7 +4,8 @@ user as actor, and returns to the overview with a message."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_POST
 from dojocloud.common.errors import DojoError, FieldViolation, InvalidArgument
 from dojocloud.scheduling import facade as scheduling
 from dojocloud.scheduling.facade import QuotaSpec
+
+T = TypeVar("T")
 
 DEVICE_ACTIONS: dict[str, Callable[..., scheduling.OperationResult]] = {
     "drain": lambda t, **kw: scheduling.drain(t, evict=False, **kw),
@@ -41,15 +44,21 @@ def _bad(field: str, why: str) -> InvalidArgument:
     return InvalidArgument([FieldViolation(field, why)])
 
 
+def _call(request: HttpRequest, actions: Mapping[str, Callable[..., T]], subject: str,
+          choices: str) -> T:
+    """The form's action, looked up in `actions`, on the form's `subject` field."""
+    action = actions.get(request.POST.get("action", ""))
+    if action is None:
+        raise _bad("action", choices)
+    return action(request.POST.get(subject, ""), actor=_actor(request),
+                  reason=request.POST.get("reason", ""))
+
+
 @staff_member_required
 @require_POST
 def device_action(request: HttpRequest) -> HttpResponse:
     def work() -> str:
-        action = DEVICE_ACTIONS.get(request.POST.get("action", ""))
-        if action is None:
-            raise _bad("action", "one of " + ", ".join(DEVICE_ACTIONS))
-        result = action(request.POST.get("target", ""), actor=_actor(request),
-                        reason=request.POST.get("reason", ""))
+        result = _call(request, DEVICE_ACTIONS, "target", "one of " + ", ".join(DEVICE_ACTIONS))
         return (f"{request.POST['action']}: {result.target} ({result.devices} devices, "
                 f"{len(result.jobs)} jobs there)")
 
@@ -60,11 +69,7 @@ def device_action(request: HttpRequest) -> HttpResponse:
 @require_POST
 def job_action(request: HttpRequest) -> HttpResponse:
     def work() -> str:
-        action = JOB_ACTIONS.get(request.POST.get("action", ""))
-        if action is None:
-            raise _bad("action", "preempt or requeue")
-        job = action(request.POST.get("job_id", ""), actor=_actor(request),
-                     reason=request.POST.get("reason", ""))
+        job = _call(request, JOB_ACTIONS, "job_id", "preempt or requeue")
         return f"{request.POST['action']}: job {job.id} is {job.state}"
 
     return _done(request, work)
