@@ -8,16 +8,18 @@ README writes them), so a test can hold the README's settings table to what the 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+N = TypeVar("N", int, float)  # a parsed number
+D = TypeVar("D")             # its default (None allowed)
 
 
 @dataclass(frozen=True)
@@ -89,27 +91,25 @@ def env_int(name: str, default: None, *, minimum: int | None = None,
 def env_int(name: str, default: int | None, *, minimum: int | None = None,
             maximum: int | None = None) -> int | None:
     _record(name, "integer", _number(default))
-    value = _raw(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        parsed = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
-    _bounded(name, parsed, minimum, maximum)
-    return parsed
+    return _parsed(name, default, int, "an integer", minimum, maximum)
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     _record(name, "number", _number(default))
+    return _parsed(name, default, float, "a number", minimum, None)
+
+
+def _parsed(name: str, default: D, parse: Callable[[str], N], what: str,
+            minimum: float | None, maximum: float | None) -> N | D:
+    """The variable parsed and bounded; `default` when it is unset or blank."""
     value = _raw(name)
     if value is None or value.strip() == "":
         return default
     try:
-        parsed = float(value)
+        parsed = parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
-    _bounded(name, parsed, minimum, None)
+        raise ImproperlyConfigured(f"{name} must be {what}, got {value!r}") from None
+    _bounded(name, parsed, minimum, maximum)
     return parsed
 
 
