@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -205,38 +205,15 @@ def metered(transactional_db: None, redis_url: str, settings,  # type: ignore[no
 
 def _run_job(metered: Metered, principal, steps: int,  # type: ignore[no-untyped-def]
              interval: int) -> str:
-    from google.protobuf import json_format
-
-    from dojo.v1 import job_pb2
     from dojocloud.jobs import services as jobs
     from dojocloud.jobs.models import Job
+    from tests.support.driving import drive, tiny_spec
 
-    spec = json_format.ParseDict({
-        "name": "digits-tiny", "model": {"architecture": "mlp",
-                                         "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": steps, "batch_size": 16, "optimizer": "adam",
-                     "learning_rate": 0.05, "precision": "fp32", "checkpoint_interval": interval,
-                     "seed": 3},
-        "resources": {"accelerators": ["dojo-tile"], "count": 1},
-    }, job_pb2.JobSpec())
-    job = jobs.create_job(principal, spec)
-    _drive(lambda: Job.objects.get(id=job.id).is_final, metered, timeout=90)
+    job = jobs.create_job(principal, tiny_spec(steps, interval, precision="fp32"))
+    drive(lambda: Job.objects.get(id=job.id).is_final, metered.logs, timeout=90)
     job.refresh_from_db()
     assert job.state == "SUCCEEDED", (job.state_reason, metered.logs())
     return str(job.id)
-
-
-def _drive(until: Callable[[], bool], metered: Metered, timeout: float) -> None:
-    from dojocloud.scheduling.runner import build_loop
-
-    loop = build_loop()
-    deadline = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out; logs:\n{metered.logs()}")
-        loop.run_once()
-        time.sleep(0.3)
 
 
 def _settled(url: str, timeout: float = 20.0, **kwargs: object) -> ReconcileReport:

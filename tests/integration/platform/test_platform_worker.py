@@ -5,44 +5,18 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
-from google.protobuf import json_format
 from platform_worker_procs import Workers
 
-from dojo.v1 import job_pb2
 from dojocloud.billing.models import UsageRecord
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Checkpoint, Job
-from dojocloud.scheduling.runner import build_loop
 from dojocloud.tenancy.services import create_organization, principal_for_user
+from tests.support.driving import drive, tiny_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def spec(steps: int, interval: int) -> job_pb2.JobSpec:
-    return json_format.ParseDict({
-        "name": "digits-tiny",
-        "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": steps, "batch_size": 16, "optimizer": "adam",
-                     "learning_rate": 0.05, "precision": "bf16",
-                     "checkpoint_interval": interval, "seed": 3},
-        "resources": {"accelerators": ["dojo-tile"], "count": 1},
-    }, job_pb2.JobSpec())
-
-
-def drive(until: Callable[[], bool], workers: Workers, timeout: float) -> None:
-    """Runs scheduling passes (as the leader would) until the condition holds."""
-    loop = build_loop()
-    deadline = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out; worker logs:\n{workers.logs()}")
-        loop.run_once()
-        time.sleep(0.3)
 
 
 def owner_principal():  # type: ignore[no-untyped-def]
@@ -53,9 +27,9 @@ def owner_principal():  # type: ignore[no-untyped-def]
 
 def test_job_runs_in_segments_to_success(live: Workers) -> None:
     principal = owner_principal()
-    job = jobs.create_job(principal, spec(steps=6, interval=2))
+    job = jobs.create_job(principal, tiny_spec(steps=6, interval=2))
     live.start()
-    drive(lambda: Job.objects.get(id=job.id).is_final, live, timeout=300)
+    drive(lambda: Job.objects.get(id=job.id).is_final, live.logs, timeout=300)
     job.refresh_from_db()
     assert job.state == "SUCCEEDED", (job.state_reason, live.logs())
     assert job.current_step == 6 and job.attempt == 1
@@ -82,7 +56,7 @@ def steps_for(seconds: float) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the workers run (DOJO_TORCH_THREADS=1)
     try:
-        trainer = Trainer(train_config(validate_spec(spec(steps=80, interval=80))))
+        trainer = Trainer(train_config(validate_spec(tiny_spec(steps=80, interval=80))))
         state = trainer.train(trainer.initial_state(), 20)   # warm-up steps are slower
         started = time.perf_counter()
         trainer.train(state, 80)
@@ -95,7 +69,7 @@ def steps_for(seconds: float) -> int:
 def test_killed_worker_loses_at_most_its_segment(live: Workers) -> None:
     principal = owner_principal()
     interval = steps_for(15.0)
-    job = jobs.create_job(principal, spec(steps=2 * interval, interval=interval))
+    job = jobs.create_job(principal, tiny_spec(steps=2 * interval, interval=interval))
     first = live.start()
 
     def mid_second_segment() -> bool:
@@ -104,7 +78,7 @@ def test_killed_worker_loses_at_most_its_segment(live: Workers) -> None:
         assert not now.is_final, "the job ended before the worker could be killed"
         return done is not None and now.current_step > done.step
 
-    drive(mid_second_segment, live, timeout=300)
+    drive(mid_second_segment, live.logs, timeout=300)
     checkpoint_at_kill = Checkpoint.objects.filter(job_id=job.id).order_by("-step").first()
     assert checkpoint_at_kill is not None
     first.send_signal(signal.SIGKILL)
@@ -113,7 +87,7 @@ def test_killed_worker_loses_at_most_its_segment(live: Workers) -> None:
     assert killed_at > checkpoint_at_kill.step
 
     live.start()
-    drive(lambda: Job.objects.get(id=job.id).is_final, live, timeout=300)
+    drive(lambda: Job.objects.get(id=job.id).is_final, live.logs, timeout=300)
     job.refresh_from_db()
     assert job.state == "SUCCEEDED", (job.state_reason, live.logs())
     rows = list(UsageRecord.objects.filter(job=job).order_by("start_step"))
