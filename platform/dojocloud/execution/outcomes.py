@@ -87,19 +87,22 @@ def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
 
 
 def preempt_job(job: Job, lease: str, reason: str, result: SegmentResult | None = None) -> str:
-    try:
-        with transaction.atomic():
-            _end(job, lease, Outcome.PREEMPTED, reason, result)
-    except LostLease:
+    if not _ended(job, lease, Outcome.PREEMPTED, reason, result):
         return LOST_LEASE
     clear_stop(job.id)
     return "preempted"
 
 
 def fail_job(job: Job, lease: str, reason: str, result: SegmentResult | None = None) -> str:
+    return "failed" if _ended(job, lease, Outcome.FAILED, reason, result) else LOST_LEASE
+
+
+def _ended(job: Job, lease: str, outcome: Outcome, reason: str,
+           result: SegmentResult | None) -> bool:
+    """Ends the segment in its own transaction; False when the lease was lost meanwhile."""
     try:
         with transaction.atomic():
-            _end(job, lease, Outcome.FAILED, reason, result)
+            _end(job, lease, outcome, reason, result)
     except LostLease:
-        return LOST_LEASE
-    return "failed"
+        return False
+    return True
