@@ -21,7 +21,7 @@ from dojocloud.tenancy.services import (
     create_organization,
     principal_for_user,
 )
-from scheduler.server import stop_gracefully
+from tests.support.grpc_server import serving
 
 
 @pytest.fixture
@@ -40,11 +40,6 @@ def callers(transactional_db: None) -> Callers:
 
 @pytest.fixture
 def stub_for(callers: Callers) -> Iterator[Callable[[str], Stub]]:
-    server, port = build_api_server("127.0.0.1:0", max_workers=4)
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
+    with (serving(build_api_server("127.0.0.1:0", max_workers=4), 1.0) as address,
+          grpc.insecure_channel(address) as channel):
         yield lambda key: Stub(scheduler_pb2_grpc.SchedulerServiceStub(channel), key)
-    finally:
-        channel.close()
-        stop_gracefully(server, 1.0)

@@ -12,7 +12,7 @@ from sched_svc_grpc_support import Callers
 from dojo import cli
 from dojocloud.api.grpc_app import build_api_server
 from dojocloud.scheduling.models import Device
-from scheduler.server import stop_gracefully
+from tests.support.grpc_server import serving
 
 TRAY = "dojo/e0/c0/t0"
 TILE = f"{TRAY}/r0c0"
@@ -23,18 +23,13 @@ Dojo = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def dojo(callers: Callers, capsys: pytest.CaptureFixture[str]) -> Iterator[Dojo]:
     """Runs `dojo --server ... --api-key KEY ARGS`; returns (exit code, stdout, stderr)."""
-    server, port = build_api_server("127.0.0.1:0", max_workers=4)
-    server.start()
+    with serving(build_api_server("127.0.0.1:0", max_workers=4), 1.0) as address:
+        def run(key: str, *argv: str) -> tuple[int, str, str]:
+            code = cli.main(["--server", address, "--api-key", key, "--timeout", "30", *argv])
+            out = capsys.readouterr()
+            return code, out.out, out.err
 
-    def run(key: str, *argv: str) -> tuple[int, str, str]:
-        code = cli.main(["--server", f"127.0.0.1:{port}", "--api-key", key,
-                         "--timeout", "30", *argv])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    try:
         yield run
-    finally:
-        stop_gracefully(server, 1.0)
 
 
 def _tray_rows(text: str) -> list[str]:

@@ -14,7 +14,8 @@ from dojo.config import ClientConfig
 from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.common import errors
-from scheduler.server import build_server, stop_gracefully
+from scheduler.server import build_server
+from tests.support.grpc_server import serving
 
 
 class Raising(job_pb2_grpc.JobServiceServicer):
@@ -32,13 +33,12 @@ class Raising(job_pb2_grpc.JobServiceServicer):
 
 @pytest.fixture
 def client() -> Iterator[Client]:
-    server, port = build_server(
+    built = build_server(
         lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(Raising(), s), "127.0.0.1:0",
         max_workers=2, interceptors=[ApiInterceptor()])
-    server.start()
-    with Client(ClientConfig(server=f"127.0.0.1:{port}", api_key="k", timeout=5)) as c:
+    with serving(built) as address, Client(ClientConfig(server=address, api_key="k",
+                                                        timeout=5)) as c:
         yield c
-    stop_gracefully(server, 0.5)
 
 
 def count(method: str, code: str) -> float:

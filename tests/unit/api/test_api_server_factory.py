@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from dojo.v1 import job_pb2, job_pb2_grpc
 from scheduler.server import BindError, build_server, stop_gracefully
+from tests.support.grpc_server import serving
 
 
 class SlowJobs(job_pb2_grpc.JobServiceServicer):
@@ -28,12 +29,11 @@ class SlowJobs(job_pb2_grpc.JobServiceServicer):
 
 @pytest.fixture
 def server() -> Iterator[tuple[grpc.Server, str]]:
-    srv, port = build_server(
+    built = build_server(
         lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(SlowJobs(), s), "127.0.0.1:0",
         max_workers=4)
-    srv.start()
-    yield srv, f"127.0.0.1:{port}"
-    srv.stop(0)
+    with serving(built, grace=0) as address:
+        yield built[0], address
 
 
 def test_binds_a_free_port_and_reports_serving(server: tuple[grpc.Server, str]) -> None:
