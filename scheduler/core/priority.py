@@ -1,10 +1,16 @@
-"""Priority classes: names customers use, integers the core compares (larger runs first)."""
+"""Priority classes: names customers use, integers the core compares (larger runs first).
+
+The one owner of both. The platform derives from this table: a job spec's `priority_class`
+must be one of these names, and the integer stored in `Job.priority`, handed to the core as
+`JobRequest.priority` and shown by the operators' queue (`ListQueue`) is the class's value
+here. Only the order of the values matters to scheduling and preemption; they are 0, 1, 2
+because those are what the platform has stored and shown since its first migration."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-PRIORITY_CLASSES: Mapping[str, int] = {"low": 0, "normal": 100, "high": 200}
+PRIORITY_CLASSES: Mapping[str, int] = {"low": 0, "normal": 1, "high": 2}
 DEFAULT_PRIORITY_CLASS = "normal"
 
 

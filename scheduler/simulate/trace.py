@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from scheduler.core.priority import DEFAULT_PRIORITY_CLASS
+
 NATIVE_HEADER = ("job_id", "submit_s", "tenant", "accelerators", "count", "duration_s", "priority")
 PHILLY_HEADER = ("timestamp", "duration", "num_gpus", "gpu_time", "cluster")
 PHILLY_ACCELERATOR = "gpu-v100"
-PHILLY_PRIORITY = "normal"
+PHILLY_PRIORITY = DEFAULT_PRIORITY_CLASS   # Philly states no priorities
 _EPOCH = datetime(2000, 1, 1)
 
 # Where CI finds the Philly trace: a copy of shared/ sits beside the clone.

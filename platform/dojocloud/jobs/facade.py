@@ -40,6 +40,7 @@ from dojocloud.jobs.services import (
 from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import (
     ARCHITECTURES,
+    DEFAULT_PRIORITY_CLASS,
     OPTIMIZERS,
     PRECISIONS,
     PRIORITY_CLASSES,
@@ -47,8 +48,8 @@ from dojocloud.jobs.validation import (
 )
 
 __all__ = [
-    "ARCHITECTURES", "OPTIMIZERS", "PRECISIONS", "PRIORITY_CLASSES", "STOP_CANCEL",
-    "STOP_PREEMPT", "Checkpoint", "Job", "JobCancelled", "JobEvent", "JobSubmitted",
+    "ARCHITECTURES", "DEFAULT_PRIORITY_CLASS", "OPTIMIZERS", "PRECISIONS", "PRIORITY_CLASSES",
+    "STOP_CANCEL", "STOP_PREEMPT", "Checkpoint", "Job", "JobCancelled", "JobEvent", "JobSubmitted",
     "LostLease", "MissingSubscriber", "Outcome", "SegmentEnded", "SegmentRun", "cancel_job",
     "clear_stop", "create_job", "estimate_job", "get_job", "job_cancelled", "job_events",
     "job_submitted", "jobs_for", "lifecycle", "list_jobs", "record_state_event", "stored_spec",

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs.stored_spec import DEFAULT_DEVICE_COUNT, default_accelerators
+from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, priority_value
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -41,9 +42,10 @@ class Job(models.Model):
     spec = models.JSONField()
     request_id = models.CharField(max_length=100, blank=True)
     # Typed columns from the spec (stored_spec.encode), for readers that rank or list jobs:
-    # the priority class's rank, the accelerator types it accepts (preferred first; a JSON
-    # list like `devices`, so the order survives), and how many of the first type.
-    priority = models.IntegerField(default=1)
+    # the priority class's value (scheduler.core.priority owns names and values), the
+    # accelerator types it accepts (preferred first; a JSON list like `devices`, so the order
+    # survives), and how many of the first type.
+    priority = models.IntegerField(default=priority_value(DEFAULT_PRIORITY_CLASS))
     accepted_accelerators = models.JSONField(default=default_accelerators)
     device_count = models.PositiveIntegerField(default=DEFAULT_DEVICE_COUNT)
 

@@ -23,8 +23,9 @@ from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
 from dojocloud.jobs.transitions import record_state_event, transition
-from dojocloud.jobs.validation import PRIORITY_CLASSES, validate_spec
+from dojocloud.jobs.validation import validate_spec
 from dojocloud.tenancy.facade import Principal, require_write
+from scheduler.core.priority import priority_value
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -55,7 +56,7 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
             job = Job.objects.create(
                 organization=principal.organization, creator=principal.user,
                 creator_label=principal.label, name=valid.name, request_id=request_id,
-                **stored_spec.encode(valid, PRIORITY_CLASSES[valid.priority_class]),
+                **stored_spec.encode(valid, priority_value(valid.priority_class)),
                 pending_reason="waiting for the scheduler")
             record_state_event(job.id, None, lifecycle.QUEUED, "submitted", job.created_at)
             job_submitted.publish(JobSubmitted(job.id))   # scheduling wakes on commit

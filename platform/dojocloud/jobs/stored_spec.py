@@ -38,8 +38,8 @@ def default_accelerators() -> list[str]:
 
 @dataclass(frozen=True)
 class SpecColumns:
-    """What the typed columns hold for one spec. Priority is not here: it is the rank of
-    the spec's priority class, which validation owns (see `JobFields`)."""
+    """What the typed columns hold for one spec. Priority is not here: it is the value of
+    the spec's priority class, which scheduler.core.priority owns (see `JobFields`)."""
 
     accepted_accelerators: list[str]   # preferred first
     device_count: int                  # of the first accepted type
@@ -79,7 +79,7 @@ def spec_from_dict(blob: Mapping[str, Any]) -> job_pb2.JobSpec:
 
 
 def encode(spec: job_pb2.JobSpec, priority: int) -> JobFields:
-    """The Job fields of a validated spec; `priority` is its class's rank (validation's)."""
+    """The Job fields of a validated spec; `priority` is its class's value (the core's)."""
     columns = SpecColumns.of(spec)
     return JobFields(spec=spec_to_dict(spec), accepted_accelerators=columns.accepted_accelerators,
                      device_count=columns.device_count, priority=priority,

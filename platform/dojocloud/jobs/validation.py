@@ -15,12 +15,13 @@ from dojo_runtime.catalog import validate_params
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
+from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ARCHITECTURES = tuple(CATALOG_ARCHITECTURES)  # the runtime catalog is the one list
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16", "cfp8")
-PRIORITY_CLASSES = {"low": 0, "normal": 1, "high": 2}
+# PRIORITY_CLASSES (names and values) are the scheduler core's; a spec names one exactly.
 MAX_STEPS = 10_000_000
 MAX_BATCH = 65_536
 DEFAULT_CHECKPOINT_INTERVAL = 100
@@ -135,7 +136,7 @@ def _check_limits(spec: job_pb2.JobSpec, errors: Violations) -> None:
 
 
 def _check_priority(spec: job_pb2.JobSpec, errors: Violations) -> None:
-    spec.priority_class = spec.priority_class or "normal"
+    spec.priority_class = spec.priority_class or DEFAULT_PRIORITY_CLASS
     if spec.priority_class not in PRIORITY_CLASSES:
         errors.append(FieldViolation("priority_class",
                                      f"must be one of {', '.join(PRIORITY_CLASSES)}"))

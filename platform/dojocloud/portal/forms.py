@@ -19,7 +19,8 @@ DEFAULTS = {
     "name": "digits-mlp", "architecture": "mlp", "params": "hidden=128, layers=2",
     "dataset": "digits", "steps": 300, "batch_size": 64, "optimizer": "adam",
     "learning_rate": 0.001, "precision": "bf16", "checkpoint_interval": 100, "seed": 0,
-    "accelerators": [DOJO_ACCELERATOR], "count": 1, "priority_class": "normal",
+    "accelerators": [DOJO_ACCELERATOR], "count": 1,
+    "priority_class": jobs.DEFAULT_PRIORITY_CLASS,
 }
 
 

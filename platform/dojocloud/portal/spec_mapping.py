@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from dojo.v1 import job_pb2
+from dojocloud.jobs import facade as jobs
 
 # Form field → dotted JobSpec path.
 FORM_TO_SPEC_PATH = {
@@ -72,7 +73,7 @@ def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
         "accelerators": list(spec.resources.accelerators),
         "count": spec.resources.count or None,
         "max_runtime_seconds": spec.limits.max_runtime_seconds or None,
-        "priority_class": spec.priority_class or "normal",
+        "priority_class": spec.priority_class or jobs.DEFAULT_PRIORITY_CLASS,
     }
 
 

@@ -6,7 +6,10 @@ import pytest
 from platform_people import make_spec
 
 from dojocloud.common.errors import InvalidArgument
+from dojocloud.jobs import facade as jobs
+from dojocloud.jobs.models import Job
 from dojocloud.jobs.validation import validate_spec
+from scheduler.core import priority
 
 
 def fields_of(spec: object) -> set[str]:
@@ -72,3 +75,14 @@ def test_checkpoint_interval_cannot_exceed_steps() -> None:
     spec = make_spec(training={"steps": 10, "batch_size": 8, "learning_rate": 0.1,
                                "checkpoint_interval": 11})
     assert fields_of(spec) == {"training.checkpoint_interval"}
+
+
+def test_priority_classes_are_the_cores() -> None:
+    """One owner: the scheduler core names the classes and gives their values; the platform
+    validates against that table and stores its values, the ones it has always shown."""
+    assert jobs.PRIORITY_CLASSES is priority.PRIORITY_CLASSES
+    assert jobs.DEFAULT_PRIORITY_CLASS == priority.DEFAULT_PRIORITY_CLASS == "normal"
+    assert dict(priority.PRIORITY_CLASSES) == {"low": 0, "normal": 1, "high": 2}
+    assert Job().priority == priority.priority_value(None)
+    for name in priority.PRIORITY_CLASSES:
+        assert validate_spec(make_spec(priority_class=name)).priority_class == name
