@@ -14,7 +14,7 @@ from benchmarks.report import bench
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.cost.workloads import GptShape, gpt_step_profile
 from dojo_runtime.devices import make_device
-from dojo_runtime.estimate import estimate
+from dojo_runtime.estimate import DOJO, estimate
 
 GPT2_SMALL = GptShape(layers=12, d_model=768, heads=12, seq_len=1024, vocab=50304)
 BATCH = 32
@@ -39,7 +39,7 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     _emit("cost_model_kernels_per_second", rounds * len(calls) / elapsed, "kernels/s")
 
-    tile = _samples_per_second("dojo-tile", 1)
+    tile = _samples_per_second(DOJO, 1)
     _emit("modelled_speedup_tile_vs_8xa100", tile, "samples/s", _samples_per_second("gpu-a100", 8))
     _emit("modelled_speedup_tile_vs_8xh100", tile, "samples/s", _samples_per_second("gpu-h100", 8))
 

@@ -32,7 +32,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from scheduler.core import Capacity, Decisions, GpuNode, JobRequest, RunningJob, Snapshot, schedule
+from scheduler.core import (
+    DOJO_ACCELERATOR,
+    Capacity,
+    Decisions,
+    GpuNode,
+    JobRequest,
+    RunningJob,
+    Snapshot,
+    schedule,
+)
 from scheduler.core.incremental import Following, Scheduler
 from scheduler.inventory import load_inventory
 
@@ -41,7 +50,7 @@ PENDING = 10_000
 PASSES = 30
 WARMUP = 10   # steady passes before measuring (the first few still place hundreds of jobs)
 TENANTS = [f"org{i}" for i in range(20)]
-ACCELS = ["dojo-tile", "gpu-a100", "gpu-h100", "gpu-v100"]
+ACCELS = [DOJO_ACCELERATOR, "gpu-a100", "gpu-h100", "gpu-v100"]
 
 
 def _snapshot(rng: random.Random) -> Snapshot:
@@ -61,7 +70,7 @@ def _snapshot(rng: random.Random) -> Snapshot:
 
 def _job(rng: random.Random, jid: str, t: float) -> JobRequest:
     accel = rng.choice(ACCELS)
-    count = rng.choice([1, 1, 2, 4]) if accel == "dojo-tile" else rng.choice([1, 2, 4, 8, 8, 16])
+    count = rng.choice([1, 1, 2, 4]) if accel == DOJO_ACCELERATOR else rng.choice([1, 2, 4, 8, 8, 16])
     return JobRequest(jid, rng.choice(TENANTS), (accel,), count, t,
                       rng.choice([0, 100, 100, 200]), est_duration_s=rng.uniform(60, 36_000))
 

@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scheduler.core import DOJO_ACCELERATOR
 from scheduler.simulate.trace import TraceJob
 
 TILE_SIZES = ((1, 0.45), (2, 0.2), (3, 0.1), (6, 0.15), (12, 0.07), (24, 0.03))
@@ -42,11 +43,11 @@ def _pick(rng: random.Random, table: Sequence[tuple[object, float]]) -> object:
 def _accelerators(rng: random.Random, spec: WorkloadSpec) -> tuple[str, ...]:
     gpu = rng.choice(spec.gpu_pools) if spec.gpu_pools else None
     dojo = rng.random() < spec.dojo_fraction or gpu is None
-    first = "dojo-tile" if dojo else gpu
+    first = DOJO_ACCELERATOR if dojo else gpu
     assert first is not None
     if rng.random() >= spec.flexible_fraction:
         return (first,)
-    second = gpu if dojo else "dojo-tile"
+    second = gpu if dojo else DOJO_ACCELERATOR
     return (first, second) if second and second != first else (first,)
 
 
@@ -60,7 +61,7 @@ def generate(spec: WorkloadSpec) -> list[TraceJob]:
     for i in range(spec.jobs):
         t += rng.expovariate(1.0 / spec.mean_interarrival_s) if i else 0.0
         accels = _accelerators(rng, spec)
-        sizes = TILE_SIZES if accels[0] == "dojo-tile" else GPU_SIZES
+        sizes = TILE_SIZES if accels[0] == DOJO_ACCELERATOR else GPU_SIZES
         count = int(_pick(rng, sizes))  # type: ignore[call-overload]
         duration = min(MAX_DURATION_S, max(
             30.0, rng.lognormvariate(math.log(spec.median_duration_s), spec.duration_sigma)))
