@@ -1,0 +1,100 @@
+"""The walk's admission phase: a job's options in order, each checked against its tenant's
+quota and placed on free devices outside other jobs' reservations; the first that fits is
+admitted. Placement failures are cached per (pool, size, may use the reservation) for the
+rest of the pass: free capacity only shrinks within a pass, so what did not fit will not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from scheduler.core.backfill import PassReservations
+from scheduler.core.model import Admit, JobRequest, Placement, ReasonCode
+from scheduler.core.quota import QuotaVerdict
+from scheduler.core.sizing import Option
+from scheduler.core.state import PassState
+
+QUOTA_CODES = {
+    QuotaVerdict.OVER_LIMIT: ReasonCode.QUOTA_EXCEEDED,
+    QuotaVerdict.NEEDS_RECLAIM: ReasonCode.QUOTA_NEEDS_RECLAIM,
+    QuotaVerdict.NO_BORROW: ReasonCode.QUOTA_COHORT_FULL,
+}
+
+
+class NotAdmitted(NamedTuple):
+    reasons: list[str]          # one per option, in order
+    code: ReasonCode            # the first option's
+    placeable: Option | None    # the first option its quota allows (backfill reserves it)
+
+
+class Admission:
+    def __init__(self, state: PassState, reservations: PassReservations,
+                 changed: Callable[[str], None], refresh: Callable[[], None]) -> None:
+        self.state = state
+        self.reservations = reservations
+        self.changed = changed
+        self.refresh = refresh
+        self.admits: list[Admit] = []
+        self.no_fit: dict[tuple[str, int, bool], tuple[str, ReasonCode]] = {}
+
+    def admit_first(self, job: JobRequest, opts: Sequence[Option]) -> NotAdmitted | None:
+        """Admit `job` on its first option that passes quota and fits (None), else say why
+        each option failed."""
+        reasons: list[str] = []
+        code: ReasonCode | None = None
+        placeable: Option | None = None
+        for opt in opts:
+            verdict, why = self.state.quota.check(job.tenant, opt.pool, opt.count)
+            if verdict is not QuotaVerdict.OK:
+                reasons.append(why)
+                code = code or QUOTA_CODES[verdict]
+                continue
+            devices, why, no_fit = self.place(job, opt)
+            if devices is not None:
+                self.admit(job, opt, devices)
+                return None
+            reasons.append(why)
+            code = code or no_fit
+            placeable = placeable or opt
+        assert code is not None   # a job reaches admission with at least one option
+        return NotAdmitted(reasons, code, placeable)
+
+    def place(self, job: JobRequest, opt: Option
+              ) -> tuple[tuple[str, ...] | None, str, ReasonCode]:
+        """Devices for `opt` (None, with why, when it does not fit)."""
+        cached = self.no_fit.get((opt.pool, opt.count, True))
+        if cached is not None:   # no fit on all free devices: none outside a reservation
+            return None, *cached
+        blocked = self.reservations.blocked_for(job, opt)
+        key = (opt.pool, opt.count, blocked is None)
+        cached = self.no_fit.get(key)
+        if cached is not None:
+            return None, *cached
+        index = self.state.cluster.pools[opt.pool]
+        devices = index.place(opt.count, blocked)
+        if devices is not None:
+            return devices, "", ReasonCode.PLACED
+        shape = "on one node" if index.kind == "gpu" and opt.count <= 8 else "as a compact block"
+        why = (f"waiting for {opt.count} {opt.accelerator} {shape}: {index.free_count} free,"
+               f" largest free block {index.largest_block()}")
+        code = ReasonCode.NO_CAPACITY
+        if blocked is not None:
+            res = self.state.reservations[opt.pool]
+            why += f" (outside devices reserved for {res.job_id})"
+            code = ReasonCode.BACKFILL_BLOCKED
+        self.no_fit[key] = (why, code)
+        return None, why, code
+
+    def admit(self, job: JobRequest, opt: Option, devices: tuple[str, ...]) -> None:
+        state = self.state
+        state.cluster.allocate(job.job_id, job.tenant, opt.pool, devices)
+        state.quota.add(job.tenant, opt.pool, len(devices))
+        res = state.reservations.get(opt.pool)
+        code = (ReasonCode.BACKFILLED if res is not None and res.job_id != job.job_id
+                else ReasonCode.PLACED)
+        self.admits.append(Admit(job.job_id, Placement(opt.pool, opt.accelerator, devices),
+                                 f"{code} on {len(devices)} {opt.accelerator} in {opt.pool}",
+                                 code))
+        self.changed(opt.pool)
+        self.refresh()
