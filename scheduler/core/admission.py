@@ -7,7 +7,6 @@ rest of the pass: free capacity only shrinks within a pass, so what did not fit 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from scheduler.core.backfill import PassReservations
 from scheduler.core.model import Admit, JobRequest, Placement, ReasonCode
@@ -22,10 +21,11 @@ QUOTA_CODES = {
 }
 
 
-class NotAdmitted(NamedTuple):
-    reasons: list[str]          # one per option, in order
-    code: ReasonCode            # the first option's
-    placeable: Option | None    # the first option its quota allows (backfill reserves it)
+# Why a job was not admitted: a reason per option in order, the first option's code, and
+# the first option its quota allows (backfill reserves it). A plain tuple: built for every
+# job whose shape is not memoized yet.
+NotAdmitted = tuple[list[str], ReasonCode, Option | None]
+Fit = tuple[tuple[str, ...] | None, str, ReasonCode]   # devices (None: no fit), why, code
 
 
 class Admission:
@@ -36,7 +36,7 @@ class Admission:
         self.changed = changed
         self.refresh = refresh
         self.admits: list[Admit] = []
-        self.no_fit: dict[tuple[str, int, bool], tuple[str, ReasonCode]] = {}
+        self.no_fit: dict[tuple[str, int, bool], Fit] = {}
 
     def admit_first(self, job: JobRequest, opts: Sequence[Option]) -> NotAdmitted | None:
         """Admit `job` on its first option that passes quota and fits (None), else say why
@@ -58,19 +58,18 @@ class Admission:
             code = code or no_fit
             placeable = placeable or opt
         assert code is not None   # a job reaches admission with at least one option
-        return NotAdmitted(reasons, code, placeable)
+        return reasons, code, placeable
 
-    def place(self, job: JobRequest, opt: Option
-              ) -> tuple[tuple[str, ...] | None, str, ReasonCode]:
+    def place(self, job: JobRequest, opt: Option) -> Fit:
         """Devices for `opt` (None, with why, when it does not fit)."""
         cached = self.no_fit.get((opt.pool, opt.count, True))
         if cached is not None:   # no fit on all free devices: none outside a reservation
-            return None, *cached
+            return cached
         blocked = self.reservations.blocked_for(job, opt)
         key = (opt.pool, opt.count, blocked is None)
         cached = self.no_fit.get(key)
         if cached is not None:
-            return None, *cached
+            return cached
         index = self.state.cluster.pools[opt.pool]
         devices = index.place(opt.count, blocked)
         if devices is not None:
@@ -83,8 +82,8 @@ class Admission:
             res = self.state.reservations[opt.pool]
             why += f" (outside devices reserved for {res.job_id})"
             code = ReasonCode.BACKFILL_BLOCKED
-        self.no_fit[key] = (why, code)
-        return None, why, code
+        self.no_fit[key] = fit = (None, why, code)
+        return fit
 
     def admit(self, job: JobRequest, opt: Option, devices: tuple[str, ...]) -> None:
         state = self.state

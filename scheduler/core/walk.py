@@ -73,7 +73,9 @@ class _Walk:
                                      self.refresh_bounds)
         # may_* are the early-stop bounds (explain=False).
         self.may_fit = True
-        self.may_preempt = self.preempting.enabled
+        self.preemption = self.preempting.enabled   # read per job: one attribute, not two
+        self.deferred = self.backfill.deferred      # the same dict, mutated in place
+        self.may_preempt = self.preemption
         self.pending: list[Pending] = []
         self.position = 0
         self.blocker: str | None = None
@@ -109,7 +111,7 @@ class _Walk:
         state = self.state
         reservations, displaced, now = state.reservations, state.displaced, state.now
         awaiting, promoted = self.awaiting, self.queue.promoted
-        deferred = self.backfill.deferred   # mutated in place, never replaced
+        deferred = self.deferred
         append, new, inf = self.pending.append, tuple.__new__, float("inf")
         usable = {name: index.usable_count for name, index in pools.items()}
         for jid in ids:
@@ -164,7 +166,7 @@ class _Walk:
                 return False
         if k is not None:
             state = self.state
-            if self.backfill.deferred:
+            if self.deferred:
                 self.backfill.resolve(o.pool)
             res = state.reservations.get(o.pool)
             shape: Hashable = (
@@ -196,7 +198,7 @@ class _Walk:
         if failed is None:
             return None
         reasons, code, placeable = failed
-        if self.preempting.enabled:
+        if self.preemption:
             why = self.preempting.try_preempt(job, opts[0])
             if why is not None:
                 self.wait(job, why, ReasonCode.PREEMPTING)
@@ -216,7 +218,7 @@ class _Walk:
         with one option has a kind, JobQueue.kinds: its shape is that int and three flags,
         built in consider().)"""
         state = self.state
-        if self.backfill.deferred:
+        if self.deferred:
             for o in opts:
                 self.backfill.resolve(o.pool)
         jid = job.job_id
