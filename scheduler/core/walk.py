@@ -137,7 +137,9 @@ class _Walk:
             append(new(Pending, (jid, reason, position, False, code)))
 
     def consider(self, job: JobRequest) -> bool:
-        """Decide one job; True stops the walk (only when nobody needs the reasons)."""
+        """Decide one job; True stops the walk (only when nobody needs the reasons). Kept
+        in one piece, with options() and shape() inline for one-option jobs: a pass that
+        needs no reasons (the simulator's) runs it for every job it visits."""
         self.position += 1
         if self.blocker is not None:
             self.wait(job, f"strict FIFO: waiting behind {self.blocker}",
@@ -159,11 +161,8 @@ class _Walk:
                 return False
         if self.left is not None and self.left.visit(job.tenant, opts):
             self.refresh_bounds()
-        if jid in self.awaiting:
-            why = self.preempting.await_victims(job, opts[0])
-            if why is not None:
-                self.wait(job, why, ReasonCode.WAITING_FOR_VICTIMS)
-                return False
+        if jid in self.awaiting and self.awaits_victims(job, opts[0]):
+            return False
         if k is not None:
             state = self.state
             if self.deferred:
@@ -181,16 +180,26 @@ class _Walk:
             if known is None:
                 return False
             if version == self.version:   # nothing changed while deciding: same shape, same reason
-                self.memo[shape] = known
-                memo_pools = self.memo_pools
-                for o in opts:
-                    memo_pools.setdefault(o.pool, []).append(shape)
+                self.remember(shape, known, opts)
         if self.explain:
             self.pending.append(Pending(job.job_id, known[0], self.position, False, known[1]))
             return False
         if self.left is not None and self.left.done(job.tenant, opts):
             self.skip.add(job.tenant)
         return self.blocker is not None or not (self.may_fit or self.may_preempt)
+
+    def awaits_victims(self, job: JobRequest, opt: Option) -> bool:
+        why = self.preempting.await_victims(job, opt)
+        if why is None:
+            return False
+        self.wait(job, why, ReasonCode.WAITING_FOR_VICTIMS)
+        return True
+
+    def remember(self, shape: Hashable, known: Reason, opts: Sequence[Option]) -> None:
+        self.memo[shape] = known
+        memo_pools = self.memo_pools
+        for o in opts:
+            memo_pools.setdefault(o.pool, []).append(shape)
 
     def decide(self, job: JobRequest, opts: Sequence[Option]) -> Reason | None:
         """Admit, preempt for, or explain one job; None once it is admitted or preempting."""
