@@ -85,11 +85,13 @@ def _reserve_on_node(state: PassState, pool: GpuPool, job_id: str, count: int,
 
 class PassReservations:
     """A pass's backfill reservations (kept in PassState.reservations). `changed(pool)` and
-    `refresh()` tell the walk that a pool's state, and so its memoized reasons and early-stop
-    bounds, changed."""
+    `refresh()` (None: the pass has no early-stop bounds) tell the walk that a pool's state,
+    and so its memoized reasons and early-stop bounds, changed."""
+
+    __slots__ = ("state", "explain", "changed", "refresh", "deferred")
 
     def __init__(self, state: PassState, explain: bool, changed: Callable[[str], None],
-                 refresh: Callable[[], None]) -> None:
+                 refresh: Callable[[], None] | None) -> None:
         self.state = state
         self.explain = explain
         self.changed = changed
@@ -104,7 +106,8 @@ class PassReservations:
             if found is not None:
                 self.state.reservations[pool] = found
                 self.changed(pool)
-                self.refresh()
+                if self.refresh is not None:
+                    self.refresh()
 
     def blocked_for(self, job: JobRequest, opt: Option) -> dict[int, int] | None:
         """The devices `job` may not use for `opt`: another job's reservation it would delay."""

@@ -2,7 +2,7 @@
 for victims (scheduler.core.preemption) at most MAX_PREEMPTION_ATTEMPTS times per pass and
 only when some running job could be one, marking the victims, and the waiters whose victims
 are still checkpointing. Failures are remembered per (pool, size, priority, tenant) so that
-similar waiters skip the search, and feed the early-stop bound may_preempt().
+similar waiters skip the search, and feed the walk's early-stop bound (may_preempt).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scheduler.core.backfill import PassReservations
-from scheduler.core.bounds import Left, may_reclaim, may_shorten
 from scheduler.core.model import JobRequest, Preempt
 from scheduler.core.policies.base import Policy
 from scheduler.core.preemption import find_victims
@@ -24,9 +23,12 @@ NOMINATED = "nominated:"
 
 
 class Preempting:
+    __slots__ = ("state", "queue", "policy", "reservations", "changed", "refresh", "enabled",
+                 "preempts", "attempts", "no_victims", "reclaim_failed", "short_failed")
+
     def __init__(self, state: PassState, queue: JobQueue, policy: Policy,
                  reservations: PassReservations, changed: Callable[[str], None],
-                 refresh: Callable[[], None]) -> None:
+                 refresh: Callable[[], None] | None) -> None:
         self.state = state
         self.queue = queue
         self.policy = policy
@@ -43,14 +45,6 @@ class Preempting:
         self.reclaim_failed: dict[tuple[str, str], int] = {}   # (tenant, pool) -> smallest size
         # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
         self.short_failed: set[tuple[str, str]] = set()
-
-    def may_preempt(self, left: Left) -> bool:
-        """Some unvisited job might still preempt (an over-approximation, bounds.py)."""
-        state, queue = self.state, self.queue
-        return self.enabled and self.attempts < MAX_PREEMPTION_ATTEMPTS and (
-            any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools)
-            or may_reclaim(state, left, self.reclaim_failed)
-            or (self.policy.shortest_first and may_shorten(state, left, self.short_failed)))
 
     def outrun(self, job: JobRequest, opt: Option) -> float | None:
         """The waiter's remaining time if it may preempt a much longer job, else None."""
@@ -89,7 +83,8 @@ class Preempting:
             if within:
                 tp = (job.tenant, opt.pool)
                 self.reclaim_failed[tp] = min(self.reclaim_failed.get(tp, opt.count), opt.count)
-            self.refresh()
+            if self.refresh is not None:
+                self.refresh()
             return None
         for vid in found.job_ids:
             state.mark_preempted(vid, job.job_id)
@@ -97,7 +92,8 @@ class Preempting:
             self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
         nominate(state, job, opt.pool, found.devices)
         self.changed(opt.pool)
-        self.refresh()
+        if self.refresh is not None:
+            self.refresh()
         return (f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
                 f" they checkpoint (grace {state.grace_s:.0f}s)")
 

@@ -27,16 +27,20 @@ from typing import Any
 
 from scheduler.core.admission import Admission
 from scheduler.core.backfill import PassReservations, may_use_reserved
-from scheduler.core.bounds import Left, may_fit
+from scheduler.core.bounds import Left, may_fit, may_reclaim, may_shorten
 from scheduler.core.feasibility import Refusal, usable_options
 from scheduler.core.model import Decisions, JobRequest, Pending, ReasonCode
 from scheduler.core.policies.base import Policy
-from scheduler.core.preempting import Preempting
+from scheduler.core.preempting import MAX_PREEMPTION_ATTEMPTS, Preempting
 from scheduler.core.queue import JobQueue
 from scheduler.core.sizing import Option, job_options
 from scheduler.core.state import PassState
 
 Reason = tuple[str, ReasonCode]
+# Module constants, not ReasonCode.X at each use: reading an Enum member off its class costs
+# about ten times a global, and these are read per job.
+HEAD_OF_LINE_BLOCKED, PREEMPTING = ReasonCode.HEAD_OF_LINE_BLOCKED, ReasonCode.PREEMPTING
+HOLDS_RESERVATION, WAITING_FOR_VICTIMS = ReasonCode.HOLDS_RESERVATION, ReasonCode.WAITING_FOR_VICTIMS
 
 
 def run_pass(state: PassState, queue: JobQueue, policy: Policy,
@@ -62,15 +66,23 @@ def run_pass(state: PassState, queue: JobQueue, policy: Policy,
 
 
 class _Walk:
+    __slots__ = ("state", "queue", "policy", "explain", "backfill", "admission", "preempting",
+                 "preemption", "deferred", "may_fit", "may_preempt", "pending", "position",
+                 "blocker", "skip", "awaiting", "kinds", "pools", "memo", "memo_pools",
+                 "version", "left")
+
     def __init__(self, state: PassState, policy: Policy, explain: bool, queue: JobQueue) -> None:
         self.state = state
         self.queue = queue
         self.policy = policy
         self.explain = explain
-        self.backfill = PassReservations(state, explain, self.changed, self.refresh_bounds)
-        self.admission = Admission(state, self.backfill, self.changed, self.refresh_bounds)
-        self.preempting = Preempting(state, queue, policy, self.backfill, self.changed,
-                                     self.refresh_bounds)
+        # The phases tell the walk what changed through these two (bound once: a pass of the
+        # simulator may decide one job, and building the walk is then a good part of it). A
+        # pass that explains has no early-stop bounds to refresh.
+        changed, refresh = self.changed, (None if explain else self.refresh_bounds)
+        self.backfill = PassReservations(state, explain, changed, refresh)
+        self.admission = Admission(state, self.backfill, changed, refresh)
+        self.preempting = Preempting(state, queue, policy, self.backfill, changed, refresh)
         # may_* are the early-stop bounds (explain=False).
         self.may_fit = True
         self.preemption = self.preempting.enabled   # read per job: one attribute, not two
@@ -142,8 +154,7 @@ class _Walk:
         needs no reasons (the simulator's) runs it for every job it visits."""
         self.position += 1
         if self.blocker is not None:
-            self.wait(job, f"strict FIFO: waiting behind {self.blocker}",
-                      ReasonCode.HEAD_OF_LINE_BLOCKED)
+            self.wait(job, f"strict FIFO: waiting behind {self.blocker}", HEAD_OF_LINE_BLOCKED)
             return not self.explain
         jid = job.job_id
         k = self.kinds.get(jid)
@@ -192,7 +203,7 @@ class _Walk:
         why = self.preempting.await_victims(job, opt)
         if why is None:
             return False
-        self.wait(job, why, ReasonCode.WAITING_FOR_VICTIMS)
+        self.wait(job, why, WAITING_FOR_VICTIMS)
         return True
 
     def remember(self, shape: Hashable, known: Reason, opts: Sequence[Option]) -> None:
@@ -210,13 +221,13 @@ class _Walk:
         if self.preemption:
             why = self.preempting.try_preempt(job, opts[0])
             if why is not None:
-                self.wait(job, why, ReasonCode.PREEMPTING)
+                self.wait(job, why, PREEMPTING)
                 return None
         if self.policy.backfill and placeable is not None:
             held = self.backfill.hold(job, placeable)
             if held:
                 reasons[0] += held
-                code = ReasonCode.HOLDS_RESERVATION
+                code = HOLDS_RESERVATION
         if self.policy.head_of_line_blocking:
             self.blocker = job.job_id
         return "; ".join(reasons), code
@@ -241,11 +252,15 @@ class _Walk:
 
     def refresh_bounds(self) -> None:
         """Recompute the early-stop bounds (a pass that explains has none)."""
-        state, left = self.state, self.left
+        state, queue, left = self.state, self.queue, self.left
         if left is None:
             return
-        self.may_fit = any(may_fit(state, self.queue, left, name) for name in state.cluster.pools)
-        self.may_preempt = self.preempting.may_preempt(left)
+        self.may_fit = any(may_fit(state, queue, left, name) for name in state.cluster.pools)
+        p = self.preempting
+        self.may_preempt = self.preemption and p.attempts < MAX_PREEMPTION_ATTEMPTS and (
+            any(state.any_victim_below(pool, queue.top_priority() or 0) for pool in state.cluster.pools)
+            or may_reclaim(state, left, p.reclaim_failed)
+            or (self.policy.shortest_first and may_shorten(state, left, p.short_failed)))
 
     def options(self, job: JobRequest) -> Sequence[Option] | None:
         """Options the cluster can ever hold (fastest first where the policy says so); None
