@@ -6,13 +6,12 @@ rest of the pass: free capacity only shrinks within a pass, so what did not fit 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from scheduler.core.backfill import PassReservations
+from scheduler.core.backfill import BackfillPhase
 from scheduler.core.model import Admit, JobRequest, Placement, ReasonCode
 from scheduler.core.quota import QuotaVerdict
 from scheduler.core.sizing import Option
-from scheduler.core.state import PassState
 
 # Module constants, not ReasonCode.X at each use: reading an Enum member off its class costs
 # about ten times a global, and these are read per job.
@@ -30,17 +29,13 @@ NotAdmitted = tuple[list[str], ReasonCode, Option | None]
 Fit = tuple[tuple[str, ...] | None, str, ReasonCode]   # devices (None: no fit), why, code
 
 
-class Admission:
-    __slots__ = ("state", "reservations", "changed", "refresh", "admits", "no_fit")
+class AdmissionPhase(BackfillPhase):
+    admits: list[Admit]
+    no_fit: dict[tuple[str, int, bool], Fit]
 
-    def __init__(self, state: PassState, reservations: PassReservations,
-                 changed: Callable[[str], None], refresh: Callable[[], None] | None) -> None:
-        self.state = state
-        self.reservations = reservations
-        self.changed = changed
-        self.refresh = refresh
-        self.admits: list[Admit] = []
-        self.no_fit: dict[tuple[str, int, bool], Fit] = {}
+    def init_admission(self) -> None:
+        self.admits = []
+        self.no_fit = {}
 
     def admit_first(self, job: JobRequest, opts: Sequence[Option]) -> NotAdmitted | None:
         """Admit `job` on its first option that passes quota and fits (None), else say why
@@ -71,7 +66,7 @@ class Admission:
         cached = self.no_fit.get((opt.pool, opt.count, True))
         if cached is not None:   # no fit on all free devices: none outside a reservation
             return cached
-        blocked = self.reservations.blocked_for(job, opt)
+        blocked = self.blocked_for(job, opt)
         key = (opt.pool, opt.count, blocked is None)
         cached = self.no_fit.get(key)
         if cached is not None:
@@ -103,5 +98,5 @@ class Admission:
         self.admits.append(Admit(job.job_id, Placement(opt.pool, opt.accelerator, devices),
                                  f"{how} on {len(devices)} {opt.accelerator} in {opt.pool}", code))
         self.changed(opt.pool)
-        if self.refresh is not None:
-            self.refresh()
+        if not self.explain:
+            self.refresh_bounds()

@@ -4,7 +4,7 @@ ends. Later jobs may use reserved devices only when they are estimated to end by
 they never delay it. With no end estimates the reservation has no start time: reserved
 devices then take no backfill at all, and the waiting job still cannot starve.
 
-PassReservations is the walk's backfill phase: one reservation per pool per pass, computed
+BackfillPhase is the walk's backfill phase: one reservation per pool per pass, computed
 at once when the pass explains, else deferred until some later job wants its pool (most
 passes that need no reasons never look again).
 """
@@ -12,11 +12,11 @@ passes that need no reasons never look again).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 from scheduler.core.cluster import Holding
 from scheduler.core.gpus import GpuPool
 from scheduler.core.model import JobRequest
+from scheduler.core.phase import Phase
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState, Reservation
 
@@ -83,20 +83,13 @@ def _reserve_on_node(state: PassState, pool: GpuPool, job_id: str, count: int,
     return None
 
 
-class PassReservations:
-    """A pass's backfill reservations (kept in PassState.reservations). `changed(pool)` and
-    `refresh()` (None: the pass has no early-stop bounds) tell the walk that a pool's state,
-    and so its memoized reasons and early-stop bounds, changed."""
+class BackfillPhase(Phase):
+    """The walk's backfill phase: a pass's reservations (kept in PassState.reservations)."""
 
-    __slots__ = ("state", "explain", "changed", "refresh", "deferred")
+    deferred: dict[str, tuple[str, Option]]   # pool -> reservation to compute
 
-    def __init__(self, state: PassState, explain: bool, changed: Callable[[str], None],
-                 refresh: Callable[[], None] | None) -> None:
-        self.state = state
-        self.explain = explain
-        self.changed = changed
-        self.refresh = refresh
-        self.deferred: dict[str, tuple[str, Option]] = {}   # pool -> reservation to compute
+    def init_backfill(self) -> None:
+        self.deferred = {}
 
     def resolve(self, pool: str) -> None:
         """Compute a deferred reservation once some later job wants its pool."""
@@ -106,8 +99,8 @@ class PassReservations:
             if found is not None:
                 self.state.reservations[pool] = found
                 self.changed(pool)
-                if self.refresh is not None:
-                    self.refresh()
+                if not self.explain:
+                    self.refresh_bounds()
 
     def blocked_for(self, job: JobRequest, opt: Option) -> dict[int, int] | None:
         """The devices `job` may not use for `opt`: another job's reservation it would delay."""

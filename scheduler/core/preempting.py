@@ -7,13 +7,9 @@ similar waiters skip the search, and feed the walk's early-stop bound (may_preem
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from scheduler.core.backfill import PassReservations
+from scheduler.core.backfill import BackfillPhase
 from scheduler.core.model import JobRequest, Preempt
-from scheduler.core.policies.base import Policy
 from scheduler.core.preemption import find_victims
-from scheduler.core.queue import JobQueue
 from scheduler.core.remaining import queued_remaining, shorter
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
@@ -22,29 +18,25 @@ MAX_PREEMPTION_ATTEMPTS = 8
 NOMINATED = "nominated:"
 
 
-class Preempting:
-    __slots__ = ("state", "queue", "policy", "reservations", "changed", "refresh", "enabled",
-                 "preempts", "attempts", "no_victims", "reclaim_failed", "short_failed")
+class PreemptionPhase(BackfillPhase):
+    preemption: bool   # preemption is worth trying at all in this pass (the gate)
+    preempts: list[Preempt]
+    attempts: int
+    no_victims: set[tuple[str, int, int, str]]
+    reclaim_failed: dict[tuple[str, str], int]   # (tenant, pool) -> smallest size
+    # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
+    short_failed: set[tuple[str, str]]
 
-    def __init__(self, state: PassState, queue: JobQueue, policy: Policy,
-                 reservations: PassReservations, changed: Callable[[str], None],
-                 refresh: Callable[[], None] | None) -> None:
-        self.state = state
-        self.queue = queue
-        self.policy = policy
-        self.reservations = reservations
-        self.changed = changed
-        self.refresh = refresh
-        # Preemption is worth trying at all (the gate).
-        self.enabled = policy.preemption and (
+    def init_preemption(self) -> None:
+        state, queue, policy = self.state, self.queue, self.policy
+        self.preemption = policy.preemption and (
             bool(state.quota.tenants) or policy.shortest_first
             or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
-        self.preempts: list[Preempt] = []
+        self.preempts = []
         self.attempts = 0
-        self.no_victims: set[tuple[str, int, int, str]] = set()
-        self.reclaim_failed: dict[tuple[str, str], int] = {}   # (tenant, pool) -> smallest size
-        # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
-        self.short_failed: set[tuple[str, str]] = set()
+        self.no_victims = set()
+        self.reclaim_failed = {}
+        self.short_failed = set()
 
     def outrun(self, job: JobRequest, opt: Option) -> float | None:
         """The waiter's remaining time if it may preempt a much longer job, else None."""
@@ -74,7 +66,7 @@ class Preempting:
         if not within and remaining is None and not state.any_victim_below(opt.pool, job.priority):
             return None
         self.attempts += 1
-        found = find_victims(state, job, opt, self.reservations.blocked_for(job, opt), remaining,
+        found = find_victims(state, job, opt, self.blocked_for(job, opt), remaining,
                              self.policy.starvation_s)
         if found is None:
             self.no_victims.add(key)
@@ -83,8 +75,8 @@ class Preempting:
             if within:
                 tp = (job.tenant, opt.pool)
                 self.reclaim_failed[tp] = min(self.reclaim_failed.get(tp, opt.count), opt.count)
-            if self.refresh is not None:
-                self.refresh()
+            if not self.explain:
+                self.refresh_bounds()
             return None
         for vid in found.job_ids:
             state.mark_preempted(vid, job.job_id)
@@ -92,8 +84,8 @@ class Preempting:
             self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
         nominate(state, job, opt.pool, found.devices)
         self.changed(opt.pool)
-        if self.refresh is not None:
-            self.refresh()
+        if not self.explain:
+            self.refresh_bounds()
         return (f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
                 f" they checkpoint (grace {state.grace_s:.0f}s)")
 

@@ -9,10 +9,11 @@ A job goes through the phases in order, each a unit of its own:
      the first option that passes both;
   3. preemption (preempting.py): victims for its first option, or the victims it already
      waits for;
-  4. backfill (backfill.PassReservations): the first waiter of a pool reserves it;
+  4. backfill (backfill.py): the first waiter of a pool reserves it;
   5. the reason it waits (a Pending with a ReasonCode), memoized by its shape.
-This module holds the driver: the order, the memo, strict FIFO's blocker and the early-stop
-bounds of a pass that needs no reasons.
+Phases 2-4 are mixins of the one walk object (phase.py says why); this module holds the
+driver: the order, the memo, strict FIFO's blocker and the early-stop bounds of a pass that
+needs no reasons.
 
 Speed: a waiting job's reason is memoized by its shape until its pool changes, so a long
 queue of similar jobs costs a dict lookup each (explain_all inlines that path, and
@@ -25,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
-from scheduler.core.admission import Admission
-from scheduler.core.backfill import PassReservations, may_use_reserved
+from scheduler.core.admission import AdmissionPhase
+from scheduler.core.backfill import may_use_reserved
 from scheduler.core.bounds import Left, may_fit, may_reclaim, may_shorten
 from scheduler.core.feasibility import Refusal, usable_options
 from scheduler.core.model import Decisions, JobRequest, Pending, ReasonCode
 from scheduler.core.policies.base import Policy
-from scheduler.core.preempting import MAX_PREEMPTION_ATTEMPTS, Preempting
+from scheduler.core.preempting import MAX_PREEMPTION_ATTEMPTS, PreemptionPhase
 from scheduler.core.queue import JobQueue
 from scheduler.core.sizing import Option, job_options
 from scheduler.core.state import PassState
@@ -61,32 +62,21 @@ def run_pass(state: PassState, queue: JobQueue, policy: Policy,
         for holder in list(state.nominated):
             state.cluster.release(holder)
         state.nominated.clear()
-    return Decisions(tuple(walk.admission.admits), tuple(walk.preempting.preempts),
-                     tuple(walk.pending))
+    return Decisions(tuple(walk.admits), tuple(walk.preempts), tuple(walk.pending))
 
 
-class _Walk:
-    __slots__ = ("state", "queue", "policy", "explain", "backfill", "admission", "preempting",
-                 "preemption", "deferred", "may_fit", "may_preempt", "pending", "position",
-                 "blocker", "skip", "awaiting", "kinds", "pools", "memo", "memo_pools",
-                 "version", "left")
+class _Walk(AdmissionPhase, PreemptionPhase):
 
     def __init__(self, state: PassState, policy: Policy, explain: bool, queue: JobQueue) -> None:
         self.state = state
         self.queue = queue
         self.policy = policy
         self.explain = explain
-        # The phases tell the walk what changed through these two (bound once: a pass of the
-        # simulator may decide one job, and building the walk is then a good part of it). A
-        # pass that explains has no early-stop bounds to refresh.
-        changed, refresh = self.changed, (None if explain else self.refresh_bounds)
-        self.backfill = PassReservations(state, explain, changed, refresh)
-        self.admission = Admission(state, self.backfill, changed, refresh)
-        self.preempting = Preempting(state, queue, policy, self.backfill, changed, refresh)
+        self.init_backfill()
+        self.init_admission()
+        self.init_preemption()
         # may_* are the early-stop bounds (explain=False).
         self.may_fit = True
-        self.preemption = self.preempting.enabled   # read per job: one attribute, not two
-        self.deferred = self.backfill.deferred      # the same dict, mutated in place
         self.may_preempt = self.preemption
         self.pending: list[Pending] = []
         self.position = 0
@@ -112,8 +102,9 @@ class _Walk:
             self.memo.pop(shape, None)
 
     def wait(self, job: JobRequest, reason: str, code: ReasonCode, infeasible: bool = False) -> None:
-        if self.explain:
-            self.pending.append(Pending(job.job_id, reason, self.position, infeasible, code))
+        if self.explain:   # tuple.__new__: Pending's own __new__ is Python code
+            self.pending.append(tuple.__new__(Pending, (job.job_id, reason, self.position,
+                                                        infeasible, code)))
 
     def explain_all(self, ids: Iterable[str]) -> None:
         """consider() every job, with the common case inline: a job with one option (a
@@ -177,7 +168,7 @@ class _Walk:
         if k is not None:
             state = self.state
             if self.deferred:
-                self.backfill.resolve(o.pool)
+                self.resolve(o.pool)
             res = state.reservations.get(o.pool)
             shape: Hashable = (
                 k[0] | (res is not None and may_use_reserved(res, state.now, o)) << 2
@@ -193,14 +184,15 @@ class _Walk:
             if version == self.version:   # nothing changed while deciding: same shape, same reason
                 self.remember(shape, known, opts)
         if self.explain:
-            self.pending.append(Pending(job.job_id, known[0], self.position, False, known[1]))
+            self.pending.append(tuple.__new__(Pending, (jid, known[0], self.position, False,
+                                                        known[1])))
             return False
         if self.left is not None and self.left.done(job.tenant, opts):
             self.skip.add(job.tenant)
         return self.blocker is not None or not (self.may_fit or self.may_preempt)
 
     def awaits_victims(self, job: JobRequest, opt: Option) -> bool:
-        why = self.preempting.await_victims(job, opt)
+        why = self.await_victims(job, opt)
         if why is None:
             return False
         self.wait(job, why, WAITING_FOR_VICTIMS)
@@ -214,17 +206,17 @@ class _Walk:
 
     def decide(self, job: JobRequest, opts: Sequence[Option]) -> Reason | None:
         """Admit, preempt for, or explain one job; None once it is admitted or preempting."""
-        failed = self.admission.admit_first(job, opts)
+        failed = self.admit_first(job, opts)
         if failed is None:
             return None
         reasons, code, placeable = failed
         if self.preemption:
-            why = self.preempting.try_preempt(job, opts[0])
+            why = self.try_preempt(job, opts[0])
             if why is not None:
                 self.wait(job, why, PREEMPTING)
                 return None
         if self.policy.backfill and placeable is not None:
-            held = self.backfill.hold(job, placeable)
+            held = self.hold(job, placeable)
             if held:
                 reasons[0] += held
                 code = HOLDS_RESERVATION
@@ -240,7 +232,7 @@ class _Walk:
         state = self.state
         if self.deferred:
             for o in opts:
-                self.backfill.resolve(o.pool)
+                self.resolve(o.pool)
         jid = job.job_id
         parts: list[Any] = [job.tenant, job.priority, jid in state.displaced,
                             jid in self.queue.promoted]
@@ -256,11 +248,10 @@ class _Walk:
         if left is None:
             return
         self.may_fit = any(may_fit(state, queue, left, name) for name in state.cluster.pools)
-        p = self.preempting
-        self.may_preempt = self.preemption and p.attempts < MAX_PREEMPTION_ATTEMPTS and (
-            any(state.any_victim_below(pool, queue.top_priority() or 0) for pool in state.cluster.pools)
-            or may_reclaim(state, left, p.reclaim_failed)
-            or (self.policy.shortest_first and may_shorten(state, left, p.short_failed)))
+        self.may_preempt = self.preemption and self.attempts < MAX_PREEMPTION_ATTEMPTS and (
+            any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools)
+            or may_reclaim(state, left, self.reclaim_failed)
+            or (self.policy.shortest_first and may_shorten(state, left, self.short_failed)))
 
     def options(self, job: JobRequest) -> Sequence[Option] | None:
         """Options the cluster can ever hold (fastest first where the policy says so); None
