@@ -16,6 +16,8 @@ from scheduler.core import (
     DeviceState,
     GpuNode,
     JobRequest,
+    Pending,
+    Preempt,
     ReasonCode,
     Snapshot,
     TenantQuota,
@@ -244,3 +246,10 @@ def test_every_code_a_pass_can_give_has_a_row() -> None:
     seen |= {p.code for r in ROWS for p in schedule(r.values[0].snapshot, r.values[0].policy).preemptions}
     operator = {C.OPERATOR, C.DRAIN, C.FAILURE}   # issued by operator rules, not by a pass
     assert seen == set(ReasonCode) - operator
+
+
+def test_codes_are_stable_lower_case_strings_and_a_preemption_s_code_is_its_kind() -> None:
+    assert all(c == c.name.lower() and str(c) == c.value for c in ReasonCode)
+    for kind in ("reclaim", "priority", "shorter", "operator", "drain", "failure"):
+        assert Preempt("j", f"{kind}: why", kind=kind).code == kind
+    assert Pending("j", "built by hand", 1).code is None
