@@ -66,6 +66,7 @@ def run_pass(state: PassState, queue: JobQueue, policy: Policy,
 
 
 class _Walk(AdmissionPhase, PreemptionPhase):
+    """One pass's walk: the driver here, the phases' methods and state from its mixins."""
 
     def __init__(self, state: PassState, policy: Policy, explain: bool, queue: JobQueue) -> None:
         self.state = state
