@@ -3,6 +3,10 @@ it will get and the earliest time (shadow time) it can start given running jobs'
 ends. Later jobs may use reserved devices only when they are estimated to end by then, so
 they never delay it. With no end estimates the reservation has no start time: reserved
 devices then take no backfill at all, and the waiting job still cannot starve.
+
+BackfillPhase is the walk's backfill phase: one reservation per pool per pass, computed
+at once when the pass explains, else deferred until some later job wants its pool (most
+passes that need no reasons never look again).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import math
 
 from scheduler.core.cluster import Holding
 from scheduler.core.gpus import GpuPool
+from scheduler.core.model import JobRequest
+from scheduler.core.phase import Phase
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState, Reservation
 
@@ -75,3 +81,49 @@ def _reserve_on_node(state: PassState, pool: GpuPool, job_id: str, count: int,
                 devices = tuple(node.gpu_ids[b] for b in picks)
                 return Reservation(job_id, end, devices, {ni: sum(1 << b for b in picks)})
     return None
+
+
+class BackfillPhase(Phase):
+    """The walk's backfill phase: a pass's reservations (kept in PassState.reservations)."""
+
+    deferred: dict[str, tuple[str, Option]]   # pool -> reservation to compute
+
+    def init_backfill(self) -> None:
+        self.deferred = {}
+
+    def resolve(self, pool: str) -> None:
+        """Compute a deferred reservation once some later job wants its pool."""
+        request = self.deferred.pop(pool, None)
+        if request is not None:
+            found = reserve(self.state, request[0], request[1])
+            if found is not None:
+                self.state.reservations[pool] = found
+                self.changed(pool)
+                if not self.explain:
+                    self.refresh_bounds()
+
+    def blocked_for(self, job: JobRequest, opt: Option) -> dict[int, int] | None:
+        """The devices `job` may not use for `opt`: another job's reservation it would delay."""
+        self.resolve(opt.pool)
+        res = self.state.reservations.get(opt.pool)
+        if res is None or res.job_id == job.job_id or may_use_reserved(res, self.state.now, opt):
+            return None
+        return res.blocked
+
+    def hold(self, job: JobRequest, opt: Option) -> str:
+        """Reserve `opt`'s pool for the waiting `job` unless the pool has a reservation; the
+        text to add to its reason ("" when nothing was reserved, or not yet)."""
+        state = self.state
+        if opt.pool in state.reservations or opt.pool in self.deferred:
+            return ""
+        if not self.explain:
+            self.deferred[opt.pool] = (job.job_id, opt)
+            self.changed(opt.pool)
+            return ""
+        res = reserve(state, job.job_id, opt)
+        if res is None:
+            return ""
+        state.reservations[opt.pool] = res
+        self.changed(opt.pool)
+        when = "when running jobs end" if res.start == math.inf else f"at t={res.start:.0f}"
+        return f"; holds a backfill reservation of {len(res.devices)} devices {when}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import NamedTuple
 
 from scheduler.core.figures import NO_FIGURES, Figures
@@ -165,11 +165,41 @@ class Snapshot:
     checkpoint_interval_s: float | None = None
 
 
+class ReasonCode(StrEnum):
+    """The machine-readable part of a decision's reason: what the walk found, stable across
+    releases (match on it, never on the message, which is for people and may be reworded).
+    Values are the lower-case names; a Preempt's code is its `kind`."""
+
+    # Pending: why a job waits (a job with several options: its first option's reason).
+    INFEASIBLE = "infeasible"                  # no pool could ever hold it
+    HARDWARE_OUT_OF_SERVICE = "hardware_out_of_service"   # fits only with drained/failed devices back
+    NO_CAPACITY = "no_capacity"                # no free block of its size and shape now
+    BACKFILL_BLOCKED = "backfill_blocked"      # fits only on devices reserved for another job
+    HOLDS_RESERVATION = "holds_reservation"    # no capacity; holds its pool's backfill reservation
+    QUOTA_EXCEEDED = "quota_exceeded"          # above nominal + borrowing limit
+    QUOTA_NEEDS_RECLAIM = "quota_needs_reclaim"   # within nominal, but lent to the cohort
+    QUOTA_COHORT_FULL = "quota_cohort_full"    # at nominal, and the cohort has none to lend
+    HEAD_OF_LINE_BLOCKED = "head_of_line_blocked"  # strict FIFO: behind an earlier waiter
+    PREEMPTING = "preempting"                  # victims chosen in this pass; starts after them
+    WAITING_FOR_VICTIMS = "waiting_for_victims"   # victims of an earlier pass still checkpointing
+    # Admit
+    PLACED = "placed"
+    BACKFILLED = "backfilled"                  # on devices reserved for a later start
+    # Preempt (Preempt.kind)
+    RECLAIM = "reclaim"
+    PRIORITY = "priority"
+    SHORTER = "shorter"
+    OPERATOR = "operator"
+    DRAIN = "drain"
+    FAILURE = "failure"
+
+
 @dataclass(frozen=True, slots=True)
 class Admit:
     job_id: str
     placement: Placement
     reason: str
+    code: ReasonCode = ReasonCode.PLACED
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +208,12 @@ class Preempt:
     reason: str
     for_job_id: str | None = None
     grace_s: float = 0.0        # checkpoint within this, then stop and requeue
-    kind: str = "priority"      # "reclaim" | "priority" | "operator" | "drain" | "failure"
+    # "reclaim" | "priority" | "shorter" | "operator" | "drain" | "failure" (stored as text)
+    kind: str = "priority"
+
+    @property
+    def code(self) -> ReasonCode:
+        return ReasonCode(self.kind)
 
 
 class Pending(NamedTuple):
@@ -189,6 +224,7 @@ class Pending(NamedTuple):
     reason: str
     position: int   # 1-based position in the queue order the policy chose
     infeasible: bool = False   # larger than anything the cluster could ever offer
+    code: ReasonCode | None = None   # the walk always sets it; None only when built by hand
 
 
 @dataclass(frozen=True, slots=True)

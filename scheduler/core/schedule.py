@@ -3,7 +3,7 @@
     decisions = schedule(snapshot, policy="default")   # "fifo" | "las" | "default"
 
 Builds the indexed state (free tiles per tray, free GPUs per node bucketed by count, quota
-usage) from the snapshot, runs the shared decision code (engine.run_pass) and returns
+usage) from the snapshot, runs the shared decision code (walk.run_pass) and returns
 Decisions: admissions with devices, preemptions with reasons and grace, and every job left
 pending with its reason and 1-based queue position. The incremental `Scheduler`
 (scheduler.core.incremental) runs the same decision code on state it keeps between passes.

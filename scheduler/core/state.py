@@ -127,7 +127,7 @@ class PassState:
                 index.rebucket()
 
     def record_admitted(self, r: RunningJob) -> None:
-        """A job the engine admitted (its devices and quota are already charged)."""
+        """A job the walk admitted (its devices and quota are already charged)."""
         self.running[r.job_id] = r
         self._track(r, 1)
 

@@ -1,4 +1,4 @@
-"""What a policy is: a queue order plus switches for the shared decision code (engine.py).
+"""What a policy is: a queue order plus switches for the shared decision code (walk.py).
 
 Each variant lives in its own folder with the same file set (`__init__.py` exporting
 POLICY, `order.py` holding its sort key), so a new one starts as a copy of a sibling.

@@ -1,0 +1,127 @@
+"""The walk's preemption phase: whether a waiting job may stop others at all, the search
+for victims (scheduler.core.preemption) at most MAX_PREEMPTION_ATTEMPTS times per pass and
+only when some running job could be one, marking the victims, and the waiters whose victims
+are still checkpointing. Failures are remembered per (pool, size, priority, tenant) so that
+similar waiters skip the search, and feed the walk's early-stop bound (may_preempt).
+"""
+
+from __future__ import annotations
+
+from scheduler.core.backfill import BackfillPhase
+from scheduler.core.model import JobRequest, Preempt
+from scheduler.core.preemption import find_victims
+from scheduler.core.remaining import queued_remaining, shorter
+from scheduler.core.sizing import Option
+from scheduler.core.state import PassState
+
+MAX_PREEMPTION_ATTEMPTS = 8
+NOMINATED = "nominated:"
+
+
+class PreemptionPhase(BackfillPhase):
+    preemption: bool   # preemption is worth trying at all in this pass (the gate)
+    preempts: list[Preempt]
+    attempts: int
+    no_victims: set[tuple[str, int, int, str]]
+    reclaim_failed: dict[tuple[str, str], int]   # (tenant, pool) -> smallest size
+    # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
+    short_failed: set[tuple[str, str]]
+
+    def init_preemption(self) -> None:
+        state, queue, policy = self.state, self.queue, self.policy
+        self.preemption = policy.preemption and (
+            bool(state.quota.tenants) or policy.shortest_first
+            or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
+        self.preempts = []
+        self.attempts = 0
+        self.no_victims = set()
+        self.reclaim_failed = {}
+        self.short_failed = set()
+
+    def outrun(self, job: JobRequest, opt: Option) -> float | None:
+        """The waiter's remaining time if it may preempt a much longer job, else None."""
+        tp = (job.tenant, opt.pool)
+        if (not self.policy.shortest_first or tp in self.short_failed
+                or job.job_id in self.queue.promoted):
+            return None
+        remaining = queued_remaining(job)
+        state = self.state
+        # Devices free up soon anyway (within the waiter's own remaining time): wait for them.
+        if (state.soonest_end(opt.pool, opt.count) > remaining
+                and shorter(remaining, state.longest_remaining(opt.pool))):
+            return remaining
+        self.short_failed.add(tp)
+        return None
+
+    def try_preempt(self, job: JobRequest, opt: Option) -> str | None:
+        """Choose and mark victims for `job`'s `opt`; the waiter's reason if it found some."""
+        state = self.state
+        key = (opt.pool, opt.count, job.priority, job.tenant)
+        if self.attempts >= MAX_PREEMPTION_ATTEMPTS or key in self.no_victims:
+            return None
+        quota = state.quota
+        nominal = quota.nominal(job.tenant, opt.pool)
+        within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
+        remaining = self.outrun(job, opt)
+        if not within and remaining is None and not state.any_victim_below(opt.pool, job.priority):
+            return None
+        self.attempts += 1
+        found = find_victims(state, job, opt, self.blocked_for(job, opt), remaining,
+                             self.policy.starvation_s)
+        if found is None:
+            self.no_victims.add(key)
+            if remaining is not None:
+                self.short_failed.add((job.tenant, opt.pool))
+            if within:
+                tp = (job.tenant, opt.pool)
+                self.reclaim_failed[tp] = min(self.reclaim_failed.get(tp, opt.count), opt.count)
+            if not self.explain:
+                self.refresh_bounds()
+            return None
+        for vid in found.job_ids:
+            state.mark_preempted(vid, job.job_id)
+            why = preempt_reason(found.kind, job, opt)
+            self.preempts.append(Preempt(vid, why, job.job_id, state.grace_s, found.kind))
+        nominate(state, job, opt.pool, found.devices)
+        self.changed(opt.pool)
+        if not self.explain:
+            self.refresh_bounds()
+        return (f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
+                f" they checkpoint (grace {state.grace_s:.0f}s)")
+
+    def await_victims(self, job: JobRequest, opt: Option) -> str | None:
+        """The job's victims are still checkpointing: keep their devices and the free ones
+        it will need for it, and say so. None if it no longer fits there."""
+        state = self.state
+        victims = [v for v in state.awaiting[job.job_id] if v in state.running]
+        held = [(v, state.cluster.release(v)) for v in victims]
+        try:   # quota is not re-checked: the victims were chosen so that it passes
+            devices = state.cluster.pools[opt.pool].place(opt.count)
+        finally:
+            for v, h in held:
+                if h is not None:
+                    state.cluster.allocate(v, h.tenant, h.pool, h.devices)
+        if devices is None:
+            return None
+        nominate(state, job, opt.pool, devices)
+        self.changed(opt.pool)
+        return f"waiting for {len(victims)} preempted job(s) to checkpoint"
+
+
+def nominate(state: PassState, job: JobRequest, pool: str, devices: tuple[str, ...]) -> None:
+    """Hold the already-free part of the waiter's future devices for the rest of the pass
+    (run_pass releases them at its end)."""
+    free = tuple(d for d in devices if d not in state.cluster.owner)
+    holder = NOMINATED + job.job_id
+    if free:
+        state.cluster.allocate(holder, job.tenant, pool, free)
+        state.nominated[holder] = job.job_id
+
+
+def preempt_reason(kind: str, job: JobRequest, opt: Option) -> str:
+    if kind == "reclaim":
+        return f"reclaim: {job.tenant} reclaims its nominal {opt.pool} quota"
+    if kind == "shorter":
+        return (f"shorter: {job.job_id} has far less time left"
+                f" ({queued_remaining(job):.0f}s) and runs first")
+    return f"priority: {job.job_id} (priority {job.priority}) needs the devices"
