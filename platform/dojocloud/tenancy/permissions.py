@@ -129,13 +129,14 @@ def require(principal: Principal, action: Action) -> None:
     if allows(principal, action):
         return
     org, what = principal.organization.slug, DESCRIPTIONS[action]
-    if action in OPERATOR_ACTIONS and (org != operator_org() or principal.role not in _ADMINS):
+    role, scope = str(principal.role), str(principal.scope)   # plain text, not enum reprs
+    if action in OPERATOR_ACTIONS and (org != operator_org() or role not in _ADMINS):
         raise PermissionDenied(
             f"the scheduler API is for operators: an owner or admin of the {operator_org()!r} "
-            f"organization (this caller is {principal.role} of {org!r})")
-    if principal.role not in TABLE[action]:
-        raise PermissionDenied(f"role {principal.role!r} in {org!r} cannot {what}")
-    raise PermissionDenied(f"an API key with scope {principal.scope!r} cannot {what}")
+            f"organization (this caller is {role} of {org!r})")
+    if role not in TABLE[action]:
+        raise PermissionDenied(f"role {role!r} in {org!r} cannot {what}")
+    raise PermissionDenied(f"an API key with scope {scope!r} cannot {what}")
 
 
 def revoke_action(principal: Principal, creator_id: int | None,
