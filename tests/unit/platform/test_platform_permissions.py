@@ -13,6 +13,7 @@ from django.utils import timezone
 from platform_people import People
 
 from dojocloud.common.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from dojocloud.tenancy.demo import seed_demo
 from dojocloud.tenancy.models import ApiKey, Membership, Role, Scope
 from dojocloud.tenancy.permissions import (
     DESCRIPTIONS,
@@ -188,3 +189,12 @@ def test_migration_gives_existing_keys_full_scope_and_no_expiry() -> None:
     executor.migrate(executor.loader.graph.leaf_nodes())
     key = ApiKey.objects.get(prefix="0ld")
     assert key.scope == Scope.FULL and key.expires_at is None
+
+
+def test_the_demo_key_has_full_scope_and_no_expiry(db: None, settings, tmp_path) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    seed = seed_demo(password="pw", env_file=tmp_path / "demo.env", server="127.0.0.1:1")
+    assert seed.raw_key is not None
+    principal = authenticate_api_key(seed.raw_key)
+    key = ApiKey.objects.get(id=principal.api_key_id)
+    assert (key.scope, key.expires_at, principal.role) == (Scope.FULL, None, Role.OWNER)
