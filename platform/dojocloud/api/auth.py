@@ -47,7 +47,7 @@ def api_key_from_metadata(metadata: Iterable[tuple[str, Any]] | None) -> str:
 
 
 def authenticate(context: grpc.ServicerContext) -> Principal:
-    """The caller's principal; raises Unauthenticated for a missing, unknown or revoked key."""
+    """The caller's principal, decided now; Unauthenticated for a key that does not act."""
     return authenticate_api_key(api_key_from_metadata(context.invocation_metadata()))
 
 

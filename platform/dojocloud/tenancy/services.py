@@ -153,10 +153,11 @@ def api_keys_for(principal: Principal) -> list[KeyRow]:
                               .filter(organization=principal.organization))
     rows = []
     for key in keys.order_by("-created_at", "-id"):
-        role, status = _creator_role(key), _status(key, _creator_role(key))
+        role = _creator_role(key)
+        status = _status(key, role)
         may = principal.can(revoke_action(principal, key.created_by_id, role))
-        rows.append(KeyRow(key, key.created_by.get_username() if key.created_by else "(deleted)",
-                           role, status, may and status != "revoked"))
+        creator = key.created_by.get_username() if key.created_by else "(deleted)"
+        rows.append(KeyRow(key, creator, role, status, may and status != "revoked"))
     return rows
 
 
