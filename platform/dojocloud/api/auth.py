@@ -1,14 +1,29 @@
-"""API-key authentication from call metadata: `authorization: Bearer <key>` or `x-api-key`."""
+"""Authentication and authorization of every gRPC call, in one place.
+
+The key comes from call metadata (`authorization: Bearer <key>` or `x-api-key`); the key's
+principal is decided at each call (tenancy.authenticate_api_key: the creator's current role,
+the key's scope and expiry), and each RPC declares the action it takes with `@rpc(...)`,
+checked against tenancy's permission table before the handler runs (the declared action
+is the method's `action` attribute, which the generated permission test reads).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar, cast
 
 import grpc
 
 from dojocloud.common.errors import Unauthenticated
-from dojocloud.tenancy.facade import Principal, authenticate_api_key
+from dojocloud.tenancy.facade import Action, Principal, authenticate_api_key, require
+
+S = TypeVar("S")
+R = TypeVar("R")
+T = TypeVar("T")
+Handler = Callable[[S, R, grpc.ServicerContext, Principal], T]
+Servicer = Callable[[S, R, grpc.ServicerContext], T]
 
 
 def api_key_from_metadata(metadata: Iterable[tuple[str, Any]] | None) -> str:
@@ -32,5 +47,40 @@ def api_key_from_metadata(metadata: Iterable[tuple[str, Any]] | None) -> str:
 
 
 def authenticate(context: grpc.ServicerContext) -> Principal:
-    """The caller's principal; raises Unauthenticated for a missing, unknown or revoked key."""
+    """The caller's principal, decided now; Unauthenticated for a key that does not act."""
     return authenticate_api_key(api_key_from_metadata(context.invocation_metadata()))
+
+
+def authorize(context: grpc.ServicerContext, action: Action) -> Principal:
+    """The caller's principal, allowed `action` now; Unauthenticated for a missing, unknown,
+    revoked or expired key or one whose creator left or was deactivated, PermissionDenied
+    for a role or scope that does not allow it (operators: tenancy's operator grant)."""
+    principal = authenticate(context)
+    require(principal, action)
+    return principal
+
+
+def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
+    """A servicer method taking the action: authorizes, then calls the method with the
+    principal as a fourth argument. A streaming method (a generator) stays one, so the check
+    runs where the interceptor maps errors, on the stream's first step."""
+
+    def decorate(method: Handler[S, R, T]) -> Servicer[S, R, T]:
+        if inspect.isgeneratorfunction(method):
+            @functools.wraps(method)
+            def streaming(self: S, request: R, context: grpc.ServicerContext) -> Iterator[Any]:
+                principal = authorize(context, action)
+                yield from cast(Iterator[Any], method(self, request, context, principal))
+
+            wrapped = cast(Servicer[S, R, T], streaming)
+        else:
+            @functools.wraps(method)
+            def unary(self: S, request: R, context: grpc.ServicerContext) -> T:
+                return method(self, request, context, authorize(context, action))
+
+            wrapped = unary
+        wrapped.action = action  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+

@@ -25,10 +25,16 @@ draining = threading.Event()
 
 def follow_events(principal: Principal, job_id: str, *, after_id: int = 0,
                   active: Callable[[], bool] = lambda: True,
-                  poll_s: float | None = None) -> Iterator[JobEvent]:
-    """Events of the job with id > after_id, as they are written, until the job is final."""
-    last = after_id
+                  poll_s: float | None = None,
+                  refresh: Callable[[], Principal] | None = None) -> Iterator[JobEvent]:
+    """Events of the job with id > after_id, as they are written, until the job is final.
+    `refresh` decides the caller again before every poll after the first (its errors end
+    the stream)."""
+    last, first = after_id, True
     while active() and not draining.is_set():
+        if refresh is not None and not first:
+            principal = refresh()
+        first = False
         # Read the state before the events: all events written before a final state are
         # then in this batch or a later one, so none is lost at the end.
         final = get_job(principal, job_id).is_final

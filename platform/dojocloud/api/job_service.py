@@ -1,5 +1,6 @@
-"""JobService servicer: parse, authenticate, call the jobs facade, map. DojoErrors raised
-here become gRPC statuses in dojocloud.api.interceptors."""
+"""JobService servicer: authorize (each method's @rpc action, dojocloud.api.auth), parse,
+call the jobs facade, map. DojoErrors raised here become gRPC statuses in
+dojocloud.api.interceptors."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import grpc
 
 from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api import mappers
-from dojocloud.api.auth import authenticate
+from dojocloud.api.auth import authorize, rpc
 from dojocloud.api.event_stream import draining, follow_events
 from dojocloud.common.errors import ResourceExhausted
 from dojocloud.jobs import facade as services
-from dojocloud.tenancy.facade import Principal
+from dojocloud.tenancy.facade import Action, Principal
 
 STREAM_RETRY_S = 5.0
 
@@ -25,22 +26,22 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         # for unary calls. Past the cap a watcher gets RESOURCE_EXHAUSTED with RetryInfo.
         self._streams = threading.BoundedSemaphore(max_streams)
 
+    @rpc(Action.JOBS_SUBMIT)
     def CreateJob(self, request: job_pb2.CreateJobRequest,  # noqa: N802
-                  context: grpc.ServicerContext) -> job_pb2.Job:
-        principal = authenticate(context)
+                  context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
         mappers.check_parent(principal, request.parent)
         job = services.create_job(principal, request.job_spec, request_id=request.request_id)
         return mappers.job_to_proto(job)
 
+    @rpc(Action.JOBS_READ)
     def GetJob(self, request: job_pb2.GetJobRequest,  # noqa: N802
-               context: grpc.ServicerContext) -> job_pb2.Job:
-        principal = authenticate(context)
+               context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
         job_id = mappers.job_id_from_name(principal, request.name)
         return mappers.job_to_proto(services.get_job(principal, job_id))
 
+    @rpc(Action.JOBS_READ)
     def ListJobs(self, request: job_pb2.ListJobsRequest,  # noqa: N802
-                 context: grpc.ServicerContext) -> job_pb2.ListJobsResponse:
-        principal = authenticate(context)
+                 context: grpc.ServicerContext, principal: Principal) -> job_pb2.ListJobsResponse:
         mappers.check_parent(principal, request.parent)
         jobs, token = services.list_jobs(
             principal, page_size=request.page_size, page_token=request.page_token,
@@ -48,15 +49,16 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         return job_pb2.ListJobsResponse(jobs=[mappers.job_to_proto(j) for j in jobs],
                                         next_page_token=token)
 
+    @rpc(Action.JOBS_CANCEL)
     def CancelJob(self, request: job_pb2.CancelJobRequest,  # noqa: N802
-                  context: grpc.ServicerContext) -> job_pb2.Job:
-        principal = authenticate(context)
+                  context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
         job_id = mappers.job_id_from_name(principal, request.name)
         return mappers.job_to_proto(services.cancel_job(principal, job_id, reason=request.reason))
 
+    @rpc(Action.JOBS_READ)
     def WatchJob(self, request: job_pb2.WatchJobRequest,  # noqa: N802
-                 context: grpc.ServicerContext) -> Iterator[job_pb2.JobEvent]:
-        principal = authenticate(context)
+                 context: grpc.ServicerContext,
+                 principal: Principal) -> Iterator[job_pb2.JobEvent]:
         job_id = mappers.job_id_from_name(principal, request.name)
         name = services.get_job(principal, job_id).resource_name  # NotFound before streaming
         if not self._streams.acquire(blocking=False):
@@ -70,16 +72,20 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     def _stream(self, principal: Principal, job_id: str, name: str, after_id: int,
                 context: grpc.ServicerContext) -> Iterator[job_pb2.JobEvent]:
         last = after_id
-        for event in follow_events(principal, job_id, after_id=last, active=context.is_active):
+        # Each poll decides the key again: a key whose creator left stops the stream there.
+        events = follow_events(principal, job_id, after_id=last, active=context.is_active,
+                               refresh=lambda: authorize(context, Action.JOBS_READ))
+        for event in events:
             last = event.id
             yield mappers.event_to_proto(event, name)
         if draining.is_set():
             context.abort(grpc.StatusCode.UNAVAILABLE,
                           f"server shutting down; resume after event {last}")
 
+    @rpc(Action.JOBS_ESTIMATE)  # estimates are free, but only for customers
     def EstimateJob(self, request: job_pb2.EstimateJobRequest,  # noqa: N802
-                    context: grpc.ServicerContext) -> job_pb2.EstimateJobResponse:
-        authenticate(context)  # estimates are free, but only for customers
+                    context: grpc.ServicerContext,
+                    principal: Principal) -> job_pb2.EstimateJobResponse:
         return mappers.estimate_to_proto(services.estimate_job(request.job_spec))
 
 

@@ -1,9 +1,11 @@
-"""SchedulerService servicer: operators only. Parse, authorise, call the scheduling
-services, map to the wire. DojoErrors become gRPC statuses in dojocloud.api.interceptors.
+"""SchedulerService servicer: operators only. Authorise (each method's @rpc action,
+dojocloud.api.auth), parse, call the scheduling services, map to the wire. DojoErrors
+become gRPC statuses in dojocloud.api.interceptors.
 
-Who is an operator: an API key with role owner or admin in the operator organization,
-settings.OPERATOR_ORG (DOJO_OPERATOR_ORG, default "operators"). Actions are recorded as
-done by "<key label>@<org>".
+Who is an operator: tenancy's operator grant, decided at each call: a key whose creator is
+an owner or admin of settings.OPERATOR_ORG (DOJO_OPERATOR_ORG, default "operators") now;
+reads need operator.read, changes operator.act (a read-only key of an operator only reads).
+Actions are recorded as done by "<key label>@<org>".
 """
 
 from __future__ import annotations
@@ -11,33 +13,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from django.conf import settings
 from google.protobuf import timestamp_pb2
 
 from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
-from dojocloud.api.auth import authenticate
+from dojocloud.api.auth import rpc
 from dojocloud.api.mappers import parse_job_name
-from dojocloud.common.errors import FieldViolation, InvalidArgument, PermissionDenied
+from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.jobs.facade import Job
 from dojocloud.scheduling import facade as scheduling
 from dojocloud.scheduling.facade import OperationResult, QuotaSpec, QuotaView
-from dojocloud.tenancy.facade import ADMIN_ROLES
+from dojocloud.tenancy.facade import Action, Principal
 
-DEFAULT_OPERATOR_ORG = "operators"
 MAX_QUEUE_PAGE = 1000
+READ, ACT = Action.OPERATOR_READ, Action.OPERATOR_ACT
 
 
-def operator_org() -> str:
-    return str(getattr(settings, "OPERATOR_ORG", DEFAULT_OPERATOR_ORG))
-
-
-def require_operator(context: grpc.ServicerContext) -> str:
-    """The operator's label for the records; PermissionDenied for anyone else."""
-    principal = authenticate(context)
-    if principal.organization.slug != operator_org() or principal.role not in ADMIN_ROLES:
-        raise PermissionDenied("the scheduler API is for operators: an owner or admin key "
-                               f"of the {operator_org()!r} organization")
+def actor(principal: Principal) -> str:
+    """The operator's label for the records."""
     return f"{principal.label}@{principal.organization.slug}"
 
 
@@ -125,72 +118,76 @@ def _tenants_of(job_ids: tuple[str, ...]) -> dict[str, str]:
 # --- servicer ------------------------------------------------------------------------------
 
 class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
+    @rpc(READ)
     def GetCapacity(self, request: pb.GetCapacityRequest,  # noqa: N802
-                    context: grpc.ServicerContext) -> pb.Capacity:
-        require_operator(context)
+                    context: grpc.ServicerContext, principal: Principal) -> pb.Capacity:
         rows = scheduling.devices(request.pool.strip())
         return capacity_to_proto(rows, scheduling.pools(rows, scheduling.queued_per_pool()))
 
+    @rpc(READ)
     def ListQueue(self, request: pb.ListQueueRequest,  # noqa: N802
-                  context: grpc.ServicerContext) -> pb.ListQueueResponse:
-        require_operator(context)
+                  context: grpc.ServicerContext, principal: Principal) -> pb.ListQueueResponse:
         if request.page_size < 0:
             raise InvalidArgument([FieldViolation("page_size", "must be zero or more")])
         size = min(request.page_size or 100, MAX_QUEUE_PAGE)
         return queue_to_proto(scheduling.queue(request.pool.strip()), size)
 
+    @rpc(ACT)
     def Drain(self, request: pb.DrainRequest,  # noqa: N802
-              context: grpc.ServicerContext) -> pb.OperationResult:
-        actor = require_operator(context)
-        result = scheduling.drain(request.target, evict=request.evict, actor=actor,
+              context: grpc.ServicerContext, principal: Principal) -> pb.OperationResult:
+        result = scheduling.drain(request.target, evict=request.evict, actor=actor(principal),
                                   reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
+    @rpc(ACT)
     def Undrain(self, request: pb.UndrainRequest,  # noqa: N802
-                context: grpc.ServicerContext) -> pb.OperationResult:
-        actor = require_operator(context)
-        result = scheduling.undrain(request.target, actor=actor, reason=request.reason)
+                context: grpc.ServicerContext, principal: Principal) -> pb.OperationResult:
+        result = scheduling.undrain(request.target, actor=actor(principal),
+                                    reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
+    @rpc(ACT)
     def MarkFailed(self, request: pb.MarkFailedRequest,  # noqa: N802
-                   context: grpc.ServicerContext) -> pb.OperationResult:
-        actor = require_operator(context)
-        result = scheduling.mark_failed(request.target, actor=actor, reason=request.reason)
+                   context: grpc.ServicerContext, principal: Principal) -> pb.OperationResult:
+        result = scheduling.mark_failed(request.target, actor=actor(principal),
+                                        reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
+    @rpc(READ)
     def GetQuota(self, request: pb.GetQuotaRequest,  # noqa: N802
-                 context: grpc.ServicerContext) -> pb.Quota:
-        require_operator(context)
+                 context: grpc.ServicerContext, principal: Principal) -> pb.Quota:
         return quota_to_proto(scheduling.get_quota(request.tenant.strip(), request.pool.strip()))
 
+    @rpc(READ)
     def ListQuotas(self, request: pb.ListQuotasRequest,  # noqa: N802
-                   context: grpc.ServicerContext) -> pb.ListQuotasResponse:
-        require_operator(context)
+                   context: grpc.ServicerContext, principal: Principal) -> pb.ListQuotasResponse:
         return pb.ListQuotasResponse(quotas=[quota_to_proto(v) for v in
                                              scheduling.list_quotas(request.tenant.strip())])
 
+    @rpc(ACT)
     def SetQuota(self, request: pb.SetQuotaRequest,  # noqa: N802
-                 context: grpc.ServicerContext) -> pb.Quota:
-        actor = require_operator(context)
-        view = scheduling.set_quota(quota_from_proto(request.quota), actor=actor,
+                 context: grpc.ServicerContext, principal: Principal) -> pb.Quota:
+        view = scheduling.set_quota(quota_from_proto(request.quota), actor=actor(principal),
                                 reason=request.reason)
         return quota_to_proto(view)
 
+    @rpc(ACT)
     def PreemptJob(self, request: pb.PreemptJobRequest,  # noqa: N802
-                   context: grpc.ServicerContext) -> pb.JobPlacement:
-        return _job_action(scheduling.preempt_job, request, context)
+                   context: grpc.ServicerContext, principal: Principal) -> pb.JobPlacement:
+        return _job_action(scheduling.preempt_job, request, principal)
 
+    @rpc(ACT)
     def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
-                   context: grpc.ServicerContext) -> pb.JobPlacement:
-        return _job_action(scheduling.requeue_job, request, context)
+                   context: grpc.ServicerContext, principal: Principal) -> pb.JobPlacement:
+        return _job_action(scheduling.requeue_job, request, principal)
 
 
 def _job_action(action: Callable[..., Job], request: pb.PreemptJobRequest | pb.RequeueJobRequest,
-                context: grpc.ServicerContext) -> pb.JobPlacement:
+                principal: Principal) -> pb.JobPlacement:
     """An operator's action on one job, named in full: preempt or requeue."""
-    actor = require_operator(context)
     tenant, job_id = _operator_job_name(request.name)
-    return job_to_proto(action(job_id, actor=actor, reason=request.reason, tenant=tenant))
+    return job_to_proto(action(job_id, actor=actor(principal), reason=request.reason,
+                               tenant=tenant))
 
 
 def add_scheduler_service(server: grpc.Server) -> None:

@@ -1,6 +1,7 @@
 """Operator action views behind the overview page's forms: POST only (CSRF-checked by the
-middleware), staff only. Each parses the form, calls a scheduling service with the staff
-user as actor, and returns to the overview with a message."""
+middleware), operators only (console.access: tenancy's console grant). Each parses the
+form, calls a scheduling service with the staff user as actor, and returns to the overview
+with a message."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from dojocloud.common.errors import DojoError, FieldViolation, InvalidArgument
+from dojocloud.console.access import console_view
 from dojocloud.scheduling import facade as scheduling
 from dojocloud.scheduling.facade import QuotaSpec
 
@@ -54,7 +55,7 @@ def _call(request: HttpRequest, actions: Mapping[str, Callable[..., T]], subject
                   reason=request.POST.get("reason", ""))
 
 
-@staff_member_required
+@console_view
 @require_POST
 def device_action(request: HttpRequest) -> HttpResponse:
     def work() -> str:
@@ -65,7 +66,7 @@ def device_action(request: HttpRequest) -> HttpResponse:
     return _done(request, work)
 
 
-@staff_member_required
+@console_view
 @require_POST
 def job_action(request: HttpRequest) -> HttpResponse:
     def work() -> str:
@@ -92,7 +93,7 @@ def _weight(request: HttpRequest) -> float:
         raise _bad("weight", "a number") from None
 
 
-@staff_member_required
+@console_view
 @require_POST
 def quota_action(request: HttpRequest) -> HttpResponse:
     def work() -> str:

@@ -25,6 +25,9 @@ from dojocloud.tenancy.facade import ApiKey, Membership, Organization
 admin.site.site_header = "Dojo Cloud operator console"
 admin.site.site_title = "Dojo Cloud console"
 admin.site.index_title = "Fleet, tenants and jobs"
+# The admin site's gate is tenancy's console grant, the same one /console/ checks.
+admin.site.has_permission = (  # type: ignore[method-assign]
+    lambda request: tenancy.console_allows(request.user))
 
 
 class ReadOnlyMixin:
@@ -124,14 +127,15 @@ class MembershipAdmin(admin.ModelAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are created in the portal, where the raw key is shown once; here they can only be
-    looked at (prefix, never hash) and revoked."""
+    looked at (prefix, never hash) and revoked. A key acts with its creator's current role
+    in the organization (see the memberships), narrowed to its scope."""
 
-    list_display = ("name", "organization", "shown_prefix", "role", "created_at",
-                    "last_used_at", "revoked_at")
-    list_filter = ("organization", "role")
+    list_display = ("name", "organization", "shown_prefix", "scope", "created_by", "created_at",
+                    "expires_at", "last_used_at", "revoked_at")
+    list_filter = ("organization", "scope")
     search_fields = ("name", "prefix", "organization__slug")
-    fields = ("name", "organization", "shown_prefix", "role", "created_by", "created_at",
-              "last_used_at", "revoked_at")
+    fields = ("name", "organization", "shown_prefix", "scope", "created_by", "created_at",
+              "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ("revoke",)
 

@@ -24,7 +24,7 @@ from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_
 from dojocloud.jobs.runtime_config import train_config
 from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import validate_spec
-from dojocloud.tenancy.facade import Principal, require_write
+from dojocloud.tenancy.facade import Action, Principal, require
 from scheduler.core.priority import priority_value
 
 DEFAULT_PAGE_SIZE = 50
@@ -32,7 +32,9 @@ MAX_PAGE_SIZE = 500
 
 
 def jobs_for(principal: Principal) -> QuerySet[Job]:
-    """The one place job queries are scoped to the caller's organization."""
+    """The one place job queries are scoped to the caller's organization (and checked
+    against the permission table: every role reads; the adapters checked first)."""
+    require(principal, Action.JOBS_READ)
     return Job.objects.select_related("organization").filter(
         organization=principal.organization)
 
@@ -43,7 +45,7 @@ def spec_of(job: Job) -> job_pb2.JobSpec:
 
 
 def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str = "") -> Job:
-    require_write(principal)
+    require(principal, Action.JOBS_SUBMIT)
     if len(request_id) > 100:
         raise InvalidArgument([FieldViolation("request_id", "must be at most 100 characters")])
     if request_id:
@@ -112,7 +114,7 @@ def list_jobs(principal: Principal, *, page_size: int = DEFAULT_PAGE_SIZE,
 
 
 def cancel_job(principal: Principal, job_id: str, *, reason: str = "") -> Job:
-    require_write(principal)
+    require(principal, Action.JOBS_CANCEL)
     job = get_job(principal, job_id)
     why = reason.strip() or f"cancelled by {principal.label}"
     for _ in range(3):

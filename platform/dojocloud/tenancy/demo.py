@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from dojocloud.common.errors import Unauthenticated
-from dojocloud.tenancy.models import Membership, Organization, Role
+from dojocloud.tenancy.models import Membership, Organization, Role, Scope
 from dojocloud.tenancy.services import (
     add_member,
     authenticate_api_key,
@@ -84,6 +84,8 @@ def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
         add_member(org, owner, Role.OWNER)
     raw_key = None
     if not _key_still_valid(read_env_file(env_file).get("DOJO_API_KEY"), org):
-        _, raw_key = create_api_key(principal_for_user(owner, DEMO_ORG), name="demo (make up)")
+        # Full scope: the demo key does whatever the demo owner's role allows, no expiry.
+        _, raw_key = create_api_key(principal_for_user(owner, DEMO_ORG), name="demo (make up)",
+                                    scope=Scope.FULL, expires_at=None)
         _write_env_file(env_file, server, raw_key)
     return DemoSeed(org, owner, admin, raw_key, env_file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -11,6 +12,15 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     MEMBER = "member", "Member"
     VIEWER = "viewer", "Viewer"
+
+
+class Scope(models.TextChoices):
+    """What an API key may do at most, chosen at creation; it acts with its creator's current
+    role narrowed to this (tenancy.permissions holds both tables)."""
+
+    FULL = "full", "Full (the creator's role)"
+    SUBMIT = "submit", "Submit and read jobs"
+    READ = "read", "Read only"
 
 
 class Organization(models.Model):
@@ -44,23 +54,32 @@ class Membership(models.Model):
 
 class ApiKey(models.Model):
     """The raw key is shown once; only its SHA-256 is kept (the key has 256 random bits,
-    so a fast hash is enough: there is nothing to brute-force)."""
+    so a fast hash is enough: there is nothing to brute-force).
+
+    A key holds no role of its own: each call acts with its creator's current membership
+    role in `organization`, narrowed to `scope` (tenancy.services.authenticate_api_key)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
                                      related_name="api_keys")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     name = models.CharField(max_length=100)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # set at creation; null: never
 
     def __str__(self) -> str:
         return f"{self.name} (dojo_{self.prefix}_…)"
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        """Not revoked and not expired (the creator's membership is checked per call)."""
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()

@@ -28,7 +28,7 @@ def test_key_is_stored_hashed_with_a_visible_prefix(people: People) -> None:
     assert stored.key_hash == hashlib.sha256(raw.encode()).hexdigest()
     principal = authenticate_api_key(raw)
     assert principal.organization == people.acme and principal.api_key_id == key.id
-    assert principal.role == "owner" and principal.user is None
+    assert principal.role == "owner" and principal.user == people.owner.user  # its creator
     stored.refresh_from_db()
     assert stored.last_used_at is not None
 

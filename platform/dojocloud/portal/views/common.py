@@ -1,5 +1,7 @@
-"""What every portal view shares: login, the caller's principal, and mapping domain errors to
-HTTP once (another tenant's object is a 404, a forbidden action a 403)."""
+"""What every portal view shares: login, the caller's principal and the action it takes
+(checked against tenancy's permission table on every request, with the role the membership
+has now), and mapping domain errors to HTTP once (another tenant's object is a 404, a
+forbidden action a 403)."""
 
 from __future__ import annotations
 
@@ -12,38 +14,51 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dojocloud.common.errors import NotFound, PermissionDenied
-from dojocloud.tenancy.facade import Principal, organizations_for_user, principal_for_user
+from dojocloud.tenancy.facade import (
+    Action,
+    Principal,
+    organizations_for_user,
+    principal_for_user,
+    require,
+)
 
 ORG_SESSION_KEY = "portal_org"
 
 PortalView = Callable[..., HttpResponse]
 
 
-def portal_view(view: PortalView) -> PortalView:
-    """Requires a login, resolves the caller's principal and passes it as `principal`."""
+def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
+    """Requires a login, resolves the caller's principal, requires `action` of it and passes
+    it as `principal`. The view's `action` attribute records what it requires."""
 
-    @login_required(login_url="portal:login")
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            principal = principal_for_user(request.user, request.session.get(ORG_SESSION_KEY))
-        except (NotFound, PermissionDenied):
-            if request.session.pop(ORG_SESSION_KEY, None) is not None:
-                return wrapper(request, *args, **kwargs)  # membership gone: use the first
-            return render(request, "portal/no_org.html", status=403)
-        try:
-            return view(request, principal, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except PermissionDenied as exc:
-            return render(request, "portal/forbidden.html", {"message": exc.message},
-                          status=403)
+    def decorate(view: PortalView) -> PortalView:
+        @login_required(login_url="portal:login")
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                principal = principal_for_user(request.user,
+                                               request.session.get(ORG_SESSION_KEY))
+            except (NotFound, PermissionDenied):
+                if request.session.pop(ORG_SESSION_KEY, None) is not None:
+                    return wrapper(request, *args, **kwargs)  # membership gone: the first
+                return render(request, "portal/no_org.html", status=403)
+            try:
+                require(principal, action)
+                return view(request, principal, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.message) from None
+            except PermissionDenied as exc:
+                return render(request, "portal/forbidden.html", {"message": exc.message},
+                              status=403)
 
-    return wrapper
+        wrapper.action = action  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
 def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
-    # can_write only shows or hides buttons: the services enforce roles themselves.
+    # can_write only shows or hides buttons: the views and services enforce the table.
     orgs = organizations_for_user(principal.user) if principal.user is not None else []
-    return {"principal": principal, "can_write": principal.can_write, "organizations": orgs,
-            **extra}
+    return {"principal": principal, "can_write": principal.can_write,
+            "can_cancel": principal.can(Action.JOBS_CANCEL), "organizations": orgs, **extra}

@@ -16,14 +16,14 @@ from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, Y
 from dojocloud.portal.spec_input import SpecInput, read_spec
 from dojocloud.portal.spec_mapping import form_initial_from_spec
 from dojocloud.portal.views.common import base_context, portal_view
-from dojocloud.tenancy.facade import Principal, require_write
+from dojocloud.tenancy.facade import Action, Principal
 
 PAGE_SIZE = 25
 EVENTS_PER_POLL = 500
 
 
 @require_GET
-@portal_view
+@portal_view(Action.JOBS_READ)
 def job_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     state = request.GET.get("state", "").upper()
     token = request.GET.get("page_token", "")
@@ -40,10 +40,9 @@ def job_list(request: HttpRequest, principal: Principal) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@portal_view
+@portal_view(Action.JOBS_SUBMIT)
 def job_new(request: HttpRequest, principal: Principal) -> HttpResponse:
-    if request.method == "GET":
-        require_write(principal)  # a viewer gets the 403 page, not a form they cannot submit
+    if request.method == "GET":  # a viewer gets the 403 page (portal_view), not the form
         return _render_new(request, principal, _blank_input(request, principal))
     spec_input = read_spec(request.POST, request.FILES)
     if spec_input.spec is not None:
@@ -76,7 +75,7 @@ def _render_new(request: HttpRequest, principal: Principal, spec_input: SpecInpu
 
 
 @require_POST
-@portal_view
+@portal_view(Action.JOBS_ESTIMATE)
 def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
     """An htmx fragment: modelled time and cost of the posted spec on each option."""
     spec_input = read_spec(request.POST, request.FILES)
@@ -93,7 +92,7 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
 
 
 @require_GET
-@portal_view
+@portal_view(Action.JOBS_READ)
 def job_detail(request: HttpRequest, principal: Principal, job_id: str) -> HttpResponse:
     job = jobs.get_job(principal, job_id)
     events = _all_events(principal, job_id)
@@ -114,7 +113,7 @@ def _all_events(principal: Principal, job_id: str, max_pages: int = 40) -> list:
 
 
 @require_GET
-@portal_view
+@portal_view(Action.JOBS_READ)
 def job_events_json(request: HttpRequest, principal: Principal, job_id: str) -> JsonResponse:
     """Events after `?after=<id>` and the job's current summary, for the live page."""
     try:
@@ -131,7 +130,7 @@ def job_events_json(request: HttpRequest, principal: Principal, job_id: str) -> 
 
 
 @require_POST
-@portal_view
+@portal_view(Action.JOBS_CANCEL)
 def job_cancel(request: HttpRequest, principal: Principal, job_id: str) -> HttpResponse:
     reason = f"cancelled from the portal by {request.user.get_username()}"
     try:

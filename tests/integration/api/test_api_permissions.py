@@ -1,0 +1,187 @@
+"""The permission table, generated over the gRPC API: every RPC of JobService and
+SchedulerService (taken from the protos, so a new RPC fails here until it has a recipe and
+an @rpc action), called by every role and key scope (tests/support/roles.py) on a real server.
+
+For each call the expected code follows from the table: PERMISSION_DENIED where it denies
+the RPC's declared action; NOT_FOUND where it allows it but the request names acme's objects
+and the caller is not in acme (another tenant's objects do not exist); else the recipe's code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import pytest
+from django.utils import timezone
+from google.protobuf import json_format
+
+from dojo.v1 import job_pb2, job_pb2_grpc, scheduler_pb2, scheduler_pb2_grpc
+from dojo.v1 import scheduler_pb2 as pb
+from dojocloud.api.job_service import JobService
+from dojocloud.api.scheduler_service import SchedulerService
+from dojocloud.common.errors import FailedPrecondition
+from dojocloud.common.inventory import inventory
+from dojocloud.jobs import services as jobs
+from dojocloud.scheduling import capacity
+from dojocloud.scheduling.facade import QuotaSpec, set_quota
+from dojocloud.scheduling.store import DatabaseStore
+from dojocloud.tenancy.services import principal_for_user
+from scheduler.core import Admit, Decisions, Placement
+from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, make_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OK, DENIED, MISSING = grpc.StatusCode.OK, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND
+SPEC = {"name": "perm", "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
+        "dataset": {"name": "digits"},
+        "training": {"steps": 6, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.01,
+                     "precision": "fp32", "checkpoint_interval": 2, "seed": 1},
+        "resources": {"accelerators": ["dojo-tile"], "count": 1}}
+
+
+class Fixtures:
+    """Fresh acme objects for each call, so one caller's success does not change the next
+    caller's answer (a cancelled job, a preempted one)."""
+
+    def __init__(self, world: World) -> None:
+        self.acme = principal_for_user(world.users["alice"], "acme")
+        self.tiles = itertools.cycle([t.id for t in inventory().tiles])
+        self.placed: list[str] = []
+
+    def spec(self) -> job_pb2.JobSpec:
+        return json_format.ParseDict(SPEC, job_pb2.JobSpec())
+
+    def job(self, *, placed: bool = False, final: bool = False) -> str:
+        job = jobs.create_job(self.acme, self.spec())
+        if placed:
+            self._release_earlier()
+            self.placed.append(job.id)
+            DatabaseStore().apply(Decisions(admits=(Admit(job.id, Placement(
+                "dojo", "dojo-tile", (next(self.tiles),)), "test"),)), timezone.now().timestamp())
+        if final:
+            jobs.cancel_job(self.acme, job.id, reason="done")
+        return f"organizations/acme/jobs/{job.id}"
+
+    def _release_earlier(self) -> None:
+        """Cancelling the previous placed job frees its tile (the inventory has six)."""
+        for job_id in self.placed:
+            with contextlib.suppress(FailedPrecondition):
+                jobs.cancel_job(self.acme, job_id, reason="next caller")
+        self.placed.clear()
+
+
+@dataclass(frozen=True)
+class Recipe:
+    request: Callable[[Fixtures], Any]
+    acme_objects: bool = True      # names acme's objects: NOT_FOUND for other tenants
+    streaming: bool = False
+
+
+TILE = "dojo/e0/c0/t0/r0c0"
+RECIPES: dict[str, Recipe] = {
+    "/dojo.v1.JobService/CreateJob": Recipe(lambda f: job_pb2.CreateJobRequest(
+        parent="organizations/acme", job_spec=f.spec())),
+    "/dojo.v1.JobService/GetJob": Recipe(lambda f: job_pb2.GetJobRequest(name=f.job())),
+    "/dojo.v1.JobService/ListJobs": Recipe(
+        lambda f: job_pb2.ListJobsRequest(parent="organizations/acme")),
+    "/dojo.v1.JobService/CancelJob": Recipe(lambda f: job_pb2.CancelJobRequest(name=f.job())),
+    "/dojo.v1.JobService/WatchJob": Recipe(
+        lambda f: job_pb2.WatchJobRequest(name=f.job(final=True)), streaming=True),
+    "/dojo.v1.JobService/EstimateJob": Recipe(
+        lambda f: job_pb2.EstimateJobRequest(job_spec=f.spec()), acme_objects=False),
+    # Operators reach every tenant: nothing here is another tenant's object to them.
+    "/dojo.v1.SchedulerService/GetCapacity": Recipe(
+        lambda f: pb.GetCapacityRequest(), acme_objects=False),
+    "/dojo.v1.SchedulerService/ListQueue": Recipe(
+        lambda f: pb.ListQueueRequest(), acme_objects=False),
+    "/dojo.v1.SchedulerService/Drain": Recipe(
+        lambda f: pb.DrainRequest(target=TILE, reason="t"), acme_objects=False),
+    "/dojo.v1.SchedulerService/Undrain": Recipe(
+        lambda f: pb.UndrainRequest(target=TILE, reason="t"), acme_objects=False),
+    "/dojo.v1.SchedulerService/MarkFailed": Recipe(
+        lambda f: pb.MarkFailedRequest(target=TILE, reason="t"), acme_objects=False),
+    "/dojo.v1.SchedulerService/GetQuota": Recipe(
+        lambda f: pb.GetQuotaRequest(tenant="acme", pool="dojo"), acme_objects=False),
+    "/dojo.v1.SchedulerService/ListQuotas": Recipe(
+        lambda f: pb.ListQuotasRequest(), acme_objects=False),
+    "/dojo.v1.SchedulerService/SetQuota": Recipe(lambda f: pb.SetQuotaRequest(
+        quota=pb.Quota(tenant="acme", pool="dojo", nominal=2), reason="t"), acme_objects=False),
+    "/dojo.v1.SchedulerService/PreemptJob": Recipe(
+        lambda f: pb.PreemptJobRequest(name=f.job(placed=True)), acme_objects=False),
+    "/dojo.v1.SchedulerService/RequeueJob": Recipe(
+        lambda f: pb.RequeueJobRequest(name=f.job(placed=True)), acme_objects=False),
+}
+SERVICES = {"JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
+            "SchedulerService": (scheduler_pb2, SchedulerService,
+                                 scheduler_pb2_grpc.SchedulerServiceStub)}
+
+
+def split(rpc: str) -> tuple[str, str]:
+    """"/dojo.v1.JobService/GetJob" → ("JobService", "GetJob")."""
+    service, method = rpc.removeprefix("/dojo.v1.").split("/")
+    return service, method
+
+
+def all_rpcs() -> list[str]:
+    return [f"/dojo.v1.{service}/{m.name}" for service, (module, _, _) in SERVICES.items()
+            for m in module.DESCRIPTOR.services_by_name[service].methods]
+
+
+def test_every_rpc_has_a_recipe_and_declares_its_action() -> None:
+    assert sorted(RECIPES) == sorted(all_rpcs())
+    for rpc in all_rpcs():
+        service, method = split(rpc)
+        assert getattr(getattr(SERVICES[service][1], method), "action", None), rpc
+
+
+def expected_code(c: Caller, rpc: str) -> grpc.StatusCode:
+    service, method = split(rpc)
+    action = getattr(SERVICES[service][1], method).action
+    if not expected_allowed(c, action):
+        return DENIED
+    return MISSING if RECIPES[rpc].acme_objects and not c.in_acme else OK
+
+
+def call(channel: grpc.Channel, rpc: str, request: Any, key: str) -> grpc.StatusCode:
+    service, method = split(rpc)
+    stub = getattr(SERVICES[service][2](channel), method)
+    try:
+        answer = stub(request, timeout=30, metadata=[("authorization", f"Bearer {key}")])
+        if RECIPES[rpc].streaming:
+            list(answer)
+    except grpc.RpcError as err:
+        return err.code()
+    return OK
+
+
+@pytest.fixture
+def world(transactional_db: None) -> World:
+    world = make_world()
+    capacity.sync_inventory(inventory())
+    set_quota(QuotaSpec(tenant="acme", pool="dojo", nominal=1), actor="test", reason="")
+    return world
+
+
+@pytest.fixture
+def channel(address: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(address) as channel:
+        yield channel
+
+
+@pytest.mark.parametrize("rpc", sorted(RECIPES))
+def test_rpc_answers_every_caller_as_the_table_says(rpc: str, world: World,
+                                                    channel: grpc.Channel) -> None:
+    fixtures = Fixtures(world)
+    got, want = {}, {}
+    for c in KEY_CALLERS:
+        want[c.name] = expected_code(c, rpc)
+        got[c.name] = call(channel, rpc, RECIPES[rpc].request(fixtures), world.key(c))
+    got["no key"] = call(channel, rpc, RECIPES[rpc].request(fixtures), "")
+    got["unknown key"] = call(channel, rpc, RECIPES[rpc].request(fixtures), "dojo_ab_cd")
+    want["no key"] = want["unknown key"] = grpc.StatusCode.UNAUTHENTICATED
+    assert got == want

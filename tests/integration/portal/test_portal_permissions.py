@@ -1,0 +1,241 @@
+"""The permission table, generated over the web: every URL of the portal and the console
+(taken from the URLconfs, so a new URL fails here until it has a recipe), plus the Django
+admin's index and every registered model's list, requested by every role as a logged-in
+user (owner, admin, member, viewer of acme; the operator; a non-member) and anonymously.
+
+The expected answer follows from the table (tests/support/roles.py): the view's declared
+action allowed → the page (or its redirect); denied → 403; acme's object asked for by another
+tenant → 404; the console and admin → operators (the console grant) only, others to the
+admin login. Where a request changes something, it changed exactly when it was allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, resolve
+
+from dojo.specfile import parse_yaml
+from dojocloud.common.inventory import inventory
+from dojocloud.console import urls as console_urls
+from dojocloud.jobs import services as jobs
+from dojocloud.jobs.models import Job
+from dojocloud.portal import urls as portal_urls
+from dojocloud.portal.views.keys import _NEW_KEY_SESSION
+from dojocloud.scheduling import capacity
+from dojocloud.scheduling.models import Device
+from dojocloud.tenancy.models import ApiKey
+from dojocloud.tenancy.permissions import Action
+from dojocloud.tenancy.services import create_api_key, principal_for_user
+from tests.support.roles import SESSIONS, Caller, World, expected_allowed, make_world
+
+pytestmark = pytest.mark.django_db
+
+TILE = "dojo/e0/c0/t0/r0c0"
+OPERATOR = "olga"     # staff: the console grant
+SPEC = """
+name: perm
+model: {architecture: mlp, params: {hidden: 8, layers: 1}}
+dataset: {name: digits}
+training: {steps: 6, batch_size: 8, optimizer: adam, learning_rate: 0.01, precision: fp32,
+           checkpoint_interval: 2, seed: 1}
+resources: {accelerators: [dojo-tile], count: 1}
+"""
+FORM = {"mode": "form", "name": "perm-job", "priority_class": "normal", "architecture": "mlp",
+        "params": "hidden=8, layers=1", "dataset": "digits", "dataset_uri": "", "steps": "6",
+        "batch_size": "8", "optimizer": "adam", "learning_rate": "0.01", "precision": "fp32",
+        "checkpoint_interval": "2", "seed": "1", "accelerators": ["dojo-tile"], "count": "1",
+        "max_runtime_seconds": "600"}
+
+
+@dataclass
+class Prepared:
+    method: str
+    path: str
+    data: dict[str, object] = field(default_factory=dict)
+    changed: Callable[[], bool] | None = None    # did the request take effect?
+    action: Action | None = None                 # instead of the view's (revoking: by whose key)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    prepare: Callable[[World, Caller], Prepared]
+    kind: str = "portal"       # portal | public | console
+    acme_object: bool = False  # names acme's object: 404 for another tenant (switch-org: 403)
+    foreign: int = 404
+
+
+def _job(world: World) -> Job:
+    """A fresh job of acme's, submitted as the SDK would."""
+    return jobs.create_job(principal_for_user(world.users["alice"], "acme"), parse_yaml(SPEC))
+
+
+def _key_of(world: World, username: str, org: str = "acme") -> ApiKey:
+    return create_api_key(principal_for_user(world.users[username], org), name=username)[0]
+
+
+def _revoke(whose: str) -> Callable[[World, Caller], Prepared]:
+    """Revoking `whose` key: the caller's own (in their organization), or acme's mia (a
+    member), adam (an admin) or alice (the owner)."""
+
+    def prepare(world: World, c: Caller) -> Prepared:
+        username, org = (c.username, c.org) if whose == "own" else (whose, "acme")
+        key = _key_of(world, username, org)
+        if username == c.username:
+            action = Action.KEYS_REVOKE_OWN
+        else:
+            action = Action.KEYS_REVOKE_OWNERS if username == "alice" else Action.KEYS_REVOKE_OTHERS
+        return Prepared("post", f"/keys/{key.id}/revoke/", action=action, changed=lambda: (
+            ApiKey.objects.get(id=key.id).revoked_at is not None))
+
+    return prepare
+
+
+def _new_job(world: World, c: Caller) -> Prepared:
+    before = Job.objects.count()
+    return Prepared("post", "/jobs/new/", FORM, lambda: Job.objects.count() > before)
+
+
+def _cancel(world: World, c: Caller) -> Prepared:
+    job = _job(world)
+    return Prepared("post", f"/jobs/{job.id}/cancel/",
+                    changed=lambda: Job.objects.get(id=job.id).state == "CANCELLED")
+
+
+def _new_key(world: World, c: Caller) -> Prepared:
+    before = ApiKey.objects.count()
+    return Prepared("post", "/keys/", {"name": "new", "scope": "read", "expires_in": "30"},
+                    lambda: ApiKey.objects.count() > before)
+
+
+def _drain(world: World, c: Caller) -> Prepared:
+    Device.objects.filter(id=TILE).update(status="free")
+    return Prepared("post", "/console/actions/device", {"target": TILE, "action": "drain"},
+                    lambda: Device.objects.get(id=TILE).status != "free")
+
+
+def _requeue(world: World, c: Caller) -> Prepared:
+    return Prepared("post", "/console/actions/job", {"job_id": _job(world).id,
+                                                      "action": "requeue"})
+
+
+def _quota(world: World, c: Caller) -> Prepared:
+    return Prepared("post", "/console/actions/quota",
+                    {"tenant": "acme", "pool": "dojo", "nominal": "1"})
+
+
+def _get(path: str | Callable[[World], str]) -> Callable[[World, Caller], Prepared]:
+    return lambda w, c: Prepared("get", path if isinstance(path, str) else path(w))
+
+
+# One or more recipes per URL name; "name#variant" for several requests to one URL.
+RECIPES: dict[str, Recipe] = {
+    "portal:home": Recipe(_get("/"), kind="public"),
+    "portal:login": Recipe(_get("/login/"), kind="public"),
+    "portal:logout": Recipe(lambda w, c: Prepared("post", "/logout/"), kind="public"),
+    "portal:job-list": Recipe(_get("/jobs/")),
+    "portal:job-new": Recipe(_get("/jobs/new/")),
+    "portal:job-new#post": Recipe(_new_job),
+    "portal:job-estimate": Recipe(lambda w, c: Prepared("post", "/jobs/estimate/", FORM)),
+    "portal:job-detail": Recipe(_get(lambda w: f"/jobs/{_job(w).id}/"), acme_object=True),
+    "portal:job-events": Recipe(_get(lambda w: f"/jobs/{_job(w).id}/events.json"),
+                                acme_object=True),
+    "portal:job-cancel": Recipe(_cancel, acme_object=True),
+    "portal:switch-org": Recipe(lambda w, c: Prepared("post", "/org/", {"org": "acme"}),
+                                acme_object=True, foreign=403),
+    "portal:key-list": Recipe(_get("/keys/")),
+    "portal:key-list#create": Recipe(_new_key),
+    "portal:key-revoke#own": Recipe(_revoke("own")),
+    "portal:key-revoke#member's": Recipe(_revoke("mia"), acme_object=True),
+    "portal:key-revoke#admin's": Recipe(_revoke("adam"), acme_object=True),
+    "portal:key-revoke#owner's": Recipe(_revoke("alice"), acme_object=True),
+    "console:overview": Recipe(_get("/console/"), kind="console"),
+    "console:device-action": Recipe(_drain, kind="console"),
+    "console:job-action": Recipe(_requeue, kind="console"),
+    "console:quota-action": Recipe(_quota, kind="console"),
+    "admin:index": Recipe(_get("/admin/"), kind="console"),
+    **{f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist": Recipe(
+        _get(f"/admin/{m._meta.app_label}/{m._meta.model_name}/"), kind="console")
+       for m in admin.site._registry},
+}
+CALLERS: list[Caller | None] = [*SESSIONS, None]   # None: anonymous
+
+
+def test_every_portal_and_console_url_has_a_recipe() -> None:
+    names = {f"{ns}:{p.name}" for ns, module in (("portal", portal_urls),
+                                                 ("console", console_urls))
+             for p in module.urlpatterns if isinstance(p, URLPattern)}
+    assert names == {name.split("#")[0] for name in RECIPES if not name.startswith("admin:")}
+
+
+def _outcome(response) -> str:
+    if response.status_code in (301, 302):
+        location = response["Location"].split("?")[0]
+        return "302 login" if location.endswith("/login/") else "302"
+    return str(response.status_code)
+
+
+def _ok(prepared: Prepared) -> str:
+    return "200" if prepared.method == "get" or prepared.path == "/jobs/estimate/" else "302"
+
+
+def expected(recipe: Recipe, prepared: Prepared, c: Caller | None) -> str:
+    if recipe.kind == "public":
+        return {"/login/": "200" if c is None else "302",
+                "/logout/": "302 login"}.get(prepared.path, "302")
+    if c is None:
+        return "302 login"
+    if recipe.kind == "console":
+        return _ok(prepared) if c.username == OPERATOR else "302 login"
+    if recipe.acme_object and not c.in_acme:
+        return str(recipe.foreign)
+    action = prepared.action or resolve(prepared.path).func.action
+    return _ok(prepared) if expected_allowed(c, action) else "403"
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_url_answers_every_role_as_the_table_says(name: str) -> None:
+    world = make_world()
+    capacity.sync_inventory(inventory())
+    recipe = RECIPES[name]
+    got, want = {}, {}
+    for c in CALLERS:
+        who = "anonymous" if c is None else c.name
+        prepared = recipe.prepare(world, c or SESSIONS[0])
+        client = Client()
+        if c is not None:
+            client.force_login(world.users[c.username])
+        response = getattr(client, prepared.method)(prepared.path, prepared.data)
+        want[who] = expected(recipe, prepared, c)
+        got[who] = _outcome(response)
+        if prepared.changed is not None:
+            assert prepared.changed() == (want[who] in ("200", "302")), (who, name)
+    assert got == want
+
+
+def test_a_new_key_has_the_chosen_scope_and_expiry() -> None:
+    world = make_world()
+    client = Client()
+    client.force_login(world.users["vera"])
+    client.post("/keys/", {"name": "dash", "scope": "read", "expires_in": "7"})
+    page = client.get("/keys/")
+    assert page.context["raw_key"] and _NEW_KEY_SESSION not in client.session
+    key = ApiKey.objects.get(name="dash")
+    assert key.scope == "read" and key.expires_at is not None
+    assert "read" in page.content.decode() and "never" in page.content.decode()
+
+
+def test_a_session_follows_role_changes_on_the_next_request() -> None:
+    world = make_world()
+    client = Client()
+    client.force_login(world.users["mia"])
+    assert client.get("/jobs/new/").status_code == 200
+    world.orgs["acme"].memberships.filter(user=world.users["mia"]).update(role="viewer")
+    assert client.get("/jobs/new/").status_code == 403
+    world.orgs["acme"].memberships.filter(user=world.users["mia"]).delete()
+    response = client.get("/jobs/")
+    assert response.status_code == 403 and "No organization" in response.content.decode()
