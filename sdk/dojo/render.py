@@ -96,13 +96,23 @@ def _job_row(j: job_pb2.Job) -> tuple[str, ...]:
 
 def estimate(options: Sequence[job_pb2.EstimateOption], output: str = "text") -> str:
     return _listing(options, output, "no accelerator option fits this job",
-                    ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", ""), _option_row)
+                    ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", "MEMORY/DEVICE", ""),
+                    _option_row)
 
 
 def _option_row(o: job_pb2.EstimateOption) -> tuple[str, ...]:
-    marks = ", ".join(m for m, on in (("cheapest", o.cheapest), ("fastest", o.fastest)) if on)
+    flags = (("cheapest", o.cheapest), ("fastest", o.fastest),
+             ("does not fit", bool(o.device_memory_bytes) and not o.fits))
+    marks = ", ".join(m for m, on in flags if on)
     return (o.accelerator, str(o.count), f"{o.step_seconds * 1000:.2f} ms",
-            _duration(o.total_seconds), f"${o.cost_usd:.4f}", marks)
+            _duration(o.total_seconds), f"${o.cost_usd:.4f}", memory(o), marks)
+
+
+def memory(o: job_pb2.EstimateOption) -> str:
+    """"5.84 / 74.5 GiB": peak memory per device of what one device has ("" if unknown)."""
+    if not o.device_memory_bytes:
+        return ""
+    return f"{o.peak_memory_bytes / 2**30:.3g} / {o.device_memory_bytes / 2**30:.3g} GiB"
 
 
 def metric_summary(m: job_pb2.MetricPoint) -> str:

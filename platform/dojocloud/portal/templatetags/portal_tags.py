@@ -36,6 +36,15 @@ def _long_duration(s: float) -> str:
 
 
 @register.filter
+def gib(value: float | int | None) -> str:
+    """Bytes as GiB to three significant digits ('5.84 GiB'); '—' when unknown (0)."""
+    if not value:
+        return "—"
+    g = float(value) / 2**30
+    return f"{g:,.0f} GiB" if g >= 1000 else f"{g:.3g} GiB"
+
+
+@register.filter
 def usd(value: float | None) -> str:
     """Dollars; amounts under a cent keep two significant digits ('$0.000071')."""
     if value is None:
