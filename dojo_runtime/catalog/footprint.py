@@ -8,15 +8,19 @@ bounded LRU cache:
   (biases, layer-norm gains and offsets). Building the model on the meta device costs tens
   of milliseconds even at the catalog's largest sizes (4e11 parameters).
 - `activation_bytes_per_sample`: the bytes every forward op writes for one sample, in the
-  activation format, traced through the real ops at batch 1. Every op's output scales with
-  the batch (no op of the catalog mixes samples), so a batch of B holds B times this.
-  Tracing walks every layer, so it costs up to a second for the deepest models: callers
-  that can refuse a job on its parameters alone do so first.
+  activation format, from the step's kernel trace through the real ops
+  (`catalog.step_profile`, whose own cache the estimate then reuses: one trace serves
+  both). Every op's output scales with the batch (no op of the catalog mixes samples), so
+  the trace at any batch B gives B times this, exactly. Tracing walks every layer, up to a
+  second for the deepest models: callers that can refuse a job on its parameters alone do
+  so first.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -53,13 +57,51 @@ def parameter_split(config: TrainConfig) -> ParameterSplit:
 
 
 def activation_bytes_per_sample(config: TrainConfig) -> int:
-    return _activations(shape_key(config))
+    key = shape_key(config)
+    hit = ACTIVATIONS.get(key)
+    if hit is None:
+        from dojo_runtime.catalog import step_profile  # the package imports this module
+
+        kernels, _ = step_profile(config)
+        written = sum(k.bytes_written for k in kernels if k.phase == "forward")
+        hit = math.ceil(written / max(config.batch_size, 1))
+        ACTIVATIONS.put(key, hit)
+    return hit
+
+
+class BoundedCache:
+    """A least-recently-used map of at most `maxsize` entries."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[ShapeKey, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: ShapeKey) -> int | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: ShapeKey, value: int) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+ACTIVATIONS = BoundedCache(CACHE_SIZE)
 
 
 def cache_clear() -> None:
     """Forget every counted shape (benchmarks measure the uncached cost)."""
     _split.cache_clear()
-    _activations.cache_clear()
+    ACTIVATIONS.clear()
 
 
 def _config(key: ShapeKey) -> TrainConfig:
@@ -87,11 +129,3 @@ def _split(key: ShapeKey) -> ParameterSplit:
             else:
                 weight += p.numel()
     return ParameterSplit(weight, vector)
-
-
-@functools.lru_cache(maxsize=CACHE_SIZE)
-def _activations(key: ShapeKey) -> int:
-    from dojo_runtime.catalog import step_profile  # the package imports this module
-
-    kernels, _ = step_profile(_config(key))
-    return int(sum(k.bytes_written for k in kernels if k.phase == "forward"))

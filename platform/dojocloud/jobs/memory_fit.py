@@ -85,8 +85,10 @@ def _refusal(config: TrainConfig, table: list[Fit], sizes: dict[str, int]) -> Fi
         return FieldViolation("resources.count", (
             f"{figures}; {need} x {f.accelerator} hold a batch of {batch} "
             f"(or lower training.batch_size to at most {most})"))
+    pool = sizes.get(f.accelerator, 0)
     return FieldViolation("training.batch_size", (
-        f"{figures}; at most {most} fits on {f.count} x {f.accelerator}"))
+        f"{figures}; at most {most} fits on {f.count} x {f.accelerator} "
+        f"({per_device * pool} on {pool}, its largest pool)"))
 
 
 def _figures(f: Fit) -> str:
