@@ -99,12 +99,6 @@ def _cached_profile(
 ) -> tuple[tuple[KernelCall, ...], float]:
     config = TrainConfig(architecture, dict(params), dataset, uri, batch_size=batch_size,
                          precision=precision, optimizer=optimizer)
-    return trace_profile(config)
-
-
-def trace_profile(config: TrainConfig) -> tuple[tuple[KernelCall, ...], float]:
-    """`step_profile` uncached (the footprint keeps its own per-shape figures instead)."""
-    batch_size, precision, optimizer = config.batch_size, config.precision, config.optimizer
     calls: list[KernelCall] = []
     nx = tracing_numerics(precision, calls)
     info = data_info_for(config)
