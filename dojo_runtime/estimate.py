@@ -18,7 +18,7 @@ from typing import Any
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.devices import make_device
 from dojo_runtime.kernels import KernelCall
-from dojo_runtime.memory import GIB, Fit, fits
+from dojo_runtime.memory import Fit, fits, format_bytes
 from dojo_runtime.specs import CostParams, HardwareSpecs, PriceBook, load_hardware
 
 DOJO = "dojo-tile"
@@ -174,7 +174,7 @@ def _duration(seconds: float) -> str:
 def format_table(rows: Sequence[EstimateRow], price_date: str = "") -> str:
     """A plain-text table of the estimates, cheapest and fastest marked."""
     head = (f"{'accelerator':<12} {'count':>5} {'step':>10} {'total':>10} {'samples/s':>11} "
-            f"{'$/dev-h':>8} {'cost USD':>11} {'memory/device':>17}  mark")
+            f"{'$/dev-h':>8} {'cost USD':>11} {'memory/device':>21}  mark")
     lines = [head, "-" * len(head)]
     for r in rows:
         marks = (("cheapest", r.cheapest), ("fastest", r.fastest), ("does not fit", not r.fits))
@@ -182,7 +182,7 @@ def format_table(rows: Sequence[EstimateRow], price_date: str = "") -> str:
         lines.append(
             f"{r.accelerator:<12} {r.count:>5} {_duration(r.step_seconds):>10} "
             f"{_duration(r.total_seconds):>10} {r.samples_per_second:>11.4g} "
-            f"{r.usd_per_device_hour:>8.2f} {r.cost_usd:>11.4g} {memory_text(r):>17}  "
+            f"{r.usd_per_device_hour:>8.2f} {r.cost_usd:>11.4g} {memory_text(r):>21}  "
             f"{mark}".rstrip()
         )
     if price_date:
@@ -191,7 +191,7 @@ def format_table(rows: Sequence[EstimateRow], price_date: str = "") -> str:
 
 
 def memory_text(row: EstimateRow) -> str:
-    """"12.3 / 74.5 GiB": peak per device of the device's memory ("" when not estimated)."""
+    """"12.3 GiB / 74.5 GiB": peak per device / the device's memory ("" if not estimated)."""
     if not row.device_memory_bytes:
         return ""
-    return f"{row.peak_memory_bytes / GIB:.3g} / {row.device_memory_bytes / GIB:.3g} GiB"
+    return f"{format_bytes(row.peak_memory_bytes)} / {format_bytes(row.device_memory_bytes)}"

@@ -83,6 +83,16 @@ class Fit:
                 f"which has {self.available_bytes / GIB:.3g} GiB")
 
 
+def format_bytes(n: float) -> str:
+    """Binary units to three significant digits: "452 KiB", "5.84 GiB", "6.15 TiB"."""
+    value, unit = float(n), "B"
+    for bigger in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
+
+
 def per_device_batch(batch_size: int, count: int) -> int:
     """The largest shard of the global batch one of `count` devices takes."""
     return math.ceil(batch_size / max(count, 1))

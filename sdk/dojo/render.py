@@ -109,10 +109,20 @@ def _option_row(o: job_pb2.EstimateOption) -> tuple[str, ...]:
 
 
 def memory(o: job_pb2.EstimateOption) -> str:
-    """"5.84 / 74.5 GiB": peak memory per device of what one device has ("" if unknown)."""
+    """"5.84 GiB / 74.5 GiB": peak memory per device / what one device has ("" if unknown)."""
     if not o.device_memory_bytes:
         return ""
-    return f"{o.peak_memory_bytes / 2**30:.3g} / {o.device_memory_bytes / 2**30:.3g} GiB"
+    return f"{binary_bytes(o.peak_memory_bytes)} / {binary_bytes(o.device_memory_bytes)}"
+
+
+def binary_bytes(n: float) -> str:
+    """"452 KiB", "5.84 GiB": binary units, three significant digits."""
+    value, unit = float(n), "B"
+    for bigger in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
 
 
 def metric_summary(m: job_pb2.MetricPoint) -> str:

@@ -5,15 +5,23 @@ the specs, cheap refusal, the cache bound, and memory in the estimate table."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from dojo_runtime import __main__ as runtime_cli
 from dojo_runtime import catalog
 from dojo_runtime.catalog import footprint
 from dojo_runtime.catalog.samples import sample_models
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.estimate import DoesNotFit, estimate_config, format_table
-from dojo_runtime.memory import fits, largest_batch_that_fits, model_state, peak_memory
+from dojo_runtime.memory import (
+    fits,
+    format_bytes,
+    largest_batch_that_fits,
+    model_state,
+    peak_memory,
+)
 from dojo_runtime.specs import accelerator_figures, device_memory, load_hardware
 
 GPT2_SHAPE = {"d_model": 768, "layers": 12, "heads": 12, "context": 1024}
@@ -142,7 +150,7 @@ def test_estimate_rows_carry_memory_and_mark_only_what_fits() -> None:
     # The A100 and V100 rows are cheaper or faster by time alone, but they do not fit.
     assert {r.accelerator for r in rows if r.cheapest or r.fastest} <= {"dojo-tile", "gpu-h100"}
     table = format_table(rows)
-    assert "memory/device" in table and "does not fit" in table and "/ 74.5 GiB" in table
+    assert "memory/device" in table and "does not fit" in table and " / 74.5 GiB" in table
 
 
 def test_the_cache_is_bounded_and_keyed_by_shape() -> None:
@@ -177,3 +185,21 @@ def test_bounded_cache_evicts_the_least_recently_used() -> None:
     cache.put(keys[2], 3)
     assert len(cache) == 2 and cache.get(keys[1]) is None
     assert cache.get(keys[0]) == 1 and cache.get(keys[2]) == 3
+
+
+@pytest.mark.parametrize(("n", "text"), [
+    (0, "0 B"), (1000, "1000 B"), (474_000, "463 KiB"), (6 * 2**30, "6 GiB"),
+    (8.0e10, "74.5 GiB"), (412_486_762_496 * 16, "6 TiB"),
+])
+def test_format_bytes(n: float, text: str) -> None:
+    assert format_bytes(n) == text
+
+
+def test_the_runtime_cli_says_a_spec_fits_nowhere(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("model:\n  architecture: gpt\n"
+                    "  params: {d_model: 16384, layers: 128, heads: 128, context: 8192}\n"
+                    "dataset: {name: tiny-shakespeare}\ntraining: {batch_size: 65536}\n")
+    assert runtime_cli.main(["estimate", str(spec)]) == 1
+    assert "does not fit any option" in capsys.readouterr().err

@@ -9,6 +9,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dojo_runtime.memory import format_bytes
+
 register = template.Library()
 
 
@@ -36,12 +38,11 @@ def _long_duration(s: float) -> str:
 
 
 @register.filter
-def gib(value: float | int | None) -> str:
-    """Bytes as GiB to three significant digits ('5.84 GiB'); '—' when unknown (0)."""
+def memory(value: float | int | None) -> str:
+    """Bytes in binary units ('452 KiB', '5.84 GiB'); '—' when unknown (0)."""
     if not value:
         return "—"
-    g = float(value) / 2**30
-    return f"{g:,.0f} GiB" if g >= 1000 else f"{g:.3g} GiB"
+    return format_bytes(value)
 
 
 @register.filter
