@@ -49,7 +49,7 @@ def check_memory(spec: job_pb2.JobSpec, errors: list[FieldViolation]) -> None:
 
 
 def dropped_note(asked: job_pb2.JobSpec, valid: job_pb2.JobSpec) -> str:
-    """"; not offered: gpu-v100 (does not fit its memory)" when validation dropped types."""
+    """"; not offered: gpu-a100 (...)" when validation dropped accepted types, else ""."""
     kept = set(valid.resources.accelerators)
     dropped = [a for a in asked.resources.accelerators if a not in kept]
     if not dropped or not asked.resources.accelerators:
