@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from dojo_runtime.estimate import (
+    DoesNotFit,
     config_from_spec,
     estimate_config,
     format_table,
@@ -50,7 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit(f"{args.spec}: not a job spec mapping")
     config = config_from_spec(spec)
     prices = _prices(args.price)
-    rows = estimate_config(config, options=_options(args.options), prices=prices)
+    try:
+        rows = estimate_config(config, options=_options(args.options), prices=prices)
+    except DoesNotFit as exc:
+        print(f"does not fit any option: {exc}", file=sys.stderr)
+        return 1
     name = spec.get("name", args.spec.stem)
     print(f"{name}: {config.architecture} {dict(config.model_params)}, batch {config.batch_size}, "
           f"{config.steps} steps, {config.precision}")

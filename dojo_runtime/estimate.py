@@ -1,19 +1,24 @@
-"""Pre-submit estimates: step time, total time and cost of a job on each accelerator option.
+"""Pre-submit estimates: step time, total time, cost and peak memory per device of a job on
+each accelerator option.
 
 cost = allocated devices x modelled total seconds / 3600 x price per device-hour, the way
 clouds bill reserved hardware. Prices default to the packaged ones (dated); a mapping passed
-in overrides them per accelerator type.
+in overrides them per accelerator type. Memory is dojo_runtime.memory's peak per device
+against the device's memory; cheapest and fastest are marked among the options that fit.
+`estimate_config` checks memory first and raises DoesNotFit, without modelling any step,
+when no option fits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.devices import make_device
 from dojo_runtime.kernels import KernelCall
+from dojo_runtime.memory import Fit, fits, format_bytes
 from dojo_runtime.specs import CostParams, HardwareSpecs, PriceBook, load_hardware
 
 DOJO = "dojo-tile"
@@ -31,6 +36,17 @@ class EstimateRow:
     fastest: bool
     usd_per_device_hour: float = 0.0
     samples_per_second: float = 0.0
+    peak_memory_bytes: int = 0       # per device; 0: not estimated
+    device_memory_bytes: int = 0     # what one device has
+    fits: bool = True                # the peak fits the device's memory
+
+
+class DoesNotFit(ValueError):
+    """No option has the memory the job needs per device; `fits` has the figures."""
+
+    def __init__(self, fits: Sequence[Fit]) -> None:
+        self.fits = list(fits)
+        super().__init__("; ".join(f.describe() for f in self.fits) or "no options")
 
 
 def default_options(config: TrainConfig, hw: HardwareSpecs | None = None) -> list[tuple[str, int]]:
@@ -52,44 +68,56 @@ def price_book(prices: Mapping[str, float] | None = None,
 
 
 def _mark(rows: list[EstimateRow]) -> list[EstimateRow]:
-    if not rows:
+    candidates = [i for i, r in enumerate(rows) if r.fits]
+    if not candidates:
         return rows
-    cheapest = min(range(len(rows)), key=lambda i: (rows[i].cost_usd, rows[i].total_seconds))
-    fastest = min(range(len(rows)), key=lambda i: (rows[i].total_seconds, rows[i].cost_usd))
-    return [
-        EstimateRow(r.accelerator, r.count, r.step_seconds, r.total_seconds, r.cost_usd,
-                    i == cheapest, i == fastest, r.usd_per_device_hour, r.samples_per_second)
-        for i, r in enumerate(rows)
-    ]
+    cheapest = min(candidates, key=lambda i: (rows[i].cost_usd, rows[i].total_seconds))
+    fastest = min(candidates, key=lambda i: (rows[i].total_seconds, rows[i].cost_usd))
+    return [replace(r, cheapest=i == cheapest, fastest=i == fastest)
+            for i, r in enumerate(rows)]
 
 
 def estimate(config: TrainConfig, *, step_kernels: Sequence[KernelCall], grad_bytes: float,
              options: Sequence[tuple[str, int]] | None = None,
              prices: Mapping[str, float] | None = None,
              hw: HardwareSpecs | None = None,
-             params: CostParams | None = None) -> list[EstimateRow]:
-    """One row per (accelerator, count) option, cheapest and fastest marked."""
+             params: CostParams | None = None,
+             memory: Sequence[Fit] | None = None) -> list[EstimateRow]:
+    """One row per (accelerator, count) option, cheapest and fastest marked. `memory`, one
+    Fit per option in the same order, adds each row's peak memory per device."""
     hw = hw or load_hardware()
     book = price_book(prices, hw)
     rows = []
-    for accelerator, count in options if options is not None else default_options(config, hw):
+    chosen = options if options is not None else default_options(config, hw)
+    for i, (accelerator, count) in enumerate(chosen):
         device = make_device(accelerator, count, config.precision, hw=hw, params=params)
         step = device.run_step(step_kernels, grad_bytes)
         total = step * config.steps
         price = book.price(accelerator)
+        fit = memory[i] if memory is not None else None
         rows.append(EstimateRow(
             accelerator, count, step, total, count * total / 3600.0 * price, False, False,
             price, config.batch_size / step if step > 0 else 0.0,
+            fit.needed_bytes if fit else 0, fit.available_bytes if fit else 0,
+            fit.fits if fit else True,
         ))
     return _mark(rows)
 
 
-def estimate_config(config: TrainConfig, **kw: Any) -> list[EstimateRow]:
-    """`estimate` with the kernels of one training step of the catalog model."""
+def estimate_config(config: TrainConfig, *, options: Sequence[tuple[str, int]] | None = None,
+                    hw: HardwareSpecs | None = None, **kw: Any) -> list[EstimateRow]:
+    """`estimate` with the kernels of one training step of the catalog model and each
+    option's memory. Raises DoesNotFit (before modelling a step) when no option fits."""
     from dojo_runtime.catalog import step_profile  # lazy: the catalog is heavier than the model
 
+    hw = hw or load_hardware()
+    chosen = list(options) if options is not None else default_options(config, hw)
+    memory = fits(config, chosen, hw)
+    if chosen and not any(f.fits for f in memory):
+        raise DoesNotFit(memory)
     kernels, grad_bytes = step_profile(config)
-    return estimate(config, step_kernels=kernels, grad_bytes=grad_bytes, **kw)
+    return estimate(config, step_kernels=kernels, grad_bytes=grad_bytes, options=chosen,
+                    hw=hw, memory=memory, **kw)
 
 
 def relative_throughput(config: TrainConfig, accelerator: str, count: int, *,
@@ -146,15 +174,24 @@ def _duration(seconds: float) -> str:
 def format_table(rows: Sequence[EstimateRow], price_date: str = "") -> str:
     """A plain-text table of the estimates, cheapest and fastest marked."""
     head = (f"{'accelerator':<12} {'count':>5} {'step':>10} {'total':>10} {'samples/s':>11} "
-            f"{'$/dev-h':>8} {'cost USD':>11}  mark")
+            f"{'$/dev-h':>8} {'cost USD':>11} {'memory/device':>21}  mark")
     lines = [head, "-" * len(head)]
     for r in rows:
-        mark = " ".join(m for m, on in (("cheapest", r.cheapest), ("fastest", r.fastest)) if on)
+        marks = (("cheapest", r.cheapest), ("fastest", r.fastest), ("does not fit", not r.fits))
+        mark = " ".join(m for m, on in marks if on)
         lines.append(
             f"{r.accelerator:<12} {r.count:>5} {_duration(r.step_seconds):>10} "
             f"{_duration(r.total_seconds):>10} {r.samples_per_second:>11.4g} "
-            f"{r.usd_per_device_hour:>8.2f} {r.cost_usd:>11.4g}  {mark}".rstrip()
+            f"{r.usd_per_device_hour:>8.2f} {r.cost_usd:>11.4g} {memory_text(r):>21}  "
+            f"{mark}".rstrip()
         )
     if price_date:
         lines.append(f"prices: USD per device-hour, as of {price_date}")
     return "\n".join(lines)
+
+
+def memory_text(row: EstimateRow) -> str:
+    """"12.3 GiB / 74.5 GiB": peak per device / the device's memory ("" if not estimated)."""
+    if not row.device_memory_bytes:
+        return ""
+    return f"{format_bytes(row.peak_memory_bytes)} / {format_bytes(row.device_memory_bytes)}"

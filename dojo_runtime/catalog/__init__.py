@@ -5,6 +5,7 @@ kernel accounting apply.
     errors = validate_params("gpt", {"d_model": 128}, "tiny-shakespeare")  # [(field, msg)]
     model = build_model(config, numerics, data_info)
     kernels, grad_bytes = step_profile(config)     # one fwd+bwd+update step, on meta tensors
+    split = parameter_split(config)                # parameters by storage role (footprint)
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ import functools
 
 import torch
 
+from dojo_runtime.catalog.footprint import (
+    ParameterSplit,
+    activation_bytes_per_sample,
+    parameter_split,
+)
 from dojo_runtime.catalog.layers import NumericsModule, init_model
 from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import Numerics, PlainTorchNumerics
@@ -41,10 +47,13 @@ __all__ = [
     "Numerics",
     "NumericsModule",
     "ParamSpec",
+    "ParameterSplit",
     "PlainTorchNumerics",
+    "activation_bytes_per_sample",
     "build_model",
     "data_info_for",
     "parameter_count",
+    "parameter_split",
     "resolve_params",
     "step_profile",
     "validate_params",

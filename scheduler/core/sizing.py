@@ -65,13 +65,21 @@ def job_options(job: JobRequest, figures: Figures) -> tuple[Option, ...]:
     return tuple(out)
 
 
+def equivalent_count(count: int, first: str, accel: str, figures: Figures) -> int:
+    """Devices of `accel` with the aggregate peak of `count` devices of `first` (the rule
+    above; admission checks an alternative's memory at this count)."""
+    if accel == first:
+        return count
+    return max(1, math.ceil(count * figures.throughput(first) / figures.throughput(accel) - 1e-9))
+
+
 def _size(job: JobRequest, accel: str, first: str, base: float | None,
           figures: Figures) -> tuple[int, float | None]:
     if accel == first:
         return job.counts.get(accel, job.count), base
     work = job.count * figures.throughput(first)
     speed = figures.throughput(accel)
-    count = job.counts.get(accel) or max(1, math.ceil(work / speed - 1e-9))
+    count = job.counts.get(accel) or equivalent_count(job.count, first, accel, figures)
     if accel in job.est_durations:
         return count, job.est_durations[accel]
     if base is None:

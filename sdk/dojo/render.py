@@ -96,13 +96,33 @@ def _job_row(j: job_pb2.Job) -> tuple[str, ...]:
 
 def estimate(options: Sequence[job_pb2.EstimateOption], output: str = "text") -> str:
     return _listing(options, output, "no accelerator option fits this job",
-                    ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", ""), _option_row)
+                    ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", "MEMORY/DEVICE", ""),
+                    _option_row)
 
 
 def _option_row(o: job_pb2.EstimateOption) -> tuple[str, ...]:
-    marks = ", ".join(m for m, on in (("cheapest", o.cheapest), ("fastest", o.fastest)) if on)
+    flags = (("cheapest", o.cheapest), ("fastest", o.fastest),
+             ("does not fit", bool(o.device_memory_bytes) and not o.fits))
+    marks = ", ".join(m for m, on in flags if on)
     return (o.accelerator, str(o.count), f"{o.step_seconds * 1000:.2f} ms",
-            _duration(o.total_seconds), f"${o.cost_usd:.4f}", marks)
+            _duration(o.total_seconds), f"${o.cost_usd:.4f}", memory(o), marks)
+
+
+def memory(o: job_pb2.EstimateOption) -> str:
+    """"5.84 GiB / 74.5 GiB": peak memory per device / what one device has ("" if unknown)."""
+    if not o.device_memory_bytes:
+        return ""
+    return f"{binary_bytes(o.peak_memory_bytes)} / {binary_bytes(o.device_memory_bytes)}"
+
+
+def binary_bytes(n: float) -> str:
+    """"452 KiB", "5.84 GiB": binary units, three significant digits."""
+    value, unit = float(n), "B"
+    for bigger in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
 
 
 def metric_summary(m: job_pb2.MetricPoint) -> str:

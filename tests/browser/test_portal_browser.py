@@ -121,6 +121,12 @@ def test_yaml_tab_estimate_and_submit(page: Page, live_server, customer: User) -
     page.click("button:text('Estimate time and cost')")
     expect(page.locator("#estimate-result")).to_contain_text("training.batch_size")
     page.screenshot(path=f"{SHOTS}-yaml.png", full_page=True)
+    page.fill("#id_spec_yaml", digits)
+    page.click("button:text('Estimate time and cost')")
+    # Memory per device beside time and cost, of what one device has.
+    expect(page.locator("#estimate-result")).to_contain_text("Memory per device")
+    expect(page.locator("#estimate-result td.memory").first).to_contain_text("of 109 GiB")
+    page.screenshot(path=f"{SHOTS}-estimate-memory.png", full_page=True)
     page.fill("#id_spec_yaml", digits.replace("name: digits-mlp", "name: from-yaml"))
     page.click("button:text('Submit job')")
     expect(page.locator("h1")).to_contain_text("from-yaml")

@@ -23,11 +23,19 @@ def test_example_is_a_valid_spec(path: Path) -> None:
     assert spec.training.steps > 0 and spec.resources.count > 0
 
 
-@pytest.mark.parametrize("path", [p for p in EXAMPLES if p.name != "gpt-small-text.yaml"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_trains_two_steps(path: Path) -> None:
     from dojo_runtime.training import Trainer
 
     trainer = Trainer(train_config(validate_spec(specfile.load(path))))
     state = trainer.train(trainer.initial_state(), 2)
     assert state.step == 2 and state.device_seconds > 0
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_keeps_every_accelerator_it_lists(path: Path) -> None:
+    """Each example fits the memory of every type it accepts (validation drops none)."""
+    asked = specfile.load(path)
+    valid = validate_spec(asked)
+    assert list(valid.resources.accelerators) == list(asked.resources.accelerators or
+                                                      valid.resources.accelerators)

@@ -136,5 +136,7 @@ def estimate_to_proto(rows: list[EstimateRow]) -> job_pb2.EstimateJobResponse:
     return job_pb2.EstimateJobResponse(options=[
         job_pb2.EstimateOption(accelerator=r.accelerator, count=r.count,
                                step_seconds=r.step_seconds, total_seconds=r.total_seconds,
-                               cost_usd=r.cost_usd, cheapest=r.cheapest, fastest=r.fastest)
+                               cost_usd=r.cost_usd, cheapest=r.cheapest, fastest=r.fastest,
+                               peak_memory_bytes=r.peak_memory_bytes,
+                               device_memory_bytes=r.device_memory_bytes, fits=r.fits)
         for r in rows])

@@ -18,7 +18,7 @@ from dojo.v1 import job_pb2
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.inventory import pool_sizes
-from dojocloud.jobs import control, lifecycle, stored_spec
+from dojocloud.jobs import control, lifecycle, memory_fit, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
@@ -60,7 +60,8 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
                 creator_label=principal.label, name=valid.name, request_id=request_id,
                 **stored_spec.encode(valid, priority_value(valid.priority_class)),
                 pending_reason="waiting for the scheduler")
-            record_state_event(job.id, None, lifecycle.QUEUED, "submitted", job.created_at)
+            record_state_event(job.id, None, lifecycle.QUEUED,
+                               "submitted" + memory_fit.dropped_note(spec, valid), job.created_at)
             job_submitted.publish(JobSubmitted(job.id))   # scheduling wakes on commit
     except IntegrityError:
         # A concurrent retry with the same request_id won the insert: return its job.

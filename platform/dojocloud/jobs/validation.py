@@ -14,6 +14,7 @@ from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.common.inventory import pool_sizes
+from dojocloud.jobs.memory_fit import check_memory
 from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
 from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES
 
@@ -144,4 +145,5 @@ def _check_priority(spec: job_pb2.JobSpec, errors: Violations) -> None:
 
 _CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations], None], ...] = (
     _check_name, _check_dataset, _check_model, _check_training, _check_resources,
-    _check_limits, _check_priority)
+    _check_limits, _check_priority,
+    check_memory)   # last: it needs the other fields valid, and trims the accelerators

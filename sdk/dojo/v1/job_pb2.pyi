@@ -259,7 +259,7 @@ class EstimateJobRequest(_message.Message):
     def __init__(self, job_spec: _Optional[_Union[JobSpec, _Mapping]] = ...) -> None: ...
 
 class EstimateOption(_message.Message):
-    __slots__ = ("accelerator", "count", "step_seconds", "total_seconds", "cost_usd", "cheapest", "fastest")
+    __slots__ = ("accelerator", "count", "step_seconds", "total_seconds", "cost_usd", "cheapest", "fastest", "peak_memory_bytes", "device_memory_bytes", "fits")
     ACCELERATOR_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     STEP_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +267,9 @@ class EstimateOption(_message.Message):
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     CHEAPEST_FIELD_NUMBER: _ClassVar[int]
     FASTEST_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FITS_FIELD_NUMBER: _ClassVar[int]
     accelerator: str
     count: int
     step_seconds: float
@@ -274,7 +277,10 @@ class EstimateOption(_message.Message):
     cost_usd: float
     cheapest: bool
     fastest: bool
-    def __init__(self, accelerator: _Optional[str] = ..., count: _Optional[int] = ..., step_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ..., cost_usd: _Optional[float] = ..., cheapest: _Optional[bool] = ..., fastest: _Optional[bool] = ...) -> None: ...
+    peak_memory_bytes: int
+    device_memory_bytes: int
+    fits: bool
+    def __init__(self, accelerator: _Optional[str] = ..., count: _Optional[int] = ..., step_seconds: _Optional[float] = ..., total_seconds: _Optional[float] = ..., cost_usd: _Optional[float] = ..., cheapest: _Optional[bool] = ..., fastest: _Optional[bool] = ..., peak_memory_bytes: _Optional[int] = ..., device_memory_bytes: _Optional[int] = ..., fits: _Optional[bool] = ...) -> None: ...
 
 class EstimateJobResponse(_message.Message):
     __slots__ = ("options",)

@@ -132,8 +132,27 @@ def test_estimate_lists_options(acme: Client) -> None:
     assert {o.accelerator for o in options} >= {"dojo-tile", "gpu-a100"}
     assert all(o.step_seconds > 0 and o.cost_usd > 0 for o in options)
     assert sum(o.cheapest for o in options) == 1 and sum(o.fastest for o in options) == 1
+    # Memory per device beside time and cost: a small MLP fits every device.
+    assert all(0 < o.peak_memory_bytes < o.device_memory_bytes and o.fits for o in options)
     with pytest.raises(errors.InvalidArgumentError):
         acme.estimate_job(spec(steps=-5))
+
+
+def test_create_refuses_a_model_no_device_can_hold(acme: Client) -> None:
+    """The 4.1e11-parameter GPT at batch 65,536 CreateJob used to accept: refused with the
+    figures, by validation, before any estimate or row is made."""
+    s = specfile.parse_yaml(SPEC)
+    s.model.architecture = "gpt"
+    s.model.params.clear()
+    s.model.params.update({"d_model": 16384, "layers": 128, "heads": 128, "context": 8192})
+    s.dataset.name = "tiny-shakespeare"
+    s.training.batch_size, s.training.steps = 65_536, 10_000_000
+    for call in (acme.create_job, acme.estimate_job):
+        with pytest.raises(errors.InvalidArgumentError) as info:
+            call(s)
+        [v] = info.value.field_violations
+        assert v.field == "model.params" and "GiB per device, has 109 GiB" in v.description
+    assert not Job.objects.exists()
 
 
 @pytest.mark.parametrize("metadata", [

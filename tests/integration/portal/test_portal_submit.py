@@ -122,6 +122,20 @@ def test_estimate_fragment_marks_cheapest_and_fastest(alice_client: Client,
     assert "estimate-table" in page, page
     assert "tag cheapest" in page and "tag fastest" in page
     assert "dojo-tile" in page and "gpu-a100" in page
+    # Memory per device beside time and cost (the digits MLP fits every device).
+    assert "Memory per device" in page and " of 109 GiB</td>" in page
+    assert " of 37.3 GiB</td>" in page and "does not fit" not in page
+
+
+def test_estimate_fragment_names_a_model_no_device_holds(alice_client: Client) -> None:
+    spec = ("name: huge\nmodel:\n  architecture: gpt\n"
+            "  params: {d_model: 16384, layers: 128, heads: 128, context: 8192}\n"
+            "dataset: {name: tiny-shakespeare}\n"
+            "training: {steps: 10, batch_size: 65536, learning_rate: 0.001, precision: bf16}\n")
+    page = alice_client.post("/jobs/estimate/", {"mode": "yaml", "spec_yaml": spec}
+                             ).content.decode()
+    assert "<code>model.params</code>" in page and "has 109 GiB" in page, page
+    assert "estimate-table" not in page
 
 
 def test_estimate_fragment_lists_bad_fields(alice_client: Client, digits_yaml: str) -> None:

@@ -131,9 +131,17 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
         self._enter("EstimateJob", context)
         return job_pb2.EstimateJobResponse(options=[
             job_pb2.EstimateOption(accelerator="dojo-tile", count=1, step_seconds=0.001,
-                                   total_seconds=0.3, cost_usd=0.01, cheapest=True),
+                                   total_seconds=0.3, cost_usd=0.01, cheapest=True,
+                                   peak_memory_bytes=6 * 2**30,
+                                   device_memory_bytes=117_560_000_000, fits=True),
             job_pb2.EstimateOption(accelerator="gpu-h100", count=1, step_seconds=0.0005,
-                                   total_seconds=0.15, cost_usd=0.02, fastest=True),
+                                   total_seconds=0.15, cost_usd=0.02, fastest=True,
+                                   peak_memory_bytes=6 * 2**30,
+                                   device_memory_bytes=80_000_000_000, fits=True),
+            job_pb2.EstimateOption(accelerator="gpu-a100", count=1, step_seconds=0.002,
+                                   total_seconds=0.6, cost_usd=0.005,
+                                   peak_memory_bytes=50 * 2**30,
+                                   device_memory_bytes=40_000_000_000, fits=False),
         ])
 
     # --- test helpers ---

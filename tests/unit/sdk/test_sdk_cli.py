@@ -100,6 +100,11 @@ def test_get_list_cancel_estimate(env: Any, capsys: pytest.CaptureFixture[str]) 
     assert code == cli.EXIT_API_ERROR and "FAILED_PRECONDITION" in err
     code, out, _ = run(capsys, "jobs", "estimate", EXAMPLE)
     assert code == 0 and "cheapest" in out and "fastest" in out
+    # Memory per device beside time and cost; an option that does not fit says so.
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "MEMORY/DEVICE" in out and "6 GiB / 74.5 GiB" in lines["gpu-h100"]
+    assert "50 GiB / 37.3 GiB" in lines["gpu-a100"] and "does not fit" in lines["gpu-a100"]
+    assert "does not fit" not in lines["dojo-tile"]
 
 
 def test_bad_spec_file_names_the_field_and_file(

@@ -112,8 +112,10 @@ def test_cancel_and_failed_precondition(client: Client) -> None:
 
 def test_estimate(client: Client) -> None:
     options = client.estimate_job(spec())
-    assert [o.accelerator for o in options] == ["dojo-tile", "gpu-h100"]
+    assert [o.accelerator for o in options] == ["dojo-tile", "gpu-h100", "gpu-a100"]
     assert options[0].cheapest and options[1].fastest
+    assert [o.fits for o in options] == [True, True, False]
+    assert options[2].peak_memory_bytes > options[2].device_memory_bytes
 
 
 def test_watch_streams_until_the_end(client: Client, service: FakeJobService) -> None:

@@ -9,6 +9,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dojo_runtime.memory import format_bytes
+
 register = template.Library()
 
 
@@ -33,6 +35,14 @@ def _long_duration(s: float) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {sec:02d}s"
+
+
+@register.filter
+def memory(value: float | int | None) -> str:
+    """Bytes in binary units ('452 KiB', '5.84 GiB'); '—' when unknown (0)."""
+    if not value:
+        return "—"
+    return format_bytes(value)
 
 
 @register.filter
