@@ -28,8 +28,9 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     def CreateJob(self, request: job_pb2.CreateJobRequest,  # noqa: N802
                   context: grpc.ServicerContext) -> job_pb2.Job:
         principal = authenticate(context)
-        mappers.check_parent(principal, request.parent)
-        job = services.create_job(principal, request.job_spec, request_id=request.request_id)
+        bad_parent = mappers.parent_violations(principal, request.parent)
+        job = services.create_job(principal, request.job_spec, request_id=request.request_id,
+                                  also_invalid=bad_parent)
         return mappers.job_to_proto(job)
 
     def GetJob(self, request: job_pb2.GetJobRequest,  # noqa: N802
