@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from dojo.v1 import job_pb2
+from dojo_runtime.data.npz import NpzError
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.inventory import pool_sizes
@@ -160,4 +161,8 @@ def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
     # counts that fit their largest pool.
     sizes = pool_sizes()
     options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
-    return estimate_config(config, options=options)
+    try:
+        return estimate_config(config, options=options)
+    except NpzError as exc:  # the customer's file: missing, unreadable, wrong arrays
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        raise InvalidArgument([FieldViolation(exc.field, message)]) from None
