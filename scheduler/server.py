@@ -34,18 +34,23 @@ def build_server(
     max_workers: int = 16,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
+    max_receive_bytes: int | None = None,
 ) -> tuple[grpc.Server, int]:
     """Builds (not starts) a server on `address`; returns it with the bound port.
 
     `address` is host:port; port 0 picks a free port (tests). Every service that
     `add_servicers` registers is reported SERVING by the health service (also overall, "")
     and listed by reflection. With `credentials` the port serves TLS only, else plain text.
+    `max_receive_bytes` replaces the transport's 4 MiB limit on a request message.
     """
+    options = ([] if max_receive_bytes is None
+               else [("grpc.max_receive_message_length", max_receive_bytes)])
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=list(interceptors),
         # Bounds the queue of calls waiting for a worker; beyond it, RESOURCE_EXHAUSTED.
         maximum_concurrent_rpcs=max_workers * 4,
+        options=options,
     )
     recorder = _RecordingServer(server)
     # Duck-types a grpc.Server: it forwards every call, noting the services' names.

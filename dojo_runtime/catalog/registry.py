@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from dojo_runtime.data import DATASETS, describe
 
 Violation = tuple[str, str]  # (field path, message)
+SHOWN_CHARS = 60  # of an echoed value: a message names what was sent, not a megabyte of it
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -88,13 +94,13 @@ def validate_params(architecture: str, params: Mapping[str, int], dataset: str) 
     info = ARCHITECTURES.get(architecture)
     if info is None:
         return [("model.architecture",
-                 f"unknown architecture {architecture!r}; choose one of {sorted(ARCHITECTURES)}")]
+                 f"unknown architecture {_shown(architecture)}; choose one of {sorted(ARCHITECTURES)}")]
     errors = _param_errors(info, params)
     if dataset not in DATASETS:
-        errors.append(("dataset.name", f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}"))
+        errors.append(("dataset.name", f"unknown dataset {_shown(dataset)}; choose one of {sorted(DATASETS)}"))
     elif dataset not in info.datasets:
         errors.append(("dataset.name",
-                       f"{architecture} does not train on {dataset!r}; it accepts {list(info.datasets)}"))
+                       f"{architecture} does not train on {_shown(dataset)}; it accepts {list(info.datasets)}"))
     if not errors:
         errors += _shape_errors(architecture, resolve_params(architecture, params), dataset)
     return errors
@@ -106,9 +112,9 @@ def _param_errors(info: ArchitectureInfo, params: Mapping[str, int]) -> list[Vio
         spec = info.params.get(name)
         path = f"model.params.{name}"
         if spec is None:
-            errors.append((path, f"{info.name} has no parameter {name!r}; it has {sorted(info.params)}"))
+            errors.append((path, f"{info.name} has no parameter {_shown(name)}; it has {sorted(info.params)}"))
         elif not isinstance(value, int) or isinstance(value, bool):
-            errors.append((path, f"must be an integer, got {value!r}"))
+            errors.append((path, f"must be an integer, got {_shown(value)}"))
         elif not spec.minimum <= value <= spec.maximum:
             errors.append((path, f"must be between {spec.minimum} and {spec.maximum}, got {value}"))
     return errors

@@ -54,8 +54,12 @@ def _open(uri: str) -> np.lib.npyio.NpzFile:
     if not uri:
         raise NpzError("dataset npz needs a uri: the path of an .npz file")
     path = Path(uri)
-    if not path.is_file():
-        raise NpzError(f"no such file: {uri}")
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        found = False
+    if not found:
+        raise NpzError(f"no such file: {uri[:200]}")
     try:
         arrays = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:

@@ -73,6 +73,9 @@ DEFAULT_MAX_RUNTIME_S = env_int("DOJO_DEFAULT_MAX_RUNTIME_S", 3600, minimum=1)
 MAX_RUNTIME_LIMIT_S = env_int("DOJO_MAX_RUNTIME_LIMIT_S", 7 * 24 * 3600, minimum=1)
 METRIC_EVERY_STEPS = env_int("DOJO_METRIC_EVERY_STEPS", 10, minimum=1)
 WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0, maximum=65535)
+# Largest gRPC request the API accepts; a larger one is INVALID_ARGUMENT naming this limit.
+GRPC_MAX_MESSAGE_BYTES = env_int("DOJO_GRPC_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024,
+                                 maximum=256 * 1024 * 1024)
 # `manage.py serve_grpc` serves /metrics on this port when set.
 GRPC_METRICS_PORT = env_int("DOJO_GRPC_METRICS_PORT", None, minimum=1, maximum=65535)
 # The Prometheus server `manage.py reconcile_usage` queries (`make up` starts one there).

@@ -12,6 +12,7 @@ override them). `--output json` prints machine-readable JSON (JSON lines for wat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -27,6 +28,7 @@ EXIT_JOB_FAILED = 1     # the job ended FAILED or CANCELLED
 EXIT_BAD_INPUT = 2      # bad arguments, job file or spec (INVALID_ARGUMENT)
 EXIT_API_ERROR = 3      # any other API error: auth, not found, unavailable ...
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
 
 EPILOG = ("exit status: 0 ok; 1 the job failed or was cancelled; 2 bad input; "
           "3 other API errors. Environment: DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT, DOJO_TLS, "
@@ -89,6 +91,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; every user error is one message and an exit status, never a
+    traceback. Output into a closed pipe (`dojo jobs list | head`) ends quietly."""
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point it at devnull.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str]) -> int:
+    bad = next((a for a in argv if not _is_text(a)), None)
+    if bad is not None:  # undecodable bytes in argv: protobuf would raise on them later
+        print(f"error: argument {bad.encode('utf-8', 'surrogateescape')!r} is not UTF-8 text",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     args = build_parser().parse_args(argv)
     output = getattr(args, "output", "text")
     try:
@@ -113,6 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _is_text(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def cmd_submit(client: Client, args: argparse.Namespace, output: str) -> int:

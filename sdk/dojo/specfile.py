@@ -2,38 +2,51 @@
 
 The YAML keys are the proto field names, so the proto stays the one schema. Unknown keys and
 wrong types are reported with their dotted key path and the file they came from. Semantic
-validation (ranges, allowed names) is the server's job; this only checks the shape.
+validation (ranges, allowed names) is the server's job; this only checks the shape. A file
+that is too large, too deeply nested or not UTF-8 is one line naming the file and the problem
+(`dojo.bounded_yaml` holds the limits).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from dojo import bounded_yaml
+from dojo.bounded_yaml import JobFileError, shown
 from dojo.errors import FieldViolation, SpecError
 from dojo.v1 import job_pb2
+
+MAX_REPORTED = 50   # violations listed one by one; the rest are counted in one more
 
 
 def load(path: str | Path) -> job_pb2.JobSpec:
     """Reads and parses a YAML job file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            # One byte past the limit is enough to know a file is too large.
+            data = f.read(bounded_yaml.MAX_FILE_BYTES + 1)
+            if len(data) > bounded_yaml.MAX_FILE_BYTES:
+                bounded_yaml.check_size(max(len(data), os.fstat(f.fileno()).st_size))
+        text = bounded_yaml.decode(data)
     except OSError as exc:
         raise SpecError(f"{path}: cannot read job file: {exc.strerror or exc}",
                         source=str(path)) from None
+    except JobFileError as exc:
+        raise SpecError(f"{path}: {exc}", source=str(path)) from None
     return parse_yaml(text, source=str(path))
 
 
 def parse_yaml(text: str, *, source: str = "<string>") -> job_pb2.JobSpec:
     """Parses YAML text into a JobSpec; raises SpecError naming the bad key path and source."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{source}: not valid YAML: {exc}", source=source) from None
+        data = bounded_yaml.load(text)
+    except JobFileError as exc:
+        raise SpecError(f"{source}: {exc}", source=source) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -45,18 +58,34 @@ def parse_yaml(text: str, *, source: str = "<string>") -> job_pb2.JobSpec:
 def parse_dict(data: dict[str, Any], *, source: str = "<dict>") -> job_pb2.JobSpec:
     """Parses an already-loaded mapping (e.g. from JSON) into a JobSpec."""
     # The stubs also allow upb's descriptor class; at runtime it is a Descriptor.
-    violations = _shape_violations(data, cast(Descriptor, job_pb2.JobSpec.DESCRIPTOR), "")
+    violations = _summarized(
+        _shape_violations(data, cast(Descriptor, job_pb2.JobSpec.DESCRIPTOR), ""))
     if violations:
         raise SpecError(_message(source, violations), source=source, field_violations=violations)
     spec = job_pb2.JobSpec()
     try:
         json_format.ParseDict(data, spec)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, ValueError, TypeError) as exc:
         # The shape walk catches most errors with exact paths; this is the backstop.
-        violation = FieldViolation("", str(exc))
+        violation = FieldViolation("", _brief(exc))
         raise SpecError(_message(source, [violation]), source=source,
                         field_violations=[violation]) from None
     return spec
+
+
+def _brief(exc: Exception, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+def _summarized(violations: list[FieldViolation]) -> list[FieldViolation]:
+    """The first MAX_REPORTED violations and one counting the rest: a file with 100,000 bad
+    values is not 100,000 lines of output."""
+    if len(violations) <= MAX_REPORTED:
+        return violations
+    rest = len(violations) - MAX_REPORTED
+    return [*violations[:MAX_REPORTED],
+            FieldViolation("", f"and {rest} more violations not listed")]
 
 
 def _message(source: str, violations: list[FieldViolation]) -> str:
@@ -66,6 +95,8 @@ def _message(source: str, violations: list[FieldViolation]) -> str:
 
 
 def _join(prefix: str, key: str) -> str:
+    if len(key) > bounded_yaml.SHOWN_CHARS:  # a key path is echoed too
+        key = f"{key[:bounded_yaml.SHOWN_CHARS]}..."
     return f"{prefix}.{key}" if prefix else key
 
 
@@ -168,5 +199,5 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"string {value!r}"
-    return f"{type(value).__name__} {value!r}"
+        return f"string {shown(value)}"
+    return f"{type(value).__name__} {shown(value)}"

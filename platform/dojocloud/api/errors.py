@@ -1,4 +1,5 @@
-"""Domain errors → gRPC status with google.rpc details. The one place this mapping lives."""
+"""Domain errors → gRPC status with google.rpc details. The one place this mapping lives;
+`error_fit` keeps what it builds within the transport's metadata limits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from dojocloud.api import error_fit
 from dojocloud.common import errors
 
 DOMAIN = "dojo.cloud"
@@ -38,23 +40,25 @@ def to_status_proto(err: errors.DojoError) -> status_pb2.Status:
     reason = getattr(err, "reason", "") or reason
     metadata = {"retryable": "true" if err.retryable else "false"}
     details = []
+    message = error_fit.cut(err.message, error_fit.MESSAGE_BYTES)
     if isinstance(err, errors.InvalidArgument):
-        details.append(_packed(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in err.violations])))
+        bad_request, listed = error_fit.bad_request(err.violations)
+        details.append(_packed(bad_request))
+        message = error_fit.message(err.violations, listed)
     elif isinstance(err, errors.NotFound):
-        metadata["resource"] = err.resource
+        metadata["resource"] = error_fit.cut(err.resource, error_fit.METADATA_VALUE_BYTES)
     elif isinstance(err, errors.ResourceExhausted):
         details.append(_packed(error_details_pb2.QuotaFailure(violations=[
-            error_details_pb2.QuotaFailure.Violation(subject=err.subject,
-                                                     description=err.message)])))
+            error_details_pb2.QuotaFailure.Violation(
+                subject=error_fit.cut(err.subject, error_fit.FIELD_BYTES),
+                description=message)])))
         if err.retry_after_s is not None:
             delay = duration_pb2.Duration()
             delay.FromNanoseconds(int(err.retry_after_s * 1e9))
             details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
     details.insert(0, _packed(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN,
                                                           metadata=metadata)))
-    return status_pb2.Status(code=code, message=err.message, details=details)
+    return status_pb2.Status(code=code, message=message, details=details)
 
 
 def to_grpc_status(err: errors.DojoError) -> grpc.Status:

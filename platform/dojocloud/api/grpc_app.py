@@ -12,6 +12,7 @@ from django.conf import settings
 
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
+from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
 from dojocloud.api.scheduler_service import add_scheduler_service
 from scheduler.server import build_server
 
@@ -75,15 +76,19 @@ def build_api_server(address: str, *, max_workers: int = 16,
                      tls: ServerTLS | None = None) -> tuple[grpc.Server, int]:
     """Every public service of the API process: JobService for customers, SchedulerService
     for operators. Half the worker threads at most serve WatchJob streams; the rest stay free
-    for unary calls. With `tls` the port serves TLS only; without, plain text only."""
+    for unary calls. With `tls` the port serves TLS only; without, plain text only. A request
+    over DOJO_GRPC_MAX_MESSAGE_BYTES is INVALID_ARGUMENT naming the limit."""
 
     def add_services(server: grpc.Server) -> None:
         add_job_service(server, max_streams=max(1, max_workers // 2))
         add_scheduler_service(server)
 
+    limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
+    # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.
     return build_server(add_services, address, max_workers=max_workers,
-                        interceptors=[ApiInterceptor()],
-                        credentials=None if tls is None else tls.credentials())
+                        interceptors=[ApiInterceptor(), RequestSizeLimit(limit)],
+                        credentials=None if tls is None else tls.credentials(),
+                        max_receive_bytes=limit * RECEIVE_HEADROOM)
 
 
 def _read(var: str, path: str | Path) -> bytes:

@@ -29,8 +29,9 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_SUBMIT)
     def CreateJob(self, request: job_pb2.CreateJobRequest,  # noqa: N802
                   context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
-        mappers.check_parent(principal, request.parent)
-        job = services.create_job(principal, request.job_spec, request_id=request.request_id)
+        bad_parent = mappers.parent_violations(principal, request.parent)
+        job = services.create_job(principal, request.job_spec, request_id=request.request_id,
+                                  also_invalid=bad_parent)
         return mappers.job_to_proto(job)
 
     @rpc(Action.JOBS_READ)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf import timestamp_pb2
 
 from dojo.v1 import job_pb2
-from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound, shown
 from dojocloud.jobs.facade import Job, JobEvent, spec_of
 from dojocloud.tenancy.facade import Principal
 
@@ -56,13 +56,22 @@ def job_id_from_name(principal: Principal, name: str, field: str = "name") -> st
 
 def check_parent(principal: Principal, parent: str) -> None:
     """An empty parent means the caller's organization; another one is NotFound."""
+    violations = parent_violations(principal, parent)
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def parent_violations(principal: Principal, parent: str) -> list[FieldViolation]:
+    """What is wrong with `parent`'s form, to report with the request's other fields;
+    a well-formed parent of another organization is NotFound at once."""
     if not parent:
-        return
+        return []
     match = _PARENT.match(parent.strip())
     if match is None:
-        raise InvalidArgument([FieldViolation("parent", "must be organizations/{org}")])
+        return [FieldViolation("parent", "must be organizations/{org}")]
     if match["org"] != principal.organization.slug:
         raise NotFound(parent)
+    return []
 
 
 def state_from_filter(text: str) -> str | None:
@@ -73,7 +82,7 @@ def state_from_filter(text: str) -> str | None:
     names = [s for s in _STATE_NAMES if s != "JOB_STATE_UNSPECIFIED"]
     if match is None or match["state"].upper() not in names:
         raise InvalidArgument([FieldViolation(
-            "filter", f"must be state=<one of {', '.join(names)}>, got {text!r}")])
+            "filter", f"must be state=<one of {', '.join(names)}>, got {shown(text)}")])
     return match["state"].upper()
 
 

@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SHOWN_CHARS = 60  # of a value echoed in a message
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """`repr(value)` cut to about `limit` characters: a violation names what was sent
+    without echoing a megabyte of it (the gRPC adapter caps each text again)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
 
 @dataclass(frozen=True)
 class FieldViolation:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from dojo.v1 import job_pb2
+from dojo_runtime.data.npz import NpzError
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.inventory import pool_sizes
@@ -29,6 +31,7 @@ from scheduler.core.priority import priority_value
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_REQUEST_ID = 100
 
 
 def jobs_for(principal: Principal) -> QuerySet[Job]:
@@ -44,15 +47,23 @@ def spec_of(job: Job) -> job_pb2.JobSpec:
     return stored_spec.decode(job)
 
 
-def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str = "") -> Job:
+def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str = "",
+               also_invalid: Sequence[FieldViolation] = ()) -> Job:
+    """A QUEUED job for `spec`; the same job again for a request_id already used. One
+    InvalidArgument names every bad field: `also_invalid` (what the adapter found wrong with
+    the request's other fields), the request_id, and the spec's."""
     require(principal, Action.JOBS_SUBMIT)
-    if len(request_id) > 100:
-        raise InvalidArgument([FieldViolation("request_id", "must be at most 100 characters")])
-    if request_id:
+    violations = [*also_invalid, *_request_id_violations(request_id)]
+    if request_id and not violations:
         first = jobs_for(principal).filter(request_id=request_id).first()
         if first is not None:
             return first
-    valid = validate_spec(spec)
+    try:
+        valid = validate_spec(spec)
+    except InvalidArgument as err:
+        violations += err.violations
+    if violations:
+        raise InvalidArgument(violations)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -70,6 +81,12 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
             raise
         return first
     return job
+
+
+def _request_id_violations(request_id: str) -> list[FieldViolation]:
+    if len(request_id) > MAX_REQUEST_ID:
+        return [FieldViolation("request_id", f"must be at most {MAX_REQUEST_ID} characters")]
+    return []
 
 
 def get_job(principal: Principal, job_id: str) -> Job:
@@ -147,4 +164,8 @@ def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
     # counts that fit their largest pool.
     sizes = pool_sizes()
     options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
-    return estimate_config(config, options=options)
+    try:
+        return estimate_config(config, options=options)
+    except NpzError as exc:  # the customer's file: missing, unreadable, wrong arrays
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        raise InvalidArgument([FieldViolation(exc.field, message)]) from None

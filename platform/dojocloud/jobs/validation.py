@@ -12,7 +12,8 @@ from django.conf import settings
 from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
-from dojocloud.common.errors import FieldViolation, InvalidArgument
+from dojo_runtime.data import DATASETS
+from dojocloud.common.errors import FieldViolation, InvalidArgument, shown
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs.memory_fit import check_memory
 from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
@@ -73,9 +74,13 @@ def _check_dataset(spec: job_pb2.JobSpec, errors: Violations) -> None:
     name = spec.dataset.name
     if not name:
         errors.append(FieldViolation("dataset.name", "is required"))
+    elif name not in DATASETS:
+        # Judged here, not only with the model: an unknown architecture must not hide it.
+        errors.append(FieldViolation(
+            "dataset.name", f"unknown dataset {shown(name)}; choose one of {sorted(DATASETS)}"))
     elif name == "npz" and not spec.dataset.uri:
         errors.append(FieldViolation("dataset.uri", "is required when dataset.name is npz"))
-    # Other names are judged by the runtime's catalog together with the model.
+    # Whether the architecture trains on it is judged by the runtime's catalog with the model.
 
 
 def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:
@@ -117,7 +122,7 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
         elif accel not in sizes:
             errors.append(FieldViolation(
                 f"resources.accelerators[{i}]",
-                f"{accel!r} is not in this cluster; available: {', '.join(sorted(sizes))}"))
+                f"{shown(accel)} is not in this cluster; available: {', '.join(sorted(sizes))}"))
         seen.add(accel)
     first = r.accelerators[0]
     if r.count < 1:

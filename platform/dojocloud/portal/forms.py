@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django import forms
 
+from dojo import bounded_yaml
 from dojo_runtime.data import DATASETS
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs import facade as jobs
@@ -94,18 +95,18 @@ class YamlSpecForm(forms.Form):
                                 widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false"}))
     spec_file = forms.FileField(required=False, label="…or upload a .yaml file")
 
-    MAX_BYTES = 256 * 1024
+    MAX_BYTES = bounded_yaml.MAX_FILE_BYTES   # the CLI's limit too
 
     def clean(self) -> dict:
         data = super().clean() or {}
         upload = data.get("spec_file")
         if upload is not None:
-            if upload.size > self.MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 256 KiB.")
             try:
-                data["spec_yaml"] = upload.read().decode("utf-8")
-            except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not UTF-8 text.") from None
+                bounded_yaml.check_size(upload.size)
+                data["spec_yaml"] = bounded_yaml.decode(upload.read(self.MAX_BYTES + 1))
+            except bounded_yaml.JobFileError as exc:
+                # the same words as the CLI: "is not UTF-8 text (byte 0xe9 ...)"
+                raise forms.ValidationError(f"{upload.name}: {exc}") from None
         if not (data.get("spec_yaml") or "").strip():
             raise forms.ValidationError("Paste a job spec or choose a file.")
         return data

@@ -4,10 +4,12 @@ errors come back by field name, and the user's input is kept."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
@@ -143,3 +145,22 @@ def test_estimate_fragment_lists_bad_fields(alice_client: Client, digits_yaml: s
         "mode": "yaml", "spec_yaml": digits_yaml.replace("batch_size: 64", "batch_size: 0"),
     }).content.decode()
     assert "<code>training.batch_size</code>" in page and "estimate-table" not in page
+
+
+@pytest.mark.parametrize("url", ["portal:job-new", "portal:job-estimate"])
+@pytest.mark.parametrize(("yaml_text", "words"), [
+    ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
+    ("a: &a [*a]", "contains it"),
+])
+def test_deeply_nested_yaml_is_a_field_error(alice_client: Any, url: str, yaml_text: str,
+                                             words: str) -> None:
+    response = alice_client.post(reverse(url), {"mode": "yaml", "spec_yaml": yaml_text})
+    assert response.status_code in (200, 400)
+    assert words in response.content.decode()
+
+
+def test_an_upload_that_is_not_utf8_is_a_field_error(alice_client: Any) -> None:
+    upload = SimpleUploadedFile("latin1.yaml", "name: café\n".encode("latin-1"))
+    response = alice_client.post(reverse("portal:job-new"), {"mode": "yaml", "spec_file": upload})
+    assert response.status_code == 400
+    assert "latin1.yaml: is not UTF-8 text" in response.content.decode()

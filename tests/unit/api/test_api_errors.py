@@ -67,3 +67,36 @@ def test_status_is_carried_in_the_standard_trailer() -> None:
     status = to_grpc_status(errors.FailedPrecondition("done"))
     keys = [k for k, _ in status.trailing_metadata]
     assert keys == ["grpc-status-details-bin"]
+
+
+def _wire_bytes(err: errors.DojoError) -> int:
+    """What the status costs in trailers: percent-encoded message, base64 details."""
+    import base64
+    from urllib.parse import quote
+
+    status = to_status_proto(err)
+    encoded = quote(status.message.encode(), safe=" !\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    return len(encoded) + len(base64.b64encode(status.SerializeToString()))
+
+
+@pytest.mark.parametrize("err", [
+    errors.InvalidArgument([errors.FieldViolation("resources.accelerators[0]", "x" * 20_000)]),
+    errors.InvalidArgument([errors.FieldViolation("model.params." + "k" * 5000, "é" * 5000)
+                            for _ in range(200)]),
+    errors.NotFound("organizations/" + "ü" * 50_000),
+    errors.FailedPrecondition("job " + "y" * 100_000 + " is final"),
+])
+def test_status_always_fits_the_metadata_limit(err: errors.DojoError) -> None:
+    assert _wire_bytes(err) < 7 * 1024
+
+
+def test_the_long_tail_is_counted_in_one_last_violation() -> None:
+    many = [errors.FieldViolation(f"model.params.p{i}", "mlp has no parameter; it has "
+                                  "['hidden', 'layers']") for i in range(300)]
+    bad = details(errors.InvalidArgument(many))["BadRequest"]
+    listed = list(bad.field_violations)  # type: ignore[attr-defined]
+    assert listed[0].field == "model.params.p0" and 20 < len(listed) < 300
+    assert listed[-1].field == ""
+    assert listed[-1].description == f"and {301 - len(listed)} more violations not listed"
+    message = to_status_proto(errors.InvalidArgument(many)).message
+    assert message.startswith("model.params.p0: ") and message.endswith(" more")

@@ -1,0 +1,79 @@
+"""Requests larger than DOJO_GRPC_MAX_MESSAGE_BYTES get INVALID_ARGUMENT naming the limit.
+
+The transport's own receive limit answers RESOURCE_EXHAUSTED ("Received message larger than
+max"), a code that tells a client to retry later, and no servicer ever sees the request. So
+the server's transport limit is set above this one (RECEIVE_HEADROOM times), and this
+interceptor replaces each method's request deserializer: a message over the limit is never
+parsed, and the handler answers with a field violation naming the limit. It sits inside
+`ApiInterceptor`, which turns the raised InvalidArgument into the status (and counts it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from dojocloud.common.errors import FieldViolation, InvalidArgument
+
+RECEIVE_HEADROOM = 8   # transport limit = this x the checked limit
+
+
+@dataclass(frozen=True)
+class _Oversized:
+    """What the deserializer hands over instead of a request past the limit."""
+
+    size: int
+
+
+class RequestSizeLimit(grpc.ServerInterceptor):
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
+                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        parse = _bounded(handler.request_deserializer, self.max_bytes)
+        if handler.unary_unary is not None:
+            return handler._replace(request_deserializer=parse,
+                                    unary_unary=_unary(handler.unary_unary, self.max_bytes))
+        if handler.unary_stream is not None:
+            return handler._replace(request_deserializer=parse,
+                                    unary_stream=_streaming(handler.unary_stream, self.max_bytes))
+        return handler  # client- and bidi-streaming (reflection): the transport's limit
+
+
+def _bounded(parse: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        return _Oversized(len(data)) if len(data) > max_bytes else parse(data)
+
+    return deserialize
+
+
+def _check(request: Any, max_bytes: int) -> None:
+    if isinstance(request, _Oversized):
+        raise InvalidArgument([FieldViolation(
+            "request", f"is {request.size} bytes; this server takes requests of at most "
+                       f"{max_bytes} bytes")])
+
+
+def _unary(behavior: Callable[[Any, grpc.ServicerContext], Any],
+           max_bytes: int) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
+        _check(request, max_bytes)
+        return behavior(request, context)
+
+    return wrapper
+
+
+def _streaming(behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]],
+               max_bytes: int) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+    def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        _check(request, max_bytes)
+        yield from behavior(request, context)
+
+    return wrapper
