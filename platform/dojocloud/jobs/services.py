@@ -18,7 +18,7 @@ from dojo.v1 import job_pb2
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.inventory import pool_sizes
-from dojocloud.jobs import control, lifecycle, stored_spec
+from dojocloud.jobs import control, lifecycle, rate, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
@@ -51,6 +51,7 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
         if first is not None:
             return first
     valid = validate_spec(spec)
+    rate.admit_create(principal.organization)
     try:
         with transaction.atomic():
             job = Job.objects.create(
