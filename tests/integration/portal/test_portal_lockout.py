@@ -1,6 +1,7 @@
 """Failed portal logins lock out (django-axes) per user name and per address, through the
 Django test client: N failures lock, the right password is refused while locked, the
-cool-off ends it, and an operator's command lifts it early."""
+cool-off ends it, and an operator's command lifts it early. And the organization's CreateJob
+rate, as the new-job form answers it."""
 
 from __future__ import annotations
 
@@ -77,3 +78,16 @@ def test_the_admin_login_is_limited_too(operator: User) -> None:
     response = Client(REMOTE_ADDR="10.0.0.3").post(
         "/admin/login/", {"username": "ops", "password": PASSWORD})
     assert response.status_code == 429
+
+
+def test_the_create_job_rate_answers_the_form_with_its_limit(
+        settings, redis_url: str, alice_client: Client, digits_yaml: str) -> None:  # type: ignore[no-untyped-def]
+    settings.REDIS_URL = redis_url
+    settings.CREATE_JOB_RATE = 1
+    post = {"mode": "yaml", "spec_yaml": digits_yaml}
+    assert alice_client.post("/jobs/new/", post).status_code == 302
+    refused = alice_client.post("/jobs/new/", post)
+    assert refused.status_code == 429
+    text = refused.content.decode()
+    assert "CreateJob rate limit: at most 1 jobs per minute" in text
+    assert "spec_yaml" in text  # the form comes back with the input kept
