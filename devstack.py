@@ -132,6 +132,9 @@ class Stack:
         env["DOJO_GRPC_ADDR"] = f"127.0.0.1:{self.ports.grpc}"
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(self.state_dir / "prometheus"))
         env["PYTHONUNBUFFERED"] = "1"
+        # Celery installs its Django fix-up (django.setup() and the tasks' worker_init
+        # handlers, such as the metrics port) only when this is set as the app is made.
+        env.setdefault("DJANGO_SETTINGS_MODULE", "dojocloud.settings")
         return env
 
     def cluster_file(self, env: dict[str, str]) -> Path:

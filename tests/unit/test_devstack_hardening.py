@@ -30,12 +30,15 @@ def test_a_loose_secret_file_is_tightened_not_replaced(tmp_path: Path) -> None:
 def test_the_stack_runs_without_debug_on_its_own_secret(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DJANGO_DEBUG", "DJANGO_HTTPS", "DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY_FILE",
-                 "DOJO_DEMO_PASSWORD"):
+                 "DOJO_DEMO_PASSWORD", "DJANGO_SETTINGS_MODULE"):
         monkeypatch.delenv(name, raising=False)
     env = Stack(state_dir=tmp_path).base_env()
     assert env["DJANGO_DEBUG"] == "0" and env["DJANGO_HTTPS"] == "0"
     assert env["DJANGO_SECRET_KEY_FILE"] == str(tmp_path / "secret_key")
     assert "DJANGO_SECRET_KEY" not in env
+    # Without it Celery skips its Django fix-up and a worker never opens its metrics port
+    # (the stack then gives up waiting): a fresh shell's `make up` must not depend on it.
+    assert env["DJANGO_SETTINGS_MODULE"] == "dojocloud.settings"
     # A secret the operator gives wins, and then no file is made.
     other = tmp_path / "given"
     env = Stack(state_dir=other, env={"DJANGO_SECRET_KEY": "x" * 60}).base_env()
