@@ -48,17 +48,17 @@ def retry_after(name: str, subject: str, window: Window) -> float | None:
     """Seconds until `subject`'s window ends when it is at its limit; None while under it."""
     if not window.enabled:
         return None
+    key = _key(name, subject)
     try:
-        pipe = redis_client().pipeline(transaction=True)
-        pipe.get(_key(name, subject))
-        pipe.pttl(_key(name, subject))
-        count, ttl_ms = pipe.execute()
+        count = redis_client().get(key)  # one round trip on the common path: under the limit
+        if count is None or int(count) < window.limit:
+            return None
+        ttl_ms = int(redis_client().pttl(key))
     except redis.RedisError as exc:
         _warn(name, exc)
         return None
-    if count is None or int(count) < window.limit:
-        return None
-    return max(ttl_ms, 1) / 1000.0
+    # Negative: the window ended between the two reads (or, never written so, has no end).
+    return ttl_ms / 1000.0 if ttl_ms > 0 else None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dojo import errors, specfile
 from dojo.client import Client
@@ -58,6 +60,13 @@ def dial(limited: None, transactional_db: None) -> Iterator[Callable[[str, str],
         client.close()
 
 
+def health(client: Client) -> int:
+    target = client.config.server
+    with grpc.insecure_channel(target) as channel:
+        return int(health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=10).status)
+
+
 def test_failed_keys_from_one_peer_are_limited_until_the_window_ends(
         dial: Callable[[str, str], Client], keys: Keys) -> None:
     guesser = dial("127.0.0.1", "dojo_nope_wrongsecret")
@@ -72,6 +81,8 @@ def test_failed_keys_from_one_peer_are_limited_until_the_window_ends(
     with pytest.raises(errors.ResourceExhaustedError):
         dial("127.0.0.1", keys.acme).list_jobs_page()
     assert dial("[::1]", keys.acme).list_jobs_page().jobs == []
+
+    assert health(guesser) == health_pb2.HealthCheckResponse.SERVING  # never limited
 
     time.sleep(info.value.retry_after + 0.2)  # the window passes
     assert dial("127.0.0.1", keys.acme).list_jobs_page().jobs == []
