@@ -190,7 +190,7 @@ AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 # The address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For, which any
 # client can forge, is never believed).
 
-# -- browser hardening: CSP everywhere; HTTPS-only cookies and HSTS when DEBUG is off
+# -- browser hardening: CSP everywhere; with HTTPS (default: DEBUG off) Secure cookies and HSTS
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
     "default-src": [SELF], "script-src": [SELF], "style-src": [SELF],
     "img-src": [SELF, "data:"], "connect-src": [SELF], "font-src": [SELF],
@@ -203,6 +203,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = HTTPS
+# Probes and Prometheus scrape the pods directly over plain HTTP: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 _HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_SECONDS = _HSTS_SECONDS if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

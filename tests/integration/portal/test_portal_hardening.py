@@ -89,3 +89,13 @@ def test_check_deploy_is_clean_on_production_settings(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     assert "System check identified no issues" in res.stdout
     assert "WARNINGS" not in res.stdout + res.stderr
+
+
+@pytest.mark.django_db
+def test_https_redirects_pages_but_not_probes_or_scrapes(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SECURE_SSL_REDIRECT = True  # what DJANGO_HTTPS on sets
+    client = Client()
+    assert client.get("/login/").status_code == 301
+    assert client.get("/healthz").status_code != 301
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/login/", secure=True).status_code == 200
