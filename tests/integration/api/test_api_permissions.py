@@ -34,7 +34,7 @@ from dojocloud.tenancy.services import principal_for_user
 from scheduler.core import Admit, Decisions, Placement
 from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, make_world
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_request_limits")]
 
 OK, DENIED, MISSING = grpc.StatusCode.OK, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND
 SPEC = {"name": "perm", "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},

@@ -20,7 +20,7 @@ from dojocloud.tenancy.models import Membership, Role
 from dojocloud.tenancy.services import create_api_key, principal_for_user
 from tests.support.roles import World, caller, make_world
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_request_limits")]
 
 SPEC = specfile.parse_yaml("""
 name: stale

@@ -37,7 +37,7 @@ from tests.support import fuzz_inputs as fz
 from tests.support.grpc_server import serving
 
 # About 75 s on a shared 2-core machine: slow, but part of `make test`.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("no_request_limits")]
 
 SPECS, FILES, FORMS = 5_000, 500, 300
 FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=True,

@@ -33,7 +33,7 @@ from dojocloud.tenancy.permissions import Action
 from dojocloud.tenancy.services import create_api_key, principal_for_user
 from tests.support.roles import SESSIONS, Caller, World, expected_allowed, make_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_request_limits")]
 
 TILE = "dojo/e0/c0/t0/r0c0"
 OPERATOR = "olga"     # staff: the console grant

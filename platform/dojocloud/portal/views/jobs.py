@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dojocloud.common.errors import FailedPrecondition, InvalidArgument
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from dojocloud.jobs import facade as jobs
 from dojocloud.portal import presenters
 from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, YamlSpecForm
@@ -51,6 +51,9 @@ def job_new(request: HttpRequest, principal: Principal) -> HttpResponse:
                                   request_id=request.POST.get("request_id", ""))
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
+        except ResourceExhausted as exc:  # the organization's CreateJob rate
+            messages.error(request, exc.message)
+            return _render_new(request, principal, spec_input, status=429)
         else:
             messages.success(request, f"Job {job.id} submitted.")
             return redirect("portal:job-detail", job_id=job.id)
