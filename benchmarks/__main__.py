@@ -1,7 +1,7 @@
 """`make bench`: runs every benchmarks/bench_*.py module's main(), or those named.
 
-    python -m benchmarks                 # all
-    python -m benchmarks numerics scheduler
+python -m benchmarks                 # all
+python -m benchmarks numerics scheduler
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import benchmarks
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                   if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_")
+    )
     wanted = {f"bench_{a.removeprefix('bench_')}" for a in argv}
     failed = 0
     for name in names:

@@ -103,7 +103,7 @@ def _interleaved_medians(fns: dict[str, Callable[[], None]], repeats: int) -> di
     names = list(fns)
     for r in range(repeats):
         # Rotate the order so no variant always runs right after the same other one.
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             t0 = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - t0)
@@ -120,8 +120,15 @@ def _overheads(repeats: int = 21) -> None:
             bench(f"step_time_{kind}_{p}", med[p] * 1e3, "ms", baseline=med["fp32"] * 1e3)
     for p, target in (("bf16", 1.5), ("cfp8", 2.5)):
         geo = (ratios[p][0] * ratios[p][1]) ** 0.5
-        bench(f"emulation_overhead_{p}", geo, "x", baseline=1.0, ratio=geo, target=target,
-              models=["mlp", "transformer"])
+        bench(
+            f"emulation_overhead_{p}",
+            geo,
+            "x",
+            baseline=1.0,
+            ratio=geo,
+            target=target,
+            models=["mlp", "transformer"],
+        )
 
 
 def _quantize_throughput(numel: int = 1 << 22, repeats: int = 20) -> None:
@@ -132,8 +139,14 @@ def _quantize_throughput(numel: int = 1 << 22, repeats: int = 20) -> None:
     }
     med = _interleaved_medians(fns, repeats)
     ours, base = numel / med["cfp8"], numel / med["bf16_cast"]
-    bench("quantize_throughput", ours, "elements/s", baseline=base, ratio=ours / base,
-          threads=torch.get_num_threads())
+    bench(
+        "quantize_throughput",
+        ours,
+        "elements/s",
+        baseline=base,
+        ratio=ours / base,
+        threads=torch.get_num_threads(),
+    )
 
 
 def main() -> None:

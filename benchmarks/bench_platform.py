@@ -46,12 +46,18 @@ def _bare_samples_per_second(spec: job_pb2.JobSpec, threads: int) -> float:
     torch.set_num_threads(threads)  # as many as the platform's worker had
 
     config = TrainConfig(
-        architecture=spec.model.architecture, model_params=dict(spec.model.params),
-        dataset=spec.dataset.name, steps=spec.training.steps,
-        batch_size=spec.training.batch_size, optimizer=spec.training.optimizer,
-        learning_rate=spec.training.learning_rate, precision=spec.training.precision,
-        seed=spec.training.seed, accelerator=spec.resources.accelerators[0],
-        device_count=spec.resources.count)
+        architecture=spec.model.architecture,
+        model_params=dict(spec.model.params),
+        dataset=spec.dataset.name,
+        steps=spec.training.steps,
+        batch_size=spec.training.batch_size,
+        optimizer=spec.training.optimizer,
+        learning_rate=spec.training.learning_rate,
+        precision=spec.training.precision,
+        seed=spec.training.seed,
+        accelerator=spec.resources.accelerators[0],
+        device_count=spec.resources.count,
+    )
     trainer = Trainer(config)
     state = trainer.initial_state()
     started = time.perf_counter()
@@ -74,33 +80,58 @@ def _run(c: Client, spec: job_pb2.JobSpec) -> tuple[float, float, float]:
             done = now
     final = c.get_job(job.name)
     if final.state != job_pb2.SUCCEEDED:
-        raise RuntimeError(f"{final.name} ended {job_pb2.JobState.Name(final.state)}: "
-                           f"{final.state_reason}")
+        raise RuntimeError(
+            f"{final.name} ended {job_pb2.JobState.Name(final.state)}: {final.state_reason}"
+        )
     return created, running, done
 
 
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="dojo-bench-"))
-    env = {"DATABASE_URL": f"sqlite:///{base / 'bench.sqlite3'}", "DOJO_DATA_DIR": str(base),
-           "DOJO_DEMO_ENV_FILE": str(base / "demo.env"), "DOJO_SCHED_INTERVAL_S": "1",
-           "PROMETHEUS_MULTIPROC_DIR": str(base / "prom")}
+    env = {
+        "DATABASE_URL": f"sqlite:///{base / 'bench.sqlite3'}",
+        "DOJO_DATA_DIR": str(base),
+        "DOJO_DEMO_ENV_FILE": str(base / "demo.env"),
+        "DOJO_SCHED_INTERVAL_S": "1",
+        "PROMETHEUS_MULTIPROC_DIR": str(base / "prom"),
+    }
     os.environ.pop("REDIS_URL", None)
-    stack = Stack(env=env, ports=Ports.ephemeral(), state_dir=base, log_dir=base / "logs",
-                  quiet_seed=True, prometheus=False)
+    stack = Stack(
+        env=env,
+        ports=Ports.ephemeral(),
+        state_dir=base,
+        log_dir=base / "logs",
+        quiet_seed=True,
+        prometheus=False,
+    )
     env = stack.start()
     try:
-        key = next(line.split("=", 1)[1] for line in (base / "demo.env").read_text().splitlines()
-                   if line.startswith("DOJO_API_KEY="))
+        key = next(
+            line.split("=", 1)[1]
+            for line in (base / "demo.env").read_text().splitlines()
+            if line.startswith("DOJO_API_KEY=")
+        )
         cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=30)
         with Client(cfg) as c:
             created, running, done = _run(c, specfile.load(str(EXAMPLE)))
-            bench("e2e_latency", done - created, "s", to_running_s=round(running - created, 3),
-                  to_succeeded_s=round(done - created, 3))
+            bench(
+                "e2e_latency",
+                done - created,
+                "s",
+                to_running_s=round(running - created, 3),
+                to_succeeded_s=round(done - created, 3),
+            )
             spec = _overhead_spec()
             _, running, done = _run(c, spec)
         platform_sps = spec.training.steps * spec.training.batch_size / (done - running)
         bare_sps = _bare_samples_per_second(spec, int(env["DOJO_TORCH_THREADS"]))
-        bench("platform_overhead", platform_sps, "samples/s", baseline=bare_sps,
-              ratio=platform_sps / bare_sps, target_ratio=0.9)
+        bench(
+            "platform_overhead",
+            platform_sps,
+            "samples/s",
+            baseline=bare_sps,
+            ratio=platform_sps / bare_sps,
+            target_ratio=0.9,
+        )
     finally:
         stack.stop()

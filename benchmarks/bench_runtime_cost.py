@@ -1,15 +1,15 @@
 """Cost model benchmarks: how fast it models, and what it models for a GPT-2-small step.
 
-    cost_model_kernels_per_second       kernels modelled per wall second (a device's run_kernel)
-    modelled_speedup_tile_vs_8xa100     samples/s of one Dojo tile over a whole 8x A100 node
-    modelled_speedup_tile_vs_8xh100     the same against an 8x H100 node
-    estimate_table_ms                   wall ms of the full default estimate table
-    estimate_uncached_ms                wall ms of an estimate with every cache cleared, as
-                                        admission now makes it (memory first; a spec no
-                                        device holds is refused before any step is traced),
-                                        for a normal spec and for the 4.1e11-parameter GPT
-                                        at batch 65,536 CreateJob used to accept; baseline:
-                                        the time-only estimate of before, same run
+cost_model_kernels_per_second       kernels modelled per wall second (a device's run_kernel)
+modelled_speedup_tile_vs_8xa100     samples/s of one Dojo tile over a whole 8x A100 node
+modelled_speedup_tile_vs_8xh100     the same against an 8x H100 node
+estimate_table_ms                   wall ms of the full default estimate table
+estimate_uncached_ms                wall ms of an estimate with every cache cleared, as
+                                    admission now makes it (memory first; a spec no
+                                    device holds is refused before any step is traced),
+                                    for a normal spec and for the 4.1e11-parameter GPT
+                                    at batch 65,536 CreateJob used to accept; baseline:
+                                    the time-only estimate of before, same run
 """
 
 from __future__ import annotations
@@ -28,12 +28,24 @@ from dojo_runtime.estimate import DOJO, DoesNotFit, estimate, estimate_config
 
 GPT2_SMALL = GptShape(layers=12, d_model=768, heads=12, seq_len=1024, vocab=50304)
 BATCH = 32
-NORMAL = TrainConfig("gpt", {"d_model": 256, "layers": 4, "heads": 8, "context": 256},
-                     "tiny-shakespeare", steps=1000, batch_size=16, optimizer="adamw",
-                     precision="bf16", device_count=2)    # examples/gpt-small-text.yaml
-ABSURD = TrainConfig("gpt", {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
-                     "tiny-shakespeare", steps=10_000_000, batch_size=65_536,
-                     precision="bf16")
+NORMAL = TrainConfig(
+    "gpt",
+    {"d_model": 256, "layers": 4, "heads": 8, "context": 256},
+    "tiny-shakespeare",
+    steps=1000,
+    batch_size=16,
+    optimizer="adamw",
+    precision="bf16",
+    device_count=2,
+)  # examples/gpt-small-text.yaml
+ABSURD = TrainConfig(
+    "gpt",
+    {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
+    "tiny-shakespeare",
+    steps=10_000_000,
+    batch_size=65_536,
+    precision="bf16",
+)
 
 
 def _emit(name: str, value: float, unit: str, baseline: float | None = None) -> None:

@@ -48,7 +48,7 @@ from scheduler.inventory import load_inventory
 EXAPOD = Path(__file__).resolve().parent.parent / "deploy" / "clusters" / "exapod.yaml"
 PENDING = 10_000
 PASSES = 30
-WARMUP = 10   # steady passes before measuring (the first few still place hundreds of jobs)
+WARMUP = 10  # steady passes before measuring (the first few still place hundreds of jobs)
 TENANTS = [f"org{i}" for i in range(20)]
 ACCELS = [DOJO_ACCELERATOR, "gpu-a100", "gpu-h100", "gpu-v100"]
 
@@ -62,17 +62,28 @@ def _snapshot(rng: random.Random) -> Snapshot:
     for i in range(4000):
         filler.submit(_job(rng, f"r{i}", float(i)))
     filler.schedule(0.0)
-    running = tuple(replace(r, est_end_time=rng.uniform(100, 10_000), last_checkpoint_time=0.0)
-                    for r in filler.running())
+    running = tuple(
+        replace(r, est_end_time=rng.uniform(100, 10_000), last_checkpoint_time=0.0)
+        for r in filler.running()
+    )
     queue = tuple(_job(rng, f"q{i}", 1000.0 + i) for i in range(PENDING))
     return Snapshot(2000.0, cap, queue, running)
 
 
 def _job(rng: random.Random, jid: str, t: float) -> JobRequest:
     accel = rng.choice(ACCELS)
-    count = rng.choice([1, 1, 2, 4]) if accel == DOJO_ACCELERATOR else rng.choice([1, 2, 4, 8, 8, 16])
-    return JobRequest(jid, rng.choice(TENANTS), (accel,), count, t,
-                      rng.choice([0, 100, 100, 200]), est_duration_s=rng.uniform(60, 36_000))
+    count = (
+        rng.choice([1, 1, 2, 4]) if accel == DOJO_ACCELERATOR else rng.choice([1, 2, 4, 8, 8, 16])
+    )
+    return JobRequest(
+        jid,
+        rng.choice(TENANTS),
+        (accel,),
+        count,
+        t,
+        rng.choice([0, 100, 100, 200]),
+        est_duration_s=rng.uniform(60, 36_000),
+    )
 
 
 def _burst(rng: random.Random, base: Snapshot, n: int) -> Iterator[Snapshot]:
@@ -83,13 +94,18 @@ def _burst(rng: random.Random, base: Snapshot, n: int) -> Iterator[Snapshot]:
         for _ in range(50):
             queue.pop(rng.randrange(len(queue)))
         queue += [_job(rng, f"b{i}-{k}", 3000.0 + i) for k in range(50)]
-        yield replace(base, now=base.now + i, capacity=_fresh(base.capacity),
-                      queued=tuple(replace(j) for j in queue),
-                      running=tuple(replace(r) for r in base.running))
+        yield replace(
+            base,
+            now=base.now + i,
+            capacity=_fresh(base.capacity),
+            queued=tuple(replace(j) for j in queue),
+            running=tuple(replace(r) for r in base.running),
+        )
 
 
-def _next(rng: random.Random, snap: Snapshot, d: Decisions, stops: dict[str, float],
-          n: int) -> Snapshot:
+def _next(
+    rng: random.Random, snap: Snapshot, d: Decisions, stops: dict[str, float], n: int
+) -> Snapshot:
     """The snapshot after `d` was applied and 30 s passed, as the platform would read it."""
     now = snap.now + 30.0
     queued = {j.job_id: j for j in snap.queued}
@@ -97,42 +113,63 @@ def _next(rng: random.Random, snap: Snapshot, d: Decisions, stops: dict[str, flo
     for a in d.admits:
         j = queued.pop(a.job_id)
         end = None if j.est_duration_s is None else snap.now + j.est_duration_s
-        running[j.job_id] = RunningJob(j.job_id, j.tenant, a.placement, snap.now, j.priority,
-                                       last_checkpoint_time=snap.now, est_end_time=end,
-                                       attained_service_s=j.attained_service_s)
+        running[j.job_id] = RunningJob(
+            j.job_id,
+            j.tenant,
+            a.placement,
+            snap.now,
+            j.priority,
+            last_checkpoint_time=snap.now,
+            est_end_time=end,
+            attained_service_s=j.attained_service_s,
+        )
     for p in d.preemptions:
         running[p.job_id] = replace(running[p.job_id], preempted_for=p.for_job_id)
         stops[p.job_id] = snap.now + p.grace_s
     for r in list(running.values()):
-        if r.job_id in stops and stops[r.job_id] <= now:   # checkpointed: back in the queue
+        if r.job_id in stops and stops[r.job_id] <= now:  # checkpointed: back in the queue
             del running[r.job_id], stops[r.job_id]
             ran = (now - r.start_time) * len(r.placement.devices)
-            queued[r.job_id] = JobRequest(r.job_id, r.tenant, (r.placement.accelerator,),
-                                          len(r.placement.devices), r.start_time, r.priority,
-                                          est_duration_s=max(60.0, (r.est_end_time or now) - r.start_time),
-                                          attained_service_s=r.attained_service_s + ran)
+            queued[r.job_id] = JobRequest(
+                r.job_id,
+                r.tenant,
+                (r.placement.accelerator,),
+                len(r.placement.devices),
+                r.start_time,
+                r.priority,
+                est_duration_s=max(60.0, (r.est_end_time or now) - r.start_time),
+                attained_service_s=r.attained_service_s + ran,
+            )
         elif r.est_end_time is not None and r.est_end_time <= now and r.preempted_for is None:
             del running[r.job_id]
-    for jid in rng.sample(sorted(queued), 20):   # cancelled
+    for jid in rng.sample(sorted(queued), 20):  # cancelled
         del queued[jid]
     for k in range(PENDING - len(queued)):
         job = _job(rng, f"s{n}-{k}", now)
         queued[job.job_id] = job
     # The store (dojocloud.scheduling.snapshot.Reuse) hands out the same JobRequest for a
     # queued job whose row did not change; running jobs and the capacity are new objects.
-    return replace(snap, now=now, capacity=_fresh(snap.capacity),
-                   queued=tuple(queued.values()),
-                   running=tuple(replace(r) for r in running.values()))
+    return replace(
+        snap,
+        now=now,
+        capacity=_fresh(snap.capacity),
+        queued=tuple(queued.values()),
+        running=tuple(replace(r) for r in running.values()),
+    )
 
 
 def _fresh(capacity: Capacity) -> Capacity:
     """An equal Capacity of new objects, as the store reads it from the database each pass."""
-    return Capacity(tuple(replace(t) for t in capacity.tiles),
-                    tuple(replace(n) for n in capacity.gpu_nodes), capacity.figures)
+    return Capacity(
+        tuple(replace(t) for t in capacity.tiles),
+        tuple(replace(n) for n in capacity.gpu_nodes),
+        capacity.figures,
+    )
 
 
-def _steady(rng: random.Random, base: Snapshot, follow: Following, n: int
-            ) -> Iterator[tuple[Snapshot, list[Decisions]]]:
+def _steady(
+    rng: random.Random, base: Snapshot, follow: Following, n: int
+) -> Iterator[tuple[Snapshot, list[Decisions]]]:
     """Yields each snapshot and a list to put its decisions in (the next one applies them),
     after WARMUP passes that take the cluster from the burst of the start to its steady
     state (those are what the burst series measures)."""
@@ -145,12 +182,13 @@ def _steady(rng: random.Random, base: Snapshot, follow: Following, n: int
         snap = _next(rng, snap, out[0], stops, i)
 
 
-def _series(follow: Following, passes: Iterable[tuple[Snapshot, list[Decisions] | None]]
-            ) -> tuple[list[float], list[float], Decisions]:
+def _series(
+    follow: Following, passes: Iterable[tuple[Snapshot, list[Decisions] | None]]
+) -> tuple[list[float], list[float], Decisions]:
     warm, cold = [], []
     decisions = Decisions()
     for snap, out in passes:
-        gc.collect()   # neither timed call pays for the garbage of building the snapshot
+        gc.collect()  # neither timed call pays for the garbage of building the snapshot
         t0 = time.perf_counter()
         decisions = follow(snap)
         warm.append((time.perf_counter() - t0) * 1000)
@@ -158,7 +196,7 @@ def _series(follow: Following, passes: Iterable[tuple[Snapshot, list[Decisions] 
         t0 = time.perf_counter()
         fresh = schedule(snap)
         cold.append((time.perf_counter() - t0) * 1000)
-        assert decisions == fresh   # same decisions, or the comparison means nothing
+        assert decisions == fresh  # same decisions, or the comparison means nothing
         assert len(decisions.admits) + len(decisions.pending) == len(snap.queued)
         if out is not None:
             out.append(decisions)
@@ -175,21 +213,37 @@ def main() -> None:
     rng = random.Random(7)
     base = _snapshot(rng)
     follow = Following()
-    follow(base)   # the loop's first pass builds the index; every later one syncs it
+    follow(base)  # the loop's first pass builds the index; every later one syncs it
     warm, cold, last = _series(follow, _steady(rng, base, follow, PASSES))
     burst_warm, burst_cold, _ = _series(follow, ((s, None) for s in _burst(rng, base, PASSES)))
     p50, p99 = _ms(warm)
     cold_p50, cold_p99 = _ms(cold)
     b50, b99 = _ms(burst_warm)
     bc50, bc99 = _ms(burst_cold)
-    print("BENCH " + json.dumps({
-        "name": "sched_pass_latency", "value": p99, "unit": "ms", "p50": p50,
-        "target": 100.0, "baseline": cold_p99, "ratio": round(p99 / cold_p99, 3),
-        "baseline_what": "p99 of a cold schedule(snapshot) of the same snapshots",
-        "cold_p50": cold_p50, "pending": PENDING, "running": len(base.running),
-        "admitted_last": len(last.admits), "preempted_last": len(last.preemptions),
-        "burst_p50": b50, "burst_p99": b99, "burst_cold_p50": bc50, "burst_cold_p99": bc99,
-    }))
+    print(
+        "BENCH "
+        + json.dumps(
+            {
+                "name": "sched_pass_latency",
+                "value": p99,
+                "unit": "ms",
+                "p50": p50,
+                "target": 100.0,
+                "baseline": cold_p99,
+                "ratio": round(p99 / cold_p99, 3),
+                "baseline_what": "p99 of a cold schedule(snapshot) of the same snapshots",
+                "cold_p50": cold_p50,
+                "pending": PENDING,
+                "running": len(base.running),
+                "admitted_last": len(last.admits),
+                "preempted_last": len(last.preemptions),
+                "burst_p50": b50,
+                "burst_p99": b99,
+                "burst_cold_p50": bc50,
+                "burst_cold_p99": bc99,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

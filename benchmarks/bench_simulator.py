@@ -58,21 +58,50 @@ def main() -> None:
     fifo, fifo_why = _replay("fifo", budget)
     full, full_why = _replay("default", budget)
     if full is None or fifo is None:
-        bench("philly_replay", float("nan"), "s", error=f"over budget: fifo {fifo_why or 'ok'}; "
-              f"default {full_why or 'ok'}",
-              fifo_wall_s=fifo.wall_s if fifo else None)
+        bench(
+            "philly_replay",
+            float("nan"),
+            "s",
+            error=f"over budget: fifo {fifo_why or 'ok'}; default {full_why or 'ok'}",
+            fifo_wall_s=fifo.wall_s if fifo else None,
+        )
         return
     fifo_jct, full_jct = _avg_jct(fifo), _avg_jct(full)
     start, end = makespan(full.jobs)
-    bench("philly_replay_wall", full.wall_s, "s", baseline=GAVEL_LAS_WALL_S,
-          target=60.0, jobs=len(full.jobs), passes=full.passes)
-    bench("philly_replay_avg_jct", full_jct, "s", baseline=GAVEL_LAS_AVG_JCT_S,
-          target=GAVEL_LAS_AVG_JCT_S, unfinished=full.unfinished, preemptions=full.preemptions)
-    bench("philly_replay_jct_vs_fifo", full_jct / fifo_jct, "ratio", baseline=fifo_jct,
-          ratio=full_jct / fifo_jct, target=0.5, fifo_avg_jct_s=fifo_jct,
-          fifo_wall_s=fifo.wall_s)
-    bench("philly_replay_utilization", utilization(full.timeline, start, end), "fraction",
-          makespan_s=end - start)
+    bench(
+        "philly_replay_wall",
+        full.wall_s,
+        "s",
+        baseline=GAVEL_LAS_WALL_S,
+        target=60.0,
+        jobs=len(full.jobs),
+        passes=full.passes,
+    )
+    bench(
+        "philly_replay_avg_jct",
+        full_jct,
+        "s",
+        baseline=GAVEL_LAS_AVG_JCT_S,
+        target=GAVEL_LAS_AVG_JCT_S,
+        unfinished=full.unfinished,
+        preemptions=full.preemptions,
+    )
+    bench(
+        "philly_replay_jct_vs_fifo",
+        full_jct / fifo_jct,
+        "ratio",
+        baseline=fifo_jct,
+        ratio=full_jct / fifo_jct,
+        target=0.5,
+        fifo_avg_jct_s=fifo_jct,
+        fifo_wall_s=fifo.wall_s,
+    )
+    bench(
+        "philly_replay_utilization",
+        utilization(full.timeline, start, end),
+        "fraction",
+        makespan_s=end - start,
+    )
 
 
 if __name__ == "__main__":

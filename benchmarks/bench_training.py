@@ -23,8 +23,9 @@ from dojo_runtime.catalog.samples import sample_models
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojo_runtime.training import Trainer
 
-DIGITS_MLP = TrainConfig("mlp", {"hidden": 128, "layers": 2}, "digits", batch_size=64,
-                         learning_rate=3e-3, seed=7)
+DIGITS_MLP = TrainConfig(
+    "mlp", {"hidden": 128, "layers": 2}, "digits", batch_size=64, learning_rate=3e-3, seed=7
+)
 MODELS = sample_models(d_model=64, layers=2, heads=4, context=64, mlp_hidden=128)
 
 
@@ -42,8 +43,9 @@ def _bare_sps(config: TrainConfig, steps: int) -> float:
     batches = [trainer.data.next_batch() for _ in range(steps + 5)]
     torch.manual_seed(config.seed)
     h = config.model_params["hidden"]
-    model = nn.Sequential(nn.Flatten(), nn.Linear(64, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(),
-                          nn.Linear(h, 10))
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(64, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 10)
+    )
     opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     t0 = 0.0
     for i, (x, y) in enumerate(batches):
@@ -72,8 +74,12 @@ def _catalog_throughput() -> None:
             config = TrainConfig(arch, params, dataset, batch_size=32, precision=precision)
             sps = _engine_sps(config, 20)
             modelled = config.batch_size / Trainer(config).step_seconds
-            bench(f"engine_samples_per_second_{arch}_{precision}", sps, "samples/s",
-                  modelled_dojo_tile_samples_per_second=round(modelled, 1))
+            bench(
+                f"engine_samples_per_second_{arch}_{precision}",
+                sps,
+                "samples/s",
+                modelled_dojo_tile_samples_per_second=round(modelled, 1),
+            )
 
 
 def _checkpoint_cost() -> None:
@@ -87,8 +93,13 @@ def _checkpoint_cost() -> None:
 
 
 def _profile_cost() -> None:
-    gpt3 = TrainConfig("gpt", {"d_model": 12288, "layers": 96, "heads": 96, "context": 2048},
-                       "synthetic-text", batch_size=8, precision="bf16")
+    gpt3 = TrainConfig(
+        "gpt",
+        {"d_model": 12288, "layers": 96, "heads": 96, "context": 2048},
+        "synthetic-text",
+        batch_size=8,
+        precision="bf16",
+    )
     t0 = time.perf_counter()
     kernels, _ = step_profile(gpt3)
     bench("engine_step_profile_seconds", time.perf_counter() - t0, "s", kernels=len(kernels))

@@ -6,8 +6,15 @@ import json
 from typing import Any
 
 
-def bench(name: str, value: float, unit: str, *, baseline: float | None = None,
-          ratio: float | None = None, **extra: Any) -> dict[str, Any]:
+def bench(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    baseline: float | None = None,
+    ratio: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     row: dict[str, Any] = {"name": name, "value": round(value, 6), "unit": unit}
     if baseline is not None:
         row["baseline"] = round(baseline, 6)

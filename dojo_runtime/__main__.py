@@ -40,10 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     est = sub.add_parser("estimate", help="step time, total time and cost per accelerator option")
     est.add_argument("spec", type=Path, help="job spec YAML (JobSpec field names)")
-    est.add_argument("--price", action="append", default=[], metavar="ACCELERATOR=USD",
-                     help="override a price per device-hour (repeatable)")
-    est.add_argument("--options", metavar="ACC:N,...",
-                     help="only these options, e.g. dojo-tile:1,gpu-a100:8")
+    est.add_argument(
+        "--price",
+        action="append",
+        default=[],
+        metavar="ACCELERATOR=USD",
+        help="override a price per device-hour (repeatable)",
+    )
+    est.add_argument(
+        "--options", metavar="ACC:N,...", help="only these options, e.g. dojo-tile:1,gpu-a100:8"
+    )
     args = parser.parse_args(argv)
 
     spec = yaml.safe_load(args.spec.read_text(encoding="utf-8"))
@@ -57,8 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"does not fit any option: {exc}", file=sys.stderr)
         return 1
     name = spec.get("name", args.spec.stem)
-    print(f"{name}: {config.architecture} {dict(config.model_params)}, batch {config.batch_size}, "
-          f"{config.steps} steps, {config.precision}")
+    print(
+        f"{name}: {config.architecture} {dict(config.model_params)}, batch {config.batch_size}, "
+        f"{config.steps} steps, {config.precision}"
+    )
     print(format_table(rows, price_book(prices).price_date))
     return 0
 

@@ -8,26 +8,26 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class TrainConfig:
-    architecture: str                      # "mlp" | "cnn" | "gpt" | "vit" | "video"
+    architecture: str  # "mlp" | "cnn" | "gpt" | "vit" | "video"
     model_params: Mapping[str, int] = field(default_factory=dict)
-    dataset: str = "digits"                # built-in name, or "npz"
-    dataset_uri: str = ""                  # path of the .npz when dataset == "npz"
+    dataset: str = "digits"  # built-in name, or "npz"
+    dataset_uri: str = ""  # path of the .npz when dataset == "npz"
     steps: int = 100
     batch_size: int = 32
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    precision: str = "fp32"                # "fp32" | "bf16" | "cfp8"
+    precision: str = "fp32"  # "fp32" | "bf16" | "cfp8"
     seed: int = 0
-    accelerator: str = "dojo-tile"         # target whose numerics and cost model apply
+    accelerator: str = "dojo-tile"  # target whose numerics and cost model apply
     device_count: int = 1
 
 
 @dataclass(frozen=True)
 class StepMetrics:
-    step: int                              # 1-based count of steps done
+    step: int  # 1-based count of steps done
     loss: float
-    accuracy: float | None                 # None where it does not apply
-    samples_per_second: float              # wall-clock throughput of this step
-    wall_seconds: float                    # cumulative wall time of this run
-    device_seconds: float                  # cumulative modelled device time
-    modelled_samples_per_second: float     # throughput the target would reach
+    accuracy: float | None  # None where it does not apply
+    samples_per_second: float  # wall-clock throughput of this step
+    wall_seconds: float  # cumulative wall time of this run
+    device_seconds: float  # cumulative modelled device time
+    modelled_samples_per_second: float  # throughput the target would reach

@@ -36,9 +36,9 @@ class EstimateRow:
     fastest: bool
     usd_per_device_hour: float = 0.0
     samples_per_second: float = 0.0
-    peak_memory_bytes: int = 0       # per device; 0: not estimated
-    device_memory_bytes: int = 0     # what one device has
-    fits: bool = True                # the peak fits the device's memory
+    peak_memory_bytes: int = 0  # per device; 0: not estimated
+    device_memory_bytes: int = 0  # what one device has
+    fits: bool = True  # the peak fits the device's memory
 
 
 class DoesNotFit(ValueError):
@@ -61,8 +61,9 @@ def default_options(config: TrainConfig, hw: HardwareSpecs | None = None) -> lis
     return options
 
 
-def price_book(prices: Mapping[str, float] | None = None,
-               hw: HardwareSpecs | None = None) -> PriceBook:
+def price_book(
+    prices: Mapping[str, float] | None = None, hw: HardwareSpecs | None = None
+) -> PriceBook:
     """Default prices (with their date), overridden by configuration."""
     return (hw or load_hardware()).prices.with_overrides(prices)
 
@@ -73,16 +74,20 @@ def _mark(rows: list[EstimateRow]) -> list[EstimateRow]:
         return rows
     cheapest = min(candidates, key=lambda i: (rows[i].cost_usd, rows[i].total_seconds))
     fastest = min(candidates, key=lambda i: (rows[i].total_seconds, rows[i].cost_usd))
-    return [replace(r, cheapest=i == cheapest, fastest=i == fastest)
-            for i, r in enumerate(rows)]
+    return [replace(r, cheapest=i == cheapest, fastest=i == fastest) for i, r in enumerate(rows)]
 
 
-def estimate(config: TrainConfig, *, step_kernels: Sequence[KernelCall], grad_bytes: float,
-             options: Sequence[tuple[str, int]] | None = None,
-             prices: Mapping[str, float] | None = None,
-             hw: HardwareSpecs | None = None,
-             params: CostParams | None = None,
-             memory: Sequence[Fit] | None = None) -> list[EstimateRow]:
+def estimate(
+    config: TrainConfig,
+    *,
+    step_kernels: Sequence[KernelCall],
+    grad_bytes: float,
+    options: Sequence[tuple[str, int]] | None = None,
+    prices: Mapping[str, float] | None = None,
+    hw: HardwareSpecs | None = None,
+    params: CostParams | None = None,
+    memory: Sequence[Fit] | None = None,
+) -> list[EstimateRow]:
     """One row per (accelerator, count) option, cheapest and fastest marked. `memory`, one
     Fit per option in the same order, adds each row's peak memory per device."""
     hw = hw or load_hardware()
@@ -95,17 +100,32 @@ def estimate(config: TrainConfig, *, step_kernels: Sequence[KernelCall], grad_by
         total = step * config.steps
         price = book.price(accelerator)
         fit = memory[i] if memory is not None else None
-        rows.append(EstimateRow(
-            accelerator, count, step, total, count * total / 3600.0 * price, False, False,
-            price, config.batch_size / step if step > 0 else 0.0,
-            fit.needed_bytes if fit else 0, fit.available_bytes if fit else 0,
-            fit.fits if fit else True,
-        ))
+        rows.append(
+            EstimateRow(
+                accelerator,
+                count,
+                step,
+                total,
+                count * total / 3600.0 * price,
+                False,
+                False,
+                price,
+                config.batch_size / step if step > 0 else 0.0,
+                fit.needed_bytes if fit else 0,
+                fit.available_bytes if fit else 0,
+                fit.fits if fit else True,
+            )
+        )
     return _mark(rows)
 
 
-def estimate_config(config: TrainConfig, *, options: Sequence[tuple[str, int]] | None = None,
-                    hw: HardwareSpecs | None = None, **kw: Any) -> list[EstimateRow]:
+def estimate_config(
+    config: TrainConfig,
+    *,
+    options: Sequence[tuple[str, int]] | None = None,
+    hw: HardwareSpecs | None = None,
+    **kw: Any,
+) -> list[EstimateRow]:
     """`estimate` with the kernels of one training step of the catalog model and each
     option's memory. Raises DoesNotFit (before modelling a step) when no option fits."""
     from dojo_runtime.catalog import step_profile  # lazy: the catalog is heavier than the model
@@ -116,13 +136,25 @@ def estimate_config(config: TrainConfig, *, options: Sequence[tuple[str, int]] |
     if chosen and not any(f.fits for f in memory):
         raise DoesNotFit(memory)
     kernels, grad_bytes = step_profile(config)
-    return estimate(config, step_kernels=kernels, grad_bytes=grad_bytes, options=chosen,
-                    hw=hw, memory=memory, **kw)
+    return estimate(
+        config,
+        step_kernels=kernels,
+        grad_bytes=grad_bytes,
+        options=chosen,
+        hw=hw,
+        memory=memory,
+        **kw,
+    )
 
 
-def relative_throughput(config: TrainConfig, accelerator: str, count: int, *,
-                        step_kernels: Sequence[KernelCall] | None = None,
-                        grad_bytes: float | None = None) -> float:
+def relative_throughput(
+    config: TrainConfig,
+    accelerator: str,
+    count: int,
+    *,
+    step_kernels: Sequence[KernelCall] | None = None,
+    grad_bytes: float | None = None,
+) -> float:
     """Modelled samples/s of the config's model on `count` devices of `accelerator`."""
     if step_kernels is None or grad_bytes is None:
         from dojo_runtime.catalog import step_profile
@@ -173,8 +205,10 @@ def _duration(seconds: float) -> str:
 
 def format_table(rows: Sequence[EstimateRow], price_date: str = "") -> str:
     """A plain-text table of the estimates, cheapest and fastest marked."""
-    head = (f"{'accelerator':<12} {'count':>5} {'step':>10} {'total':>10} {'samples/s':>11} "
-            f"{'$/dev-h':>8} {'cost USD':>11} {'memory/device':>21}  mark")
+    head = (
+        f"{'accelerator':<12} {'count':>5} {'step':>10} {'total':>10} {'samples/s':>11} "
+        f"{'$/dev-h':>8} {'cost USD':>11} {'memory/device':>21}  mark"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         marks = (("cheapest", r.cheapest), ("fastest", r.fastest), ("does not fit", not r.fits))
@@ -191,7 +225,7 @@ def format_table(rows: Sequence[EstimateRow], price_date: str = "") -> str:
 
 
 def memory_text(row: EstimateRow) -> str:
-    """"12.3 GiB / 74.5 GiB": peak per device / the device's memory ("" if not estimated)."""
+    """ "12.3 GiB / 74.5 GiB": peak per device / the device's memory ("" if not estimated)."""
     if not row.device_memory_bytes:
         return ""
     return f"{format_bytes(row.peak_memory_bytes)} / {format_bytes(row.device_memory_bytes)}"

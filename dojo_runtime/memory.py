@@ -35,7 +35,7 @@ from dojo_runtime.ops import make_policy
 from dojo_runtime.specs import HardwareSpecs, device_memory, load_hardware
 
 FP32_BYTES = 4
-OPTIMIZER_MOMENTS = {"sgd": 1, "adam": 2, "adamw": 2}   # FP32 buffers per parameter
+OPTIMIZER_MOMENTS = {"sgd": 1, "adam": 2, "adamw": 2}  # FP32 buffers per parameter
 GIB = float(2**30)
 
 
@@ -44,7 +44,7 @@ class MemoryEstimate:
     """Bytes one device holds at the peak of a training step."""
 
     parameters: int
-    per_device_batch: int          # 0: the activations were not counted (model state only)
+    per_device_batch: int  # 0: the activations were not counted (model state only)
     weight_bytes: int
     gradient_bytes: int
     optimizer_bytes: int
@@ -66,9 +66,9 @@ class Fit:
 
     accelerator: str
     count: int
-    needed_bytes: int       # a lower bound (the model state) when `complete` is False
+    needed_bytes: int  # a lower bound (the model state) when `complete` is False
     available_bytes: int
-    complete: bool          # False: refused on the model state, activations not traced
+    complete: bool  # False: refused on the model state, activations not traced
 
     @property
     def fits(self) -> bool:
@@ -79,8 +79,10 @@ class Fit:
         need = f"{self.needed_bytes / GIB:.3g} GiB"
         if not self.complete:
             need = f"at least {need} (weights, gradients and optimizer state alone)"
-        return (f"needs {need} per device on {self.count} x {self.accelerator}, "
-                f"which has {self.available_bytes / GIB:.3g} GiB")
+        return (
+            f"needs {need} per device on {self.count} x {self.accelerator}, "
+            f"which has {self.available_bytes / GIB:.3g} GiB"
+        )
 
 
 def format_bytes(n: float) -> str:
@@ -109,8 +111,9 @@ def model_state(config: TrainConfig) -> MemoryEstimate:
     gradients = split.total * policy.fmt("gradient").storage_bytes
     master = split.total * FP32_BYTES if weight_fmt.storage_bytes < FP32_BYTES else 0
     moments = OPTIMIZER_MOMENTS.get(config.optimizer, 2) * split.total * FP32_BYTES
-    return MemoryEstimate(split.total, 0, math.ceil(weights), math.ceil(gradients),
-                          master + moments, 0)
+    return MemoryEstimate(
+        split.total, 0, math.ceil(weights), math.ceil(gradients), master + moments, 0
+    )
 
 
 def peak_memory(config: TrainConfig, count: int | None = None) -> MemoryEstimate:
@@ -120,12 +123,19 @@ def peak_memory(config: TrainConfig, count: int | None = None) -> MemoryEstimate
     state = model_state(config)
     batch = per_device_batch(config.batch_size, count or config.device_count)
     activations = batch * activation_bytes_per_sample(config)
-    return MemoryEstimate(state.parameters, batch, state.weight_bytes, state.gradient_bytes,
-                          state.optimizer_bytes, activations)
+    return MemoryEstimate(
+        state.parameters,
+        batch,
+        state.weight_bytes,
+        state.gradient_bytes,
+        state.optimizer_bytes,
+        activations,
+    )
 
 
-def fits(config: TrainConfig, options: Sequence[tuple[str, int]],
-         hw: HardwareSpecs | None = None) -> list[Fit]:
+def fits(
+    config: TrainConfig, options: Sequence[tuple[str, int]], hw: HardwareSpecs | None = None
+) -> list[Fit]:
     """Each (accelerator, count) option's need against its device memory, in order."""
     hw = hw or load_hardware()
     state = model_state(config).model_state_bytes
@@ -135,8 +145,9 @@ def fits(config: TrainConfig, options: Sequence[tuple[str, int]],
         if state > available:
             out.append(Fit(accelerator, count, state, available, False))
         else:
-            out.append(Fit(accelerator, count, peak_memory(config, count).peak_bytes,
-                           available, True))
+            out.append(
+                Fit(accelerator, count, peak_memory(config, count).peak_bytes, available, True)
+            )
     return out
 
 

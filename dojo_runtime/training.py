@@ -35,7 +35,7 @@ from dojo_runtime.ops import Numerics, get_numerics
 
 SNAPSHOT_VERSION = 1
 PRECISIONS = ("fp32", "bf16", "cfp8")
-SGD_MOMENTUM = 0.9        # "sgd" means SGD with classical momentum
+SGD_MOMENTUM = 0.9  # "sgd" means SGD with classical momentum
 ADAMW_WEIGHT_DECAY = 0.01
 
 
@@ -126,15 +126,17 @@ class Trainer:
                 state.device_seconds += self.step_seconds
                 if on_step is not None:
                     now = time.perf_counter()
-                    on_step(StepMetrics(
-                        step=state.step,
-                        loss=float(loss.item()),
-                        accuracy=_accuracy(logits, y),
-                        samples_per_second=bs / max(now - t0, 1e-9),
-                        wall_seconds=now - started,
-                        device_seconds=state.device_seconds,
-                        modelled_samples_per_second=modelled_rate,
-                    ))
+                    on_step(
+                        StepMetrics(
+                            step=state.step,
+                            loss=float(loss.item()),
+                            accuracy=_accuracy(logits, y),
+                            samples_per_second=bs / max(now - t0, 1e-9),
+                            wall_seconds=now - started,
+                            device_seconds=state.device_seconds,
+                            modelled_samples_per_second=modelled_rate,
+                        )
+                    )
         finally:
             state.data_position = self.data.position()
         return state
@@ -170,13 +172,21 @@ class Trainer:
         finally:
             state.numerics.load_state_dict(saved)
             state.model.train()
-        return {"loss": total_loss / max(count, 1), "accuracy": correct / max(count, 1),
-                "samples": float(count)}
+        return {
+            "loss": total_loss / max(count, 1),
+            "accuracy": correct / max(count, 1),
+            "samples": float(count),
+        }
 
     def _identity(self) -> dict[str, Any]:
         c = self.config
-        return {"architecture": c.architecture, "params": dict(sorted(c.model_params.items())),
-                "dataset": c.dataset, "precision": c.precision, "optimizer": c.optimizer}
+        return {
+            "architecture": c.architecture,
+            "params": dict(sorted(c.model_params.items())),
+            "dataset": c.dataset,
+            "precision": c.precision,
+            "optimizer": c.optimizer,
+        }
 
 
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
@@ -194,7 +204,9 @@ def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 def _check_config(config: TrainConfig) -> None:
     """Raise ValueError naming the first bad field, as the job spec names it."""
-    problems = list(catalog.validate_params(config.architecture, config.model_params, config.dataset))
+    problems = list(
+        catalog.validate_params(config.architecture, config.model_params, config.dataset)
+    )
     if config.dataset == "npz" and not config.dataset_uri:
         problems.append(("dataset.uri", "dataset npz needs the path of an .npz file"))
     if config.precision not in PRECISIONS:

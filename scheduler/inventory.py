@@ -29,8 +29,12 @@ def hardware_figures() -> Figures:
     """The packaged specs' peak dense BF16 FLOP/s and on-demand USD per device-hour of
     every known accelerator type, as the core's Figures (one object: equal Capacities
     share it, so comparing them stays cheap)."""
-    return Figures.of({name: (f.peak_bf16_flops, f.usd_per_device_hour)
-                       for name, f in accelerator_figures().items()})
+    return Figures.of(
+        {
+            name: (f.peak_bf16_flops, f.usd_per_device_hour)
+            for name, f in accelerator_figures().items()
+        }
+    )
 
 
 def load_inventory(path: str | Path) -> Capacity:

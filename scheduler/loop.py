@@ -62,9 +62,17 @@ class PassResult:
 
 
 class SchedulingLoop:
-    def __init__(self, store: Store, policy: Policy, *, leader: Leader, wake: WakeSignal,
-                 clock: Callable[[], float] = time.time, interval_s: float = 5.0,
-                 on_pass: Callable[[PassResult, Snapshot | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        *,
+        leader: Leader,
+        wake: WakeSignal,
+        clock: Callable[[], float] = time.time,
+        interval_s: float = 5.0,
+        on_pass: Callable[[PassResult, Snapshot | None], None] | None = None,
+    ) -> None:
         self.store = store
         self.policy = policy
         self.leader = leader
@@ -81,8 +89,14 @@ class SchedulingLoop:
         redispatched = self.store.recover(now)
         snapshot = self.store.snapshot(now)
         applied = self.store.apply(self.policy(snapshot), now)
-        result = PassResult(True, applied.admitted, applied.preempted, applied.pending,
-                            redispatched, time.perf_counter() - started)
+        result = PassResult(
+            True,
+            applied.admitted,
+            applied.preempted,
+            applied.pending,
+            redispatched,
+            time.perf_counter() - started,
+        )
         if self.on_pass is not None:
             self.on_pass(result, snapshot)
         return result

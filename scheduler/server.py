@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 DEFAULT_GRACE_S = 10.0
 
 _health_of: weakref.WeakKeyDictionary[grpc.Server, health.HealthServicer] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 class BindError(RuntimeError):
@@ -43,8 +44,11 @@ def build_server(
     and listed by reflection. With `credentials` the port serves TLS only, else plain text.
     `max_receive_bytes` replaces the transport's 4 MiB limit on a request message.
     """
-    options = ([] if max_receive_bytes is None
-               else [("grpc.max_receive_message_length", max_receive_bytes)])
+    options = (
+        []
+        if max_receive_bytes is None
+        else [("grpc.max_receive_message_length", max_receive_bytes)]
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=list(interceptors),
@@ -61,11 +65,15 @@ def build_server(
     for name in ["", *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
-        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
     how = "" if credentials is None else " (TLS)"
     try:
-        port = (server.add_insecure_port(address) if credentials is None
-                else server.add_secure_port(address, credentials))
+        port = (
+            server.add_insecure_port(address)
+            if credentials is None
+            else server.add_secure_port(address, credentials)
+        )
     except RuntimeError as exc:  # newer grpc raises; older returned 0
         raise BindError(f"cannot bind gRPC server{how} to {address}: {exc}") from None
     if port == 0:

@@ -70,8 +70,13 @@ def build_model(config: TrainConfig, numerics: Numerics, data_info: DataInfo) ->
 def step_profile(config: TrainConfig) -> tuple[list[KernelCall], float]:
     """Kernels of one training step (forward, backward, optimizer) and its gradient bytes."""
     kernels, grad_bytes = _cached_profile(
-        config.architecture, tuple(sorted(config.model_params.items())), config.dataset,
-        config.dataset_uri, config.batch_size, config.precision, config.optimizer,
+        config.architecture,
+        tuple(sorted(config.model_params.items())),
+        config.dataset,
+        config.dataset_uri,
+        config.batch_size,
+        config.precision,
+        config.optimizer,
     )
     return list(kernels), grad_bytes
 
@@ -94,11 +99,23 @@ def _construct(config: TrainConfig, numerics: Numerics, info: DataInfo) -> Numer
 
 @functools.lru_cache(maxsize=256)
 def _cached_profile(
-    architecture: str, params: tuple[tuple[str, int], ...], dataset: str, uri: str,
-    batch_size: int, precision: str, optimizer: str,
+    architecture: str,
+    params: tuple[tuple[str, int], ...],
+    dataset: str,
+    uri: str,
+    batch_size: int,
+    precision: str,
+    optimizer: str,
 ) -> tuple[tuple[KernelCall, ...], float]:
-    config = TrainConfig(architecture, dict(params), dataset, uri, batch_size=batch_size,
-                         precision=precision, optimizer=optimizer)
+    config = TrainConfig(
+        architecture,
+        dict(params),
+        dataset,
+        uri,
+        batch_size=batch_size,
+        precision=precision,
+        optimizer=optimizer,
+    )
     calls: list[KernelCall] = []
     nx = tracing_numerics(precision, calls)
     info = data_info_for(config)

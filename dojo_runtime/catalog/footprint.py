@@ -32,14 +32,14 @@ from dojo_runtime.catalog.profile import data_info_for
 from dojo_runtime.catalog.registry import resolve_params, validate_params
 from dojo_runtime.config import TrainConfig
 
-CACHE_SIZE = 512     # shapes; an entry is a few integers
+CACHE_SIZE = 512  # shapes; an entry is a few integers
 ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, str, str]
 
 
 @dataclass(frozen=True)
 class ParameterSplit:
-    weight: int      # stored in the policy's "weight" format
-    vector: int      # stored in the policy's "vector" format
+    weight: int  # stored in the policy's "weight" format
+    vector: int  # stored in the policy's "vector" format
 
     @property
     def total(self) -> int:
@@ -48,8 +48,13 @@ class ParameterSplit:
 
 def shape_key(config: TrainConfig) -> ShapeKey:
     """The parts of a config that decide the model's shapes and storage formats."""
-    return (config.architecture, tuple(sorted(config.model_params.items())), config.dataset,
-            config.dataset_uri, config.precision)
+    return (
+        config.architecture,
+        tuple(sorted(config.model_params.items())),
+        config.dataset,
+        config.dataset_uri,
+        config.precision,
+    )
 
 
 def parameter_split(config: TrainConfig) -> ParameterSplit:
@@ -117,8 +122,9 @@ def _split(key: ShapeKey) -> ParameterSplit:
         raise ValueError(f"{errors[0][0]}: {errors[0][1]}")
     params = resolve_params(config.architecture, config.model_params)
     with torch.device("meta"):
-        model = MODEL_CLASSES[config.architecture](PlainTorchNumerics(), params,
-                                                   data_info_for(config))
+        model = MODEL_CLASSES[config.architecture](
+            PlainTorchNumerics(), params, data_info_for(config)
+        )
     weight = vector = 0
     for module in model.modules():
         for name, p in module.named_parameters(recurse=False):

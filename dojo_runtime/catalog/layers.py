@@ -49,8 +49,9 @@ class Linear(NumericsModule):
 
 
 class Conv2d(NumericsModule):
-    def __init__(self, nx: Numerics, c_in: int, c_out: int, kernel: int, *,
-                 stride: int = 1, padding: int = 0) -> None:
+    def __init__(
+        self, nx: Numerics, c_in: int, c_out: int, kernel: int, *, stride: int = 1, padding: int = 0
+    ) -> None:
         super().__init__(nx)
         self.weight = nn.Parameter(torch.empty(c_out, c_in, kernel, kernel))
         self.bias = nn.Parameter(torch.empty(c_out))

@@ -23,18 +23,28 @@ class Numerics(Protocol):
     name: str
     on_kernel: KernelSink | None
 
-    def linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor: ...
+    def linear(
+        self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None
+    ) -> torch.Tensor: ...
     def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor: ...
     def conv2d(
-        self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None,
-        stride: int = 1, padding: int = 0,
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        b: torch.Tensor | None = None,
+        stride: int = 1,
+        padding: int = 0,
     ) -> torch.Tensor: ...
     def attention(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
     ) -> torch.Tensor: ...
     def layer_norm(
-        self, x: torch.Tensor, shape: Sequence[int], w: torch.Tensor | None,
-        b: torch.Tensor | None, eps: float = 1e-5,
+        self,
+        x: torch.Tensor,
+        shape: Sequence[int],
+        w: torch.Tensor | None,
+        b: torch.Tensor | None,
+        eps: float = 1e-5,
     ) -> torch.Tensor: ...
     def softmax(self, x: torch.Tensor, dim: int = -1) -> torch.Tensor: ...
     def gelu(self, x: torch.Tensor) -> torch.Tensor: ...
@@ -53,15 +63,21 @@ class PlainTorchNumerics:
     def __init__(self) -> None:
         self.on_kernel: KernelSink | None = None
 
-    def linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None) -> torch.Tensor:
+    def linear(
+        self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return F.linear(x, w, b)
 
     def matmul(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.matmul(a, b)
 
     def conv2d(
-        self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None,
-        stride: int = 1, padding: int = 0,
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        b: torch.Tensor | None = None,
+        stride: int = 1,
+        padding: int = 0,
     ) -> torch.Tensor:
         return F.conv2d(x, w, b, stride=stride, padding=padding)
 
@@ -71,8 +87,12 @@ class PlainTorchNumerics:
         return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
     def layer_norm(
-        self, x: torch.Tensor, shape: Sequence[int], w: torch.Tensor | None,
-        b: torch.Tensor | None, eps: float = 1e-5,
+        self,
+        x: torch.Tensor,
+        shape: Sequence[int],
+        w: torch.Tensor | None,
+        b: torch.Tensor | None,
+        eps: float = 1e-5,
     ) -> torch.Tensor:
         return F.layer_norm(x, tuple(shape), w, b, eps)
 

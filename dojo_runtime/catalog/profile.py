@@ -47,8 +47,9 @@ def tracing_numerics(precision: str, sink: list[KernelCall]) -> Numerics:
     return Numerics(policy, on_kernel=sink.append)
 
 
-def trace_step(model: NumericsModule, x: torch.Tensor, y: torch.Tensor, nx: Numerics,
-               sink: list[KernelCall]) -> None:
+def trace_step(
+    model: NumericsModule, x: torch.Tensor, y: torch.Tensor, nx: Numerics, sink: list[KernelCall]
+) -> None:
     """Forward and loss of one batch, then each forward kernel's backward, as the ops'
     autograd hooks would report them (in reverse order; every op of a catalog model has a
     trainable input upstream, so every one has a backward). Running autograd itself on meta
@@ -77,8 +78,12 @@ def sample_batch(info: DataInfo, batch_size: int, device: str) -> tuple[torch.Te
 def optimizer_kernel(optimizer: str, params: int) -> KernelCall:
     flops, reads, writes = OPTIMIZER_COST.get(optimizer, OPTIMIZER_COST["adam"])
     return KernelCall(
-        "elementwise", flops * params, reads * params * FP32_BYTES, writes * params * FP32_BYTES,
-        phase="optimizer", precision="fp32",
+        "elementwise",
+        flops * params,
+        reads * params * FP32_BYTES,
+        writes * params * FP32_BYTES,
+        phase="optimizer",
+        precision="fp32",
     )
 
 

@@ -50,7 +50,8 @@ def _suits(arch: str) -> tuple[str, ...]:
 
 ARCHITECTURES: Mapping[str, ArchitectureInfo] = {
     "mlp": ArchitectureInfo(
-        "mlp", "multi-layer perceptron with ReLU",
+        "mlp",
+        "multi-layer perceptron with ReLU",
         {
             "hidden": ParamSpec(128, 8, 8192, "units per hidden layer"),
             "layers": ParamSpec(2, 1, 32, "hidden layers"),
@@ -58,7 +59,8 @@ ARCHITECTURES: Mapping[str, ArchitectureInfo] = {
         _suits("mlp"),
     ),
     "cnn": ArchitectureInfo(
-        "cnn", "small ResNet-style convolutional network (pre-activation residual blocks)",
+        "cnn",
+        "small ResNet-style convolutional network (pre-activation residual blocks)",
         {
             "channels": ParamSpec(32, 4, 512, "feature channels"),
             "blocks": ParamSpec(2, 1, 16, "residual blocks of two 3x3 convolutions"),
@@ -66,17 +68,20 @@ ARCHITECTURES: Mapping[str, ArchitectureInfo] = {
         _suits("cnn"),
     ),
     "gpt": ArchitectureInfo(
-        "gpt", "GPT-style decoder-only byte language model",
+        "gpt",
+        "GPT-style decoder-only byte language model",
         {**_transformer(16384, 128), "context": ParamSpec(64, 8, 8192, "tokens per window")},
         _suits("gpt"),
     ),
     "vit": ArchitectureInfo(
-        "vit", "vision transformer over square patches",
+        "vit",
+        "vision transformer over square patches",
         {**_transformer(4096, 48), "patch": ParamSpec(4, 1, 32, "patch side; divides the image")},
         _suits("vit"),
     ),
     "video": ArchitectureInfo(
-        "video", "space-time video transformer with divided (time, space) attention",
+        "video",
+        "space-time video transformer with divided (time, space) attention",
         {**_transformer(4096, 48), "patch": ParamSpec(4, 1, 32, "patch side; divides a frame")},
         _suits("video"),
     ),
@@ -93,14 +98,24 @@ def validate_params(architecture: str, params: Mapping[str, int], dataset: str) 
     """Every problem with (architecture, size params, dataset) as (field path, message)."""
     info = ARCHITECTURES.get(architecture)
     if info is None:
-        return [("model.architecture",
-                 f"unknown architecture {_shown(architecture)}; choose one of {sorted(ARCHITECTURES)}")]
+        return [
+            (
+                "model.architecture",
+                f"unknown architecture {_shown(architecture)}; choose one of {sorted(ARCHITECTURES)}",
+            )
+        ]
     errors = _param_errors(info, params)
     if dataset not in DATASETS:
-        errors.append(("dataset.name", f"unknown dataset {_shown(dataset)}; choose one of {sorted(DATASETS)}"))
+        errors.append(
+            ("dataset.name", f"unknown dataset {_shown(dataset)}; choose one of {sorted(DATASETS)}")
+        )
     elif dataset not in info.datasets:
-        errors.append(("dataset.name",
-                       f"{architecture} does not train on {_shown(dataset)}; it accepts {list(info.datasets)}"))
+        errors.append(
+            (
+                "dataset.name",
+                f"{architecture} does not train on {_shown(dataset)}; it accepts {list(info.datasets)}",
+            )
+        )
     if not errors:
         errors += _shape_errors(architecture, resolve_params(architecture, params), dataset)
     return errors
@@ -112,7 +127,9 @@ def _param_errors(info: ArchitectureInfo, params: Mapping[str, int]) -> list[Vio
         spec = info.params.get(name)
         path = f"model.params.{name}"
         if spec is None:
-            errors.append((path, f"{info.name} has no parameter {_shown(name)}; it has {sorted(info.params)}"))
+            errors.append(
+                (path, f"{info.name} has no parameter {_shown(name)}; it has {sorted(info.params)}")
+            )
         elif not isinstance(value, int) or isinstance(value, bool):
             errors.append((path, f"must be an integer, got {_shown(value)}"))
         elif not spec.minimum <= value <= spec.maximum:
@@ -123,9 +140,16 @@ def _param_errors(info: ArchitectureInfo, params: Mapping[str, int]) -> list[Vio
 def _shape_errors(architecture: str, p: Mapping[str, int], dataset: str) -> list[Violation]:
     errors: list[Violation] = []
     if "heads" in p and p["d_model"] % p["heads"]:
-        errors.append(("model.params.heads", f"{p['heads']} heads do not divide d_model {p['d_model']}"))
+        errors.append(
+            ("model.params.heads", f"{p['heads']} heads do not divide d_model {p['d_model']}")
+        )
     if "patch" in p and dataset != "npz":  # an npz file's image size is checked when it loads
         h, w = describe(dataset).input_shape[-2:]
         if h % p["patch"] or w % p["patch"]:
-            errors.append(("model.params.patch", f"{p['patch']} does not divide the {h}x{w} images of {dataset}"))
+            errors.append(
+                (
+                    "model.params.patch",
+                    f"{p['patch']} does not divide the {h}x{w} images of {dataset}",
+                )
+            )
     return errors

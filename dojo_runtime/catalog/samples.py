@@ -15,8 +15,9 @@ SAMPLE_DATASETS = {
 }
 
 
-def sample_models(*, d_model: int, layers: int, heads: int, context: int, mlp_hidden: int,
-                  patch: int = 4) -> dict[str, tuple[dict[str, int], str]]:
+def sample_models(
+    *, d_model: int, layers: int, heads: int, context: int, mlp_hidden: int, patch: int = 4
+) -> dict[str, tuple[dict[str, int], str]]:
     """architecture -> (model params, dataset). The transformers share `d_model`, `layers`
     and `heads`; the CNN has d_model / 4 channels and `layers` blocks; the MLP keeps two
     hidden layers of `mlp_hidden`."""

@@ -22,7 +22,7 @@ class SpaceTimeBlock(NumericsModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, F, N, D) tokens: F frames of N patches."""
         b, f, n, d = x.shape
-        t = x.transpose(1, 2).reshape(b * n, f, d)              # sequences over time
+        t = x.transpose(1, 2).reshape(b * n, f, d)  # sequences over time
         t = t + self.attn_t(self.norm_t(t))
         s = t.reshape(b, n, f, d).transpose(1, 2).reshape(b * f, n, d)  # sequences over space
         s = s + self.attn_s(self.norm_s(s))

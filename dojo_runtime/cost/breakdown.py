@@ -15,7 +15,7 @@ class ClassTime:
 
     calls: int
     compute_s: float
-    memory_s: float      # exposed: not hidden behind compute
+    memory_s: float  # exposed: not hidden behind compute
     overhead_s: float
 
     @property
@@ -26,9 +26,9 @@ class ClassTime:
 @dataclass(frozen=True)
 class StepBreakdown:
     compute_s: float
-    memory_s: float      # exposed memory time of all kernels
-    overhead_s: float    # per-kernel fixed costs
-    comm_s: float        # gradient all-reduce
+    memory_s: float  # exposed memory time of all kernels
+    overhead_s: float  # per-kernel fixed costs
+    comm_s: float  # gradient all-reduce
     by_class: Mapping[str, ClassTime]
 
     @property
@@ -52,8 +52,10 @@ class BreakdownAccumulator:
     def add_kernel(self, kt: KernelTime) -> None:
         prev = self._classes.get(kt.kind, ClassTime(0, 0.0, 0.0, 0.0))
         self._classes[kt.kind] = ClassTime(
-            prev.calls + 1, prev.compute_s + kt.compute_s,
-            prev.memory_s + kt.exposed_memory_s, prev.overhead_s + kt.overhead_s,
+            prev.calls + 1,
+            prev.compute_s + kt.compute_s,
+            prev.memory_s + kt.exposed_memory_s,
+            prev.overhead_s + kt.overhead_s,
         )
 
     def add_comm(self, seconds: float) -> None:

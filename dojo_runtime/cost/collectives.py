@@ -17,8 +17,9 @@ import math
 from dojo_runtime.specs import CostParams, HardwareSpecs
 
 
-def ring_allreduce_seconds(nbytes: float, members: int, bytes_per_s: float,
-                           latency_s: float) -> float:
+def ring_allreduce_seconds(
+    nbytes: float, members: int, bytes_per_s: float, latency_s: float
+) -> float:
     if members <= 1 or nbytes <= 0:
         return 0.0
     steps = 2 * (members - 1)
@@ -37,8 +38,9 @@ def _per_way(link_bytes_per_s: float, params: CostParams) -> float:
     return link_bytes_per_s / 2 if params.links_are_bidirectional else link_bytes_per_s
 
 
-def dojo_allreduce_seconds(nbytes: float, tiles: int, hw: HardwareSpecs,
-                           params: CostParams) -> float:
+def dojo_allreduce_seconds(
+    nbytes: float, tiles: int, hw: HardwareSpecs, params: CostParams
+) -> float:
     eff = params.efficiency("dojo").network
     trays = tray_split(tiles, hw.tray.tiles)
     edge = _per_way(hw.tile.offtile_bandwidth_per_edge_bytes_per_s, params) * eff
@@ -52,8 +54,9 @@ def dojo_allreduce_seconds(nbytes: float, tiles: int, hw: HardwareSpecs,
     return seconds
 
 
-def gpu_allreduce_seconds(nbytes: float, accelerator: str, gpus: int, hw: HardwareSpecs,
-                          params: CostParams) -> float:
+def gpu_allreduce_seconds(
+    nbytes: float, accelerator: str, gpus: int, hw: HardwareSpecs, params: CostParams
+) -> float:
     g = hw.gpu(accelerator)
     eff = params.efficiency("gpu").network
     in_node = min(gpus, g.gpus_per_node)

@@ -1,12 +1,12 @@
 """Modelled time of one kernel on a target: a roofline with a fixed per-kernel overhead.
 
-    compute = flops / (peak(format) x efficiency)     matrix units for matmul/conv/attention,
-                                                      the FP32 vector units otherwise
-    memory  = Dojo: working set fits the partition's usable SRAM -> SRAM ports
-                    (reads at load bandwidth, writes at store bandwidth, concurrently);
-                    else every byte streams from the DIPs' HBM
-              GPU:  every byte at HBM bandwidth
-    total   = max(compute, memory) + overhead         (compute and traffic overlap)
+compute = flops / (peak(format) x efficiency)     matrix units for matmul/conv/attention,
+                                                  the FP32 vector units otherwise
+memory  = Dojo: working set fits the partition's usable SRAM -> SRAM ports
+                (reads at load bandwidth, writes at store bandwidth, concurrently);
+                else every byte streams from the DIPs' HBM
+          GPU:  every byte at HBM bandwidth
+total   = max(compute, memory) + overhead         (compute and traffic overlap)
 """
 
 from __future__ import annotations
@@ -63,5 +63,6 @@ def kernel_time(call: KernelCall, target: Target) -> KernelTime:
     if min(call.flops, call.bytes_read, call.bytes_written) < 0:
         raise ValueError("a kernel's flops and bytes must be non-negative")
     memory, from_sram = memory_seconds(call, target)
-    return KernelTime(call.kind, compute_seconds(call, target), memory,
-                      target.kernel_overhead_s, from_sram)
+    return KernelTime(
+        call.kind, compute_seconds(call, target), memory, target.kernel_overhead_s, from_sram
+    )

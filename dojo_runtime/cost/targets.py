@@ -20,14 +20,14 @@ PRECISIONS = ("fp32", "bf16", "cfp16", "cfp8")
 @dataclass(frozen=True)
 class Target:
     accelerator: str
-    kind: str                          # "dojo" | "gpu"
+    kind: str  # "dojo" | "gpu"
     count: int
-    matrix_peak: Mapping[str, float]   # precision -> FLOP/s of the matrix units, all devices
-    vector_peak: float                 # FLOP/s of the vector units (FP32), all devices
-    sram_bytes: float                  # on-chip memory a kernel may use; 0: HBM roofline only
+    matrix_peak: Mapping[str, float]  # precision -> FLOP/s of the matrix units, all devices
+    vector_peak: float  # FLOP/s of the vector units (FP32), all devices
+    sram_bytes: float  # on-chip memory a kernel may use; 0: HBM roofline only
     sram_read_bytes_per_s: float
     sram_write_bytes_per_s: float
-    offchip_bytes_per_s: float         # Dojo: DIP HBM streamed over TTP; GPU: HBM
+    offchip_bytes_per_s: float  # Dojo: DIP HBM streamed over TTP; GPU: HBM
     efficiency: Efficiency
     kernel_overhead_s: float
 
@@ -46,17 +46,23 @@ def dojo_target(tiles: int, hw: HardwareSpecs, params: CostParams) -> Target:
     # Each tile streams from its share of the tray's DIPs: HBM behind a TTP link, whichever is
     # slower, and never more than one tile edge carries.
     per_dip = min(hw.dip.hbm_bandwidth_bytes_per_s, hw.dip.ttp_link_to_tile_bandwidth_bytes_per_s)
-    per_tile_offchip = min(t.dips_per_tile_average_in_tray * per_dip,
-                           t.offtile_bandwidth_per_edge_bytes_per_s)
+    per_tile_offchip = min(
+        t.dips_per_tile_average_in_tray * per_dip, t.offtile_bandwidth_per_edge_bytes_per_s
+    )
     bf16 = t.peak_bf16_flops
     return Target(
-        accelerator="dojo-tile", kind="dojo", count=tiles,
-        matrix_peak=MappingProxyType({
-            "fp32": tiles * t.peak_fp32_flops, "bf16": tiles * bf16,
-            # CFP16 rate is not stated by Tesla; the specs assume the BF16 rate.
-            "cfp16": tiles * bf16 * node.peak_cfp16_flops / node.peak_bf16_flops,
-            "cfp8": tiles * t.peak_cfp8_flops,
-        }),
+        accelerator="dojo-tile",
+        kind="dojo",
+        count=tiles,
+        matrix_peak=MappingProxyType(
+            {
+                "fp32": tiles * t.peak_fp32_flops,
+                "bf16": tiles * bf16,
+                # CFP16 rate is not stated by Tesla; the specs assume the BF16 rate.
+                "cfp16": tiles * bf16 * node.peak_cfp16_flops / node.peak_bf16_flops,
+                "cfp8": tiles * t.peak_cfp8_flops,
+            }
+        ),
         vector_peak=tiles * t.peak_fp32_flops,
         sram_bytes=tiles * t.sram_bytes * params.sram_usable_fraction,
         sram_read_bytes_per_s=tiles * t.nodes * node.sram_load_bandwidth_bytes_per_s,
@@ -75,14 +81,22 @@ def gpu_target(accelerator: str, gpus: int, hw: HardwareSpecs, params: CostParam
     half = g.peak_bf16_flops
     fp8 = g.peak_fp8_flops if g.peak_fp8_flops is not None else half  # no FP8: 16-bit path
     return Target(
-        accelerator=accelerator, kind="gpu", count=gpus,
+        accelerator=accelerator,
+        kind="gpu",
+        count=gpus,
         # "fp32" is full FP32 on the CUDA cores, PyTorch's default for matmuls (no TF32).
-        matrix_peak=MappingProxyType({
-            "fp32": gpus * g.peak_fp32_flops, "bf16": gpus * half,
-            "cfp16": gpus * half, "cfp8": gpus * fp8,
-        }),
+        matrix_peak=MappingProxyType(
+            {
+                "fp32": gpus * g.peak_fp32_flops,
+                "bf16": gpus * half,
+                "cfp16": gpus * half,
+                "cfp8": gpus * fp8,
+            }
+        ),
         vector_peak=gpus * g.peak_fp32_flops,
-        sram_bytes=0.0, sram_read_bytes_per_s=0.0, sram_write_bytes_per_s=0.0,
+        sram_bytes=0.0,
+        sram_read_bytes_per_s=0.0,
+        sram_write_bytes_per_s=0.0,
         offchip_bytes_per_s=gpus * g.hbm_bandwidth_bytes_per_s,
         efficiency=params.efficiency("gpu"),
         kernel_overhead_s=params.kernel_overhead_s("gpu"),

@@ -15,7 +15,7 @@ from dojo_runtime.kernels import KernelCall
 
 BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "cfp16": 2, "cfp8": 1}
 ADAM_FLOPS_PER_PARAM = 12
-ADAM_BYTES_READ_PER_PARAM = 16   # fp32 master weight, gradient, m, v
+ADAM_BYTES_READ_PER_PARAM = 16  # fp32 master weight, gradient, m, v
 ADAM_BYTES_WRITTEN_PER_PARAM = 12
 
 
@@ -49,11 +49,13 @@ def _matmul(kind: str, m: float, k: float, n: float, b: int, precision: str) -> 
     return [fwd, bwd]
 
 
-def _vector(kind: str, elements: float, flops_per: float, b: int,
-            precision: str) -> list[KernelCall]:
+def _vector(
+    kind: str, elements: float, flops_per: float, b: int, precision: str
+) -> list[KernelCall]:
     fwd = KernelCall(kind, elements * flops_per, elements * b, elements * b, "forward", precision)
-    bwd = KernelCall(kind, 2 * elements * flops_per, 2 * elements * b, elements * b, "backward",
-                     precision)
+    bwd = KernelCall(
+        kind, 2 * elements * flops_per, 2 * elements * b, elements * b, "backward", precision
+    )
     return [fwd, bwd]
 
 
@@ -67,32 +69,48 @@ def _layer(s: GptShape, batch: int, b: int, p: str) -> list[KernelCall]:
     calls += _vector("softmax", scores, 5, b, p)
     calls += _matmul("attention", batch * s.heads * s.seq_len, s.seq_len, hd, b, p)
     calls += _matmul("matmul", t, d, d, b, p)
-    calls += _vector("elementwise", t * d, 1, b, p)      # residual add
+    calls += _vector("elementwise", t * d, 1, b, p)  # residual add
     calls += _vector("norm", t * d, 5, b, p)
     calls += _matmul("matmul", t, d, f, b, p)
-    calls += _vector("elementwise", t * f, 8, b, p)      # GELU
+    calls += _vector("elementwise", t * f, 8, b, p)  # GELU
     calls += _matmul("matmul", t, f, d, b, p)
-    calls += _vector("elementwise", t * d, 1, b, p)      # residual add
+    calls += _vector("elementwise", t * d, 1, b, p)  # residual add
     return calls
 
 
-def gpt_step_profile(shape: GptShape, batch: int, precision: str = "bf16",
-                     grad_shards: int = 1) -> tuple[list[KernelCall], float]:
+def gpt_step_profile(
+    shape: GptShape, batch: int, precision: str = "bf16", grad_shards: int = 1
+) -> tuple[list[KernelCall], float]:
     """Kernel calls of one training step at `batch` sequences, and the gradient bytes each
     data-parallel member all-reduces (`grad_shards`: model-parallel degree sharding them)."""
     b = BYTES_PER_ELEMENT[precision]
     t = batch * shape.seq_len
-    calls = [KernelCall("embedding", 0.0, t * shape.d_model * b + t * 8, t * shape.d_model * b,
-                        "forward", precision)]
+    calls = [
+        KernelCall(
+            "embedding",
+            0.0,
+            t * shape.d_model * b + t * 8,
+            t * shape.d_model * b,
+            "forward",
+            precision,
+        )
+    ]
     for _ in range(shape.layers):
         calls += _layer(shape, batch, b, precision)
     calls += _vector("norm", t * shape.d_model, 5, b, precision)
     calls += _matmul("matmul", t, shape.d_model, shape.vocab, b, precision)
     calls += _vector("loss", t * shape.vocab, 5, b, precision)
     n = float(shape.params)
-    calls.append(KernelCall("elementwise", ADAM_FLOPS_PER_PARAM * n / grad_shards,
-                            ADAM_BYTES_READ_PER_PARAM * n / grad_shards,
-                            ADAM_BYTES_WRITTEN_PER_PARAM * n / grad_shards, "optimizer", "fp32"))
+    calls.append(
+        KernelCall(
+            "elementwise",
+            ADAM_FLOPS_PER_PARAM * n / grad_shards,
+            ADAM_BYTES_READ_PER_PARAM * n / grad_shards,
+            ADAM_BYTES_WRITTEN_PER_PARAM * n / grad_shards,
+            "optimizer",
+            "fp32",
+        )
+    )
     return calls, n * b / grad_shards
 
 

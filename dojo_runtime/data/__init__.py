@@ -1,8 +1,8 @@
 """Datasets: the registry, cheap descriptions for shape planning, and seeded loaders.
 
-    info = describe("digits")                         # shapes and sizes, no loading
-    ds = load(config, seq_len=64)                     # a Dataset with seeded batching
-    x, y = ds.next_batch(); ds.position()             # position goes into checkpoints
+info = describe("digits")                         # shapes and sizes, no loading
+ds = load(config, seq_len=64)                     # a Dataset with seeded batching
+x, y = ds.next_batch(); ds.position()             # position goes into checkpoints
 """
 
 from __future__ import annotations
@@ -31,7 +31,12 @@ __all__ = [
 _IMAGE_SETS: dict[str, tuple[Callable[[], sources.Arrays], int, tuple[int, ...], int]] = {
     # name: (loader, samples, sample shape, classes)
     "digits": (sources.digits, sources.DIGITS_SAMPLES, (1, 8, 8), 10),
-    "synthetic-images": (sources.synthetic_images, sources.SYNTHETIC_IMAGE_SAMPLES, (1, 16, 16), 10),
+    "synthetic-images": (
+        sources.synthetic_images,
+        sources.SYNTHETIC_IMAGE_SAMPLES,
+        (1, 16, 16),
+        10,
+    ),
     "synthetic-video": (
         sources.synthetic_video,
         sources.SYNTHETIC_VIDEO_SAMPLES,
@@ -79,7 +84,11 @@ def load(config: TrainConfig, *, seq_len: int = 64) -> Dataset:
         train: Batch = (train_tokens, empty)
         held_out: Batch = (eval_tokens, empty)
     else:
-        arrays = npz.load(config.dataset_uri) if config.dataset == "npz" else _IMAGE_SETS[config.dataset][0]()
+        arrays = (
+            npz.load(config.dataset_uri)
+            if config.dataset == "npz"
+            else _IMAGE_SETS[config.dataset][0]()
+        )
         train, held_out = (arrays.train_x, arrays.train_y), (arrays.eval_x, arrays.eval_y)
     return Dataset(info, train, held_out, seed=config.seed, batch_size=config.batch_size)
 
@@ -88,4 +97,6 @@ def _text_info(name: str, n_bytes: int, seq_len: int) -> DataInfo:
     k = sources.text_eval_count(n_bytes)
     train_windows = max(0, (n_bytes - k) - seq_len)
     eval_windows = (k - 1) // seq_len
-    return DataInfo(name, LANGUAGE_MODEL, (seq_len,), sources.BYTE_VOCAB, train_windows, eval_windows)
+    return DataInfo(
+        name, LANGUAGE_MODEL, (seq_len,), sources.BYTE_VOCAB, train_windows, eval_windows
+    )

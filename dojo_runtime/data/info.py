@@ -11,10 +11,10 @@ LANGUAGE_MODEL = "language_model"
 @dataclass(frozen=True)
 class DataInfo:
     name: str
-    task: str                        # CLASSIFICATION | LANGUAGE_MODEL
-    input_shape: tuple[int, ...]     # one sample: (F,), (C, H, W), (T,) or (frames, C, H, W)
-    num_classes: int                 # classes, or vocabulary size for a language model
-    train_size: int                  # samples (or windows) in the training split
+    task: str  # CLASSIFICATION | LANGUAGE_MODEL
+    input_shape: tuple[int, ...]  # one sample: (F,), (C, H, W), (T,) or (frames, C, H, W)
+    num_classes: int  # classes, or vocabulary size for a language model
+    train_size: int  # samples (or windows) in the training split
     eval_size: int
 
 
@@ -23,7 +23,7 @@ class DatasetEntry:
     name: str
     description: str
     task: str
-    architectures: tuple[str, ...]   # catalog architectures this data suits
+    architectures: tuple[str, ...]  # catalog architectures this data suits
     needs_uri: bool = False
 
 

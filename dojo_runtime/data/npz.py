@@ -77,7 +77,8 @@ def _header_shape(uri: str, key: str) -> tuple[int, ...]:
     with zipfile.ZipFile(uri) as zf, zf.open(f"{key}.npy") as f:
         major, _ = np.lib.format.read_magic(f)
         read_header = (
-            np.lib.format.read_array_header_1_0 if major == 1
+            np.lib.format.read_array_header_1_0
+            if major == 1
             else np.lib.format.read_array_header_2_0
         )
         shape, _, _ = read_header(f)

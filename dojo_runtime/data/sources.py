@@ -74,15 +74,15 @@ def synthetic_video() -> Arrays:
     n, t, s = SYNTHETIC_VIDEO_SAMPLES, VIDEO_FRAMES, VIDEO_SIDE
     y = torch.randint(0, VIDEO_CLASSES, (n,), generator=g)
     start = torch.randint(0, s, (n, 2), generator=g)
-    steps = torch.tensor([[-1, 0], [1, 0], [0, -1], [0, 1]])[y]       # up, down, left, right
+    steps = torch.tensor([[-1, 0], [1, 0], [0, -1], [0, 1]])[y]  # up, down, left, right
     frame = torch.arange(t)
     pos = start[:, None, :] + steps[:, None, :] * frame[None, :, None]  # (n, t, 2)
     rows = torch.arange(s)
-    in_r = (rows[None, None, :] - pos[:, :, 0:1]) % s < 4              # (n, t, s)
+    in_r = (rows[None, None, :] - pos[:, :, 0:1]) % s < 4  # (n, t, s)
     in_c = (rows[None, None, :] - pos[:, :, 1:2]) % s < 4
     video = (in_r[:, :, :, None] & in_c[:, :, None, :]).float()
     video = video + 0.3 * torch.randn(n, t, s, s, generator=g)
-    return split(video.unsqueeze(2), y)                                # (n, t, 1, s, s)
+    return split(video.unsqueeze(2), y)  # (n, t, 1, s, s)
 
 
 def corpus_bytes() -> int:

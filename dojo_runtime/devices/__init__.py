@@ -24,22 +24,27 @@ from dojo_runtime.specs import (
 
 
 class Device(Protocol):
-    accelerator: str            # "dojo-tile" | "gpu-a100" | "gpu-h100" | ...
+    accelerator: str  # "dojo-tile" | "gpu-a100" | "gpu-h100" | ...
     count: int
-    clock: float                # modelled seconds so far
+    clock: float  # modelled seconds so far
 
-    def run_kernel(self, call: KernelCall) -> float: ...   # advances clock, returns seconds
-    def step_end(self, grad_bytes: float) -> float: ...    # gradient all-reduce; advances clock
-    def breakdown(self) -> StepBreakdown: ...              # of the last step
+    def run_kernel(self, call: KernelCall) -> float: ...  # advances clock, returns seconds
+    def step_end(self, grad_bytes: float) -> float: ...  # gradient all-reduce; advances clock
+    def breakdown(self) -> StepBreakdown: ...  # of the last step
     def run_step(self, calls: Iterable[KernelCall], grad_bytes: float) -> float: ...
 
     @property
-    def torch_device(self) -> str: ...                    # "cuda" for GPU groups if present
+    def torch_device(self) -> str: ...  # "cuda" for GPU groups if present
 
 
-def make_device(accelerator: str, count: int, precision: str, *,
-                hw: HardwareSpecs | None = None,
-                params: CostParams | None = None) -> ModelledDevice:
+def make_device(
+    accelerator: str,
+    count: int,
+    precision: str,
+    *,
+    hw: HardwareSpecs | None = None,
+    params: CostParams | None = None,
+) -> ModelledDevice:
     """A device for `count` tiles or GPUs of `accelerator`; specs default to the packaged ones."""
     if count < 1:
         raise ValueError("count must be at least 1")

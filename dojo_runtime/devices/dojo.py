@@ -23,8 +23,10 @@ def tray_shape(tiles: int, rows: int, cols: int) -> tuple[int, int]:
 class DojoPartition(ModelledDevice):
     def __init__(self, tiles: int, precision: str, hw: HardwareSpecs, params: CostParams) -> None:
         if tiles > hw.pod.tiles_per_exapod:
-            raise ValueError(f"a partition holds at most {hw.pod.tiles_per_exapod} tiles "
-                             f"(one ExaPOD); asked for {tiles}")
+            raise ValueError(
+                f"a partition holds at most {hw.pod.tiles_per_exapod} tiles "
+                f"(one ExaPOD); asked for {tiles}"
+            )
         super().__init__(dojo_target(tiles, hw, params), precision)
         self._hw = hw
         self._params = params

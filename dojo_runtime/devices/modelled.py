@@ -77,5 +77,7 @@ class ModelledDevice:
         return self._last if self._last is not None else self._current.freeze()
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.accelerator!r}, count={self.count}, "
-                f"precision={self.precision!r}, clock={self.clock:.6g})")
+        return (
+            f"{type(self).__name__}({self.accelerator!r}, count={self.count}, "
+            f"precision={self.precision!r}, clock={self.clock:.6g})"
+        )

@@ -26,9 +26,9 @@ def choose_bias(absmax: float, fmt: FloatFormat, *, headroom: int = 0) -> int:
         return fmt.default_bias
     if not math.isfinite(absmax):
         return fmt.bias_min
-    f, k = math.frexp(abs(absmax))              # absmax = f * 2^k, 0.5 <= f < 1
+    f, k = math.frexp(abs(absmax))  # absmax = f * 2^k, 0.5 <= f < 1
     k += headroom
-    top_mantissa = 2.0 - 2.0 ** -fmt.man_bits   # max_value(b) = top_mantissa * 2^(F - b)
+    top_mantissa = 2.0 - 2.0**-fmt.man_bits  # max_value(b) = top_mantissa * 2^(F - b)
     # Need 2^(F - b - k) >= f / top_mantissa, which lies in [0.25, 1).
     d = -1 if f / top_mantissa <= 0.5 else 0
     b = fmt.max_exp_field - k - d

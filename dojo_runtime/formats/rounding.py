@@ -16,7 +16,7 @@ from dojo_runtime.formats.spec import FloatFormat
 ROUNDING_MODES = ("nearest", "stochastic")
 _EXP_MASK = 0x7F800000
 _SIGN_BIT = -(1 << 31)  # 0x80000000 as an int32
-_CHUNK = 1 << 18          # elements: 1 MiB of float32
+_CHUNK = 1 << 18  # elements: 1 MiB of float32
 
 
 def quantize(
@@ -45,9 +45,7 @@ def quantize(
     return y
 
 
-def random_bits(
-    shape: torch.Size, nbits: int, generator: torch.Generator | None
-) -> torch.Tensor:
+def random_bits(shape: torch.Size, nbits: int, generator: torch.Generator | None) -> torch.Tensor:
     """Uniform int32 values in [0, 2^nbits), from `generator` (seeded => reproducible)."""
     out = torch.empty(shape, dtype=torch.int32)
     return out.random_(0, 1 << nbits, generator=generator)
@@ -103,7 +101,7 @@ def _nearest_cfp_chunked(x: torch.Tensor, fmt: FloatFormat, b: int) -> torch.Ten
     flat = x.reshape(-1)
     out = torch.empty_like(flat)
     for start in range(0, flat.numel(), _CHUNK):
-        _nearest_cfp(flat[start:start + _CHUNK], fmt, b, out=out[start:start + _CHUNK])
+        _nearest_cfp(flat[start : start + _CHUNK], fmt, b, out=out[start : start + _CHUNK])
     return out.view_as(x)
 
 
@@ -164,7 +162,7 @@ def _printed_denormals(
     """
     m = fmt.man_bits
     q = 2.0 ** (fmt.denormal_exp(b) - m)
-    t = a / q                                    # exact: q is a power of two
+    t = a / q  # exact: q is a power of two
     top_den, min_norm = float((1 << m) - 1), float(1 << (m + 1))
     if rnd is None:
         grid = torch.where(t >= (top_den + min_norm) / 2, min_norm, t.round().clamp(max=top_den))

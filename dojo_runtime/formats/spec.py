@@ -16,15 +16,15 @@ DENORMAL_SCALES = ("ieee", "printed")
 class FloatFormat:
     name: str
     exp_bits: int
-    man_bits: int                  # stored mantissa bits (precision is man_bits + 1)
+    man_bits: int  # stored mantissa bits (precision is man_bits + 1)
     signed: bool = True
     default_bias: int = 127
     bias_configurable: bool = False
     bias_min: int = 0
     bias_max: int = 63
-    ieee_specials: bool = False    # True: all-ones exponent is Inf/NaN (FP32, BF16)
-    denormals: bool = True         # False: denormal results flush to zero (and decode as 0)
-    denormal_scale: str = "ieee"   # "ieee": 0.m x 2^(1-bias); "printed": 0.m x 2^(-bias)
+    ieee_specials: bool = False  # True: all-ones exponent is Inf/NaN (FP32, BF16)
+    denormals: bool = True  # False: denormal results flush to zero (and decode as 0)
+    denormal_scale: str = "ieee"  # "ieee": 0.m x 2^(1-bias); "printed": 0.m x 2^(-bias)
 
     def __post_init__(self) -> None:
         if self.denormal_scale not in DENORMAL_SCALES:
@@ -74,7 +74,7 @@ class FloatFormat:
         return offset - self.resolve_bias(bias)
 
     def max_value(self, bias: int | None = None) -> float:
-        return (2.0 - 2.0 ** -self.man_bits) * 2.0 ** self.emax(bias)
+        return (2.0 - 2.0**-self.man_bits) * 2.0 ** self.emax(bias)
 
     def min_normal(self, bias: int | None = None) -> float:
         return 2.0 ** self.emin(bias)

@@ -19,11 +19,11 @@ from dojo_runtime.kernels import KernelCall
 BACKWARD_RATIO: dict[str, tuple[float, float]] = {
     "matmul": (2.0, 2.0),
     "conv2d": (2.0, 2.0),
-    "attention": (2.5, 2.0),   # flash-style backward recomputes the scores
+    "attention": (2.5, 2.0),  # flash-style backward recomputes the scores
     "norm": (2.0, 2.0),
     "softmax": (2.0, 1.5),
     "elementwise": (1.0, 1.5),
-    "embedding": (1.0, 1.0),   # scatter-add of the output gradient into the table
+    "embedding": (1.0, 1.0),  # scatter-add of the output gradient into the table
     "loss": (1.0, 1.0),
 }
 

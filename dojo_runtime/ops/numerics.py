@@ -79,15 +79,17 @@ class Numerics:
         return self.rounder(y, "activation", key)
 
     def _report(
-        self, kind: str, flops: float, read_elems: float, written_elems: float,
+        self,
+        kind: str,
+        flops: float,
+        read_elems: float,
+        written_elems: float,
         out: torch.Tensor,
     ) -> None:
         if self.on_kernel is not None:
             w = self._width
             moved = (read_elems * w, written_elems * w)
-            costs.report_kernel(
-                self.on_kernel, self.policy.cost_precision, kind, flops, moved, out
-            )
+            costs.report_kernel(self.on_kernel, self.policy.cost_precision, kind, flops, moved, out)
 
     def _report_per_element(self, kind: str, op: str, x: torch.Tensor, y: torch.Tensor) -> None:
         """A kernel that reads and writes each element of `x` once (norms, pointwise ops)."""
@@ -198,8 +200,9 @@ class Numerics:
     def gelu(self, x: torch.Tensor) -> torch.Tensor:
         return self._pointwise("gelu", "elementwise", F.gelu, x)
 
-    def _pointwise(self, op: str, kind: str, fn: Callable[[torch.Tensor], torch.Tensor],
-                   x: torch.Tensor) -> torch.Tensor:
+    def _pointwise(
+        self, op: str, kind: str, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
+    ) -> torch.Tensor:
         """`fn` on activations: input and output rounded when emulated, costed per element."""
         if self.emulated:
             key = f"{op}{tuple(x.shape[-1:])}"

@@ -25,12 +25,12 @@ ROLES = ("weight", "activation", "gradient", "vector")
 
 @dataclass(frozen=True)
 class NumericsPolicy:
-    name: str                                  # "fp32" | "bf16" | "cfp8" | "cfp16"
-    formats: Mapping[str, FloatFormat]         # role -> storage format
+    name: str  # "fp32" | "bf16" | "cfp8" | "cfp16"
+    formats: Mapping[str, FloatFormat]  # role -> storage format
     rounding: Mapping[str, str] = field(default_factory=dict)  # role -> mode; default nearest
-    cost_precision: str = "fp32"               # KernelCall.precision: the datapath's rate
-    bias_decay: float = 0.5                    # BiasTracker running-absmax decay
-    bias_headroom: int = 0                     # extra powers of two kept above the absmax
+    cost_precision: str = "fp32"  # KernelCall.precision: the datapath's rate
+    bias_decay: float = 0.5  # BiasTracker running-absmax decay
+    bias_headroom: int = 0  # extra powers of two kept above the absmax
 
     def __post_init__(self) -> None:
         missing = [r for r in ROLES if r not in self.formats]

@@ -29,18 +29,18 @@ class AcceleratorFigures:
     """One accelerator type (what job specs and pools name, e.g. "gpu-h100")."""
 
     accelerator: str
-    kind: str                    # "dojo" | "gpu"
-    peak_bf16_flops: float       # per device, dense; the 16-bit tensor rate where no BF16
-    usd_per_device_hour: float   # on demand, from the price book
+    kind: str  # "dojo" | "gpu"
+    peak_bf16_flops: float  # per device, dense; the 16-bit tensor rate where no BF16
+    usd_per_device_hour: float  # on demand, from the price book
     peak_source: str
-    price_source: str            # the price book's source and date, or "configuration"
-    memory_bytes: float = 0.0    # per device (decimal bytes, as the specs state them)
+    price_source: str  # the price book's source and date, or "configuration"
+    memory_bytes: float = 0.0  # per device (decimal bytes, as the specs state them)
     memory_source: str = ""
 
 
-def accelerator_figures(hw: HardwareSpecs | None = None,
-                        prices: Mapping[str, float] | None = None
-                        ) -> Mapping[str, AcceleratorFigures]:
+def accelerator_figures(
+    hw: HardwareSpecs | None = None, prices: Mapping[str, float] | None = None
+) -> Mapping[str, AcceleratorFigures]:
     """Every known accelerator type's figures, in the specs' order. `prices` overrides the
     price book as the estimator's `prices` does (PriceBook.with_overrides)."""
     if hw is None and not prices:
@@ -55,20 +55,22 @@ def _packaged() -> Mapping[str, AcceleratorFigures]:
     return _figures(hw, hw.prices, frozenset())
 
 
-def _figures(hw: HardwareSpecs, book: PriceBook,
-             overridden: frozenset[str]) -> Mapping[str, AcceleratorFigures]:
+def _figures(
+    hw: HardwareSpecs, book: PriceBook, overridden: frozenset[str]
+) -> Mapping[str, AcceleratorFigures]:
     packaged = f"{hw.prices.source} (as of {hw.prices.price_date})"
     out: dict[str, AcceleratorFigures] = {}
     for name in hw.accelerators:
         if name in hw.gpus:
             gpu = hw.gpus[name]
             peak, source, kind = gpu.peak_bf16_flops, gpu.source, "gpu"
-        else:   # the one Dojo accelerator type: a whole training tile
+        else:  # the one Dojo accelerator type: a whole training tile
             peak, source, kind = hw.tile.peak_bf16_flops, hw.tile.source, "dojo"
         price_source = "configuration" if name in overridden else packaged
         memory, memory_source = device_memory(hw, name)
-        out[name] = AcceleratorFigures(name, kind, peak, book.price(name), source, price_source,
-                                       memory, memory_source)
+        out[name] = AcceleratorFigures(
+            name, kind, peak, book.price(name), source, price_source, memory, memory_source
+        )
     return MappingProxyType(out)
 
 
@@ -83,4 +85,5 @@ def device_memory(hw: HardwareSpecs, accelerator: str) -> tuple[float, str]:
     dram = tile.dips_per_tile_average_in_tray * dip.hbm_bytes
     return tile.sram_bytes + dram, (
         f"derived: training_tile.sram_bytes + dips_per_tile_average_in_tray x dip.hbm_bytes "
-        f"({tile.source}; {dip.source})")
+        f"({tile.source}; {dip.source})"
+    )

@@ -84,16 +84,16 @@ class DipSpec:
 class GpuSpec:
     """One GPU of a pool, and the 8-GPU node it sits in."""
 
-    accelerator: str                     # "gpu-a100", ...
-    part: str                            # spec key, e.g. "a100_sxm_40gb"
-    peak_bf16_flops: float               # dense 16-bit tensor rate (FP16 where no BF16)
-    peak_fp8_flops: float | None         # None: no FP8 (falls back to the 16-bit rate)
-    peak_fp32_flops: float               # non-tensor FP32
+    accelerator: str  # "gpu-a100", ...
+    part: str  # spec key, e.g. "a100_sxm_40gb"
+    peak_bf16_flops: float  # dense 16-bit tensor rate (FP16 where no BF16)
+    peak_fp8_flops: float | None  # None: no FP8 (falls back to the 16-bit rate)
+    peak_fp32_flops: float  # non-tensor FP32
     hbm_bytes: float
     hbm_bandwidth_bytes_per_s: float
     nvlink_bandwidth_bytes_per_s: float  # total, bidirectional
     gpus_per_node: int
-    node_network_bytes_per_s: float      # scale-out, all NICs of a node, per direction
+    node_network_bytes_per_s: float  # scale-out, all NICs of a node, per direction
     source: str
     confidence: str
 
@@ -141,7 +141,7 @@ class HardwareSpecs:
     tray: TraySpec
     pod: PodSpec
     dip: DipSpec
-    gpus: Mapping[str, GpuSpec]          # by accelerator type
+    gpus: Mapping[str, GpuSpec]  # by accelerator type
     latencies: LatencySpec
     prices: PriceBook
     accelerators: tuple[str, ...] = field(default=())

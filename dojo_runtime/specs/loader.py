@@ -41,17 +41,41 @@ def _same(section: Mapping[str, Any], *keys: str) -> dict[str, Any]:
 
 def _node(d: Mapping[str, Any]) -> hw.NodeSpec:
     return hw.NodeSpec(
-        **_same(d, "clock_hz", "sram_bytes", "peak_bf16_flops", "peak_cfp8_flops",
-                "peak_cfp16_flops", "peak_fp32_flops", "sram_load_bandwidth_bytes_per_s",
-                "sram_store_bandwidth_bytes_per_s", "source", "confidence"))
+        **_same(
+            d,
+            "clock_hz",
+            "sram_bytes",
+            "peak_bf16_flops",
+            "peak_cfp8_flops",
+            "peak_cfp16_flops",
+            "peak_fp32_flops",
+            "sram_load_bandwidth_bytes_per_s",
+            "sram_store_bandwidth_bytes_per_s",
+            "source",
+            "confidence",
+        )
+    )
 
 
 def _tile(d: Mapping[str, Any]) -> hw.TileSpec:
     return hw.TileSpec(
-        **_same(d, "d1_chips", "nodes", "peak_bf16_flops", "peak_cfp8_flops", "peak_fp32_flops",
-                "sram_bytes", "ontile_bisection_bandwidth_bytes_per_s",
-                "offtile_bandwidth_per_edge_bytes_per_s", "max_dips_per_edge",
-                "dips_per_tile_average_in_tray", "power_w", "source", "confidence"))
+        **_same(
+            d,
+            "d1_chips",
+            "nodes",
+            "peak_bf16_flops",
+            "peak_cfp8_flops",
+            "peak_fp32_flops",
+            "sram_bytes",
+            "ontile_bisection_bandwidth_bytes_per_s",
+            "offtile_bandwidth_per_edge_bytes_per_s",
+            "max_dips_per_edge",
+            "dips_per_tile_average_in_tray",
+            "power_w",
+            "source",
+            "confidence",
+        )
+    )
 
 
 def _tray(d: Mapping[str, Any]) -> hw.TraySpec:
@@ -63,23 +87,39 @@ def _tray(d: Mapping[str, Any]) -> hw.TraySpec:
 
 def _dip(d: Mapping[str, Any]) -> hw.DipSpec:
     return hw.DipSpec(
-        **_same(d, "hbm_bytes", "hbm_bandwidth_bytes_per_s",
-                "ttp_link_to_tile_bandwidth_bytes_per_s", "host_pcie_bandwidth_bytes_per_s",
-                "ttpoe_ethernet_bandwidth_bytes_per_s", "source", "confidence"))
+        **_same(
+            d,
+            "hbm_bytes",
+            "hbm_bandwidth_bytes_per_s",
+            "ttp_link_to_tile_bandwidth_bytes_per_s",
+            "host_pcie_bandwidth_bytes_per_s",
+            "ttpoe_ethernet_bandwidth_bytes_per_s",
+            "source",
+            "confidence",
+        )
+    )
 
 
-def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float,
-         per_node: int) -> hw.GpuSpec:
+def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: int) -> hw.GpuSpec:
     bf16 = d.get("peak_bf16_dense_flops") or d.get("peak_fp16_dense_flops")
     if bf16 is None:
         raise ValueError(f"gpus.{part}: no 16-bit dense peak")
     return hw.GpuSpec(
-        accelerator=name, part=part, peak_bf16_flops=float(bf16),
+        accelerator=name,
+        part=part,
+        peak_bf16_flops=float(bf16),
         peak_fp8_flops=d.get("peak_fp8_dense_flops"),
-        gpus_per_node=per_node, node_network_bytes_per_s=node_net,
+        gpus_per_node=per_node,
+        node_network_bytes_per_s=node_net,
         confidence=str(d.get("confidence", "R")),
-        **_same(d, "peak_fp32_flops", "hbm_bytes", "hbm_bandwidth_bytes_per_s",
-                "nvlink_bandwidth_bytes_per_s", "source"),
+        **_same(
+            d,
+            "peak_fp32_flops",
+            "hbm_bytes",
+            "hbm_bandwidth_bytes_per_s",
+            "nvlink_bandwidth_bytes_per_s",
+            "source",
+        ),
     )
 
 
@@ -111,19 +151,31 @@ def load_hardware() -> hw.HardwareSpecs:
         node=_node(data["node"]),
         tile=_tile(data["training_tile"]),
         tray=_tray(data["system_tray"]),
-        pod=hw.PodSpec(int(data["cabinet"]["system_trays"]), int(data["exapod"]["cabinets"]),
-                       int(data["exapod"]["tiles"]), str(data["exapod"]["source"])),
+        pod=hw.PodSpec(
+            int(data["cabinet"]["system_trays"]),
+            int(data["exapod"]["cabinets"]),
+            int(data["exapod"]["tiles"]),
+            str(data["exapod"]["source"]),
+        ),
         dip=_dip(data["dip"]),
         gpus=MappingProxyType(_gpus(data)),
-        latencies=hw.LatencySpec(**_same(extra["latencies"], "ttpoe_s", "nvlink_s",
-                                         "tile_edge_hop_s", "gpu_network_s", "source")),
+        latencies=hw.LatencySpec(
+            **_same(
+                extra["latencies"],
+                "ttpoe_s",
+                "nvlink_s",
+                "tile_edge_hop_s",
+                "gpu_network_s",
+                "source",
+            )
+        ),
         prices=_prices(extra["prices"]),
         accelerators=tuple(extra["accelerators"]),
     )
 
 
 def accelerator_kind(accelerator: str) -> str:
-    """"dojo" or "gpu" for a known accelerator type; ValueError otherwise."""
+    """ "dojo" or "gpu" for a known accelerator type; ValueError otherwise."""
     entry = _read_accelerators().get(accelerator)
     if entry is None:
         known = ", ".join(load_hardware().accelerators)
@@ -137,8 +189,9 @@ def _read_accelerators() -> Mapping[str, Mapping[str, Any]]:
 
 
 def _efficiency(d: Mapping[str, Any]) -> hw.Efficiency:
-    return hw.Efficiency(**{k: float(v) for k, v in _same(d, "matrix", "vector", "memory",
-                                                            "network").items()})
+    return hw.Efficiency(
+        **{k: float(v) for k, v in _same(d, "matrix", "vector", "memory", "network").items()}
+    )
 
 
 @cache

@@ -36,8 +36,9 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required "
-                                   "when DJANGO_DEBUG is off")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required when DJANGO_DEBUG is off"
+        )
     SECRET_KEY = "dev-only-insecure-secret-key-for-dojo-cloud-development"  # noqa: S105
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -50,8 +51,7 @@ CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=R
 if not CLUSTER_FILE.is_file():
     raise ImproperlyConfigured(f"DOJO_CLUSTER: inventory file {CLUSTER_FILE} does not exist")
 
-REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0",
-                    schemes=("redis", "rediss", "unix"))
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 GRPC_ADDR = env_str("DOJO_GRPC_ADDR", "127.0.0.1:50051")
 # TLS for the gRPC API: PEM certificate chain and private key, both or neither. Only paths
 # here: `serve_grpc` reads and checks the files at start-up (web and workers never need them).
@@ -59,8 +59,9 @@ GRPC_TLS_CERT = env_optional_path("DOJO_GRPC_TLS_CERT", base=REPO_DIR)
 GRPC_TLS_KEY = env_optional_path("DOJO_GRPC_TLS_KEY", base=REPO_DIR)
 if (GRPC_TLS_CERT is None) != (GRPC_TLS_KEY is None):
     _missing = "DOJO_GRPC_TLS_KEY" if GRPC_TLS_KEY is None else "DOJO_GRPC_TLS_CERT"
-    raise ImproperlyConfigured(f"{_missing} is required: DOJO_GRPC_TLS_CERT and "
-                               "DOJO_GRPC_TLS_KEY turn on TLS together")
+    raise ImproperlyConfigured(
+        f"{_missing} is required: DOJO_GRPC_TLS_CERT and DOJO_GRPC_TLS_KEY turn on TLS together"
+    )
 HEARTBEAT_TIMEOUT_S = env_float("DOJO_HEARTBEAT_TIMEOUT_S", 60.0, minimum=1.0)
 HEARTBEAT_INTERVAL_S = env_float("DOJO_HEARTBEAT_INTERVAL_S", 5.0, minimum=0.1)
 SCHED_INTERVAL_S = env_float("DOJO_SCHED_INTERVAL_S", 5.0, minimum=0.05)
@@ -76,13 +77,13 @@ MAX_RUNTIME_LIMIT_S = env_int("DOJO_MAX_RUNTIME_LIMIT_S", 7 * 24 * 3600, minimum
 METRIC_EVERY_STEPS = env_int("DOJO_METRIC_EVERY_STEPS", 10, minimum=1)
 WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0, maximum=65535)
 # Largest gRPC request the API accepts; a larger one is INVALID_ARGUMENT naming this limit.
-GRPC_MAX_MESSAGE_BYTES = env_int("DOJO_GRPC_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024,
-                                 maximum=256 * 1024 * 1024)
+GRPC_MAX_MESSAGE_BYTES = env_int(
+    "DOJO_GRPC_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024, maximum=256 * 1024 * 1024
+)
 # `manage.py serve_grpc` serves /metrics on this port when set.
 GRPC_METRICS_PORT = env_int("DOJO_GRPC_METRICS_PORT", None, minimum=1, maximum=65535)
 # The Prometheus server `manage.py reconcile_usage` queries (`make up` starts one there).
-PROMETHEUS_URL = env_url("DOJO_PROMETHEUS_URL", "http://127.0.0.1:9090",
-                         schemes=("http", "https"))
+PROMETHEUS_URL = env_url("DOJO_PROMETHEUS_URL", "http://127.0.0.1:9090", schemes=("http", "https"))
 # Threads each worker's PyTorch may use; 0 keeps torch's default (all cores). Several workers
 # on one machine should split the cores: oversubscribed torch threads slow training ~10x.
 TORCH_THREADS = env_int("DOJO_TORCH_THREADS", 0, minimum=0)
@@ -118,8 +119,9 @@ def _database() -> dict[str, object]:
             "timeout": 20,
         }
         # A file, not :memory:, so worker subprocesses in tests can open the test database.
-        db["TEST"] = {"NAME": os.path.join(
-            tempfile.gettempdir(), f"dojo-test-{os.getpid()}.sqlite3")}
+        db["TEST"] = {
+            "NAME": os.path.join(tempfile.gettempdir(), f"dojo-test-{os.getpid()}.sqlite3")
+        }
     return db
 
 
@@ -194,11 +196,20 @@ AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 # client can forge, is never believed).
 
 # -- browser hardening: CSP everywhere; with HTTPS (default: DEBUG off) Secure cookies and HSTS
-CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
-    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF],
-    "img-src": [SELF, "data:"], "connect-src": [SELF], "font-src": [SELF],
-    "object-src": [NONE], "base-uri": [SELF], "form-action": [SELF], "frame-ancestors": [NONE],
-}}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 # HTTPS: the site is served over TLS (itself or behind a proxy). `make up` serves plain HTTP on
 # loopback and turns it off; a Secure cookie would never come back over plain HTTP.
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
@@ -215,8 +226,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Only a TLS-terminating proxy that always sets X-Forwarded-Proto may turn this on.
-SECURE_PROXY_SSL_HEADER = (("HTTP_X_FORWARDED_PROTO", "https")
-                           if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
+)
 # HSTS preload is a one-way commitment of the domain's owner (hstspreload.org), not a default.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
@@ -233,21 +245,22 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_ACKS_LATE = True               # a worker that dies mid-segment leaves the message
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-segment leaves the message
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1      # segments are long; do not hoard them
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # segments are long; do not hoard them
 CELERY_TASK_DEFAULT_QUEUE = "dojo"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-LOG_LEVEL = env_choice("DOJO_LOG_LEVEL", "INFO",
-                       ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+LOG_LEVEL = env_choice("DOJO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"dojocloud": {"handlers": ["console"], "level": LOG_LEVEL},
-                "scheduler": {"handlers": ["console"], "level": LOG_LEVEL}},
+    "loggers": {
+        "dojocloud": {"handlers": ["console"], "level": LOG_LEVEL},
+        "scheduler": {"handlers": ["console"], "level": LOG_LEVEL},
+    },
 }

@@ -26,7 +26,7 @@ QUOTA_COHORT_FULL = ReasonCode.QUOTA_COHORT_FULL
 # the first option its quota allows (backfill reserves it). A plain tuple: built for every
 # job whose shape is not memoized yet.
 NotAdmitted = tuple[list[str], ReasonCode, Option | None]
-Fit = tuple[tuple[str, ...] | None, str, ReasonCode]   # devices (None: no fit), why, code
+Fit = tuple[tuple[str, ...] | None, str, ReasonCode]  # devices (None: no fit), why, code
 
 
 class AdmissionPhase(BackfillPhase):
@@ -47,9 +47,14 @@ class AdmissionPhase(BackfillPhase):
             verdict, why = self.state.quota.check(job.tenant, opt.pool, opt.count)
             if verdict is not OK:
                 reasons.append(why)
-                if code is None:   # identity tests: an Enum member hashes in Python
-                    code = (QUOTA_EXCEEDED if verdict is OVER_LIMIT else QUOTA_NEEDS_RECLAIM
-                            if verdict is NEEDS_RECLAIM else QUOTA_COHORT_FULL)
+                if code is None:  # identity tests: an Enum member hashes in Python
+                    code = (
+                        QUOTA_EXCEEDED
+                        if verdict is OVER_LIMIT
+                        else QUOTA_NEEDS_RECLAIM
+                        if verdict is NEEDS_RECLAIM
+                        else QUOTA_COHORT_FULL
+                    )
                 continue
             devices, why, no_fit = self.place(job, opt)
             if devices is not None:
@@ -58,13 +63,13 @@ class AdmissionPhase(BackfillPhase):
             reasons.append(why)
             code = code or no_fit
             placeable = placeable or opt
-        assert code is not None   # a job reaches admission with at least one option
+        assert code is not None  # a job reaches admission with at least one option
         return reasons, code, placeable
 
     def place(self, job: JobRequest, opt: Option) -> Fit:
         """Devices for `opt` (None, with why, when it does not fit)."""
         cached = self.no_fit.get((opt.pool, opt.count, True))
-        if cached is not None:   # no fit on all free devices: none outside a reservation
+        if cached is not None:  # no fit on all free devices: none outside a reservation
             return cached
         blocked = self.blocked_for(job, opt)
         key = (opt.pool, opt.count, blocked is None)
@@ -76,8 +81,10 @@ class AdmissionPhase(BackfillPhase):
         if devices is not None:
             return devices, "", PLACED
         shape = "on one node" if index.kind == "gpu" and opt.count <= 8 else "as a compact block"
-        why = (f"waiting for {opt.count} {opt.accelerator} {shape}: {index.free_count} free,"
-               f" largest free block {index.largest_block()}")
+        why = (
+            f"waiting for {opt.count} {opt.accelerator} {shape}: {index.free_count} free,"
+            f" largest free block {index.largest_block()}"
+        )
         code = NO_CAPACITY
         if blocked is not None:
             res = self.state.reservations[opt.pool]
@@ -95,8 +102,14 @@ class AdmissionPhase(BackfillPhase):
             how, code = "backfilled", BACKFILLED
         else:
             how, code = "placed", PLACED
-        self.admits.append(Admit(job.job_id, Placement(opt.pool, opt.accelerator, devices),
-                                 f"{how} on {len(devices)} {opt.accelerator} in {opt.pool}", code))
+        self.admits.append(
+            Admit(
+                job.job_id,
+                Placement(opt.pool, opt.accelerator, devices),
+                f"{how} on {len(devices)} {opt.accelerator} in {opt.pool}",
+                code,
+            )
+        )
         self.changed(opt.pool)
         if not self.explain:
             self.refresh_bounds()

@@ -37,7 +37,7 @@ def reserve(state: PassState, job_id: str, opt: Option) -> Reservation | None:
             if held is not None:
                 released.append((jid, held))
             if end == math.inf:
-                continue          # keep releasing: the fallback reserves without a start
+                continue  # keep releasing: the fallback reserves without a start
             devices = pool.place(opt.count)
             if devices is not None:
                 start = end
@@ -57,11 +57,14 @@ def reserve(state: PassState, job_id: str, opt: Option) -> Reservation | None:
 
 
 def may_use_reserved(res: Reservation, now: float, opt: Option) -> bool:
-    return opt.duration_s is not None and res.start != math.inf and now + opt.duration_s <= res.start
+    return (
+        opt.duration_s is not None and res.start != math.inf and now + opt.duration_s <= res.start
+    )
 
 
-def _reserve_on_node(state: PassState, pool: GpuPool, job_id: str, count: int,
-                     ends: list[tuple[float, str]]) -> Reservation | None:
+def _reserve_on_node(
+    state: PassState, pool: GpuPool, job_id: str, count: int, ends: list[tuple[float, str]]
+) -> Reservation | None:
     """Single-node GPU jobs: add back GPUs in end order until one node holds `count`."""
     freed: dict[int, int] = {}
     for end, jid in ends:
@@ -86,7 +89,7 @@ def _reserve_on_node(state: PassState, pool: GpuPool, job_id: str, count: int,
 class BackfillPhase(Phase):
     """The walk's backfill phase: a pass's reservations (kept in PassState.reservations)."""
 
-    deferred: dict[str, tuple[str, Option]]   # pool -> reservation to compute
+    deferred: dict[str, tuple[str, Option]]  # pool -> reservation to compute
 
     def init_backfill(self) -> None:
         self.deferred = {}

@@ -23,7 +23,7 @@ class Left:
     def __init__(self, queue: JobQueue) -> None:
         self.sizes = {p: dict(c) for p, c in queue.sizes.items() if c}
         self.tenant_sizes = {tp: dict(c) for tp, c in queue.tenant_sizes.items() if c}
-        self.pools: dict[str, list[str]] = {}   # tenant -> pools its queued jobs may use
+        self.pools: dict[str, list[str]] = {}  # tenant -> pools its queued jobs may use
         for tenant, pool in self.tenant_sizes:
             self.pools.setdefault(tenant, []).append(pool)
 
@@ -34,7 +34,6 @@ class Left:
             smaller |= _drop(self.sizes.get(o.pool), o.count)
             smaller |= _drop(self.tenant_sizes.get((tenant, o.pool)), o.count)
         return smaller
-
 
     def done(self, tenant: str, opts: Sequence[Option]) -> bool:
         """The tenant's job with `opts` just waited (no fit, no victims): its unvisited
@@ -89,7 +88,10 @@ def may_reclaim(state: PassState, left: Left, failed: dict[tuple[str, str], int]
         if not nominal or not counts:
             continue
         small = min(counts)
-        if small < failed.get((tenant, pool), math.inf) and quota.used(tenant, pool) + small <= nominal:
+        if (
+            small < failed.get((tenant, pool), math.inf)
+            and quota.used(tenant, pool) + small <= nominal
+        ):
             return True
     return False
 
@@ -97,5 +99,7 @@ def may_reclaim(state: PassState, left: Left, failed: dict[tuple[str, str], int]
 def may_shorten(state: PassState, left: Left, failed: set[tuple[str, str]]) -> bool:
     """Some unvisited job's tenant and pool has not yet failed to outrun a running job, in a
     pool whose running jobs are not all about to end."""
-    return any(counts and tp not in failed and state.longest_remaining(tp[1]) > 0
-               for tp, counts in left.tenant_sizes.items())
+    return any(
+        counts and tp not in failed and state.longest_remaining(tp[1]) > 0
+        for tp, counts in left.tenant_sizes.items()
+    )

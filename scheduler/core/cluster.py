@@ -51,8 +51,8 @@ class Holding:
 @dataclass(slots=True)
 class ClusterState:
     pools: dict[str, PoolIndex]
-    holdings: dict[str, Holding] = field(default_factory=dict)   # job id -> devices
-    owner: dict[str, str] = field(default_factory=dict)           # device id -> job id
+    holdings: dict[str, Holding] = field(default_factory=dict)  # job id -> devices
+    owner: dict[str, str] = field(default_factory=dict)  # device id -> job id
 
     @classmethod
     def from_capacity(cls, capacity: Capacity) -> ClusterState:
@@ -63,16 +63,20 @@ class ClusterState:
             )
         return cls(pools)
 
-    def allocate(self, job_id: str, tenant: str, pool: str, devices: tuple[str, ...],
-                 owners: bool = True) -> None:
+    def allocate(
+        self, job_id: str, tenant: str, pool: str, devices: tuple[str, ...], owners: bool = True
+    ) -> None:
         """Record a job on devices; devices of unknown or disabled hardware are tolerated
         (a running job on a drained or failed device keeps it until it moves). With
         owners=False the caller records the device owners itself (in bulk)."""
         index = self.pools.get(pool)
         if index is not None:
             loc = index.loc
-            index.take(devices if all(map(loc.__contains__, devices))
-                       else tuple(d for d in devices if d in loc))
+            index.take(
+                devices
+                if all(map(loc.__contains__, devices))
+                else tuple(d for d in devices if d in loc)
+            )
         self.holdings[job_id] = Holding(pool, devices, tenant)
         if owners:
             self.owner.update(dict.fromkeys(devices, job_id))

@@ -25,28 +25,35 @@ class Refusal:
         return self.code is ReasonCode.INFEASIBLE
 
 
-def usable_options(job: JobRequest, given: Sequence[Option], pools: Mapping[str, PoolIndex],
-                   fastest_first: bool) -> Sequence[Option] | Refusal:
+def usable_options(
+    job: JobRequest, given: Sequence[Option], pools: Mapping[str, PoolIndex], fastest_first: bool
+) -> Sequence[Option] | Refusal:
     """The options whose pool has enough devices in service (fastest first when the policy
     says so), else why the job waits."""
-    if len(given) == 1:   # the common case, without the general path's lists
+    if len(given) == 1:  # the common case, without the general path's lists
         o = given[0]
         index = pools.get(o.pool)
         if index is not None and o.count <= index.usable_count:
             return given
     opts = [o for o in given if o.pool in pools]
     if not opts:
-        return Refusal(f"infeasible: no pool serves {'|'.join(job.accelerators)}",
-                       ReasonCode.INFEASIBLE)
+        return Refusal(
+            f"infeasible: no pool serves {'|'.join(job.accelerators)}", ReasonCode.INFEASIBLE
+        )
     usable = [o for o in opts if o.count <= pools[o.pool].usable_count]
     if not usable:
         o = opts[0]
         total = pools[o.pool].total_count
         if all(x.count > pools[x.pool].total_count for x in opts):
-            return Refusal(f"infeasible: needs {o.count} {o.accelerator}; pool {o.pool} has {total}",
-                           ReasonCode.INFEASIBLE)
-        return Refusal(f"waiting for hardware: pool {o.pool} has {pools[o.pool].usable_count}"
-                       f" of {total} in service", ReasonCode.HARDWARE_OUT_OF_SERVICE)
+            return Refusal(
+                f"infeasible: needs {o.count} {o.accelerator}; pool {o.pool} has {total}",
+                ReasonCode.INFEASIBLE,
+            )
+        return Refusal(
+            f"waiting for hardware: pool {o.pool} has {pools[o.pool].usable_count}"
+            f" of {total} in service",
+            ReasonCode.HARDWARE_OUT_OF_SERVICE,
+        )
     if fastest_first and len(usable) > 1:
         usable.sort(key=lambda o: (math.inf if o.duration_s is None else o.duration_s, o.price))
     return usable

@@ -22,7 +22,7 @@ class Figures:
     """Per accelerator type: peak dense BF16 FLOP/s per device and on-demand USD per
     device-hour. Build with `Figures.of`; equal tables compare (and hash) equal."""
 
-    table: tuple[tuple[str, float, float], ...] = ()   # (type, FLOP/s, USD/h), sorted by type
+    table: tuple[tuple[str, float, float], ...] = ()  # (type, FLOP/s, USD/h), sorted by type
     # Lookups for the hot path (the queue prices thousands of options per pass).
     _throughput: dict[str, float] = field(init=False, repr=False, compare=False)
     _price: dict[str, float] = field(init=False, repr=False, compare=False)

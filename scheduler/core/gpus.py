@@ -15,9 +15,9 @@ from scheduler.core.model import DeviceState, GpuNode
 @dataclass(slots=True)
 class Node:
     gpu_ids: list[str]
-    usable: int          # bits of GPUs that may take new work
-    free: int            # usable and not allocated
-    full: int            # all GPU bits of the node
+    usable: int  # bits of GPUs that may take new work
+    free: int  # usable and not allocated
+    full: int  # all GPU bits of the node
 
 
 @dataclass(slots=True)
@@ -28,9 +28,9 @@ class GpuPool:
     nodes: list[Node] = field(default_factory=list)
     loc: dict[str, tuple[int, int]] = field(default_factory=dict)  # gpu id -> (node, bit)
     per_node: int = 8
-    buckets: list[dict[int, None]] = field(default_factory=list)   # free count -> nodes
+    buckets: list[dict[int, None]] = field(default_factory=list)  # free count -> nodes
     kind: str = "gpu"
-    usable_count: int = 0         # GPUs in service (fixed for a Capacity)
+    usable_count: int = 0  # GPUs in service (fixed for a Capacity)
 
     def __post_init__(self) -> None:
         if not self.buckets:
@@ -70,7 +70,7 @@ class GpuPool:
         loc = self.loc
         ni, bit = loc[devices[0]]
         mask = 1 << bit
-        for d in devices[1:]:   # a job's GPUs come node by node: one bucket move per node
+        for d in devices[1:]:  # a job's GPUs come node by node: one bucket move per node
             n, bit = loc[d]
             if n != ni:
                 self._set_free(ni, self.nodes[ni].free & ~mask)
@@ -91,8 +91,11 @@ class GpuPool:
             ni = self._best_fit(count, blocked, ())
             return None if ni is None else tuple(self._ids(ni, count, blocked))
         need, rem = divmod(count, self.per_node)
-        whole = [ni for ni in self.buckets[self.per_node]
-                 if self.nodes[ni].free == self.nodes[ni].full and not blocked.get(ni)]
+        whole = [
+            ni
+            for ni in self.buckets[self.per_node]
+            if self.nodes[ni].free == self.nodes[ni].full and not blocked.get(ni)
+        ]
         if len(whole) < need:
             return None
         chosen = whole[:need]
@@ -104,7 +107,9 @@ class GpuPool:
             out.extend(self._ids(ni, rem, blocked))
         return tuple(out)
 
-    def _best_fit(self, count: int, blocked: Mapping[int, int], skip: list[int] | tuple[()]) -> int | None:
+    def _best_fit(
+        self, count: int, blocked: Mapping[int, int], skip: list[int] | tuple[()]
+    ) -> int | None:
         for k in range(count, self.per_node + 1):
             for ni in self.buckets[k]:
                 if ni in skip:

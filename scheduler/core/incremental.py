@@ -54,16 +54,28 @@ def _quotas(tenants: Mapping[str, TenantQuota]) -> dict[str, TenantQuota]:
 
 
 class Scheduler:
-    def __init__(self, capacity: Capacity, policy: str = "default",
-                 tenants: Mapping[str, TenantQuota] | None = None,
-                 grace_period_s: float = 60.0, min_run_s: float = 300.0,
-                 checkpoint_interval_s: float | None = None) -> None:
+    def __init__(
+        self,
+        capacity: Capacity,
+        policy: str = "default",
+        tenants: Mapping[str, TenantQuota] | None = None,
+        grace_period_s: float = 60.0,
+        min_run_s: float = 300.0,
+        checkpoint_interval_s: float | None = None,
+    ) -> None:
         self.capacity = capacity
         self.tenants: dict[str, TenantQuota] = dict(tenants or {})
         self.policy = get_policy(policy)
         self.state = state_from_snapshot(
-            Snapshot(0.0, capacity, tenants=self.tenants, grace_period_s=grace_period_s,
-                     min_run_s=min_run_s, checkpoint_interval_s=checkpoint_interval_s))
+            Snapshot(
+                0.0,
+                capacity,
+                tenants=self.tenants,
+                grace_period_s=grace_period_s,
+                min_run_s=min_run_s,
+                checkpoint_interval_s=checkpoint_interval_s,
+            )
+        )
         self.queue = JobQueue(self.policy, figures=capacity.figures)
         self._victims_of: dict[str, set[str]] = {}
 
@@ -80,28 +92,36 @@ class Scheduler:
         the form a fresh build has (PassState.canonical_order), so the next pass decides
         exactly what `schedule(snapshot)` would."""
         st = self.state
-        settings = (snapshot.grace_period_s, snapshot.usage_half_life_s, snapshot.min_run_s,
-                    snapshot.checkpoint_interval_s)
-        if ((snapshot.capacity is self.capacity or snapshot.capacity == self.capacity)
-                and settings == (st.grace_s, st.quota.half_life_s, st.min_run_s,
-                                 st.checkpoint_interval_s)
-                and _quotas(snapshot.tenants) == _quotas(self.tenants)):
+        settings = (
+            snapshot.grace_period_s,
+            snapshot.usage_half_life_s,
+            snapshot.min_run_s,
+            snapshot.checkpoint_interval_s,
+        )
+        if (
+            (snapshot.capacity is self.capacity or snapshot.capacity == self.capacity)
+            and settings
+            == (st.grace_s, st.quota.half_life_s, st.min_run_s, st.checkpoint_interval_s)
+            and _quotas(snapshot.tenants) == _quotas(self.tenants)
+        ):
             self._sync_running(snapshot)
             self.set_usage({t: q.decayed_usage for t, q in snapshot.tenants.items()})
         else:
             self.capacity = snapshot.capacity
             self.tenants = dict(snapshot.tenants)
-            if snapshot.capacity.figures != self.queue.figures:   # options priced anew
-                self.queue = JobQueue(self.policy, self.queue.jobs.values(),
-                                      figures=snapshot.capacity.figures)
+            if snapshot.capacity.figures != self.queue.figures:  # options priced anew
+                self.queue = JobQueue(
+                    self.policy, self.queue.jobs.values(), figures=snapshot.capacity.figures
+                )
             domains = st.domains
             self.state = st = state_from_snapshot(
-                replace(snapshot, queued=(), tenants=self.tenants))
+                replace(snapshot, queued=(), tenants=self.tenants)
+            )
             # victim-search cache: valid while a job keeps its placement (checked on use)
             st.domains = {k: v for k, v in domains.items() if k[0] in st.running}
-        self._victims_of.clear()   # the snapshot's RunningJob.displaced is the truth
+        self._victims_of.clear()  # the snapshot's RunningJob.displaced is the truth
         queue, kept = self.queue, self.queue.jobs.get
-        for job in [j for j in snapshot.queued if kept(j.job_id) != j]:   # new or changed
+        for job in [j for j in snapshot.queued if kept(j.job_id) != j]:  # new or changed
             queue.add(job)
         ids = set(map(_JOB_ID, snapshot.queued))
         if len(queue.jobs) > len(ids):
@@ -119,8 +139,9 @@ class Scheduler:
         new = {r.job_id: r for r in snapshot.running}
         # A checkpointing victim's end is `now` + grace: it moves with the clock, so it is
         # always replaced (removed while `now` is still the one it was added at).
-        for jid in [j for j, r in st.running.items()
-                    if r.preempted_for is not None or new.get(j) != r]:
+        for jid in [
+            j for j, r in st.running.items() if r.preempted_for is not None or new.get(j) != r
+        ]:
             st.remove_running(jid)
         st.now = snapshot.now
         for r in snapshot.running:
@@ -148,16 +169,30 @@ class Scheduler:
         for a in decisions.admits:
             job = self.queue.remove(a.job_id)
             assert job is not None
-            dur = next((o.duration_s for o in job_options(job, self.queue.figures)
-                        if o.accelerator == a.placement.accelerator), None)
-            if dur is not None and job.est_duration_s:   # a resumed job has part of it left
+            dur = next(
+                (
+                    o.duration_s
+                    for o in job_options(job, self.queue.figures)
+                    if o.accelerator == a.placement.accelerator
+                ),
+                None,
+            )
+            if dur is not None and job.est_duration_s:  # a resumed job has part of it left
                 dur *= queued_remaining(job) / job.est_duration_s
-            self.state.record_admitted(RunningJob(
-                job.job_id, job.tenant, a.placement, now, job.priority,
-                last_checkpoint_time=now, est_end_time=None if dur is None else now + dur,
-                attained_service_s=job.attained_service_s, submit_time=job.submit_time,
-                displaced=frozenset(self._victims_of.pop(job.job_id, ())),
-            ))
+            self.state.record_admitted(
+                RunningJob(
+                    job.job_id,
+                    job.tenant,
+                    a.placement,
+                    now,
+                    job.priority,
+                    last_checkpoint_time=now,
+                    est_end_time=None if dur is None else now + dur,
+                    attained_service_s=job.attained_service_s,
+                    submit_time=job.submit_time,
+                    displaced=frozenset(self._victims_of.pop(job.job_id, ())),
+                )
+            )
         return decisions
 
     def set_usage(self, decayed: Mapping[str, float]) -> None:
@@ -182,7 +217,7 @@ class Scheduler:
 
     def checkpoint(self, job_id: str, t: float) -> None:
         r = self.state.running.get(job_id)
-        if r is not None and r.last_checkpoint_time != t:   # drivers repeat unchanged times
+        if r is not None and r.last_checkpoint_time != t:  # drivers repeat unchanged times
             self.state.running[job_id] = replace(r, last_checkpoint_time=t)
 
     def running(self) -> tuple[RunningJob, ...]:
@@ -190,9 +225,17 @@ class Scheduler:
 
     def snapshot(self, now: float) -> Snapshot:
         st = self.state
-        return Snapshot(now, self.capacity, tuple(self.queue.jobs.values()), self.running(),
-                        dict(self.tenants), st.grace_s, st.quota.half_life_s, st.min_run_s,
-                        st.checkpoint_interval_s)
+        return Snapshot(
+            now,
+            self.capacity,
+            tuple(self.queue.jobs.values()),
+            self.running(),
+            dict(self.tenants),
+            st.grace_s,
+            st.quota.half_life_s,
+            st.min_run_s,
+            st.checkpoint_interval_s,
+        )
 
 
 class Following:
@@ -214,5 +257,5 @@ class Following:
         try:
             return run_pass(s.state, s.queue, s.policy, explain=True)
         except BaseException:
-            self.scheduler = None   # a pass cut short may leave trial moves: start afresh
+            self.scheduler = None  # a pass cut short may leave trial moves: start afresh
             raise

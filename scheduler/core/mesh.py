@@ -79,10 +79,10 @@ BEST, SCORE = _build_tables()
 
 @dataclass(slots=True)
 class Tray:
-    cabinet: int                      # index into DojoPool.cabinets
-    cells: list[str | None]           # tile id per bit, None where no tile exists
-    usable: int = 0                   # bits of tiles that may take new work
-    free: int = 0                     # usable and not allocated
+    cabinet: int  # index into DojoPool.cabinets
+    cells: list[str | None]  # tile id per bit, None where no tile exists
+    usable: int = 0  # bits of tiles that may take new work
+    free: int = 0  # usable and not allocated
 
 
 @dataclass(slots=True)
@@ -91,10 +91,10 @@ class DojoPool:
 
     name: str
     trays: list[Tray] = field(default_factory=list)
-    cabinets: list[list[int]] = field(default_factory=list)   # cabinet -> tray indices
+    cabinets: list[list[int]] = field(default_factory=list)  # cabinet -> tray indices
     loc: dict[str, tuple[int, int]] = field(default_factory=dict)  # tile id -> (tray, bit)
     kind: str = "dojo"
-    usable_count: int = 0         # tiles in service (fixed for a Capacity)
+    usable_count: int = 0  # tiles in service (fixed for a Capacity)
 
     @property
     def free_count(self) -> int:
@@ -132,9 +132,11 @@ class DojoPool:
 
     def place(self, count: int, blocked: Mapping[int, int] | None = None) -> tuple[str, ...] | None:
         """Tile ids for a `count`-tile job, or None. `blocked`: tray -> bits not to use."""
-        free = [t.free & ~blocked.get(i, 0) for i, t in enumerate(self.trays)] if blocked else [
-            t.free for t in self.trays
-        ]
+        free = (
+            [t.free & ~blocked.get(i, 0) for i, t in enumerate(self.trays)]
+            if blocked
+            else [t.free for t in self.trays]
+        )
         if count <= TRAY_TILES:
             picks = self._in_tray(count, free, range(len(self.trays)))
         elif count <= TRAY_TILES * 2:
@@ -143,12 +145,19 @@ class DojoPool:
             picks = self._cabinets(count, free)
         if picks is None:
             return None
-        return tuple(self.trays[ti].cells[b] or "" for ti, mask in picks for b in range(TRAY_TILES) if mask >> b & 1)
+        return tuple(
+            self.trays[ti].cells[b] or ""
+            for ti, mask in picks
+            for b in range(TRAY_TILES)
+            if mask >> b & 1
+        )
 
     def _cab_free(self, cab: int, free: list[int]) -> int:
         return sum(free[ti].bit_count() for ti in self.cabinets[cab])
 
-    def _in_tray(self, k: int, free: list[int], trays: range | list[int]) -> list[tuple[int, int]] | None:
+    def _in_tray(
+        self, k: int, free: list[int], trays: range | list[int]
+    ) -> list[tuple[int, int]] | None:
         best: tuple[int, int, tuple[int, int], int] | None = None
         for ti in trays:
             f = free[ti]
@@ -162,7 +171,9 @@ class DojoPool:
         ti = best[3]
         return [(ti, BEST[free[ti]][k])]
 
-    def _in_cabinet(self, k: int, free: list[int], skip: frozenset[int] = frozenset()) -> list[tuple[int, int]] | None:
+    def _in_cabinet(
+        self, k: int, free: list[int], skip: frozenset[int] = frozenset()
+    ) -> list[tuple[int, int]] | None:
         """k in 7..12: one whole tray plus a compact remainder in the other tray of its cabinet."""
         best: tuple[int, int] | None = None
         picks: list[tuple[int, int]] | None = None
@@ -184,8 +195,11 @@ class DojoPool:
     def _cabinets(self, k: int, free: list[int]) -> list[tuple[int, int]] | None:
         """k > 12: whole free cabinets (a consecutive run if there is one) plus a remainder."""
         per_cab = TRAY_TILES * 2
-        whole = [ci for ci, cab in enumerate(self.cabinets)
-                 if len(cab) == 2 and all(free[ti] == FULL_TRAY for ti in cab)]
+        whole = [
+            ci
+            for ci, cab in enumerate(self.cabinets)
+            if len(cab) == 2 and all(free[ti] == FULL_TRAY for ti in cab)
+        ]
         need, rem = divmod(k, per_cab)
         if len(whole) < need:
             return None
@@ -246,4 +260,6 @@ def build_dojo_pool(name: str, tiles: list[Tile]) -> DojoPool:
 def fresh_dojo_pool(static: DojoPool) -> DojoPool:
     """A copy with every usable tile free, sharing the immutable layout."""
     trays = [Tray(t.cabinet, t.cells, t.usable, t.usable) for t in static.trays]
-    return DojoPool(static.name, trays, static.cabinets, static.loc, usable_count=static.usable_count)
+    return DojoPool(
+        static.name, trays, static.cabinets, static.loc, usable_count=static.usable_count
+    )

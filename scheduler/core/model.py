@@ -30,9 +30,9 @@ def pool_for_accelerator(accelerator: str) -> str:
 
 
 class DeviceState(str, Enum):  # noqa: UP042 (str() stays "DeviceState.FREE" for callers)
-    FREE = "free"          # usable (whether it is allocated follows from running jobs)
+    FREE = "free"  # usable (whether it is allocated follows from running jobs)
     DRAINING = "draining"  # no new work; running work finishes or moves
-    FAILED = "failed"      # unusable; its jobs resume elsewhere
+    FAILED = "failed"  # unusable; its jobs resume elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +47,13 @@ class Tile:
 
     @property
     def id(self) -> str:
-        return (
-            f"{self.pool}/e{self.exapod}/c{self.cabinet}/t{self.tray}/r{self.row}c{self.col}"
-        )
+        return f"{self.pool}/e{self.exapod}/c{self.cabinet}/t{self.tray}/r{self.row}c{self.col}"
 
 
 @dataclass(frozen=True, slots=True)
 class GpuNode:
     pool: str
-    name: str                  # "n0"
+    name: str  # "n0"
     gpus: int = GPUS_PER_NODE
     state: DeviceState = DeviceState.FREE
     failed_gpus: frozenset[int] = frozenset()
@@ -99,17 +97,17 @@ class JobRequest:
 
     job_id: str
     tenant: str
-    accelerators: tuple[str, ...]   # acceptable types, preferred first
-    count: int                      # tiles or GPUs of accelerators[0]
-    submit_time: float              # seconds, on the injected clock
-    priority: int = 0               # larger runs first; classes map onto integers
+    accelerators: tuple[str, ...]  # acceptable types, preferred first
+    count: int  # tiles or GPUs of accelerators[0]
+    submit_time: float  # seconds, on the injected clock
+    priority: int = 0  # larger runs first; classes map onto integers
     # Estimated run time on accelerators[0], if known (backfill and heterogeneity use it).
     est_duration_s: float | None = None
     attained_service_s: float = 0.0  # device-seconds already received (LAS, fair share)
     # Per-accelerator estimates for the alternatives (the runtime's estimator fills these);
     # missing ones come from the sizing model in scheduler.core.sizing (Capacity.figures).
     est_durations: Mapping[str, float] = field(default_factory=dict)
-    counts: Mapping[str, int] = field(default_factory=dict)   # devices per alternative
+    counts: Mapping[str, int] = field(default_factory=dict)  # devices per alternative
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +153,8 @@ class Snapshot:
     queued: tuple[JobRequest, ...] = ()
     running: tuple[RunningJob, ...] = ()
     tenants: Mapping[str, TenantQuota] = field(default_factory=dict)
-    grace_period_s: float = 60.0        # a victim's time to checkpoint before it stops
-    usage_half_life_s: float = 7 * 24 * 3600.0   # for normalising TenantQuota.decayed_usage
+    grace_period_s: float = 60.0  # a victim's time to checkpoint before it stops
+    usage_half_life_s: float = 7 * 24 * 3600.0  # for normalising TenantQuota.decayed_usage
     # A job is not a victim of reclaim or of a shorter job until it has run this long since
     # its last start (no churn); priority preemption ignores it.
     min_run_s: float = 300.0
@@ -171,20 +169,22 @@ class ReasonCode(StrEnum):
     Values are the lower-case names; a Preempt's code is its `kind`."""
 
     # Pending: why a job waits (a job with several options: its first option's reason).
-    INFEASIBLE = "infeasible"                  # no pool could ever hold it
-    HARDWARE_OUT_OF_SERVICE = "hardware_out_of_service"   # fits only with drained/failed devices back
-    NO_CAPACITY = "no_capacity"                # no free block of its size and shape now
-    BACKFILL_BLOCKED = "backfill_blocked"      # fits only on devices reserved for another job
-    HOLDS_RESERVATION = "holds_reservation"    # no capacity; holds its pool's backfill reservation
-    QUOTA_EXCEEDED = "quota_exceeded"          # above nominal + borrowing limit
-    QUOTA_NEEDS_RECLAIM = "quota_needs_reclaim"   # within nominal, but lent to the cohort
-    QUOTA_COHORT_FULL = "quota_cohort_full"    # at nominal, and the cohort has none to lend
+    INFEASIBLE = "infeasible"  # no pool could ever hold it
+    HARDWARE_OUT_OF_SERVICE = (
+        "hardware_out_of_service"  # fits only with drained/failed devices back
+    )
+    NO_CAPACITY = "no_capacity"  # no free block of its size and shape now
+    BACKFILL_BLOCKED = "backfill_blocked"  # fits only on devices reserved for another job
+    HOLDS_RESERVATION = "holds_reservation"  # no capacity; holds its pool's backfill reservation
+    QUOTA_EXCEEDED = "quota_exceeded"  # above nominal + borrowing limit
+    QUOTA_NEEDS_RECLAIM = "quota_needs_reclaim"  # within nominal, but lent to the cohort
+    QUOTA_COHORT_FULL = "quota_cohort_full"  # at nominal, and the cohort has none to lend
     HEAD_OF_LINE_BLOCKED = "head_of_line_blocked"  # strict FIFO: behind an earlier waiter
-    PREEMPTING = "preempting"                  # victims chosen in this pass; starts after them
-    WAITING_FOR_VICTIMS = "waiting_for_victims"   # victims of an earlier pass still checkpointing
+    PREEMPTING = "preempting"  # victims chosen in this pass; starts after them
+    WAITING_FOR_VICTIMS = "waiting_for_victims"  # victims of an earlier pass still checkpointing
     # Admit
     PLACED = "placed"
-    BACKFILLED = "backfilled"                  # on devices reserved for a later start
+    BACKFILLED = "backfilled"  # on devices reserved for a later start
     # Preempt (Preempt.kind)
     RECLAIM = "reclaim"
     PRIORITY = "priority"
@@ -207,7 +207,7 @@ class Preempt:
     job_id: str
     reason: str
     for_job_id: str | None = None
-    grace_s: float = 0.0        # checkpoint within this, then stop and requeue
+    grace_s: float = 0.0  # checkpoint within this, then stop and requeue
     # "reclaim" | "priority" | "shorter" | "operator" | "drain" | "failure" (stored as text)
     kind: str = "priority"
 
@@ -222,9 +222,9 @@ class Pending(NamedTuple):
 
     job_id: str
     reason: str
-    position: int   # 1-based position in the queue order the policy chose
-    infeasible: bool = False   # larger than anything the cluster could ever offer
-    code: ReasonCode | None = None   # the walk always sets it; None only when built by hand
+    position: int  # 1-based position in the queue order the policy chose
+    infeasible: bool = False  # larger than anything the cluster could ever offer
+    code: ReasonCode | None = None  # the walk always sets it; None only when built by hand
 
 
 @dataclass(frozen=True, slots=True)

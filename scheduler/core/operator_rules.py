@@ -34,16 +34,21 @@ def _reason(base: str, why: str) -> str:
 
 # --- the Preempt each action makes (the platform's operator actions build theirs here) ---
 
+
 def drain_preempt(job_id: str, target: str, grace_s: float, why: str = "") -> Preempt:
     """Evicted by a drain: checkpoint within the grace period, then move."""
-    return Preempt(job_id, _reason(f"drain: {target} is being drained", why), None, grace_s,
-                   DRAIN)
+    return Preempt(job_id, _reason(f"drain: {target} is being drained", why), None, grace_s, DRAIN)
 
 
 def failure_preempt(job_id: str, target: str, why: str = "") -> Preempt:
     """On failed hardware: no grace (the device is gone), resume from the last checkpoint."""
-    return Preempt(job_id, _reason(f"failure: {target} failed; resumes from its last checkpoint",
-                                   why), None, 0.0, FAILURE)
+    return Preempt(
+        job_id,
+        _reason(f"failure: {target} failed; resumes from its last checkpoint", why),
+        None,
+        0.0,
+        FAILURE,
+    )
 
 
 def operator_preempt(job_id: str, why: str, grace_s: float) -> Preempt:
@@ -58,6 +63,7 @@ def requeue_preempt(job_id: str, why: str) -> Preempt:
 
 # --- the actions on a Snapshot (tests and the simulator) ---------------------------------
 
+
 def set_state(snapshot: Snapshot, target: str, state: DeviceState) -> Snapshot:
     cap = snapshot.capacity
     tiles = tuple(replace(t, state=state) if hits(t.id, target) else t for t in cap.tiles)
@@ -71,12 +77,15 @@ def _jobs_on(snapshot: Snapshot, target: str) -> list[RunningJob]:
     return [r for r in snapshot.running if any(hits(d, target) for d in r.placement.devices)]
 
 
-def drain(snapshot: Snapshot, target: str, evict: bool = False) -> tuple[Snapshot, tuple[Preempt, ...]]:
+def drain(
+    snapshot: Snapshot, target: str, evict: bool = False
+) -> tuple[Snapshot, tuple[Preempt, ...]]:
     out = set_state(snapshot, target, DeviceState.DRAINING)
     if not evict:
         return out, ()
-    return out, tuple(drain_preempt(r.job_id, target, snapshot.grace_period_s)
-                      for r in _jobs_on(snapshot, target))
+    return out, tuple(
+        drain_preempt(r.job_id, target, snapshot.grace_period_s) for r in _jobs_on(snapshot, target)
+    )
 
 
 def undrain(snapshot: Snapshot, target: str) -> Snapshot:

@@ -20,7 +20,7 @@ class Phase:
     queue: JobQueue
     policy: Policy
     explain: bool
-    left: Left | None   # early-stop bounds; None when the pass explains
+    left: Left | None  # early-stop bounds; None when the pass explains
 
     def changed(self, pool: str) -> None:
         """A pool's free devices, quota use, reservation or victims changed."""

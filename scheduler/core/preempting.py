@@ -19,19 +19,23 @@ NOMINATED = "nominated:"
 
 
 class PreemptionPhase(BackfillPhase):
-    preemption: bool   # preemption is worth trying at all in this pass (the gate)
+    preemption: bool  # preemption is worth trying at all in this pass (the gate)
     preempts: list[Preempt]
     attempts: int
     no_victims: set[tuple[str, int, int, str]]
-    reclaim_failed: dict[tuple[str, str], int]   # (tenant, pool) -> smallest size
+    reclaim_failed: dict[tuple[str, str], int]  # (tenant, pool) -> smallest size
     # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
     short_failed: set[tuple[str, str]]
 
     def init_preemption(self) -> None:
         state, queue, policy = self.state, self.queue, self.policy
         self.preemption = policy.preemption and (
-            bool(state.quota.tenants) or policy.shortest_first
-            or any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools))
+            bool(state.quota.tenants)
+            or policy.shortest_first
+            or any(
+                state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools
+            )
+        )
         self.preempts = []
         self.attempts = 0
         self.no_victims = set()
@@ -41,14 +45,18 @@ class PreemptionPhase(BackfillPhase):
     def outrun(self, job: JobRequest, opt: Option) -> float | None:
         """The waiter's remaining time if it may preempt a much longer job, else None."""
         tp = (job.tenant, opt.pool)
-        if (not self.policy.shortest_first or tp in self.short_failed
-                or job.job_id in self.queue.promoted):
+        if (
+            not self.policy.shortest_first
+            or tp in self.short_failed
+            or job.job_id in self.queue.promoted
+        ):
             return None
         remaining = queued_remaining(job)
         state = self.state
         # Devices free up soon anyway (within the waiter's own remaining time): wait for them.
-        if (state.soonest_end(opt.pool, opt.count) > remaining
-                and shorter(remaining, state.longest_remaining(opt.pool))):
+        if state.soonest_end(opt.pool, opt.count) > remaining and shorter(
+            remaining, state.longest_remaining(opt.pool)
+        ):
             return remaining
         self.short_failed.add(tp)
         return None
@@ -66,8 +74,9 @@ class PreemptionPhase(BackfillPhase):
         if not within and remaining is None and not state.any_victim_below(opt.pool, job.priority):
             return None
         self.attempts += 1
-        found = find_victims(state, job, opt, self.blocked_for(job, opt), remaining,
-                             self.policy.starvation_s)
+        found = find_victims(
+            state, job, opt, self.blocked_for(job, opt), remaining, self.policy.starvation_s
+        )
         if found is None:
             self.no_victims.add(key)
             if remaining is not None:
@@ -86,8 +95,10 @@ class PreemptionPhase(BackfillPhase):
         self.changed(opt.pool)
         if not self.explain:
             self.refresh_bounds()
-        return (f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
-                f" they checkpoint (grace {state.grace_s:.0f}s)")
+        return (
+            f"preempting {len(found.job_ids)} job(s) ({found.kind}); starts after"
+            f" they checkpoint (grace {state.grace_s:.0f}s)"
+        )
 
     def await_victims(self, job: JobRequest, opt: Option) -> str | None:
         """The job's victims are still checkpointing: keep their devices and the free ones
@@ -95,7 +106,7 @@ class PreemptionPhase(BackfillPhase):
         state = self.state
         victims = [v for v in state.awaiting[job.job_id] if v in state.running]
         held = [(v, state.cluster.release(v)) for v in victims]
-        try:   # quota is not re-checked: the victims were chosen so that it passes
+        try:  # quota is not re-checked: the victims were chosen so that it passes
             devices = state.cluster.pools[opt.pool].place(opt.count)
         finally:
             for v, h in held:
@@ -122,6 +133,8 @@ def preempt_reason(kind: str, job: JobRequest, opt: Option) -> str:
     if kind == "reclaim":
         return f"reclaim: {job.tenant} reclaims its nominal {opt.pool} quota"
     if kind == "shorter":
-        return (f"shorter: {job.job_id} has far less time left"
-                f" ({queued_remaining(job):.0f}s) and runs first")
+        return (
+            f"shorter: {job.job_id} has far less time left"
+            f" ({queued_remaining(job):.0f}s) and runs first"
+        )
     return f"priority: {job.job_id} (priority {job.priority}) needs the devices"

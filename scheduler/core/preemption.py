@@ -31,26 +31,31 @@ from scheduler.core.remaining import running_remaining, shorter
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
 
-MAX_DOMAINS = 6    # bound the search per waiter; domains are sorted cheapest first
+MAX_DOMAINS = 6  # bound the search per waiter; domains are sorted cheapest first
 
 
 @dataclass(frozen=True, slots=True)
 class Victims:
     job_ids: tuple[str, ...]
-    kind: str              # "reclaim" or "priority"
-    devices: tuple[str, ...]   # where the waiter will run once they stop
+    kind: str  # "reclaim" or "priority"
+    devices: tuple[str, ...]  # where the waiter will run once they stop
 
 
 def _lost_work(state: PassState, r: RunningJob) -> float:
     since = r.last_checkpoint_time if r.last_checkpoint_time is not None else r.start_time
     every = state.checkpoint_interval_s
-    if every:   # periodic checkpoints counted from the start of the run
+    if every:  # periodic checkpoints counted from the start of the run
         since = max(since, r.start_time + ((state.now - r.start_time) // every) * every)
     return max(0.0, state.now - since)
 
 
-def _eligible(state: PassState, job: JobRequest, opt: Option,
-              remaining: float | None, starved_s: float | None = None) -> list[tuple[RunningJob, str]]:
+def _eligible(
+    state: PassState,
+    job: JobRequest,
+    opt: Option,
+    remaining: float | None,
+    starved_s: float | None = None,
+) -> list[tuple[RunningJob, str]]:
     """`remaining` is the waiter's remaining time when shorter-job preemption is on; a job
     that had waited `starved_s` beyond its service before its run started is no "shorter"
     victim (the starvation guard let it run)."""
@@ -68,7 +73,7 @@ def _eligible(state: PassState, job: JobRequest, opt: Option,
             continue
         lower = r.priority < job.priority
         if not lower and not within and remaining is None:
-            continue   # neither reclaim (needs within) nor priority (needs lower)
+            continue  # neither reclaim (needs within) nor priority (needs lower)
         own = r.tenant == job.tenant
         flags = tenants.get(r.tenant)
         if flags is None:
@@ -80,9 +85,14 @@ def _eligible(state: PassState, job: JobRequest, opt: Option,
             out.append((r, "reclaim"))
         elif lower and (own or borrowing):
             out.append((r, "priority"))
-        elif (remaining is not None and settled and r.priority == job.priority and (own or cohort)
-              and shorter(remaining, running_remaining(r, state.now))
-              and not _starved(r, starved_s)):
+        elif (
+            remaining is not None
+            and settled
+            and r.priority == job.priority
+            and (own or cohort)
+            and shorter(remaining, running_remaining(r, state.now))
+            and not _starved(r, starved_s)
+        ):
             out.append((r, "shorter"))
     return out
 
@@ -101,7 +111,9 @@ def _domain_level(index: DojoPool | GpuPool, count: int) -> int:
     return 1 if count <= index.per_node else 0
 
 
-def _domains(state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: int) -> tuple[int, ...]:
+def _domains(
+    state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: int
+) -> tuple[int, ...]:
     """The domains a running job's devices touch, cached per job for the pass's searches."""
     key = (r.job_id, level)
     hit = state.domains.get(key)
@@ -118,9 +130,14 @@ def _domains(state: PassState, r: RunningJob, index: DojoPool | GpuPool, level: 
     return doms
 
 
-def find_victims(state: PassState, job: JobRequest, opt: Option,
-                 blocked: dict[int, int] | None, remaining: float | None = None,
-                 starved_s: float | None = None) -> Victims | None:
+def find_victims(
+    state: PassState,
+    job: JobRequest,
+    opt: Option,
+    blocked: dict[int, int] | None,
+    remaining: float | None = None,
+    starved_s: float | None = None,
+) -> Victims | None:
     cands = _eligible(state, job, opt, remaining, starved_s)
     if not cands:
         return None
@@ -131,8 +148,12 @@ def find_victims(state: PassState, job: JobRequest, opt: Option,
     known = state.domains
     for rk in cands:
         r = rk[0]
-        hit = known.get((r.job_id, level))   # _domains' cache, read inline (hot loop)
-        doms = hit[1] if hit is not None and hit[0] is r.placement else _domains(state, r, index, level)
+        hit = known.get((r.job_id, level))  # _domains' cache, read inline (hot loop)
+        doms = (
+            hit[1]
+            if hit is not None and hit[0] is r.placement
+            else _domains(state, r, index, level)
+        )
         n = len(r.placement.devices)
         for dom in doms:
             rs = by_domain.get(dom)
@@ -144,11 +165,14 @@ def find_victims(state: PassState, job: JobRequest, opt: Option,
                 gain[dom] += n
     if isinstance(index, GpuPool) and opt.count <= index.per_node:
         # cheap pre-filter: a node can only work if its free GPUs plus victims' reach count
-        by_domain = {n: rs for n, rs in by_domain.items()
-                     if index.nodes[n].free.bit_count() + gain[n] >= opt.count}
+        by_domain = {
+            n: rs
+            for n, rs in by_domain.items()
+            if index.nodes[n].free.bit_count() + gain[n] >= opt.count
+        }
     cost: dict[str, tuple[int, float, float]] = {}
     cheapest: dict[int, tuple[int, float, float]] = {}
-    cache = state.victim_costs   # the same victims come up in every search of a pass
+    cache = state.victim_costs  # the same victims come up in every search of a pass
     for dom, rs in by_domain.items():
         low = None
         for r, kind in rs:
@@ -167,8 +191,11 @@ def find_victims(state: PassState, job: JobRequest, opt: Option,
         rs.sort(key=lambda rk: cost[rk[0].job_id])
         found = _try_domain(state, job, opt, rs, blocked)
         if found is not None:
-            score = (max(cost[j][0] for j in found.job_ids),
-                     sum(cost[j][1] for j in found.job_ids), len(found.job_ids))
+            score = (
+                max(cost[j][0] for j in found.job_ids),
+                sum(cost[j][1] for j in found.job_ids),
+                len(found.job_ids),
+            )
             if best is None or score < best[0]:
                 best = (score, found)
     return None if best is None else best[1]
@@ -183,15 +210,22 @@ def _cost(state: PassState, r: RunningJob, kind: str) -> tuple[int, float, float
     return (r.priority, _lost_work(state, r), -r.start_time)
 
 
-def _fits(state: PassState, job: JobRequest, opt: Option, blocked: dict[int, int] | None) -> tuple[str, ...] | None:
+def _fits(
+    state: PassState, job: JobRequest, opt: Option, blocked: dict[int, int] | None
+) -> tuple[str, ...] | None:
     verdict, _ = state.quota.check(job.tenant, opt.pool, opt.count)
     if verdict is not QuotaVerdict.OK:
         return None
     return state.cluster.pools[opt.pool].place(opt.count, blocked)
 
 
-def _try_domain(state: PassState, job: JobRequest, opt: Option, rs: list[tuple[RunningJob, str]],
-                blocked: dict[int, int] | None) -> Victims | None:
+def _try_domain(
+    state: PassState,
+    job: JobRequest,
+    opt: Option,
+    rs: list[tuple[RunningJob, str]],
+    blocked: dict[int, int] | None,
+) -> Victims | None:
     """Release victims cheapest first until the waiter fits, hand back the unneeded ones,
     record the result, and undo every trial move."""
     released: list[tuple[RunningJob, str, Holding]] = []
@@ -207,7 +241,7 @@ def _try_domain(state: PassState, job: JobRequest, opt: Option, rs: list[tuple[R
                 break
         if devices is None:
             return None
-        for i in range(len(released) - 2, -1, -1):   # minimal set: try to keep each one
+        for i in range(len(released) - 2, -1, -1):  # minimal set: try to keep each one
             r, kind, held = released[i]
             _put_back(state, r, held)
             again = _fits(state, job, opt, blocked)

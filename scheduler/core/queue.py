@@ -31,17 +31,18 @@ _ALL = ""
 
 
 class JobQueue:
-    def __init__(self, policy: Policy, jobs: Iterable[JobRequest] = (), *,
-                 figures: Figures = NO_FIGURES) -> None:
+    def __init__(
+        self, policy: Policy, jobs: Iterable[JobRequest] = (), *, figures: Figures = NO_FIGURES
+    ) -> None:
         self.policy = policy
-        self.figures = figures   # Capacity.figures: every option is sized and priced with it
+        self.figures = figures  # Capacity.figures: every option is sized and priced with it
         self.jobs: dict[str, JobRequest] = {}
         self.lists: dict[str, list[tuple[Any, ...]]] = {}
         # pool -> device count -> queued options asking that (early stop), priority counts
         self.sizes: dict[str, dict[int, int]] = {}
         self.options: dict[str, tuple[Option, ...]] = {}
         self.priorities: dict[int, int] = {}
-        self.tenant_sizes: dict[tuple[str, str], dict[int, int]] = {}   # (tenant, pool) -> counts
+        self.tenant_sizes: dict[tuple[str, str], dict[int, int]] = {}  # (tenant, pool) -> counts
         # pool -> heap of (estimated duration, job id), built on first use; stale entries
         # (jobs gone) are dropped lazily, so the top is a lower bound (early stop).
         self._shortest: dict[str, list[tuple[float, str]]] | None = None
@@ -57,9 +58,9 @@ class JobQueue:
         # what newly starves plus one look per (pool, tenant), however many jobs starve.
         self._starve: list[tuple[float, str]] = []
         self._starving: dict[tuple[str, str], list[tuple[int, float, str]]] = {}
-        self._starving_at: dict[str, tuple[float, int]] = {}   # id -> (time, -priority)
-        self._promoted_at = -math.inf   # the `now` of the last promotion
-        self.promoted: set[str] = set()   # this pass's heads (the engine holds on to the set)
+        self._starving_at: dict[str, tuple[float, int]] = {}  # id -> (time, -priority)
+        self._promoted_at = -math.inf  # the `now` of the last promotion
+        self.promoted: set[str] = set()  # this pass's heads (the engine holds on to the set)
         # Jobs with a single option get a kind: an int naming (tenant, priority, accelerator,
         # count), the part of the engine's shape memo key that never changes while they wait.
         # kinds: job id -> (kind << 3, the option), read by the engine's inline path.
@@ -77,12 +78,13 @@ class JobQueue:
         lists, options = self.lists, self.options
         shared = None if fair else lists.setdefault(_ALL, [])
         per_kind: dict[int, int] = {}
-        units: dict[tuple[str, int], tuple[str, float]] = {}   # sizing.unit, memoized
+        units: dict[tuple[str, int], tuple[str, float]] = {}  # sizing.unit, memoized
         for job in jobs:
             jid = job.job_id
             self.jobs[jid] = job
             (shared if shared is not None else lists.setdefault(job.tenant, [])).append(
-                (*key(job), jid))
+                (*key(job), jid)
+            )
             if starve:
                 self._starve.append((self._starves_at(job), jid))
             if not one_type(job):
@@ -168,7 +170,9 @@ class JobQueue:
             _bump(self.sizes.setdefault(opt.pool, {}), opt.count, delta)
             _bump(self.tenant_sizes.setdefault((job.tenant, opt.pool), {}), opt.count, delta)
             if delta > 0 and self._shortest is not None and opt.duration_s is not None:
-                heapq.heappush(self._shortest.setdefault(opt.pool, []), (opt.duration_s, job.job_id))
+                heapq.heappush(
+                    self._shortest.setdefault(opt.pool, []), (opt.duration_s, job.job_id)
+                )
         _bump(self.priorities, job.priority, delta)
 
     def _options(self, job: JobRequest) -> tuple[Option, ...]:
@@ -207,17 +211,21 @@ class JobQueue:
         otherwise hold one per job it ever saw): rebuild a lazily pruned index once it is
         mostly stale."""
         if len(self._starve) > 2 * len(self.jobs) + 1024:
-            self._starve = sorted((self._starves_at(j), jid) for jid, j in self.jobs.items()
-                                  if jid not in self._starving_at)
-        if self._shortest is not None and (sum(map(len, self._shortest.values()))
-                                           > 2 * len(self.jobs) + 1024):
-            self._shortest = None   # rebuilt from the queued options on next use
+            self._starve = sorted(
+                (self._starves_at(j), jid)
+                for jid, j in self.jobs.items()
+                if jid not in self._starving_at
+            )
+        if self._shortest is not None and (
+            sum(map(len, self._shortest.values())) > 2 * len(self.jobs) + 1024
+        ):
+            self._shortest = None  # rebuilt from the queued options on next use
 
     def _promote(self, now: float, quota: QuotaBook) -> list[str]:
         """The starving jobs that go first in this pass, one per pool, highest priority
         then longest starving first; also kept in `promoted`."""
         starving, at_of = self._starving, self._starving_at
-        if now < self._promoted_at:   # the clock went back (a test, a replay): start over
+        if now < self._promoted_at:  # the clock went back (a test, a replay): start over
             self._starve = sorted([*self._starve, *((at, jid) for jid, (at, _) in at_of.items())])
             starving.clear()
             at_of.clear()
@@ -227,7 +235,7 @@ class JobQueue:
         for at, jid in self._starve[:cut]:
             job = self.jobs.get(jid)
             if job is None or jid in at_of or self._starves_at(job) != at:
-                continue   # gone, or re-queued with a later time (its own entry follows)
+                continue  # gone, or re-queued with a later time (its own entry follows)
             at_of[jid] = (at, -job.priority)
             key = (pool_for_accelerator(job.accelerators[0]), job.tenant)
             insort(starving.setdefault(key, []), (-job.priority, at, jid))
@@ -235,7 +243,7 @@ class JobQueue:
         best: dict[str, tuple[int, float, str]] = {}
         for (pool, tenant), entries in starving.items():
             while entries and at_of.get(entries[0][2]) != (entries[0][1], entries[0][0]):
-                del entries[0]   # stale: the job left, or came back with another time
+                del entries[0]  # stale: the job left, or came back with another time
             if not entries:
                 continue
             nominal = quota.nominal(tenant, pool)
@@ -249,22 +257,29 @@ class JobQueue:
         self.promoted.update(jid for _, _, jid in heads)
         return [jid for _, _, jid in heads]
 
-    def ordered(self, quota: QuotaBook, now: float | None = None,
-                skip: set[str] | None = None) -> Iterator[JobRequest]:
+    def ordered(
+        self, quota: QuotaBook, now: float | None = None, skip: set[str] | None = None
+    ) -> Iterator[JobRequest]:
         """Jobs in policy order, starving ones first; a tenant added to `skip` during the
         walk yields nothing more. The queue must not change until the iteration ends."""
-        return self._ordered(quota, now, skip, self.jobs)   # type: ignore[return-value]
+        return self._ordered(quota, now, skip, self.jobs)  # type: ignore[return-value]
 
-    def ordered_ids(self, quota: QuotaBook, now: float | None = None,
-                    skip: set[str] | None = None) -> Iterator[str]:
+    def ordered_ids(
+        self, quota: QuotaBook, now: float | None = None, skip: set[str] | None = None
+    ) -> Iterator[str]:
         """The ids of ordered(): a walk that needs the job only now and then saves a lookup."""
-        return self._ordered(quota, now, skip, None)   # type: ignore[return-value]
+        return self._ordered(quota, now, skip, None)  # type: ignore[return-value]
 
-    def _ordered(self, quota: QuotaBook, now: float | None, skip: set[str] | None,
-                 jobs: dict[str, JobRequest] | None) -> Iterator[JobRequest | str]:
-        promoted = self.promoted   # the same set throughout: the engine holds on to it
+    def _ordered(
+        self,
+        quota: QuotaBook,
+        now: float | None,
+        skip: set[str] | None,
+        jobs: dict[str, JobRequest] | None,
+    ) -> Iterator[JobRequest | str]:
+        promoted = self.promoted  # the same set throughout: the engine holds on to it
         if now is not None and self.policy.starvation_s is not None:
-            for jid in self._promote(now, quota):   # a starving job per pool first
+            for jid in self._promote(now, quota):  # a starving job per pool first
                 yield jid if jobs is None else jobs[jid]
         else:
             promoted.clear()
@@ -274,11 +289,14 @@ class JobQueue:
                     yield entry[-1] if jobs is None else jobs[entry[-1]]
             return
         skip = set() if skip is None else skip
-        share, shares = quota.share, quota.shares   # shares: share()'s cache, read inline
+        share, shares = quota.share, quota.shares  # shares: share()'s cache, read inline
         # (priority part, share, entry, index, tenant, entries); entries are unique, so
         # comparisons never reach the last three.
-        heap = [(es[0][0], share(t), es[0], 0, t, es) for t, es in self.lists.items()
-                if es and t not in skip]
+        heap = [
+            (es[0][0], share(t), es[0], 0, t, es)
+            for t, es in self.lists.items()
+            if es and t not in skip
+        ]
         heapq.heapify(heap)
         heappop, heappush = heapq.heappop, heapq.heappush
         while heap:
@@ -299,7 +317,7 @@ class JobQueue:
                 if not heap:
                     continue
                 top, p = heap[0], entry[0]
-                if p == top[0]:   # same priority part: the share decides, then the entry
+                if p == top[0]:  # same priority part: the share decides, then the entry
                     mine = shares.get(tenant)
                     if mine is None:
                         mine = share(tenant)

@@ -19,20 +19,20 @@ from scheduler.core.model import TenantQuota
 
 class QuotaVerdict(Enum):
     OK = "ok"
-    OVER_LIMIT = "over borrowing limit"         # nothing will help but finishing work
-    NEEDS_RECLAIM = "needs reclaim"             # within nominal; borrowers hold the cohort
-    NO_BORROW = "cohort has nothing to lend"    # above nominal and the cohort is full
+    OVER_LIMIT = "over borrowing limit"  # nothing will help but finishing work
+    NEEDS_RECLAIM = "needs reclaim"  # within nominal; borrowers hold the cohort
+    NO_BORROW = "cohort has nothing to lend"  # above nominal and the cohort is full
 
 
 @dataclass(slots=True)
 class QuotaBook:
     tenants: Mapping[str, TenantQuota]
-    pool_size: Mapping[str, int]                 # usable devices per pool (fair share)
+    pool_size: Mapping[str, int]  # usable devices per pool (fair share)
     half_life_s: float = 7 * 24 * 3600.0
-    usage: dict[str, dict[str, int]] = field(default_factory=dict)     # tenant -> pool -> n
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)  # tenant -> pool -> n
     cohort_used: dict[tuple[str, str], int] = field(default_factory=dict)
     cohort_cap: dict[tuple[str, str], int] = field(default_factory=dict)
-    shares: dict[str, float] = field(default_factory=dict)   # cache; a tenant's add() drops it
+    shares: dict[str, float] = field(default_factory=dict)  # cache; a tenant's add() drops it
 
     def __post_init__(self) -> None:
         for q in self.tenants.values():

@@ -19,8 +19,8 @@ import math
 
 from scheduler.core.model import JobRequest, RunningJob
 
-UNKNOWN_PRIOR_S = 3600.0   # what a job without an estimate is assumed to still need
-SRPT_FACTOR = 2.0          # preempt only a victim with at least twice the waiter's remainder
+UNKNOWN_PRIOR_S = 3600.0  # what a job without an estimate is assumed to still need
+SRPT_FACTOR = 2.0  # preempt only a victim with at least twice the waiter's remainder
 
 
 def queued_remaining(job: JobRequest) -> float:

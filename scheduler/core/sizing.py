@@ -42,8 +42,9 @@ def one_type(job: JobRequest) -> bool:
     return len(job.accelerators) == 1 and not job.est_durations and not job.counts
 
 
-def single_option(accelerator: str, count: int, duration_s: float | None,
-                  pool_price: tuple[str, float]) -> Option:
+def single_option(
+    accelerator: str, count: int, duration_s: float | None, pool_price: tuple[str, float]
+) -> Option:
     """A one-type job's option; `pool_price` is unit(accelerator, count, figures) (callers
     memoize it)."""
     price = 0.0 if duration_s is None else pool_price[1] * duration_s / 3600
@@ -54,9 +55,14 @@ def job_options(job: JobRequest, figures: Figures) -> tuple[Option, ...]:
     """Every acceptable placement shape, in the job's order of preference."""
     first = job.accelerators[0]
     if one_type(job):
-        return (single_option(first, job.count, job.est_duration_s,
-                              unit(first, job.count, figures)),)
-    base = job.est_durations.get(first, job.est_duration_s) if job.est_durations else job.est_duration_s
+        return (
+            single_option(first, job.count, job.est_duration_s, unit(first, job.count, figures)),
+        )
+    base = (
+        job.est_durations.get(first, job.est_duration_s)
+        if job.est_durations
+        else job.est_duration_s
+    )
     out = []
     for accel in job.accelerators:
         count, dur = _size(job, accel, first, base, figures)
@@ -73,8 +79,9 @@ def equivalent_count(count: int, first: str, accel: str, figures: Figures) -> in
     return max(1, math.ceil(count * figures.throughput(first) / figures.throughput(accel) - 1e-9))
 
 
-def _size(job: JobRequest, accel: str, first: str, base: float | None,
-          figures: Figures) -> tuple[int, float | None]:
+def _size(
+    job: JobRequest, accel: str, first: str, base: float | None, figures: Figures
+) -> tuple[int, float | None]:
     if accel == first:
         return job.counts.get(accel, job.count), base
     work = job.count * figures.throughput(first)

@@ -20,7 +20,7 @@ class Reservation:
     job_id: str
     start: float
     devices: tuple[str, ...]
-    blocked: dict[int, int]       # pool index position (tray or node) -> bits
+    blocked: dict[int, int]  # pool index position (tray or node) -> bits
 
 
 @dataclass(slots=True)
@@ -34,7 +34,7 @@ class PassState:
     checkpoint_interval_s: float | None = None
     reservations: dict[str, Reservation] = field(default_factory=dict)
     # Devices held back in this pass for a job whose victims are still checkpointing.
-    nominated: dict[str, str] = field(default_factory=dict)   # pseudo holder -> job id
+    nominated: dict[str, str] = field(default_factory=dict)  # pseudo holder -> job id
     # pool -> priority -> number of running jobs that could still be victims (fast reject).
     victim_priorities: dict[str, dict[int, int]] = field(default_factory=dict)
     # pool -> running jobs sorted by estimated end (inf when unknown), for reservations.
@@ -44,7 +44,7 @@ class PassState:
     awaiting: dict[str, dict[str, None]] = field(default_factory=dict)
     # job id -> running jobs that displaced it (they are never its victims; shape memo)
     displaced: dict[str, int] = field(default_factory=dict)
-    by_pool: dict[str, dict[str, None]] = field(default_factory=dict)   # pool -> running ids
+    by_pool: dict[str, dict[str, None]] = field(default_factory=dict)  # pool -> running ids
     # (job id, domain level) -> (its placement, domains it touches): victim search cache
     domains: dict[tuple[str, int], tuple[Placement, tuple[int, ...]]] = field(default_factory=dict)
     # (job id, for a shorter job) -> victim cost; depends on `now`, so cleared every pass
@@ -177,8 +177,15 @@ def state_from_snapshot(snapshot: Snapshot) -> PassState:
     cluster = ClusterState.from_capacity(snapshot.capacity)
     sizes = {name: p.usable_count for name, p in cluster.pools.items()}
     quota = QuotaBook(snapshot.tenants, sizes, snapshot.usage_half_life_s)
-    state = PassState(snapshot.now, cluster, quota, {}, snapshot.grace_period_s,
-                      snapshot.min_run_s, snapshot.checkpoint_interval_s)
+    state = PassState(
+        snapshot.now,
+        cluster,
+        quota,
+        {},
+        snapshot.grace_period_s,
+        snapshot.min_run_s,
+        snapshot.checkpoint_interval_s,
+    )
     state.add_all_running(snapshot.running)
     state.canonical_order()
     return state

@@ -41,11 +41,13 @@ Reason = tuple[str, ReasonCode]
 # Module constants, not ReasonCode.X at each use: reading an Enum member off its class costs
 # about ten times a global, and these are read per job.
 HEAD_OF_LINE_BLOCKED, PREEMPTING = ReasonCode.HEAD_OF_LINE_BLOCKED, ReasonCode.PREEMPTING
-HOLDS_RESERVATION, WAITING_FOR_VICTIMS = ReasonCode.HOLDS_RESERVATION, ReasonCode.WAITING_FOR_VICTIMS
+HOLDS_RESERVATION, WAITING_FOR_VICTIMS = (
+    ReasonCode.HOLDS_RESERVATION,
+    ReasonCode.WAITING_FOR_VICTIMS,
+)
 
 
-def run_pass(state: PassState, queue: JobQueue, policy: Policy,
-             explain: bool = True) -> Decisions:
+def run_pass(state: PassState, queue: JobQueue, policy: Policy, explain: bool = True) -> Decisions:
     """One pass. With explain=False no Pending entries are built and the walk stops as soon
     as nothing left in the queue can start (the simulator's fast path)."""
     walk = _Walk(state, policy, explain, queue)
@@ -82,7 +84,7 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         self.pending: list[Pending] = []
         self.position = 0
         self.blocker: str | None = None
-        self.skip: set[str] = set()   # tenants none of whose remaining jobs can start now
+        self.skip: set[str] = set()  # tenants none of whose remaining jobs can start now
         self.awaiting = state.awaiting
         self.kinds = queue.kinds
         self.pools = state.cluster.pools
@@ -92,7 +94,7 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         # so a change drops only the shapes of that pool (memo_pools).
         self.memo: dict[Hashable, Reason] = {}
         self.memo_pools: dict[str, list[Hashable]] = {}
-        self.version = 0   # bumped by every change; a decide() that changed state is not memoized
+        self.version = 0  # bumped by every change; a decide() that changed state is not memoized
         self.left = Left(queue) if not explain else None
         if not explain:
             self.refresh_bounds()
@@ -102,10 +104,13 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         for shape in self.memo_pools.pop(pool, ()):
             self.memo.pop(shape, None)
 
-    def wait(self, job: JobRequest, reason: str, code: ReasonCode, infeasible: bool = False) -> None:
-        if self.explain:   # tuple.__new__: Pending's own __new__ is Python code
-            self.pending.append(tuple.__new__(Pending, (job.job_id, reason, self.position,
-                                                        infeasible, code)))
+    def wait(
+        self, job: JobRequest, reason: str, code: ReasonCode, infeasible: bool = False
+    ) -> None:
+        if self.explain:  # tuple.__new__: Pending's own __new__ is Python code
+            self.pending.append(
+                tuple.__new__(Pending, (job.job_id, reason, self.position, infeasible, code))
+            )
 
     def explain_all(self, ids: Iterable[str]) -> None:
         """consider() every job, with the common case inline: a job with one option (a
@@ -129,7 +134,7 @@ class _Walk(AdmissionPhase, PreemptionPhase):
                 self.consider(jobs[jid])
                 continue
             res = reservations.get(pool)
-            if res is not None:   # may_use_reserved, inline
+            if res is not None:  # may_use_reserved, inline
                 start, d = res.start, o.duration_s
                 shape |= (d is not None and start != inf and now + d <= start) << 2
             known = memo.get(shape | (jid in displaced) << 1 | (jid in promoted))
@@ -151,12 +156,12 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         jid = job.job_id
         k = self.kinds.get(jid)
         opts: Sequence[Option] | None
-        if k is not None:   # one option (the common case): options() and shape() inline
+        if k is not None:  # one option (the common case): options() and shape() inline
             opts = self.queue.options[jid]
             o = opts[0]
             index = self.pools.get(o.pool)
             if index is None or o.count > index.usable_count:
-                self.options(job)   # records why it must wait
+                self.options(job)  # records why it must wait
                 return False
         else:
             opts = self.options(job)
@@ -172,8 +177,11 @@ class _Walk(AdmissionPhase, PreemptionPhase):
                 self.resolve(o.pool)
             res = state.reservations.get(o.pool)
             shape: Hashable = (
-                k[0] | (res is not None and may_use_reserved(res, state.now, o)) << 2
-                | (jid in state.displaced) << 1 | (jid in self.queue.promoted))
+                k[0]
+                | (res is not None and may_use_reserved(res, state.now, o)) << 2
+                | (jid in state.displaced) << 1
+                | (jid in self.queue.promoted)
+            )
         else:
             shape = self.shape(job, opts)
         known = self.memo.get(shape)
@@ -182,11 +190,12 @@ class _Walk(AdmissionPhase, PreemptionPhase):
             known = self.decide(job, opts)
             if known is None:
                 return False
-            if version == self.version:   # nothing changed while deciding: same shape, same reason
+            if version == self.version:  # nothing changed while deciding: same shape, same reason
                 self.remember(shape, known, opts)
         if self.explain:
-            self.pending.append(tuple.__new__(Pending, (jid, known[0], self.position, False,
-                                                        known[1])))
+            self.pending.append(
+                tuple.__new__(Pending, (jid, known[0], self.position, False, known[1]))
+            )
             return False
         if self.left is not None and self.left.done(job.tenant, opts):
             self.skip.add(job.tenant)
@@ -235,12 +244,22 @@ class _Walk(AdmissionPhase, PreemptionPhase):
             for o in opts:
                 self.resolve(o.pool)
         jid = job.job_id
-        parts: list[Any] = [job.tenant, job.priority, jid in state.displaced,
-                            jid in self.queue.promoted]
+        parts: list[Any] = [
+            job.tenant,
+            job.priority,
+            jid in state.displaced,
+            jid in self.queue.promoted,
+        ]
         for o in opts:
             res = state.reservations.get(o.pool)
-            parts.append((o.pool, o.count, o.accelerator,
-                          res is not None and may_use_reserved(res, state.now, o)))
+            parts.append(
+                (
+                    o.pool,
+                    o.count,
+                    o.accelerator,
+                    res is not None and may_use_reserved(res, state.now, o),
+                )
+            )
         return tuple(parts)
 
     def refresh_bounds(self) -> None:
@@ -249,10 +268,18 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         if left is None:
             return
         self.may_fit = any(may_fit(state, queue, left, name) for name in state.cluster.pools)
-        self.may_preempt = self.preemption and self.attempts < MAX_PREEMPTION_ATTEMPTS and (
-            any(state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools)
-            or may_reclaim(state, left, self.reclaim_failed)
-            or (self.policy.shortest_first and may_shorten(state, left, self.short_failed)))
+        self.may_preempt = (
+            self.preemption
+            and self.attempts < MAX_PREEMPTION_ATTEMPTS
+            and (
+                any(
+                    state.any_victim_below(p, queue.top_priority() or 0)
+                    for p in state.cluster.pools
+                )
+                or may_reclaim(state, left, self.reclaim_failed)
+                or (self.policy.shortest_first and may_shorten(state, left, self.short_failed))
+            )
+        )
 
     def options(self, job: JobRequest) -> Sequence[Option] | None:
         """Options the cluster can ever hold (fastest first where the policy says so); None

@@ -33,26 +33,61 @@ def replay_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m scheduler.simulate",
         description="Replay a job trace through the scheduling core in virtual time. "
-                    "`python -m scheduler.simulate generate -h` writes synthetic traces.")
-    p.add_argument("--trace", type=Path, default=None,
-                   help="native CSV or Philly CSV (default: the shared Philly trace)")
-    p.add_argument("--cluster", type=Path, default=None,
-                   help="inventory YAML (default: philly.yaml for Philly, exapod.yaml else)")
-    p.add_argument("--policy", default="default",
-                   help=f"policy name, or several comma-separated to compare ({', '.join(POLICIES)})")
+        "`python -m scheduler.simulate generate -h` writes synthetic traces.",
+    )
+    p.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        help="native CSV or Philly CSV (default: the shared Philly trace)",
+    )
+    p.add_argument(
+        "--cluster",
+        type=Path,
+        default=None,
+        help="inventory YAML (default: philly.yaml for Philly, exapod.yaml else)",
+    )
+    p.add_argument(
+        "--policy",
+        default="default",
+        help=f"policy name, or several comma-separated to compare ({', '.join(POLICIES)})",
+    )
     p.add_argument("--out", type=Path, required=True, help="report directory")
-    p.add_argument("--cap", type=int, default=None,
-                   help="cap job sizes at this many devices (default 8 for Philly, none else; 0: none)")
-    p.add_argument("--checkpoint-interval", type=float, default=1800.0,
-                   help="seconds between a running job's checkpoints (work lost on preemption)")
-    p.add_argument("--grace", type=float, default=60.0,
-                   help="preemption grace period in seconds (the victim checkpoints within it)")
-    p.add_argument("--quotas", choices=("equal", "none"), default="equal",
-                   help="equal guaranteed slices per tenant (Kueue nominal quota), or none")
-    p.add_argument("--driver", choices=("incremental", "snapshot"), default="incremental",
-                   help="core API: incremental Scheduler, or a full Snapshot per pass")
-    p.add_argument("--no-estimates", action="store_true",
-                   help="hide run times from the core (by default est_duration_s is the trace's)")
+    p.add_argument(
+        "--cap",
+        type=int,
+        default=None,
+        help="cap job sizes at this many devices (default 8 for Philly, none else; 0: none)",
+    )
+    p.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=1800.0,
+        help="seconds between a running job's checkpoints (work lost on preemption)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=60.0,
+        help="preemption grace period in seconds (the victim checkpoints within it)",
+    )
+    p.add_argument(
+        "--quotas",
+        choices=("equal", "none"),
+        default="equal",
+        help="equal guaranteed slices per tenant (Kueue nominal quota), or none",
+    )
+    p.add_argument(
+        "--driver",
+        choices=("incremental", "snapshot"),
+        default="incremental",
+        help="core API: incremental Scheduler, or a full Snapshot per pass",
+    )
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="hide run times from the core (by default est_duration_s is the trace's)",
+    )
     p.add_argument("--limit", type=int, default=None, help="replay only the first N jobs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -60,8 +95,10 @@ def replay_parser() -> argparse.ArgumentParser:
 
 def generate_parser() -> argparse.ArgumentParser:
     d = WorkloadSpec()
-    p = argparse.ArgumentParser(prog="python -m scheduler.simulate generate",
-                                description="Write a seeded synthetic trace in native CSV.")
+    p = argparse.ArgumentParser(
+        prog="python -m scheduler.simulate generate",
+        description="Write a seeded synthetic trace in native CSV.",
+    )
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
     p.add_argument("--jobs", type=int, default=d.jobs)
     p.add_argument("--tenants", type=int, default=d.tenants)
@@ -77,10 +114,15 @@ def generate_parser() -> argparse.ArgumentParser:
 def main_generate(argv: Sequence[str]) -> int:
     a = generate_parser().parse_args(argv)
     spec = WorkloadSpec(
-        jobs=a.jobs, tenants=a.tenants, seed=a.seed, mean_interarrival_s=a.mean_interarrival,
-        dojo_fraction=a.dojo_fraction, flexible_fraction=a.flexible_fraction,
+        jobs=a.jobs,
+        tenants=a.tenants,
+        seed=a.seed,
+        mean_interarrival_s=a.mean_interarrival,
+        dojo_fraction=a.dojo_fraction,
+        flexible_fraction=a.flexible_fraction,
         gpu_pools=tuple(p for p in a.gpu_pools.split(",") if p),
-        median_duration_s=a.median_duration)
+        median_duration_s=a.median_duration,
+    )
     jobs = generate(spec)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     write_native(a.out, jobs)
@@ -96,15 +138,28 @@ def _defaults(a: argparse.Namespace) -> tuple[Path, Path, int | None]:
     return trace, cluster, (cap or None)
 
 
-def run_policies(trace: Path, cluster: Path, policies: Sequence[str], options: ReplayOptions,
-                 cap: int | None, limit: int | None, progress: bool) -> list[ReplayResult]:
+def run_policies(
+    trace: Path,
+    cluster: Path,
+    policies: Sequence[str],
+    options: ReplayOptions,
+    cap: int | None,
+    limit: int | None,
+    progress: bool,
+) -> list[ReplayResult]:
     jobs = load_trace(trace, cap_count=cap)[:limit]
     capacity = load_inventory(cluster)
     results = []
     for policy in policies:
         opts = replace(options, policy=policy)
-        with tqdm(total=len(jobs), desc=policy, unit="job", disable=not progress,
-                  mininterval=0.5, dynamic_ncols=True) as bar:
+        with tqdm(
+            total=len(jobs),
+            desc=policy,
+            unit="job",
+            disable=not progress,
+            mininterval=0.5,
+            dynamic_ncols=True,
+        ) as bar:
             results.append(replay(jobs, capacity, opts, on_finish=bar.update))
     return results
 
@@ -114,16 +169,27 @@ def main_replay(argv: Sequence[str]) -> int:
     policies = [p.strip() for p in a.policy.split(",") if p.strip()]
     try:
         trace, cluster, cap = _defaults(a)
-        options = ReplayOptions(checkpoint_interval_s=a.checkpoint_interval,
-                                oracle_estimates=not a.no_estimates, quotas=a.quotas,
-                                grace_period_s=a.grace, driver=a.driver)
-        results = run_policies(trace, cluster, policies, options, cap, a.limit,
-                               progress=not a.no_progress)
+        options = ReplayOptions(
+            checkpoint_interval_s=a.checkpoint_interval,
+            oracle_estimates=not a.no_estimates,
+            quotas=a.quotas,
+            grace_period_s=a.grace,
+            driver=a.driver,
+        )
+        results = run_policies(
+            trace, cluster, policies, options, cap, a.limit, progress=not a.no_progress
+        )
     except (TraceError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    extra = {"trace": str(trace), "cluster": str(cluster), "cap": cap, "quotas": a.quotas,
-             "grace_period_s": a.grace, "estimates": not a.no_estimates}
+    extra = {
+        "trace": str(trace),
+        "cluster": str(cluster),
+        "cap": cap,
+        "quotas": a.quotas,
+        "grace_period_s": a.grace,
+        "estimates": not a.no_estimates,
+    }
     top = write_report(results, a.out, extra)
     summaries = [top["policies"][p] for p in policies] if len(results) > 1 else [top]
     print(format_table(summaries))

@@ -30,7 +30,9 @@ USAGE_HALF_LIFE_S = 7 * 24 * 3600.0
 USAGE_REFRESH_S = 600.0
 
 
-def equal_quotas(tenants: Iterable[str], pool_capacity: Mapping[str, int]) -> dict[str, TenantQuota]:
+def equal_quotas(
+    tenants: Iterable[str], pool_capacity: Mapping[str, int]
+) -> dict[str, TenantQuota]:
     """Each pool split into equal guaranteed slices (the remainder one device each to the
     first tenants, so the slices add up to the pool); everyone may borrow the rest."""
     names = list(tenants)
@@ -38,9 +40,12 @@ def equal_quotas(tenants: Iterable[str], pool_capacity: Mapping[str, int]) -> di
     unlimited: dict[str, int | None] = {pool: None for pool in pool_capacity}
     out = {}
     for i, t in enumerate(names):
-        nominal = {pool: cap // n + (1 if i < cap % n else 0) for pool, cap in pool_capacity.items()}
-        out[t] = TenantQuota(nominal=nominal, borrowing_limit=dict(unlimited),
-                             lending_limit=dict(unlimited))
+        nominal = {
+            pool: cap // n + (1 if i < cap % n else 0) for pool, cap in pool_capacity.items()
+        }
+        out[t] = TenantQuota(
+            nominal=nominal, borrowing_limit=dict(unlimited), lending_limit=dict(unlimited)
+        )
     return out
 
 
@@ -55,8 +60,13 @@ QUOTA_MODES = {"equal": equal_quotas, "none": no_quotas}
 def job_request(job: SimJob) -> JobRequest:
     t = job.trace
     return JobRequest(
-        job_id=t.job_id, tenant=t.tenant, accelerators=t.accelerators, count=t.count,
-        submit_time=t.submit_s, priority=job.priority, est_duration_s=job.est_duration_s,
+        job_id=t.job_id,
+        tenant=t.tenant,
+        accelerators=t.accelerators,
+        count=t.count,
+        submit_time=t.submit_s,
+        priority=job.priority,
+        est_duration_s=job.est_duration_s,
         attained_service_s=job.attained_s,
     )
 
@@ -70,12 +80,16 @@ def last_checkpoint(start: float, now: float, interval_s: float) -> float:
 def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
     assert job.placement is not None
     return RunningJob(
-        job_id=job.trace.job_id, tenant=job.trace.tenant, placement=job.placement,
-        start_time=job.start, priority=job.priority,
+        job_id=job.trace.job_id,
+        tenant=job.trace.tenant,
+        placement=job.placement,
+        start_time=job.start,
+        priority=job.priority,
         last_checkpoint_time=last_checkpoint(job.start, now, checkpoint_s),
         est_end_time=job.end if job.est_duration_s is not None else None,
-        attained_service_s=job.attained_s,   # before this run: the core adds the current one
-        preempted_for=job.preempted_for, displaced=frozenset(job.displaced),
+        attained_service_s=job.attained_s,  # before this run: the core adds the current one
+        preempted_for=job.preempted_for,
+        displaced=frozenset(job.displaced),
         submit_time=job.trace.submit_s,
     )
 
@@ -83,10 +97,14 @@ def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
 class TenantUsage:
     """Half-life-decayed dominant-share usage per tenant, as TenantQuota.decayed_usage."""
 
-    def __init__(self, tenants: Iterable[str], quotas: Mapping[str, TenantQuota],
-                 pool_capacity: Mapping[str, int], half_life_s: float = USAGE_HALF_LIFE_S
-                 ) -> None:
-        self.quotas = dict(quotas)     # tenants without one are unlimited (no usage kept)
+    def __init__(
+        self,
+        tenants: Iterable[str],
+        quotas: Mapping[str, TenantQuota],
+        pool_capacity: Mapping[str, int],
+        half_life_s: float = USAGE_HALF_LIFE_S,
+    ) -> None:
+        self.quotas = dict(quotas)  # tenants without one are unlimited (no usage kept)
         self.sizes = dict(pool_capacity)
         self.half_life_s = half_life_s
         names = list(tenants)
@@ -95,14 +113,17 @@ class TenantUsage:
         self.since = dict.fromkeys(names, 0.0)
 
     def _dominant(self, tenant: str) -> float:
-        return max((n / self.sizes[p] for p, n in self.held[tenant].items() if self.sizes.get(p)),
-                   default=0.0)
+        return max(
+            (n / self.sizes[p] for p, n in self.held[tenant].items() if self.sizes.get(p)),
+            default=0.0,
+        )
 
     def _advance(self, tenant: str, now: float) -> None:
         dt = now - self.since[tenant]
         if dt > 0:
-            self.decayed[tenant] = decay_usage(self.decayed[tenant], self._dominant(tenant), dt,
-                                               self.half_life_s)
+            self.decayed[tenant] = decay_usage(
+                self.decayed[tenant], self._dominant(tenant), dt, self.half_life_s
+            )
             self.since[tenant] = now
 
     def change(self, tenant: str, pool: str, n: int, now: float) -> None:
@@ -127,8 +148,7 @@ class CoreDriver(Protocol):
     def enqueue(self, job: SimJob) -> None: ...
     def admitted(self, job: SimJob) -> None: ...
     def released(self, job: SimJob) -> None: ...
-    def decide(self, now: float, running: Iterable[SimJob], explain: bool = False
-               ) -> Decisions: ...
+    def decide(self, now: float, running: Iterable[SimJob], explain: bool = False) -> Decisions: ...
 
 
 class SnapshotDriver:
@@ -136,8 +156,14 @@ class SnapshotDriver:
     loop's path, kept to cross-check the incremental one on small traces. Queued requests
     are cached per job and rebuilt only when the job re-enters the queue."""
 
-    def __init__(self, capacity: Capacity, usage: TenantUsage, policy: str,
-                 checkpoint_s: float, grace_s: float) -> None:
+    def __init__(
+        self,
+        capacity: Capacity,
+        usage: TenantUsage,
+        policy: str,
+        checkpoint_s: float,
+        grace_s: float,
+    ) -> None:
         self.capacity = capacity
         self.usage = usage
         self.policy = policy
@@ -156,9 +182,12 @@ class SnapshotDriver:
 
     def decide(self, now: float, running: Iterable[SimJob], explain: bool = False) -> Decisions:
         snap = Snapshot(
-            now=now, capacity=self.capacity, queued=tuple(self._requests.values()),
+            now=now,
+            capacity=self.capacity,
+            queued=tuple(self._requests.values()),
             running=tuple(running_job(j, now, self.checkpoint_s) for j in running),
-            tenants=self.usage.quotas_at(now), usage_half_life_s=self.usage.half_life_s,
+            tenants=self.usage.quotas_at(now),
+            usage_half_life_s=self.usage.half_life_s,
             grace_period_s=self.grace_s,
         )
         return schedule(snap, self.policy)
@@ -173,11 +202,22 @@ class IncrementalDriver:
     of virtual time (fair share moves slowly; refreshing every pass would cost more than
     it changes)."""
 
-    def __init__(self, capacity: Capacity, usage: TenantUsage, policy: str,
-                 checkpoint_s: float, grace_s: float) -> None:
+    def __init__(
+        self,
+        capacity: Capacity,
+        usage: TenantUsage,
+        policy: str,
+        checkpoint_s: float,
+        grace_s: float,
+    ) -> None:
         self.usage = usage
-        self.core = Scheduler(capacity, policy, usage.quotas_at(0.0), grace_period_s=grace_s,
-                              checkpoint_interval_s=checkpoint_s if checkpoint_s > 0 else None)
+        self.core = Scheduler(
+            capacity,
+            policy,
+            usage.quotas_at(0.0),
+            grace_period_s=grace_s,
+            checkpoint_interval_s=checkpoint_s if checkpoint_s > 0 else None,
+        )
         self.fair_share = get_policy(policy).fair_share
         self._refreshed = 0.0
 

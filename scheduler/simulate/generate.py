@@ -28,11 +28,11 @@ class WorkloadSpec:
     tenants: int = 6
     seed: int = 0
     mean_interarrival_s: float = 60.0
-    dojo_fraction: float = 0.4          # jobs whose first choice is Dojo tiles
+    dojo_fraction: float = 0.4  # jobs whose first choice is Dojo tiles
     gpu_pools: tuple[str, ...] = ("gpu-a100", "gpu-h100")
-    flexible_fraction: float = 0.3      # jobs that list a second accelerator type
+    flexible_fraction: float = 0.3  # jobs that list a second accelerator type
     median_duration_s: float = 1200.0
-    duration_sigma: float = 1.6         # log-normal shape: larger is a longer tail
+    duration_sigma: float = 1.6  # log-normal shape: larger is a longer tail
 
 
 def _pick(rng: random.Random, table: Sequence[tuple[object, float]]) -> object:
@@ -63,12 +63,19 @@ def generate(spec: WorkloadSpec) -> list[TraceJob]:
         accels = _accelerators(rng, spec)
         sizes = TILE_SIZES if accels[0] == DOJO_ACCELERATOR else GPU_SIZES
         count = int(_pick(rng, sizes))  # type: ignore[call-overload]
-        duration = min(MAX_DURATION_S, max(
-            30.0, rng.lognormvariate(math.log(spec.median_duration_s), spec.duration_sigma)))
-        jobs.append(TraceJob(
-            job_id=f"syn-{i:0{width}d}", submit_s=round(t, 1),
-            tenant=rng.choices(tenants, weights=appetite)[0], accelerators=accels,
-            count=count, duration_s=round(duration, 1),
-            priority=str(_pick(rng, PRIORITIES)),
-        ))
+        duration = min(
+            MAX_DURATION_S,
+            max(30.0, rng.lognormvariate(math.log(spec.median_duration_s), spec.duration_sigma)),
+        )
+        jobs.append(
+            TraceJob(
+                job_id=f"syn-{i:0{width}d}",
+                submit_s=round(t, 1),
+                tenant=rng.choices(tenants, weights=appetite)[0],
+                accelerators=accels,
+                count=count,
+                duration_s=round(duration, 1),
+                priority=str(_pick(rng, PRIORITIES)),
+            )
+        )
     return jobs

@@ -60,8 +60,9 @@ def jain_index(values: Sequence[float]) -> float:
     return float(arr.sum() ** 2 / (arr.size * np.square(arr).sum()))
 
 
-def water_fill(capacity: float, demands: Sequence[float], weights: Sequence[float] | None = None
-               ) -> list[float]:
+def water_fill(
+    capacity: float, demands: Sequence[float], weights: Sequence[float] | None = None
+) -> list[float]:
     """Max-min fair (weighted) split of `capacity` over `demands`; nobody gets above demand."""
     n = len(demands)
     w = list(weights) if weights is not None else [1.0] * n
@@ -93,8 +94,9 @@ def makespan(jobs: Sequence[SimJob]) -> tuple[float, float]:
     return first, last
 
 
-def step_integral(times: Sequence[float], values: Sequence[float], start: float, end: float
-                  ) -> float:
+def step_integral(
+    times: Sequence[float], values: Sequence[float], start: float, end: float
+) -> float:
     """Integral over [start, end] of the right-continuous step function (times, values)."""
     if end <= start or not times:
         return 0.0
@@ -110,8 +112,9 @@ def utilization(timeline: Timeline, start: float, end: float) -> float:
     return busy / (timeline.capacity * (end - start))
 
 
-def binned(times: Sequence[float], values: Sequence[float], start: float, end: float, bins: int
-           ) -> tuple[np.ndarray, np.ndarray]:
+def binned(
+    times: Sequence[float], values: Sequence[float], start: float, end: float, bins: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Time-averages of a step function over `bins` equal bins: (bin starts, averages)."""
     edges = np.linspace(start, end, bins + 1)
     if end <= start or not times:
@@ -126,8 +129,9 @@ def binned(times: Sequence[float], values: Sequence[float], start: float, end: f
     return edges[:-1], np.diff(at_edges) / np.diff(edges)
 
 
-def tenant_series(result: ReplayResult, start: float, end: float, bins: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def tenant_series(
+    result: ReplayResult, start: float, end: float, bins: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Bin averages of allocated and demanded devices: two arrays [tenant, pool, bin]."""
     n, pools = len(result.tenants), len(result.pools_order)
     series: dict[tuple[int, int], tuple[list[float], list[float], list[float]]] = {}

@@ -73,8 +73,12 @@ def plot_jct_cdf(results: Sequence[ReplayResult], out: Path) -> Path:
         label = f"{r.policy} (mean {jcts.mean():,.0f} s)"
         ax.step(np.maximum(jcts, 1.0), frac, where="post", label=label, linewidth=1.4)
     ax.set_xscale("log")
-    ax.set(title="Job completion time CDF", xlabel="job completion time (s, log scale)",
-           ylabel="fraction of jobs", ylim=(0, 1.02))
+    ax.set(
+        title="Job completion time CDF",
+        xlabel="job completion time (s, log scale)",
+        ylabel="fraction of jobs",
+        ylim=(0, 1.02),
+    )
     ax.grid(alpha=0.3, which="both")
     ax.legend(title="policy", loc="upper left")
     fig.tight_layout()

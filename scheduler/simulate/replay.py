@@ -35,7 +35,7 @@ from scheduler.simulate.state import ReplayResult, SimJob, Timeline
 from scheduler.simulate.trace import TraceJob, tenants_of
 
 MAX_PASSES_PER_EVENT = 4
-FINISH, STOP = 0, 1   # event kinds; finishes first at equal times
+FINISH, STOP = 0, 1  # event kinds; finishes first at equal times
 
 
 class SimulationError(RuntimeError):
@@ -46,13 +46,13 @@ class SimulationError(RuntimeError):
 class ReplayOptions:
     policy: str = "default"
     checkpoint_interval_s: float = 1800.0
-    checkpoint_write_s: float = 30.0   # a grace period this long lets the victim save
+    checkpoint_write_s: float = 30.0  # a grace period this long lets the victim save
     # Give the core each job's true run time as its estimate (traces carry no user estimate).
     oracle_estimates: bool = True
-    quotas: str = "equal"          # "equal" nominal slices, or "none"
-    check_conflicts: bool = True   # verify the core never double-books a device
-    grace_period_s: float = 60.0   # the victim's time to checkpoint (Snapshot.grace_period_s)
-    driver: str = "incremental"    # or "snapshot": a full Snapshot per pass, as the live loop
+    quotas: str = "equal"  # "equal" nominal slices, or "none"
+    check_conflicts: bool = True  # verify the core never double-books a device
+    grace_period_s: float = 60.0  # the victim's time to checkpoint (Snapshot.grace_period_s)
+    driver: str = "incremental"  # or "snapshot": a full Snapshot per pass, as the live loop
 
 
 def pool_capacity(capacity: Capacity) -> dict[str, int]:
@@ -66,39 +66,60 @@ def pool_capacity(capacity: Capacity) -> dict[str, int]:
     return out
 
 
-def _sim_jobs(trace: Sequence[TraceJob], tenants: list[str], oracle: bool,
-              figures: Figures) -> list[SimJob]:
+def _sim_jobs(
+    trace: Sequence[TraceJob], tenants: list[str], oracle: bool, figures: Figures
+) -> list[SimJob]:
     index = {t: i for i, t in enumerate(tenants)}
     jobs = []
     for i, t in enumerate(trace):
         work = tp.work_units(t.duration_s, t.count, t.accelerators[0], figures)
-        jobs.append(SimJob(i, t, priority_value(t.priority), index[t.tenant], work,
-                           t.duration_s if oracle else None, requeued_at=t.submit_s))
+        jobs.append(
+            SimJob(
+                i,
+                t,
+                priority_value(t.priority),
+                index[t.tenant],
+                work,
+                t.duration_s if oracle else None,
+                requeued_at=t.submit_s,
+            )
+        )
     return jobs
 
 
 class Replay:
     """One replay of one trace under one policy. Use `run()`."""
 
-    def __init__(self, trace: Sequence[TraceJob], capacity: Capacity, options: ReplayOptions,
-                 on_finish: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        trace: Sequence[TraceJob],
+        capacity: Capacity,
+        options: ReplayOptions,
+        on_finish: Callable[[int], None] | None = None,
+    ) -> None:
         if options.quotas not in QUOTA_MODES:
-            raise ValueError(f"unknown quota mode {options.quotas!r} (known: {', '.join(QUOTA_MODES)})")
+            raise ValueError(
+                f"unknown quota mode {options.quotas!r} (known: {', '.join(QUOTA_MODES)})"
+            )
         self.options = options
         self.tenants = tenants_of(trace)
         self.pools = pool_capacity(capacity)
-        self.figures = capacity.figures   # the core's own: simulated and estimated agree
+        self.figures = capacity.figures  # the core's own: simulated and estimated agree
         self.jobs = _sim_jobs(trace, self.tenants, options.oracle_estimates, self.figures)
         self.by_id = {j.trace.job_id: j for j in self.jobs}
         quotas = QUOTA_MODES[options.quotas](self.tenants, self.pools)
         self.usage = TenantUsage(self.tenants, quotas, self.pools)
-        self.driver = DRIVERS[options.driver](capacity, self.usage, options.policy,
-                                              options.checkpoint_interval_s,
-                                              options.grace_period_s)
+        self.driver = DRIVERS[options.driver](
+            capacity,
+            self.usage,
+            options.policy,
+            options.checkpoint_interval_s,
+            options.grace_period_s,
+        )
         self.queued: dict[int, SimJob] = {}
         self.running: dict[int, SimJob] = {}
         self.busy_devices: set[str] = set()
-        self.events: list[tuple[float, int, int, int]] = []   # (time, kind, job index, epoch)
+        self.events: list[tuple[float, int, int, int]] = []  # (time, kind, job index, epoch)
         self.timeline = Timeline(capacity=sum(self.pools.values()))
         self.tenant_alloc: dict[tuple[int, int], int] = {}
         self.tenant_demand: dict[tuple[int, int], int] = {}
@@ -123,8 +144,10 @@ class Replay:
         jobs, n = self.jobs, len(self.jobs)
         now, inf = 0.0, float("inf")
         while self.next_submit < n or self.events:
-            now = min(jobs[self.next_submit].trace.submit_s if self.next_submit < n else inf,
-                      self.events[0][0] if self.events else inf)
+            now = min(
+                jobs[self.next_submit].trace.submit_s if self.next_submit < n else inf,
+                self.events[0][0] if self.events else inf,
+            )
             while self.events and self.events[0][0] <= now:
                 _, kind, idx, epoch = heapq.heappop(self.events)
                 job = jobs[idx]
@@ -164,7 +187,7 @@ class Replay:
             if job is None or job.index not in self.running:
                 raise SimulationError(f"core preempted {p.job_id!r}, which is not running")
             if job.preempted_for is not None:
-                continue   # already checkpointing
+                continue  # already checkpointing
             self.preemptions += 1
             job.preempted_for = p.for_job_id or "operator"
             waiter = self.by_id.get(p.for_job_id) if p.for_job_id else None
@@ -195,7 +218,9 @@ class Replay:
         if self.options.check_conflicts:
             clash = self.busy_devices.intersection(placement.devices)
             if clash:
-                raise SimulationError(f"core placed {job.trace.job_id!r} on busy {sorted(clash)[:3]}")
+                raise SimulationError(
+                    f"core placed {job.trace.job_id!r} on busy {sorted(clash)[:3]}"
+                )
             self.busy_devices.update(placement.devices)
         del self.queued[job.index]
         self.driver.admitted(job)
@@ -214,7 +239,7 @@ class Replay:
         first = self._first_pool(job)
         if placement.pool == first:
             self._tenant(job, now, first, alloc=n, demand=n - job.trace.count)
-        else:   # demand moves to the pool it runs in
+        else:  # demand moves to the pool it runs in
             self._tenant(job, now, first, demand=-job.trace.count)
             self._tenant(job, now, placement.pool, alloc=n, demand=n)
 
@@ -259,12 +284,11 @@ class Replay:
     def _first_pool(self, job: SimJob) -> str:
         return pool_for_accelerator(job.trace.accelerators[0])
 
-    def _tenant(self, job: SimJob, now: float, pool: str, alloc: int = 0, demand: int = 0
-                ) -> None:
+    def _tenant(self, job: SimJob, now: float, pool: str, alloc: int = 0, demand: int = 0) -> None:
         """Records the tenant's allocated and demanded devices in `pool` (for fairness)."""
         p = self.pool_index.get(pool)
         if p is None:
-            return   # a pool the cluster lacks: the job is infeasible, nobody owes it
+            return  # a pool the cluster lacks: the job is infeasible, nobody owes it
         key = (job.tenant_index, p)
         alloc_now = self.tenant_alloc.get(key, 0) + alloc
         demand_now = self.tenant_demand.get(key, 0) + demand
@@ -280,14 +304,25 @@ class Replay:
             if job is not None and job.finish is None:
                 reasons[p.reason] = reasons.get(p.reason, 0) + 1
         return ReplayResult(
-            policy=self.options.policy, jobs=self.jobs, tenants=self.tenants,
-            timeline=self.timeline, pool_capacity=self.pools, passes=self.passes,
-            preemptions=self.preemptions, wall_s=wall_s, unfinished=unfinished,
+            policy=self.options.policy,
+            jobs=self.jobs,
+            tenants=self.tenants,
+            timeline=self.timeline,
+            pool_capacity=self.pools,
+            passes=self.passes,
+            preemptions=self.preemptions,
+            wall_s=wall_s,
+            unfinished=unfinished,
             checkpoint_interval_s=self.options.checkpoint_interval_s,
-            unfinished_reasons=reasons, pools_order=sorted(self.pools),
+            unfinished_reasons=reasons,
+            pools_order=sorted(self.pools),
         )
 
 
-def replay(trace: Sequence[TraceJob], capacity: Capacity, options: ReplayOptions,
-           on_finish: Callable[[int], None] | None = None) -> ReplayResult:
+def replay(
+    trace: Sequence[TraceJob],
+    capacity: Capacity,
+    options: ReplayOptions,
+    on_finish: Callable[[int], None] | None = None,
+) -> ReplayResult:
     return Replay(trace, capacity, options, on_finish).run()

@@ -12,29 +12,66 @@ from scheduler.simulate.plots import write_plots
 from scheduler.simulate.state import ReplayResult
 from scheduler.simulate.summary import summarize
 
-HEADLINE = ("jobs", "unfinished", "avg_jct_s", "p50_jct_s", "p99_jct_s", "avg_queue_s", "utilization",
-            "makespan_s", "preemptions", "jain_index")
+HEADLINE = (
+    "jobs",
+    "unfinished",
+    "avg_jct_s",
+    "p50_jct_s",
+    "p99_jct_s",
+    "avg_queue_s",
+    "utilization",
+    "makespan_s",
+    "preemptions",
+    "jain_index",
+)
 
 
 def write_jobs_csv(result: ReplayResult, path: Path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["job_id", "tenant", "count", "submit_s", "first_start_s", "finish_s",
-                    "jct_s", "queue_s", "run_s", "lost_s", "preemptions", "accelerator"])
+        w.writerow(
+            [
+                "job_id",
+                "tenant",
+                "count",
+                "submit_s",
+                "first_start_s",
+                "finish_s",
+                "jct_s",
+                "queue_s",
+                "run_s",
+                "lost_s",
+                "preemptions",
+                "accelerator",
+            ]
+        )
         for j in result.jobs:
             jct = j.finish - j.trace.submit_s if j.finish is not None else None
-            w.writerow([j.trace.job_id, j.trace.tenant, j.trace.count, j.trace.submit_s,
-                        _fmt(j.first_start), _fmt(j.finish), _fmt(jct),
-                        _fmt(jct - j.run_s if jct is not None else None), _fmt(j.run_s),
-                        _fmt(j.lost_s), j.preemptions, j.accelerator])
+            w.writerow(
+                [
+                    j.trace.job_id,
+                    j.trace.tenant,
+                    j.trace.count,
+                    j.trace.submit_s,
+                    _fmt(j.first_start),
+                    _fmt(j.finish),
+                    _fmt(jct),
+                    _fmt(jct - j.run_s if jct is not None else None),
+                    _fmt(j.run_s),
+                    _fmt(j.lost_s),
+                    j.preemptions,
+                    j.accelerator,
+                ]
+            )
 
 
 def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:.1f}"
 
 
-def write_report(results: Sequence[ReplayResult], out: Path,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def write_report(
+    results: Sequence[ReplayResult], out: Path, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One policy: out/summary.json. Several: out/<policy>/summary.json for each, and
     out/summary.json holding the first policy's figures plus all of them under `policies`.
     Plots overlay every policy. Returns the top-level summary."""

@@ -16,25 +16,25 @@ class SimJob:
     trace: TraceJob
     priority: int
     tenant_index: int
-    work: float                  # total work, FLOP at peak (see throughput.py)
+    work: float  # total work, FLOP at peak (see throughput.py)
     est_duration_s: float | None
-    done: float = 0.0            # work saved at the last checkpoint, FLOP at peak
-    attained_s: float = 0.0      # device-seconds received so far (LAS)
+    done: float = 0.0  # work saved at the last checkpoint, FLOP at peak
+    attained_s: float = 0.0  # device-seconds received so far (LAS)
     first_start: float | None = None
     finish: float | None = None
-    run_s: float = 0.0           # wall seconds holding devices, lost work included
-    lost_s: float = 0.0          # wall seconds of work thrown away by preemptions
+    run_s: float = 0.0  # wall seconds holding devices, lost work included
+    lost_s: float = 0.0  # wall seconds of work thrown away by preemptions
     preemptions: int = 0
     # The current run, when running.
     placement: Placement | None = None
     start: float = 0.0
-    rate: float = 0.0            # work per wall second on the current placement
+    rate: float = 0.0  # work per wall second on the current placement
     end: float = 0.0
-    epoch: int = 0               # bumps on preemption so stale finish events are ignored
-    requeued_at: float = 0.0     # when it last entered the queue
-    accelerator: str = ""        # type of its latest placement
-    preempted_for: str | None = None   # set while it checkpoints in a preemption grace period
-    saves_on_stop: bool = False        # its grace period is long enough to write a checkpoint
+    epoch: int = 0  # bumps on preemption so stale finish events are ignored
+    requeued_at: float = 0.0  # when it last entered the queue
+    accelerator: str = ""  # type of its latest placement
+    preempted_for: str | None = None  # set while it checkpoints in a preemption grace period
+    saves_on_stop: bool = False  # its grace period is long enough to write a checkpoint
     displaced: set[str] = field(default_factory=set)  # jobs it preempted (no ping-pong)
 
     @property
@@ -48,8 +48,8 @@ class Timeline:
 
     capacity: int = 0
     times: list[float] = field(default_factory=list)
-    busy: list[int] = field(default_factory=list)       # allocated devices after time t
-    queued: list[int] = field(default_factory=list)     # jobs waiting after time t
+    busy: list[int] = field(default_factory=list)  # allocated devices after time t
+    queued: list[int] = field(default_factory=list)  # jobs waiting after time t
     # (time, tenant index, pool index, allocated, demanded devices) on every change.
     tenant_changes: list[tuple[float, int, int, int, int]] = field(default_factory=list)
 
@@ -76,4 +76,4 @@ class ReplayResult:
     unfinished: int = 0
     checkpoint_interval_s: float = 0.0
     unfinished_reasons: dict[str, int] = field(default_factory=dict)
-    pools_order: list[str] = field(default_factory=list)   # pool index -> name
+    pools_order: list[str] = field(default_factory=list)  # pool index -> name

@@ -31,19 +31,22 @@ def tenant_fairness(result: ReplayResult, start: float, end: float) -> list[dict
     rho: dict[str, list[float]] = {t: [] for t in result.tenants}
     for j in m.finished(result.jobs):
         rho[j.trace.tenant].append(
-            finish_time_fairness(j, result.pool_capacity, len(result.tenants)))
+            finish_time_fairness(j, result.pool_capacity, len(result.tenants))
+        )
     rows = []
     for i, tenant in enumerate(result.tenants):
         got, owed = float(alloc[i].sum() * width), float(fair[i].sum() * width)
-        rows.append({
-            "tenant": tenant,
-            "jobs": sum(1 for j in result.jobs if j.tenant_index == i),
-            "allocated_device_s": got,
-            "fair_device_s": owed,
-            "share_ratio": got / owed if owed > 0 else None,
-            "ftf_mean": float(np.mean(rho[tenant])) if rho[tenant] else None,
-            "ftf_max": float(np.max(rho[tenant])) if rho[tenant] else None,
-        })
+        rows.append(
+            {
+                "tenant": tenant,
+                "jobs": sum(1 for j in result.jobs if j.tenant_index == i),
+                "allocated_device_s": got,
+                "fair_device_s": owed,
+                "share_ratio": got / owed if owed > 0 else None,
+                "ftf_mean": float(np.mean(rho[tenant])) if rho[tenant] else None,
+                "ftf_max": float(np.max(rho[tenant])) if rho[tenant] else None,
+            }
+        )
     return rows
 
 
@@ -78,8 +81,9 @@ def summarize(result: ReplayResult) -> dict[str, Any]:
         "pools": result.pool_capacity,
         "checkpoint_interval_s": result.checkpoint_interval_s,
         "scheduling_passes": result.passes,
-        "unfinished_reasons": dict(sorted(result.unfinished_reasons.items(),
-                                          key=lambda kv: -kv[1])[:10]),
+        "unfinished_reasons": dict(
+            sorted(result.unfinished_reasons.items(), key=lambda kv: -kv[1])[:10]
+        ),
         "wall_s": result.wall_s,
         "tenants": tenants,
     }

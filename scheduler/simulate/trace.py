@@ -19,7 +19,7 @@ from scheduler.core.priority import DEFAULT_PRIORITY_CLASS
 NATIVE_HEADER = ("job_id", "submit_s", "tenant", "accelerators", "count", "duration_s", "priority")
 PHILLY_HEADER = ("timestamp", "duration", "num_gpus", "gpu_time", "cluster")
 PHILLY_ACCELERATOR = "gpu-v100"
-PHILLY_PRIORITY = DEFAULT_PRIORITY_CLASS   # Philly states no priorities
+PHILLY_PRIORITY = DEFAULT_PRIORITY_CLASS  # Philly states no priorities
 _EPOCH = datetime(2000, 1, 1)
 
 # Where CI finds the Philly trace: a copy of shared/ sits beside the clone.
@@ -41,7 +41,7 @@ class TraceJob:
     tenant: str
     accelerators: tuple[str, ...]
     count: int
-    duration_s: float   # on accelerators[0] with `count` devices
+    duration_s: float  # on accelerators[0] with `count` devices
     priority: str = PHILLY_PRIORITY
 
 
@@ -77,8 +77,9 @@ def load_trace(path: str | Path, cap_count: int | None = None) -> list[TraceJob]
 def _capped(job: TraceJob, cap: int) -> TraceJob:
     if job.count <= cap:
         return job
-    return TraceJob(job.job_id, job.submit_s, job.tenant, job.accelerators, cap,
-                    job.duration_s, job.priority)
+    return TraceJob(
+        job.job_id, job.submit_s, job.tenant, job.accelerators, cap, job.duration_s, job.priority
+    )
 
 
 def read_native(path: str | Path) -> list[TraceJob]:
@@ -113,8 +114,7 @@ def _native_row(row: dict[str, str]) -> TraceJob:
     if not job_id:
         raise ValueError("job_id is empty")
     priority = (row.get("priority") or PHILLY_PRIORITY).strip()
-    return TraceJob(job_id, submit, row["tenant"].strip(), accelerators, count, duration,
-                    priority)
+    return TraceJob(job_id, submit, row["tenant"].strip(), accelerators, count, duration, priority)
 
 
 def read_philly(path: str | Path, cap_count: int | None = 8) -> list[TraceJob]:
@@ -138,8 +138,17 @@ def read_philly(path: str | Path, cap_count: int | None = 8) -> list[TraceJob]:
     jobs = []
     for i, (ts, duration, gpus, cluster) in enumerate(rows):
         count = min(gpus, cap_count) if cap_count is not None else gpus
-        jobs.append(TraceJob(f"philly-{i:0{width}d}", ts - first, cluster,
-                             (PHILLY_ACCELERATOR,), max(count, 1), duration, PHILLY_PRIORITY))
+        jobs.append(
+            TraceJob(
+                f"philly-{i:0{width}d}",
+                ts - first,
+                cluster,
+                (PHILLY_ACCELERATOR,),
+                max(count, 1),
+                duration,
+                PHILLY_PRIORITY,
+            )
+        )
     return jobs
 
 
@@ -148,8 +157,17 @@ def write_native(path: str | Path, jobs: Iterable[TraceJob]) -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(NATIVE_HEADER)
         for j in jobs:
-            writer.writerow([j.job_id, _num(j.submit_s), j.tenant, "|".join(j.accelerators),
-                             j.count, _num(j.duration_s), j.priority])
+            writer.writerow(
+                [
+                    j.job_id,
+                    _num(j.submit_s),
+                    j.tenant,
+                    "|".join(j.accelerators),
+                    j.count,
+                    _num(j.duration_s),
+                    j.priority,
+                ]
+            )
 
 
 def _num(x: float) -> str:

@@ -14,13 +14,17 @@ from typing import Any
 import yaml
 from yaml.nodes import CollectionNode, MappingNode, Node, SequenceNode
 
-MAX_FILE_BYTES = 256 * 1024   # the portal's upload limit too
-MAX_DEPTH = 32                # nested mappings and lists
-MAX_VALUES = 100_000          # scalars, mappings and lists, each alias counted in full
-SHOWN_CHARS = 60              # of a value echoed in a message
+MAX_FILE_BYTES = 256 * 1024  # the portal's upload limit too
+MAX_DEPTH = 32  # nested mappings and lists
+MAX_VALUES = 100_000  # scalars, mappings and lists, each alias counted in full
+SHOWN_CHARS = 60  # of a value echoed in a message
 
-_BOMS = [(codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
-         (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")]
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+]
 _SAVE_AS = "save it as UTF-8 text"
 
 
@@ -37,8 +41,10 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
 
 def check_size(size: int) -> None:
     if size > MAX_FILE_BYTES:
-        raise JobFileError(f"is {size} bytes; a job file may be at most {MAX_FILE_BYTES} "
-                           f"bytes ({MAX_FILE_BYTES // 1024} KiB)")
+        raise JobFileError(
+            f"is {size} bytes; a job file may be at most {MAX_FILE_BYTES} "
+            f"bytes ({MAX_FILE_BYTES // 1024} KiB)"
+        )
 
 
 def decode(data: bytes) -> str:
@@ -48,13 +54,16 @@ def decode(data: bytes) -> str:
         if data.startswith(bom):
             raise JobFileError(f"is {name} text, not UTF-8; {_SAVE_AS}")
     if b"\x00" in data:
-        raise JobFileError("holds NUL bytes: a binary file or UTF-16/UTF-32 text, not UTF-8; "
-                           f"{_SAVE_AS}")
+        raise JobFileError(
+            f"holds NUL bytes: a binary file or UTF-16/UTF-32 text, not UTF-8; {_SAVE_AS}"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise JobFileError(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                           f"{exc.start}; latin-1 or another encoding?); {_SAVE_AS}") from None
+        raise JobFileError(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}; latin-1 or another encoding?); {_SAVE_AS}"
+        ) from None
 
 
 def load(text: str) -> Any:
@@ -89,8 +98,10 @@ class _BoundedLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise JobFileError(f"nested deeper than {MAX_DEPTH} levels (at line "
-                                   f"{mark.line + 1}, column {mark.column + 1})")
+                raise JobFileError(
+                    f"nested deeper than {MAX_DEPTH} levels (at line "
+                    f"{mark.line + 1}, column {mark.column + 1})"
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -99,7 +110,7 @@ class _BoundedLoader(yaml.SafeLoader):
 def _check_expanded(root: Node) -> None:
     """Aliases reuse a node, so the data can be far larger or deeper than the text (or
     contain itself); the walk memoizes each node's expanded size and depth."""
-    sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (values, depth)
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth)
     active: set[int] = set()
 
     def walk(node: Node, depth: int) -> tuple[int, int]:
@@ -113,14 +124,16 @@ def _check_expanded(root: Node) -> None:
             active.discard(key)
             sizes[key] = known
         if depth + known[1] > MAX_DEPTH:
-            raise JobFileError(f"nested deeper than {MAX_DEPTH} levels once its aliases "
-                               "are expanded")
+            raise JobFileError(
+                f"nested deeper than {MAX_DEPTH} levels once its aliases are expanded"
+            )
         return known
 
     values, _ = walk(root, 0)
     if values > MAX_VALUES:
-        raise JobFileError(f"holds {values} values once its aliases are expanded; "
-                           f"at most {MAX_VALUES}")
+        raise JobFileError(
+            f"holds {values} values once its aliases are expanded; at most {MAX_VALUES}"
+        )
 
 
 def _measure(node: Node, depth: int, walk: Any) -> tuple[int, int]:
@@ -137,8 +150,7 @@ def _measure(node: Node, depth: int, walk: Any) -> tuple[int, int]:
         n, d = walk(child, depth + 1)
         values, deepest = values + n, max(deepest, d + 1)
         if values > MAX_VALUES:
-            raise JobFileError(f"holds more than {MAX_VALUES} values once its aliases are "
-                               "expanded")
+            raise JobFileError(f"holds more than {MAX_VALUES} values once its aliases are expanded")
     return values, deepest
 
 

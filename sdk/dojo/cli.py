@@ -24,15 +24,17 @@ from dojo.v1 import job_pb2
 from dojo.watch import follow
 
 EXIT_OK = 0
-EXIT_JOB_FAILED = 1     # the job ended FAILED or CANCELLED
-EXIT_BAD_INPUT = 2      # bad arguments, job file or spec (INVALID_ARGUMENT)
-EXIT_API_ERROR = 3      # any other API error: auth, not found, unavailable ...
+EXIT_JOB_FAILED = 1  # the job ended FAILED or CANCELLED
+EXIT_BAD_INPUT = 2  # bad arguments, job file or spec (INVALID_ARGUMENT)
+EXIT_API_ERROR = 3  # any other API error: auth, not found, unavailable ...
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
 
-EPILOG = ("exit status: 0 ok; 1 the job failed or was cancelled; 2 bad input; "
-          "3 other API errors. Environment: DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT, DOJO_TLS, "
-          "DOJO_TLS_CA, DOJO_INSECURE.")
+EPILOG = (
+    "exit status: 0 ok; 1 the job failed or was cancelled; 2 bad input; "
+    "3 other API errors. Environment: DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT, DOJO_TLS, "
+    "DOJO_TLS_CA, DOJO_INSECURE."
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,28 +42,43 @@ def _common(parser: argparse.ArgumentParser) -> None:
     s = argparse.SUPPRESS
     parser.add_argument("--server", default=s, help="host:port (default: $DOJO_SERVER)")
     parser.add_argument("--api-key", default=s, help="API key (default: $DOJO_API_KEY)")
-    parser.add_argument("--timeout", type=float, default=s,
-                        help="seconds per call (default: $DOJO_TIMEOUT or 30)")
-    parser.add_argument("--tls", action="store_true", default=s,
-                        help="connect with TLS, verified against the system's root "
-                             "certificates (default: $DOJO_TLS, or a grpcs:// server)")
-    parser.add_argument("--tls-ca", metavar="PEM", default=s,
-                        help="CA bundle to verify the server with; implies --tls "
-                             "(default: $DOJO_TLS_CA)")
-    parser.add_argument("--insecure", action="store_true", default=s,
-                        help="allow sending the API key without TLS to a host that is not "
-                             "loopback (default: $DOJO_INSECURE)")
-    parser.add_argument("--output", "-o", choices=["text", "json"], default=s,
-                        help="text (default) or json")
+    parser.add_argument(
+        "--timeout", type=float, default=s, help="seconds per call (default: $DOJO_TIMEOUT or 30)"
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        default=s,
+        help="connect with TLS, verified against the system's root "
+        "certificates (default: $DOJO_TLS, or a grpcs:// server)",
+    )
+    parser.add_argument(
+        "--tls-ca",
+        metavar="PEM",
+        default=s,
+        help="CA bundle to verify the server with; implies --tls (default: $DOJO_TLS_CA)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        default=s,
+        help="allow sending the API key without TLS to a host that is not "
+        "loopback (default: $DOJO_INSECURE)",
+    )
+    parser.add_argument(
+        "--output", "-o", choices=["text", "json"], default=s, help="text (default) or json"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dojo", description="Dojo Cloud command line",
-                                     epilog=EPILOG)
+    parser = argparse.ArgumentParser(
+        prog="dojo", description="Dojo Cloud command line", epilog=EPILOG
+    )
     _common(parser)
     groups = parser.add_subparsers(dest="group", required=True, metavar="{jobs,ops}")
     jobs = groups.add_parser("jobs", help="submit and manage training jobs").add_subparsers(
-        dest="command", required=True)
+        dest="command", required=True
+    )
 
     def command(name: str, help: str, run: Callable[..., int]) -> argparse.ArgumentParser:
         sub = jobs.add_parser(name, help=help, description=help, epilog=EPILOG)
@@ -71,10 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     submit = command("submit", "submit a job from a YAML job file", cmd_submit)
     submit.add_argument("file")
-    submit.add_argument("--wait", action="store_true",
-                        help="follow the job with a progress bar until it ends")
-    submit.add_argument("--request-id", default=None,
-                        help="idempotency key: resubmitting with the same id makes one job")
+    submit.add_argument(
+        "--wait", action="store_true", help="follow the job with a progress bar until it ends"
+    )
+    submit.add_argument(
+        "--request-id",
+        default=None,
+        help="idempotency key: resubmitting with the same id makes one job",
+    )
     command("get", "show a job", cmd_get).add_argument("name", help="job name or id")
     listing = command("list", "list your organization's jobs, newest first", cmd_list)
     listing.add_argument("--state", help="only jobs in this state, e.g. RUNNING")
@@ -105,18 +126,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     bad = next((a for a in argv if not _is_text(a)), None)
     if bad is not None:  # undecodable bytes in argv: protobuf would raise on them later
-        print(f"error: argument {bad.encode('utf-8', 'surrogateescape')!r} is not UTF-8 text",
-              file=sys.stderr)
+        print(
+            f"error: argument {bad.encode('utf-8', 'surrogateescape')!r} is not UTF-8 text",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     args = build_parser().parse_args(argv)
     output = getattr(args, "output", "text")
     try:
-        config = ClientConfig.from_env(server=getattr(args, "server", None),
-                                       api_key=getattr(args, "api_key", None),
-                                       timeout=getattr(args, "timeout", None),
-                                       tls=getattr(args, "tls", None),
-                                       tls_ca=getattr(args, "tls_ca", None),
-                                       insecure=getattr(args, "insecure", None))
+        config = ClientConfig.from_env(
+            server=getattr(args, "server", None),
+            api_key=getattr(args, "api_key", None),
+            timeout=getattr(args, "timeout", None),
+            tls=getattr(args, "tls", None),
+            tls_ca=getattr(args, "tls_ca", None),
+            insecure=getattr(args, "insecure", None),
+        )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -189,8 +214,10 @@ def _follow(client: Client, job: job_pb2.Job, output: str) -> int:
     try:
         final = follow(client, job, output)
     except KeyboardInterrupt:
-        print(f"\nstopped watching; the job continues. Resume with: dojo jobs watch {job.name}",
-              file=sys.stderr)
+        print(
+            f"\nstopped watching; the job continues. Resume with: dojo jobs watch {job.name}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if output == "json":
         print(render.job(final, "json"))
@@ -198,8 +225,11 @@ def _follow(client: Client, job: job_pb2.Job, output: str) -> int:
         if output == "text":
             print(f"{final.name} SUCCEEDED" + render.final_metrics(final))
         return EXIT_OK
-    print(f"{final.name} {job_pb2.JobState.Name(final.state)}: "
-          f"{final.state_reason or 'no reason given'}", file=sys.stderr)
+    print(
+        f"{final.name} {job_pb2.JobState.Name(final.state)}: "
+        f"{final.state_reason or 'no reason given'}",
+        file=sys.stderr,
+    )
     return EXIT_JOB_FAILED
 
 

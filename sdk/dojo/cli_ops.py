@@ -24,56 +24,75 @@ from dojo.v1 import scheduler_pb2 as pb
 AddCommon = Callable[[argparse.ArgumentParser], None]
 
 
-def register(groups: argparse._SubParsersAction, common: AddCommon,  # type: ignore[type-arg]
-             epilog: str) -> None:
+def register(
+    groups: argparse._SubParsersAction,
+    common: AddCommon,  # type: ignore[type-arg]
+    epilog: str,
+) -> None:
     """Adds `dojo ops ...` to the top-level parser's groups."""
-    ops = groups.add_parser("ops", help="operator commands: capacity, queue, drain, quotas",
-                            description=__doc__, epilog=epilog,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    ops = groups.add_parser(
+        "ops",
+        help="operator commands: capacity, queue, drain, quotas",
+        description=__doc__,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = ops.add_subparsers(dest="command", required=True)
 
-    def command(parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str,
-                run: Callable[..., int]) -> argparse.ArgumentParser:
+    def command(
+        parent: argparse._SubParsersAction[argparse.ArgumentParser],
+        name: str,
+        help: str,
+        run: Callable[..., int],
+    ) -> argparse.ArgumentParser:
         sub = parent.add_parser(name, help=help, description=help, epilog=epilog)
         common(sub)
         sub.set_defaults(run=run, client_class=OperatorClient)
         return sub
 
-    command(commands, "capacity", "tiles per tray, GPU nodes and pool totals",
-            cmd_capacity).add_argument("--pool", default="", help="only this pool")
+    command(
+        commands, "capacity", "tiles per tray, GPU nodes and pool totals", cmd_capacity
+    ).add_argument("--pool", default="", help="only this pool")
     queue = command(commands, "queue", "waiting jobs in queue order", cmd_queue)
     queue.add_argument("--pool", default="", help="only this pool")
     queue.add_argument("--limit", type=int, default=100, help="at most this many (max 1000)")
-    for name, help, run in (("drain", "place nothing new on TARGET", cmd_drain),
-                            ("undrain", "return TARGET to service", cmd_undrain),
-                            ("fail", "mark TARGET failed; its jobs are requeued", cmd_fail)):
+    for name, help, run in (
+        ("drain", "place nothing new on TARGET", cmd_drain),
+        ("undrain", "return TARGET to service", cmd_undrain),
+        ("fail", "mark TARGET failed; its jobs are requeued", cmd_fail),
+    ):
         sub = command(commands, name, help, run)
         sub.add_argument("target", help="tile, tray or GPU node id")
         sub.add_argument("--reason", default="", help="recorded with the action")
         if name == "drain":
-            sub.add_argument("--evict", action="store_true",
-                             help="running jobs checkpoint and move now")
-    for name, help, run in (("preempt", "checkpoint a job, then back to the queue",
-                             cmd_preempt),
-                            ("requeue", "back to the queue now, from its last checkpoint",
-                             cmd_requeue)):
+            sub.add_argument(
+                "--evict", action="store_true", help="running jobs checkpoint and move now"
+            )
+    for name, help, run in (
+        ("preempt", "checkpoint a job, then back to the queue", cmd_preempt),
+        ("requeue", "back to the queue now, from its last checkpoint", cmd_requeue),
+    ):
         sub = command(commands, name, help, run)
         sub.add_argument("job", help="organizations/{org}/jobs/{job}")
         sub.add_argument("--reason", default="", help="recorded with the action")
     _register_quota(commands, command)
 
 
-def _register_quota(commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-                    command: Callable[..., argparse.ArgumentParser]) -> None:
+def _register_quota(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    command: Callable[..., argparse.ArgumentParser],
+) -> None:
     quota = commands.add_parser("quota", help="tenants' quotas per pool")
     sub = quota.add_subparsers(dest="quota_command", required=True)
     get = command(sub, "get", "a tenant's quota in a pool", cmd_quota_get)
     get.add_argument("tenant")
     get.add_argument("pool")
     command(sub, "list", "quotas, of every tenant or one", cmd_quota_list).add_argument(
-        "--tenant", default="", help="only this tenant")
-    put = command(sub, "set", "set a quota; options not given keep their current value",
-                  cmd_quota_set)
+        "--tenant", default="", help="only this tenant"
+    )
+    put = command(
+        sub, "set", "set a quota; options not given keep their current value", cmd_quota_set
+    )
     put.add_argument("tenant")
     put.add_argument("pool")
     put.add_argument("--nominal", type=int, help="devices guaranteed")
@@ -97,6 +116,7 @@ def _limit(raw: str) -> int:
 
 
 # --- commands -------------------------------------------------------------------------------
+
 
 def cmd_capacity(ops: OperatorClient, args: argparse.Namespace, output: str) -> int:
     print(render.capacity(ops.get_capacity(pool=args.pool), output))

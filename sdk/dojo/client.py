@@ -34,10 +34,10 @@ Q = TypeVar("Q", bound=Message)
 Q_contra = TypeVar("Q_contra", bound=Message, contravariant=True)
 
 RETRY_ATTEMPTS = 5
-RETRY_BASE_DELAY = 0.2      # seconds; doubles per attempt
+RETRY_BASE_DELAY = 0.2  # seconds; doubles per attempt
 RETRY_MAX_DELAY = 2.0
 WATCH_STREAM_TIMEOUT = 300.0  # deadline of one WatchJob connection; the watch reconnects
-WATCH_MAX_RECONNECTS = 5      # consecutive UNAVAILABLE reconnects without a new event
+WATCH_MAX_RECONNECTS = 5  # consecutive UNAVAILABLE reconnects without a new event
 
 FINAL_STATES = frozenset({job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED})
 
@@ -47,8 +47,9 @@ class UnaryRpc(Protocol[Q_contra]):
     the stubs' methods are untyped here: `_read` and `_act` take the reply class, check the
     answer against it and so return it typed."""
 
-    def __call__(self, request: Q_contra, *, timeout: float,
-                 metadata: tuple[tuple[str, str], ...]) -> object: ...
+    def __call__(
+        self, request: Q_contra, *, timeout: float, metadata: tuple[tuple[str, str], ...]
+    ) -> object: ...
 
 
 class ServiceClient:
@@ -58,14 +59,22 @@ class ServiceClient:
     unary RPCs through `_read` (idempotent: retried on UNAVAILABLE) or `_act` (sent once).
     """
 
-    def __init__(self, config: ClientConfig | None = None, *,
-                 channel: grpc.Channel | None = None, tls: bool | None = None,
-                 tls_ca: str | os.PathLike[str] | None = None,
-                 insecure: bool | None = None) -> None:
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        *,
+        channel: grpc.Channel | None = None,
+        tls: bool | None = None,
+        tls_ca: str | os.PathLike[str] | None = None,
+        insecure: bool | None = None,
+    ) -> None:
         """`config` (default: the environment) with `tls`, `tls_ca` and `insecure` laid
         over it when given. With `channel`, the caller owns the transport and its security."""
-        given = {k: v for k, v in (("tls", tls), ("tls_ca", tls_ca), ("insecure", insecure))
-                 if v is not None}
+        given = {
+            k: v
+            for k, v in (("tls", tls), ("tls_ca", tls_ca), ("insecure", insecure))
+            if v is not None
+        }
         if config is None:
             config = ClientConfig.from_env(None, **given)
         elif given:
@@ -88,26 +97,24 @@ class ServiceClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _timeout(self, timeout: float | None) -> float:
         return self.config.timeout if timeout is None else timeout
 
-    def _read(self, rpc: UnaryRpc[Q], request: Q, reply: type[M],
-              timeout: float | None) -> M:
+    def _read(self, rpc: UnaryRpc[Q], request: Q, reply: type[M], timeout: float | None) -> M:
         """An idempotent unary call with the deadline and the API key, retried on
         UNAVAILABLE; the answer is checked to be a `reply`."""
         return self._retrying(lambda: self._send(rpc, request, reply, timeout))
 
-    def _act(self, rpc: UnaryRpc[Q], request: Q, reply: type[M],
-             timeout: float | None) -> M:
+    def _act(self, rpc: UnaryRpc[Q], request: Q, reply: type[M], timeout: float | None) -> M:
         """A unary call that must not be repeated blindly (it acts), sent once."""
         return self._once(lambda: self._send(rpc, request, reply, timeout))
 
-    def _send(self, rpc: UnaryRpc[Q], request: Q, reply: type[M],
-              timeout: float | None) -> M:
+    def _send(self, rpc: UnaryRpc[Q], request: Q, reply: type[M], timeout: float | None) -> M:
         answer = rpc(request, timeout=self._timeout(timeout), metadata=self._metadata)
         if not isinstance(answer, reply):
             raise TypeError(f"expected a {reply.__name__}, got {type(answer).__name__}")
@@ -128,9 +135,9 @@ class ServiceClient:
                 return call()
             except grpc.RpcError as exc:
                 unavailable = isinstance(exc, grpc.Call) and (
-                    exc.code() == grpc.StatusCode.UNAVAILABLE)
-                if (not unavailable or attempt == RETRY_ATTEMPTS - 1
-                        or _tls_failure(_details(exc))):
+                    exc.code() == grpc.StatusCode.UNAVAILABLE
+                )
+                if not unavailable or attempt == RETRY_ATTEMPTS - 1 or _tls_failure(_details(exc)):
                     raise self._error(exc) from None
                 time.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
@@ -138,8 +145,11 @@ class ServiceClient:
     def _error(self, exc: grpc.RpcError) -> DojoError:
         """The typed error, with a hint naming the setting to fix when the transport failed."""
         err = from_rpc_error(exc)
-        hint = _transport_hint(self.config, _details(exc)) if (
-            err.code == grpc.StatusCode.UNAVAILABLE) else ""
+        hint = (
+            _transport_hint(self.config, _details(exc))
+            if (err.code == grpc.StatusCode.UNAVAILABLE)
+            else ""
+        )
         if hint:
             err.message = f"{err.message}\n  {hint}"
             err.args = (err.message,)
@@ -155,11 +165,18 @@ class Client(ServiceClient):
 
     # --- RPCs ---------------------------------------------------------------------------
 
-    def create_job(self, spec: job_pb2.JobSpec, *, parent: str = "",
-                   request_id: str | None = None, timeout: float | None = None) -> job_pb2.Job:
+    def create_job(
+        self,
+        spec: job_pb2.JobSpec,
+        *,
+        parent: str = "",
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> job_pb2.Job:
         """Submits a job. Retried on UNAVAILABLE with the same request id: one job results."""
-        request = job_pb2.CreateJobRequest(parent=parent, job_spec=spec,
-                                           request_id=request_id or str(uuid.uuid4()))
+        request = job_pb2.CreateJobRequest(
+            parent=parent, job_spec=spec, request_id=request_id or str(uuid.uuid4())
+        )
         return self._read(self._stub.CreateJob, request, job_pb2.Job, timeout)
 
     def get_job(self, name: str, *, timeout: float | None = None) -> job_pb2.Job:
@@ -167,40 +184,56 @@ class Client(ServiceClient):
         request = job_pb2.GetJobRequest(name=name)
         return self._read(self._stub.GetJob, request, job_pb2.Job, timeout)
 
-    def list_jobs_page(self, *, parent: str = "", page_size: int = 50, page_token: str = "",
-                       filter: str = "", timeout: float | None = None,
-                       ) -> job_pb2.ListJobsResponse:
-        request = job_pb2.ListJobsRequest(parent=parent, page_size=page_size,
-                                          page_token=page_token, filter=filter)
+    def list_jobs_page(
+        self,
+        *,
+        parent: str = "",
+        page_size: int = 50,
+        page_token: str = "",
+        filter: str = "",
+        timeout: float | None = None,
+    ) -> job_pb2.ListJobsResponse:
+        request = job_pb2.ListJobsRequest(
+            parent=parent, page_size=page_size, page_token=page_token, filter=filter
+        )
         return self._read(self._stub.ListJobs, request, job_pb2.ListJobsResponse, timeout)
 
-    def list_jobs(self, *, parent: str = "", state: str | None = None, page_size: int = 50,
-                  timeout: float | None = None) -> Iterator[job_pb2.Job]:
+    def list_jobs(
+        self,
+        *,
+        parent: str = "",
+        state: str | None = None,
+        page_size: int = 50,
+        timeout: float | None = None,
+    ) -> Iterator[job_pb2.Job]:
         """Every job of the caller's organization, newest first, fetched page by page."""
         filter = f"state={state.upper()}" if state else ""
         token = ""
         while True:
-            page = self.list_jobs_page(parent=parent, page_size=page_size, page_token=token,
-                                       filter=filter, timeout=timeout)
+            page = self.list_jobs_page(
+                parent=parent, page_size=page_size, page_token=token, filter=filter, timeout=timeout
+            )
             yield from page.jobs
             token = page.next_page_token
             if not token:
                 return
 
-    def cancel_job(self, name: str, *, reason: str = "",
-                   timeout: float | None = None) -> job_pb2.Job:
+    def cancel_job(
+        self, name: str, *, reason: str = "", timeout: float | None = None
+    ) -> job_pb2.Job:
         request = job_pb2.CancelJobRequest(name=name, reason=reason)
         return self._act(self._stub.CancelJob, request, job_pb2.Job, timeout)
 
-    def estimate_job(self, spec: job_pb2.JobSpec, *,
-                     timeout: float | None = None) -> list[job_pb2.EstimateOption]:
+    def estimate_job(
+        self, spec: job_pb2.JobSpec, *, timeout: float | None = None
+    ) -> list[job_pb2.EstimateOption]:
         request = job_pb2.EstimateJobRequest(job_spec=spec)
-        response = self._read(self._stub.EstimateJob, request, job_pb2.EstimateJobResponse,
-                              timeout)
+        response = self._read(self._stub.EstimateJob, request, job_pb2.EstimateJobResponse, timeout)
         return list(response.options)
 
-    def watch_job(self, name: str, *, after_event_id: int = 0,
-                  stream_timeout: float = WATCH_STREAM_TIMEOUT) -> Iterator[job_pb2.JobEvent]:
+    def watch_job(
+        self, name: str, *, after_event_id: int = 0, stream_timeout: float = WATCH_STREAM_TIMEOUT
+    ) -> Iterator[job_pb2.JobEvent]:
         """State changes and metrics of a job, until it is final.
 
         Each connection has a deadline of `stream_timeout`; when it passes, or the
@@ -211,7 +244,9 @@ class Client(ServiceClient):
         while True:
             call = self._stub.WatchJob(
                 job_pb2.WatchJobRequest(name=name, after_event_id=last_id),
-                timeout=stream_timeout, metadata=self._metadata)
+                timeout=stream_timeout,
+                metadata=self._metadata,
+            )
             try:
                 for event in call:
                     last_id, failures = max(last_id, event.id), 0
@@ -222,8 +257,11 @@ class Client(ServiceClient):
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                     continue  # the server is alive; just a quiet job
                 failures += 1
-                if (code != grpc.StatusCode.UNAVAILABLE or failures > WATCH_MAX_RECONNECTS
-                        or _tls_failure(_details(exc))):
+                if (
+                    code != grpc.StatusCode.UNAVAILABLE
+                    or failures > WATCH_MAX_RECONNECTS
+                    or _tls_failure(_details(exc))
+                ):
                     raise self._error(exc) from None
                 time.sleep(_backoff(failures - 1))
             finally:
@@ -246,11 +284,13 @@ def _read_ca(path: str) -> bytes:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise ConfigError(f"DOJO_TLS_CA: cannot read the CA bundle {path}: "
-                          f"{exc.strerror or exc}") from None
+        raise ConfigError(
+            f"DOJO_TLS_CA: cannot read the CA bundle {path}: {exc.strerror or exc}"
+        ) from None
     if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise ConfigError(f"DOJO_TLS_CA: {path} holds no PEM certificate "
-                          "(-----BEGIN CERTIFICATE-----)")
+        raise ConfigError(
+            f"DOJO_TLS_CA: {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )
     return data
 
 
@@ -260,31 +300,45 @@ def _details(exc: grpc.RpcError) -> str:
 
 def _tls_failure(details: str) -> bool:
     """A TLS handshake that failed on certificates or protocol, not on the network."""
-    return any(mark in details for mark in (
-        "CERTIFICATE_VERIFY_FAILED", "Hostname Verification", "WRONG_VERSION_NUMBER",
-        "andshake failed", "security handshaker"))
+    return any(
+        mark in details
+        for mark in (
+            "CERTIFICATE_VERIFY_FAILED",
+            "Hostname Verification",
+            "WRONG_VERSION_NUMBER",
+            "andshake failed",
+            "security handshaker",
+        )
+    )
 
 
 def _transport_hint(config: ClientConfig, details: str) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in details:
         if config.tls_ca:
-            return (f"TLS: the server's certificate is not signed by the CA bundle "
-                    f"DOJO_TLS_CA={config.tls_ca}")
-        return ("TLS: the server's certificate is not signed by a CA the system trusts; "
-                "set DOJO_TLS_CA (--tls-ca) to the CA bundle that signed it")
+            return (
+                f"TLS: the server's certificate is not signed by the CA bundle "
+                f"DOJO_TLS_CA={config.tls_ca}"
+            )
+        return (
+            "TLS: the server's certificate is not signed by a CA the system trusts; "
+            "set DOJO_TLS_CA (--tls-ca) to the CA bundle that signed it"
+        )
     if "Hostname Verification" in details:
-        return (f"TLS: the server's certificate does not name the host of DOJO_SERVER "
-                f"({config.server})")
+        return (
+            f"TLS: the server's certificate does not name the host of DOJO_SERVER ({config.server})"
+        )
     if config.tls and _tls_failure(details):
-        return ("TLS: the handshake failed; is the server serving TLS? For a plain-text "
-                "server unset DOJO_TLS and DOJO_TLS_CA and use a host:port DOJO_SERVER")
+        return (
+            "TLS: the handshake failed; is the server serving TLS? For a plain-text "
+            "server unset DOJO_TLS and DOJO_TLS_CA and use a host:port DOJO_SERVER"
+        )
     if not config.tls and "Socket closed" in details:
         return "if the server requires TLS, set DOJO_TLS=1 (--tls) or DOJO_TLS_CA (--tls-ca)"
     return ""
 
 
 def _backoff(attempt: int) -> float:
-    return min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2.0 ** attempt))
+    return min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2.0**attempt))
 
 
 def is_final(job: job_pb2.Job) -> bool:

@@ -35,12 +35,12 @@ class ConfigError(DojoError, ValueError):
 
 @dataclass(frozen=True)
 class ClientConfig:
-    server: str = DEFAULT_SERVER        # host:port of the Dojo Cloud gRPC API
+    server: str = DEFAULT_SERVER  # host:port of the Dojo Cloud gRPC API
     api_key: str = field(default="", repr=False)  # a secret: kept out of repr and logs
-    timeout: float = DEFAULT_TIMEOUT    # seconds: the deadline of each unary call
-    tls: bool = False                   # TLS with the system roots (or tls_ca)
-    tls_ca: str = ""                    # PEM CA bundle to verify the server; implies TLS
-    insecure: bool = False              # allow the API key in plain text to a remote host
+    timeout: float = DEFAULT_TIMEOUT  # seconds: the deadline of each unary call
+    tls: bool = False  # TLS with the system roots (or tls_ca)
+    tls_ca: str = ""  # PEM CA bundle to verify the server; implies TLS
+    insecure: bool = False  # allow the API key in plain text to a remote host
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
@@ -70,7 +70,8 @@ class ClientConfig:
             if tls:
                 raise ConfigError(
                     f"server {self.server!r} asks for plain text but DOJO_TLS or DOJO_TLS_CA "
-                    "asks for TLS: use a grpcs:// address or drop the TLS setting")
+                    "asks for TLS: use a grpcs:// address or drop the TLS setting"
+                )
             server = server.split("://", 1)[1]
         server = server.rstrip("/")
         if not server:
@@ -93,7 +94,8 @@ class ClientConfig:
             f"refusing to send DOJO_API_KEY in plain text to {self.server}: that host is not "
             "loopback. Use TLS (DOJO_TLS=1, DOJO_TLS_CA=<ca.pem> or a grpcs:// DOJO_SERVER; "
             "--tls / --tls-ca on the CLI) or, on a network you trust, allow plain text with "
-            "DOJO_INSECURE=1 (--insecure)")
+            "DOJO_INSECURE=1 (--insecure)"
+        )
 
 
 def is_local(server: str) -> bool:
@@ -102,7 +104,7 @@ def is_local(server: str) -> bool:
         return True
     for prefix in ("ipv4:", "ipv6:"):  # a list of addresses: every one must be loopback
         if server.startswith(prefix):
-            return all(_is_loopback(_host(one)) for one in server[len(prefix):].split(","))
+            return all(_is_loopback(_host(one)) for one in server[len(prefix) :].split(","))
     return _is_loopback(_host(server))
 
 
@@ -119,7 +121,7 @@ def _host(target: str) -> str:
     """The host of host:port, [v6]:port or dns:[//authority/]host:port."""
     for prefix in ("dns:///", "dns:"):
         if target.startswith(prefix):
-            target = target[len(prefix):]
+            target = target[len(prefix) :]
             break
     if "/" in target:  # dns://authority/host:port
         target = target.rsplit("/", 1)[1]

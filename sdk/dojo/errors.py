@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 
 @dataclass(frozen=True)
 class FieldViolation:
-    field: str          # dotted path, e.g. "training.learning_rate"
+    field: str  # dotted path, e.g. "training.learning_rate"
     description: str
 
 
@@ -41,8 +41,9 @@ class DojoError(Exception):
     code: grpc.StatusCode | None = None
     retryable: bool = False
 
-    def __init_subclass__(cls, *, code: grpc.StatusCode | None = None,
-                          retryable: bool = False, **kwargs: object) -> None:
+    def __init_subclass__(
+        cls, *, code: grpc.StatusCode | None = None, retryable: bool = False, **kwargs: object
+    ) -> None:
         """`class NotFoundError(DojoError, code=...)` makes it the class that
         `from_rpc_error` raises for that code; a subclass without `code` inherits."""
         super().__init_subclass__(**kwargs)
@@ -67,9 +68,9 @@ class DojoError(Exception):
             self.code = code
         self.field_violations = list(field_violations)
         self.quota_violations = list(quota_violations)
-        self.reason = reason                # ErrorInfo.reason, e.g. "JOB_NOT_CANCELLABLE"
+        self.reason = reason  # ErrorInfo.reason, e.g. "JOB_NOT_CANCELLABLE"
         self.metadata = dict(metadata or {})
-        self.retry_after = retry_after      # seconds, from RetryInfo
+        self.retry_after = retry_after  # seconds, from RetryInfo
 
     def __str__(self) -> str:
         return self.message
@@ -82,8 +83,9 @@ class InvalidArgumentError(DojoError, code=grpc.StatusCode.INVALID_ARGUMENT):
 class SpecError(InvalidArgumentError):
     """A job file that does not parse into a JobSpec (raised locally, before any call)."""
 
-    def __init__(self, message: str, *, source: str = "",
-                 field_violations: Iterable[FieldViolation] = ()) -> None:
+    def __init__(
+        self, message: str, *, source: str = "", field_violations: Iterable[FieldViolation] = ()
+    ) -> None:
         super().__init__(message, field_violations=field_violations)
         self.source = source
 
@@ -108,8 +110,7 @@ class FailedPreconditionError(DojoError, code=grpc.StatusCode.FAILED_PRECONDITIO
     """Not allowed in the current state, e.g. cancelling a finished job (see `reason`)."""
 
 
-class ResourceExhaustedError(DojoError, code=grpc.StatusCode.RESOURCE_EXHAUSTED,
-                             retryable=True):
+class ResourceExhaustedError(DojoError, code=grpc.StatusCode.RESOURCE_EXHAUSTED, retryable=True):
     """Over a quota or rate limit; `quota_violations` and `retry_after` say more."""
 
 
@@ -121,8 +122,7 @@ class UnavailableError(DojoError, code=grpc.StatusCode.UNAVAILABLE, retryable=Tr
     """The server cannot be reached (the message hints at the setting to fix)."""
 
 
-class DeadlineExceededError(DojoError, code=grpc.StatusCode.DEADLINE_EXCEEDED,
-                            retryable=True):
+class DeadlineExceededError(DojoError, code=grpc.StatusCode.DEADLINE_EXCEEDED, retryable=True):
     """No answer within the call's timeout."""
 
 

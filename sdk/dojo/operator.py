@@ -30,8 +30,9 @@ class OperatorClient(ServiceClient):
         request = pb.GetCapacityRequest(pool=pool)
         return self._read(self._stub.GetCapacity, request, pb.Capacity, timeout)
 
-    def list_queue(self, *, pool: str = "", page_size: int = 0,
-                   timeout: float | None = None) -> pb.ListQueueResponse:
+    def list_queue(
+        self, *, pool: str = "", page_size: int = 0, timeout: float | None = None
+    ) -> pb.ListQueueResponse:
         """Waiting jobs in queue order (server default page 100, max 1000) and the total."""
         request = pb.ListQueueRequest(pool=pool, page_size=page_size)
         return self._read(self._stub.ListQueue, request, pb.ListQueueResponse, timeout)
@@ -47,8 +48,9 @@ class OperatorClient(ServiceClient):
 
     # --- actions ------------------------------------------------------------------------
 
-    def drain(self, target: str, *, evict: bool = False, reason: str = "",
-              timeout: float | None = None) -> pb.OperationResult:
+    def drain(
+        self, target: str, *, evict: bool = False, reason: str = "", timeout: float | None = None
+    ) -> pb.OperationResult:
         """`target`: a tile, a tray ("dojo/e0/c0/t0") or a GPU node ("gpu-a100/n0").
 
         Nothing new is placed there; with `evict`, running jobs checkpoint and move now.
@@ -56,30 +58,35 @@ class OperatorClient(ServiceClient):
         request = pb.DrainRequest(target=target, evict=evict, reason=reason)
         return self._act(self._stub.Drain, request, pb.OperationResult, timeout)
 
-    def undrain(self, target: str, *, reason: str = "",
-                timeout: float | None = None) -> pb.OperationResult:
+    def undrain(
+        self, target: str, *, reason: str = "", timeout: float | None = None
+    ) -> pb.OperationResult:
         request = pb.UndrainRequest(target=target, reason=reason)
         return self._act(self._stub.Undrain, request, pb.OperationResult, timeout)
 
-    def mark_failed(self, target: str, *, reason: str = "",
-                    timeout: float | None = None) -> pb.OperationResult:
+    def mark_failed(
+        self, target: str, *, reason: str = "", timeout: float | None = None
+    ) -> pb.OperationResult:
         request = pb.MarkFailedRequest(target=target, reason=reason)
         return self._act(self._stub.MarkFailed, request, pb.OperationResult, timeout)
 
-    def set_quota(self, quota: pb.Quota, *, reason: str = "",
-                  timeout: float | None = None) -> pb.Quota:
+    def set_quota(
+        self, quota: pb.Quota, *, reason: str = "", timeout: float | None = None
+    ) -> pb.Quota:
         """Replaces the tenant's quota in `quota.pool`; unset limits mean unlimited."""
         request = pb.SetQuotaRequest(quota=quota, reason=reason)
         return self._act(self._stub.SetQuota, request, pb.Quota, timeout)
 
-    def preempt_job(self, name: str, *, reason: str = "",
-                    timeout: float | None = None) -> pb.JobPlacement:
+    def preempt_job(
+        self, name: str, *, reason: str = "", timeout: float | None = None
+    ) -> pb.JobPlacement:
         """Checkpoint, then back to the queue. `name`: organizations/{org}/jobs/{job}."""
         request = pb.PreemptJobRequest(name=name, reason=reason)
         return self._act(self._stub.PreemptJob, request, pb.JobPlacement, timeout)
 
-    def requeue_job(self, name: str, *, reason: str = "",
-                    timeout: float | None = None) -> pb.JobPlacement:
+    def requeue_job(
+        self, name: str, *, reason: str = "", timeout: float | None = None
+    ) -> pb.JobPlacement:
         """Back to the queue now; the job resumes from its last checkpoint."""
         request = pb.RequeueJobRequest(name=name, reason=reason)
         return self._act(self._stub.RequeueJob, request, pb.JobPlacement, timeout)

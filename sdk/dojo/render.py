@@ -24,19 +24,26 @@ def _json(message: Message) -> dict[str, object]:
 
 def _dump(data: Message | Sequence[Message]) -> str:
     """The `--output json` form of one message or a list of them."""
-    return json.dumps(_json(data) if isinstance(data, Message) else [_json(m) for m in data],
-                      indent=2)
+    return json.dumps(
+        _json(data) if isinstance(data, Message) else [_json(m) for m in data], indent=2
+    )
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart; the first row is the header."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
 
 
-def _listing(items: Sequence[M], output: str, empty: str, header: tuple[str, ...],
-             row: Callable[[M], tuple[str, ...]]) -> str:
+def _listing(
+    items: Sequence[M],
+    output: str,
+    empty: str,
+    header: tuple[str, ...],
+    row: Callable[[M], tuple[str, ...]],
+) -> str:
     """A list view: JSON, the `empty` line when there is nothing, or a table of `row`s."""
     if output == "json":
         return _dump(items)
@@ -74,49 +81,75 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
     rows.append(("attempt", str(j.attempt)))
     if j.usage.allocated_seconds:
         rows.append(("usage", f"{j.usage.allocated_seconds:.1f} accelerator-seconds"))
-    for label, field in (("created", "create_time"), ("started", "start_time"),
-                         ("ended", "end_time")):
+    for label, field in (
+        ("created", "create_time"),
+        ("started", "start_time"),
+        ("ended", "end_time"),
+    ):
         if j.HasField(field):
             rows.append((label, _utc(getattr(j, field))))
     return _fields(rows)
 
 
 def job_list(jobs: Sequence[job_pb2.Job], output: str = "text") -> str:
-    return _listing(jobs, output, "no jobs",
-                    ("NAME", "STATE", "STEP", "ACCELERATOR", "CREATED"), _job_row)
+    return _listing(
+        jobs, output, "no jobs", ("NAME", "STATE", "STEP", "ACCELERATOR", "CREATED"), _job_row
+    )
 
 
 def _job_row(j: job_pb2.Job) -> tuple[str, ...]:
-    created = j.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S") if j.HasField(
-        "create_time") else ""
+    created = (
+        j.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+        if j.HasField("create_time")
+        else ""
+    )
     accel = j.placement.accelerator or ",".join(j.spec.resources.accelerators)
-    return (j.name.rsplit("/", 1)[-1], state_name(j.state),
-            f"{j.current_step}/{j.spec.training.steps}", accel, created)
+    return (
+        j.name.rsplit("/", 1)[-1],
+        state_name(j.state),
+        f"{j.current_step}/{j.spec.training.steps}",
+        accel,
+        created,
+    )
 
 
 def estimate(options: Sequence[job_pb2.EstimateOption], output: str = "text") -> str:
-    return _listing(options, output, "no accelerator option fits this job",
-                    ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", "MEMORY/DEVICE", ""),
-                    _option_row)
+    return _listing(
+        options,
+        output,
+        "no accelerator option fits this job",
+        ("ACCELERATOR", "COUNT", "STEP", "TOTAL", "COST", "MEMORY/DEVICE", ""),
+        _option_row,
+    )
 
 
 def _option_row(o: job_pb2.EstimateOption) -> tuple[str, ...]:
-    flags = (("cheapest", o.cheapest), ("fastest", o.fastest),
-             ("does not fit", bool(o.device_memory_bytes) and not o.fits))
+    flags = (
+        ("cheapest", o.cheapest),
+        ("fastest", o.fastest),
+        ("does not fit", bool(o.device_memory_bytes) and not o.fits),
+    )
     marks = ", ".join(m for m, on in flags if on)
-    return (o.accelerator, str(o.count), f"{o.step_seconds * 1000:.2f} ms",
-            _duration(o.total_seconds), f"${o.cost_usd:.4f}", memory(o), marks)
+    return (
+        o.accelerator,
+        str(o.count),
+        f"{o.step_seconds * 1000:.2f} ms",
+        _duration(o.total_seconds),
+        f"${o.cost_usd:.4f}",
+        memory(o),
+        marks,
+    )
 
 
 def memory(o: job_pb2.EstimateOption) -> str:
-    """"5.84 GiB / 74.5 GiB": peak memory per device / what one device has ("" if unknown)."""
+    """ "5.84 GiB / 74.5 GiB": peak memory per device / what one device has ("" if unknown)."""
     if not o.device_memory_bytes:
         return ""
     return f"{binary_bytes(o.peak_memory_bytes)} / {binary_bytes(o.device_memory_bytes)}"
 
 
 def binary_bytes(n: float) -> str:
-    """"452 KiB", "5.84 GiB": binary units, three significant digits."""
+    """ "452 KiB", "5.84 GiB": binary units, three significant digits."""
     value, unit = float(n), "B"
     for bigger in ("KiB", "MiB", "GiB", "TiB", "PiB"):
         if value < 1024:
@@ -181,8 +214,18 @@ def capacity(cap: scheduler_pb2.Capacity, output: str = "text") -> str:
     if output == "json":
         return _dump(cap)
     rows = [("POOL", "ACCELERATOR", "TOTAL", "ALLOCATED", "FREE", "UNAVAILABLE", "QUEUED")]
-    rows += [(p.pool, p.accelerator, str(p.total), str(p.allocated), str(p.free),
-              str(p.unavailable), str(p.queued)) for p in cap.pools]
+    rows += [
+        (
+            p.pool,
+            p.accelerator,
+            str(p.total),
+            str(p.allocated),
+            str(p.free),
+            str(p.unavailable),
+            str(p.queued),
+        )
+        for p in cap.pools
+    ]
     parts = [_table(rows) if cap.pools else "no pools"]
     trays: dict[str, list[scheduler_pb2.TileSlot]] = {}
     for t in cap.tiles:
@@ -221,9 +264,19 @@ def queue(response: scheduler_pb2.ListQueueResponse, output: str = "text") -> st
     if not response.jobs:
         return "no waiting jobs"
     rows = [("POS", "JOB", "TENANT", "POOL", "ACCELERATOR", "PRIO", "STATE", "PENDING")]
-    rows += [(str(q.position or "-"), q.job.rsplit("/", 1)[-1], q.tenant, q.pool,
-              f"{q.count}x {q.accelerator}", str(q.priority), q.state, q.pending_reason)
-             for q in response.jobs]
+    rows += [
+        (
+            str(q.position or "-"),
+            q.job.rsplit("/", 1)[-1],
+            q.tenant,
+            q.pool,
+            f"{q.count}x {q.accelerator}",
+            str(q.priority),
+            q.state,
+            q.pending_reason,
+        )
+        for q in response.jobs
+    ]
     more = response.total - len(response.jobs)
     return _table(rows) + (f"\n... and {more} more" if more > 0 else "")
 
@@ -242,10 +295,16 @@ def _limit(q: scheduler_pb2.Quota, field: str) -> str:
 def quota(q: scheduler_pb2.Quota, output: str = "text") -> str:
     if output == "json":
         return _dump(q)
-    rows = [("tenant", q.tenant), ("pool", q.pool), ("nominal", str(q.nominal)),
-            ("borrowing", _limit(q, "borrowing_limit")),
-            ("lending", _limit(q, "lending_limit")), ("cohort", q.cohort),
-            ("weight", f"{q.weight:g}"), ("usage", f"{q.decayed_usage:.1f} share-seconds")]
+    rows = [
+        ("tenant", q.tenant),
+        ("pool", q.pool),
+        ("nominal", str(q.nominal)),
+        ("borrowing", _limit(q, "borrowing_limit")),
+        ("lending", _limit(q, "lending_limit")),
+        ("cohort", q.cohort),
+        ("weight", f"{q.weight:g}"),
+        ("usage", f"{q.decayed_usage:.1f} share-seconds"),
+    ]
     if q.HasField("update_time"):
         by = f" by {q.updated_by}" if q.updated_by else ""
         rows.append(("updated", _utc(q.update_time) + by))
@@ -253,18 +312,28 @@ def quota(q: scheduler_pb2.Quota, output: str = "text") -> str:
 
 
 def quota_list(quotas: Sequence[scheduler_pb2.Quota], output: str = "text") -> str:
-    return _listing(quotas, output, "no quotas", (
-        "TENANT", "POOL", "NOMINAL", "BORROWING", "LENDING", "COHORT", "WEIGHT", "USAGE"),
-        lambda q: (q.tenant, q.pool, str(q.nominal), _limit(q, "borrowing_limit"),
-                   _limit(q, "lending_limit"), q.cohort, f"{q.weight:g}",
-                   f"{q.decayed_usage:.1f}"))
+    return _listing(
+        quotas,
+        output,
+        "no quotas",
+        ("TENANT", "POOL", "NOMINAL", "BORROWING", "LENDING", "COHORT", "WEIGHT", "USAGE"),
+        lambda q: (
+            q.tenant,
+            q.pool,
+            str(q.nominal),
+            _limit(q, "borrowing_limit"),
+            _limit(q, "lending_limit"),
+            q.cohort,
+            f"{q.weight:g}",
+            f"{q.decayed_usage:.1f}",
+        ),
+    )
 
 
 def placement(p: scheduler_pb2.JobPlacement, output: str = "text") -> str:
     if output == "json":
         return _dump(p)
-    rows = [("job", p.job), ("state", p.state + (f" ({p.state_reason})" if p.state_reason
-                                                  else ""))]
+    rows = [("job", p.job), ("state", p.state + (f" ({p.state_reason})" if p.state_reason else ""))]
     if p.pool:
         rows.append(("placement", f"{p.pool} [{', '.join(p.devices)}]"))
     if p.preempt_requested:

@@ -21,7 +21,7 @@ from dojo.bounded_yaml import JobFileError, shown
 from dojo.errors import FieldViolation, SpecError
 from dojo.v1 import job_pb2
 
-MAX_REPORTED = 50   # violations listed one by one; the rest are counted in one more
+MAX_REPORTED = 50  # violations listed one by one; the rest are counted in one more
 
 
 def load(path: str | Path) -> job_pb2.JobSpec:
@@ -34,8 +34,9 @@ def load(path: str | Path) -> job_pb2.JobSpec:
                 bounded_yaml.check_size(max(len(data), os.fstat(f.fileno()).st_size))
         text = bounded_yaml.decode(data)
     except OSError as exc:
-        raise SpecError(f"{path}: cannot read job file: {exc.strerror or exc}",
-                        source=str(path)) from None
+        raise SpecError(
+            f"{path}: cannot read job file: {exc.strerror or exc}", source=str(path)
+        ) from None
     except JobFileError as exc:
         raise SpecError(f"{path}: {exc}", source=str(path)) from None
     return parse_yaml(text, source=str(path))
@@ -50,8 +51,10 @@ def parse_yaml(text: str, *, source: str = "<string>") -> job_pb2.JobSpec:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SpecError(f"{source}: a job file must be a mapping of keys to values, "
-                        f"got {type(data).__name__}", source=source)
+        raise SpecError(
+            f"{source}: a job file must be a mapping of keys to values, got {type(data).__name__}",
+            source=source,
+        )
     return parse_dict(data, source=source)
 
 
@@ -59,7 +62,8 @@ def parse_dict(data: dict[str, Any], *, source: str = "<dict>") -> job_pb2.JobSp
     """Parses an already-loaded mapping (e.g. from JSON) into a JobSpec."""
     # The stubs also allow upb's descriptor class; at runtime it is a Descriptor.
     violations = _summarized(
-        _shape_violations(data, cast(Descriptor, job_pb2.JobSpec.DESCRIPTOR), ""))
+        _shape_violations(data, cast(Descriptor, job_pb2.JobSpec.DESCRIPTOR), "")
+    )
     if violations:
         raise SpecError(_message(source, violations), source=source, field_violations=violations)
     spec = job_pb2.JobSpec()
@@ -68,8 +72,9 @@ def parse_dict(data: dict[str, Any], *, source: str = "<dict>") -> job_pb2.JobSp
     except (json_format.ParseError, ValueError, TypeError) as exc:
         # The shape walk catches most errors with exact paths; this is the backstop.
         violation = FieldViolation("", _brief(exc))
-        raise SpecError(_message(source, [violation]), source=source,
-                        field_violations=[violation]) from None
+        raise SpecError(
+            _message(source, [violation]), source=source, field_violations=[violation]
+        ) from None
     return spec
 
 
@@ -84,8 +89,10 @@ def _summarized(violations: list[FieldViolation]) -> list[FieldViolation]:
     if len(violations) <= MAX_REPORTED:
         return violations
     rest = len(violations) - MAX_REPORTED
-    return [*violations[:MAX_REPORTED],
-            FieldViolation("", f"and {rest} more violations not listed")]
+    return [
+        *violations[:MAX_REPORTED],
+        FieldViolation("", f"and {rest} more violations not listed"),
+    ]
 
 
 def _message(source: str, violations: list[FieldViolation]) -> str:
@@ -96,7 +103,7 @@ def _message(source: str, violations: list[FieldViolation]) -> str:
 
 def _join(prefix: str, key: str) -> str:
     if len(key) > bounded_yaml.SHOWN_CHARS:  # a key path is echoed too
-        key = f"{key[:bounded_yaml.SHOWN_CHARS]}..."
+        key = f"{key[: bounded_yaml.SHOWN_CHARS]}..."
     return f"{prefix}.{key}" if prefix else key
 
 
@@ -148,9 +155,15 @@ def _single_violations(field: FieldDescriptor, value: Any, path: str) -> list[Fi
 
 
 _INT_TYPES = {
-    FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
-    FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
-    FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
+    FieldDescriptor.TYPE_INT32,
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT32,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT32,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED32,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED32,
     FieldDescriptor.TYPE_SFIXED64,
 }
 _FLOAT_TYPES = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}

@@ -21,8 +21,14 @@ def follow(client: Client, job: job_pb2.Job, output: str = "text") -> job_pb2.Jo
 
     Text: a tqdm bar on stderr, state changes above it. JSON: one event per line on stdout.
     """
-    bar = tqdm(total=job.spec.training.steps or None, unit="step", desc=_short(job.name),
-               disable=output == "json", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=job.spec.training.steps or None,
+        unit="step",
+        desc=_short(job.name),
+        disable=output == "json",
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     last_id = 0
     try:
         while True:

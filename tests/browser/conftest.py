@@ -26,7 +26,8 @@ def browser() -> Iterator[object]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         try:
             yield browser
         finally:
@@ -49,8 +50,10 @@ def page(browser, _warm_imports) -> Iterator[object]:
     page = context.new_page()
     # Every page runs under the Content-Security-Policy: anything it refuses fails the test.
     refused: list[str] = []
-    page.on("console", lambda msg: refused.append(msg.text)
-            if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     try:
         yield page
     finally:

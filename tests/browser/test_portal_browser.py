@@ -47,7 +47,7 @@ def test_submit_list_detail_cancel(page: Page, live_server, customer: User) -> N
     page.click("button:text('Submit job')")
     error = page.locator("#field-learning_rate .field-error")
     expect(error).to_contain_text("greater than 0")
-    expect(page.locator("#id_name")).to_have_value("browser-job")   # input kept
+    expect(page.locator("#id_name")).to_have_value("browser-job")  # input kept
     page.screenshot(path=f"{SHOTS}-form-error.png", full_page=True)
 
     page.fill("#id_learning_rate", "0.003")
@@ -80,12 +80,19 @@ def test_loss_chart_follows_a_running_job(page: Page, live_server, customer: Use
     page.goto(f"{live_server.url}/jobs/{job.id}/")
     expect(page.locator("#chart-empty")).to_be_visible()
     for step, loss in [(10, 2.3), (20, 1.9), (30, 1.4), (40, 1.1)]:
-        JobEvent.objects.create(job=job, kind="metric", data={
-            "step": step, "loss": loss, "accuracy": 0.2 + step / 100,
-            "samples_per_second": 900.0, "device_seconds": step * 0.001,
-            "wall_seconds": step * 0.05})
-    Job.objects.filter(id=job.id).update(current_step=40, latest_metrics={"step": 40,
-                                                                          "loss": 1.1})
+        JobEvent.objects.create(
+            job=job,
+            kind="metric",
+            data={
+                "step": step,
+                "loss": loss,
+                "accuracy": 0.2 + step / 100,
+                "samples_per_second": 900.0,
+                "device_seconds": step * 0.001,
+                "wall_seconds": step * 0.05,
+            },
+        )
+    Job.objects.filter(id=job.id).update(current_step=40, latest_metrics={"step": 40, "loss": 1.1})
     # Polled from here: wait_for_function evaluates its string in the page, which the CSP
     # (no 'unsafe-eval') refuses; page.evaluate runs through the debugger protocol.
     deadline = time.monotonic() + 10
@@ -98,8 +105,7 @@ def test_loss_chart_follows_a_running_job(page: Page, live_server, customer: Use
     page.screenshot(path=f"{SHOTS}-chart.png", full_page=True)
 
 
-def test_api_key_shown_once_then_only_its_prefix(page: Page, live_server,
-                                                 customer: User) -> None:
+def test_api_key_shown_once_then_only_its_prefix(page: Page, live_server, customer: User) -> None:
     log_in(page, live_server.url)
     page.click("nav >> text=API keys")
     page.fill("#id_name", "laptop")

@@ -16,15 +16,24 @@ from dojocloud.scheduling.runner import build_loop
 
 def tiny_spec(steps: int, interval: int, precision: str = "bf16") -> job_pb2.JobSpec:
     """A one-layer MLP on digits: seconds a segment on one tile."""
-    return json_format.ParseDict({
-        "name": "digits-tiny",
-        "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": steps, "batch_size": 16, "optimizer": "adam",
-                     "learning_rate": 0.05, "precision": precision,
-                     "checkpoint_interval": interval, "seed": 3},
-        "resources": {"accelerators": ["dojo-tile"], "count": 1},
-    }, job_pb2.JobSpec())
+    return json_format.ParseDict(
+        {
+            "name": "digits-tiny",
+            "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
+            "dataset": {"name": "digits"},
+            "training": {
+                "steps": steps,
+                "batch_size": 16,
+                "optimizer": "adam",
+                "learning_rate": 0.05,
+                "precision": precision,
+                "checkpoint_interval": interval,
+                "seed": 3,
+            },
+            "resources": {"accelerators": ["dojo-tile"], "count": 1},
+        },
+        job_pb2.JobSpec(),
+    )
 
 
 def drive(until: Callable[[], bool], logs: Callable[[], str], timeout: float) -> None:

@@ -16,10 +16,11 @@ from dojo.v1 import job_pb2
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 INT32 = st.integers(-(2**31), 2**31 - 1)
-_CHARS = st.characters(blacklist_categories=("Cs",))   # protobuf strings are valid UTF-8
+_CHARS = st.characters(blacklist_categories=("Cs",))  # protobuf strings are valid UTF-8
 TEXT = st.text(_CHARS, max_size=30)
-HUGE = st.builds(lambda c, n: c * n, st.characters(blacklist_categories=("Cs",)),
-                 st.integers(1_000, 30_000))
+HUGE = st.builds(
+    lambda c, n: c * n, st.characters(blacklist_categories=("Cs",)), st.integers(1_000, 30_000)
+)
 
 
 def texts(*good: str) -> st.SearchStrategy[str]:
@@ -31,16 +32,20 @@ def ints(*good: int, wide: st.SearchStrategy[int] = INT64) -> st.SearchStrategy[
     return st.one_of(st.sampled_from((*good, 0, -1)), wide)
 
 
-FLOATS = st.one_of(st.sampled_from([0.001, 0.05, 1.0]), st.floats(allow_nan=True),
-                   st.sampled_from([0.0, -1.0, 10.0, 10.000001]))
-PARAM_KEYS = texts("hidden", "layers", "channels", "blocks", "d_model", "heads", "context",
-                   "patch")
+FLOATS = st.one_of(
+    st.sampled_from([0.001, 0.05, 1.0]),
+    st.floats(allow_nan=True),
+    st.sampled_from([0.0, -1.0, 10.0, 10.000001]),
+)
+PARAM_KEYS = texts("hidden", "layers", "channels", "blocks", "d_model", "heads", "context", "patch")
 PARAM_VALUES = st.one_of(st.integers(1, 64), st.integers(1, 64), INT64)
 # Many unknown keys at once (built, not drawn one by one: drawing is the slow part).
-MANY_PARAMS = st.builds(lambda n, width: {f"unknown_{i}_" + "k" * width: i for i in range(n)},
-                        st.integers(40, 60), st.integers(1, 300))
-PARAMS = st.one_of(st.just({}), st.dictionaries(PARAM_KEYS, PARAM_VALUES, max_size=3),
-                   MANY_PARAMS)
+MANY_PARAMS = st.builds(
+    lambda n, width: {f"unknown_{i}_" + "k" * width: i for i in range(n)},
+    st.integers(40, 60),
+    st.integers(1, 300),
+)
+PARAMS = st.one_of(st.just({}), st.dictionaries(PARAM_KEYS, PARAM_VALUES, max_size=3), MANY_PARAMS)
 ACCELERATORS = st.lists(texts("dojo-tile", "gpu-a100", "gpu-h100"), max_size=4)
 
 
@@ -62,9 +67,18 @@ def job_specs(draw: st.DrawFn) -> job_pb2.JobSpec:
         spec.model.architecture = draw(texts("mlp", "cnn", "gpt", "vit", "video", "", "mlp2"))
         spec.model.params.update(draw(PARAMS))
     if _maybe(draw):
-        spec.dataset.name = draw(texts("digits", "tiny-shakespeare", "synthetic-images",
-                                       "synthetic-text", "synthetic-video", "npz", "",
-                                       "imagenet"))
+        spec.dataset.name = draw(
+            texts(
+                "digits",
+                "tiny-shakespeare",
+                "synthetic-images",
+                "synthetic-text",
+                "synthetic-video",
+                "npz",
+                "",
+                "imagenet",
+            )
+        )
         spec.dataset.uri = draw(texts("", "s3://bucket/data.npz"))
     if _maybe(draw):
         _fuzz_training(draw, spec.training)
@@ -87,26 +101,53 @@ def _fuzz_training(draw: st.DrawFn, t: job_pb2.TrainingSpec) -> None:
 
 
 REQUEST_IDS = st.one_of(st.just(""), texts("r-1", "x" * 100, "x" * 101))
-PARENTS = st.one_of(st.just(""), texts("organizations/acme", "orgs/acme",
-                                       "organizations/globex", "organizations/"))
+PARENTS = st.one_of(
+    st.just(""), texts("organizations/acme", "orgs/acme", "organizations/globex", "organizations/")
+)
 
 # --- job files ---------------------------------------------------------------------------
 
 _GOOD = {
-    "name": "digits-mlp", "model": {"architecture": "mlp", "params": {"hidden": 32}},
+    "name": "digits-mlp",
+    "model": {"architecture": "mlp", "params": {"hidden": 32}},
     "dataset": {"name": "digits"},
     "training": {"steps": 30, "batch_size": 16, "learning_rate": 0.003},
     "resources": {"accelerators": ["dojo-tile"], "count": 1},
 }
-_KEYS = st.sampled_from(["name", "model", "architecture", "params", "dataset", "training",
-                         "steps", "resources", "accelerators", "count", "limits", "x", "1"])
-_SCALARS = st.one_of(st.none(), st.booleans(), INT64, st.integers(2**63, 2**70),
-                     st.floats(allow_nan=True), TEXT, st.binary(max_size=8))
+_KEYS = st.sampled_from(
+    [
+        "name",
+        "model",
+        "architecture",
+        "params",
+        "dataset",
+        "training",
+        "steps",
+        "resources",
+        "accelerators",
+        "count",
+        "limits",
+        "x",
+        "1",
+    ]
+)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    INT64,
+    st.integers(2**63, 2**70),
+    st.floats(allow_nan=True),
+    TEXT,
+    st.binary(max_size=8),
+)
 _NESTED: st.SearchStrategy[Any] = st.recursive(
     _SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.one_of(_KEYS, TEXT, INT64), inner, max_size=4)),
-    max_leaves=12)
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(_KEYS, TEXT, INT64), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
 
 
 def _dump(data: Any) -> str:
@@ -144,10 +185,14 @@ def _encoded(text: str, encoding: str) -> bytes:
 
 
 TEXTS = st.one_of(
-    _mutated_good(), _mutated_good(), st.builds(_dump, _NESTED),
+    _mutated_good(),
+    _mutated_good(),
+    st.builds(_dump, _NESTED),
     st.builds(_deep, st.integers(1, 3000), st.sampled_from(["list", "flow-map", "block"])),
-    st.builds(_bomb, st.integers(2, 8)), st.text(_CHARS, max_size=200),
-    st.just("a: &a [*a]"), st.just("name: [unclosed"),
+    st.builds(_bomb, st.integers(2, 8)),
+    st.text(_CHARS, max_size=200),
+    st.just("a: &a [*a]"),
+    st.just("name: [unclosed"),
 )
 
 
@@ -156,14 +201,18 @@ def job_file_bytes(draw: st.DrawFn) -> bytes:
     """A job file's bytes: UTF-8 YAML mostly, else another encoding, flipped bytes, a
     truncation, random bytes, or a file over the size limit."""
     text = draw(TEXTS)
-    how = draw(st.sampled_from(["utf-8"] * 6 + ["latin-1", "utf-16", "utf-32", "cp1252",
-                                                 "flip", "cut", "random", "big"]))
+    how = draw(
+        st.sampled_from(
+            ["utf-8"] * 6
+            + ["latin-1", "utf-16", "utf-32", "cp1252", "flip", "cut", "random", "big"]
+        )
+    )
     if how in ("utf-8", "latin-1", "utf-16", "utf-32", "cp1252"):
         return _encoded(text, how)
     data = text.encode("utf-8")
     if how == "flip" and data:
         at = draw(st.integers(0, len(data) - 1))
-        return data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1:]
+        return data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1 :]
     if how == "cut":
         return data[: draw(st.integers(0, len(data)))]
     if how == "big":

@@ -42,9 +42,13 @@ class Caller:
 
 # (username, organization, role): who is who.
 PEOPLE = [
-    ("alice", ACME, Role.OWNER), ("adam", ACME, Role.ADMIN), ("mia", ACME, Role.MEMBER),
-    ("vera", ACME, Role.VIEWER), ("olga", OPERATORS, Role.OWNER),
-    ("otto", OPERATORS, Role.ADMIN), ("omar", OPERATORS, Role.MEMBER),
+    ("alice", ACME, Role.OWNER),
+    ("adam", ACME, Role.ADMIN),
+    ("mia", ACME, Role.MEMBER),
+    ("vera", ACME, Role.VIEWER),
+    ("olga", OPERATORS, Role.OWNER),
+    ("otto", OPERATORS, Role.ADMIN),
+    ("omar", OPERATORS, Role.MEMBER),
     ("bob", GLOBEX, Role.OWNER),
 ]
 _ROLE = {username: (org, role) for username, org, role in PEOPLE}
@@ -57,15 +61,22 @@ def caller(name: str, username: str, scope: str = Scope.FULL) -> Caller:
 
 # The roles of the brief, as portal sessions.
 SESSIONS = [
-    caller("owner", "alice"), caller("admin", "adam"), caller("member", "mia"),
-    caller("viewer", "vera"), caller("operator", "olga"), caller("non-member", "bob"),
+    caller("owner", "alice"),
+    caller("admin", "adam"),
+    caller("member", "mia"),
+    caller("viewer", "vera"),
+    caller("operator", "olga"),
+    caller("non-member", "bob"),
 ]
 # The same roles as API keys, and every scope on some of them.
 KEY_CALLERS = [
     *SESSIONS,
-    caller("owner/submit", "alice", Scope.SUBMIT), caller("owner/read", "alice", Scope.READ),
-    caller("member/read", "mia", Scope.READ), caller("viewer/submit", "vera", Scope.SUBMIT),
-    caller("operator/submit", "olga", Scope.SUBMIT), caller("operator/read", "otto", Scope.READ),
+    caller("owner/submit", "alice", Scope.SUBMIT),
+    caller("owner/read", "alice", Scope.READ),
+    caller("member/read", "mia", Scope.READ),
+    caller("viewer/submit", "vera", Scope.SUBMIT),
+    caller("operator/submit", "olga", Scope.SUBMIT),
+    caller("operator/read", "otto", Scope.READ),
     caller("operators' member", "omar"),
 ]
 
@@ -91,8 +102,10 @@ class World:
 
 def make_world() -> World:
     # olga is also the console's operator: staff (and superuser, as `make up`'s admin is).
-    users = {u: User.objects.create_user(u, is_staff=(u == "olga"), is_superuser=(u == "olga"))
-             for u, _, _ in PEOPLE}
+    users = {
+        u: User.objects.create_user(u, is_staff=(u == "olga"), is_superuser=(u == "olga"))
+        for u, _, _ in PEOPLE
+    }
     orgs: dict[str, Organization] = {}
     for username, org, role in PEOPLE:
         if org not in orgs:

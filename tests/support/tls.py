@@ -19,12 +19,12 @@ LOCAL_NAMES = "DNS:localhost,IP:127.0.0.1,IP:::1"
 
 @dataclass(frozen=True)
 class PKI:
-    ca: Path             # the CA clients are told to trust
-    cert: Path           # server certificate for LOCAL_NAMES, signed by `ca`
+    ca: Path  # the CA clients are told to trust
+    cert: Path  # server certificate for LOCAL_NAMES, signed by `ca`
     key: Path
-    other_cert: Path     # signed by `ca`, but for other.example only
+    other_cert: Path  # signed by `ca`, but for other.example only
     other_key: Path
-    stranger_ca: Path    # a CA that signed nothing here
+    stranger_ca: Path  # a CA that signed nothing here
 
 
 def make_pki(folder: Path) -> PKI:
@@ -36,8 +36,14 @@ def make_pki(folder: Path) -> PKI:
     stranger_ca, _ = _self_signed(folder, "stranger-ca", "Stranger CA")
     cert, key = _leaf(folder, "server", ca, ca_key, LOCAL_NAMES)
     other_cert, other_key = _leaf(folder, "other", ca, ca_key, "DNS:other.example")
-    return PKI(ca=ca, cert=cert, key=key, other_cert=other_cert, other_key=other_key,
-               stranger_ca=stranger_ca)
+    return PKI(
+        ca=ca,
+        cert=cert,
+        key=key,
+        other_cert=other_cert,
+        other_key=other_key,
+        stranger_ca=stranger_ca,
+    )
 
 
 def _openssl(folder: Path, *args: str) -> None:
@@ -45,20 +51,67 @@ def _openssl(folder: Path, *args: str) -> None:
 
 
 def _self_signed(folder: Path, name: str, cn: str) -> tuple[Path, Path]:
-    _openssl(folder, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2",
-             "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl(
+        folder,
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN={cn}",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    )
     return folder / f"{name}.pem", folder / f"{name}.key"
 
 
 def _leaf(folder: Path, name: str, ca: Path, ca_key: Path, names: str) -> tuple[Path, Path]:
     ext = folder / f"{name}.ext"
-    ext.write_text(f"subjectAltName={names}\nextendedKeyUsage=serverAuth\n"
-                   "basicConstraints=CA:FALSE\n")
-    _openssl(folder, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
-    _openssl(folder, "x509", "-req", "-in", f"{name}.csr", "-CA", str(ca), "-CAkey",
-             str(ca_key), "-CAcreateserial", "-out", f"{name}.pem", "-days", "2",
-             "-extfile", ext.name)
+    ext.write_text(
+        f"subjectAltName={names}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+    )
+    _openssl(
+        folder,
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        f"/CN={name}",
+    )
+    _openssl(
+        folder,
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-out",
+        f"{name}.pem",
+        "-days",
+        "2",
+        "-extfile",
+        ext.name,
+    )
     return folder / f"{name}.pem", folder / f"{name}.key"

@@ -27,10 +27,17 @@ def test_a_loose_secret_file_is_tightened_not_replaced(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_text("utf-8") == before
 
 
-def test_the_stack_runs_without_debug_on_its_own_secret(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DJANGO_DEBUG", "DJANGO_HTTPS", "DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY_FILE",
-                 "DOJO_DEMO_PASSWORD", "DJANGO_SETTINGS_MODULE"):
+def test_the_stack_runs_without_debug_on_its_own_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (
+        "DJANGO_DEBUG",
+        "DJANGO_HTTPS",
+        "DJANGO_SECRET_KEY",
+        "DJANGO_SECRET_KEY_FILE",
+        "DOJO_DEMO_PASSWORD",
+        "DJANGO_SETTINGS_MODULE",
+    ):
         monkeypatch.delenv(name, raising=False)
     env = Stack(state_dir=tmp_path).base_env()
     assert env["DJANGO_DEBUG"] == "0" and env["DJANGO_HTTPS"] == "0"

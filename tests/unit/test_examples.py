@@ -37,5 +37,6 @@ def test_example_keeps_every_accelerator_it_lists(path: Path) -> None:
     """Each example fits the memory of every type it accepts (validation drops none)."""
     asked = specfile.load(path)
     valid = validate_spec(asked)
-    assert list(valid.resources.accelerators) == list(asked.resources.accelerators or
-                                                      valid.resources.accelerators)
+    assert list(valid.resources.accelerators) == list(
+        asked.resources.accelerators or valid.resources.accelerators
+    )

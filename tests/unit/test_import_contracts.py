@@ -19,9 +19,20 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def _lint(cwd: Path, pythonpath: list[Path], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath),
+    }
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _config() -> dict[str, object]:
@@ -50,33 +61,49 @@ def _add_line(path: Path, line: str) -> int:
 def broken_copy(tmp_path: Path) -> tuple[Path, int, int]:
     """A copy of platform/dojocloud with jobs importing scheduling (a layer upwards) and the
     API importing jobs' models (past jobs' facade); the platform contracts only."""
-    shutil.copytree(REPO / "platform" / "dojocloud", tmp_path / "dojocloud",
-                    ignore=shutil.ignore_patterns("__pycache__", "templates", "static"))
-    up = _add_line(tmp_path / "dojocloud" / "jobs" / "services.py",
-                   "from dojocloud.scheduling.facade import start_scheduler  # noqa")
-    past = _add_line(tmp_path / "dojocloud" / "api" / "job_service.py",
-                     "from dojocloud.jobs.models import Job as _Job  # noqa")
+    shutil.copytree(
+        REPO / "platform" / "dojocloud",
+        tmp_path / "dojocloud",
+        ignore=shutil.ignore_patterns("__pycache__", "templates", "static"),
+    )
+    up = _add_line(
+        tmp_path / "dojocloud" / "jobs" / "services.py",
+        "from dojocloud.scheduling.facade import start_scheduler  # noqa",
+    )
+    past = _add_line(
+        tmp_path / "dojocloud" / "api" / "job_service.py",
+        "from dojocloud.jobs.models import Job as _Job  # noqa",
+    )
     config = _config()
-    platform = [c for c in config["contracts"]  # type: ignore[attr-defined]
-                if c["id"] in ("platform-layers", "platform-facades")]
+    platform = [
+        c
+        for c in config["contracts"]  # type: ignore[attr-defined]
+        if c["id"] in ("platform-layers", "platform-facades")
+    ]
     assert len(platform) == 2
-    head = {"root_packages": ["dojocloud"], "include_external_packages": True,
-            "contract_types": config["contract_types"]}
+    head = {
+        "root_packages": ["dojocloud"],
+        "include_external_packages": True,
+        "contract_types": config["contract_types"],
+    }
     (tmp_path / "contracts.toml").write_text(
         _toml("tool.importlinter", head)
         + "".join("\n" + _toml("[tool.importlinter.contracts]", c) for c in platform),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return tmp_path, up, past
 
 
 def test_an_upward_import_and_an_import_past_a_facade_break_the_contracts(
-        broken_copy: tuple[Path, int, int]) -> None:
+    broken_copy: tuple[Path, int, int],
+) -> None:
     root, up, past = broken_copy
     run = _lint(root, [root, REPO], "--config", "contracts.toml")
-    out = " ".join(run.stdout.split())   # the report wraps long lines
+    out = " ".join(run.stdout.split())  # the report wraps long lines
     assert run.returncode == 1, run.stdout + run.stderr
     assert "2 broken" in out
     assert "dojocloud.jobs.services -> dojocloud.scheduling.facade" in out
-    assert (f"dojocloud/api/job_service.py:{past}: dojocloud.api.job_service -> "
-            f"dojocloud.jobs.models") in out
+    assert (
+        f"dojocloud/api/job_service.py:{past}: dojocloud.api.job_service -> dojocloud.jobs.models"
+    ) in out
     assert f"(l.{up})" in out

@@ -36,4 +36,4 @@ def test_the_tls_patch_mounts_what_it_points_the_api_at() -> None:
     assert all(value.startswith(mount["mountPath"] + "/") for value in env.values())
     volume = {v["name"]: v for v in spec["volumes"]}[mount["name"]]
     assert volume["secret"]["secretName"] == "dojo-api-tls"
-    assert "tcpSocket" in container["readinessProbe"]   # the gRPC probe cannot speak TLS
+    assert "tcpSocket" in container["readinessProbe"]  # the gRPC probe cannot speak TLS

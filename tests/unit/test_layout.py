@@ -36,7 +36,9 @@ def test_pure_packages_import_nothing_above_them() -> None:
     forbidden = {"django", "dojocloud", "celery", "grpc", "redis", "psycopg", "scheduler"}
     assert not _imports(REPO / "dojo_runtime") & forbidden
     core = _modules(REPO / "scheduler" / "core")
-    assert not {m.split(".")[0] for m in core} & (forbidden - {"scheduler"} | {"dojo", "dojo_runtime"})
+    assert not {m.split(".")[0] for m in core} & (
+        forbidden - {"scheduler"} | {"dojo", "dojo_runtime"}
+    )
     assert all(m.startswith("scheduler.core") for m in core if m.startswith("scheduler"))
 
 

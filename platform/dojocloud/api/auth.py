@@ -42,7 +42,8 @@ def api_key_from_metadata(metadata: Iterable[tuple[str, Any]] | None) -> str:
     key = bearer or api_key
     if not key:
         raise Unauthenticated(
-            "missing API key: send metadata 'authorization: Bearer <key>' or 'x-api-key'")
+            "missing API key: send metadata 'authorization: Bearer <key>' or 'x-api-key'"
+        )
     return key
 
 
@@ -67,6 +68,7 @@ def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
 
     def decorate(method: Handler[S, R, T]) -> Servicer[S, R, T]:
         if inspect.isgeneratorfunction(method):
+
             @functools.wraps(method)
             def streaming(self: S, request: R, context: grpc.ServicerContext) -> Iterator[Any]:
                 principal = authorize(context, action)
@@ -74,6 +76,7 @@ def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
 
             wrapped = cast(Servicer[S, R, T], streaming)
         else:
+
             @functools.wraps(method)
             def unary(self: S, request: R, context: grpc.ServicerContext) -> T:
                 return method(self, request, context, authorize(context, action))
@@ -83,4 +86,3 @@ def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
         return wrapped
 
     return decorate
-

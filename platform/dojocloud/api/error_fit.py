@@ -16,12 +16,12 @@ from google.rpc import error_details_pb2
 
 from dojocloud.common.errors import FieldViolation
 
-MESSAGE_BYTES = 700          # of the status message, before percent-encoding
-FIELD_BYTES = 120            # of one violation's field path
-DESCRIPTION_BYTES = 400      # of one violation's description
-VIOLATIONS_BYTES = 2_400     # of the serialized BadRequest, the summary included
-METADATA_VALUE_BYTES = 200   # of an ErrorInfo metadata value (e.g. an echoed resource name)
-_SUMMARY_RESERVE = 80        # room kept for the "and N more" violation
+MESSAGE_BYTES = 700  # of the status message, before percent-encoding
+FIELD_BYTES = 120  # of one violation's field path
+DESCRIPTION_BYTES = 400  # of one violation's description
+VIOLATIONS_BYTES = 2_400  # of the serialized BadRequest, the summary included
+METADATA_VALUE_BYTES = 200  # of an ErrorInfo metadata value (e.g. an echoed resource name)
+_SUMMARY_RESERVE = 80  # room kept for the "and N more" violation
 _CUT = "..."
 
 BadRequestViolation = error_details_pb2.BadRequest.FieldViolation
@@ -40,14 +40,16 @@ def bad_request(violations: Sequence[FieldViolation]) -> tuple[error_details_pb2
     out = error_details_pb2.BadRequest()
     budget = VIOLATIONS_BYTES - _SUMMARY_RESERVE
     for listed, v in enumerate(violations):
-        item = BadRequestViolation(field=cut(v.field, FIELD_BYTES),
-                                   description=cut(v.description, DESCRIPTION_BYTES))
+        item = BadRequestViolation(
+            field=cut(v.field, FIELD_BYTES), description=cut(v.description, DESCRIPTION_BYTES)
+        )
         # a repeated message field costs its bytes plus a tag and a length (<= 3 bytes)
         size = item.ByteSize() + 3
         if size > budget:
             rest = len(violations) - listed
-            out.field_violations.append(BadRequestViolation(
-                field="", description=f"and {rest} more violations not listed"))
+            out.field_violations.append(
+                BadRequestViolation(field="", description=f"and {rest} more violations not listed")
+            )
             return out, listed
         out.field_violations.append(item)
         budget -= size

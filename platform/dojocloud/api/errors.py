@@ -48,16 +48,25 @@ def to_status_proto(err: errors.DojoError) -> status_pb2.Status:
     elif isinstance(err, errors.NotFound):
         metadata["resource"] = error_fit.cut(err.resource, error_fit.METADATA_VALUE_BYTES)
     elif isinstance(err, errors.ResourceExhausted):
-        details.append(_packed(error_details_pb2.QuotaFailure(violations=[
-            error_details_pb2.QuotaFailure.Violation(
-                subject=error_fit.cut(err.subject, error_fit.FIELD_BYTES),
-                description=message)])))
+        details.append(
+            _packed(
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(
+                            subject=error_fit.cut(err.subject, error_fit.FIELD_BYTES),
+                            description=message,
+                        )
+                    ]
+                )
+            )
+        )
         if err.retry_after_s is not None:
             delay = duration_pb2.Duration()
             delay.FromNanoseconds(int(err.retry_after_s * 1e9))
             details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
-    details.insert(0, _packed(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN,
-                                                          metadata=metadata)))
+    details.insert(
+        0, _packed(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
+    )
     return status_pb2.Status(code=code, message=message, details=details)
 
 

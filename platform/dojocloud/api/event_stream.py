@@ -23,10 +23,15 @@ BATCH = 500
 draining = threading.Event()
 
 
-def follow_events(principal: Principal, job_id: str, *, after_id: int = 0,
-                  active: Callable[[], bool] = lambda: True,
-                  poll_s: float | None = None,
-                  refresh: Callable[[], Principal] | None = None) -> Iterator[JobEvent]:
+def follow_events(
+    principal: Principal,
+    job_id: str,
+    *,
+    after_id: int = 0,
+    active: Callable[[], bool] = lambda: True,
+    poll_s: float | None = None,
+    refresh: Callable[[], Principal] | None = None,
+) -> Iterator[JobEvent]:
     """Events of the job with id > after_id, as they are written, until the job is final.
     `refresh` decides the caller again before every poll after the first (its errors end
     the stream)."""

@@ -41,23 +41,30 @@ class ServerTLS:
         cert_chain = _read(CERT_VAR, cert)
         private_key = _read(KEY_VAR, key)
         if b"-----BEGIN CERTIFICATE-----" not in cert_chain:
-            raise TLSConfigError(f"{CERT_VAR}: {cert} holds no PEM certificate "
-                                 "(-----BEGIN CERTIFICATE-----)")
+            raise TLSConfigError(
+                f"{CERT_VAR}: {cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+            )
         if b"ENCRYPTED" in private_key:
-            raise TLSConfigError(f"{KEY_VAR}: {key} is an encrypted private key; gRPC needs it "
-                                 "unencrypted (protect the file instead: mode 600, a secret mount)")
+            raise TLSConfigError(
+                f"{KEY_VAR}: {key} is an encrypted private key; gRPC needs it "
+                "unencrypted (protect the file instead: mode 600, a secret mount)"
+            )
         if b"PRIVATE KEY-----" not in private_key:
-            raise TLSConfigError(f"{KEY_VAR}: {key} holds no PEM private key "
-                                 "(-----BEGIN ... PRIVATE KEY-----)")
+            raise TLSConfigError(
+                f"{KEY_VAR}: {key} holds no PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+            )
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         try:
             context.load_cert_chain(cert, key, password=lambda: b"")
         except ssl.SSLError as exc:
             if "KEY_VALUES_MISMATCH" in str(exc):
-                raise TLSConfigError(f"{KEY_VAR}: {key} is not the private key of the "
-                                     f"certificate in {CERT_VAR} ({cert})") from None
-            raise TLSConfigError(f"{CERT_VAR} / {KEY_VAR}: {cert} and {key} cannot be "
-                                 f"served: {exc}") from None
+                raise TLSConfigError(
+                    f"{KEY_VAR}: {key} is not the private key of the "
+                    f"certificate in {CERT_VAR} ({cert})"
+                ) from None
+            raise TLSConfigError(
+                f"{CERT_VAR} / {KEY_VAR}: {cert} and {key} cannot be served: {exc}"
+            ) from None
         return cls(cert_chain=cert_chain, private_key=private_key, cert_path=str(cert))
 
     def credentials(self) -> grpc.ServerCredentials:
@@ -72,8 +79,9 @@ def tls_from_settings() -> ServerTLS | None:
     return ServerTLS.load(cert, key)
 
 
-def build_api_server(address: str, *, max_workers: int = 16,
-                     tls: ServerTLS | None = None) -> tuple[grpc.Server, int]:
+def build_api_server(
+    address: str, *, max_workers: int = 16, tls: ServerTLS | None = None
+) -> tuple[grpc.Server, int]:
     """Every public service of the API process: JobService for customers, SchedulerService
     for operators. Half the worker threads at most serve WatchJob streams; the rest stay free
     for unary calls. With `tls` the port serves TLS only; without, plain text only. A request
@@ -85,10 +93,14 @@ def build_api_server(address: str, *, max_workers: int = 16,
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.
-    return build_server(add_services, address, max_workers=max_workers,
-                        interceptors=[ApiInterceptor(), RequestSizeLimit(limit)],
-                        credentials=None if tls is None else tls.credentials(),
-                        max_receive_bytes=limit * RECEIVE_HEADROOM)
+    return build_server(
+        add_services,
+        address,
+        max_workers=max_workers,
+        interceptors=[ApiInterceptor(), RequestSizeLimit(limit)],
+        credentials=None if tls is None else tls.credentials(),
+        max_receive_bytes=limit * RECEIVE_HEADROOM,
+    )
 
 
 def _read(var: str, path: str | Path) -> bytes:

@@ -33,7 +33,7 @@ def _exempt(method: str) -> bool:
 
 
 def peer_address(peer: str) -> str:
-    """"ipv4:10.0.0.7:53211" → "10.0.0.7": the port changes with every connection, so a
+    """ "ipv4:10.0.0.7:53211" → "10.0.0.7": the port changes with every connection, so a
     guesser reconnecting must not get a fresh count. IPv4-mapped IPv6 counts as IPv4."""
     kind, _, rest = peer.partition(":")
     if kind == "ipv4":
@@ -59,7 +59,10 @@ def check_peer(context: grpc.ServicerContext, method: str) -> None:
         raise ResourceExhausted(
             f"too many failed API-key authentications from {address}: at most "
             f"{settings.AUTH_FAILURE_LIMIT} per {settings.AUTH_FAILURE_WINDOW_S:g}s; "
-            f"retry in {delay:.0f}s", subject=f"peer:{address}", retry_after_s=delay)
+            f"retry in {delay:.0f}s",
+            subject=f"peer:{address}",
+            retry_after_s=delay,
+        )
 
 
 def failed(context: grpc.ServicerContext, method: str) -> None:
@@ -69,5 +72,9 @@ def failed(context: grpc.ServicerContext, method: str) -> None:
     address = peer_address(context.peer())
     counted = ratelimit.hit(NAME, address, _window())
     if counted is not None and counted.count == settings.AUTH_FAILURE_LIMIT:
-        log.warning("failed API-key authentications from %s reached the limit (%s); "
-                    "refusing it for %.0fs", address, method, counted.window_left_s)
+        log.warning(
+            "failed API-key authentications from %s reached the limit (%s); refusing it for %.0fs",
+            address,
+            method,
+            counted.window_left_s,
+        )

@@ -31,8 +31,11 @@ Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
 
 
 class ApiInterceptor(grpc.ServerInterceptor):
-    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
-                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
@@ -76,8 +79,9 @@ class _Call:
             self.__exit__(type(err), err, None)  # answers it as a handler's error would
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if isinstance(err, Unauthenticated):
                 guessing.failed(self.context, self.method)

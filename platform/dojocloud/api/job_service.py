@@ -27,66 +27,108 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         self._streams = threading.BoundedSemaphore(max_streams)
 
     @rpc(Action.JOBS_SUBMIT)
-    def CreateJob(self, request: job_pb2.CreateJobRequest,  # noqa: N802
-                  context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
+    def CreateJob(
+        self,
+        request: job_pb2.CreateJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> job_pb2.Job:
         bad_parent = mappers.parent_violations(principal, request.parent)
-        job = services.create_job(principal, request.job_spec, request_id=request.request_id,
-                                  also_invalid=bad_parent)
+        job = services.create_job(
+            principal, request.job_spec, request_id=request.request_id, also_invalid=bad_parent
+        )
         return mappers.job_to_proto(job)
 
     @rpc(Action.JOBS_READ)
-    def GetJob(self, request: job_pb2.GetJobRequest,  # noqa: N802
-               context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
+    def GetJob(
+        self,
+        request: job_pb2.GetJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> job_pb2.Job:
         job_id = mappers.job_id_from_name(principal, request.name)
         return mappers.job_to_proto(services.get_job(principal, job_id))
 
     @rpc(Action.JOBS_READ)
-    def ListJobs(self, request: job_pb2.ListJobsRequest,  # noqa: N802
-                 context: grpc.ServicerContext, principal: Principal) -> job_pb2.ListJobsResponse:
+    def ListJobs(
+        self,
+        request: job_pb2.ListJobsRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> job_pb2.ListJobsResponse:
         mappers.check_parent(principal, request.parent)
         jobs, token = services.list_jobs(
-            principal, page_size=request.page_size, page_token=request.page_token,
-            state=mappers.state_from_filter(request.filter))
-        return job_pb2.ListJobsResponse(jobs=[mappers.job_to_proto(j) for j in jobs],
-                                        next_page_token=token)
+            principal,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            state=mappers.state_from_filter(request.filter),
+        )
+        return job_pb2.ListJobsResponse(
+            jobs=[mappers.job_to_proto(j) for j in jobs], next_page_token=token
+        )
 
     @rpc(Action.JOBS_CANCEL)
-    def CancelJob(self, request: job_pb2.CancelJobRequest,  # noqa: N802
-                  context: grpc.ServicerContext, principal: Principal) -> job_pb2.Job:
+    def CancelJob(
+        self,
+        request: job_pb2.CancelJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> job_pb2.Job:
         job_id = mappers.job_id_from_name(principal, request.name)
         return mappers.job_to_proto(services.cancel_job(principal, job_id, reason=request.reason))
 
     @rpc(Action.JOBS_READ)
-    def WatchJob(self, request: job_pb2.WatchJobRequest,  # noqa: N802
-                 context: grpc.ServicerContext,
-                 principal: Principal) -> Iterator[job_pb2.JobEvent]:
+    def WatchJob(
+        self,
+        request: job_pb2.WatchJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> Iterator[job_pb2.JobEvent]:
         job_id = mappers.job_id_from_name(principal, request.name)
         name = services.get_job(principal, job_id).resource_name  # NotFound before streaming
         if not self._streams.acquire(blocking=False):
-            raise ResourceExhausted("too many watch streams on this server", subject="WatchJob",
-                                    retry_after_s=STREAM_RETRY_S)
+            raise ResourceExhausted(
+                "too many watch streams on this server",
+                subject="WatchJob",
+                retry_after_s=STREAM_RETRY_S,
+            )
         try:
             yield from self._stream(principal, job_id, name, request.after_event_id, context)
         finally:
             self._streams.release()
 
-    def _stream(self, principal: Principal, job_id: str, name: str, after_id: int,
-                context: grpc.ServicerContext) -> Iterator[job_pb2.JobEvent]:
+    def _stream(
+        self,
+        principal: Principal,
+        job_id: str,
+        name: str,
+        after_id: int,
+        context: grpc.ServicerContext,
+    ) -> Iterator[job_pb2.JobEvent]:
         last = after_id
         # Each poll decides the key again: a key whose creator left stops the stream there.
-        events = follow_events(principal, job_id, after_id=last, active=context.is_active,
-                               refresh=lambda: authorize(context, Action.JOBS_READ))
+        events = follow_events(
+            principal,
+            job_id,
+            after_id=last,
+            active=context.is_active,
+            refresh=lambda: authorize(context, Action.JOBS_READ),
+        )
         for event in events:
             last = event.id
             yield mappers.event_to_proto(event, name)
         if draining.is_set():
-            context.abort(grpc.StatusCode.UNAVAILABLE,
-                          f"server shutting down; resume after event {last}")
+            context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"server shutting down; resume after event {last}"
+            )
 
     @rpc(Action.JOBS_ESTIMATE)  # estimates are free, but only for customers
-    def EstimateJob(self, request: job_pb2.EstimateJobRequest,  # noqa: N802
-                    context: grpc.ServicerContext,
-                    principal: Principal) -> job_pb2.EstimateJobResponse:
+    def EstimateJob(
+        self,
+        request: job_pb2.EstimateJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> job_pb2.EstimateJobResponse:
         return mappers.estimate_to_proto(services.estimate_job(request.job_spec))
 
 

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
 _JOB_NAME = re.compile(r"^organizations/(?P<org>[^/]+)/jobs/(?P<job>[^/]+)$")
 _BARE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-_NAME_FORM = {True: "must be organizations/{org}/jobs/{job} or a job id",
-              False: "expected organizations/{org}/jobs/{job}"}   # by bare_id
+_NAME_FORM = {
+    True: "must be organizations/{org}/jobs/{job} or a job id",
+    False: "expected organizations/{org}/jobs/{job}",
+}  # by bare_id
 _PARENT = re.compile(r"^organizations/(?P<org>[^/]+)$")
 _STATE_NAMES = list(job_pb2.JobState.DESCRIPTOR.values_by_name)
 _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(?P<state>[A-Za-z_]+)\s*$")
@@ -30,8 +32,10 @@ _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(?P<state>[A-Za-z_]+)\s*$")
 
 # --- requests → service arguments -------------------------------------------------------
 
-def parse_job_name(name: str, field: str = "name", *,
-                   bare_id: bool = True) -> tuple[str | None, str]:
+
+def parse_job_name(
+    name: str, field: str = "name", *, bare_id: bool = True
+) -> tuple[str | None, str]:
     """(organization, job id) of `organizations/{org}/jobs/{job}`; with `bare_id`, a bare job
     id gives (None, id). The one parser of job names for both services; errors name `field`."""
     name = name.strip()
@@ -81,12 +85,18 @@ def state_from_filter(text: str) -> str | None:
     match = _STATE_FILTER.match(text)
     names = [s for s in _STATE_NAMES if s != "JOB_STATE_UNSPECIFIED"]
     if match is None or match["state"].upper() not in names:
-        raise InvalidArgument([FieldViolation(
-            "filter", f"must be state=<one of {', '.join(names)}>, got {shown(text)}")])
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "filter", f"must be state=<one of {', '.join(names)}>, got {shown(text)}"
+                )
+            ]
+        )
     return match["state"].upper()
 
 
 # --- rows → protos -----------------------------------------------------------------------
+
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
@@ -107,45 +117,74 @@ def metric_point(data: Mapping[str, Any] | None) -> job_pb2.MetricPoint | None:
         return None
     acc = data.get("accuracy")
     return job_pb2.MetricPoint(
-        step=int(data.get("step") or 0), loss=float(data.get("loss") or 0.0),
+        step=int(data.get("step") or 0),
+        loss=float(data.get("loss") or 0.0),
         accuracy=float(acc) if acc is not None else math.nan,
         samples_per_second=float(data.get("samples_per_second") or 0.0),
         device_seconds=float(data.get("device_seconds") or 0.0),
         wall_seconds=float(data.get("wall_seconds") or 0.0),
-        modelled_samples_per_second=float(data.get("modelled_samples_per_second") or 0.0))
+        modelled_samples_per_second=float(data.get("modelled_samples_per_second") or 0.0),
+    )
 
 
 def job_to_proto(job: Job) -> job_pb2.Job:
     return job_pb2.Job(
-        name=job.resource_name, uid=str(job.uid), spec=spec_of(job),
-        state=state_enum(job.state), state_reason=job.state_reason,
-        create_time=timestamp(job.created_at), start_time=timestamp(job.started_at),
-        end_time=timestamp(job.ended_at), attempt=job.attempt, current_step=job.current_step,
-        placement=job_pb2.Placement(pool=job.pool, accelerator=job.accelerator,
-                                    devices=[str(d) for d in job.devices or []]),
-        pending_reason=job.pending_reason, queue_position=job.queue_position,
-        usage=job_pb2.Usage(allocated_seconds=job.allocated_seconds,
-                            device_seconds=job.device_seconds, wall_seconds=job.wall_seconds),
-        latest_metrics=metric_point(job.latest_metrics), creator=job.creator_label)
+        name=job.resource_name,
+        uid=str(job.uid),
+        spec=spec_of(job),
+        state=state_enum(job.state),
+        state_reason=job.state_reason,
+        create_time=timestamp(job.created_at),
+        start_time=timestamp(job.started_at),
+        end_time=timestamp(job.ended_at),
+        attempt=job.attempt,
+        current_step=job.current_step,
+        placement=job_pb2.Placement(
+            pool=job.pool, accelerator=job.accelerator, devices=[str(d) for d in job.devices or []]
+        ),
+        pending_reason=job.pending_reason,
+        queue_position=job.queue_position,
+        usage=job_pb2.Usage(
+            allocated_seconds=job.allocated_seconds,
+            device_seconds=job.device_seconds,
+            wall_seconds=job.wall_seconds,
+        ),
+        latest_metrics=metric_point(job.latest_metrics),
+        creator=job.creator_label,
+    )
 
 
 def event_to_proto(event: JobEvent, job_name: str) -> job_pb2.JobEvent:
     out = job_pb2.JobEvent(id=event.id, job=job_name, time=timestamp(event.time))
     data = event.data or {}
     if event.kind == JobEvent.KIND_STATE:
-        out.state_change.CopyFrom(job_pb2.StateChange(
-            from_state=state_enum(data.get("from")), to_state=state_enum(data.get("to")),
-            reason=str(data.get("reason") or "")))
+        out.state_change.CopyFrom(
+            job_pb2.StateChange(
+                from_state=state_enum(data.get("from")),
+                to_state=state_enum(data.get("to")),
+                reason=str(data.get("reason") or ""),
+            )
+        )
     elif event.kind == JobEvent.KIND_METRIC:
         out.metric.CopyFrom(metric_point(data) or job_pb2.MetricPoint())
     return out
 
 
 def estimate_to_proto(rows: list[EstimateRow]) -> job_pb2.EstimateJobResponse:
-    return job_pb2.EstimateJobResponse(options=[
-        job_pb2.EstimateOption(accelerator=r.accelerator, count=r.count,
-                               step_seconds=r.step_seconds, total_seconds=r.total_seconds,
-                               cost_usd=r.cost_usd, cheapest=r.cheapest, fastest=r.fastest,
-                               peak_memory_bytes=r.peak_memory_bytes,
-                               device_memory_bytes=r.device_memory_bytes, fits=r.fits)
-        for r in rows])
+    return job_pb2.EstimateJobResponse(
+        options=[
+            job_pb2.EstimateOption(
+                accelerator=r.accelerator,
+                count=r.count,
+                step_seconds=r.step_seconds,
+                total_seconds=r.total_seconds,
+                cost_usd=r.cost_usd,
+                cheapest=r.cheapest,
+                fastest=r.fastest,
+                peak_memory_bytes=r.peak_memory_bytes,
+                device_memory_bytes=r.device_memory_bytes,
+                fits=r.fits,
+            )
+            for r in rows
+        ]
+    )

@@ -18,7 +18,7 @@ import grpc
 
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 
-RECEIVE_HEADROOM = 8   # transport limit = this x the checked limit
+RECEIVE_HEADROOM = 8  # transport limit = this x the checked limit
 
 
 @dataclass(frozen=True)
@@ -32,18 +32,24 @@ class RequestSizeLimit(grpc.ServerInterceptor):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Any],
-                          handler_call_details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
         handler = continuation(handler_call_details)
         if handler is None or handler.request_deserializer is None:
             return handler
         parse = _bounded(handler.request_deserializer, self.max_bytes)
         if handler.unary_unary is not None:
-            return handler._replace(request_deserializer=parse,
-                                    unary_unary=_unary(handler.unary_unary, self.max_bytes))
+            return handler._replace(
+                request_deserializer=parse, unary_unary=_unary(handler.unary_unary, self.max_bytes)
+            )
         if handler.unary_stream is not None:
-            return handler._replace(request_deserializer=parse,
-                                    unary_stream=_streaming(handler.unary_stream, self.max_bytes))
+            return handler._replace(
+                request_deserializer=parse,
+                unary_stream=_streaming(handler.unary_stream, self.max_bytes),
+            )
         return handler  # client- and bidi-streaming (reflection): the transport's limit
 
 
@@ -56,13 +62,20 @@ def _bounded(parse: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes],
 
 def _check(request: Any, max_bytes: int) -> None:
     if isinstance(request, _Oversized):
-        raise InvalidArgument([FieldViolation(
-            "request", f"is {request.size} bytes; this server takes requests of at most "
-                       f"{max_bytes} bytes")])
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "request",
+                    f"is {request.size} bytes; this server takes requests of at most "
+                    f"{max_bytes} bytes",
+                )
+            ]
+        )
 
 
-def _unary(behavior: Callable[[Any, grpc.ServicerContext], Any],
-           max_bytes: int) -> Callable[[Any, grpc.ServicerContext], Any]:
+def _unary(
+    behavior: Callable[[Any, grpc.ServicerContext], Any], max_bytes: int
+) -> Callable[[Any, grpc.ServicerContext], Any]:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
         _check(request, max_bytes)
         return behavior(request, context)
@@ -70,8 +83,9 @@ def _unary(behavior: Callable[[Any, grpc.ServicerContext], Any],
     return wrapper
 
 
-def _streaming(behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]],
-               max_bytes: int) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+def _streaming(
+    behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], max_bytes: int
+) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         _check(request, max_bytes)
         yield from behavior(request, context)

@@ -36,6 +36,7 @@ def actor(principal: Principal) -> str:
 
 # --- mapper: scheduling read models and results -> wire ---------------------------------
 
+
 def _ts(value: object) -> timestamp_pb2.Timestamp:
     out = timestamp_pb2.Timestamp()
     out.FromDatetime(value)  # type: ignore[arg-type]
@@ -47,61 +48,123 @@ def _name(tenant: str, job_id: str) -> str:
 
 
 def _holder(h: scheduling.Holder | None) -> pb.DeviceHolder | None:
-    return None if h is None else pb.DeviceHolder(job=_name(h.tenant, h.job_id),
-                                                  tenant=h.tenant, job_name=h.job_name)
+    return (
+        None
+        if h is None
+        else pb.DeviceHolder(job=_name(h.tenant, h.job_id), tenant=h.tenant, job_name=h.job_name)
+    )
 
 
-def capacity_to_proto(rows: list[scheduling.DeviceRow], pools: list[scheduling.PoolRow]) -> pb.Capacity:
-    out = pb.Capacity(pools=[pb.PoolCapacity(
-        pool=p.pool, accelerator=p.accelerator, total=p.total, allocated=p.allocated,
-        free=p.free, unavailable=p.unavailable, queued=p.queued) for p in pools])
+def capacity_to_proto(
+    rows: list[scheduling.DeviceRow], pools: list[scheduling.PoolRow]
+) -> pb.Capacity:
+    out = pb.Capacity(
+        pools=[
+            pb.PoolCapacity(
+                pool=p.pool,
+                accelerator=p.accelerator,
+                total=p.total,
+                allocated=p.allocated,
+                free=p.free,
+                unavailable=p.unavailable,
+                queued=p.queued,
+            )
+            for p in pools
+        ]
+    )
     nodes: dict[str, pb.GpuNodeCapacity] = {}
     for r in rows:
         d = r.device
         if d.kind == "tile":
-            out.tiles.append(pb.TileSlot(id=d.id, pool=d.pool, exapod=d.exapod,
-                                         cabinet=d.cabinet, tray=d.tray, row=d.row, col=d.col,
-                                         state=r.state, holder=_holder(r.holder)))
+            out.tiles.append(
+                pb.TileSlot(
+                    id=d.id,
+                    pool=d.pool,
+                    exapod=d.exapod,
+                    cabinet=d.cabinet,
+                    tray=d.tray,
+                    row=d.row,
+                    col=d.col,
+                    state=r.state,
+                    holder=_holder(r.holder),
+                )
+            )
         else:
             node_id = f"{d.pool}/{d.node}"
             if node_id not in nodes:
                 nodes[node_id] = out.gpu_nodes.add(id=node_id, pool=d.pool)
-            nodes[node_id].gpus.append(pb.GpuSlot(index=d.index, state=r.state,
-                                                  holder=_holder(r.holder)))
+            nodes[node_id].gpus.append(
+                pb.GpuSlot(index=d.index, state=r.state, holder=_holder(r.holder))
+            )
     return out
 
 
 def queue_to_proto(rows: list[scheduling.QueueRow], size: int) -> pb.ListQueueResponse:
-    return pb.ListQueueResponse(total=len(rows), jobs=[pb.QueuedJob(
-        job=_name(r.tenant, r.job_id), tenant=r.tenant, pool=r.pool, position=r.position,
-        pending_reason=r.pending_reason, priority=r.priority, accelerator=r.accelerator,
-        count=r.count, create_time=_ts(r.created_at), state=r.state) for r in rows[:size]])
+    return pb.ListQueueResponse(
+        total=len(rows),
+        jobs=[
+            pb.QueuedJob(
+                job=_name(r.tenant, r.job_id),
+                tenant=r.tenant,
+                pool=r.pool,
+                position=r.position,
+                pending_reason=r.pending_reason,
+                priority=r.priority,
+                accelerator=r.accelerator,
+                count=r.count,
+                create_time=_ts(r.created_at),
+                state=r.state,
+            )
+            for r in rows[:size]
+        ],
+    )
 
 
 def result_to_proto(result: OperationResult, tenants: dict[str, str]) -> pb.OperationResult:
-    return pb.OperationResult(target=result.target, devices=result.devices,
-                              jobs=[_name(tenants.get(j, ""), j) for j in result.jobs])
+    return pb.OperationResult(
+        target=result.target,
+        devices=result.devices,
+        jobs=[_name(tenants.get(j, ""), j) for j in result.jobs],
+    )
 
 
 def quota_to_proto(view: QuotaView) -> pb.Quota:
     s = view.spec
-    return pb.Quota(tenant=s.tenant, pool=s.pool, nominal=s.nominal,
-                    borrowing_limit=s.borrowing_limit, lending_limit=s.lending_limit,
-                    cohort=s.cohort, weight=s.weight, decayed_usage=view.decayed_usage,
-                    update_time=_ts(view.updated_at), updated_by=view.updated_by)
+    return pb.Quota(
+        tenant=s.tenant,
+        pool=s.pool,
+        nominal=s.nominal,
+        borrowing_limit=s.borrowing_limit,
+        lending_limit=s.lending_limit,
+        cohort=s.cohort,
+        weight=s.weight,
+        decayed_usage=view.decayed_usage,
+        update_time=_ts(view.updated_at),
+        updated_by=view.updated_by,
+    )
 
 
 def quota_from_proto(q: pb.Quota) -> QuotaSpec:
-    return QuotaSpec(tenant=q.tenant.strip(), pool=q.pool.strip(), nominal=q.nominal,
-                     borrowing_limit=q.borrowing_limit if q.HasField("borrowing_limit") else None,
-                     lending_limit=q.lending_limit if q.HasField("lending_limit") else None,
-                     cohort=q.cohort.strip() or "default", weight=q.weight or 1.0)
+    return QuotaSpec(
+        tenant=q.tenant.strip(),
+        pool=q.pool.strip(),
+        nominal=q.nominal,
+        borrowing_limit=q.borrowing_limit if q.HasField("borrowing_limit") else None,
+        lending_limit=q.lending_limit if q.HasField("lending_limit") else None,
+        cohort=q.cohort.strip() or "default",
+        weight=q.weight or 1.0,
+    )
 
 
 def job_to_proto(job: Job) -> pb.JobPlacement:
-    return pb.JobPlacement(job=job.resource_name, state=job.state, pool=job.pool,
-                           devices=list(job.devices), preempt_requested=job.preempt_requested,
-                           state_reason=job.state_reason)
+    return pb.JobPlacement(
+        job=job.resource_name,
+        state=job.state,
+        pool=job.pool,
+        devices=list(job.devices),
+        preempt_requested=job.preempt_requested,
+        state_reason=job.state_reason,
+    )
 
 
 def _operator_job_name(name: str) -> tuple[str, str]:
@@ -117,77 +180,125 @@ def _tenants_of(job_ids: tuple[str, ...]) -> dict[str, str]:
 
 # --- servicer ------------------------------------------------------------------------------
 
+
 class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(READ)
-    def GetCapacity(self, request: pb.GetCapacityRequest,  # noqa: N802
-                    context: grpc.ServicerContext, principal: Principal) -> pb.Capacity:
+    def GetCapacity(
+        self,
+        request: pb.GetCapacityRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.Capacity:
         rows = scheduling.devices(request.pool.strip())
         return capacity_to_proto(rows, scheduling.pools(rows, scheduling.queued_per_pool()))
 
     @rpc(READ)
-    def ListQueue(self, request: pb.ListQueueRequest,  # noqa: N802
-                  context: grpc.ServicerContext, principal: Principal) -> pb.ListQueueResponse:
+    def ListQueue(
+        self,
+        request: pb.ListQueueRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.ListQueueResponse:
         if request.page_size < 0:
             raise InvalidArgument([FieldViolation("page_size", "must be zero or more")])
         size = min(request.page_size or 100, MAX_QUEUE_PAGE)
         return queue_to_proto(scheduling.queue(request.pool.strip()), size)
 
     @rpc(ACT)
-    def Drain(self, request: pb.DrainRequest,  # noqa: N802
-              context: grpc.ServicerContext, principal: Principal) -> pb.OperationResult:
-        result = scheduling.drain(request.target, evict=request.evict, actor=actor(principal),
-                                  reason=request.reason)
+    def Drain(
+        self,
+        request: pb.DrainRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.OperationResult:
+        result = scheduling.drain(
+            request.target, evict=request.evict, actor=actor(principal), reason=request.reason
+        )
         return result_to_proto(result, _tenants_of(result.jobs))
 
     @rpc(ACT)
-    def Undrain(self, request: pb.UndrainRequest,  # noqa: N802
-                context: grpc.ServicerContext, principal: Principal) -> pb.OperationResult:
-        result = scheduling.undrain(request.target, actor=actor(principal),
-                                    reason=request.reason)
+    def Undrain(
+        self,
+        request: pb.UndrainRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.OperationResult:
+        result = scheduling.undrain(request.target, actor=actor(principal), reason=request.reason)
         return result_to_proto(result, _tenants_of(result.jobs))
 
     @rpc(ACT)
-    def MarkFailed(self, request: pb.MarkFailedRequest,  # noqa: N802
-                   context: grpc.ServicerContext, principal: Principal) -> pb.OperationResult:
-        result = scheduling.mark_failed(request.target, actor=actor(principal),
-                                        reason=request.reason)
+    def MarkFailed(
+        self,
+        request: pb.MarkFailedRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.OperationResult:
+        result = scheduling.mark_failed(
+            request.target, actor=actor(principal), reason=request.reason
+        )
         return result_to_proto(result, _tenants_of(result.jobs))
 
     @rpc(READ)
-    def GetQuota(self, request: pb.GetQuotaRequest,  # noqa: N802
-                 context: grpc.ServicerContext, principal: Principal) -> pb.Quota:
+    def GetQuota(
+        self,
+        request: pb.GetQuotaRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.Quota:
         return quota_to_proto(scheduling.get_quota(request.tenant.strip(), request.pool.strip()))
 
     @rpc(READ)
-    def ListQuotas(self, request: pb.ListQuotasRequest,  # noqa: N802
-                   context: grpc.ServicerContext, principal: Principal) -> pb.ListQuotasResponse:
-        return pb.ListQuotasResponse(quotas=[quota_to_proto(v) for v in
-                                             scheduling.list_quotas(request.tenant.strip())])
+    def ListQuotas(
+        self,
+        request: pb.ListQuotasRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.ListQuotasResponse:
+        return pb.ListQuotasResponse(
+            quotas=[quota_to_proto(v) for v in scheduling.list_quotas(request.tenant.strip())]
+        )
 
     @rpc(ACT)
-    def SetQuota(self, request: pb.SetQuotaRequest,  # noqa: N802
-                 context: grpc.ServicerContext, principal: Principal) -> pb.Quota:
-        view = scheduling.set_quota(quota_from_proto(request.quota), actor=actor(principal),
-                                reason=request.reason)
+    def SetQuota(
+        self,
+        request: pb.SetQuotaRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.Quota:
+        view = scheduling.set_quota(
+            quota_from_proto(request.quota), actor=actor(principal), reason=request.reason
+        )
         return quota_to_proto(view)
 
     @rpc(ACT)
-    def PreemptJob(self, request: pb.PreemptJobRequest,  # noqa: N802
-                   context: grpc.ServicerContext, principal: Principal) -> pb.JobPlacement:
+    def PreemptJob(
+        self,
+        request: pb.PreemptJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.JobPlacement:
         return _job_action(scheduling.preempt_job, request, principal)
 
     @rpc(ACT)
-    def RequeueJob(self, request: pb.RequeueJobRequest,  # noqa: N802
-                   context: grpc.ServicerContext, principal: Principal) -> pb.JobPlacement:
+    def RequeueJob(
+        self,
+        request: pb.RequeueJobRequest,  # noqa: N802
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> pb.JobPlacement:
         return _job_action(scheduling.requeue_job, request, principal)
 
 
-def _job_action(action: Callable[..., Job], request: pb.PreemptJobRequest | pb.RequeueJobRequest,
-                principal: Principal) -> pb.JobPlacement:
+def _job_action(
+    action: Callable[..., Job],
+    request: pb.PreemptJobRequest | pb.RequeueJobRequest,
+    principal: Principal,
+) -> pb.JobPlacement:
     """An operator's action on one job, named in full: preempt or requeue."""
     tenant, job_id = _operator_job_name(request.name)
-    return job_to_proto(action(job_id, actor=actor(principal), reason=request.reason,
-                               tenant=tenant))
+    return job_to_proto(
+        action(job_id, actor=actor(principal), reason=request.reason, tenant=tenant)
+    )
 
 
 def add_scheduler_service(server: grpc.Server) -> None:

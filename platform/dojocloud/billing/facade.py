@@ -11,5 +11,4 @@ from dojocloud.billing.services import (
     record_segment_usage,
 )
 
-__all__ = ["UsageRecord", "UsageTotals", "job_usage", "organization_usage",
-           "record_segment_usage"]
+__all__ = ["UsageRecord", "UsageTotals", "job_usage", "organization_usage", "record_segment_usage"]

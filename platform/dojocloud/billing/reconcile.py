@@ -39,8 +39,10 @@ from django.db.models import Sum
 
 from dojocloud.billing.models import UsageRecord
 
-METRICS = {"dojo_usage_allocated_seconds_total": "allocated_seconds",
-           "dojo_usage_device_seconds_total": "device_seconds"}
+METRICS = {
+    "dojo_usage_allocated_seconds_total": "allocated_seconds",
+    "dojo_usage_device_seconds_total": "device_seconds",
+}
 # Range of a lifetime check: longer than any retention, so it reads everything kept.
 LIFETIME_RANGE_S = 10 * 365 * 86400
 # Prometheus's lookback: a sample this long before the window start still counts as the
@@ -62,8 +64,10 @@ class Usage:
     device_seconds: float = 0.0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.allocated_seconds + other.allocated_seconds,
-                     self.device_seconds + other.device_seconds)
+        return Usage(
+            self.allocated_seconds + other.allocated_seconds,
+            self.device_seconds + other.device_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ class Series:
 
 @dataclass(frozen=True)
 class Tolerance:
-    absolute: float = 0.01   # seconds: float sums in different orders differ by far less
+    absolute: float = 0.01  # seconds: float sums in different orders differ by far less
     relative: float = 1e-6
 
     def allows(self, a: float, b: float) -> bool:
@@ -91,8 +95,8 @@ class ReconcileLine:
     pool: str
     ledger: Usage
     prometheus: Usage
-    pending: Usage          # ledger usage recorded too recently to be scraped for sure
-    status: str             # "ok", "pending" or "mismatch"
+    pending: Usage  # ledger usage recorded too recently to be scraped for sure
+    status: str  # "ok", "pending" or "mismatch"
     reason: str = ""
 
 
@@ -159,34 +163,51 @@ def _judge(ledger: float, prom: float, pending: float, tol: Tolerance) -> str:
     return "mismatch"
 
 
-def compare_line(key: Key, ledger: Usage, prom: Usage, pending: Usage,
-                 tol: Tolerance) -> ReconcileLine:
+def compare_line(
+    key: Key, ledger: Usage, prom: Usage, pending: Usage, tol: Tolerance
+) -> ReconcileLine:
     verdicts: dict[str, str] = {}
     for name in ("allocated_seconds", "device_seconds"):
-        verdicts[name] = _judge(getattr(ledger, name), getattr(prom, name),
-                                getattr(pending, name), tol)
+        verdicts[name] = _judge(
+            getattr(ledger, name), getattr(prom, name), getattr(pending, name), tol
+        )
     order = ["ok", "pending", "mismatch"]
     status = max(verdicts.values(), key=order.index)
     reason = "; ".join(
         f"{name}: ledger {getattr(ledger, name):.3f} s, Prometheus {getattr(prom, name):.3f} s"
         + (f", {getattr(pending, name):.3f} s not yet scraped" if verdict == "pending" else "")
-        for name, verdict in verdicts.items() if verdict != "ok")
+        for name, verdict in verdicts.items()
+        if verdict != "ok"
+    )
     return ReconcileLine(key[0], key[1], ledger, prom, pending, status, reason)
 
 
-def compare(ledger: Mapping[Key, Usage], prometheus: Mapping[Key, Usage],
-            pending: Mapping[Key, Usage], tolerance: Tolerance) -> tuple[ReconcileLine, ...]:
+def compare(
+    ledger: Mapping[Key, Usage],
+    prometheus: Mapping[Key, Usage],
+    pending: Mapping[Key, Usage],
+    tolerance: Tolerance,
+) -> tuple[ReconcileLine, ...]:
     """One line per (organization, pool) seen on either side, sorted."""
     keys = sorted(set(ledger) | set(prometheus))
-    return tuple(compare_line(k, ledger.get(k, Usage()), prometheus.get(k, Usage()),
-                              pending.get(k, Usage()), tolerance) for k in keys)
+    return tuple(
+        compare_line(
+            k,
+            ledger.get(k, Usage()),
+            prometheus.get(k, Usage()),
+            pending.get(k, Usage()),
+            tolerance,
+        )
+        for k in keys
+    )
 
 
 # -- the edges: Prometheus over HTTP, the ledger through the ORM -------------------------------
-def fetch_series(prometheus_url: str, range_s: float, at: float,
-                 timeout: float = 10.0) -> list[Series]:
+def fetch_series(
+    prometheus_url: str, range_s: float, at: float, timeout: float = 10.0
+) -> list[Series]:
     """Raw samples of the usage counters over `range_s` before `at` (a range-vector query)."""
-    selector = "{__name__=~\"" + "|".join(METRICS) + f"\"}}[{int(range_s)}s]"
+    selector = '{__name__=~"' + "|".join(METRICS) + f'"}}[{int(range_s)}s]'
     query = urllib.parse.urlencode({"query": selector, "time": f"{at:.3f}"})
     url = f"{prometheus_url.rstrip('/')}/api/v1/query?{query}"
     try:
@@ -198,9 +219,15 @@ def fetch_series(prometheus_url: str, range_s: float, at: float,
         raise PrometheusError(f"{prometheus_url}: {exc}") from exc
     if body.get("status") != "success":
         raise PrometheusError(f"{prometheus_url}: {body.get('error', body)}")
-    return [Series(r["metric"]["__name__"], r["metric"].get("organization", ""),
-                   r["metric"].get("pool", ""), [(float(t), float(v)) for t, v in r["values"]])
-            for r in body["data"]["result"]]
+    return [
+        Series(
+            r["metric"]["__name__"],
+            r["metric"].get("organization", ""),
+            r["metric"].get("pool", ""),
+            [(float(t), float(v)) for t, v in r["values"]],
+        )
+        for r in body["data"]["result"]
+    ]
 
 
 def ledger_usage(since: float | None, until: float) -> dict[Key, Usage]:
@@ -208,15 +235,25 @@ def ledger_usage(since: float | None, until: float) -> dict[Key, Usage]:
     rows = UsageRecord.objects.filter(recorded_at__lte=datetime.fromtimestamp(until, UTC))
     if since is not None:
         rows = rows.filter(recorded_at__gt=datetime.fromtimestamp(since, UTC))
-    grouped = (rows.order_by().values("organization__slug", "pool")
-               .annotate(a=Sum("allocated_seconds"), d=Sum("device_seconds")))
-    return {(g["organization__slug"], g["pool"]): Usage(g["a"] or 0.0, g["d"] or 0.0)
-            for g in grouped}
+    grouped = (
+        rows.order_by()
+        .values("organization__slug", "pool")
+        .annotate(a=Sum("allocated_seconds"), d=Sum("device_seconds"))
+    )
+    return {
+        (g["organization__slug"], g["pool"]): Usage(g["a"] or 0.0, g["d"] or 0.0) for g in grouped
+    }
 
 
-def reconcile(prometheus_url: str, *, window: str | None = None,
-              tolerance: Tolerance | None = None, settle_seconds: float = 30.0,
-              now: float | None = None, timeout: float = 10.0) -> ReconcileReport:
+def reconcile(
+    prometheus_url: str,
+    *,
+    window: str | None = None,
+    tolerance: Tolerance | None = None,
+    settle_seconds: float = 30.0,
+    now: float | None = None,
+    timeout: float = 10.0,
+) -> ReconcileReport:
     """Compares the ledger with Prometheus over `window` (None: everything retained).
 
     `settle_seconds` should cover a scrape interval plus a scrape (make up scrapes every 15 s).
@@ -230,5 +267,6 @@ def reconcile(prometheus_url: str, *, window: str | None = None,
     ledger = ledger_usage(start, at)
     recent = at - settle_seconds if start is None else max(start, at - settle_seconds)
     pending = ledger_usage(recent, at)
-    return ReconcileReport(compare(ledger, prom, pending, tol), window,
-                           datetime.fromtimestamp(at, UTC), tol)
+    return ReconcileReport(
+        compare(ledger, prom, pending, tol), window, datetime.fromtimestamp(at, UTC), tol
+    )

@@ -34,17 +34,28 @@ def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
     try:
         with transaction.atomic():
             UsageRecord.objects.create(
-                job=job, organization=job.organization, attempt=segment.attempt,
-                segment=segment.segment, pool=segment.pool, accelerator=segment.accelerator,
-                device_count=segment.device_count, start_step=run.start_step,
-                end_step=run.end_step, samples=run.samples, allocated_seconds=allocated,
-                device_seconds=run.device_seconds, wall_seconds=run.wall_seconds,
-                started_at=run.started_at, ended_at=run.ended_at)
+                job=job,
+                organization=job.organization,
+                attempt=segment.attempt,
+                segment=segment.segment,
+                pool=segment.pool,
+                accelerator=segment.accelerator,
+                device_count=segment.device_count,
+                start_step=run.start_step,
+                end_step=run.end_step,
+                samples=run.samples,
+                allocated_seconds=allocated,
+                device_seconds=run.device_seconds,
+                wall_seconds=run.wall_seconds,
+                started_at=run.started_at,
+                ended_at=run.ended_at,
+            )
             Job.objects.filter(id=job.id).update(
                 allocated_seconds=F("allocated_seconds") + allocated,
                 device_seconds=F("device_seconds") + run.device_seconds,
                 wall_seconds=F("wall_seconds") + run.wall_seconds,
-                samples_trained=F("samples_trained") + run.samples)
+                samples_trained=F("samples_trained") + run.samples,
+            )
             labels = {"organization": job.organization.slug, "pool": segment.pool}
             transaction.on_commit(lambda: _count(labels, allocated, run))
     except IntegrityError:
@@ -73,18 +84,24 @@ def _count(labels: dict[str, str], allocated: float, run: SegmentRun) -> None:
 
 def _totals(query: object) -> UsageTotals:
     agg = query.aggregate(  # type: ignore[attr-defined]
-        a=Sum("allocated_seconds"), d=Sum("device_seconds"), w=Sum("wall_seconds"),
-        s=Sum("samples"), n=Count("id"))
-    return UsageTotals(agg["a"] or 0.0, agg["d"] or 0.0, agg["w"] or 0.0, agg["s"] or 0,
-                       agg["n"] or 0)
+        a=Sum("allocated_seconds"),
+        d=Sum("device_seconds"),
+        w=Sum("wall_seconds"),
+        s=Sum("samples"),
+        n=Count("id"),
+    )
+    return UsageTotals(
+        agg["a"] or 0.0, agg["d"] or 0.0, agg["w"] or 0.0, agg["s"] or 0, agg["n"] or 0
+    )
 
 
 def job_usage(job_id: str) -> UsageTotals:
     return _totals(UsageRecord.objects.filter(job_id=job_id))
 
 
-def organization_usage(org: Organization, *, since: datetime | None = None,
-                       until: datetime | None = None) -> dict[str, UsageTotals]:
+def organization_usage(
+    org: Organization, *, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, UsageTotals]:
     """pool -> totals for an organization over a period (invoices come from here)."""
     query = UsageRecord.objects.filter(organization=org)
     if since is not None:

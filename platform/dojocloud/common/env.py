@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 N = TypeVar("N", int, float)  # a parsed number
-D = TypeVar("D")             # its default (None allowed)
+D = TypeVar("D")  # its default (None allowed)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Variable:
     """One environment variable the settings read."""
 
     name: str
-    kind: str     # the README's Type column: "string", "integer", "path", ...
+    kind: str  # the README's Type column: "string", "integer", "path", ...
     default: str  # the default as the README writes it; "" when there is none
 
 
@@ -81,15 +81,18 @@ def _bounded(name: str, parsed: float, minimum: float | None, maximum: float | N
 
 
 @overload
-def env_int(name: str, default: int, *, minimum: int | None = None,
-            maximum: int | None = None) -> int: ...
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int: ...
 @overload
-def env_int(name: str, default: None, *, minimum: int | None = None,
-            maximum: int | None = None) -> int | None: ...
+def env_int(
+    name: str, default: None, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None: ...
 
 
-def env_int(name: str, default: int | None, *, minimum: int | None = None,
-            maximum: int | None = None) -> int | None:
+def env_int(
+    name: str, default: int | None, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     _record(name, "integer", _number(default))
     return _parsed(name, default, int, "an integer", minimum, maximum)
 
@@ -99,8 +102,14 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return _parsed(name, default, float, "a number", minimum, None)
 
 
-def _parsed(name: str, default: D, parse: Callable[[str], N], what: str,
-            minimum: float | None, maximum: float | None) -> N | D:
+def _parsed(
+    name: str,
+    default: D,
+    parse: Callable[[str], N],
+    what: str,
+    minimum: float | None,
+    maximum: float | None,
+) -> N | D:
     """The variable parsed and bounded; `default` when it is unset or blank."""
     value = _raw(name)
     if value is None or value.strip() == "":
@@ -132,7 +141,8 @@ def env_choice(name: str, default: str, choices: Collection[str]) -> str:
         return by_key[value.strip().lower()]
     except KeyError:
         raise ImproperlyConfigured(
-            f"{name} must be one of {', '.join(choices)}, got {value!r}") from None
+            f"{name} must be one of {', '.join(choices)}, got {value!r}"
+        ) from None
 
 
 def env_url(name: str, default: str, *, schemes: Collection[str] | None = None) -> str:
@@ -143,8 +153,7 @@ def env_url(name: str, default: str, *, schemes: Collection[str] | None = None) 
     parts = urlsplit(url)
     wrong_scheme = not parts.scheme if schemes is None else parts.scheme not in schemes
     if wrong_scheme or (parts.scheme in ("http", "https") and not parts.netloc):
-        raise ImproperlyConfigured(f"{name} must be a URL starting {_starts(schemes)}, "
-                                   f"got {url!r}")
+        raise ImproperlyConfigured(f"{name} must be a URL starting {_starts(schemes)}, got {url!r}")
     return url
 
 

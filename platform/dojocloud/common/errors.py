@@ -19,7 +19,7 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
 
 @dataclass(frozen=True)
 class FieldViolation:
-    field: str          # dotted path in the JobSpec / request, e.g. "training.learning_rate"
+    field: str  # dotted path in the JobSpec / request, e.g. "training.learning_rate"
     description: str
 
 

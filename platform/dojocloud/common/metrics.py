@@ -20,21 +20,36 @@ from prometheus_client import (
 from prometheus_client import multiprocess as _multiprocess
 
 USAGE_ALLOCATED_SECONDS = Counter(
-    "dojo_usage_allocated_seconds", "Billable accelerator-seconds (devices x wall seconds)",
-    ["organization", "pool"])
+    "dojo_usage_allocated_seconds",
+    "Billable accelerator-seconds (devices x wall seconds)",
+    ["organization", "pool"],
+)
 USAGE_DEVICE_SECONDS = Counter(
-    "dojo_usage_device_seconds", "Modelled device-seconds of what ran",
-    ["organization", "pool"])
+    "dojo_usage_device_seconds", "Modelled device-seconds of what ran", ["organization", "pool"]
+)
 SAMPLES_TRAINED = Counter(
-    "dojo_samples_trained", "Training samples processed", ["organization", "pool"])
+    "dojo_samples_trained", "Training samples processed", ["organization", "pool"]
+)
 SEGMENTS = Counter("dojo_segments", "Job segments completed", ["organization", "pool"])
 JOBS = Counter("dojo_jobs", "Jobs reaching a final state", ["organization", "pool", "state"])
-QUEUE_DEPTH = Gauge("dojo_queue_depth", "Queued jobs by the pool they ask for", ["pool"],
-                    multiprocess_mode="livemostrecent")
-CAPACITY_ALLOCATED = Gauge("dojo_capacity_allocated_devices", "Devices holding a placement",
-                           ["pool"], multiprocess_mode="livemostrecent")
-CAPACITY_FREE = Gauge("dojo_capacity_free_devices", "Usable devices without a placement",
-                      ["pool"], multiprocess_mode="livemostrecent")
+QUEUE_DEPTH = Gauge(
+    "dojo_queue_depth",
+    "Queued jobs by the pool they ask for",
+    ["pool"],
+    multiprocess_mode="livemostrecent",
+)
+CAPACITY_ALLOCATED = Gauge(
+    "dojo_capacity_allocated_devices",
+    "Devices holding a placement",
+    ["pool"],
+    multiprocess_mode="livemostrecent",
+)
+CAPACITY_FREE = Gauge(
+    "dojo_capacity_free_devices",
+    "Usable devices without a placement",
+    ["pool"],
+    multiprocess_mode="livemostrecent",
+)
 SCHED_PASS_SECONDS = Histogram("dojo_scheduler_pass_seconds", "Duration of a scheduling pass")
 PREEMPTIONS = Counter("dojo_preemptions", "Preemptions requested by the scheduler", ["reason"])
 

@@ -17,7 +17,8 @@ def redis_client() -> redis.Redis:
     with _lock:
         client = _clients.get(url)
         if client is None:
-            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2,
-                                          health_check_interval=30)
+            client = redis.Redis.from_url(
+                url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+            )
             _clients[url] = client
         return client

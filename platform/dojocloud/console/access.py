@@ -10,7 +10,7 @@ from django.http import HttpResponse
 
 from dojocloud.tenancy.facade import console_allows
 
-CONSOLE = "console"   # the grant a console view requires (its `grant` attribute)
+CONSOLE = "console"  # the grant a console view requires (its `grant` attribute)
 
 
 def console_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -45,14 +45,16 @@ def _bad(field: str, why: str) -> InvalidArgument:
     return InvalidArgument([FieldViolation(field, why)])
 
 
-def _call(request: HttpRequest, actions: Mapping[str, Callable[..., T]], subject: str,
-          choices: str) -> T:
+def _call(
+    request: HttpRequest, actions: Mapping[str, Callable[..., T]], subject: str, choices: str
+) -> T:
     """The form's action, looked up in `actions`, on the form's `subject` field."""
     action = actions.get(request.POST.get("action", ""))
     if action is None:
         raise _bad("action", choices)
-    return action(request.POST.get(subject, ""), actor=_actor(request),
-                  reason=request.POST.get("reason", ""))
+    return action(
+        request.POST.get(subject, ""), actor=_actor(request), reason=request.POST.get("reason", "")
+    )
 
 
 @console_view
@@ -60,8 +62,10 @@ def _call(request: HttpRequest, actions: Mapping[str, Callable[..., T]], subject
 def device_action(request: HttpRequest) -> HttpResponse:
     def work() -> str:
         result = _call(request, DEVICE_ACTIONS, "target", "one of " + ", ".join(DEVICE_ACTIONS))
-        return (f"{request.POST['action']}: {result.target} ({result.devices} devices, "
-                f"{len(result.jobs)} jobs there)")
+        return (
+            f"{request.POST['action']}: {result.target} ({result.devices} devices, "
+            f"{len(result.jobs)} jobs there)"
+        )
 
     return _done(request, work)
 
@@ -104,9 +108,11 @@ def quota_action(request: HttpRequest) -> HttpResponse:
             borrowing_limit=_int(request, "borrowing_limit", optional=True),
             lending_limit=_int(request, "lending_limit", optional=True),
             cohort=request.POST.get("cohort", "").strip() or "default",
-            weight=_weight(request))
-        view = scheduling.set_quota(spec, actor=_actor(request),
-                                reason=request.POST.get("reason", ""))
+            weight=_weight(request),
+        )
+        view = scheduling.set_quota(
+            spec, actor=_actor(request), reason=request.POST.get("reason", "")
+        )
         return f"quota of {view.spec.tenant} in {view.spec.pool}: {view.spec.nominal} nominal"
 
     return _done(request, work)

@@ -27,7 +27,8 @@ admin.site.site_title = "Dojo Cloud console"
 admin.site.index_title = "Fleet, tenants and jobs"
 # The admin site's gate is tenancy's console grant, the same one /console/ checks.
 admin.site.has_permission = (  # type: ignore[method-assign]
-    lambda request: tenancy.console_allows(request.user))
+    lambda request: tenancy.console_allows(request.user)
+)
 
 
 class ReadOnlyMixin:
@@ -60,8 +61,17 @@ class AllocationInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "organization", "state", "pool", "accelerator", "progress",
-                    "queue_position", "created_at")
+    list_display = (
+        "id",
+        "name",
+        "organization",
+        "state",
+        "pool",
+        "accelerator",
+        "progress",
+        "queue_position",
+        "created_at",
+    )
     list_filter = ("state", "organization", "pool", "accelerator")
     search_fields = ("id", "name", "organization__slug", "creator_label")
     date_hierarchy = "created_at"
@@ -69,18 +79,74 @@ class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = (AllocationInline, JobEventInline)
     # The dispatch token is a worker credential for a segment: never shown.
     fieldsets = (
-        (None, {"fields": ("id", "name", "organization", "creator", "creator_label",
-                           "request_id", "created_at")}),
-        ("State", {"fields": ("state", "state_reason", "pending_reason", "queue_position",
-                              "priority", "attempt", "segment", "current_step", "total_steps",
-                              "started_at", "ended_at", "max_runtime_seconds")}),
-        ("Placement", {"fields": ("pool", "accelerator", "devices", "lease_owner",
-                                  "dispatched_at", "heartbeat_at", "last_checkpoint_at",
-                                  "preempt_requested", "preempt_reason")}),
-        ("Usage", {"fields": ("allocated_seconds", "device_seconds", "wall_seconds",
-                              "samples_trained", "latest_metrics")}),
-        ("Spec", {"fields": ("accepted_accelerators", "device_count", "spec", "uid"),
-                  "classes": ("collapse",)}),
+        (
+            None,
+            {
+                "fields": (
+                    "id",
+                    "name",
+                    "organization",
+                    "creator",
+                    "creator_label",
+                    "request_id",
+                    "created_at",
+                )
+            },
+        ),
+        (
+            "State",
+            {
+                "fields": (
+                    "state",
+                    "state_reason",
+                    "pending_reason",
+                    "queue_position",
+                    "priority",
+                    "attempt",
+                    "segment",
+                    "current_step",
+                    "total_steps",
+                    "started_at",
+                    "ended_at",
+                    "max_runtime_seconds",
+                )
+            },
+        ),
+        (
+            "Placement",
+            {
+                "fields": (
+                    "pool",
+                    "accelerator",
+                    "devices",
+                    "lease_owner",
+                    "dispatched_at",
+                    "heartbeat_at",
+                    "last_checkpoint_at",
+                    "preempt_requested",
+                    "preempt_reason",
+                )
+            },
+        ),
+        (
+            "Usage",
+            {
+                "fields": (
+                    "allocated_seconds",
+                    "device_seconds",
+                    "wall_seconds",
+                    "samples_trained",
+                    "latest_metrics",
+                )
+            },
+        ),
+        (
+            "Spec",
+            {
+                "fields": ("accepted_accelerators", "device_count", "spec", "uid"),
+                "classes": ("collapse",),
+            },
+        ),
     )
 
     @admin.display(description="steps")
@@ -93,8 +159,18 @@ class JobAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("job", "organization", "attempt", "segment", "pool", "device_count",
-                    "allocated_seconds", "device_seconds", "wall_seconds", "recorded_at")
+    list_display = (
+        "job",
+        "organization",
+        "attempt",
+        "segment",
+        "pool",
+        "device_count",
+        "allocated_seconds",
+        "device_seconds",
+        "wall_seconds",
+        "recorded_at",
+    )
     list_filter = ("organization", "pool", "accelerator")
     search_fields = ("job__id", "organization__slug")
     date_hierarchy = "recorded_at"
@@ -130,12 +206,30 @@ class ApiKeyAdmin(admin.ModelAdmin):
     looked at (prefix, never hash) and revoked. A key acts with its creator's current role
     in the organization (see the memberships), narrowed to its scope."""
 
-    list_display = ("name", "organization", "shown_prefix", "scope", "created_by", "created_at",
-                    "expires_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "organization",
+        "shown_prefix",
+        "scope",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("organization", "scope")
     search_fields = ("name", "prefix", "organization__slug")
-    fields = ("name", "organization", "shown_prefix", "scope", "created_by", "created_at",
-              "expires_at", "last_used_at", "revoked_at")
+    fields = (
+        "name",
+        "organization",
+        "shown_prefix",
+        "scope",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = fields
     actions = ("revoke",)
 
@@ -153,7 +247,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         # The tenancy service owns the rule (who may revoke, what is recorded).
         count = tenancy.revoke_api_keys_as_operator(
-            request.user, queryset.values_list("id", flat=True))
+            request.user, queryset.values_list("id", flat=True)
+        )
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 
 
@@ -184,8 +279,17 @@ class CheckpointAdmin(ReadOnlyMixin, admin.ModelAdmin):
 # which validates the pool, records who and why, and wakes the scheduler.
 @admin.register(TenantQuota)
 class TenantQuotaAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("organization", "pool", "nominal", "borrowing_limit", "lending_limit",
-                    "cohort", "weight", "updated_by", "updated_at")
+    list_display = (
+        "organization",
+        "pool",
+        "nominal",
+        "borrowing_limit",
+        "lending_limit",
+        "cohort",
+        "weight",
+        "updated_by",
+        "updated_at",
+    )
     list_filter = ("pool", "cohort")
     search_fields = ("organization__slug",)
     list_select_related = ("organization",)
@@ -199,8 +303,7 @@ class TenantUsageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Preemption)
 class PreemptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("job", "attempt", "kind", "for_job_id", "requested_by", "reason",
-                    "created_at")
+    list_display = ("job", "attempt", "kind", "for_job_id", "requested_by", "reason", "created_at")
     list_filter = ("kind",)
     search_fields = ("job__id", "for_job_id", "requested_by")
     list_select_related = ("job",)

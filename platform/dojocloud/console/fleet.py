@@ -19,7 +19,7 @@ QUEUE_PREVIEW = 20
 class TrayView:
     title: str
     cols: int
-    tiles: list[scheduling.DeviceRow] = field(default_factory=list)   # row-major
+    tiles: list[scheduling.DeviceRow] = field(default_factory=list)  # row-major
 
 
 @dataclass
@@ -34,10 +34,10 @@ class PoolStats:
     pool: str
     accelerator: str
     total: int
-    busy: int                   # held and in service (a held draining device counts as out)
+    busy: int  # held and in service (a held draining device counts as out)
     free: int
-    unavailable: int            # draining or failed
-    queued: int                 # waiting jobs whose first choice is this pool's accelerator
+    unavailable: int  # draining or failed
+    queued: int  # waiting jobs whose first choice is this pool's accelerator
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class FleetSnapshot:
     trays: list[TrayView]
     nodes: list[NodeView]
     pools: list[PoolStats]
-    queue: list[scheduling.QueueRow]   # the first waiting jobs, by queue position
+    queue: list[scheduling.QueueRow]  # the first waiting jobs, by queue position
     waiting: int
     running: int
 
@@ -61,9 +61,13 @@ def _group(rows: list[scheduling.DeviceRow]) -> tuple[list[TrayView], list[NodeV
     for row in sorted(rows, key=_layout_key):
         dev = row.device
         if dev.kind == DeviceKind.TILE:
-            tray = trays.setdefault((dev.exapod, dev.cabinet, dev.tray), TrayView(
-                f"{dev.pool} · exapod {dev.exapod} · cabinet {dev.cabinet} · tray {dev.tray}",
-                cols=0))
+            tray = trays.setdefault(
+                (dev.exapod, dev.cabinet, dev.tray),
+                TrayView(
+                    f"{dev.pool} · exapod {dev.exapod} · cabinet {dev.cabinet} · tray {dev.tray}",
+                    cols=0,
+                ),
+            )
             tray.cols = max(tray.cols, dev.col + 1)
             tray.tiles.append(row)
         else:
@@ -77,9 +81,18 @@ def _pool_stats(rows: list[scheduling.DeviceRow], queued: Counter[str]) -> list[
     for row in rows:
         per_pool[row.device.pool][row.state] += 1
         accel[row.device.pool] = row.device.accelerator
-    return [PoolStats(pool, accel[pool], sum(c.values()), c["busy"], c["free"],
-                      c["draining"] + c["failed"], queued[pool])
-            for pool, c in sorted(per_pool.items())]
+    return [
+        PoolStats(
+            pool,
+            accel[pool],
+            sum(c.values()),
+            c["busy"],
+            c["free"],
+            c["draining"] + c["failed"],
+            queued[pool],
+        )
+        for pool, c in sorted(per_pool.items())
+    ]
 
 
 def fleet_snapshot() -> FleetSnapshot:
@@ -87,6 +100,10 @@ def fleet_snapshot() -> FleetSnapshot:
     trays, nodes = _group(rows)
     queued = scheduling.queued_per_pool()
     return FleetSnapshot(
-        trays=trays, nodes=nodes, pools=_pool_stats(rows, queued),
-        queue=scheduling.queue(limit=QUEUE_PREVIEW), waiting=sum(queued.values()),
-        running=Job.objects.filter(state__in=lifecycle.PLACED_STATES).count())
+        trays=trays,
+        nodes=nodes,
+        pools=_pool_stats(rows, queued),
+        queue=scheduling.queue(limit=QUEUE_PREVIEW),
+        waiting=sum(queued.values()),
+        running=Job.objects.filter(state__in=lifecycle.PLACED_STATES).count(),
+    )

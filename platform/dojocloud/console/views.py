@@ -12,5 +12,6 @@ from dojocloud.scheduling.facade import list_quotas
 
 @console_view
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/overview.html", {"fleet": fleet_snapshot(),
-                                                     "quotas": list_quotas()})
+    return render(
+        request, "console/overview.html", {"fleet": fleet_snapshot(), "quotas": list_quotas()}
+    )

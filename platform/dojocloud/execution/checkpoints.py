@@ -22,8 +22,9 @@ def _job_dir(job_id: str) -> Path:
     return Path(settings.CHECKPOINT_DIR) / job_id
 
 
-def save_checkpoint(job_id: str, *, step: int, attempt: int, segment: int,
-                    blob: bytes) -> Checkpoint:
+def save_checkpoint(
+    job_id: str, *, step: int, attempt: int, segment: int, blob: bytes
+) -> Checkpoint:
     directory = _job_dir(job_id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"step-{step:010d}.pt"
@@ -38,10 +39,17 @@ def save_checkpoint(job_id: str, *, step: int, attempt: int, segment: int,
         Path(tmp).unlink(missing_ok=True)
         raise
     checkpoint, _ = Checkpoint.objects.update_or_create(
-        job_id=job_id, step=step,
-        defaults={"attempt": attempt, "segment": segment, "path": str(path),
-                  "size_bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(),
-                  "created_at": timezone.now()})
+        job_id=job_id,
+        step=step,
+        defaults={
+            "attempt": attempt,
+            "segment": segment,
+            "path": str(path),
+            "size_bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "created_at": timezone.now(),
+        },
+    )
     Job.objects.filter(id=job_id).update(last_checkpoint_at=checkpoint.created_at)
     _prune(job_id)
     return checkpoint

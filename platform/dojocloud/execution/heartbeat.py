@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dojocloud.jobs.facade import STOP_CANCEL, STOP_PREEMPT, Job, lifecycle
 
-LOST_LEASE = "lost_lease"   # the job is no longer this worker's: its results are dropped
+LOST_LEASE = "lost_lease"  # the job is no longer this worker's: its results are dropped
 
 
 class Heartbeat:
@@ -22,8 +22,7 @@ class Heartbeat:
         self.interval_s = interval_s
         self.stop_reason: str | None = None
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -38,15 +37,17 @@ class Heartbeat:
             while not self._done.wait(self.interval_s):
                 self.beat()
         finally:
-            connection.close()   # this thread's own connection
+            connection.close()  # this thread's own connection
 
     def beat(self) -> None:
-        mine = Job.objects.filter(id=self.job_id, lease_owner=self.lease,
-                                  state__in=lifecycle.PLACED_STATES)
+        mine = Job.objects.filter(
+            id=self.job_id, lease_owner=self.lease, state__in=lifecycle.PLACED_STATES
+        )
         if mine.update(heartbeat_at=timezone.now()):
             if Job.objects.filter(id=self.job_id, preempt_requested=True).exists():
                 self.stop_reason = STOP_PREEMPT
             return
         row = Job.objects.filter(id=self.job_id).values("state").first()
-        self.stop_reason = (STOP_CANCEL if row and row["state"] == lifecycle.CANCELLED
-                            else LOST_LEASE)
+        self.stop_reason = (
+            STOP_CANCEL if row and row["state"] == lifecycle.CANCELLED else LOST_LEASE
+        )

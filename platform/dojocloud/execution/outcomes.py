@@ -30,7 +30,7 @@ from dojocloud.jobs.facade import (
 class SegmentResult:
     start_step: int
     end_step: int
-    stop: str | None          # None (ran to the segment end), "cancel", "preempt", ...
+    stop: str | None  # None (ran to the segment end), "cancel", "preempt", ...
     checkpoint: bytes | None
     wall_seconds: float
     device_seconds: float
@@ -39,37 +39,62 @@ class SegmentResult:
     ended_at: datetime
 
     def run(self) -> SegmentRun:
-        return SegmentRun(start_step=self.start_step, end_step=self.end_step,
-                          samples=self.samples, wall_seconds=self.wall_seconds,
-                          device_seconds=self.device_seconds, started_at=self.started_at,
-                          ended_at=self.ended_at)
+        return SegmentRun(
+            start_step=self.start_step,
+            end_step=self.end_step,
+            samples=self.samples,
+            wall_seconds=self.wall_seconds,
+            device_seconds=self.device_seconds,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+        )
 
 
-def _end(job: Job, lease: str, outcome: Outcome, reason: str,
-         result: SegmentResult | None, next_token: str = "") -> None:
+def _end(
+    job: Job,
+    lease: str,
+    outcome: Outcome,
+    reason: str,
+    result: SegmentResult | None,
+    next_token: str = "",
+) -> None:
     """Publishes the segment's end, then saves its checkpoint: in the caller's transaction,
     and after the jobs listener has checked the lease (a lost lease writes no file)."""
-    segment_ended.publish(SegmentEnded(
-        job_id=job.id, lease=lease, attempt=job.attempt, segment=job.segment, pool=job.pool,
-        accelerator=job.accelerator, device_count=max(len(job.devices), 1), outcome=outcome,
-        reason=reason, run=result.run() if result is not None else None,
-        next_token=next_token))
+    segment_ended.publish(
+        SegmentEnded(
+            job_id=job.id,
+            lease=lease,
+            attempt=job.attempt,
+            segment=job.segment,
+            pool=job.pool,
+            accelerator=job.accelerator,
+            device_count=max(len(job.devices), 1),
+            outcome=outcome,
+            reason=reason,
+            run=result.run() if result is not None else None,
+            next_token=next_token,
+        )
+    )
     if result is not None and result.checkpoint is not None:
-        checkpoints.save_checkpoint(job.id, step=result.end_step, attempt=job.attempt,
-                                    segment=job.segment, blob=result.checkpoint)
+        checkpoints.save_checkpoint(
+            job.id,
+            step=result.end_step,
+            attempt=job.attempt,
+            segment=job.segment,
+            blob=result.checkpoint,
+        )
 
 
 def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
     if result.stop == LOST_LEASE:
-        return LOST_LEASE   # another worker owns the job now; it redoes this segment
+        return LOST_LEASE  # another worker owns the job now; it redoes this segment
     if result.stop == STOP_CANCEL:
         with transaction.atomic():
             _end(job, lease, Outcome.CANCELLED, "cancelled", result)
         clear_stop(job.id)
         return "cancelled"
     if result.stop == "max_runtime":
-        return fail_job(job, lease, f"max runtime of {job.max_runtime_seconds}s exceeded",
-                        result)
+        return fail_job(job, lease, f"max runtime of {job.max_runtime_seconds}s exceeded", result)
     if result.stop == STOP_PREEMPT:
         return preempt_job(job, lease, job.preempt_reason or "preempted", result)
     try:
@@ -97,8 +122,9 @@ def fail_job(job: Job, lease: str, reason: str, result: SegmentResult | None = N
     return "failed" if _ended(job, lease, Outcome.FAILED, reason, result) else LOST_LEASE
 
 
-def _ended(job: Job, lease: str, outcome: Outcome, reason: str,
-           result: SegmentResult | None) -> bool:
+def _ended(
+    job: Job, lease: str, outcome: Outcome, reason: str, result: SegmentResult | None
+) -> bool:
     """Ends the segment in its own transaction; False when the lease was lost meanwhile."""
     try:
         with transaction.atomic():

@@ -25,17 +25,23 @@ FLUSH_EVERY_S = 1.0
 
 def metric_data(m: StepMetrics) -> dict[str, float | int | None]:
     acc = m.accuracy if m.accuracy is not None and math.isfinite(m.accuracy) else None
-    return {"step": m.step, "loss": float(m.loss), "accuracy": acc,
-            "samples_per_second": float(m.samples_per_second),
-            "device_seconds": float(m.device_seconds), "wall_seconds": float(m.wall_seconds),
-            "modelled_samples_per_second": float(m.modelled_samples_per_second)}
+    return {
+        "step": m.step,
+        "loss": float(m.loss),
+        "accuracy": acc,
+        "samples_per_second": float(m.samples_per_second),
+        "device_seconds": float(m.device_seconds),
+        "wall_seconds": float(m.wall_seconds),
+        "modelled_samples_per_second": float(m.modelled_samples_per_second),
+    }
 
 
 class ProgressRecorder:
-    def __init__(self, job_id: str, *, every: int, last_step: int,
-                 lease: str | None = None) -> None:
+    def __init__(
+        self, job_id: str, *, every: int, last_step: int, lease: str | None = None
+    ) -> None:
         self.job_id = job_id
-        self.lease = lease   # the worker's lease on the job; None: write unconditionally
+        self.lease = lease  # the worker's lease on the job; None: write unconditionally
         self.every = max(every, 1)
         self.last_step = last_step
         self._buffer: list[JobEvent] = []
@@ -47,8 +53,9 @@ class ProgressRecorder:
             return
         data = metric_data(m)
         self._latest = data
-        self._buffer.append(JobEvent(job_id=self.job_id, kind=JobEvent.KIND_METRIC,
-                                     time=timezone.now(), data=data))
+        self._buffer.append(
+            JobEvent(job_id=self.job_id, kind=JobEvent.KIND_METRIC, time=timezone.now(), data=data)
+        )
         if time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
             self.flush()
 
@@ -61,14 +68,19 @@ class ProgressRecorder:
         with transaction.atomic():
             # The job's row lock orders this job's event ids by commit (lock_event_logs)
             # and makes the lease check hold until the points are in.
-            row = (Job.objects.select_for_update(no_key=True).filter(id=self.job_id)
-                   .values("lease_owner").first())
+            row = (
+                Job.objects.select_for_update(no_key=True)
+                .filter(id=self.job_id)
+                .values("lease_owner")
+                .first()
+            )
             if row is None or self._taken_over(row["lease_owner"]):
                 return
             JobEvent.objects.bulk_create(buffer, ignore_conflicts=True)
             if latest is not None:
-                Job.objects.filter(id=self.job_id).update(current_step=latest["step"],
-                                                          latest_metrics=latest)
+                Job.objects.filter(id=self.job_id).update(
+                    current_step=latest["step"], latest_metrics=latest
+                )
 
     def _taken_over(self, owner: str) -> bool:
         # An empty owner is no other worker's lease: the job was cancelled or re-dispatched

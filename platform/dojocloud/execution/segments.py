@@ -39,7 +39,7 @@ from dojocloud.jobs.facade import (
 )
 
 log = logging.getLogger(__name__)
-STOP_POLL_S = 0.2   # Redis is polled at most this often, not on every (sub-ms) step
+STOP_POLL_S = 0.2  # Redis is polled at most this often, not on every (sub-ms) step
 
 
 @dataclass
@@ -75,7 +75,9 @@ def claim(job_id: str, token: str, lease: str, now: datetime | None = None) -> J
     cutoff = now - timedelta(seconds=float(settings.HEARTBEAT_TIMEOUT_S))
     claimed = Job.objects.filter(
         Q(lease_owner="") | Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True),
-        id=job_id, dispatch_token=token, state__in=lifecycle.PLACED_STATES,
+        id=job_id,
+        dispatch_token=token,
+        state__in=lifecycle.PLACED_STATES,
     ).update(lease_owner=lease, heartbeat_at=now)
     if not claimed:
         return None
@@ -93,8 +95,16 @@ def run_segment(job_id: str, token: str) -> str:
         preempt_job(job, lease, reason=job.preempt_reason or "preempted before start")
         return "preempted"
     if job.state == lifecycle.SCHEDULED:
-        if transition(job.id, lifecycle.RUNNING, f"running on {worker_name()}",
-                      expect=[lifecycle.SCHEDULED], where=Q(lease_owner=lease)) is None:
+        if (
+            transition(
+                job.id,
+                lifecycle.RUNNING,
+                f"running on {worker_name()}",
+                expect=[lifecycle.SCHEDULED],
+                where=Q(lease_owner=lease),
+            )
+            is None
+        ):
             return "stale"
         job.refresh_from_db()
     try:
@@ -112,8 +122,9 @@ _trainers: dict[str, Trainer] = {}
 
 def _trainer(job: Job) -> Trainer:
     """Trainers are cached per config: building one loads the dataset."""
-    config = train_config(spec_of(job), accelerator=job.accelerator or None,
-                          device_count=len(job.devices) or None)
+    config = train_config(
+        spec_of(job), accelerator=job.accelerator or None, device_count=len(job.devices) or None
+    )
     key = repr(config)
     if key not in _trainers:
         _trainers.clear()
@@ -130,8 +141,9 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
     until = min(job.total_steps, start_step + int(spec.training.checkpoint_interval))
     remaining = max(job.max_runtime_seconds - job.wall_seconds, 0.0)
     watch = _Watch(job.id, heartbeat, time.monotonic() + remaining)
-    recorder = ProgressRecorder(job.id, every=int(settings.METRIC_EVERY_STEPS), last_step=until,
-                                lease=heartbeat.lease)
+    recorder = ProgressRecorder(
+        job.id, every=int(settings.METRIC_EVERY_STEPS), last_step=until, lease=heartbeat.lease
+    )
     started_at = timezone.now()
     t0 = time.monotonic()
     device_s0 = state.device_seconds
@@ -148,8 +160,13 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
     if state.step > start_step and watch.stop not in (STOP_CANCEL, LOST_LEASE):
         blob = trainer.snapshot(state)
     return SegmentResult(
-        start_step=start_step, end_step=state.step, stop=watch.stop, checkpoint=blob,
+        start_step=start_step,
+        end_step=state.step,
+        stop=watch.stop,
+        checkpoint=blob,
         wall_seconds=time.monotonic() - t0,
         device_seconds=max(state.device_seconds - device_s0, 0.0),
         samples=(state.step - start_step) * int(spec.training.batch_size),
-        started_at=started_at, ended_at=timezone.now())
+        started_at=started_at,
+        ended_at=timezone.now(),
+    )

@@ -14,8 +14,7 @@ from dojocloud.execution.dispatch import RUN_SEGMENT_TASK
 log = logging.getLogger(__name__)
 
 
-@shared_task(name=RUN_SEGMENT_TASK, acks_late=True,
-             reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=RUN_SEGMENT_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_segment(job_id: str, token: str) -> str:
     # A genuine lazy load: segments imports the runtime (torch), which the web and gRPC
     # processes that discover this module never need.

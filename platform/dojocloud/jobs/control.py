@@ -24,8 +24,9 @@ def request_stop(job_id: str, why: str) -> None:
     try:
         redis_client().set(_key(job_id), why, ex=_TTL_S)
     except redis.RedisError as exc:
-        log.warning("stop flag for %s not set (%s); the worker sees it at its heartbeat",
-                    job_id, exc)
+        log.warning(
+            "stop flag for %s not set (%s); the worker sees it at its heartbeat", job_id, exc
+        )
 
 
 def stop_requested(job_id: str) -> str | None:

@@ -31,14 +31,16 @@ def check_memory(spec: job_pb2.JobSpec, errors: list[FieldViolation]) -> None:
     sizes = pool_sizes()
     first = spec.resources.accelerators[0]
     figures = inventory().figures
-    options = [(a, equivalent_count(spec.resources.count, first, a, figures))
-               for a in spec.resources.accelerators]
+    options = [
+        (a, equivalent_count(spec.resources.count, first, a, figures))
+        for a in spec.resources.accelerators
+    ]
     table = fits(config, options)
     offered = [f for f in table if f.fits]
     if offered and not table[0].fits:
         # The preferred type is dropped: the next one that its largest pool can hold leads.
         placeable = [i for i, f in enumerate(offered) if f.count <= sizes.get(f.accelerator, 0)]
-        offered = offered[placeable[0]:] if placeable else []
+        offered = offered[placeable[0] :] if placeable else []
     if not offered:
         errors.append(_refusal(config, table, sizes))
         return
@@ -49,13 +51,15 @@ def check_memory(spec: job_pb2.JobSpec, errors: list[FieldViolation]) -> None:
 
 
 def dropped_note(asked: job_pb2.JobSpec, valid: job_pb2.JobSpec) -> str:
-    """"; not offered: gpu-a100 (...)" when validation dropped accepted types, else ""."""
+    """ "; not offered: gpu-a100 (...)" when validation dropped accepted types, else ""."""
     kept = set(valid.resources.accelerators)
     dropped = [a for a in asked.resources.accelerators if a not in kept]
     if not dropped or not asked.resources.accelerators:
         return ""
-    return (f"; not offered: {', '.join(dropped)} (peak memory per device does not fit; "
-            f"see the estimate)")
+    return (
+        f"; not offered: {', '.join(dropped)} (peak memory per device does not fit; "
+        f"see the estimate)"
+    )
 
 
 def gib(n: float) -> str:
@@ -69,26 +73,40 @@ def _refusal(config: TrainConfig, table: list[Fit], sizes: dict[str, int]) -> Fi
     figures = "; ".join(_figures(f) for f in table)
     complete = [f for f in table if f.complete]
     if not complete:
-        return FieldViolation("model.params", (
-            f"the model does not fit: {figures}. Every device of a data-parallel job holds "
-            f"the whole model; choose a smaller model"))
+        return FieldViolation(
+            "model.params",
+            (
+                f"the model does not fit: {figures}. Every device of a data-parallel job holds "
+                f"the whole model; choose a smaller model"
+            ),
+        )
     f = complete[0]
-    per_device = largest_batch_that_fits(config, Fit(f.accelerator, 1, f.needed_bytes,
-                                                     f.available_bytes, True))
+    per_device = largest_batch_that_fits(
+        config, Fit(f.accelerator, 1, f.needed_bytes, f.available_bytes, True)
+    )
     if per_device < 1:
-        return FieldViolation("model.params", (
-            f"one sample's activations do not fit: {figures}; choose a smaller model or "
-            f"context"))
+        return FieldViolation(
+            "model.params",
+            (f"one sample's activations do not fit: {figures}; choose a smaller model or context"),
+        )
     need = -(-batch // per_device)
     most = per_device * f.count
     if need <= sizes.get(f.accelerator, 0):
-        return FieldViolation("resources.count", (
-            f"{figures}; {need} x {f.accelerator} hold a batch of {batch} "
-            f"(or lower training.batch_size to at most {most})"))
+        return FieldViolation(
+            "resources.count",
+            (
+                f"{figures}; {need} x {f.accelerator} hold a batch of {batch} "
+                f"(or lower training.batch_size to at most {most})"
+            ),
+        )
     pool = sizes.get(f.accelerator, 0)
-    return FieldViolation("training.batch_size", (
-        f"{figures}; at most {most} fits on {f.count} x {f.accelerator} "
-        f"({per_device * pool} on {pool}, its largest pool)"))
+    return FieldViolation(
+        "training.batch_size",
+        (
+            f"{figures}; at most {most} fits on {f.count} x {f.accelerator} "
+            f"({per_device * pool} on {pool}, its largest pool)"
+        ),
+    )
 
 
 def _figures(f: Fit) -> str:

@@ -23,7 +23,8 @@ _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 def new_job_id() -> str:
     """Short, URL-safe, random; starts with a letter so it reads as a name."""
     return secrets.choice(_ID_ALPHABET[:26]) + "".join(
-        secrets.choice(_ID_ALPHABET) for _ in range(11))
+        secrets.choice(_ID_ALPHABET) for _ in range(11)
+    )
 
 
 # The states are lifecycle's (names match the proto enum dojo.v1.JobState); labels "Queued", ...
@@ -33,9 +34,12 @@ STATE_CHOICES = [(state, state.title()) for state in lifecycle.ALL_STATES]
 class Job(models.Model):
     id = models.CharField(max_length=16, primary_key=True, default=new_job_id, editable=False)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="jobs")
-    creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+")
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.PROTECT, related_name="jobs"
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     creator_label = models.CharField(max_length=200, blank=True)  # "user:alice" / "key:ci"
     name = models.CharField(max_length=63)
     # The validated JobSpec; written and read only through dojocloud.jobs.stored_spec.
@@ -49,12 +53,13 @@ class Job(models.Model):
     accepted_accelerators = models.JSONField(default=default_accelerators)
     device_count = models.PositiveIntegerField(default=DEFAULT_DEVICE_COUNT)
 
-    state = models.CharField(max_length=16, choices=STATE_CHOICES, default=lifecycle.QUEUED,
-                             db_index=True)
+    state = models.CharField(
+        max_length=16, choices=STATE_CHOICES, default=lifecycle.QUEUED, db_index=True
+    )
     state_reason = models.TextField(blank=True)
-    attempt = models.PositiveIntegerField(default=0)   # +1 each time the job is admitted
+    attempt = models.PositiveIntegerField(default=0)  # +1 each time the job is admitted
     current_step = models.BigIntegerField(default=0)
-    total_steps = models.BigIntegerField(default=0)   # spec training.steps (stored_spec)
+    total_steps = models.BigIntegerField(default=0)  # spec training.steps (stored_spec)
     pending_reason = models.TextField(blank=True)
     queue_position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -72,10 +77,10 @@ class Job(models.Model):
     wall_seconds = models.FloatField(default=0.0)
     samples_trained = models.BigIntegerField(default=0)
     latest_metrics = models.JSONField(null=True, blank=True)
-    max_runtime_seconds = models.PositiveIntegerField(default=0)   # spec limits (stored_spec)
+    max_runtime_seconds = models.PositiveIntegerField(default=0)  # spec limits (stored_spec)
 
     # Dispatch: a segment runs only under the current token, claimed by one worker lease.
-    segment = models.PositiveIntegerField(default=0)   # next segment index in this attempt
+    segment = models.PositiveIntegerField(default=0)  # next segment index in this attempt
     dispatch_token = models.CharField(max_length=32, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=64, blank=True)
@@ -87,12 +92,15 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "request_id"],
-                                    condition=~Q(request_id=""),
-                                    name="job_unique_request_id_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "request_id"],
+                condition=~Q(request_id=""),
+                name="job_unique_request_id_per_org",
+            ),
         ]
-        indexes = [models.Index(fields=["organization", "-created_at", "-id"],
-                                name="job_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="job_org_created")
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource_name} ({self.state})"
@@ -122,15 +130,21 @@ def lock_event_logs(job_ids: Iterable[str], using: str | None = None) -> None:
     if ids:
         # FOR NO KEY UPDATE: serialises event writers (and job updates) of the job, not the
         # foreign-key checks of rows that merely reference it.
-        list(Job.objects.using(alias).select_for_update(no_key=True).filter(id__in=ids)
-             .order_by("id").values_list("id", flat=True))
+        list(
+            Job.objects.using(alias)
+            .select_for_update(no_key=True)
+            .filter(id__in=ids)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
 
 
 # The type: ignores: django-stubs' plugin keeps a QuerySet subclass generic in its model, so
 # super() here is QuerySet[_Model] (its bulk_create takes and returns _Model, not JobEvent).
 class JobEventQuerySet(models.QuerySet["JobEvent"]):
     def bulk_create(  # type: ignore[override]
-            self, objs: Iterable[JobEvent], *args: Any, **kwargs: Any) -> list[JobEvent]:
+        self, objs: Iterable[JobEvent], *args: Any, **kwargs: Any
+    ) -> list[JobEvent]:
         objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
             lock_event_logs((o.job_id for o in objs), using=self.db)
@@ -161,9 +175,12 @@ class JobEvent(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["job", "id"], name="jobevent_job_id")]
         constraints = [
-            models.UniqueConstraint(F("job"), KeyTransform("step", "data"),
-                                    condition=Q(kind="metric"),
-                                    name="jobevent_one_metric_per_step"),
+            models.UniqueConstraint(
+                F("job"),
+                KeyTransform("step", "data"),
+                condition=Q(kind="metric"),
+                name="jobevent_one_metric_per_step",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -188,8 +205,9 @@ class Checkpoint(models.Model):
 
     class Meta:
         ordering = ["-step"]
-        constraints = [models.UniqueConstraint(fields=["job", "step"],
-                                               name="checkpoint_unique_step")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "step"], name="checkpoint_unique_step")
+        ]
 
     def __str__(self) -> str:
         return f"{self.job_id}@{self.step}"

@@ -49,7 +49,7 @@ class Port(Generic[E]):
     def subscribe(self, app: str, listener: Callable[[E], None]) -> None:
         if app not in self.required:
             raise ValueError(f"{app!r} is not a subscriber of {self.name}: {self.required}")
-        self._listeners[app] = listener   # ready() may run twice (tests): replace, not add
+        self._listeners[app] = listener  # ready() may run twice (tests): replace, not add
 
     def unsubscribe(self, app: str) -> None:
         self._listeners.pop(app, None)
@@ -65,10 +65,10 @@ class Port(Generic[E]):
 
 
 class Outcome(enum.StrEnum):
-    CANCELLED = "cancelled"        # the job was cancelled meanwhile: usage only
-    NEXT_SEGMENT = "segment"       # the job goes on: its next segment is dispatched
+    CANCELLED = "cancelled"  # the job was cancelled meanwhile: usage only
+    NEXT_SEGMENT = "segment"  # the job goes on: its next segment is dispatched
     SUCCEEDED = "succeeded"
-    PREEMPTED = "preempted"        # checkpointed (or not started) and back in the queue
+    PREEMPTED = "preempted"  # checkpointed (or not started) and back in the queue
     FAILED = "failed"
 
 
@@ -91,7 +91,7 @@ class SegmentRun:
 @dataclass(frozen=True)
 class SegmentEnded:
     job_id: str
-    lease: str                  # the worker lease that ran it; the state moves only under it
+    lease: str  # the worker lease that ran it; the state moves only under it
     attempt: int
     segment: int
     pool: str
@@ -99,8 +99,8 @@ class SegmentEnded:
     device_count: int
     outcome: Outcome
     reason: str
-    run: SegmentRun | None      # None: the segment never trained (preempted first, crashed)
-    next_token: str = ""        # NEXT_SEGMENT: the dispatch token of the next segment
+    run: SegmentRun | None  # None: the segment never trained (preempted first, crashed)
+    next_token: str = ""  # NEXT_SEGMENT: the dispatch token of the next segment
 
     @property
     def releases_placement(self) -> bool:

@@ -27,5 +27,7 @@ def admit_create(organization: Organization) -> None:
     raise ResourceExhausted(
         f"CreateJob rate limit: at most {window.limit} jobs per minute per organization "
         f"(DOJO_CREATE_JOB_RATE); organizations/{organization.slug} reached it, retry in "
-        f"{counted.window_left_s:.0f}s", subject=f"organizations/{organization.slug}",
-        retry_after_s=counted.window_left_s)
+        f"{counted.window_left_s:.0f}s",
+        subject=f"organizations/{organization.slug}",
+        retry_after_s=counted.window_left_s,
+    )

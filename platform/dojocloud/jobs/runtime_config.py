@@ -6,8 +6,9 @@ from dojo.v1 import job_pb2
 from dojo_runtime.config import TrainConfig
 
 
-def train_config(spec: job_pb2.JobSpec, *, accelerator: str | None = None,
-                 device_count: int | None = None) -> TrainConfig:
+def train_config(
+    spec: job_pb2.JobSpec, *, accelerator: str | None = None, device_count: int | None = None
+) -> TrainConfig:
     t = spec.training
     return TrainConfig(
         architecture=spec.model.architecture,

@@ -18,16 +18,20 @@ def _mine(lease: str) -> Q:
 
 
 def _move(event: SegmentEnded, dst: str, expect: frozenset[str] | list[str]) -> None:
-    if transition(event.job_id, dst, event.reason, expect=expect,
-                  where=_mine(event.lease)) is None:
+    if transition(event.job_id, dst, event.reason, expect=expect, where=_mine(event.lease)) is None:
         raise LostLease(event.job_id)
 
 
 def _next_segment(event: SegmentEnded) -> None:
-    if not Job.objects.filter(id=event.job_id, state=lifecycle.RUNNING,
-                              lease_owner=event.lease).update(
-            segment=F("segment") + 1, dispatch_token=event.next_token, lease_owner="",
-            heartbeat_at=None, dispatched_at=timezone.now()):
+    if not Job.objects.filter(
+        id=event.job_id, state=lifecycle.RUNNING, lease_owner=event.lease
+    ).update(
+        segment=F("segment") + 1,
+        dispatch_token=event.next_token,
+        lease_owner="",
+        heartbeat_at=None,
+        dispatched_at=timezone.now(),
+    ):
         raise LostLease(event.job_id)
 
 
@@ -44,5 +48,9 @@ def on_segment_ended(event: SegmentEnded) -> None:
     if event.run is not None:
         Job.objects.filter(id=event.job_id).update(current_step=event.run.end_step)
     if event.outcome == Outcome.PREEMPTED:
-        transition(event.job_id, lifecycle.QUEUED, "requeued after preemption",
-                   expect=[lifecycle.PREEMPTED])
+        transition(
+            event.job_id,
+            lifecycle.QUEUED,
+            "requeued after preemption",
+            expect=[lifecycle.PREEMPTED],
+        )

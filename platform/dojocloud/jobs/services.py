@@ -38,8 +38,7 @@ def jobs_for(principal: Principal) -> QuerySet[Job]:
     """The one place job queries are scoped to the caller's organization (and checked
     against the permission table: every role reads; the adapters checked first)."""
     require(principal, Action.JOBS_READ)
-    return Job.objects.select_related("organization").filter(
-        organization=principal.organization)
+    return Job.objects.select_related("organization").filter(organization=principal.organization)
 
 
 def spec_of(job: Job) -> job_pb2.JobSpec:
@@ -47,8 +46,13 @@ def spec_of(job: Job) -> job_pb2.JobSpec:
     return stored_spec.decode(job)
 
 
-def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str = "",
-               also_invalid: Sequence[FieldViolation] = ()) -> Job:
+def create_job(
+    principal: Principal,
+    spec: job_pb2.JobSpec,
+    *,
+    request_id: str = "",
+    also_invalid: Sequence[FieldViolation] = (),
+) -> Job:
     """A QUEUED job for `spec`; the same job again for a request_id already used. One
     InvalidArgument names every bad field: `also_invalid` (what the adapter found wrong with
     the request's other fields), the request_id, and the spec's."""
@@ -68,13 +72,22 @@ def create_job(principal: Principal, spec: job_pb2.JobSpec, *, request_id: str =
     try:
         with transaction.atomic():
             job = Job.objects.create(
-                organization=principal.organization, creator=principal.user,
-                creator_label=principal.label, name=valid.name, request_id=request_id,
+                organization=principal.organization,
+                creator=principal.user,
+                creator_label=principal.label,
+                name=valid.name,
+                request_id=request_id,
                 **stored_spec.encode(valid, priority_value(valid.priority_class)),
-                pending_reason="waiting for the scheduler")
-            record_state_event(job.id, None, lifecycle.QUEUED,
-                               "submitted" + memory_fit.dropped_note(spec, valid), job.created_at)
-            job_submitted.publish(JobSubmitted(job.id))   # scheduling wakes on commit
+                pending_reason="waiting for the scheduler",
+            )
+            record_state_event(
+                job.id,
+                None,
+                lifecycle.QUEUED,
+                "submitted" + memory_fit.dropped_note(spec, valid),
+                job.created_at,
+            )
+            job_submitted.publish(JobSubmitted(job.id))  # scheduling wakes on commit
     except IntegrityError:
         # A concurrent retry with the same request_id won the insert: return its job.
         first = jobs_for(principal).filter(request_id=request_id).first() if request_id else None
@@ -111,8 +124,13 @@ def _decode_token(token: str) -> tuple[datetime, str]:
         raise InvalidArgument([FieldViolation("page_token", "is not a valid page token")]) from None
 
 
-def list_jobs(principal: Principal, *, page_size: int = DEFAULT_PAGE_SIZE,
-              page_token: str = "", state: str | None = None) -> tuple[list[Job], str]:
+def list_jobs(
+    principal: Principal,
+    *,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    page_token: str = "",
+    state: str | None = None,
+) -> tuple[list[Job], str]:
     """Newest first; keyset pagination so pages stay stable while jobs are added."""
     if page_size < 0:
         raise InvalidArgument([FieldViolation("page_size", "must not be negative")])
@@ -120,8 +138,13 @@ def list_jobs(principal: Principal, *, page_size: int = DEFAULT_PAGE_SIZE,
     query = jobs_for(principal).order_by("-created_at", "-id")
     if state:
         if state not in lifecycle.ALL_STATES:
-            raise InvalidArgument([FieldViolation(
-                "filter", f"state must be one of {', '.join(lifecycle.ALL_STATES)}")])
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "filter", f"state must be one of {', '.join(lifecycle.ALL_STATES)}"
+                    )
+                ]
+            )
         query = query.filter(state=state)
     if page_token:
         created, job_id = _decode_token(page_token)
@@ -150,8 +173,9 @@ def cancel_job(principal: Principal, job_id: str, *, reason: str = "") -> Job:
     return job
 
 
-def job_events(principal: Principal, job_id: str, *, after_id: int = 0,
-               limit: int = 500) -> list[JobEvent]:
+def job_events(
+    principal: Principal, job_id: str, *, after_id: int = 0, limit: int = 500
+) -> list[JobEvent]:
     job = get_job(principal, job_id)
     limit = max(1, min(limit, 5000))
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])

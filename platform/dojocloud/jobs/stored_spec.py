@@ -23,12 +23,12 @@ from google.protobuf import json_format
 from dojo.v1 import job_pb2
 from scheduler.core import DOJO_ACCELERATOR
 
-if TYPE_CHECKING:   # models imports this module for the column defaults
+if TYPE_CHECKING:  # models imports this module for the column defaults
     from dojocloud.jobs.models import Job
 
-DEFAULT_ACCELERATOR = DOJO_ACCELERATOR   # a spec that lists no accelerator asks for a tile
+DEFAULT_ACCELERATOR = DOJO_ACCELERATOR  # a spec that lists no accelerator asks for a tile
 DEFAULT_DEVICE_COUNT = 1
-_CACHE = "_stored_spec_decoded"          # Job instance attribute: (blob it came from, spec)
+_CACHE = "_stored_spec_decoded"  # Job instance attribute: (blob it came from, spec)
 
 
 def default_accelerators() -> list[str]:
@@ -41,8 +41,8 @@ class SpecColumns:
     """What the typed columns hold for one spec. Priority is not here: it is the value of
     the spec's priority class, which scheduler.core.priority owns (see `JobFields`)."""
 
-    accepted_accelerators: list[str]   # preferred first
-    device_count: int                  # of the first accepted type
+    accepted_accelerators: list[str]  # preferred first
+    device_count: int  # of the first accepted type
     total_steps: int
     max_runtime_seconds: int
 
@@ -53,7 +53,8 @@ class SpecColumns:
             accepted_accelerators=list(spec.resources.accelerators) or default_accelerators(),
             device_count=int(spec.resources.count) or DEFAULT_DEVICE_COUNT,
             total_steps=int(spec.training.steps),
-            max_runtime_seconds=int(spec.limits.max_runtime_seconds))
+            max_runtime_seconds=int(spec.limits.max_runtime_seconds),
+        )
 
 
 class JobFields(TypedDict):
@@ -81,10 +82,14 @@ def spec_from_dict(blob: Mapping[str, Any]) -> job_pb2.JobSpec:
 def encode(spec: job_pb2.JobSpec, priority: int) -> JobFields:
     """The Job fields of a validated spec; `priority` is its class's value (the core's)."""
     columns = SpecColumns.of(spec)
-    return JobFields(spec=spec_to_dict(spec), accepted_accelerators=columns.accepted_accelerators,
-                     device_count=columns.device_count, priority=priority,
-                     total_steps=columns.total_steps,
-                     max_runtime_seconds=columns.max_runtime_seconds)
+    return JobFields(
+        spec=spec_to_dict(spec),
+        accepted_accelerators=columns.accepted_accelerators,
+        device_count=columns.device_count,
+        priority=priority,
+        total_steps=columns.total_steps,
+        max_runtime_seconds=columns.max_runtime_seconds,
+    )
 
 
 def decode(job: Job) -> job_pb2.JobSpec:

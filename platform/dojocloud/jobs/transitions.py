@@ -19,11 +19,15 @@ from dojocloud.jobs.models import Job, JobEvent
 _RETRIES = 4
 
 
-def record_state_event(job_id: str, src: str | None, dst: str, reason: str,
-                       now: datetime | None = None) -> JobEvent:
-    return JobEvent.objects.create(job_id=job_id, kind=JobEvent.KIND_STATE,
-                                   time=now or timezone.now(),
-                                   data={"from": src, "to": dst, "reason": reason})
+def record_state_event(
+    job_id: str, src: str | None, dst: str, reason: str, now: datetime | None = None
+) -> JobEvent:
+    return JobEvent.objects.create(
+        job_id=job_id,
+        kind=JobEvent.KIND_STATE,
+        time=now or timezone.now(),
+        data={"from": src, "to": dst, "reason": reason},
+    )
 
 
 def _fields_for(dst: str, now: datetime) -> dict[str, Any]:
@@ -31,24 +35,39 @@ def _fields_for(dst: str, now: datetime) -> dict[str, Any]:
     if dst == lifecycle.RUNNING:
         fields["started_at"] = Coalesce("started_at", now)
     if dst in lifecycle.FINAL_STATES:
-        fields.update(ended_at=now, pending_reason="", queue_position=0, dispatch_token="",
-                      lease_owner="")
+        fields.update(
+            ended_at=now, pending_reason="", queue_position=0, dispatch_token="", lease_owner=""
+        )
     if dst == lifecycle.QUEUED:
-        fields.update(pool="", accelerator="", devices=[], dispatch_token="", lease_owner="",
-                      heartbeat_at=None, preempt_requested=False, preempt_reason="")
+        fields.update(
+            pool="",
+            accelerator="",
+            devices=[],
+            dispatch_token="",
+            lease_owner="",
+            heartbeat_at=None,
+            preempt_requested=False,
+            preempt_reason="",
+        )
     return fields
 
 
-def transition(job_id: str, dst: str, reason: str, *, expect: Iterable[str] | None = None,
-               extra: dict[str, Any] | None = None, where: Q | None = None,
-               now: datetime | None = None) -> str | None:
+def transition(
+    job_id: str,
+    dst: str,
+    reason: str,
+    *,
+    expect: Iterable[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    where: Q | None = None,
+    now: datetime | None = None,
+) -> str | None:
     """Moves the job to `dst` from whatever state it is in, if the table allows it (and the
     state is in `expect`, and `where` holds). Returns the state it left, or None."""
     now = now or timezone.now()
     allowed = set(expect) if expect is not None else set(lifecycle.ALL_STATES)
     for _ in range(_RETRIES):
-        row = Job.objects.filter(id=job_id).values("state", "pool",
-                                                   "organization__slug").first()
+        row = Job.objects.filter(id=job_id).values("state", "pool", "organization__slug").first()
         if row is None:
             return None
         src = row["state"]
@@ -58,8 +77,9 @@ def transition(job_id: str, dst: str, reason: str, *, expect: Iterable[str] | No
         if where is not None:
             query = query.filter(where)
         with transaction.atomic():
-            updated = query.update(state=dst, state_reason=reason,
-                                   **{**_fields_for(dst, now), **(extra or {})})
+            updated = query.update(
+                state=dst, state_reason=reason, **{**_fields_for(dst, now), **(extra or {})}
+            )
             if updated:
                 record_state_event(job_id, src, dst, reason, now)
                 if dst in lifecycle.FINAL_STATES:
@@ -72,4 +92,5 @@ def transition(job_id: str, dst: str, reason: str, *, expect: Iterable[str] | No
 
 def _count_final(org: str, pool: str, state: str) -> None:
     transaction.on_commit(
-        lambda: metrics.JOBS.labels(organization=org, pool=pool or "none", state=state).inc())
+        lambda: metrics.JOBS.labels(organization=org, pool=pool or "none", state=state).inc()
+    )

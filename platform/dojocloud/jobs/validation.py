@@ -47,9 +47,12 @@ def _check_name(spec: job_pb2.JobSpec, errors: Violations) -> None:
     if not spec.name:
         errors.append(FieldViolation("name", "is required"))
     elif not NAME_RE.match(spec.name):
-        errors.append(FieldViolation(
-            "name", "must be 1-63 characters of a-z, 0-9 and '-', not starting or ending "
-                    "with '-'"))
+        errors.append(
+            FieldViolation(
+                "name",
+                "must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'",
+            )
+        )
 
 
 def _check_model(spec: job_pb2.JobSpec, errors: Violations) -> None:
@@ -58,14 +61,15 @@ def _check_model(spec: job_pb2.JobSpec, errors: Violations) -> None:
         errors.append(FieldViolation("model.architecture", "is required"))
         return
     if arch not in ARCHITECTURES:
-        errors.append(FieldViolation("model.architecture",
-                                     f"must be one of {', '.join(ARCHITECTURES)}"))
+        errors.append(
+            FieldViolation("model.architecture", f"must be one of {', '.join(ARCHITECTURES)}")
+        )
         return
     reported = {e.field for e in errors}
     # The runtime's catalog knows each architecture's parameters and the datasets it suits.
     for field, message in validate_params(arch, dict(spec.model.params), spec.dataset.name):
         name = field if "." in field else f"model.params.{field}"
-        if name not in reported:   # e.g. dataset.name, already judged by _check_dataset
+        if name not in reported:  # e.g. dataset.name, already judged by _check_dataset
             errors.append(FieldViolation(name, message))
             reported.add(name)
 
@@ -76,8 +80,11 @@ def _check_dataset(spec: job_pb2.JobSpec, errors: Violations) -> None:
         errors.append(FieldViolation("dataset.name", "is required"))
     elif name not in DATASETS:
         # Judged here, not only with the model: an unknown architecture must not hide it.
-        errors.append(FieldViolation(
-            "dataset.name", f"unknown dataset {shown(name)}; choose one of {sorted(DATASETS)}"))
+        errors.append(
+            FieldViolation(
+                "dataset.name", f"unknown dataset {shown(name)}; choose one of {sorted(DATASETS)}"
+            )
+        )
     elif name == "npz" and not spec.dataset.uri:
         errors.append(FieldViolation("dataset.uri", "is required when dataset.name is npz"))
     # Whether the architecture trains on it is judged by the runtime's catalog with the model.
@@ -88,22 +95,29 @@ def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:
     if not 1 <= t.steps <= MAX_STEPS:
         errors.append(FieldViolation("training.steps", f"must be between 1 and {MAX_STEPS}"))
     if not 1 <= t.batch_size <= MAX_BATCH:
-        errors.append(FieldViolation("training.batch_size",
-                                     f"must be between 1 and {MAX_BATCH}"))
+        errors.append(FieldViolation("training.batch_size", f"must be between 1 and {MAX_BATCH}"))
     t.optimizer = t.optimizer or "adam"
     if t.optimizer not in OPTIMIZERS:
-        errors.append(FieldViolation("training.optimizer", f"must be one of {', '.join(OPTIMIZERS)}"))
+        errors.append(
+            FieldViolation("training.optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
+        )
     if not (math.isfinite(t.learning_rate) and 0 < t.learning_rate <= 10):
-        errors.append(FieldViolation("training.learning_rate",
-                                     "must be a number greater than 0 and at most 10"))
+        errors.append(
+            FieldViolation(
+                "training.learning_rate", "must be a number greater than 0 and at most 10"
+            )
+        )
     t.precision = t.precision or "fp32"
     if t.precision not in PRECISIONS:
-        errors.append(FieldViolation("training.precision", f"must be one of {', '.join(PRECISIONS)}"))
+        errors.append(
+            FieldViolation("training.precision", f"must be one of {', '.join(PRECISIONS)}")
+        )
     if t.checkpoint_interval == 0 and t.steps > 0:
         t.checkpoint_interval = min(t.steps, DEFAULT_CHECKPOINT_INTERVAL)
     if t.checkpoint_interval < 1 or (t.steps > 0 and t.checkpoint_interval > t.steps):
-        errors.append(FieldViolation("training.checkpoint_interval",
-                                     "must be between 1 and training.steps"))
+        errors.append(
+            FieldViolation("training.checkpoint_interval", "must be between 1 and training.steps")
+        )
     if t.seed < 0:
         errors.append(FieldViolation("training.seed", "must not be negative"))
 
@@ -120,16 +134,22 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
         if accel in seen:
             errors.append(FieldViolation(f"resources.accelerators[{i}]", "is listed twice"))
         elif accel not in sizes:
-            errors.append(FieldViolation(
-                f"resources.accelerators[{i}]",
-                f"{shown(accel)} is not in this cluster; available: {', '.join(sorted(sizes))}"))
+            errors.append(
+                FieldViolation(
+                    f"resources.accelerators[{i}]",
+                    f"{shown(accel)} is not in this cluster; available: {', '.join(sorted(sizes))}",
+                )
+            )
         seen.add(accel)
     first = r.accelerators[0]
     if r.count < 1:
         errors.append(FieldViolation("resources.count", "must be at least 1"))
     elif first in sizes and r.count > sizes[first]:
-        errors.append(FieldViolation(
-            "resources.count", f"{r.count} {first} exceeds the largest pool ({sizes[first]})"))
+        errors.append(
+            FieldViolation(
+                "resources.count", f"{r.count} {first} exceeds the largest pool ({sizes[first]})"
+            )
+        )
 
 
 def _check_limits(spec: job_pb2.JobSpec, errors: Violations) -> None:
@@ -137,18 +157,26 @@ def _check_limits(spec: job_pb2.JobSpec, errors: Violations) -> None:
     if spec.limits.max_runtime_seconds == 0:
         spec.limits.max_runtime_seconds = int(settings.DEFAULT_MAX_RUNTIME_S)
     if not 1 <= spec.limits.max_runtime_seconds <= limit:
-        errors.append(FieldViolation("limits.max_runtime_seconds",
-                                     f"must be between 1 and {limit}"))
+        errors.append(
+            FieldViolation("limits.max_runtime_seconds", f"must be between 1 and {limit}")
+        )
 
 
 def _check_priority(spec: job_pb2.JobSpec, errors: Violations) -> None:
     spec.priority_class = spec.priority_class or DEFAULT_PRIORITY_CLASS
     if spec.priority_class not in PRIORITY_CLASSES:
-        errors.append(FieldViolation("priority_class",
-                                     f"must be one of {', '.join(PRIORITY_CLASSES)}"))
+        errors.append(
+            FieldViolation("priority_class", f"must be one of {', '.join(PRIORITY_CLASSES)}")
+        )
 
 
 _CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations], None], ...] = (
-    _check_name, _check_dataset, _check_model, _check_training, _check_resources,
-    _check_limits, _check_priority,
-    check_memory)   # last: it needs the other fields valid, and trims the accelerators
+    _check_name,
+    _check_dataset,
+    _check_model,
+    _check_training,
+    _check_resources,
+    _check_limits,
+    _check_priority,
+    check_memory,
+)  # last: it needs the other fields valid, and trims the accelerators

@@ -17,10 +17,19 @@ DATASET_SUGGESTIONS = list(DATASETS)
 
 # The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds.
 DEFAULTS = {
-    "name": "digits-mlp", "architecture": "mlp", "params": "hidden=128, layers=2",
-    "dataset": "digits", "steps": 300, "batch_size": 64, "optimizer": "adam",
-    "learning_rate": 0.001, "precision": "bf16", "checkpoint_interval": 100, "seed": 0,
-    "accelerators": [DOJO_ACCELERATOR], "count": 1,
+    "name": "digits-mlp",
+    "architecture": "mlp",
+    "params": "hidden=128, layers=2",
+    "dataset": "digits",
+    "steps": 300,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "precision": "bf16",
+    "checkpoint_interval": 100,
+    "seed": 0,
+    "accelerators": [DOJO_ACCELERATOR],
+    "count": 1,
     "priority_class": jobs.DEFAULT_PRIORITY_CLASS,
 }
 
@@ -59,12 +68,17 @@ class JobSpecForm(forms.Form):
 
     name = forms.CharField(required=False, max_length=200)
     architecture = forms.ChoiceField(choices=_choices(jobs.ARCHITECTURES))
-    params = forms.CharField(required=False, label="Model size parameters",
-                             help_text="key=value, comma separated, e.g. hidden=128, layers=2")
-    dataset = forms.CharField(required=False, label="Dataset",
-                              widget=forms.TextInput(attrs={"list": "dataset-names"}))
-    dataset_uri = forms.CharField(required=False, label="Dataset URI",
-                                  help_text="Only for npz: where the arrays are")
+    params = forms.CharField(
+        required=False,
+        label="Model size parameters",
+        help_text="key=value, comma separated, e.g. hidden=128, layers=2",
+    )
+    dataset = forms.CharField(
+        required=False, label="Dataset", widget=forms.TextInput(attrs={"list": "dataset-names"})
+    )
+    dataset_uri = forms.CharField(
+        required=False, label="Dataset URI", help_text="Only for npz: where the arrays are"
+    )
     steps = forms.IntegerField(required=False)
     batch_size = forms.IntegerField(required=False)
     optimizer = forms.ChoiceField(choices=_choices(jobs.OPTIMIZERS))
@@ -73,13 +87,16 @@ class JobSpecForm(forms.Form):
     checkpoint_interval = forms.IntegerField(required=False, label="Checkpoint every (steps)")
     seed = forms.IntegerField(required=False)
     accelerators = forms.MultipleChoiceField(
-        choices=_accelerator_choices, widget=forms.CheckboxSelectMultiple, required=False,
-        help_text="Tick every type the job may run on")
+        choices=_accelerator_choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Tick every type the job may run on",
+    )
     count = forms.IntegerField(required=False, label="Tiles or GPUs")
-    max_runtime_seconds = forms.IntegerField(required=False, label="Max runtime (s)",
-                                             help_text="Empty: the platform default")
-    priority_class = forms.ChoiceField(choices=_choices(jobs.PRIORITY_CLASSES),
-                                       label="Priority")
+    max_runtime_seconds = forms.IntegerField(
+        required=False, label="Max runtime (s)", help_text="Empty: the platform default"
+    )
+    priority_class = forms.ChoiceField(choices=_choices(jobs.PRIORITY_CLASSES), label="Priority")
 
     def clean_params(self) -> dict[str, int]:
         try:
@@ -91,11 +108,14 @@ class JobSpecForm(forms.Form):
 class YamlSpecForm(forms.Form):
     """A job file, pasted or uploaded; an upload wins over the textarea."""
 
-    spec_yaml = forms.CharField(required=False, label="Job spec (YAML)",
-                                widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false"}))
+    spec_yaml = forms.CharField(
+        required=False,
+        label="Job spec (YAML)",
+        widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false"}),
+    )
     spec_file = forms.FileField(required=False, label="…or upload a .yaml file")
 
-    MAX_BYTES = bounded_yaml.MAX_FILE_BYTES   # the CLI's limit too
+    MAX_BYTES = bounded_yaml.MAX_FILE_BYTES  # the CLI's limit too
 
     def clean(self) -> dict:
         data = super().clean() or {}

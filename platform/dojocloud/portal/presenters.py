@@ -41,11 +41,19 @@ def _progress(job: Job) -> int:
 def job_row(job: Job) -> JobRow:
     # The spec's typed columns: a list page decodes no spec blob.
     return JobRow(
-        id=job.id, name=job.name, state=job.state, state_reason=job.state_reason,
-        pending_reason=job.pending_reason, queue_position=job.queue_position,
+        id=job.id,
+        name=job.name,
+        state=job.state,
+        state_reason=job.state_reason,
+        pending_reason=job.pending_reason,
+        queue_position=job.queue_position,
         accelerators=job.accelerator or " | ".join(job.accepted_accelerators),
-        count=job.device_count, current_step=job.current_step,
-        total_steps=job.total_steps, created_at=job.created_at, progress_pct=_progress(job))
+        count=job.device_count,
+        current_step=job.current_step,
+        total_steps=job.total_steps,
+        created_at=job.created_at,
+        progress_pct=_progress(job),
+    )
 
 
 def any_active(rows: list[JobRow]) -> bool:
@@ -94,20 +102,32 @@ def _clean_metrics(data: dict[str, Any]) -> dict[str, Any]:
 
 def job_summary_json(job: Job) -> dict[str, Any]:
     return {
-        "id": job.id, "state": job.state, "state_reason": job.state_reason,
-        "final": job.state in lifecycle.FINAL_STATES, "current_step": job.current_step,
-        "total_steps": job.total_steps, "pending_reason": job.pending_reason,
-        "queue_position": job.queue_position, "attempt": job.attempt,
-        "usage": {"allocated_seconds": job.allocated_seconds,
-                  "device_seconds": job.device_seconds, "wall_seconds": job.wall_seconds},
+        "id": job.id,
+        "state": job.state,
+        "state_reason": job.state_reason,
+        "final": job.state in lifecycle.FINAL_STATES,
+        "current_step": job.current_step,
+        "total_steps": job.total_steps,
+        "pending_reason": job.pending_reason,
+        "queue_position": job.queue_position,
+        "attempt": job.attempt,
+        "usage": {
+            "allocated_seconds": job.allocated_seconds,
+            "device_seconds": job.device_seconds,
+            "wall_seconds": job.wall_seconds,
+        },
         "elapsed_seconds": _running_wall_seconds(job),
         "latest_metrics": _clean_metrics(job.latest_metrics or {}),
     }
 
 
 def event_json(event: JobEvent) -> dict[str, Any]:
-    return {"id": event.id, "time": event.time.isoformat(), "kind": event.kind,
-            "data": _clean_metrics(event.data or {})}
+    return {
+        "id": event.id,
+        "time": event.time.isoformat(),
+        "kind": event.kind,
+        "data": _clean_metrics(event.data or {}),
+    }
 
 
 @dataclass(frozen=True)
@@ -121,5 +141,10 @@ class StateEvent:
 
 def state_event(event: JobEvent) -> StateEvent:
     data = event.data or {}
-    return StateEvent(id=event.id, time=event.time, from_state=str(data.get("from") or ""),
-                      to_state=str(data.get("to") or ""), reason=str(data.get("reason") or ""))
+    return StateEvent(
+        id=event.id,
+        time=event.time,
+        from_state=str(data.get("from") or ""),
+        to_state=str(data.get("to") or ""),
+        reason=str(data.get("reason") or ""),
+    )

@@ -23,7 +23,7 @@ class Violation(Protocol):
 
 @dataclass
 class SpecInput:
-    mode: str                                  # "form" | "yaml"
+    mode: str  # "form" | "yaml"
     form: JobSpecForm
     yaml_form: YamlSpecForm
     spec: job_pb2.JobSpec | None = None
@@ -63,8 +63,12 @@ def read_spec(post: QueryDict, files: MultiValueDict) -> SpecInput:
 
 def _read_yaml(post: QueryDict, files: MultiValueDict) -> SpecInput:
     yaml_form = YamlSpecForm(post, files)
-    result = SpecInput(mode="yaml", form=JobSpecForm(initial=DEFAULTS), yaml_form=yaml_form,
-                       yaml_text=post.get("spec_yaml", ""))
+    result = SpecInput(
+        mode="yaml",
+        form=JobSpecForm(initial=DEFAULTS),
+        yaml_form=yaml_form,
+        yaml_text=post.get("spec_yaml", ""),
+    )
     if not yaml_form.is_valid():
         return result
     result.yaml_text = yaml_form.cleaned_data["spec_yaml"]

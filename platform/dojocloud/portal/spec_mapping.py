@@ -34,8 +34,9 @@ _INDEX = re.compile(r"\[\d+\]")
 
 def spec_from_form(data: dict[str, Any]) -> job_pb2.JobSpec:
     """Cleaned `JobSpecForm` data → JobSpec. Empty fields stay at their proto defaults."""
-    spec = job_pb2.JobSpec(name=data.get("name") or "",
-                           priority_class=data.get("priority_class") or "")
+    spec = job_pb2.JobSpec(
+        name=data.get("name") or "", priority_class=data.get("priority_class") or ""
+    )
     spec.model.architecture = data.get("architecture") or ""
     spec.model.params.update(data.get("params") or {})
     spec.dataset.name = data.get("dataset") or ""

@@ -10,9 +10,13 @@ app_name = "portal"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:job-list"), name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="portal/login.html",
-                                                redirect_authenticated_user=True),
-         name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="portal/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/new/", jobs.job_new, name="job-new"),

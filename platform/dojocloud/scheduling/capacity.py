@@ -19,26 +19,39 @@ def sync_inventory(capacity: Capacity) -> int:
     (their history references them) but marked out of it. Returns devices in inventory."""
     rows: dict[str, dict[str, object]] = {}
     for t in capacity.tiles:
-        rows[t.id] = {"kind": DeviceKind.TILE, "pool": t.pool, "accelerator": DOJO_ACCELERATOR,
-                      **{f: getattr(t, f) for f in _TILE_FIELDS}}
+        rows[t.id] = {
+            "kind": DeviceKind.TILE,
+            "pool": t.pool,
+            "accelerator": DOJO_ACCELERATOR,
+            **{f: getattr(t, f) for f in _TILE_FIELDS},
+        }
     for n in capacity.gpu_nodes:
         for i in range(n.gpus):
-            rows[n.gpu_id(i)] = {"kind": DeviceKind.GPU, "pool": n.pool,
-                                 "accelerator": n.pool, "node": n.name, "index": i,
-                                 "gpus_on_node": n.gpus}
+            rows[n.gpu_id(i)] = {
+                "kind": DeviceKind.GPU,
+                "pool": n.pool,
+                "accelerator": n.pool,
+                "node": n.name,
+                "index": i,
+                "gpus_on_node": n.gpus,
+            }
     with transaction.atomic():
         existing = set(Device.objects.values_list("id", flat=True))
         Device.objects.bulk_create(
-            [Device(id=dev_id, **fields) for dev_id, fields in rows.items()
-             if dev_id not in existing])
+            [
+                Device(id=dev_id, **fields)
+                for dev_id, fields in rows.items()
+                if dev_id not in existing
+            ]
+        )
         Device.objects.filter(id__in=list(rows)).exclude(in_inventory=True).update(
-            in_inventory=True)
+            in_inventory=True
+        )
         Device.objects.exclude(id__in=list(rows)).update(in_inventory=False)
     return len(rows)
 
 
-def hold(job_id: str, attempt: int, device_ids: Sequence[str],
-         now: datetime | None = None) -> bool:
+def hold(job_id: str, attempt: int, device_ids: Sequence[str], now: datetime | None = None) -> bool:
     """Allocates the devices to the job, all or none. False when any is taken or unknown."""
     now = now or timezone.now()
     try:
@@ -47,8 +60,11 @@ def hold(job_id: str, attempt: int, device_ids: Sequence[str],
             if known != len(set(device_ids)) or known != len(device_ids):
                 raise IntegrityError("unknown or repeated device")
             Allocation.objects.bulk_create(
-                [Allocation(device_id=d, job_id=job_id, attempt=attempt, created_at=now)
-                 for d in device_ids])
+                [
+                    Allocation(device_id=d, job_id=job_id, attempt=attempt, created_at=now)
+                    for d in device_ids
+                ]
+            )
     except IntegrityError:
         return False
     return True
@@ -56,9 +72,13 @@ def hold(job_id: str, attempt: int, device_ids: Sequence[str],
 
 def release(job_id: str, now: datetime | None = None) -> int:
     return Allocation.objects.filter(job_id=job_id, released_at__isnull=True).update(
-        released_at=now or timezone.now())
+        released_at=now or timezone.now()
+    )
 
 
 def active_devices(job_id: str) -> list[str]:
-    return sorted(Allocation.objects.filter(job_id=job_id, released_at__isnull=True)
-                  .values_list("device_id", flat=True))
+    return sorted(
+        Allocation.objects.filter(job_id=job_id, released_at__isnull=True).values_list(
+            "device_id", flat=True
+        )
+    )

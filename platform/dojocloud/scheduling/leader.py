@@ -35,7 +35,8 @@ class AdvisoryLockLeader:
                 cursor.execute(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                     "AND pid = pg_backend_pid() AND classid = 0 AND objid = %s",
-                    [ADVISORY_KEY])
+                    [ADVISORY_KEY],
+                )
                 row = cursor.fetchone()
                 self._held = bool(row and row[0])
             if not self._held:
@@ -63,14 +64,17 @@ class LeaseLeader:
         SchedulerLease.objects.get_or_create(name=LEASE_NAME)
         from django.db.models import Q
 
-        won = SchedulerLease.objects.filter(name=LEASE_NAME).filter(
-            Q(holder=self.holder) | Q(expires_at__lt=now) | Q(holder="")
-        ).update(holder=self.holder, expires_at=now + self.ttl)
+        won = (
+            SchedulerLease.objects.filter(name=LEASE_NAME)
+            .filter(Q(holder=self.holder) | Q(expires_at__lt=now) | Q(holder=""))
+            .update(holder=self.holder, expires_at=now + self.ttl)
+        )
         return bool(won)
 
     def release(self) -> None:
         SchedulerLease.objects.filter(name=LEASE_NAME, holder=self.holder).update(
-            holder="", expires_at=timezone.now())
+            holder="", expires_at=timezone.now()
+        )
 
 
 def leader_for_database(ttl_s: float) -> Leader:

@@ -35,8 +35,9 @@ class Device(models.Model):
     node = models.CharField(max_length=32, blank=True)
     index = models.PositiveIntegerField(default=0)
     gpus_on_node = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=DeviceStatus.choices,
-                              default=DeviceStatus.FREE)
+    status = models.CharField(
+        max_length=10, choices=DeviceStatus.choices, default=DeviceStatus.FREE
+    )
     in_inventory = models.BooleanField(default=True)
 
     class Meta:
@@ -57,9 +58,13 @@ class Allocation(models.Model):
     released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["device"],
-                                               condition=Q(released_at__isnull=True),
-                                               name="allocation_one_active_per_device")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=Q(released_at__isnull=True),
+                name="allocation_one_active_per_device",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.device_id} -> {self.job_id}"
@@ -82,8 +87,9 @@ class TenantQuota(models.Model):
     much of its unused nominal others may borrow (null = no limit). Cohort and weight belong
     to the tenant: the services keep them equal on all its rows. No row = unlimited."""
 
-    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
-                                     related_name="quotas")
+    organization = models.ForeignKey(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="quotas"
+    )
     pool = models.CharField(max_length=32)
     nominal = models.PositiveIntegerField(default=0)
     borrowing_limit = models.PositiveIntegerField(null=True, blank=True)
@@ -92,12 +98,15 @@ class TenantQuota(models.Model):
     weight = models.FloatField(default=1.0)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.CharField(max_length=200, blank=True)
-    note = models.TextField(blank=True)   # why it was last changed
+    note = models.TextField(blank=True)  # why it was last changed
 
     class Meta:
         ordering = ["organization__slug", "pool"]
-        constraints = [models.UniqueConstraint(fields=["organization", "pool"],
-                                               name="tenantquota_one_per_pool")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "pool"], name="tenantquota_one_per_pool"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.pool}: {self.nominal}"
@@ -107,8 +116,12 @@ class TenantUsage(models.Model):
     """Half-life-decayed dominant-share-seconds per tenant, advanced by the leader's loop
     (scheduler.core.quota.decay_usage); fair share among tenants with quotas reads it."""
 
-    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
-                                        primary_key=True, related_name="sched_usage")
+    organization = models.OneToOneField(
+        "tenancy.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="sched_usage",
+    )
     decayed_usage = models.FloatField(default=0.0)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -123,9 +136,9 @@ class Preemption(models.Model):
     job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="preemptions")
     attempt = models.PositiveIntegerField()
     for_job_id = models.CharField(max_length=16, blank=True, db_index=True)
-    kind = models.CharField(max_length=16)   # reclaim|priority|operator|drain|failure|...
+    kind = models.CharField(max_length=16)  # reclaim|priority|operator|drain|failure|...
     reason = models.TextField()
-    requested_by = models.CharField(max_length=200, blank=True)   # "scheduler" / "user:x"
+    requested_by = models.CharField(max_length=200, blank=True)  # "scheduler" / "user:x"
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

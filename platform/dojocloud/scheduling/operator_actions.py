@@ -26,8 +26,8 @@ from scheduler.core import operator_rules as rules
 @dataclass(frozen=True)
 class OperationResult:
     target: str
-    devices: int                   # devices whose state was set
-    jobs: tuple[str, ...]          # running jobs on them (moved, or left to finish)
+    devices: int  # devices whose state was set
+    jobs: tuple[str, ...]  # running jobs on them (moved, or left to finish)
 
 
 def _grace_s() -> float:
@@ -36,7 +36,7 @@ def _grace_s() -> float:
     return float(settings.PREEMPT_GRACE_S)
 
 
-_UPDATE_CHUNK = 500   # device ids per UPDATE: a whole pool stays under SQLite's variable cap
+_UPDATE_CHUNK = 500  # device ids per UPDATE: a whole pool stays under SQLite's variable cap
 
 
 def _target(target: str) -> str:
@@ -49,8 +49,13 @@ def _target(target: str) -> str:
 def _devices(target: str) -> list[str]:
     """The inventory's devices the target hits. SQL narrows by prefix; the rule decides
     ("gpu-a100/n1" must not hit "gpu-a100/n10/g0")."""
-    ids = [d for d in Device.objects.filter(in_inventory=True, id__startswith=target)
-           .values_list("id", flat=True) if rules.hits(d, target)]
+    ids = [
+        d
+        for d in Device.objects.filter(in_inventory=True, id__startswith=target).values_list(
+            "id", flat=True
+        )
+        if rules.hits(d, target)
+    ]
     if not ids:
         raise NotFound(f"devices/{target}")
     return ids
@@ -58,8 +63,9 @@ def _devices(target: str) -> list[str]:
 
 def _jobs_on(target: str) -> tuple[str, ...]:
     """Jobs holding a device the target hits (also one that has left the inventory)."""
-    held = (Allocation.objects.filter(released_at__isnull=True, device__id__startswith=target)
-            .values_list("job_id", "device_id"))
+    held = Allocation.objects.filter(
+        released_at__isnull=True, device__id__startswith=target
+    ).values_list("job_id", "device_id")
     return tuple(sorted({job_id for job_id, device_id in held if rules.hits(device_id, target)}))
 
 
@@ -72,7 +78,7 @@ def _set_status(target: str, status: str) -> tuple[str, int]:
     target = _target(target)
     ids = _devices(target)
     for i in range(0, len(ids), _UPDATE_CHUNK):
-        Device.objects.filter(id__in=ids[i:i + _UPDATE_CHUNK]).update(status=status)
+        Device.objects.filter(id__in=ids[i : i + _UPDATE_CHUNK]).update(status=status)
     return target, len(ids)
 
 
@@ -85,8 +91,9 @@ def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> Operatio
         why = _why(actor, reason, "maintenance")
         for job_id in jobs:
             if evict:
-                request_preemption(rules.drain_preempt(job_id, target, _grace_s(), why),
-                                   actor=actor)
+                request_preemption(
+                    rules.drain_preempt(job_id, target, _grace_s(), why), actor=actor
+                )
             else:
                 _note(job_id, f"{target} draining; the job finishes here first: {why}")
         transaction.on_commit(wake)
@@ -140,8 +147,9 @@ def requeue_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") 
     job = _job(job_id, tenant)
     why = _why(actor, reason, "requeue")
     if not force_requeue(rules.requeue_preempt(job.id, why), actor=actor):
-        raise FailedPrecondition(f"job {job.id} is {job.state}: only placed or preempted "
-                                 "jobs can be requeued")
+        raise FailedPrecondition(
+            f"job {job.id} is {job.state}: only placed or preempted jobs can be requeued"
+        )
     job.refresh_from_db()
     return job
 

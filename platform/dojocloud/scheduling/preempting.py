@@ -31,12 +31,16 @@ from scheduler.core import Preempt
 
 def _record(job_id: str, preempt: Preempt, actor: str) -> None:
     attempt, state = Job.objects.values_list("attempt", "state").get(id=job_id)
-    Preemption.objects.create(job_id=job_id, attempt=attempt,
-                              for_job_id=preempt.for_job_id or "", kind=preempt.kind,
-                              reason=preempt.reason, requested_by=actor)
+    Preemption.objects.create(
+        job_id=job_id,
+        attempt=attempt,
+        for_job_id=preempt.for_job_id or "",
+        kind=preempt.kind,
+        reason=preempt.reason,
+        requested_by=actor,
+    )
     # A note on the job's own event log: the state stays, the reason says who and why.
-    record_state_event(job_id, state, state, f"preemption requested by {actor}: "
-                                             f"{preempt.reason}")
+    record_state_event(job_id, state, state, f"preemption requested by {actor}: {preempt.reason}")
     transaction.on_commit(lambda: metrics.PREEMPTIONS.labels(reason=preempt.kind[:40]).inc())
 
 
@@ -60,20 +64,35 @@ def force_requeue(preempt: Preempt, *, actor: str) -> bool:
     job is neither placed nor preempted."""
     reason = f"{preempt.reason} (by {actor})"
     with transaction.atomic():
-        src = transition(preempt.job_id, lifecycle.PREEMPTED, reason,
-                         expect=lifecycle.PLACED_STATES,
-                         extra={"lease_owner": "", "dispatch_token": "",
-                                "preempt_reason": preempt.reason})
-        if src is None and not Job.objects.filter(id=preempt.job_id,
-                                                  state=lifecycle.PREEMPTED).exists():
+        src = transition(
+            preempt.job_id,
+            lifecycle.PREEMPTED,
+            reason,
+            expect=lifecycle.PLACED_STATES,
+            extra={"lease_owner": "", "dispatch_token": "", "preempt_reason": preempt.reason},
+        )
+        if (
+            src is None
+            and not Job.objects.filter(id=preempt.job_id, state=lifecycle.PREEMPTED).exists()
+        ):
             return False
-        Preemption.objects.create(job_id=preempt.job_id,
-                                  attempt=Job.objects.values_list("attempt", flat=True)
-                                  .get(id=preempt.job_id),
-                                  for_job_id=preempt.for_job_id or "", kind=preempt.kind,
-                                  reason=preempt.reason, requested_by=actor)
-        if transition(preempt.job_id, lifecycle.QUEUED, f"requeued: {reason}",
-                      expect=[lifecycle.PREEMPTED]) is None:
+        Preemption.objects.create(
+            job_id=preempt.job_id,
+            attempt=Job.objects.values_list("attempt", flat=True).get(id=preempt.job_id),
+            for_job_id=preempt.for_job_id or "",
+            kind=preempt.kind,
+            reason=preempt.reason,
+            requested_by=actor,
+        )
+        if (
+            transition(
+                preempt.job_id,
+                lifecycle.QUEUED,
+                f"requeued: {reason}",
+                expect=[lifecycle.PREEMPTED],
+            )
+            is None
+        ):
             raise RuntimeError(f"job {preempt.job_id} left PREEMPTED during its requeue")
         release(preempt.job_id)
         transaction.on_commit(lambda: metrics.PREEMPTIONS.labels(reason=preempt.kind[:40]).inc())

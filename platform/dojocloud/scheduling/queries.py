@@ -27,7 +27,7 @@ class Holder:
 @dataclass(frozen=True)
 class DeviceRow:
     device: Device
-    state: str                  # "free" | "busy" | "draining" | "failed"
+    state: str  # "free" | "busy" | "draining" | "failed"
     holder: Holder | None
 
 
@@ -64,15 +64,19 @@ def _state(device: Device, holder: Holder | None) -> str:
 
 
 def devices(pool: str = "") -> list[DeviceRow]:
-    holders = {dev: Holder(job, name, org) for dev, job, name, org in
-               Allocation.objects.filter(released_at__isnull=True).values_list(
-                   "device_id", "job_id", "job__name", "job__organization__slug")}
+    holders = {
+        dev: Holder(job, name, org)
+        for dev, job, name, org in Allocation.objects.filter(released_at__isnull=True).values_list(
+            "device_id", "job_id", "job__name", "job__organization__slug"
+        )
+    }
     rows = Device.objects.filter(in_inventory=True)
     if pool:
         rows = rows.filter(pool=pool)
-    return [DeviceRow(d, _state(d, holders.get(d.id)), holders.get(d.id))
-            for d in rows.order_by("pool", "exapod", "cabinet", "tray", "row", "col", "node",
-                                   "index")]
+    return [
+        DeviceRow(d, _state(d, holders.get(d.id)), holders.get(d.id))
+        for d in rows.order_by("pool", "exapod", "cabinet", "tray", "row", "col", "node", "index")
+    ]
 
 
 def pools(rows: list[DeviceRow], queued: Counter[str]) -> list[PoolRow]:
@@ -81,8 +85,18 @@ def pools(rows: list[DeviceRow], queued: Counter[str]) -> list[PoolRow]:
     for r in rows:
         per[r.device.pool]["allocated" if r.holder else r.state] += 1
         accel[r.device.pool] = r.device.accelerator
-    return [PoolRow(p, accel[p], sum(c.values()), c["allocated"], c["free"],
-                    c["draining"] + c["failed"], queued[p]) for p, c in sorted(per.items())]
+    return [
+        PoolRow(
+            p,
+            accel[p],
+            sum(c.values()),
+            c["allocated"],
+            c["free"],
+            c["draining"] + c["failed"],
+            queued[p],
+        )
+        for p, c in sorted(per.items())
+    ]
 
 
 def queue(pool: str = "", limit: int | None = None) -> list[QueueRow]:
@@ -90,8 +104,12 @@ def queue(pool: str = "", limit: int | None = None) -> list[QueueRow]:
     when given."""
     unranked = Case(When(queue_position=0, then=Value(1)), default=Value(0))
     # The spec blob stays unread: its typed columns are what a queue row shows.
-    jobs = (Job.objects.filter(state__in=WAITING_STATES).select_related("organization")
-            .defer("spec").order_by(unranked, "queue_position", "created_at", "id"))
+    jobs = (
+        Job.objects.filter(state__in=WAITING_STATES)
+        .select_related("organization")
+        .defer("spec")
+        .order_by(unranked, "queue_position", "created_at", "id")
+    )
     if limit is not None and not pool:
         jobs = jobs[:limit]
     out: list[QueueRow] = []
@@ -102,14 +120,29 @@ def queue(pool: str = "", limit: int | None = None) -> list[QueueRow]:
         job_pool = pool_for_accelerator(accelerator)
         if pool and job_pool != pool:
             continue
-        out.append(QueueRow(job.id, job.organization.slug, job.name, job.state, job_pool,
-                            accelerator, count, job.queue_position, job.pending_reason,
-                            job.priority, job.created_at))
+        out.append(
+            QueueRow(
+                job.id,
+                job.organization.slug,
+                job.name,
+                job.state,
+                job_pool,
+                accelerator,
+                count,
+                job.queue_position,
+                job.pending_reason,
+                job.priority,
+                job.created_at,
+            )
+        )
     return out
 
 
 def queued_per_pool() -> Counter[str]:
     """Waiting jobs per pool of their first-choice accelerator."""
-    return Counter(pool_for_accelerator(accels[0]) for accels in
-                   Job.objects.filter(state__in=WAITING_STATES)
-                   .values_list("accepted_accelerators", flat=True))
+    return Counter(
+        pool_for_accelerator(accels[0])
+        for accels in Job.objects.filter(state__in=WAITING_STATES).values_list(
+            "accepted_accelerators", flat=True
+        )
+    )

@@ -58,12 +58,17 @@ def load_tenants() -> dict[str, CoreQuota]:
     rows: dict[str, list[TenantQuota]] = defaultdict(list)
     for q in TenantQuota.objects.select_related("organization").order_by("pool"):
         rows[q.organization.slug].append(q)
-    return {slug: CoreQuota(
-        nominal={q.pool: q.nominal for q in qs},
-        borrowing_limit={q.pool: q.borrowing_limit for q in qs},
-        lending_limit={q.pool: q.lending_limit for q in qs},
-        cohort=qs[0].cohort, weight=qs[0].weight, decayed_usage=usage.get(slug, 0.0))
-        for slug, qs in rows.items()}
+    return {
+        slug: CoreQuota(
+            nominal={q.pool: q.nominal for q in qs},
+            borrowing_limit={q.pool: q.borrowing_limit for q in qs},
+            lending_limit={q.pool: q.lending_limit for q in qs},
+            cohort=qs[0].cohort,
+            weight=qs[0].weight,
+            decayed_usage=usage.get(slug, 0.0),
+        )
+        for slug, qs in rows.items()
+    }
 
 
 def _dominant_shares(snapshot: Snapshot) -> dict[str, float]:
@@ -75,8 +80,10 @@ def _dominant_shares(snapshot: Snapshot) -> dict[str, float]:
     held: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in snapshot.running:
         held[r.tenant][r.placement.pool] += len(r.placement.devices)
-    return {tenant: max((n / sizes[p] for p, n in pools.items() if sizes.get(p)), default=0.0)
-            for tenant, pools in held.items()}
+    return {
+        tenant: max((n / sizes[p] for p, n in pools.items() if sizes.get(p)), default=0.0)
+        for tenant, pools in held.items()
+    }
 
 
 def advance_usage(snapshot: Snapshot, now: float) -> dict[str, float]:
@@ -92,8 +99,9 @@ def advance_usage(snapshot: Snapshot, now: float) -> dict[str, float]:
         TenantUsage.objects.filter(pk=row.pk).update(decayed_usage=out[slug], updated_at=at)
     new = [s for s in shares if s not in existing]
     for org in Organization.objects.filter(slug__in=new):
-        TenantUsage.objects.get_or_create(organization=org,
-                                          defaults={"updated_at": at, "decayed_usage": 0.0})
+        TenantUsage.objects.get_or_create(
+            organization=org, defaults={"updated_at": at, "decayed_usage": 0.0}
+        )
         out[org.slug] = 0.0
     return out
 
@@ -102,8 +110,11 @@ def _validate(spec: QuotaSpec) -> None:
     bad: list[FieldViolation] = []
     if not Device.objects.filter(pool=spec.pool, in_inventory=True).exists():
         bad.append(FieldViolation("pool", f"no pool named {spec.pool!r} in the inventory"))
-    for field, value in (("nominal", spec.nominal), ("borrowing_limit", spec.borrowing_limit),
-                         ("lending_limit", spec.lending_limit)):
+    for field, value in (
+        ("nominal", spec.nominal),
+        ("borrowing_limit", spec.borrowing_limit),
+        ("lending_limit", spec.lending_limit),
+    ):
         if value is not None and value < 0:
             bad.append(FieldViolation(field, "must be zero or more"))
     if not spec.weight > 0:
@@ -126,25 +137,47 @@ def set_quota(spec: QuotaSpec, *, actor: str, reason: str = "") -> QuotaView:
     org = _organization(spec.tenant)
     _validate(spec)
     with transaction.atomic():
-        TenantQuota.objects.update_or_create(organization=org, pool=spec.pool, defaults={
-            "nominal": spec.nominal, "borrowing_limit": spec.borrowing_limit,
-            "lending_limit": spec.lending_limit, "updated_at": timezone.now(),
-            "updated_by": actor, "note": reason})
-        TenantQuota.objects.filter(organization=org).update(cohort=spec.cohort,
-                                                            weight=spec.weight)
+        TenantQuota.objects.update_or_create(
+            organization=org,
+            pool=spec.pool,
+            defaults={
+                "nominal": spec.nominal,
+                "borrowing_limit": spec.borrowing_limit,
+                "lending_limit": spec.lending_limit,
+                "updated_at": timezone.now(),
+                "updated_by": actor,
+                "note": reason,
+            },
+        )
+        TenantQuota.objects.filter(organization=org).update(cohort=spec.cohort, weight=spec.weight)
     transaction.on_commit(wake)
     return get_quota(spec.tenant, spec.pool)
 
 
 def _view(q: TenantQuota, usage: float) -> QuotaView:
-    return QuotaView(QuotaSpec(q.organization.slug, q.pool, q.nominal, q.borrowing_limit,
-                               q.lending_limit, q.cohort, q.weight),
-                     usage, q.updated_at, q.updated_by, q.note)
+    return QuotaView(
+        QuotaSpec(
+            q.organization.slug,
+            q.pool,
+            q.nominal,
+            q.borrowing_limit,
+            q.lending_limit,
+            q.cohort,
+            q.weight,
+        ),
+        usage,
+        q.updated_at,
+        q.updated_by,
+        q.note,
+    )
 
 
 def get_quota(tenant: str, pool: str) -> QuotaView:
-    q = (TenantQuota.objects.select_related("organization")
-         .filter(organization__slug=tenant, pool=pool).first())
+    q = (
+        TenantQuota.objects.select_related("organization")
+        .filter(organization__slug=tenant, pool=pool)
+        .first()
+    )
     if q is None:
         raise NotFound(f"organizations/{tenant}/quotas/{pool}")
     usage = TenantUsage.objects.filter(organization=q.organization).first()

@@ -1,9 +1,9 @@
 """Starts the scheduling loop in a thread of the gRPC server process.
 
-    stop = threading.Event()
-    thread = start_scheduler(stop)      # every replica runs it; only the leader schedules
-    ...
-    stop.set(); thread.join()
+stop = threading.Event()
+thread = start_scheduler(stop)      # every replica runs it; only the leader schedules
+...
+stop.set(); thread.join()
 """
 
 from __future__ import annotations
@@ -58,16 +58,21 @@ def record_pass_metrics(result: PassResult, snapshot: Snapshot | None) -> None:
 def build_loop() -> SchedulingLoop:
     interval = float(settings.SCHED_INTERVAL_S)
     return SchedulingLoop(
-        DatabaseStore(), default_policy(), leader=leader_for_database(max(3 * interval, 15.0)),
-        wake=RedisWakeSignal(), clock=time.time, interval_s=interval,
-        on_pass=record_pass_metrics)
+        DatabaseStore(),
+        default_policy(),
+        leader=leader_for_database(max(3 * interval, 15.0)),
+        wake=RedisWakeSignal(),
+        clock=time.time,
+        interval_s=interval,
+        on_pass=record_pass_metrics,
+    )
 
 
 def _run(stop: threading.Event) -> None:
     try:
         build_loop().run(stop)
     finally:
-        connection.close()   # this thread's connection (and any advisory lock with it)
+        connection.close()  # this thread's connection (and any advisory lock with it)
 
 
 def start_scheduler(stop: threading.Event) -> threading.Thread:

@@ -43,8 +43,9 @@ def load_capacity() -> Capacity:
     nodes: dict[tuple[str, str], list[Device]] = defaultdict(list)
     for d in Device.objects.filter(in_inventory=True).order_by("id"):
         if d.kind == DeviceKind.TILE:
-            tiles.append(Tile(d.pool, d.exapod, d.cabinet, d.tray, d.row, d.col,
-                              DeviceState(d.status)))
+            tiles.append(
+                Tile(d.pool, d.exapod, d.cabinet, d.tray, d.row, d.col, DeviceState(d.status))
+            )
         else:
             nodes[(d.pool, d.node)].append(d)
     gpu_nodes = [_gpu_node(pool, name, gpus) for (pool, name), gpus in sorted(nodes.items())]
@@ -71,16 +72,20 @@ def _measured_durations(jobs: list[dict[str, Any]]) -> dict[str, float]:
     steps: dict[str, int] = defaultdict(int)
     wall: dict[str, float] = defaultdict(float)
     for job_id, accelerator, count, done, seconds in (
-            UsageRecord.objects.filter(job_id__in=list(first))
-            .values("job_id", "accelerator", "device_count")
-            .annotate(done=Sum(F("end_step") - F("start_step")), seconds=Sum("wall_seconds"))
-            .values_list("job_id", "accelerator", "device_count", "done", "seconds")):
+        UsageRecord.objects.filter(job_id__in=list(first))
+        .values("job_id", "accelerator", "device_count")
+        .annotate(done=Sum(F("end_step") - F("start_step")), seconds=Sum("wall_seconds"))
+        .values_list("job_id", "accelerator", "device_count", "done", "seconds")
+    ):
         j = first[job_id]
         if (accelerator, count) == (j["accelerators"][0], j["count"]):
             steps[job_id] += done or 0
             wall[job_id] += seconds or 0.0
-    return {job_id: first[job_id]["total_steps"] * wall[job_id] / steps[job_id]
-            for job_id in steps if steps[job_id] > 0 and wall[job_id] > 0}
+    return {
+        job_id: first[job_id]["total_steps"] * wall[job_id] / steps[job_id]
+        for job_id in steps
+        if steps[job_id] > 0 and wall[job_id] > 0
+    }
 
 
 class Reuse:
@@ -106,54 +111,89 @@ class Reuse:
 
 def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
     # The spec's typed columns (dojocloud.jobs.stored_spec): no blob is decoded per job.
-    jobs: list[dict[str, Any]] = [{**row, "accelerators": tuple(row["accepted_accelerators"]),
-             "count": row["device_count"]}
-            for row in Job.objects.filter(state=lifecycle.QUEUED)
-            .values("id", "organization__slug", "accepted_accelerators", "device_count",
-                    "created_at", "priority", "allocated_seconds", "total_steps", "attempt")]
+    jobs: list[dict[str, Any]] = [
+        {**row, "accelerators": tuple(row["accepted_accelerators"]), "count": row["device_count"]}
+        for row in Job.objects.filter(state=lifecycle.QUEUED).values(
+            "id",
+            "organization__slug",
+            "accepted_accelerators",
+            "device_count",
+            "created_at",
+            "priority",
+            "allocated_seconds",
+            "total_steps",
+            "attempt",
+        )
+    ]
     est = _measured_durations([j for j in jobs if j["attempt"] > 0])
     reuse = reuse or Reuse()
     out = []
     for j in jobs:
-        values = (j["id"], j["organization__slug"], j["accelerators"], j["count"],
-                  j["created_at"], j["priority"], est.get(j["id"]), j["allocated_seconds"])
+        values = (
+            j["id"],
+            j["organization__slug"],
+            j["accelerators"],
+            j["count"],
+            j["created_at"],
+            j["priority"],
+            est.get(j["id"]),
+            j["allocated_seconds"],
+        )
         out.append(reuse.request(values, partial(_queued_request, values)))
     reuse.keep_only({j["id"] for j in jobs})
     return tuple(out)
 
 
 def _queued_request(v: tuple[Any, ...]) -> JobRequest:
-    return JobRequest(job_id=v[0], tenant=v[1], accelerators=v[2], count=v[3],
-                      submit_time=v[4].timestamp(), priority=v[5], est_duration_s=v[6],
-                      # Queued: all of its service is before its next run (Job mirrors
-                      # the ledger).
-                      attained_service_s=v[7])
+    return JobRequest(
+        job_id=v[0],
+        tenant=v[1],
+        accelerators=v[2],
+        count=v[3],
+        submit_time=v[4].timestamp(),
+        priority=v[5],
+        est_duration_s=v[6],
+        # Queued: all of its service is before its next run (Job mirrors
+        # the ledger).
+        attained_service_s=v[7],
+    )
 
 
 def _latest_checkpoints(job_ids: list[str]) -> dict[str, tuple[datetime, int]]:
     """job id -> (time, step) of its latest checkpoint (steps only grow, so both maxima)."""
-    return {job_id: (latest, step) for job_id, latest, step in (
-        Checkpoint.objects.filter(job_id__in=job_ids).values("job_id")
-        .annotate(latest=Max("created_at"), step=Max("step"))
-        .values_list("job_id", "latest", "step"))}
+    return {
+        job_id: (latest, step)
+        for job_id, latest, step in (
+            Checkpoint.objects.filter(job_id__in=job_ids)
+            .values("job_id")
+            .annotate(latest=Max("created_at"), step=Max("step"))
+            .values_list("job_id", "latest", "step")
+        )
+    }
 
 
 def _earlier_service(job_ids: list[str]) -> dict[str, float]:
     """Billed device-seconds (the ledger's allocated_seconds) of attempts before the current
     one. The current attempt's segments are left out: the core counts the current run from
     RunningJob.start_time itself."""
-    return dict(UsageRecord.objects.filter(job_id__in=job_ids, attempt__lt=F("job__attempt"))
-                .values("job_id").annotate(total=Sum("allocated_seconds"))
-                .values_list("job_id", "total"))
+    return dict(
+        UsageRecord.objects.filter(job_id__in=job_ids, attempt__lt=F("job__attempt"))
+        .values("job_id")
+        .annotate(total=Sum("allocated_seconds"))
+        .values_list("job_id", "total")
+    )
 
 
 def _preempted_for(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Victims checkpointing for a waiting job: the preemptor of their current attempt."""
     asked = {r["id"]: r["attempt"] for r in rows if r["preempt_requested"]}
     out: dict[str, str] = {}
-    for job_id, attempt, for_job in (Preemption.objects.filter(job_id__in=list(asked))
-                                     .exclude(for_job_id="").order_by("created_at", "id")
-                                     .values_list("job_id", "attempt", "for_job_id")):
+    for job_id, attempt, for_job in (
+        Preemption.objects.filter(job_id__in=list(asked))
+        .exclude(for_job_id="")
+        .order_by("created_at", "id")
+        .values_list("job_id", "attempt", "for_job_id")
+    ):
         if asked[job_id] == attempt:
             out[job_id] = for_job
     return out
@@ -161,14 +201,16 @@ def _preempted_for(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 def _displaced(job_ids: list[str]) -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = defaultdict(set)
-    for for_job, victim in (Preemption.objects.filter(for_job_id__in=job_ids)
-                            .values_list("for_job_id", "job_id")):
+    for for_job, victim in Preemption.objects.filter(for_job_id__in=job_ids).values_list(
+        "for_job_id", "job_id"
+    ):
         out[for_job].add(victim)
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _est_end(row: Mapping[str, Any], checkpoint: tuple[datetime, int] | None,
-             start: datetime) -> float | None:
+def _est_end(
+    row: Mapping[str, Any], checkpoint: tuple[datetime, int] | None, start: datetime
+) -> float | None:
     """From the job's own pace (wall seconds per step over its finished segments, which end
     at its latest checkpoint): the steps left after that checkpoint, counted from when it
     was saved or, if later, from when this run started. Unknown before a segment finished.
@@ -198,40 +240,67 @@ def running_jobs() -> tuple[RunningJob, ...]:
     # The current run starts when its attempt's devices were held: Job.started_at is the
     # first attempt's start and dispatched_at moves with every segment.
     starts: dict[str, datetime] = {}
-    for job_id, device_id, held in (Allocation.objects.filter(released_at__isnull=True)
-                                    .values_list("job_id", "device_id", "created_at")):
+    for job_id, device_id, held in Allocation.objects.filter(released_at__isnull=True).values_list(
+        "job_id", "device_id", "created_at"
+    ):
         devices[job_id].append(device_id)
         starts[job_id] = min(held, starts.get(job_id, held))
-    rows = list(Job.objects.filter(state__in=lifecycle.PLACED_STATES, id__in=list(devices))
-                .values("id", "organization__slug", "pool", "accelerator", "priority",
-                        "last_checkpoint_at", "preempt_requested", "attempt", "current_step",
-                        "total_steps", "wall_seconds", "created_at"))
+    rows = list(
+        Job.objects.filter(state__in=lifecycle.PLACED_STATES, id__in=list(devices)).values(
+            "id",
+            "organization__slug",
+            "pool",
+            "accelerator",
+            "priority",
+            "last_checkpoint_at",
+            "preempt_requested",
+            "attempt",
+            "current_step",
+            "total_steps",
+            "wall_seconds",
+            "created_at",
+        )
+    )
     ids = [r["id"] for r in rows]
-    checkpoints, for_job, displaced, earlier = (_latest_checkpoints(ids), _preempted_for(rows),
-                                                _displaced(ids), _earlier_service(ids))
+    checkpoints, for_job, displaced, earlier = (
+        _latest_checkpoints(ids),
+        _preempted_for(rows),
+        _displaced(ids),
+        _earlier_service(ids),
+    )
     return tuple(
-        RunningJob(job_id=r["id"], tenant=r["organization__slug"],
-                   placement=Placement(r["pool"], r["accelerator"],
-                                       tuple(sorted(devices[r["id"]]))),
-                   start_time=starts[r["id"]].timestamp(),
-                   priority=r["priority"],
-                   last_checkpoint_time=_since(_saved_at(checkpoints.get(r["id"]))
-                                               or r["last_checkpoint_at"], starts[r["id"]]),
-                   est_end_time=_est_end(r, checkpoints.get(r["id"]), starts[r["id"]]),
-                   preemptible=not r["preempt_requested"],
-                   attained_service_s=earlier.get(r["id"], 0.0),
-                   preempted_for=for_job.get(r["id"]),
-                   displaced=displaced.get(r["id"], frozenset()),
-                   submit_time=r["created_at"].timestamp())
-        for r in rows)
+        RunningJob(
+            job_id=r["id"],
+            tenant=r["organization__slug"],
+            placement=Placement(r["pool"], r["accelerator"], tuple(sorted(devices[r["id"]]))),
+            start_time=starts[r["id"]].timestamp(),
+            priority=r["priority"],
+            last_checkpoint_time=_since(
+                _saved_at(checkpoints.get(r["id"])) or r["last_checkpoint_at"], starts[r["id"]]
+            ),
+            est_end_time=_est_end(r, checkpoints.get(r["id"]), starts[r["id"]]),
+            preemptible=not r["preempt_requested"],
+            attained_service_s=earlier.get(r["id"], 0.0),
+            preempted_for=for_job.get(r["id"]),
+            displaced=displaced.get(r["id"], frozenset()),
+            submit_time=r["created_at"].timestamp(),
+        )
+        for r in rows
+    )
 
 
 def build_snapshot(now: float, reuse: Reuse | None = None) -> Snapshot:
     # checkpoint_interval_s stays None: cadence is per job in steps (spec
     # training.checkpoint_interval), and every checkpoint is a Checkpoint row, so the
     # reported last_checkpoint_time is exact; an assumed period would invent checkpoints.
-    return Snapshot(now=now, capacity=load_capacity(), queued=queued_requests(reuse),
-                    running=running_jobs(), tenants=quotas.load_tenants(),
-                    usage_half_life_s=quotas.half_life_s(),
-                    grace_period_s=float(settings.PREEMPT_GRACE_S),
-                    min_run_s=float(settings.MIN_RUN_S), checkpoint_interval_s=None)
+    return Snapshot(
+        now=now,
+        capacity=load_capacity(),
+        queued=queued_requests(reuse),
+        running=running_jobs(),
+        tenants=quotas.load_tenants(),
+        usage_half_life_s=quotas.half_life_s(),
+        grace_period_s=float(settings.PREEMPT_GRACE_S),
+        min_run_s=float(settings.MIN_RUN_S),
+        checkpoint_interval_s=None,
+    )

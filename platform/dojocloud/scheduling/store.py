@@ -35,7 +35,7 @@ def _dt(epoch: float) -> datetime:
 class DatabaseStore:
     def __init__(self) -> None:
         self._synced = False
-        self._reuse = Reuse()   # unchanged queued jobs keep their JobRequest objects
+        self._reuse = Reuse()  # unchanged queued jobs keep their JobRequest objects
 
     def snapshot(self, now: float) -> Snapshot:
         if not self._synced:
@@ -43,8 +43,10 @@ class DatabaseStore:
             self._synced = True
         snap = build_snapshot(now, self._reuse)
         usage = quotas.advance_usage(snap, now)
-        tenants = {t: replace(q, decayed_usage=usage.get(t, q.decayed_usage))
-                   for t, q in snap.tenants.items()}
+        tenants = {
+            t: replace(q, decayed_usage=usage.get(t, q.decayed_usage))
+            for t, q in snap.tenants.items()
+        }
         return replace(snap, tenants=tenants)
 
     def apply(self, decisions: Decisions, now: float) -> Applied:
@@ -59,14 +61,25 @@ class DatabaseStore:
         try:
             with transaction.atomic():
                 moved = transition(
-                    admit.job_id, lifecycle.SCHEDULED, admit.reason, expect=[lifecycle.QUEUED],
+                    admit.job_id,
+                    lifecycle.SCHEDULED,
+                    admit.reason,
+                    expect=[lifecycle.QUEUED],
                     now=_dt(now),
-                    extra={"attempt": F("attempt") + 1, "pool": pool,
-                           "accelerator": admit.placement.accelerator,
-                           "devices": list(admit.placement.devices), "segment": 0,
-                           "dispatch_token": token, "dispatched_at": _dt(now),
-                           "lease_owner": "", "heartbeat_at": None, "pending_reason": "",
-                           "queue_position": 0})
+                    extra={
+                        "attempt": F("attempt") + 1,
+                        "pool": pool,
+                        "accelerator": admit.placement.accelerator,
+                        "devices": list(admit.placement.devices),
+                        "segment": 0,
+                        "dispatch_token": token,
+                        "dispatched_at": _dt(now),
+                        "lease_owner": "",
+                        "heartbeat_at": None,
+                        "pending_reason": "",
+                        "queue_position": 0,
+                    },
+                )
                 if moved is None:
                     return False
                 attempt = Job.objects.values_list("attempt", flat=True).get(id=admit.job_id)
@@ -76,7 +89,8 @@ class DatabaseStore:
         except _PlacementTaken:
             log.warning("placement of %s conflicted with a live allocation", admit.job_id)
             Job.objects.filter(id=admit.job_id, state=lifecycle.QUEUED).update(
-                pending_reason="placement conflict; retrying")
+                pending_reason="placement conflict; retrying"
+            )
             return False
         return True
 
@@ -84,31 +98,41 @@ class DatabaseStore:
         return request_preemption(preempt, actor="scheduler")
 
     def _pending(self, pending: tuple[Pending, ...]) -> None:
-        current = dict((r[0], (r[1], r[2])) for r in Job.objects.filter(
-            state=lifecycle.QUEUED, id__in=[p.job_id for p in pending]
-        ).values_list("id", "pending_reason", "queue_position"))
+        current = dict(
+            (r[0], (r[1], r[2]))
+            for r in Job.objects.filter(
+                state=lifecycle.QUEUED, id__in=[p.job_id for p in pending]
+            ).values_list("id", "pending_reason", "queue_position")
+        )
         for p in pending:
             if p.job_id in current and current[p.job_id] != (p.reason, p.position):
                 Job.objects.filter(id=p.job_id, state=lifecycle.QUEUED).update(
-                    pending_reason=p.reason, queue_position=p.position)
+                    pending_reason=p.reason, queue_position=p.position
+                )
 
     def recover(self, now: float) -> int:
         """Re-dispatches placed jobs whose worker went silent, and frees leaked devices."""
         Allocation.objects.filter(released_at__isnull=True).exclude(
-            job__state__in=lifecycle.PLACED_STATES).update(released_at=_dt(now))
+            job__state__in=lifecycle.PLACED_STATES
+        ).update(released_at=_dt(now))
         cutoff = _dt(now) - timedelta(seconds=float(settings.HEARTBEAT_TIMEOUT_S))
-        stale = Job.objects.filter(state__in=lifecycle.PLACED_STATES).filter(
-            Q(heartbeat_at__lt=cutoff)
-            | Q(heartbeat_at__isnull=True, dispatched_at__lt=cutoff)
-            | Q(heartbeat_at__isnull=True, dispatched_at__isnull=True)
-        ).values_list("id", "dispatch_token", "pool")
+        stale = (
+            Job.objects.filter(state__in=lifecycle.PLACED_STATES)
+            .filter(
+                Q(heartbeat_at__lt=cutoff)
+                | Q(heartbeat_at__isnull=True, dispatched_at__lt=cutoff)
+                | Q(heartbeat_at__isnull=True, dispatched_at__isnull=True)
+            )
+            .values_list("id", "dispatch_token", "pool")
+        )
         count = 0
         for job_id, old_token, pool in stale:
             token = new_token()
-            if Job.objects.filter(id=job_id, dispatch_token=old_token,
-                                  state__in=lifecycle.PLACED_STATES).update(
-                    dispatch_token=token, dispatched_at=_dt(now), lease_owner="",
-                    heartbeat_at=None):
+            if Job.objects.filter(
+                id=job_id, dispatch_token=old_token, state__in=lifecycle.PLACED_STATES
+            ).update(
+                dispatch_token=token, dispatched_at=_dt(now), lease_owner="", heartbeat_at=None
+            ):
                 log.warning("job %s: no heartbeat since the cutoff; re-dispatching", job_id)
                 send_segment(job_id, token, pool)
                 count += 1

@@ -24,7 +24,7 @@ def wake() -> None:
         client = redis_client()
         pipe = client.pipeline()
         pipe.lpush(WAKE_KEY, "1")
-        pipe.ltrim(WAKE_KEY, 0, 0)   # one pending wake-up is as good as many
+        pipe.ltrim(WAKE_KEY, 0, 0)  # one pending wake-up is as good as many
         pipe.execute()
     except redis.RedisError as exc:
         log.debug("wake via Redis failed (%s); the periodic pass will run", exc)

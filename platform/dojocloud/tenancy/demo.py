@@ -30,13 +30,14 @@ class DemoSeed:
     organization: Organization
     owner: User
     admin: User
-    raw_key: str | None      # set only when a key was created in this run
+    raw_key: str | None  # set only when a key was created in this run
     env_file: Path
 
 
 def _user(username: str, password: str, *, staff: bool) -> User:
     user, created = User.objects.get_or_create(
-        username=username, defaults={"is_staff": staff, "is_superuser": staff})
+        username=username, defaults={"is_staff": staff, "is_superuser": staff}
+    )
     if created or not user.has_usable_password():
         user.set_password(password)
         user.save()
@@ -85,7 +86,11 @@ def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
     raw_key = None
     if not _key_still_valid(read_env_file(env_file).get("DOJO_API_KEY"), org):
         # Full scope: the demo key does whatever the demo owner's role allows, no expiry.
-        _, raw_key = create_api_key(principal_for_user(owner, DEMO_ORG), name="demo (make up)",
-                                    scope=Scope.FULL, expires_at=None)
+        _, raw_key = create_api_key(
+            principal_for_user(owner, DEMO_ORG),
+            name="demo (make up)",
+            scope=Scope.FULL,
+            expires_at=None,
+        )
         _write_env_file(env_file, server, raw_key)
     return DemoSeed(org, owner, admin, raw_key, env_file)

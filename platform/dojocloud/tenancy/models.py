@@ -37,16 +37,21 @@ class Organization(models.Model):
 
 
 class Membership(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "user"],
-                                               name="membership_unique_user_per_org")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_unique_user_per_org"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
@@ -59,10 +64,12 @@ class ApiKey(models.Model):
     A key holds no role of its own: each call acts with its creator's current membership
     role in `organization`, narrowed to `scope` (tenancy.services.authenticate_api_key)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="api_keys")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = models.CharField(max_length=100)
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
     prefix = models.CharField(max_length=16, unique=True)

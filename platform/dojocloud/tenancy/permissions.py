@@ -22,32 +22,37 @@ from dojocloud.tenancy.models import Organization, Role, Scope
 
 
 class Action(StrEnum):
-    JOBS_READ = "jobs.read"                    # list, get, watch, events
+    JOBS_READ = "jobs.read"  # list, get, watch, events
     JOBS_SUBMIT = "jobs.submit"
     JOBS_CANCEL = "jobs.cancel"
-    JOBS_ESTIMATE = "jobs.estimate"            # modelled time and cost: free, read-only
-    KEYS_READ = "keys.read"                    # the organization's keys (prefixes, never secrets)
-    KEYS_CREATE = "keys.create"                # a key of one's own (portal sessions only)
+    JOBS_ESTIMATE = "jobs.estimate"  # modelled time and cost: free, read-only
+    KEYS_READ = "keys.read"  # the organization's keys (prefixes, never secrets)
+    KEYS_CREATE = "keys.create"  # a key of one's own (portal sessions only)
     KEYS_REVOKE_OWN = "keys.revoke_own"
     KEYS_REVOKE_OTHERS = "keys.revoke_others"  # another member's key (not an owner's)
     KEYS_REVOKE_OWNERS = "keys.revoke_owners"  # a key created by a current owner
     MEMBERS_READ = "members.read"
-    MEMBERS_MANAGE = "members.manage"          # add, remove, change roles
-    USAGE_READ = "usage.read"                  # the organization's usage and bill
-    OPERATOR_READ = "operator.read"            # capacity, queue, quotas of every tenant
-    OPERATOR_ACT = "operator.act"              # drain, mark failed, quotas, preempt, requeue
+    MEMBERS_MANAGE = "members.manage"  # add, remove, change roles
+    USAGE_READ = "usage.read"  # the organization's usage and bill
+    OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
+    OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
-    Action.JOBS_READ: "read jobs", Action.JOBS_SUBMIT: "submit jobs",
-    Action.JOBS_CANCEL: "cancel jobs", Action.JOBS_ESTIMATE: "estimate jobs",
-    Action.KEYS_READ: "list API keys", Action.KEYS_CREATE: "create API keys",
+    Action.JOBS_READ: "read jobs",
+    Action.JOBS_SUBMIT: "submit jobs",
+    Action.JOBS_CANCEL: "cancel jobs",
+    Action.JOBS_ESTIMATE: "estimate jobs",
+    Action.KEYS_READ: "list API keys",
+    Action.KEYS_CREATE: "create API keys",
     Action.KEYS_REVOKE_OWN: "revoke their own API keys",
     Action.KEYS_REVOKE_OTHERS: "revoke other members' API keys",
     Action.KEYS_REVOKE_OWNERS: "revoke an owner's API keys",
-    Action.MEMBERS_READ: "list members", Action.MEMBERS_MANAGE: "manage members",
+    Action.MEMBERS_READ: "list members",
+    Action.MEMBERS_MANAGE: "manage members",
     Action.USAGE_READ: "read the organization's usage",
-    Action.OPERATOR_READ: "read the fleet", Action.OPERATOR_ACT: "act on the fleet",
+    Action.OPERATOR_READ: "read the fleet",
+    Action.OPERATOR_ACT: "act on the fleet",
 }
 
 _ALL = frozenset(Role)
@@ -62,7 +67,7 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.JOBS_CANCEL: _WRITERS,
     Action.JOBS_ESTIMATE: _ALL,
     Action.KEYS_READ: _ALL,
-    Action.KEYS_CREATE: _ALL,              # a viewer's key reads only: it acts as its creator
+    Action.KEYS_CREATE: _ALL,  # a viewer's key reads only: it acts as its creator
     Action.KEYS_REVOKE_OWN: _ALL,
     Action.KEYS_REVOKE_OTHERS: _ADMINS,
     Action.KEYS_REVOKE_OWNERS: _OWNERS,
@@ -75,8 +80,16 @@ TABLE: Mapping[Action, frozenset[Role]] = {
 }
 OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT})
 
-_READS = frozenset({Action.JOBS_READ, Action.JOBS_ESTIMATE, Action.KEYS_READ,
-                    Action.MEMBERS_READ, Action.USAGE_READ, Action.OPERATOR_READ})
+_READS = frozenset(
+    {
+        Action.JOBS_READ,
+        Action.JOBS_ESTIMATE,
+        Action.KEYS_READ,
+        Action.MEMBERS_READ,
+        Action.USAGE_READ,
+        Action.OPERATOR_READ,
+    }
+)
 # What a key's scope allows at most; a key acts with table[role] ∩ scope.
 SCOPES: Mapping[str, frozenset[Action]] = {
     Scope.FULL: frozenset(Action),
@@ -120,8 +133,7 @@ class Principal:
 def allows(principal: Principal, action: Action) -> bool:
     if action in OPERATOR_ACTIONS and principal.organization.slug != operator_org():
         return False
-    return (principal.role in TABLE[action]
-            and action in SCOPES.get(principal.scope, frozenset()))
+    return principal.role in TABLE[action] and action in SCOPES.get(principal.scope, frozenset())
 
 
 def require(principal: Principal, action: Action) -> None:
@@ -129,18 +141,18 @@ def require(principal: Principal, action: Action) -> None:
     if allows(principal, action):
         return
     org, what = principal.organization.slug, DESCRIPTIONS[action]
-    role, scope = str(principal.role), str(principal.scope)   # plain text, not enum reprs
+    role, scope = str(principal.role), str(principal.scope)  # plain text, not enum reprs
     if action in OPERATOR_ACTIONS and (org != operator_org() or role not in _ADMINS):
         raise PermissionDenied(
             f"the scheduler API is for operators: an owner or admin of the {operator_org()!r} "
-            f"organization (this caller is {role} of {org!r})")
+            f"organization (this caller is {role} of {org!r})"
+        )
     if role not in TABLE[action]:
         raise PermissionDenied(f"role {role!r} in {org!r} cannot {what}")
     raise PermissionDenied(f"an API key with scope {scope!r} cannot {what}")
 
 
-def revoke_action(principal: Principal, creator_id: int | None,
-                  creator_role: str | None) -> Action:
+def revoke_action(principal: Principal, creator_id: int | None, creator_role: str | None) -> Action:
     """Which action revoking a key is: one's own, an owner's (creator now an owner), or
     another member's (including keys whose creator has left)."""
     if principal.user is not None and creator_id == principal.user.id:

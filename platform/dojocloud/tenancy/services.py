@@ -57,7 +57,8 @@ def create_organization(slug: str, name: str, owner: User) -> Organization:
 
 def add_member(org: Organization, user: User, role: str = Role.MEMBER) -> Membership:
     membership, _ = Membership.objects.update_or_create(
-        organization=org, user=user, defaults={"role": Role(role)})
+        organization=org, user=user, defaults={"role": Role(role)}
+    )
     return membership
 
 
@@ -78,9 +79,12 @@ def principal_for_user(user: User | AnonymousUser, org_slug: str | None = None) 
 
 
 def organizations_for_user(user: User) -> list[Organization]:
-    return [m.organization for m in
-            Membership.objects.select_related("organization").filter(user=user)
-            .order_by("organization__slug")]
+    return [
+        m.organization
+        for m in Membership.objects.select_related("organization")
+        .filter(user=user)
+        .order_by("organization__slug")
+    ]
 
 
 def _hash_key(raw_key: str) -> str:
@@ -90,8 +94,9 @@ def _hash_key(raw_key: str) -> str:
 def _with_creator_role(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
     """Each key with `creator_role`: its creator's role in the key's organization now (None
     once they left), read in the same query as the key."""
-    role = Membership.objects.filter(organization_id=OuterRef("organization_id"),
-                                     user_id=OuterRef("created_by_id")).values("role")[:1]
+    role = Membership.objects.filter(
+        organization_id=OuterRef("organization_id"), user_id=OuterRef("created_by_id")
+    ).values("role")[:1]
     return keys.annotate(creator_role=Subquery(role))
 
 
@@ -105,8 +110,9 @@ def _check_expiry(expires_at: datetime | None) -> None:
         raise InvalidArgument([FieldViolation("expires_at", "must be in the future")])
 
 
-def create_api_key(principal: Principal, *, name: str, scope: str = Scope.FULL,
-                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def create_api_key(
+    principal: Principal, *, name: str, scope: str = Scope.FULL, expires_at: datetime | None = None
+) -> tuple[ApiKey, str]:
     """Returns the key row and the raw key, which is never stored and shown only now.
     The key acts with its creator's current role narrowed to `scope`, until `expires_at`
     (None: no expiry). Only a signed-in user creates keys, never another key."""
@@ -119,9 +125,14 @@ def create_api_key(principal: Principal, *, name: str, scope: str = Scope.FULL,
     prefix = secrets.token_hex(4)
     raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        organization=principal.organization, created_by=principal.user,
-        name=name.strip()[:100] or "key", scope=scope, expires_at=expires_at, prefix=prefix,
-        key_hash=_hash_key(raw))
+        organization=principal.organization,
+        created_by=principal.user,
+        name=name.strip()[:100] or "key",
+        scope=scope,
+        expires_at=expires_at,
+        prefix=prefix,
+        key_hash=_hash_key(raw),
+    )
     return key, raw
 
 
@@ -133,7 +144,7 @@ class KeyRow:
     key: ApiKey
     creator: str
     creator_role: str | None
-    status: str          # active, revoked, expired, or why its creator no longer lends it a role
+    status: str  # active, revoked, expired, or why its creator no longer lends it a role
     can_revoke: bool
 
 
@@ -149,8 +160,9 @@ def _status(key: ApiKey, creator_role: str | None) -> str:
 
 def api_keys_for(principal: Principal) -> list[KeyRow]:
     require(principal, Action.KEYS_READ)
-    keys = _with_creator_role(ApiKey.objects.select_related("created_by")
-                              .filter(organization=principal.organization))
+    keys = _with_creator_role(
+        ApiKey.objects.select_related("created_by").filter(organization=principal.organization)
+    )
     rows = []
     for key in keys.order_by("-created_at", "-id"):
         role = _creator_role(key)
@@ -170,8 +182,9 @@ def _revoke(keys: QuerySet[ApiKey]) -> int:
 def revoke_api_key(principal: Principal, key_id: int) -> None:
     """A tenant revokes one of its organization's keys: anyone their own, owners and admins
     another member's, only an owner a key whose creator is an owner."""
-    key = _with_creator_role(ApiKey.objects.filter(organization=principal.organization,
-                                                   id=key_id)).first()
+    key = _with_creator_role(
+        ApiKey.objects.filter(organization=principal.organization, id=key_id)
+    ).first()
     if key is None:
         raise NotFound(f"api key {key_id}")
     require(principal, revoke_action(principal, key.created_by_id, _creator_role(key)))
@@ -193,11 +206,14 @@ def _refuse_unusable(key: ApiKey, role: str | None) -> str:
         raise Unauthenticated(f"API key expired at {key.expires_at.isoformat()}")
     creator = key.created_by
     if creator is None or not creator.is_active:
-        raise Unauthenticated("API key no longer valid: the account that created it is "
-                              "deactivated or deleted")
+        raise Unauthenticated(
+            "API key no longer valid: the account that created it is deactivated or deleted"
+        )
     if role is None:
-        raise Unauthenticated("API key no longer valid: the user who created it is no longer "
-                              f"a member of {key.organization.slug!r}")
+        raise Unauthenticated(
+            "API key no longer valid: the user who created it is no longer "
+            f"a member of {key.organization.slug!r}"
+        )
     return role
 
 
@@ -208,13 +224,17 @@ def authenticate_api_key(raw_key: str) -> Principal:
     parts = (raw_key or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthenticated("malformed API key")
-    key = _with_creator_role(ApiKey.objects.select_related("organization", "created_by")
-                             .filter(prefix=parts[1])).first()
+    key = _with_creator_role(
+        ApiKey.objects.select_related("organization", "created_by").filter(prefix=parts[1])
+    ).first()
     # compare_digest: the hash comparison must not leak how many characters matched.
     if key is None or not secrets.compare_digest(key.key_hash, _hash_key(raw_key.strip())):
         raise Unauthenticated("invalid API key")
     role = _refuse_unusable(key, _creator_role(key))
     now = timezone.now()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_S:
+    if (
+        key.last_used_at is None
+        or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_S
+    ):
         ApiKey.objects.filter(id=key.id).update(last_used_at=now)
     return Principal(key.organization, key.created_by, key.id, role, key.scope)

@@ -22,11 +22,11 @@ SortKey = Callable[[JobRequest], tuple[Any, ...]]
 class Policy:
     name: str
     sort_key: SortKey
-    fair_share: bool = False              # interleave tenants by weighted dominant share
-    head_of_line_blocking: bool = False   # strict FIFO: the first job that waits stops all
-    backfill: bool = False                # EASY: a reservation per pool for its first waiter
-    preemption: bool = False              # reclaim guaranteed quota; priority displaces lower
-    fastest_option: bool = False          # heterogeneity: pick the lowest completion time
+    fair_share: bool = False  # interleave tenants by weighted dominant share
+    head_of_line_blocking: bool = False  # strict FIFO: the first job that waits stops all
+    backfill: bool = False  # EASY: a reservation per pool for its first waiter
+    preemption: bool = False  # reclaim guaranteed quota; priority displaces lower
+    fastest_option: bool = False  # heterogeneity: pick the lowest completion time
     # Preempt (same priority, own or borrowing tenant) a job with far longer remaining time
     # (scheduler.core.remaining); needs `preemption`.
     shortest_first: bool = False

@@ -24,9 +24,9 @@ from tests.support.grpc_server import serving
 
 @dataclass(frozen=True)
 class Keys:
-    acme: str          # owner of acme
-    acme_viewer: str   # viewer of acme: reads only
-    globex: str        # owner of another organization
+    acme: str  # owner of acme
+    acme_viewer: str  # viewer of acme: reads only
+    globex: str  # owner of another organization
 
 
 @pytest.fixture

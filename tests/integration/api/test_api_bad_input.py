@@ -55,23 +55,25 @@ def test_bad_parent_and_request_id_come_with_the_spec_violations(acme: Client) -
     with pytest.raises(errors.InvalidArgumentError) as info:
         acme.create_job(s, parent="orgs/acme", request_id="r" * 101)
     assert {"parent", "request_id", "training.steps"} <= fields(info)
-    with pytest.raises(errors.NotFoundError):   # another organization's parent: not found
+    with pytest.raises(errors.NotFoundError):  # another organization's parent: not found
         acme.create_job(s, parent="organizations/globex")
 
 
 @pytest.mark.parametrize("size", [2 * 1024 * 1024, 5 * 1024 * 1024])
-def test_a_request_over_the_limit_names_the_limit(acme: Client, keys: object, address: str,
-                                                  size: int) -> None:
+def test_a_request_over_the_limit_names_the_limit(
+    acme: Client, keys: object, address: str, size: int
+) -> None:
     s = spec()
     s.dataset.uri = "u" * size
     with pytest.raises(errors.InvalidArgumentError) as info:
         acme.create_job(s)
     (v,) = info.value.field_violations
     assert v.field == "request" and "at most 1048576 bytes" in v.description
-    with grpc.insecure_channel(address) as channel:   # the same before any authentication
+    with grpc.insecure_channel(address) as channel:  # the same before any authentication
         with pytest.raises(grpc.RpcError) as raw:
             job_pb2_grpc.JobServiceStub(channel).EstimateJob(
-                job_pb2.EstimateJobRequest(job_spec=s), timeout=30)
+                job_pb2.EstimateJobRequest(job_spec=s), timeout=30
+            )
         assert raw.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 

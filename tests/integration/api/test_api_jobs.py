@@ -76,15 +76,19 @@ def test_invalid_spec_names_every_field(acme: Client) -> None:
     assert "training.learning_rate" in info.value.message
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    (lambda c: c.get_job("organizations/acme/jobs/"), "name"),
-    (lambda c: c.get_job(""), "name"),
-    (lambda c: c.list_jobs_page(filter="colour=red"), "filter"),
-    (lambda c: c.list_jobs_page(page_token="%%%"), "page_token"),
-    (lambda c: c.list_jobs_page(parent="acme"), "parent"),
-])
-def test_bad_request_fields_are_named(acme: Client, call: Callable[[Client], Any],
-                                      field: str) -> None:
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda c: c.get_job("organizations/acme/jobs/"), "name"),
+        (lambda c: c.get_job(""), "name"),
+        (lambda c: c.list_jobs_page(filter="colour=red"), "filter"),
+        (lambda c: c.list_jobs_page(page_token="%%%"), "page_token"),
+        (lambda c: c.list_jobs_page(parent="acme"), "parent"),
+    ],
+)
+def test_bad_request_fields_are_named(
+    acme: Client, call: Callable[[Client], Any], field: str
+) -> None:
     with pytest.raises(errors.InvalidArgumentError) as info:
         call(acme)
     assert [v.field for v in info.value.field_violations] == [field]
@@ -92,10 +96,12 @@ def test_bad_request_fields_are_named(acme: Client, call: Callable[[Client], Any
 
 def test_other_organization_gets_not_found(acme: Client, globex: Client) -> None:
     job = acme.create_job(spec())
-    for call in (lambda: globex.get_job(job.name),
-                 lambda: globex.get_job(job.name.rsplit("/", 1)[-1]),
-                 lambda: globex.cancel_job(job.name),
-                 lambda: list(globex.watch_job(job.name))):
+    for call in (
+        lambda: globex.get_job(job.name),
+        lambda: globex.get_job(job.name.rsplit("/", 1)[-1]),
+        lambda: globex.cancel_job(job.name),
+        lambda: list(globex.watch_job(job.name)),
+    ):
         with pytest.raises(errors.NotFoundError) as info:
             call()
         assert info.value.reason == "NOT_FOUND"
@@ -114,8 +120,9 @@ def test_cancelling_a_final_job_is_failed_precondition(acme: Client) -> None:
     assert not info.value.retryable
 
 
-def test_viewer_reads_but_cannot_write(keys: Any, acme: Client,
-                                       connect: Callable[[str], Client]) -> None:
+def test_viewer_reads_but_cannot_write(
+    keys: Any, acme: Client, connect: Callable[[str], Client]
+) -> None:
     job = acme.create_job(spec())
     viewer = connect(keys.acme_viewer)
     assert viewer.get_job(job.name).name == job.name
@@ -155,12 +162,15 @@ def test_create_refuses_a_model_no_device_can_hold(acme: Client) -> None:
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize("metadata", [
-    (),
-    (("authorization", "Bearer dojo_nope_nope"),),
-    (("authorization", "Basic abc"),),
-    (("x-api-key", "garbage"),),
-])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        (),
+        (("authorization", "Bearer dojo_nope_nope"),),
+        (("authorization", "Basic abc"),),
+        (("x-api-key", "garbage"),),
+    ],
+)
 def test_unauthenticated(address: str, keys: Any, metadata: tuple[tuple[str, str], ...]) -> None:
     with grpc.insecure_channel(address) as channel:
         stub = job_pb2_grpc.JobServiceStub(channel)
@@ -177,7 +187,8 @@ def test_x_api_key_header_and_revoked_key(address: str, keys: Any) -> None:
         md = (("x-api-key", keys.acme),)
         assert stub.ListJobs(job_pb2.ListJobsRequest(), timeout=5, metadata=md).jobs == []
         ApiKey.objects.filter(name="ci", organization__slug="acme").update(
-            revoked_at="2024-01-01T00:00:00Z")
+            revoked_at="2024-01-01T00:00:00Z"
+        )
         with pytest.raises(grpc.RpcError) as info:
             stub.ListJobs(job_pb2.ListJobsRequest(), timeout=5, metadata=md)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -186,8 +197,12 @@ def test_x_api_key_header_and_revoked_key(address: str, keys: Any) -> None:
 
 def test_request_metrics_by_method_and_code(acme: Client) -> None:
     def count(code: str) -> float:
-        return REGISTRY.get_sample_value("dojo_grpc_requests_total", {
-            "method": "/dojo.v1.JobService/GetJob", "code": code}) or 0.0
+        return (
+            REGISTRY.get_sample_value(
+                "dojo_grpc_requests_total", {"method": "/dojo.v1.JobService/GetJob", "code": code}
+            )
+            or 0.0
+        )
 
     ok, missing = count("OK"), count("NOT_FOUND")
     job = acme.create_job(spec())
@@ -196,5 +211,10 @@ def test_request_metrics_by_method_and_code(acme: Client) -> None:
         acme.get_job("nosuchjob")
     assert count("OK") == ok + 1
     assert count("NOT_FOUND") == missing + 1
-    assert (REGISTRY.get_sample_value("dojo_grpc_request_duration_seconds_count", {
-        "method": "/dojo.v1.JobService/GetJob", "code": "OK"}) or 0) >= 1
+    assert (
+        REGISTRY.get_sample_value(
+            "dojo_grpc_request_duration_seconds_count",
+            {"method": "/dojo.v1.JobService/GetJob", "code": "OK"},
+        )
+        or 0
+    ) >= 1

@@ -63,12 +63,16 @@ def dial(limited: None, transactional_db: None) -> Iterator[Callable[[str, str],
 def health(client: Client) -> int:
     target = client.config.server
     with grpc.insecure_channel(target) as channel:
-        return int(health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(), timeout=10).status)
+        return int(
+            health_pb2_grpc.HealthStub(channel)
+            .Check(health_pb2.HealthCheckRequest(), timeout=10)
+            .status
+        )
 
 
 def test_failed_keys_from_one_peer_are_limited_until_the_window_ends(
-        dial: Callable[[str, str], Client], keys: Keys) -> None:
+    dial: Callable[[str, str], Client], keys: Keys
+) -> None:
     guesser = dial("127.0.0.1", "dojo_nope_wrongsecret")
     for _ in range(3):
         with pytest.raises(errors.UnauthenticatedError):
@@ -90,8 +94,7 @@ def test_failed_keys_from_one_peer_are_limited_until_the_window_ends(
         guesser.list_jobs_page()
 
 
-def test_create_job_rate_per_organization(dial: Callable[[str, str], Client],
-                                          keys: Keys) -> None:
+def test_create_job_rate_per_organization(dial: Callable[[str, str], Client], keys: Keys) -> None:
     acme, globex = dial("127.0.0.1", keys.acme), dial("127.0.0.1", keys.globex)
     acme.create_job(SPEC)
     acme.create_job(SPEC)
@@ -111,11 +114,14 @@ def test_create_job_rate_per_organization(dial: Callable[[str, str], Client],
     globex.create_job(SPEC)
 
 
-@pytest.mark.parametrize(("peer", "address"), [
-    ("ipv4:10.0.0.7:53211", "10.0.0.7"),
-    ("ipv6:[::1]:5000", "::1"),
-    ("ipv6:[::ffff:127.0.0.1]:5000", "127.0.0.1"),
-    ("unix:/tmp/api.sock", "unix:/tmp/api.sock"),
-])
+@pytest.mark.parametrize(
+    ("peer", "address"),
+    [
+        ("ipv4:10.0.0.7:53211", "10.0.0.7"),
+        ("ipv6:[::1]:5000", "::1"),
+        ("ipv6:[::ffff:127.0.0.1]:5000", "127.0.0.1"),
+        ("unix:/tmp/api.sock", "unix:/tmp/api.sock"),
+    ],
+)
 def test_peer_address_drops_the_port(peer: str, address: str) -> None:
     assert peer_address(peer) == address

@@ -36,12 +36,26 @@ from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, ma
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_request_limits")]
 
-OK, DENIED, MISSING = grpc.StatusCode.OK, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND
-SPEC = {"name": "perm", "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": 6, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.01,
-                     "precision": "fp32", "checkpoint_interval": 2, "seed": 1},
-        "resources": {"accelerators": ["dojo-tile"], "count": 1}}
+OK, DENIED, MISSING = (
+    grpc.StatusCode.OK,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.NOT_FOUND,
+)
+SPEC = {
+    "name": "perm",
+    "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
+    "dataset": {"name": "digits"},
+    "training": {
+        "steps": 6,
+        "batch_size": 8,
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "precision": "fp32",
+        "checkpoint_interval": 2,
+        "seed": 1,
+    },
+    "resources": {"accelerators": ["dojo-tile"], "count": 1},
+}
 
 
 class Fixtures:
@@ -61,8 +75,14 @@ class Fixtures:
         if placed:
             self._release_earlier()
             self.placed.append(job.id)
-            DatabaseStore().apply(Decisions(admits=(Admit(job.id, Placement(
-                "dojo", "dojo-tile", (next(self.tiles),)), "test"),)), timezone.now().timestamp())
+            DatabaseStore().apply(
+                Decisions(
+                    admits=(
+                        Admit(job.id, Placement("dojo", "dojo-tile", (next(self.tiles),)), "test"),
+                    )
+                ),
+                timezone.now().timestamp(),
+            )
         if final:
             jobs.cancel_job(self.acme, job.id, reason="done")
         return f"organizations/acme/jobs/{job.id}"
@@ -78,58 +98,79 @@ class Fixtures:
 @dataclass(frozen=True)
 class Recipe:
     request: Callable[[Fixtures], Any]
-    acme_objects: bool = True      # names acme's objects: NOT_FOUND for other tenants
+    acme_objects: bool = True  # names acme's objects: NOT_FOUND for other tenants
     streaming: bool = False
 
 
 TILE = "dojo/e0/c0/t0/r0c0"
 RECIPES: dict[str, Recipe] = {
-    "/dojo.v1.JobService/CreateJob": Recipe(lambda f: job_pb2.CreateJobRequest(
-        parent="organizations/acme", job_spec=f.spec())),
+    "/dojo.v1.JobService/CreateJob": Recipe(
+        lambda f: job_pb2.CreateJobRequest(parent="organizations/acme", job_spec=f.spec())
+    ),
     "/dojo.v1.JobService/GetJob": Recipe(lambda f: job_pb2.GetJobRequest(name=f.job())),
     "/dojo.v1.JobService/ListJobs": Recipe(
-        lambda f: job_pb2.ListJobsRequest(parent="organizations/acme")),
+        lambda f: job_pb2.ListJobsRequest(parent="organizations/acme")
+    ),
     "/dojo.v1.JobService/CancelJob": Recipe(lambda f: job_pb2.CancelJobRequest(name=f.job())),
     "/dojo.v1.JobService/WatchJob": Recipe(
-        lambda f: job_pb2.WatchJobRequest(name=f.job(final=True)), streaming=True),
+        lambda f: job_pb2.WatchJobRequest(name=f.job(final=True)), streaming=True
+    ),
     "/dojo.v1.JobService/EstimateJob": Recipe(
-        lambda f: job_pb2.EstimateJobRequest(job_spec=f.spec()), acme_objects=False),
+        lambda f: job_pb2.EstimateJobRequest(job_spec=f.spec()), acme_objects=False
+    ),
     # Operators reach every tenant: nothing here is another tenant's object to them.
     "/dojo.v1.SchedulerService/GetCapacity": Recipe(
-        lambda f: pb.GetCapacityRequest(), acme_objects=False),
+        lambda f: pb.GetCapacityRequest(), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/ListQueue": Recipe(
-        lambda f: pb.ListQueueRequest(), acme_objects=False),
+        lambda f: pb.ListQueueRequest(), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/Drain": Recipe(
-        lambda f: pb.DrainRequest(target=TILE, reason="t"), acme_objects=False),
+        lambda f: pb.DrainRequest(target=TILE, reason="t"), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/Undrain": Recipe(
-        lambda f: pb.UndrainRequest(target=TILE, reason="t"), acme_objects=False),
+        lambda f: pb.UndrainRequest(target=TILE, reason="t"), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/MarkFailed": Recipe(
-        lambda f: pb.MarkFailedRequest(target=TILE, reason="t"), acme_objects=False),
+        lambda f: pb.MarkFailedRequest(target=TILE, reason="t"), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/GetQuota": Recipe(
-        lambda f: pb.GetQuotaRequest(tenant="acme", pool="dojo"), acme_objects=False),
+        lambda f: pb.GetQuotaRequest(tenant="acme", pool="dojo"), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/ListQuotas": Recipe(
-        lambda f: pb.ListQuotasRequest(), acme_objects=False),
-    "/dojo.v1.SchedulerService/SetQuota": Recipe(lambda f: pb.SetQuotaRequest(
-        quota=pb.Quota(tenant="acme", pool="dojo", nominal=2), reason="t"), acme_objects=False),
+        lambda f: pb.ListQuotasRequest(), acme_objects=False
+    ),
+    "/dojo.v1.SchedulerService/SetQuota": Recipe(
+        lambda f: pb.SetQuotaRequest(
+            quota=pb.Quota(tenant="acme", pool="dojo", nominal=2), reason="t"
+        ),
+        acme_objects=False,
+    ),
     "/dojo.v1.SchedulerService/PreemptJob": Recipe(
-        lambda f: pb.PreemptJobRequest(name=f.job(placed=True)), acme_objects=False),
+        lambda f: pb.PreemptJobRequest(name=f.job(placed=True)), acme_objects=False
+    ),
     "/dojo.v1.SchedulerService/RequeueJob": Recipe(
-        lambda f: pb.RequeueJobRequest(name=f.job(placed=True)), acme_objects=False),
+        lambda f: pb.RequeueJobRequest(name=f.job(placed=True)), acme_objects=False
+    ),
 }
-SERVICES = {"JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
-            "SchedulerService": (scheduler_pb2, SchedulerService,
-                                 scheduler_pb2_grpc.SchedulerServiceStub)}
+SERVICES = {
+    "JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
+    "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),
+}
 
 
 def split(rpc: str) -> tuple[str, str]:
-    """"/dojo.v1.JobService/GetJob" → ("JobService", "GetJob")."""
+    """ "/dojo.v1.JobService/GetJob" → ("JobService", "GetJob")."""
     service, method = rpc.removeprefix("/dojo.v1.").split("/")
     return service, method
 
 
 def all_rpcs() -> list[str]:
-    return [f"/dojo.v1.{service}/{m.name}" for service, (module, _, _) in SERVICES.items()
-            for m in module.DESCRIPTOR.services_by_name[service].methods]
+    return [
+        f"/dojo.v1.{service}/{m.name}"
+        for service, (module, _, _) in SERVICES.items()
+        for m in module.DESCRIPTOR.services_by_name[service].methods
+    ]
 
 
 def test_every_rpc_has_a_recipe_and_declares_its_action() -> None:
@@ -174,8 +215,9 @@ def channel(address: str) -> Iterator[grpc.Channel]:
 
 
 @pytest.mark.parametrize("rpc", sorted(RECIPES))
-def test_rpc_answers_every_caller_as_the_table_says(rpc: str, world: World,
-                                                    channel: grpc.Channel) -> None:
+def test_rpc_answers_every_caller_as_the_table_says(
+    rpc: str, world: World, channel: grpc.Channel
+) -> None:
     fixtures = Fixtures(world)
     got, want = {}, {}
     for c in KEY_CALLERS:

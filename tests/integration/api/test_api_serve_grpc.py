@@ -24,14 +24,31 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_serve_grpc_serves_health_metrics_and_stops_on_sigterm(tmp_path: Path) -> None:
     metrics_port = free_port()
-    env = dict(os.environ, DOJO_DATA_DIR=str(tmp_path),
-               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-               DOJO_GRPC_METRICS_PORT=str(metrics_port), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DOJO_DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DOJO_GRPC_METRICS_PORT=str(metrics_port),
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve_grpc", "--addr", "127.0.0.1:0", "--no-scheduler",
-         "--grace", "2"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
+        [
+            sys.executable,
+            "manage.py",
+            "serve_grpc",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-scheduler",
+            "--grace",
+            "2",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # blocks until the server is up (or the process died)
@@ -45,11 +62,17 @@ def test_serve_grpc_serves_health_metrics_and_stops_on_sigterm(tmp_path: Path) -
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
             services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
             assert {"dojo.v1.JobService", "grpc.health.v1.Health"} <= services
-        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
-                                      timeout=10).read().decode()
-        assert any(line.startswith("dojo_grpc_requests_total{")
-                   and 'method="/grpc.health.v1.Health/Check"' in line and 'code="OK"' in line
-                   for line in body.splitlines())
+        body = (
+            urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+            .read()
+            .decode()
+        )
+        assert any(
+            line.startswith("dojo_grpc_requests_total{")
+            and 'method="/grpc.health.v1.Health/Check"' in line
+            and 'code="OK"' in line
+            for line in body.splitlines()
+        )
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
@@ -62,10 +85,19 @@ def test_serve_grpc_serves_health_metrics_and_stops_on_sigterm(tmp_path: Path) -
 
 
 def test_serve_grpc_stops_at_start_up_on_a_bad_metrics_port(tmp_path: Path) -> None:
-    env = dict(os.environ, DOJO_DATA_DIR=str(tmp_path),
-               DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DOJO_GRPC_METRICS_PORT="90o1")
+    env = dict(
+        os.environ,
+        DOJO_DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DOJO_GRPC_METRICS_PORT="90o1",
+    )
     res = subprocess.run(
         [sys.executable, "manage.py", "serve_grpc", "--addr", "127.0.0.1:0", "--no-scheduler"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode != 0
     assert "DOJO_GRPC_METRICS_PORT must be an integer, got '90o1'" in res.stderr, res.stderr

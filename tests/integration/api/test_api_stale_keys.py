@@ -98,16 +98,18 @@ def test_a_key_demoted_to_viewer_reads_but_cannot_submit(world, channel) -> None
     assert "role 'viewer' in 'acme' cannot submit jobs" in (err.details() or "")
     assert rpc("GetJob")(job_pb2.GetJobRequest(name=job)).name == job
     Membership.objects.filter(user=world.users["mia"]).update(role=Role.MEMBER)
-    rpc("CreateJob")(job_pb2.CreateJobRequest(job_spec=SPEC))     # and promoted back, at once
+    rpc("CreateJob")(job_pb2.CreateJobRequest(job_spec=SPEC))  # and promoted back, at once
 
 
 def test_an_operator_demoted_in_the_operators_org_loses_the_scheduler_api(world, channel) -> None:
     _, sched = keyed(channel, world.key(caller("operator", "otto")))
     assert sched("ListQuotas")(pb.ListQuotasRequest()) is not None
     Membership.objects.filter(user=world.users["otto"]).update(role=Role.MEMBER)
-    for name, request in (("GetCapacity", pb.GetCapacityRequest()),
-                          ("ListQueue", pb.ListQueueRequest()),
-                          ("ListQuotas", pb.ListQuotasRequest())):
+    for name, request in (
+        ("GetCapacity", pb.GetCapacityRequest()),
+        ("ListQueue", pb.ListQueueRequest()),
+        ("ListQuotas", pb.ListQuotasRequest()),
+    ):
         err = refused(sched(name), request)
         assert err.code() == grpc.StatusCode.PERMISSION_DENIED, name
         assert "the scheduler API is for operators" in (err.details() or "")
@@ -149,7 +151,7 @@ def test_a_watch_stream_ends_when_its_keys_creator_is_removed(world, channel) ->
     job = acme_job(world)
     rpc, _ = keyed(channel, world.key(caller("member", "mia")))
     stream = rpc("WatchJob")(job_pb2.WatchJobRequest(name=job))
-    assert next(iter(stream)).HasField("state_change")   # "submitted": the stream is open
+    assert next(iter(stream)).HasField("state_change")  # "submitted": the stream is open
     Membership.objects.filter(user=world.users["mia"]).delete()
     with pytest.raises(grpc.RpcError) as err:
         for _ in stream:

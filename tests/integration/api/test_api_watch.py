@@ -31,8 +31,9 @@ def job_id(job: job_pb2.Job) -> str:
     return job.name.rsplit("/", 1)[-1]
 
 
-def drive(jid: str, final: str = "SUCCEEDED", *, reason: str = "", steps: int = 3,
-          pause: float = 0.0) -> None:
+def drive(
+    jid: str, final: str = "SUCCEEDED", *, reason: str = "", steps: int = 3, pause: float = 0.0
+) -> None:
     """QUEUED → SCHEDULED → RUNNING, `steps` metric events, then `final`."""
     assert transition(jid, "SCHEDULED", "placed on dojo-tile") is not None
     assert transition(jid, "RUNNING", "segment 0 started") is not None
@@ -58,12 +59,15 @@ def in_thread(target: Callable[[], None]) -> threading.Thread:
 
 
 def kinds(events: list[job_pb2.JobEvent]) -> list[str]:
-    return [job_pb2.JobState.Name(e.state_change.to_state) if e.HasField("state_change")
-            else f"metric@{e.metric.step}" for e in events]
+    return [
+        job_pb2.JobState.Name(e.state_change.to_state)
+        if e.HasField("state_change")
+        else f"metric@{e.metric.step}"
+        for e in events
+    ]
 
 
-FULL = ["QUEUED", "SCHEDULED", "RUNNING", "metric@100", "metric@200", "metric@300",
-        "SUCCEEDED"]
+FULL = ["QUEUED", "SCHEDULED", "RUNNING", "metric@100", "metric@200", "metric@300", "SUCCEEDED"]
 
 
 def test_watch_streams_live_until_the_job_is_final(acme: Client) -> None:
@@ -97,8 +101,13 @@ def test_client_reconnects_after_the_server_drops_the_stream(acme: Client) -> No
     got.append(next(stream))  # QUEUED: the stream is open
 
     def dropped() -> float:
-        return REGISTRY.get_sample_value("dojo_grpc_requests_total", {
-            "method": "/dojo.v1.JobService/WatchJob", "code": "UNAVAILABLE"}) or 0.0
+        return (
+            REGISTRY.get_sample_value(
+                "dojo_grpc_requests_total",
+                {"method": "/dojo.v1.JobService/WatchJob", "code": "UNAVAILABLE"},
+            )
+            or 0.0
+        )
 
     before = dropped()
 
@@ -124,14 +133,22 @@ def test_server_stream_ends_at_the_deadline(address: str, keys: Any, acme: Clien
     job = acme.create_job(_spec())
 
     def count() -> float:
-        return REGISTRY.get_sample_value("dojo_grpc_requests_total", {
-            "method": "/dojo.v1.JobService/WatchJob", "code": "DEADLINE_EXCEEDED"}) or 0.0
+        return (
+            REGISTRY.get_sample_value(
+                "dojo_grpc_requests_total",
+                {"method": "/dojo.v1.JobService/WatchJob", "code": "DEADLINE_EXCEEDED"},
+            )
+            or 0.0
+        )
 
     before = count()
     with grpc.insecure_channel(address) as channel:
         stub = job_pb2_grpc.JobServiceStub(channel)
-        call = stub.WatchJob(job_pb2.WatchJobRequest(name=job.name), timeout=1.0,
-                             metadata=(("authorization", f"Bearer {keys.acme}"),))
+        call = stub.WatchJob(
+            job_pb2.WatchJobRequest(name=job.name),
+            timeout=1.0,
+            metadata=(("authorization", f"Bearer {keys.acme}"),),
+        )
         with pytest.raises(grpc.RpcError) as info:
             list(call)
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
@@ -168,8 +185,9 @@ def _drive_first_job(final: str, reason: str = "") -> threading.Thread:
     return in_thread(run)
 
 
-def test_cli_submit_wait_succeeds(address: str, keys: Any, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_submit_wait_succeeds(
+    address: str, keys: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _env(monkeypatch, address, keys.acme)
     worker = _drive_first_job("SUCCEEDED")
     code = cli.main(["jobs", "submit", EXAMPLE, "--wait"])
@@ -180,9 +198,9 @@ def test_cli_submit_wait_succeeds(address: str, keys: Any, monkeypatch: pytest.M
     assert "RUNNING" in out.err and "loss=" in out.err
 
 
-def test_cli_submit_wait_reports_failure(address: str, keys: Any,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_submit_wait_reports_failure(
+    address: str, keys: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _env(monkeypatch, address, keys.acme)
     worker = _drive_first_job("FAILED", "tile t0 failed: uncorrectable SRAM error")
     code = cli.main(["jobs", "submit", EXAMPLE, "--wait"])
@@ -193,8 +211,12 @@ def test_cli_submit_wait_reports_failure(address: str, keys: Any,
 
 
 def test_cli_bad_spec_gets_invalid_argument_naming_the_field(
-        address: str, keys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    address: str,
+    keys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _env(monkeypatch, address, keys.acme)
     bad = tmp_path / "bad.yaml"
     bad.write_text(Path(EXAMPLE).read_text().replace("precision: bf16", "precision: fp4"))

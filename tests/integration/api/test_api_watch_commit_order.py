@@ -63,8 +63,15 @@ class Watcher:
 
     def poll(self) -> list[JobEvent]:
         passes = iter([True])
-        got = list(follow_events(self.principal, self.job_id, after_id=self.token,
-                                 active=lambda: next(passes, False), poll_s=0))
+        got = list(
+            follow_events(
+                self.principal,
+                self.job_id,
+                after_id=self.token,
+                active=lambda: next(passes, False),
+                poll_s=0,
+            )
+        )
         for event in got:
             self.token = max(self.token, mappers.event_to_proto(event, self.name).id)
         self.seen += got
@@ -102,8 +109,7 @@ def _committed_or_waiting(thread: threading.Thread, pid: list[int]) -> str:
             return "done"
         if pid:
             with connection.cursor() as cur:
-                cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
-                            [pid[0]])
+                cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid[0]])
                 row = cur.fetchone()
             if row and row[0] == "Lock":
                 return "waiting"
@@ -112,8 +118,15 @@ def _committed_or_waiting(thread: threading.Thread, pid: list[int]) -> str:
 
 
 def _metric(step: int) -> StepMetrics:
-    return StepMetrics(step=step, loss=1.0 / step, accuracy=0.5, samples_per_second=10.0,
-                       device_seconds=0.1, wall_seconds=0.1, modelled_samples_per_second=9.0)
+    return StepMetrics(
+        step=step,
+        loss=1.0 / step,
+        accuracy=0.5,
+        samples_per_second=10.0,
+        device_seconds=0.1,
+        wall_seconds=0.1,
+        modelled_samples_per_second=9.0,
+    )
 
 
 def _flush(job: Job, step: int) -> None:
@@ -122,8 +135,9 @@ def _flush(job: Job, step: int) -> None:
     recorder.flush()
 
 
-def _race(watcher: Watcher, write_a: Callable[[], None],
-          write_b: Callable[[], None]) -> tuple[str, list[JobEvent]]:
+def _race(
+    watcher: Watcher, write_a: Callable[[], None], write_b: Callable[[], None]
+) -> tuple[str, list[JobEvent]]:
     """A runs `write_a` in a transaction it holds open; B runs `write_b` meanwhile and commits
     or waits on A's lock; the watcher polls in between; then A commits. Returns what B did
     and what that poll saw."""
@@ -145,7 +159,7 @@ def _race(watcher: Watcher, write_a: Callable[[], None],
     assert a_wrote.wait(20)
     b = _in_thread(writer_b)
     outcome = _committed_or_waiting(b, b_pid)
-    during = watcher.poll()           # A is still open; B has committed or is waiting for A
+    during = watcher.poll()  # A is still open; B has committed or is waiting for A
     a_commit.set()
     a.join(20)
     b.join(20)
@@ -169,8 +183,9 @@ def test_an_event_committed_after_a_higher_id_is_still_delivered() -> None:
     outcome, during = _race(watcher, move, lambda: _flush(job, 1))
     after = watcher.poll()
 
-    kinds = [e.data["to"] if e.kind == "state" else f"metric@{e.data['step']}"
-             for e in watcher.seen]
+    kinds = [
+        e.data["to"] if e.kind == "state" else f"metric@{e.data['step']}" for e in watcher.seen
+    ]
     assert kinds.count("RUNNING") == 1 and kinds.count("metric@1") == 1, (outcome, kinds)
     assert kinds == ["QUEUED", "SCHEDULED", "RUNNING", "metric@1"], (outcome, during, after)
     stored = list(JobEvent.objects.filter(job=job).order_by("id"))

@@ -56,7 +56,8 @@ def tls_channel(address: str, ca: Path) -> grpc.Channel:
 
 
 def test_sdk_with_the_ca_creates_and_lists_jobs(
-        tls_server: tuple[grpc.Server, str], keys: Keys, pki: PKI) -> None:
+    tls_server: tuple[grpc.Server, str], keys: Keys, pki: PKI
+) -> None:
     from dojo import specfile
 
     spec = specfile.parse_yaml("""
@@ -71,34 +72,46 @@ resources: {accelerators: [dojo-tile], count: 1}
         job = acme.create_job(spec)
         assert job.state == job_pb2.QUEUED
         assert [j.name for j in acme.list_jobs()] == [job.name]
-    with Client(ClientConfig(server=tls_server[1], api_key="dojo_nope_nope", timeout=30),
-                tls_ca=pki.ca) as stranger, pytest.raises(errors.UnauthenticatedError):
+    with (
+        Client(
+            ClientConfig(server=tls_server[1], api_key="dojo_nope_nope", timeout=30), tls_ca=pki.ca
+        ) as stranger,
+        pytest.raises(errors.UnauthenticatedError),
+    ):
         stranger.list_jobs_page()  # the interceptor still checks keys behind TLS
 
 
 def test_client_without_the_ca_fails_clearly(
-        tls_server: tuple[grpc.Server, str], keys: Keys, no_retry_wait: None) -> None:
-    with Client(ClientConfig(server=tls_server[1], api_key=keys.acme, timeout=30),
-                tls=True) as client, pytest.raises(errors.UnavailableError) as info:
+    tls_server: tuple[grpc.Server, str], keys: Keys, no_retry_wait: None
+) -> None:
+    with (
+        Client(
+            ClientConfig(server=tls_server[1], api_key=keys.acme, timeout=30), tls=True
+        ) as client,
+        pytest.raises(errors.UnavailableError) as info,
+    ):
         client.list_jobs_page()
     assert "not signed by a CA the system trusts" in info.value.message
     assert "DOJO_TLS_CA" in info.value.message
 
 
 def test_plain_text_client_gets_nothing_from_a_tls_port(
-        tls_server: tuple[grpc.Server, str], keys: Keys, no_retry_wait: None) -> None:
-    with Client(ClientConfig(server=tls_server[1], api_key=keys.acme, timeout=30)) as client, \
-            pytest.raises(errors.UnavailableError, match="DOJO_TLS=1"):
+    tls_server: tuple[grpc.Server, str], keys: Keys, no_retry_wait: None
+) -> None:
+    with (
+        Client(ClientConfig(server=tls_server[1], api_key=keys.acme, timeout=30)) as client,
+        pytest.raises(errors.UnavailableError, match="DOJO_TLS=1"),
+    ):
         client.list_jobs_page()
     with grpc.insecure_channel(tls_server[1]) as channel, pytest.raises(grpc.RpcError) as info:
         health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_health_reflection_and_graceful_stop_over_tls(
-        transactional_db: None, pki: PKI) -> None:
-    server, port = build_api_server("127.0.0.1:0", max_workers=4,
-                                    tls=ServerTLS.load(pki.cert, pki.key))
+def test_health_reflection_and_graceful_stop_over_tls(transactional_db: None, pki: PKI) -> None:
+    server, port = build_api_server(
+        "127.0.0.1:0", max_workers=4, tls=ServerTLS.load(pki.cert, pki.key)
+    )
     server.start()
     stopper = threading.Thread(target=stop_gracefully, args=(server, 2.0))
     try:
@@ -122,6 +135,7 @@ def test_health_reflection_and_graceful_stop_over_tls(
 
 # --- what ServerTLS refuses ---------------------------------------------------------------
 
+
 def test_missing_files_name_their_variable(pki: PKI, tmp_path: Path) -> None:
     with pytest.raises(TLSConfigError, match=r"^DOJO_GRPC_TLS_CERT: cannot read .*missing"):
         ServerTLS.load(tmp_path / "missing.pem", pki.key)
@@ -142,9 +156,24 @@ def test_swapped_or_mismatched_files_are_refused(pki: PKI) -> None:
 
 def test_encrypted_key_is_refused(pki: PKI, tmp_path: Path) -> None:
     encrypted = tmp_path / "encrypted.key"
-    subprocess.run(["openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", str(pki.key),
-                    "-out", str(encrypted), "-passout", "pass:secret"], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            str(pki.key),
+            "-out",
+            str(encrypted),
+            "-passout",
+            "pass:secret",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     with pytest.raises(TLSConfigError, match="^DOJO_GRPC_TLS_KEY: .* encrypted"):
         ServerTLS.load(pki.cert, encrypted)
 
@@ -156,16 +185,34 @@ def test_repr_keeps_the_key_out(pki: PKI) -> None:
 
 # --- serve_grpc ---------------------------------------------------------------------------
 
+
 def serve_grpc(tmp_path: Path, **env: str) -> subprocess.Popen[str]:
-    full = dict(os.environ, DOJO_DATA_DIR=str(tmp_path),
-                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONUNBUFFERED="1",
-                **env)
+    full = dict(
+        os.environ,
+        DOJO_DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        PYTHONUNBUFFERED="1",
+        **env,
+    )
     for name in ("PROMETHEUS_MULTIPROC_DIR", "DOJO_GRPC_METRICS_PORT"):
         full.pop(name, None)
     return subprocess.Popen(
-        [sys.executable, "manage.py", "serve_grpc", "--addr", "127.0.0.1:0", "--no-scheduler",
-         "--grace", "1"], cwd=REPO, env=full, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "manage.py",
+            "serve_grpc",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-scheduler",
+            "--grace",
+            "1",
+        ],
+        cwd=REPO,
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_serve_grpc_serves_tls_from_the_environment(pki: PKI, tmp_path: Path) -> None:
@@ -178,7 +225,8 @@ def test_serve_grpc_serves_tls_from_the_environment(pki: PKI, tmp_path: Path) ->
         address = f"127.0.0.1:{match[1]}"
         with tls_channel(address, pki.ca) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service="dojo.v1.JobService"), timeout=10)
+                health_pb2.HealthCheckRequest(service="dojo.v1.JobService"), timeout=10
+            )
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
         with grpc.insecure_channel(address) as channel, pytest.raises(grpc.RpcError):
             health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -187,15 +235,23 @@ def test_serve_grpc_serves_tls_from_the_environment(pki: PKI, tmp_path: Path) ->
         assert proc.wait(timeout=20) == 0
 
 
-@pytest.mark.parametrize("env, named", [
-    ({"DOJO_GRPC_TLS_CERT": "{missing}", "DOJO_GRPC_TLS_KEY": "{key}"},
-     "DOJO_GRPC_TLS_CERT: cannot read"),
-    ({"DOJO_GRPC_TLS_CERT": "{cert}", "DOJO_GRPC_TLS_KEY": "{missing}"},
-     "DOJO_GRPC_TLS_KEY: cannot read"),
-    ({"DOJO_GRPC_TLS_CERT": "{cert}"}, "DOJO_GRPC_TLS_KEY is required"),
-])
+@pytest.mark.parametrize(
+    "env, named",
+    [
+        (
+            {"DOJO_GRPC_TLS_CERT": "{missing}", "DOJO_GRPC_TLS_KEY": "{key}"},
+            "DOJO_GRPC_TLS_CERT: cannot read",
+        ),
+        (
+            {"DOJO_GRPC_TLS_CERT": "{cert}", "DOJO_GRPC_TLS_KEY": "{missing}"},
+            "DOJO_GRPC_TLS_KEY: cannot read",
+        ),
+        ({"DOJO_GRPC_TLS_CERT": "{cert}"}, "DOJO_GRPC_TLS_KEY is required"),
+    ],
+)
 def test_serve_grpc_stops_naming_the_bad_variable(
-        pki: PKI, tmp_path: Path, env: dict[str, str], named: str) -> None:
+    pki: PKI, tmp_path: Path, env: dict[str, str], named: str
+) -> None:
     paths = {"cert": str(pki.cert), "key": str(pki.key), "missing": str(tmp_path / "nope.pem")}
     proc = serve_grpc(tmp_path, **{k: v.format(**paths) for k, v in env.items()})
     out, _ = proc.communicate(timeout=60)

@@ -34,9 +34,17 @@ from dojocloud.billing.reconcile import (
 # -- the pure comparison --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("90s", 90), ("5m", 300), ("1h30m", 5400), ("7d", 604800), ("1w", 604800), ("500ms", 0.5),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("7d", 604800),
+        ("1w", 604800),
+        ("500ms", 0.5),
+    ],
+)
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -47,52 +55,61 @@ def test_parse_duration_rejects(text: str) -> None:
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("samples", "start", "expected"), [
-    # Born at zero: the first sample is usage too (increase() would report 7 here).
-    ([(10, 3.0), (20, 5.0), (30, 10.0)], None, 10.0),
-    # A restart: the value after the drop is usage since the restart.
-    ([(10, 4.0), (20, 9.0), (30, 2.0), (40, 6.0)], None, 15.0),
-    ([(10, 4.0), (20, 9.0), (30, 0.0), (40, 0.0)], None, 9.0),
-    # A window: the last sample at or before the start is the baseline.
-    ([(10, 4.0), (20, 9.0), (30, 12.0)], 20, 3.0),
-    ([(10, 4.0), (20, 9.0), (30, 12.0)], 25, 3.0),
-    ([(10, 4.0), (20, 9.0), (30, 1.0)], 15, 6.0),
-    # A series born inside the window counts from zero.
-    ([(30, 4.0), (40, 6.0)], 20, 6.0),
-    # Order of samples does not matter; no samples, no usage.
-    ([(30, 10.0), (10, 3.0), (20, 5.0)], None, 10.0),
-    ([], None, 0.0),
-])
-def test_counter_increase(samples: list[tuple[float, float]], start: float | None,
-                          expected: float) -> None:
+@pytest.mark.parametrize(
+    ("samples", "start", "expected"),
+    [
+        # Born at zero: the first sample is usage too (increase() would report 7 here).
+        ([(10, 3.0), (20, 5.0), (30, 10.0)], None, 10.0),
+        # A restart: the value after the drop is usage since the restart.
+        ([(10, 4.0), (20, 9.0), (30, 2.0), (40, 6.0)], None, 15.0),
+        ([(10, 4.0), (20, 9.0), (30, 0.0), (40, 0.0)], None, 9.0),
+        # A window: the last sample at or before the start is the baseline.
+        ([(10, 4.0), (20, 9.0), (30, 12.0)], 20, 3.0),
+        ([(10, 4.0), (20, 9.0), (30, 12.0)], 25, 3.0),
+        ([(10, 4.0), (20, 9.0), (30, 1.0)], 15, 6.0),
+        # A series born inside the window counts from zero.
+        ([(30, 4.0), (40, 6.0)], 20, 6.0),
+        # Order of samples does not matter; no samples, no usage.
+        ([(30, 10.0), (10, 3.0), (20, 5.0)], None, 10.0),
+        ([], None, 0.0),
+    ],
+)
+def test_counter_increase(
+    samples: list[tuple[float, float]], start: float | None, expected: float
+) -> None:
     assert counter_increase(samples, start) == pytest.approx(expected)
 
 
 def test_prometheus_usage_sums_series_of_all_instances_by_org_and_pool() -> None:
     alloc, dev = "dojo_usage_allocated_seconds_total", "dojo_usage_device_seconds_total"
     series = [
-        Series(alloc, "acme", "dojo", [(1, 5.0), (2, 8.0)]),      # worker 1
-        Series(alloc, "acme", "dojo", [(1, 2.0)]),                # worker 2, same labels
+        Series(alloc, "acme", "dojo", [(1, 5.0), (2, 8.0)]),  # worker 1
+        Series(alloc, "acme", "dojo", [(1, 2.0)]),  # worker 2, same labels
         Series(dev, "acme", "dojo", [(1, 1.5)]),
         Series(alloc, "acme", "gpu-a100", [(1, 16.0)]),
         Series("dojo_segments_total", "acme", "dojo", [(1, 99.0)]),  # not a usage counter
     ]
     assert prometheus_usage(series, None) == {
-        ("acme", "dojo"): Usage(10.0, 1.5), ("acme", "gpu-a100"): Usage(16.0, 0.0)}
+        ("acme", "dojo"): Usage(10.0, 1.5),
+        ("acme", "gpu-a100"): Usage(16.0, 0.0),
+    }
 
 
 K = ("acme", "dojo")
 
 
-@pytest.mark.parametrize(("ledger", "prom", "pending", "status"), [
-    (Usage(100.0, 10.0), Usage(100.0, 10.0), Usage(), "ok"),
-    (Usage(100.0, 10.0), Usage(100.0 + 1e-9, 10.0), Usage(), "ok"),       # float sums
-    (Usage(100.0, 10.0), Usage(80.0, 10.0), Usage(), "mismatch"),         # lost increments
-    (Usage(100.0, 10.0), Usage(100.0, 9.0), Usage(), "mismatch"),         # device seconds too
-    (Usage(100.0, 10.0), Usage(80.0, 8.0), Usage(20.0, 2.0), "pending"),  # not scraped yet
-    (Usage(100.0, 10.0), Usage(70.0, 7.0), Usage(20.0, 2.0), "mismatch"),  # more than recent
-    (Usage(100.0, 10.0), Usage(120.0, 12.0), Usage(20.0, 2.0), "mismatch"),  # no ledger row
-])
+@pytest.mark.parametrize(
+    ("ledger", "prom", "pending", "status"),
+    [
+        (Usage(100.0, 10.0), Usage(100.0, 10.0), Usage(), "ok"),
+        (Usage(100.0, 10.0), Usage(100.0 + 1e-9, 10.0), Usage(), "ok"),  # float sums
+        (Usage(100.0, 10.0), Usage(80.0, 10.0), Usage(), "mismatch"),  # lost increments
+        (Usage(100.0, 10.0), Usage(100.0, 9.0), Usage(), "mismatch"),  # device seconds too
+        (Usage(100.0, 10.0), Usage(80.0, 8.0), Usage(20.0, 2.0), "pending"),  # not scraped yet
+        (Usage(100.0, 10.0), Usage(70.0, 7.0), Usage(20.0, 2.0), "mismatch"),  # more than recent
+        (Usage(100.0, 10.0), Usage(120.0, 12.0), Usage(20.0, 2.0), "mismatch"),  # no ledger row
+    ],
+)
 def test_compare(ledger: Usage, prom: Usage, pending: Usage, status: str) -> None:
     (line,) = compare({K: ledger}, {K: prom}, {K: pending}, Tolerance())
     assert (line.organization, line.pool, line.status) == ("acme", "dojo", status)
@@ -100,10 +117,13 @@ def test_compare(ledger: Usage, prom: Usage, pending: Usage, status: str) -> Non
 
 
 def test_compare_reports_a_pair_seen_on_one_side_only() -> None:
-    lines = compare({("a", "dojo"): Usage(5.0, 1.0)}, {("b", "gpu-h100"): Usage(3.0, 1.0)},
-                    {}, Tolerance())
+    lines = compare(
+        {("a", "dojo"): Usage(5.0, 1.0)}, {("b", "gpu-h100"): Usage(3.0, 1.0)}, {}, Tolerance()
+    )
     assert [(ln.organization, ln.pool, ln.status) for ln in lines] == [
-        ("a", "dojo", "mismatch"), ("b", "gpu-h100", "mismatch")]
+        ("a", "dojo", "mismatch"),
+        ("b", "gpu-h100", "mismatch"),
+    ]
     report = ReconcileReport(lines, None, datetime.now(UTC))
     assert not report.ok and len(report.mismatches) == 2
 
@@ -124,8 +144,10 @@ def _database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     auth = (db.get("USER") or "") + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return (f"postgresql://{auth + '@' if auth else ''}{db.get('HOST') or '127.0.0.1'}:"
-            f"{db.get('PORT') or 5432}/{db['NAME']}")
+    return (
+        f"postgresql://{auth + '@' if auth else ''}{db.get('HOST') or '127.0.0.1'}:"
+        f"{db.get('PORT') or 5432}/{db['NAME']}"
+    )
 
 
 @dataclass
@@ -148,12 +170,35 @@ class Metered:
         prom = self.tmp / f"prom-{len(self.workers)}"
         prom.mkdir()
         log = open(self.tmp / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
-        self.workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dojocloud", "worker", "-Q", "dojo",
-             "--pool", "solo", "-c", "1", "-n", f"w{uuid.uuid4().hex[:6]}@test",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=REPO, env=dict(self.env, PROMETHEUS_MULTIPROC_DIR=str(prom)),
-            stdout=log, stderr=subprocess.STDOUT))
+        self.workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "dojocloud",
+                    "worker",
+                    "-Q",
+                    "dojo",
+                    "--pool",
+                    "solo",
+                    "-c",
+                    "1",
+                    "-n",
+                    f"w{uuid.uuid4().hex[:6]}@test",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "info",
+                ],
+                cwd=REPO,
+                env=dict(self.env, PROMETHEUS_MULTIPROC_DIR=str(prom)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
 
     def stop_worker(self) -> None:
         for proc in self.workers:
@@ -166,13 +211,18 @@ class Metered:
                     proc.wait()
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in sorted(self.tmp.glob("*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.tmp.glob("*.log"))
+        )
 
 
 @pytest.fixture
-def metered(transactional_db: None, redis_url: str, settings,  # type: ignore[no-untyped-def]
-            tmp_path: Path) -> Iterator[Metered]:
+def metered(
+    transactional_db: None,
+    redis_url: str,
+    settings,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> Iterator[Metered]:
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("the prometheus binary is not on PATH (Debian: apt-get install prometheus)")
@@ -185,12 +235,21 @@ def metered(transactional_db: None, redis_url: str, settings,  # type: ignore[no
     app._pool = None  # Celery caches pools built for the broker URL it saw first
     app.amqp._producer_pool = None
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": redis_url,
-           "DOJO_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dojocloud.settings",
-           "DOJO_WORKER_METRICS_PORT": str(port)}
-    stack = Stack(ports=Ports(free_port(), free_port(), free_port(), 0, free_port()),
-                  state_dir=tmp_path / "state", log_dir=tmp_path, scrape_interval="1s",
-                  worker_metrics_ports={"dojo": port})
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": redis_url,
+        "DOJO_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "dojocloud.settings",
+        "DOJO_WORKER_METRICS_PORT": str(port),
+    }
+    stack = Stack(
+        ports=Ports(free_port(), free_port(), free_port(), 0, free_port()),
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path,
+        scrape_interval="1s",
+        worker_metrics_ports={"dojo": port},
+    )
     metered = Metered(env, tmp_path, port, stack)
     try:
         stack.start_prometheus(binary)
@@ -203,8 +262,12 @@ def metered(transactional_db: None, redis_url: str, settings,  # type: ignore[no
         app.amqp._producer_pool = None
 
 
-def _run_job(metered: Metered, principal, steps: int,  # type: ignore[no-untyped-def]
-             interval: int) -> str:
+def _run_job(
+    metered: Metered,
+    principal,
+    steps: int,  # type: ignore[no-untyped-def]
+    interval: int,
+) -> str:
     from dojocloud.jobs import services as jobs
     from dojocloud.jobs.models import Job
     from tests.support.driving import drive, tiny_spec
@@ -236,7 +299,8 @@ def _ledger(org: str, pool: str) -> Usage:
     from dojocloud.billing.models import UsageRecord
 
     agg = UsageRecord.objects.filter(organization__slug=org, pool=pool).aggregate(
-        a=Sum("allocated_seconds"), d=Sum("device_seconds"))
+        a=Sum("allocated_seconds"), d=Sum("device_seconds")
+    )
     return Usage(agg["a"] or 0.0, agg["d"] or 0.0)
 
 
@@ -278,7 +342,8 @@ def test_reconcile_against_real_prometheus(metered: Metered) -> None:
     second = _run_job(metered, principal, steps=2, interval=2)
     restarted = UsageRecord.objects.get(job_id=second).allocated_seconds
     assert restarted < _ledger("acme", "dojo").allocated_seconds - restarted, (
-        "the second job outgrew the first: its restart would be invisible")
+        "the second job outgrew the first: its restart would be invisible"
+    )
     report = _settled(url)
     rows = [(r.job_id == second, r.allocated_seconds) for r in UsageRecord.objects.all()]
     assert [ln.status for ln in report.lines] == ["ok"], (report, rows)
@@ -294,22 +359,38 @@ def test_reconcile_against_real_prometheus(metered: Metered) -> None:
 
     # A ledger row that no counter saw, recorded long enough ago to have been scraped.
     UsageRecord.objects.create(
-        job_id=first, organization_id=UsageRecord.objects.filter(job_id=first)[0].organization_id,
-        attempt=1, segment=99, pool="dojo", accelerator="dojo-tile", device_count=1,
-        start_step=6, end_step=8, allocated_seconds=42.0, device_seconds=4.0,
-        wall_seconds=42.0, started_at=datetime.now(UTC) - timedelta(minutes=3),
+        job_id=first,
+        organization_id=UsageRecord.objects.filter(job_id=first)[0].organization_id,
+        attempt=1,
+        segment=99,
+        pool="dojo",
+        accelerator="dojo-tile",
+        device_count=1,
+        start_step=6,
+        end_step=8,
+        allocated_seconds=42.0,
+        device_seconds=4.0,
+        wall_seconds=42.0,
+        started_at=datetime.now(UTC) - timedelta(minutes=3),
         ended_at=datetime.now(UTC) - timedelta(minutes=2),
-        recorded_at=datetime.now(UTC) - timedelta(minutes=2))
+        recorded_at=datetime.now(UTC) - timedelta(minutes=2),
+    )
     report = reconcile(url)
     (line,) = report.mismatches
     assert line.ledger.allocated_seconds - line.prometheus.allocated_seconds == (
-        pytest.approx(42.0))
+        pytest.approx(42.0)
+    )
     assert "allocated_seconds" in line.reason and not report.ok
 
     # The command, as an operator runs it: the table, and exit status 1.
     res = subprocess.run(
-        [sys.executable, "manage.py", "reconcile_usage"], cwd=REPO, capture_output=True,
-        text=True, timeout=60, env=dict(metered.env, DOJO_PROMETHEUS_URL=url))
+        [sys.executable, "manage.py", "reconcile_usage"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(metered.env, DOJO_PROMETHEUS_URL=url),
+    )
     assert res.returncode == 1, (res.stdout, res.stderr)
     assert "acme" in res.stdout and "mismatch" in res.stdout, res.stdout
 
@@ -327,15 +408,19 @@ def test_generated_prometheus_config_matches_the_reference(tmp_path: Path) -> No
     if promtool:  # the Debian package ships it beside prometheus
         config = tmp_path / "prometheus.yml"
         config.write_text(yaml.safe_dump(generated))
-        res = subprocess.run([promtool, "check", "config", str(config)],
-                             capture_output=True, text=True, timeout=30)
+        res = subprocess.run(
+            [promtool, "check", "config", str(config)], capture_output=True, text=True, timeout=30
+        )
         assert res.returncode == 0, res.stdout + res.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--window", "yesterday"], "not a duration"),
-    (["--prometheus-url", "http://127.0.0.1:{port}"], "cannot query Prometheus"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--window", "yesterday"], "not a duration"),
+        (["--prometheus-url", "http://127.0.0.1:{port}"], "cannot query Prometheus"),
+    ],
+)
 def test_command_fails_loudly(args: list[str], message: str) -> None:
     from django.core.management import CommandError, call_command
 

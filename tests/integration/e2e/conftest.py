@@ -36,8 +36,14 @@ class RunningStack:
 
     def manage_json(self, code: str) -> object:
         """Runs Python in `manage.py shell` against the stack's database; returns its JSON."""
-        res = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=REPO,
-                             env=self.env, capture_output=True, text=True, timeout=120)
+        res = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -68,8 +74,11 @@ def _redis_env() -> dict[str, str]:
         return {}
     import redis
 
-    e2e_url = url.rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}" if url.count("/") > 2 else \
-        f"{url}/{E2E_REDIS_DB}"
+    e2e_url = (
+        url.rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
+        if url.count("/") > 2
+        else f"{url}/{E2E_REDIS_DB}"
+    )
     redis.Redis.from_url(e2e_url).flushdb()
     return {"REDIS_URL": e2e_url}
 
@@ -88,8 +97,14 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     }
     if "REDIS_URL" not in env:
         os.environ.pop("REDIS_URL", None)  # the stack starts its own embedded server
-    stack = Stack(env=env, ports=Ports.ephemeral(), state_dir=base / "data",
-                  log_dir=base / "logs", quiet_seed=True, scrape_interval="1s")
+    stack = Stack(
+        env=env,
+        ports=Ports.ephemeral(),
+        state_dir=base / "data",
+        log_dir=base / "logs",
+        quiet_seed=True,
+        scrape_interval="1s",
+    )
     try:
         full_env = stack.start()
         key = ""

@@ -74,7 +74,8 @@ def test_sdk_job_runs_to_success_and_is_billed(running_stack: RunningStack) -> N
         f"rows = U.objects.filter(job_id='{final.name.rsplit('/', 1)[1]}'); "
         "print(json.dumps({'segments': sorted(r.segment for r in rows), "
         "'allocated': sum(r.allocated_seconds for r in rows), "
-        "'pools': sorted({r.pool for r in rows})}))")
+        "'pools': sorted({r.pool for r in rows})}))"
+    )
     assert isinstance(ledger, dict)
     segments = spec.training.steps // spec.training.checkpoint_interval
     assert ledger["segments"] == list(range(len(ledger["segments"])))
@@ -84,19 +85,33 @@ def test_sdk_job_runs_to_success_and_is_billed(running_stack: RunningStack) -> N
 
     # The worker that produced the usage exposes it; the counter mirrors the ledger.
     text = scrape(running_stack.stack.worker_metrics_ports["dojo"])
-    counted = metric_value(text, "dojo_usage_allocated_seconds_total",
-                           organization="demo", pool="dojo")
+    counted = metric_value(
+        text, "dojo_usage_allocated_seconds_total", organization="demo", pool="dojo"
+    )
     assert counted == pytest.approx(ledger["allocated"], rel=1e-6)
 
     # A real Prometheus server scraped the processes: reconciliation (run against the
     # stack's own database) agrees with the ledger once the last samples are scraped.
     if running_stack.stack.prometheus_url:
-        argv = [sys.executable, "manage.py", "reconcile_usage", "--settle", "0",
-                "--prometheus-url", running_stack.stack.prometheus_url]
+        argv = [
+            sys.executable,
+            "manage.py",
+            "reconcile_usage",
+            "--settle",
+            "0",
+            "--prometheus-url",
+            running_stack.stack.prometheus_url,
+        ]
         deadline = time.monotonic() + 60
         while True:
-            res = subprocess.run(argv, cwd=EXAMPLE.parents[1], env=running_stack.env,
-                                 capture_output=True, text=True, timeout=60)
+            res = subprocess.run(
+                argv,
+                cwd=EXAMPLE.parents[1],
+                env=running_stack.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if res.returncode == 0 or time.monotonic() > deadline:
                 break
             time.sleep(1)
@@ -105,16 +120,27 @@ def test_sdk_job_runs_to_success_and_is_billed(running_stack: RunningStack) -> N
 
 
 def test_cli_submit_wait_exits_zero_on_success(running_stack: RunningStack) -> None:
-    env = dict(running_stack.env, DOJO_SERVER=running_stack.grpc,
-               DOJO_API_KEY=running_stack.api_key)
+    env = dict(
+        running_stack.env, DOJO_SERVER=running_stack.grpc, DOJO_API_KEY=running_stack.api_key
+    )
     dojo = str(Path(sys.executable).with_name("dojo"))
-    res = subprocess.run([dojo, "jobs", "submit", str(EXAMPLE), "--wait"], env=env,
-                         capture_output=True, text=True, timeout=400)
+    res = subprocess.run(
+        [dojo, "jobs", "submit", str(EXAMPLE), "--wait"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "SUCCEEDED" in res.stdout + res.stderr
 
-    listed = subprocess.run([dojo, "jobs", "list", "--output", "json"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [dojo, "jobs", "list", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     assert "SUCCEEDED" in listed.stdout
 
@@ -128,7 +154,8 @@ def test_other_organization_gets_not_found(running_stack: RunningStack) -> None:
         "u, _ = User.objects.get_or_create(username='mallory'); "
         "org = s.create_organization('rival', 'Rival Labs', u); "
         "key = s.create_api_key(s.principal_for_user(u, 'rival'), name='e2e')[1]; "
-        "print(json.dumps(key))")
+        "print(json.dumps(key))"
+    )
     assert isinstance(outsider_key, str)
     with client(running_stack, outsider_key) as c:
         with pytest.raises(NotFoundError):
@@ -163,8 +190,9 @@ def test_bad_key_is_unauthenticated_and_health_is_served(running_stack: RunningS
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(running_stack.grpc) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
-                                                          timeout=10)
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=10
+        )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
     with urllib.request.urlopen(running_stack.web + "/metrics", timeout=10) as resp:
         assert resp.status == 200

@@ -37,14 +37,30 @@ from tests.support import fuzz_inputs as fz
 from tests.support.grpc_server import serving
 
 # About 75 s on a shared 2-core machine: slow, but part of `make test`.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.usefixtures("no_request_limits")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.usefixtures("no_request_limits"),
+]
 
 SPECS, FILES, FORMS = 5_000, 500, 300
-FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
-ANSWERS = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
-           grpc.StatusCode.FAILED_PRECONDITION}
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+ANSWERS = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION,
+}
 
 
 @dataclass
@@ -81,7 +97,7 @@ def _call(rpc: object, request: object, key: str) -> grpc.StatusCode:
         err = errors.from_rpc_error(exc)
         assert exc.code() in ANSWERS, f"{exc.code()}: {exc.details()}"
         if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-            assert err.field_violations, exc.details()   # the details made it through
+            assert err.field_violations, exc.details()  # the details made it through
         return exc.code()
     return grpc.StatusCode.OK
 
@@ -94,8 +110,7 @@ def test_create_and_estimate_answer_every_spec(stack: Stack, server_log: object)
         @settings(FUZZ, max_examples=SPECS)
         @given(spec=fz.job_specs(), request_id=fz.REQUEST_IDS, parent=fz.PARENTS)
         def check(spec: job_pb2.JobSpec, request_id: str, parent: str) -> None:
-            create = job_pb2.CreateJobRequest(parent=parent, job_spec=spec,
-                                              request_id=request_id)
+            create = job_pb2.CreateJobRequest(parent=parent, job_spec=spec, request_id=request_id)
             codes["create:" + _call(stub.CreateJob, create, stack.api_key).name] += 1
             estimate = job_pb2.EstimateJobRequest(job_spec=spec)
             codes["estimate:" + _call(stub.EstimateJob, estimate, stack.api_key).name] += 1
@@ -120,7 +135,7 @@ def _load(path: Path) -> None:
         message = str(exc)
         assert message.startswith(f"{path}: "), message
         if exc.field_violations == []:
-            assert "\n" not in message, message     # size, encoding, depth, syntax: one line
+            assert "\n" not in message, message  # size, encoding, depth, syntax: one line
 
 
 def _portal(web: WebClient, data: bytes) -> None:
@@ -132,9 +147,9 @@ def _portal(web: WebClient, data: bytes) -> None:
     assert answer.status_code in (302, 400), answer.status_code
 
 
-def test_job_files_through_the_cli_and_the_portal(stack: Stack, server_log: object,
-                                                  tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_job_files_through_the_cli_and_the_portal(
+    stack: Stack, server_log: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOJO_SERVER", stack.address)
     monkeypatch.setenv("DOJO_API_KEY", stack.api_key)
     path = tmp_path / "job.yaml"
@@ -155,17 +170,37 @@ def test_job_files_through_the_cli_and_the_portal(stack: Stack, server_log: obje
     assert sum(exits.values()) >= FILES and exits[cli.EXIT_BAD_INPUT] > FILES // 2, exits
 
 
-FORM_FIELDS = ["name", "architecture", "params", "dataset", "dataset_uri", "steps",
-               "batch_size", "optimizer", "learning_rate", "precision", "checkpoint_interval",
-               "seed", "count", "max_runtime_seconds", "priority_class"]
-FORM_VALUES = st.one_of(fz.TEXT, st.integers().map(str), st.floats().map(str),
-                        st.sampled_from(["mlp", "digits", "adam", "bf16", "normal", "10"]))
+FORM_FIELDS = [
+    "name",
+    "architecture",
+    "params",
+    "dataset",
+    "dataset_uri",
+    "steps",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "precision",
+    "checkpoint_interval",
+    "seed",
+    "count",
+    "max_runtime_seconds",
+    "priority_class",
+]
+FORM_VALUES = st.one_of(
+    fz.TEXT,
+    st.integers().map(str),
+    st.floats().map(str),
+    st.sampled_from(["mlp", "digits", "adam", "bf16", "normal", "10"]),
+)
 
 
 def test_portal_forms(stack: Stack, server_log: object) -> None:
     @settings(FUZZ, max_examples=FORMS)
-    @given(form=st.fixed_dictionaries({}, optional={f: FORM_VALUES for f in FORM_FIELDS}),
-           accelerators=fz.ACCELERATORS)
+    @given(
+        form=st.fixed_dictionaries({}, optional={f: FORM_VALUES for f in FORM_FIELDS}),
+        accelerators=fz.ACCELERATORS,
+    )
     def check(form: dict[str, str], accelerators: list[str]) -> None:
         post = {"mode": "form", **form, "accelerators": accelerators}
         answer = stack.web.post(reverse("portal:job-estimate"), post)
@@ -191,9 +226,13 @@ def test_real_dojo_processes(stack: Stack, tmp_path: Path) -> None:
     for name, data in REAL_RUNS.items():
         (tmp_path / name).write_bytes(data)
         for command in ("submit", "estimate"):
-            done = subprocess.run([sys.executable, "-m", "dojo.cli", "jobs", command,
-                                   str(tmp_path / name)], env=env, capture_output=True,
-                                  timeout=120, check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "dojo.cli", "jobs", command, str(tmp_path / name)],
+                env=env,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
             assert done.returncode == cli.EXIT_BAD_INPUT, (name, done.stderr)
             assert b"Traceback" not in done.stderr and len(done.stderr) < 2_000
             # the file's own problems name the file; the server's name the fields

@@ -22,11 +22,18 @@ def live(transactional_db: None, redis_url: str, settings, tmp_path: Path) -> It
     old_broker = app.conf.broker_url
     app.conf.broker_url = redis_url
     _reset_producer_pools(app)
-    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": redis_url,
-           "DOJO_TORCH_THREADS": "1",
-           "DOJO_DATA_DIR": str(tmp_path), "DOJO_HEARTBEAT_INTERVAL_S": "0.5",
-           "DOJO_HEARTBEAT_TIMEOUT_S": "4", "DOJO_METRIC_EVERY_STEPS": "1",
-           "DJANGO_SETTINGS_MODULE": "dojocloud.settings", "PROMETHEUS_MULTIPROC_DIR": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+        "DOJO_TORCH_THREADS": "1",
+        "DOJO_DATA_DIR": str(tmp_path),
+        "DOJO_HEARTBEAT_INTERVAL_S": "0.5",
+        "DOJO_HEARTBEAT_TIMEOUT_S": "4",
+        "DOJO_METRIC_EVERY_STEPS": "1",
+        "DJANGO_SETTINGS_MODULE": "dojocloud.settings",
+        "PROMETHEUS_MULTIPROC_DIR": "",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR")
     workers = Workers(env, tmp_path)
     try:

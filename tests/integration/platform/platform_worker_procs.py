@@ -26,7 +26,9 @@ def database_url() -> str:
     if db.get("PASSWORD"):
         auth += f":{db['PASSWORD']}"
     host = f"{auth}@" if auth else ""
-    return f"postgresql://{host}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    return (
+        f"postgresql://{host}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
 
 
 @dataclass
@@ -39,16 +41,39 @@ class Workers:
         name = f"w{len(self.procs)}-{uuid.uuid4().hex[:6]}@test"
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the proc
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dojocloud", "worker", "-Q", queue,
-             "--pool", "solo", "-c", "1", "-n", name, "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-l", "info"],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dojocloud",
+                "worker",
+                "-Q",
+                queue,
+                "--pool",
+                "solo",
+                "-c",
+                "1",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.procs.append(proc)
         return proc
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("*.log"))
+        )
 
     def stop_all(self) -> None:
         for proc in self.procs:

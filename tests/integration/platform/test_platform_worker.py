@@ -57,7 +57,7 @@ def steps_for(seconds: float) -> int:
     torch.set_num_threads(1)  # as the workers run (DOJO_TORCH_THREADS=1)
     try:
         trainer = Trainer(train_config(validate_spec(tiny_spec(steps=80, interval=80))))
-        state = trainer.train(trainer.initial_state(), 20)   # warm-up steps are slower
+        state = trainer.train(trainer.initial_state(), 20)  # warm-up steps are slower
         started = time.perf_counter()
         trainer.train(state, 80)
         per_step = (time.perf_counter() - started) / 60

@@ -98,9 +98,21 @@ def form_post() -> dict[str, object]:
 
 
 _FORM_POST = {
-    "mode": "form", "name": "form-job", "priority_class": "normal", "architecture": "mlp",
-    "params": "hidden=64, layers=3", "dataset": "digits", "dataset_uri": "", "steps": "200",
-    "batch_size": "32", "optimizer": "sgd", "learning_rate": "0.05", "precision": "cfp8",
-    "checkpoint_interval": "50", "seed": "11", "accelerators": ["dojo-tile"], "count": "2",
+    "mode": "form",
+    "name": "form-job",
+    "priority_class": "normal",
+    "architecture": "mlp",
+    "params": "hidden=64, layers=3",
+    "dataset": "digits",
+    "dataset_uri": "",
+    "steps": "200",
+    "batch_size": "32",
+    "optimizer": "sgd",
+    "learning_rate": "0.05",
+    "precision": "cfp8",
+    "checkpoint_interval": "50",
+    "seed": "11",
+    "accelerators": ["dojo-tile"],
+    "count": "2",
     "max_runtime_seconds": "600",
 }

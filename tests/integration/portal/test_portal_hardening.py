@@ -79,13 +79,23 @@ def test_static_files_are_served_with_debug_off(settings) -> None:  # type: igno
 
 
 def test_check_deploy_is_clean_on_production_settings(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "DOJO_"))}
-    env.update(DJANGO_DEBUG="false", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-               DOJO_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="dojocloud.settings")
-    res = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level",
-                          "WARNING"], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=120)
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DOJO_"))
+    }
+    env.update(
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DOJO_DATA_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="dojocloud.settings",
+    )
+    res = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "System check identified no issues" in res.stdout
     assert "WARNINGS" not in res.stdout + res.stderr

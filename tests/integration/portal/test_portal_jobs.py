@@ -13,8 +13,9 @@ from dojocloud.tenancy.models import Organization
 pytestmark = pytest.mark.django_db
 
 
-def test_list_shows_own_jobs_with_state_and_pending_reason(alice_client, alice, bob,
-                                                           submit) -> None:
+def test_list_shows_own_jobs_with_state_and_pending_reason(
+    alice_client, alice, bob, submit
+) -> None:
     mine = submit(alice, "mine")
     Job.objects.filter(id=mine.id).update(queue_position=3, pending_reason="no free dojo tile")
     submit(bob, "theirs")
@@ -35,27 +36,28 @@ def test_list_paginates_and_filters_by_state(alice_client, alice, submit) -> Non
     second = alice_client.get("/jobs/", {"page_token": token}).content.decode()
     assert second.count('class="job-name"') == 2 and "job-01" in second and "job-00" in second
     assert "First page" in second
-    assert alice_client.get("/jobs/?state=RUNNING").content.decode().count(
-        'class="job-name"') == 0
+    assert alice_client.get("/jobs/?state=RUNNING").content.decode().count('class="job-name"') == 0
 
 
 def test_detail_shows_state_timeline_usage_and_spec(alice_client, alice, submit) -> None:
     job = submit(alice)
-    Job.objects.filter(id=job.id).update(wall_seconds=12.5, device_seconds=0.42,
-                                         allocated_seconds=12.5)
+    Job.objects.filter(id=job.id).update(
+        wall_seconds=12.5, device_seconds=0.42, allocated_seconds=12.5
+    )
     page = alice_client.get(f"/jobs/{job.id}/").content.decode()
     assert job.resource_name in page and "QUEUED" in page
     assert "Wall time" in page and "12.5s" in page
     assert "Modelled device time" in page and "420 ms" in page and "0.034× wall" in page
-    assert "submitted" in page                   # the QUEUED state event's reason
-    assert "architecture: mlp" in page           # the spec as YAML
+    assert "submitted" in page  # the QUEUED state event's reason
+    assert "architecture: mlp" in page  # the spec as YAML
     assert 'id="loss-chart"' in page and "chart.umd.min.js" in page
 
 
 def test_events_json_returns_events_after_an_id(alice_client, alice, submit) -> None:
     job = submit(alice)
-    JobEvent.objects.create(job=job, kind="metric", data={"step": 10, "loss": 2.1,
-                                                          "accuracy": None})
+    JobEvent.objects.create(
+        job=job, kind="metric", data={"step": 10, "loss": 2.1, "accuracy": None}
+    )
     body = alice_client.get(f"/jobs/{job.id}/events.json").json()
     kinds = [e["kind"] for e in body["events"]]
     assert kinds == ["state", "metric"]
@@ -67,8 +69,11 @@ def test_events_json_returns_events_after_an_id(alice_client, alice, submit) -> 
 
 def test_other_organizations_job_is_not_found(alice_client, bob, submit) -> None:
     theirs = submit(bob, "theirs")
-    for url in (f"/jobs/{theirs.id}/", f"/jobs/{theirs.id}/events.json",
-                f"/jobs/new/?from={theirs.id}"):
+    for url in (
+        f"/jobs/{theirs.id}/",
+        f"/jobs/{theirs.id}/events.json",
+        f"/jobs/new/?from={theirs.id}",
+    ):
         assert alice_client.get(url).status_code == 404, url
     assert alice_client.post(f"/jobs/{theirs.id}/cancel/").status_code == 404
     assert Job.objects.get(id=theirs.id).state == "QUEUED"
@@ -82,7 +87,7 @@ def test_cancel_moves_the_job_to_cancelled(alice_client, alice, submit) -> None:
     assert job.state == "CANCELLED" and "alice" in job.state_reason
     page = response.content.decode()
     assert "Cancel requested." in page and "state-cancelled" in page
-    assert "Cancel job" not in page              # no cancel button on a final job
+    assert "Cancel job" not in page  # no cancel button on a final job
     again = alice_client.post(f"/jobs/{job.id}/cancel/", follow=True).content.decode()
     assert "already CANCELLED" in again
 
@@ -99,8 +104,9 @@ def test_cancel_needs_the_csrf_token(alice, submit) -> None:
     assert Job.objects.get(id=job.id).state == "CANCELLED"
 
 
-def test_viewer_can_read_but_not_submit_or_cancel(client_for, victor, alice, submit,
-                                                  form_post) -> None:
+def test_viewer_can_read_but_not_submit_or_cancel(
+    client_for, victor, alice, submit, form_post
+) -> None:
     job = submit(alice)
     viewer = client_for(victor)
     listing = viewer.get("/jobs/").content.decode()
@@ -119,17 +125,17 @@ def test_user_without_organization_gets_a_clear_page(client_for, operator) -> No
     assert response.status_code == 403 and "No organization" in response.content.decode()
 
 
-def test_member_of_two_organizations_switches_between_them(alice_client, alice, bob,
-                                                           submit) -> None:
+def test_member_of_two_organizations_switches_between_them(
+    alice_client, alice, bob, submit
+) -> None:
     tenancy.add_member(Organization.objects.get(slug="globex"), alice, "viewer")
     submit(bob, "globex-job")
     assert "globex-job" not in alice_client.get("/jobs/").content.decode()
     alice_client.post("/org/", {"org": "globex"})
     page = alice_client.get("/jobs/").content.decode()
-    assert "globex-job" in page and "New job" not in page      # a viewer there
+    assert "globex-job" in page and "New job" not in page  # a viewer there
     outsider = alice_client.post("/org/", {"org": "initech"})
     assert outsider.status_code == 403
-
 
 
 def test_bad_page_token_or_state_filter_says_so(alice_client) -> None:

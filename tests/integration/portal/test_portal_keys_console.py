@@ -21,7 +21,7 @@ def test_api_key_is_shown_once_and_stored_hashed(alice_client) -> None:
     raw = response.context["raw_key"]
     assert raw and raw in response.content.decode()
     assert response["Cache-Control"] == "no-store"
-    assert raw not in str(dict(alice_client.session))   # taken out of the session once shown
+    assert raw not in str(dict(alice_client.session))  # taken out of the session once shown
     key = ApiKey.objects.get(name="ci")
     assert key.key_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw not in {key.name, key.prefix, key.key_hash}
@@ -41,12 +41,20 @@ def test_revoke_key_and_scoping(alice_client, client_for, bob, victor) -> None:
     assert "revoked" in page
 
 
-def test_the_console_revokes_keys_through_the_tenancy_service(alice_client, client_for,
-                                                               operator) -> None:
+def test_the_console_revokes_keys_through_the_tenancy_service(
+    alice_client, client_for, operator
+) -> None:
     alice_client.post("/keys/", {"name": "ci"})
     key = ApiKey.objects.get(name="ci")
-    page = client_for(operator).post("/admin/tenancy/apikey/", {
-        "action": "revoke", "_selected_action": [key.id]}, follow=True).content.decode()
+    page = (
+        client_for(operator)
+        .post(
+            "/admin/tenancy/apikey/",
+            {"action": "revoke", "_selected_action": [key.id]},
+            follow=True,
+        )
+        .content.decode()
+    )
     assert "Revoked 1 key(s)." in page
     assert ApiKey.objects.get(id=key.id).revoked_at is not None
 
@@ -57,21 +65,29 @@ def test_admin_pages_load_for_staff(client_for, operator, alice, submit) -> None
     alice_client.post("/keys/", {"name": "ci"})
     key = ApiKey.objects.get(name="ci")
     staff = client_for(operator)
-    for url in ("/admin/", "/admin/jobs/job/", "/admin/jobs/job/?state__exact=QUEUED",
-                f"/admin/jobs/job/{job.id}/change/", "/admin/billing/usagerecord/",
-                "/admin/tenancy/organization/", "/admin/tenancy/membership/",
-                "/admin/tenancy/apikey/", f"/admin/tenancy/apikey/{key.id}/change/",
-                "/admin/scheduling/device/"):
+    for url in (
+        "/admin/",
+        "/admin/jobs/job/",
+        "/admin/jobs/job/?state__exact=QUEUED",
+        f"/admin/jobs/job/{job.id}/change/",
+        "/admin/billing/usagerecord/",
+        "/admin/tenancy/organization/",
+        "/admin/tenancy/membership/",
+        "/admin/tenancy/apikey/",
+        f"/admin/tenancy/apikey/{key.id}/change/",
+        "/admin/scheduling/device/",
+    ):
         response = staff.get(url)
         assert response.status_code == 200, url
         assert key.key_hash not in response.content.decode(), url
     assert "submitted" in staff.get(f"/admin/jobs/job/{job.id}/change/").content.decode()
     assert f"dojo_{key.prefix}_" in staff.get("/admin/tenancy/apikey/").content.decode()
-    assert alice_client.get("/admin/jobs/job/").status_code == 302   # not staff
+    assert alice_client.get("/admin/jobs/job/").status_code == 302  # not staff
 
 
-def test_fleet_overview_shows_tiles_with_job_and_tenant(client_for, operator, alice,
-                                                       submit) -> None:
+def test_fleet_overview_shows_tiles_with_job_and_tenant(
+    client_for, operator, alice, submit
+) -> None:
     sync_inventory(inventory())
     job = submit(alice, "on-a-tile")
     tile_id = inventory().tiles[0].id

@@ -27,7 +27,8 @@ def _limits(settings) -> None:  # type: ignore[no-untyped-def]
 
 def log_in(username: str, password: str, address: str = "10.0.0.1") -> int:
     response = Client(REMOTE_ADDR=address).post(
-        "/login/", {"username": username, "password": password})
+        "/login/", {"username": username, "password": password}
+    )
     return response.status_code
 
 
@@ -53,7 +54,7 @@ def test_failures_from_one_address_lock_that_address(alice: User, bob: User) -> 
     fail("nobody-2", 1, "10.0.0.5")
     fail("nobody-3", 1, "10.0.0.5")
     assert log_in("alice", PASSWORD, "10.0.0.5") == 429  # the address is locked for everyone
-    assert log_in("bob", PASSWORD, "10.0.0.6") == 302    # another address is not
+    assert log_in("bob", PASSWORD, "10.0.0.6") == 302  # another address is not
 
 
 def test_cool_off_ends_the_lock(alice: User) -> None:
@@ -73,15 +74,18 @@ def test_an_operator_command_lifts_the_lock(alice: User) -> None:
 
 def test_the_admin_login_is_limited_too(operator: User) -> None:
     for _ in range(3):
-        Client(REMOTE_ADDR="10.0.0.3").post("/admin/login/", {"username": "ops",
-                                                               "password": "guess"})
+        Client(REMOTE_ADDR="10.0.0.3").post(
+            "/admin/login/", {"username": "ops", "password": "guess"}
+        )
     response = Client(REMOTE_ADDR="10.0.0.3").post(
-        "/admin/login/", {"username": "ops", "password": PASSWORD})
+        "/admin/login/", {"username": "ops", "password": PASSWORD}
+    )
     assert response.status_code == 429
 
 
 def test_the_create_job_rate_answers_the_form_with_its_limit(
-        settings, redis_url: str, alice_client: Client, digits_yaml: str) -> None:  # type: ignore[no-untyped-def]
+    settings, redis_url: str, alice_client: Client, digits_yaml: str
+) -> None:  # type: ignore[no-untyped-def]
     settings.REDIS_URL = redis_url
     settings.CREATE_JOB_RATE = 1
     post = {"mode": "yaml", "spec_yaml": digits_yaml}

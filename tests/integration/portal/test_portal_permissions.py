@@ -36,7 +36,7 @@ from tests.support.roles import SESSIONS, Caller, World, expected_allowed, make_
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_request_limits")]
 
 TILE = "dojo/e0/c0/t0/r0c0"
-OPERATOR = "olga"     # staff: the console grant
+OPERATOR = "olga"  # staff: the console grant
 SPEC = """
 name: perm
 model: {architecture: mlp, params: {hidden: 8, layers: 1}}
@@ -45,11 +45,25 @@ training: {steps: 6, batch_size: 8, optimizer: adam, learning_rate: 0.01, precis
            checkpoint_interval: 2, seed: 1}
 resources: {accelerators: [dojo-tile], count: 1}
 """
-FORM = {"mode": "form", "name": "perm-job", "priority_class": "normal", "architecture": "mlp",
-        "params": "hidden=8, layers=1", "dataset": "digits", "dataset_uri": "", "steps": "6",
-        "batch_size": "8", "optimizer": "adam", "learning_rate": "0.01", "precision": "fp32",
-        "checkpoint_interval": "2", "seed": "1", "accelerators": ["dojo-tile"], "count": "1",
-        "max_runtime_seconds": "600"}
+FORM = {
+    "mode": "form",
+    "name": "perm-job",
+    "priority_class": "normal",
+    "architecture": "mlp",
+    "params": "hidden=8, layers=1",
+    "dataset": "digits",
+    "dataset_uri": "",
+    "steps": "6",
+    "batch_size": "8",
+    "optimizer": "adam",
+    "learning_rate": "0.01",
+    "precision": "fp32",
+    "checkpoint_interval": "2",
+    "seed": "1",
+    "accelerators": ["dojo-tile"],
+    "count": "1",
+    "max_runtime_seconds": "600",
+}
 
 
 @dataclass
@@ -57,14 +71,14 @@ class Prepared:
     method: str
     path: str
     data: dict[str, object] = field(default_factory=dict)
-    changed: Callable[[], bool] | None = None    # did the request take effect?
-    action: Action | None = None                 # instead of the view's (revoking: by whose key)
+    changed: Callable[[], bool] | None = None  # did the request take effect?
+    action: Action | None = None  # instead of the view's (revoking: by whose key)
 
 
 @dataclass(frozen=True)
 class Recipe:
     prepare: Callable[[World, Caller], Prepared]
-    kind: str = "portal"       # portal | public | console
+    kind: str = "portal"  # portal | public | console
     acme_object: bool = False  # names acme's object: 404 for another tenant (switch-org: 403)
     foreign: int = 404
 
@@ -89,8 +103,12 @@ def _revoke(whose: str) -> Callable[[World, Caller], Prepared]:
             action = Action.KEYS_REVOKE_OWN
         else:
             action = Action.KEYS_REVOKE_OWNERS if username == "alice" else Action.KEYS_REVOKE_OTHERS
-        return Prepared("post", f"/keys/{key.id}/revoke/", action=action, changed=lambda: (
-            ApiKey.objects.get(id=key.id).revoked_at is not None))
+        return Prepared(
+            "post",
+            f"/keys/{key.id}/revoke/",
+            action=action,
+            changed=lambda: ApiKey.objects.get(id=key.id).revoked_at is not None,
+        )
 
     return prepare
 
@@ -102,30 +120,41 @@ def _new_job(world: World, c: Caller) -> Prepared:
 
 def _cancel(world: World, c: Caller) -> Prepared:
     job = _job(world)
-    return Prepared("post", f"/jobs/{job.id}/cancel/",
-                    changed=lambda: Job.objects.get(id=job.id).state == "CANCELLED")
+    return Prepared(
+        "post",
+        f"/jobs/{job.id}/cancel/",
+        changed=lambda: Job.objects.get(id=job.id).state == "CANCELLED",
+    )
 
 
 def _new_key(world: World, c: Caller) -> Prepared:
     before = ApiKey.objects.count()
-    return Prepared("post", "/keys/", {"name": "new", "scope": "read", "expires_in": "30"},
-                    lambda: ApiKey.objects.count() > before)
+    return Prepared(
+        "post",
+        "/keys/",
+        {"name": "new", "scope": "read", "expires_in": "30"},
+        lambda: ApiKey.objects.count() > before,
+    )
 
 
 def _drain(world: World, c: Caller) -> Prepared:
     Device.objects.filter(id=TILE).update(status="free")
-    return Prepared("post", "/console/actions/device", {"target": TILE, "action": "drain"},
-                    lambda: Device.objects.get(id=TILE).status != "free")
+    return Prepared(
+        "post",
+        "/console/actions/device",
+        {"target": TILE, "action": "drain"},
+        lambda: Device.objects.get(id=TILE).status != "free",
+    )
 
 
 def _requeue(world: World, c: Caller) -> Prepared:
-    return Prepared("post", "/console/actions/job", {"job_id": _job(world).id,
-                                                      "action": "requeue"})
+    return Prepared("post", "/console/actions/job", {"job_id": _job(world).id, "action": "requeue"})
 
 
 def _quota(world: World, c: Caller) -> Prepared:
-    return Prepared("post", "/console/actions/quota",
-                    {"tenant": "acme", "pool": "dojo", "nominal": "1"})
+    return Prepared(
+        "post", "/console/actions/quota", {"tenant": "acme", "pool": "dojo", "nominal": "1"}
+    )
 
 
 def _get(path: str | Callable[[World], str]) -> Callable[[World, Caller], Prepared]:
@@ -142,11 +171,13 @@ RECIPES: dict[str, Recipe] = {
     "portal:job-new#post": Recipe(_new_job),
     "portal:job-estimate": Recipe(lambda w, c: Prepared("post", "/jobs/estimate/", FORM)),
     "portal:job-detail": Recipe(_get(lambda w: f"/jobs/{_job(w).id}/"), acme_object=True),
-    "portal:job-events": Recipe(_get(lambda w: f"/jobs/{_job(w).id}/events.json"),
-                                acme_object=True),
+    "portal:job-events": Recipe(
+        _get(lambda w: f"/jobs/{_job(w).id}/events.json"), acme_object=True
+    ),
     "portal:job-cancel": Recipe(_cancel, acme_object=True),
-    "portal:switch-org": Recipe(lambda w, c: Prepared("post", "/org/", {"org": "acme"}),
-                                acme_object=True, foreign=403),
+    "portal:switch-org": Recipe(
+        lambda w, c: Prepared("post", "/org/", {"org": "acme"}), acme_object=True, foreign=403
+    ),
     "portal:key-list": Recipe(_get("/keys/")),
     "portal:key-list#create": Recipe(_new_key),
     "portal:key-revoke#own": Recipe(_revoke("own")),
@@ -158,17 +189,23 @@ RECIPES: dict[str, Recipe] = {
     "console:job-action": Recipe(_requeue, kind="console"),
     "console:quota-action": Recipe(_quota, kind="console"),
     "admin:index": Recipe(_get("/admin/"), kind="console"),
-    **{f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist": Recipe(
-        _get(f"/admin/{m._meta.app_label}/{m._meta.model_name}/"), kind="console")
-       for m in admin.site._registry},
+    **{
+        f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist": Recipe(
+            _get(f"/admin/{m._meta.app_label}/{m._meta.model_name}/"), kind="console"
+        )
+        for m in admin.site._registry
+    },
 }
-CALLERS: list[Caller | None] = [*SESSIONS, None]   # None: anonymous
+CALLERS: list[Caller | None] = [*SESSIONS, None]  # None: anonymous
 
 
 def test_every_portal_and_console_url_has_a_recipe() -> None:
-    names = {f"{ns}:{p.name}" for ns, module in (("portal", portal_urls),
-                                                 ("console", console_urls))
-             for p in module.urlpatterns if isinstance(p, URLPattern)}
+    names = {
+        f"{ns}:{p.name}"
+        for ns, module in (("portal", portal_urls), ("console", console_urls))
+        for p in module.urlpatterns
+        if isinstance(p, URLPattern)
+    }
     assert names == {name.split("#")[0] for name in RECIPES if not name.startswith("admin:")}
 
 
@@ -185,8 +222,9 @@ def _ok(prepared: Prepared) -> str:
 
 def expected(recipe: Recipe, prepared: Prepared, c: Caller | None) -> str:
     if recipe.kind == "public":
-        return {"/login/": "200" if c is None else "302",
-                "/logout/": "302 login"}.get(prepared.path, "302")
+        return {"/login/": "200" if c is None else "302", "/logout/": "302 login"}.get(
+            prepared.path, "302"
+        )
     if c is None:
         return "302 login"
     if recipe.kind == "console":

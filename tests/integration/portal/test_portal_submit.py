@@ -46,8 +46,9 @@ def test_submit_from_form_creates_the_spec_typed(alice_client: Client, form_post
     assert "form-job" in page and "QUEUED" in page and "submitted" in page
 
 
-def test_form_field_errors_are_shown_by_field_and_input_kept(alice_client: Client,
-                                                             form_post) -> None:
+def test_form_field_errors_are_shown_by_field_and_input_kept(
+    alice_client: Client, form_post
+) -> None:
     form_post.update(name="Bad Name!", learning_rate="-1", steps="0")
     response = alice_client.post("/jobs/new/", form_post)
     page = response.content.decode()
@@ -57,7 +58,7 @@ def test_form_field_errors_are_shown_by_field_and_input_kept(alice_client: Clien
         block = re.search(rf'id="field-{field}">(.*?)</div>\s*</div>', page, re.S)
         assert block is not None and "field-error" in block.group(0), field
         assert 'has-error" id="field-' + field in page
-    assert "greater than 0" in page           # the service's own message
+    assert "greater than 0" in page  # the service's own message
     assert 'value="Bad Name!"' in page and 'value="-1"' in page
     assert 'value="hidden=64, layers=3"' in page
 
@@ -80,25 +81,30 @@ def test_submit_pasted_yaml(alice_client: Client, digits_yaml: str) -> None:
 
 
 def test_submit_uploaded_yaml_file(alice_client: Client, digits_yaml: str) -> None:
-    upload = SimpleUploadedFile("digits.yaml", digits_yaml.replace(
-        "name: digits-mlp", "name: uploaded").encode(), content_type="text/yaml")
+    upload = SimpleUploadedFile(
+        "digits.yaml",
+        digits_yaml.replace("name: digits-mlp", "name: uploaded").encode(),
+        content_type="text/yaml",
+    )
     response = alice_client.post("/jobs/new/", {"mode": "yaml", "spec_file": upload})
     assert response.status_code == 302
     assert Job.objects.get().name == "uploaded"
 
 
-def test_yaml_errors_are_listed_by_key_and_text_kept(alice_client: Client,
-                                                     digits_yaml: str) -> None:
+def test_yaml_errors_are_listed_by_key_and_text_kept(
+    alice_client: Client, digits_yaml: str
+) -> None:
     bad_shape = digits_yaml.replace("training:", "trainin:")
     response = alice_client.post("/jobs/new/", {"mode": "yaml", "spec_yaml": bad_shape})
     page = response.content.decode()
     assert response.status_code == 400 and not Job.objects.exists()
     assert "<code>trainin</code>" in page and "unknown key" in page
-    assert "trainin:\n  steps: 300" in page     # the textarea keeps the text
+    assert "trainin:\n  steps: 300" in page  # the textarea keeps the text
 
     bad_value = digits_yaml.replace("steps: 300", "steps: 0")
-    page = alice_client.post("/jobs/new/", {"mode": "yaml", "spec_yaml": bad_value}) \
-        .content.decode()
+    page = alice_client.post(
+        "/jobs/new/", {"mode": "yaml", "spec_yaml": bad_value}
+    ).content.decode()
     assert "<code>training.steps</code>" in page and not Job.objects.exists()
 
 
@@ -117,8 +123,7 @@ def test_resubmit_prefills_the_form_from_a_job(alice_client: Client, submit, ali
     assert 'value="0.003"' in page
 
 
-def test_estimate_fragment_marks_cheapest_and_fastest(alice_client: Client,
-                                                      form_post) -> None:
+def test_estimate_fragment_marks_cheapest_and_fastest(alice_client: Client, form_post) -> None:
     form_post["accelerators"] = ["dojo-tile", "gpu-a100"]
     page = alice_client.post("/jobs/estimate/", form_post).content.decode()
     assert "estimate-table" in page, page
@@ -130,30 +135,41 @@ def test_estimate_fragment_marks_cheapest_and_fastest(alice_client: Client,
 
 
 def test_estimate_fragment_names_a_model_no_device_holds(alice_client: Client) -> None:
-    spec = ("name: huge\nmodel:\n  architecture: gpt\n"
-            "  params: {d_model: 16384, layers: 128, heads: 128, context: 8192}\n"
-            "dataset: {name: tiny-shakespeare}\n"
-            "training: {steps: 10, batch_size: 65536, learning_rate: 0.001, precision: bf16}\n")
-    page = alice_client.post("/jobs/estimate/", {"mode": "yaml", "spec_yaml": spec}
-                             ).content.decode()
+    spec = (
+        "name: huge\nmodel:\n  architecture: gpt\n"
+        "  params: {d_model: 16384, layers: 128, heads: 128, context: 8192}\n"
+        "dataset: {name: tiny-shakespeare}\n"
+        "training: {steps: 10, batch_size: 65536, learning_rate: 0.001, precision: bf16}\n"
+    )
+    page = alice_client.post(
+        "/jobs/estimate/", {"mode": "yaml", "spec_yaml": spec}
+    ).content.decode()
     assert "<code>model.params</code>" in page and "has 109 GiB" in page, page
     assert "estimate-table" not in page
 
 
 def test_estimate_fragment_lists_bad_fields(alice_client: Client, digits_yaml: str) -> None:
-    page = alice_client.post("/jobs/estimate/", {
-        "mode": "yaml", "spec_yaml": digits_yaml.replace("batch_size: 64", "batch_size: 0"),
-    }).content.decode()
+    page = alice_client.post(
+        "/jobs/estimate/",
+        {
+            "mode": "yaml",
+            "spec_yaml": digits_yaml.replace("batch_size: 64", "batch_size: 0"),
+        },
+    ).content.decode()
     assert "<code>training.batch_size</code>" in page and "estimate-table" not in page
 
 
 @pytest.mark.parametrize("url", ["portal:job-new", "portal:job-estimate"])
-@pytest.mark.parametrize(("yaml_text", "words"), [
-    ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
-    ("a: &a [*a]", "contains it"),
-])
-def test_deeply_nested_yaml_is_a_field_error(alice_client: Any, url: str, yaml_text: str,
-                                             words: str) -> None:
+@pytest.mark.parametrize(
+    ("yaml_text", "words"),
+    [
+        ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
+        ("a: &a [*a]", "contains it"),
+    ],
+)
+def test_deeply_nested_yaml_is_a_field_error(
+    alice_client: Any, url: str, yaml_text: str, words: str
+) -> None:
     response = alice_client.post(reverse(url), {"mode": "yaml", "spec_yaml": yaml_text})
     assert response.status_code in (200, 400)
     assert words in response.content.decode()

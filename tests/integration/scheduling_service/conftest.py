@@ -35,11 +35,14 @@ def callers(transactional_db: None) -> Callers:
         operator=create_api_key(principal_for_user(olga, "operators"), name="ops")[1],
         operator_viewer=create_api_key(principal_for_user(vic, "operators"), name="ro")[1],
         customer=create_api_key(principal_for_user(alice, "acme"), name="ci")[1],
-        acme=principal_for_user(alice, "acme"))
+        acme=principal_for_user(alice, "acme"),
+    )
 
 
 @pytest.fixture
 def stub_for(callers: Callers) -> Iterator[Callable[[str], Stub]]:
-    with (serving(build_api_server("127.0.0.1:0", max_workers=4), 1.0) as address,
-          grpc.insecure_channel(address) as channel):
+    with (
+        serving(build_api_server("127.0.0.1:0", max_workers=4), 1.0) as address,
+        grpc.insecure_channel(address) as channel,
+    ):
         yield lambda key: Stub(scheduler_pb2_grpc.SchedulerServiceStub(channel), key)

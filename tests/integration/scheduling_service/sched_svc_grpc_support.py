@@ -17,7 +17,6 @@ class Callers:
     acme: Principal
 
 
-
 class Stub:
     """Calls with the caller's key and a deadline on every call."""
 
@@ -26,5 +25,6 @@ class Stub:
 
     def __getattr__(self, method: str) -> Callable[..., object]:
         rpc = getattr(self._stub, method)
-        return lambda request: rpc(request, timeout=30,
-                                   metadata=[("authorization", f"Bearer {self._key}")])
+        return lambda request: rpc(
+            request, timeout=30, metadata=[("authorization", f"Bearer {self._key}")]
+        )

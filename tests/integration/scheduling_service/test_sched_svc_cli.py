@@ -24,6 +24,7 @@ Dojo = Callable[..., tuple[int, str, str]]
 def dojo(callers: Callers, capsys: pytest.CaptureFixture[str]) -> Iterator[Dojo]:
     """Runs `dojo --server ... --api-key KEY ARGS`; returns (exit code, stdout, stderr)."""
     with serving(build_api_server("127.0.0.1:0", max_workers=4), 1.0) as address:
+
         def run(key: str, *argv: str) -> tuple[int, str, str]:
             code = cli.main(["--server", address, "--api-key", key, "--timeout", "30", *argv])
             out = capsys.readouterr()
@@ -35,8 +36,11 @@ def dojo(callers: Callers, capsys: pytest.CaptureFixture[str]) -> Iterator[Dojo]
 def _tray_rows(text: str) -> list[str]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"{TRAY}  ("))
-    return [line for line in lines[start + 2:] if line.startswith("  r")
-            and line.split()[0][1:].isdigit()]
+    return [
+        line
+        for line in lines[start + 2 :]
+        if line.startswith("  r") and line.split()[0][1:].isdigit()
+    ]
 
 
 def test_capacity_prints_the_mesh_and_gpu_nodes(callers: Callers, dojo: Dojo) -> None:
@@ -45,8 +49,9 @@ def test_capacity_prints_the_mesh_and_gpu_nodes(callers: Callers, dojo: Dojo) ->
     assert "tiles  (. free  # busy  d draining  X failed)" in out
     rows = _tray_rows(out)
     assert rows and all(set(r.split()[1:]) == {"."} for r in rows)
-    assert sum(len(r.split()) - 1 for r in rows) == Device.objects.filter(
-        id__startswith=TRAY).count()
+    assert (
+        sum(len(r.split()) - 1 for r in rows) == Device.objects.filter(id__startswith=TRAY).count()
+    )
     assert "gpu-a100/n0" in out and "0/8" in out
     code, out, _ = dojo(callers.operator, "ops", "capacity", "-o", "json")
     assert code == 0 and TILE in {t["id"] for t in json.loads(out)["tiles"]}

@@ -25,16 +25,30 @@ TILE = "dojo/e0/c0/t0/r0c0"
 
 
 def _job(callers: Callers, name: str, place_on: str | None = None) -> Job:
-    spec = json_format.ParseDict({
-        "name": name, "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": 6, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.01,
-                     "precision": "fp32", "checkpoint_interval": 2, "seed": 1},
-        "resources": {"accelerators": ["dojo-tile"], "count": 1}}, job_pb2.JobSpec())
+    spec = json_format.ParseDict(
+        {
+            "name": name,
+            "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
+            "dataset": {"name": "digits"},
+            "training": {
+                "steps": 6,
+                "batch_size": 8,
+                "optimizer": "adam",
+                "learning_rate": 0.01,
+                "precision": "fp32",
+                "checkpoint_interval": 2,
+                "seed": 1,
+            },
+            "resources": {"accelerators": ["dojo-tile"], "count": 1},
+        },
+        job_pb2.JobSpec(),
+    )
     job = jobs.create_job(callers.acme, spec)
     if place_on:
-        DatabaseStore().apply(Decisions(admits=(Admit(job.id, Placement(
-            "dojo", "dojo-tile", (place_on,)), "test"),)), timezone.now().timestamp())
+        DatabaseStore().apply(
+            Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (place_on,)), "test"),)),
+            timezone.now().timestamp(),
+        )
     job.refresh_from_db()
     return job
 
@@ -50,8 +64,9 @@ def _violations(err: grpc.RpcError) -> list[str]:
 
 
 @pytest.mark.parametrize("who", ["customer", "operator_viewer"])
-def test_only_operators_may_call(callers: Callers, stub_for: Callable[[str], Stub],
-                                 who: str) -> None:
+def test_only_operators_may_call(
+    callers: Callers, stub_for: Callable[[str], Stub], who: str
+) -> None:
     with pytest.raises(grpc.RpcError) as err:
         stub_for(getattr(callers, who)).GetCapacity(pb.GetCapacityRequest())
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -75,7 +90,8 @@ def test_capacity_and_queue(callers: Callers, stub_for: Callable[[str], Stub]) -
     assert (dojo.total, dojo.allocated, dojo.free, dojo.queued) == (6, 1, 5, 1)
     queue = ops.ListQueue(pb.ListQueueRequest(pool="dojo"))
     assert [(q.job, q.position, q.pending_reason) for q in queue.jobs] == [
-        (f"organizations/acme/jobs/{waiting.id}", 1, "no room")]
+        (f"organizations/acme/jobs/{waiting.id}", 1, "no room")
+    ]
     assert ops.ListQueue(pb.ListQueueRequest(pool="gpu-a100")).total == 0
 
 
@@ -101,11 +117,20 @@ def test_drain_mark_failed_undrain(callers: Callers, stub_for: Callable[[str], S
 
 def test_quotas(callers: Callers, stub_for: Callable[[str], Stub]) -> None:
     ops = stub_for(callers.operator)
-    q = ops.SetQuota(pb.SetQuotaRequest(quota=pb.Quota(
-        tenant="acme", pool="dojo", nominal=4, borrowing_limit=0, cohort="research"),
-        reason="contract"))
-    assert (q.nominal, q.borrowing_limit, q.HasField("lending_limit"), q.weight) \
-        == (4, 0, False, 1.0)
+    q = ops.SetQuota(
+        pb.SetQuotaRequest(
+            quota=pb.Quota(
+                tenant="acme", pool="dojo", nominal=4, borrowing_limit=0, cohort="research"
+            ),
+            reason="contract",
+        )
+    )
+    assert (q.nominal, q.borrowing_limit, q.HasField("lending_limit"), q.weight) == (
+        4,
+        0,
+        False,
+        1.0,
+    )
     assert q.updated_by.endswith("@operators")
     got = ops.GetQuota(pb.GetQuotaRequest(tenant="acme", pool="dojo"))
     assert got.cohort == "research"

@@ -43,17 +43,31 @@ def people(db: None, settings, tmp_path: Path) -> tuple[Principal, Principal]:  
 
 
 def _spec(name: str, count: int = 2) -> job_pb2.JobSpec:
-    return json_format.ParseDict({
-        "name": name, "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": 6, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.01,
-                     "precision": "fp32", "checkpoint_interval": 2, "seed": 1},
-        "resources": {"accelerators": ["dojo-tile"], "count": count}}, job_pb2.JobSpec())
+    return json_format.ParseDict(
+        {
+            "name": name,
+            "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
+            "dataset": {"name": "digits"},
+            "training": {
+                "steps": 6,
+                "batch_size": 8,
+                "optimizer": "adam",
+                "learning_rate": 0.01,
+                "precision": "fp32",
+                "checkpoint_interval": 2,
+                "seed": 1,
+            },
+            "resources": {"accelerators": ["dojo-tile"], "count": count},
+        },
+        job_pb2.JobSpec(),
+    )
 
 
 def _admit(job: Job, devices: tuple[str, ...], at: datetime) -> Job:
-    applied = DatabaseStore().apply(Decisions(admits=(Admit(
-        job.id, Placement("dojo", "dojo-tile", devices), "test"),)), at.timestamp())
+    applied = DatabaseStore().apply(
+        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", devices), "test"),)),
+        at.timestamp(),
+    )
     assert applied.admitted == 1
     job.refresh_from_db()
     return job
@@ -70,10 +84,21 @@ def _segment(job: Job, steps: int, wall: float, at: datetime, stop: str | None =
         transition(job.id, lifecycle.RUNNING, "running", expect=[lifecycle.SCHEDULED], now=at)
         claimed.refresh_from_db()
     start = claimed.current_step
-    return finish_segment(claimed, lease, SegmentResult(
-        start_step=start, end_step=start + steps, stop=stop, checkpoint=b"weights",
-        wall_seconds=wall, device_seconds=wall / 10, samples=steps * 8,
-        started_at=at, ended_at=at + timedelta(seconds=wall)))
+    return finish_segment(
+        claimed,
+        lease,
+        SegmentResult(
+            start_step=start,
+            end_step=start + steps,
+            stop=stop,
+            checkpoint=b"weights",
+            wall_seconds=wall,
+            device_seconds=wall / 10,
+            samples=steps * 8,
+            started_at=at,
+            ended_at=at + timedelta(seconds=wall),
+        ),
+    )
 
 
 def _running(snap: Snapshot, job: Job) -> RunningJob:
@@ -90,23 +115,25 @@ def _preempted_and_resumed(who: Principal) -> tuple[Job, datetime]:
     t0 = timezone.now() - timedelta(hours=1)
     job = _admit(jobs.create_job(who, _spec("resumed")), TILES[:2], t0)
     assert _segment(job, 2, 40.0, t0) == "segment"
-    assert _segment(job, 1, 20.0, t0 + timedelta(seconds=40),
-                    stop=control.STOP_PREEMPT) == "preempted"
+    assert (
+        _segment(job, 1, 20.0, t0 + timedelta(seconds=40), stop=control.STOP_PREEMPT) == "preempted"
+    )
     job.refresh_from_db()
     assert job.state == lifecycle.QUEUED and job.allocated_seconds == pytest.approx(120.0)
     return job, t0
 
 
 def test_a_requeued_job_carries_its_service_and_its_measured_duration(
-        people: tuple[Principal, Principal]) -> None:
+    people: tuple[Principal, Principal],
+) -> None:
     acme, _ = people
     job, _ = _preempted_and_resumed(acme)
     fresh = jobs.create_job(acme, _spec("fresh"))
     snap = build_snapshot(timezone.now().timestamp())
 
     q = _queued(snap, job)
-    assert q.attained_service_s == pytest.approx(120.0)       # 2 tiles x (40 s + 20 s)
-    assert q.est_duration_s == pytest.approx(6 * 60.0 / 3)    # 6 steps at 20 s a step
+    assert q.attained_service_s == pytest.approx(120.0)  # 2 tiles x (40 s + 20 s)
+    assert q.est_duration_s == pytest.approx(6 * 60.0 / 3)  # 6 steps at 20 s a step
     # What the core makes of it: the 3 steps left at the measured pace.
     assert q.est_duration_s is not None
     assert q.est_duration_s - q.attained_service_s / q.count == pytest.approx(60.0)
@@ -115,18 +142,20 @@ def test_a_requeued_job_carries_its_service_and_its_measured_duration(
 
 
 def test_a_pace_measured_on_another_shape_is_no_estimate(
-        people: tuple[Principal, Principal]) -> None:
+    people: tuple[Principal, Principal],
+) -> None:
     acme, _ = people
     t0 = timezone.now() - timedelta(hours=1)
     job = _admit(jobs.create_job(acme, _spec("shrunk", count=2)), TILES[:1], t0)  # 1 of 2
     assert _segment(job, 2, 30.0, t0, stop=control.STOP_PREEMPT) == "preempted"
     q = _queued(build_snapshot(timezone.now().timestamp()), job)
-    assert q.attained_service_s == pytest.approx(30.0)   # the service still counts
+    assert q.attained_service_s == pytest.approx(30.0)  # the service still counts
     assert q.est_duration_s is None
 
 
 def test_a_resumed_job_counts_earlier_attempts_and_starts_at_its_resume(
-        people: tuple[Principal, Principal]) -> None:
+    people: tuple[Principal, Principal],
+) -> None:
     acme, _ = people
     job, t0 = _preempted_and_resumed(acme)
     t1 = timezone.now()
@@ -151,7 +180,7 @@ def test_a_resumed_job_counts_earlier_attempts_and_starts_at_its_resume(
     assert job.started_at is not None and job.started_at < t1 < job.dispatched_at
     r = _running(build_snapshot(t1.timestamp() + 60), job)
     assert r.attained_service_s == pytest.approx(120.0)
-    assert r.start_time == pytest.approx(t1.timestamp())   # not started_at, not dispatched_at
+    assert r.start_time == pytest.approx(t1.timestamp())  # not started_at, not dispatched_at
     latest = Checkpoint.objects.filter(job=job).order_by("-created_at")[0]
     assert latest.attempt == 2
     assert r.last_checkpoint_time == pytest.approx(latest.created_at.timestamp())
@@ -162,21 +191,27 @@ def test_a_first_run_has_no_earlier_service(people: tuple[Principal, Principal])
     t0 = timezone.now() - timedelta(minutes=10)
     job = _admit(jobs.create_job(acme, _spec("first")), TILES[:2], t0)
     r = _running(build_snapshot(t0.timestamp() + 5), job)
-    assert (r.attained_service_s, r.start_time, r.last_checkpoint_time, r.est_end_time) \
-        == (0.0, pytest.approx(t0.timestamp()), None, None)
+    assert (r.attained_service_s, r.start_time, r.last_checkpoint_time, r.est_end_time) == (
+        0.0,
+        pytest.approx(t0.timestamp()),
+        None,
+        None,
+    )
 
     assert _segment(job, 2, 40.0, t0) == "segment"
     r = _running(build_snapshot(t0.timestamp() + 60), job)
-    assert r.attained_service_s == 0.0            # its own segments are the current run
+    assert r.attained_service_s == 0.0  # its own segments are the current run
     assert r.start_time == pytest.approx(t0.timestamp())
     assert r.last_checkpoint_time is not None and r.last_checkpoint_time >= t0.timestamp()
     saved = Checkpoint.objects.filter(job=job).order_by("-created_at")[0]
-    assert r.est_end_time == pytest.approx(max(saved.created_at.timestamp(), t0.timestamp())
-                                           + 4 * 20.0)   # 4 steps left at 20 s a step
+    assert r.est_end_time == pytest.approx(
+        max(saved.created_at.timestamp(), t0.timestamp()) + 4 * 20.0
+    )  # 4 steps left at 20 s a step
 
 
-def test_grace_and_minimum_run_come_from_settings(people: tuple[Principal, Principal],
-                                                  settings) -> None:  # type: ignore[no-untyped-def]
+def test_grace_and_minimum_run_come_from_settings(
+    people: tuple[Principal, Principal], settings
+) -> None:  # type: ignore[no-untyped-def]
     snap = build_snapshot(timezone.now().timestamp())
     assert (snap.grace_period_s, snap.min_run_s) == (60.0, 300.0)
     # Checkpoints are reported rows, never an assumed period.
@@ -187,7 +222,8 @@ def test_grace_and_minimum_run_come_from_settings(people: tuple[Principal, Princ
 
 
 def test_a_just_resumed_job_is_not_reclaimed_before_the_minimum_run(
-        people: tuple[Principal, Principal], settings) -> None:  # type: ignore[no-untyped-def]
+    people: tuple[Principal, Principal], settings
+) -> None:  # type: ignore[no-untyped-def]
     """Its first attempt started an hour ago; the minimum run counts from its resume."""
     acme, globex = people
     settings.MIN_RUN_S = 300.0
@@ -208,7 +244,8 @@ def test_a_just_resumed_job_is_not_reclaimed_before_the_minimum_run(
 
 
 def test_unchanged_queued_jobs_keep_their_request_objects(
-        people: tuple[Principal, Principal]) -> None:
+    people: tuple[Principal, Principal],
+) -> None:
     acme, _ = people
     a = jobs.create_job(acme, _spec("a"))
     b = jobs.create_job(acme, _spec("b"))
@@ -216,7 +253,7 @@ def test_unchanged_queued_jobs_keep_their_request_objects(
     first = build_snapshot(timezone.now().timestamp(), reuse)
     Job.objects.filter(id=b.id).update(priority=7)
     second = build_snapshot(timezone.now().timestamp(), reuse)
-    assert _queued(second, a) is _queued(first, a)   # same values: the same object
+    assert _queued(second, a) is _queued(first, a)  # same values: the same object
     assert _queued(second, b) is not _queued(first, b)
     assert _queued(second, b).priority == 7
     Job.objects.filter(id=a.id).update(state=lifecycle.CANCELLED)

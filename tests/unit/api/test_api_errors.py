@@ -13,8 +13,12 @@ from dojocloud.common import errors
 def details(err: errors.DojoError) -> dict[str, object]:
     out: dict[str, object] = {}
     for any_msg in to_status_proto(err).details:
-        for cls in (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo,
-                    error_details_pb2.QuotaFailure, error_details_pb2.RetryInfo):
+        for cls in (
+            error_details_pb2.BadRequest,
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.QuotaFailure,
+            error_details_pb2.RetryInfo,
+        ):
             if any_msg.Is(cls.DESCRIPTOR):
                 msg = cls()
                 any_msg.Unpack(msg)
@@ -22,16 +26,21 @@ def details(err: errors.DojoError) -> dict[str, object]:
     return out
 
 
-@pytest.mark.parametrize(("err", "code"), [
-    (errors.InvalidArgument([errors.FieldViolation("name", "bad")]),
-     grpc.StatusCode.INVALID_ARGUMENT),
-    (errors.NotFound("organizations/a/jobs/b"), grpc.StatusCode.NOT_FOUND),
-    (errors.Unauthenticated("no key"), grpc.StatusCode.UNAUTHENTICATED),
-    (errors.PermissionDenied("viewer"), grpc.StatusCode.PERMISSION_DENIED),
-    (errors.FailedPrecondition("final"), grpc.StatusCode.FAILED_PRECONDITION),
-    (errors.ResourceExhausted("quota"), grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (errors.DojoError("??"), grpc.StatusCode.INTERNAL),
-])
+@pytest.mark.parametrize(
+    ("err", "code"),
+    [
+        (
+            errors.InvalidArgument([errors.FieldViolation("name", "bad")]),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (errors.NotFound("organizations/a/jobs/b"), grpc.StatusCode.NOT_FOUND),
+        (errors.Unauthenticated("no key"), grpc.StatusCode.UNAUTHENTICATED),
+        (errors.PermissionDenied("viewer"), grpc.StatusCode.PERMISSION_DENIED),
+        (errors.FailedPrecondition("final"), grpc.StatusCode.FAILED_PRECONDITION),
+        (errors.ResourceExhausted("quota"), grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (errors.DojoError("??"), grpc.StatusCode.INTERNAL),
+    ],
+)
 def test_codes_and_error_info(err: errors.DojoError, code: grpc.StatusCode) -> None:
     status = to_grpc_status(err)
     assert status.code == code
@@ -42,16 +51,23 @@ def test_codes_and_error_info(err: errors.DojoError, code: grpc.StatusCode) -> N
 
 
 def test_invalid_argument_lists_every_field() -> None:
-    err = errors.InvalidArgument([errors.FieldViolation("training.steps", "must be > 0"),
-                                  errors.FieldViolation("model.params.hidden", "too big")])
+    err = errors.InvalidArgument(
+        [
+            errors.FieldViolation("training.steps", "must be > 0"),
+            errors.FieldViolation("model.params.hidden", "too big"),
+        ]
+    )
     bad = details(err)["BadRequest"]
     assert [(v.field, v.description) for v in bad.field_violations] == [  # type: ignore[attr-defined]
-        ("training.steps", "must be > 0"), ("model.params.hidden", "too big")]
+        ("training.steps", "must be > 0"),
+        ("model.params.hidden", "too big"),
+    ]
 
 
 def test_resource_exhausted_has_quota_failure_and_retry_info() -> None:
-    err = errors.ResourceExhausted("6 tiles max", subject="organization:acme/dojo",
-                                   retry_after_s=2.5)
+    err = errors.ResourceExhausted(
+        "6 tiles max", subject="organization:acme/dojo", retry_after_s=2.5
+    )
     d = details(err)
     assert d["QuotaFailure"].violations[0].subject == "organization:acme/dojo"  # type: ignore[attr-defined]
     assert d["RetryInfo"].retry_delay.ToTimedelta().total_seconds() == 2.5  # type: ignore[attr-defined]
@@ -79,20 +95,28 @@ def _wire_bytes(err: errors.DojoError) -> int:
     return len(encoded) + len(base64.b64encode(status.SerializeToString()))
 
 
-@pytest.mark.parametrize("err", [
-    errors.InvalidArgument([errors.FieldViolation("resources.accelerators[0]", "x" * 20_000)]),
-    errors.InvalidArgument([errors.FieldViolation("model.params." + "k" * 5000, "é" * 5000)
-                            for _ in range(200)]),
-    errors.NotFound("organizations/" + "ü" * 50_000),
-    errors.FailedPrecondition("job " + "y" * 100_000 + " is final"),
-])
+@pytest.mark.parametrize(
+    "err",
+    [
+        errors.InvalidArgument([errors.FieldViolation("resources.accelerators[0]", "x" * 20_000)]),
+        errors.InvalidArgument(
+            [errors.FieldViolation("model.params." + "k" * 5000, "é" * 5000) for _ in range(200)]
+        ),
+        errors.NotFound("organizations/" + "ü" * 50_000),
+        errors.FailedPrecondition("job " + "y" * 100_000 + " is final"),
+    ],
+)
 def test_status_always_fits_the_metadata_limit(err: errors.DojoError) -> None:
     assert _wire_bytes(err) < 7 * 1024
 
 
 def test_the_long_tail_is_counted_in_one_last_violation() -> None:
-    many = [errors.FieldViolation(f"model.params.p{i}", "mlp has no parameter; it has "
-                                  "['hidden', 'layers']") for i in range(300)]
+    many = [
+        errors.FieldViolation(
+            f"model.params.p{i}", "mlp has no parameter; it has ['hidden', 'layers']"
+        )
+        for i in range(300)
+    ]
     bad = details(errors.InvalidArgument(many))["BadRequest"]
     listed = list(bad.field_violations)  # type: ignore[attr-defined]
     assert listed[0].field == "model.params.p0" and 20 < len(listed) < 300

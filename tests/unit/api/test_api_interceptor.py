@@ -34,23 +34,35 @@ class Raising(job_pb2_grpc.JobServiceServicer):
 @pytest.fixture
 def client() -> Iterator[Client]:
     built = build_server(
-        lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(Raising(), s), "127.0.0.1:0",
-        max_workers=2, interceptors=[ApiInterceptor()])
-    with serving(built) as address, Client(ClientConfig(server=address, api_key="k",
-                                                        timeout=5)) as c:
+        lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(Raising(), s),
+        "127.0.0.1:0",
+        max_workers=2,
+        interceptors=[ApiInterceptor()],
+    )
+    with (
+        serving(built) as address,
+        Client(ClientConfig(server=address, api_key="k", timeout=5)) as c,
+    ):
         yield c
 
 
 def count(method: str, code: str) -> float:
-    return REGISTRY.get_sample_value("dojo_grpc_requests_total", {
-        "method": f"/dojo.v1.JobService/{method}", "code": code}) or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "dojo_grpc_requests_total", {"method": f"/dojo.v1.JobService/{method}", "code": code}
+        )
+        or 0.0
+    )
 
 
-@pytest.mark.parametrize(("name", "error", "code"), [
-    ("missing", sdk_errors.NotFoundError, "NOT_FOUND"),
-    ("aborts", sdk_errors.AlreadyExistsError, "ALREADY_EXISTS"),
-    ("bug", sdk_errors.InternalError, "INTERNAL"),
-])
+@pytest.mark.parametrize(
+    ("name", "error", "code"),
+    [
+        ("missing", sdk_errors.NotFoundError, "NOT_FOUND"),
+        ("aborts", sdk_errors.AlreadyExistsError, "ALREADY_EXISTS"),
+        ("bug", sdk_errors.InternalError, "INTERNAL"),
+    ],
+)
 def test_unary_errors(client: Client, name: str, error: type[Exception], code: str) -> None:
     before = count("GetJob", code)
     with pytest.raises(error):

@@ -17,11 +17,14 @@ from dojocloud.tenancy.services import Principal
 ACME = Principal(Organization(slug="acme", name="Acme"), None, 1, "owner")
 
 
-@pytest.mark.parametrize(("name", "job_id"), [
-    ("organizations/acme/jobs/abc123", "abc123"),
-    ("abc123", "abc123"),
-    (" organizations/acme/jobs/x ", "x"),
-])
+@pytest.mark.parametrize(
+    ("name", "job_id"),
+    [
+        ("organizations/acme/jobs/abc123", "abc123"),
+        ("abc123", "abc123"),
+        (" organizations/acme/jobs/x ", "x"),
+    ],
+)
 def test_job_names(name: str, job_id: str) -> None:
     assert mappers.job_id_from_name(ACME, name) == job_id
 
@@ -42,24 +45,35 @@ def test_bad_names_are_invalid_argument_on_name(name: str) -> None:
     assert [v.field for v in info.value.violations] == ["name"]
 
 
-@pytest.mark.parametrize(("name", "parsed"), [
-    ("organizations/acme/jobs/abc", ("acme", "abc")), (" organizations/x/jobs/y ", ("x", "y"))])
-def test_the_full_name_form_gives_organization_and_id(name: str,
-                                                     parsed: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [("organizations/acme/jobs/abc", ("acme", "abc")), (" organizations/x/jobs/y ", ("x", "y"))],
+)
+def test_the_full_name_form_gives_organization_and_id(name: str, parsed: tuple[str, str]) -> None:
     assert mappers.parse_job_name(name, bare_id=False) == parsed
     assert mappers.parse_job_name(name) == parsed
 
 
-@pytest.mark.parametrize("name", ["", "abc123", "jobs/x", "organizations/acme/jobs/",
-                                  "organizations//jobs/x", "organizations/a/jobs/b/c"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "abc123",
+        "jobs/x",
+        "organizations/acme/jobs/",
+        "organizations//jobs/x",
+        "organizations/a/jobs/b/c",
+    ],
+)
 def test_the_full_name_form_refuses_the_rest_on_its_field(name: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         mappers.parse_job_name(name, "job", bare_id=False)
     assert [v.field for v in info.value.violations] == ["job"]
 
 
-@pytest.mark.parametrize(("text", "state"), [
-    ("", None), ("state=RUNNING", "RUNNING"), (" state = queued ", "QUEUED")])
+@pytest.mark.parametrize(
+    ("text", "state"), [("", None), ("state=RUNNING", "RUNNING"), (" state = queued ", "QUEUED")]
+)
 def test_filter(text: str, state: str | None) -> None:
     assert mappers.state_from_filter(text) == state
 
@@ -73,12 +87,23 @@ def test_bad_filter(text: str) -> None:
 
 def test_job_to_proto() -> None:
     now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-    job = Job(id="abc", organization=ACME.organization, state="RUNNING", state_reason="go",
-              spec={"name": "x", "training": {"steps": "300"}}, created_at=now,
-              started_at=now, attempt=2, current_step=120, pool="dojo",
-              accelerator="dojo-tile", devices=["t0", "t1"], allocated_seconds=12.5,
-              latest_metrics={"step": 120, "loss": 0.5, "accuracy": None},
-              creator_label="key:1")
+    job = Job(
+        id="abc",
+        organization=ACME.organization,
+        state="RUNNING",
+        state_reason="go",
+        spec={"name": "x", "training": {"steps": "300"}},
+        created_at=now,
+        started_at=now,
+        attempt=2,
+        current_step=120,
+        pool="dojo",
+        accelerator="dojo-tile",
+        devices=["t0", "t1"],
+        allocated_seconds=12.5,
+        latest_metrics={"step": 120, "loss": 0.5, "accuracy": None},
+        creator_label="key:1",
+    )
     p = mappers.job_to_proto(job)
     assert p.name == "organizations/acme/jobs/abc"
     assert p.state == job_pb2.RUNNING and p.spec.training.steps == 300
@@ -89,13 +114,21 @@ def test_job_to_proto() -> None:
 
 
 def test_events_to_proto() -> None:
-    state = JobEvent(id=7, kind="state", data={"from": None, "to": "QUEUED", "reason": "new"},
-                     time=datetime(2025, 1, 1, tzinfo=UTC))
+    state = JobEvent(
+        id=7,
+        kind="state",
+        data={"from": None, "to": "QUEUED", "reason": "new"},
+        time=datetime(2025, 1, 1, tzinfo=UTC),
+    )
     e = mappers.event_to_proto(state, "organizations/acme/jobs/abc")
     assert e.id == 7 and e.job.endswith("/abc")
     assert e.state_change.from_state == job_pb2.JOB_STATE_UNSPECIFIED
     assert e.state_change.to_state == job_pb2.QUEUED and e.state_change.reason == "new"
-    metric = JobEvent(id=8, kind="metric", data={"step": 10, "loss": 1.5, "accuracy": 0.25},
-                      time=datetime(2025, 1, 1, tzinfo=UTC))
+    metric = JobEvent(
+        id=8,
+        kind="metric",
+        data={"step": 10, "loss": 1.5, "accuracy": 0.25},
+        time=datetime(2025, 1, 1, tzinfo=UTC),
+    )
     m = mappers.event_to_proto(metric, "n").metric
     assert (m.step, m.loss, m.accuracy) == (10, 1.5, 0.25)

@@ -30,8 +30,10 @@ class SlowJobs(job_pb2_grpc.JobServiceServicer):
 @pytest.fixture
 def server() -> Iterator[tuple[grpc.Server, str]]:
     built = build_server(
-        lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(SlowJobs(), s), "127.0.0.1:0",
-        max_workers=4)
+        lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(SlowJobs(), s),
+        "127.0.0.1:0",
+        max_workers=4,
+    )
     with serving(built, grace=0) as address:
         yield built[0], address
 
@@ -51,8 +53,10 @@ def test_reflection_lists_the_services(server: tuple[grpc.Server, str]) -> None:
     with grpc.insecure_channel(server[1]) as ch:
         db = ProtoReflectionDescriptorDatabase(ch)
         assert set(db.get_services()) == {
-            "dojo.v1.JobService", "grpc.health.v1.Health",
-            "grpc.reflection.v1alpha.ServerReflection"}
+            "dojo.v1.JobService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection",
+        }
         method = db.FindFileContainingSymbol("dojo.v1.JobService")
         assert method.name == "dojo/v1/job.proto"
 
@@ -61,7 +65,8 @@ def test_graceful_stop_finishes_in_flight_calls(server: tuple[grpc.Server, str])
     srv, address = server
     with grpc.insecure_channel(address) as ch:
         future = job_pb2_grpc.JobServiceStub(ch).GetJob.future(
-            job_pb2.GetJobRequest(name="a"), timeout=10)
+            job_pb2.GetJobRequest(name="a"), timeout=10
+        )
         assert SlowJobs.started.wait(5)
         stop_gracefully(srv, 5.0)
         assert future.result().name == "a"  # finished within the grace period

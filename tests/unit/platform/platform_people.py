@@ -33,8 +33,15 @@ def make_spec(**overrides: object) -> job_pb2.JobSpec:
         "name": "digits-mlp",
         "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
         "dataset": {"name": "digits"},
-        "training": {"steps": 6, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.01,
-                     "precision": "fp32", "checkpoint_interval": 2, "seed": 1},
+        "training": {
+            "steps": 6,
+            "batch_size": 8,
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "precision": "fp32",
+            "checkpoint_interval": 2,
+            "seed": 1,
+        },
         "resources": {"accelerators": ["dojo-tile"], "count": 1},
     }
     data.update(overrides)
@@ -51,5 +58,11 @@ def make_people() -> People:
     add_member(acme, bob, Role.MEMBER)
     add_member(acme, vera, Role.VIEWER)
     other = create_organization("other", "Other", olga)
-    return People(acme, other, principal_for_user(alice), principal_for_user(bob),
-                  principal_for_user(vera), principal_for_user(olga))
+    return People(
+        acme,
+        other,
+        principal_for_user(alice),
+        principal_for_user(bob),
+        principal_for_user(vera),
+        principal_for_user(olga),
+    )

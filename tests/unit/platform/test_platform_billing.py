@@ -14,21 +14,39 @@ from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
 
 def usage(job_id: str, segment: int, wall: float = 10.0) -> tuple[SegmentEnded, SegmentRun]:
     now = timezone.now()
-    run = SegmentRun(start_step=0, end_step=2, samples=16, wall_seconds=wall,
-                     device_seconds=0.5, started_at=now, ended_at=now)
-    return SegmentEnded(job_id=job_id, lease="w1", attempt=1, segment=segment, pool="dojo",
-                        accelerator="dojo-tile", device_count=2, outcome=Outcome.NEXT_SEGMENT,
-                        reason="next segment", run=run), run
+    run = SegmentRun(
+        start_step=0,
+        end_step=2,
+        samples=16,
+        wall_seconds=wall,
+        device_seconds=0.5,
+        started_at=now,
+        ended_at=now,
+    )
+    return SegmentEnded(
+        job_id=job_id,
+        lease="w1",
+        attempt=1,
+        segment=segment,
+        pool="dojo",
+        accelerator="dojo-tile",
+        device_count=2,
+        outcome=Outcome.NEXT_SEGMENT,
+        reason="next segment",
+        run=run,
+    ), run
 
 
 def counter(org: str) -> float:
-    value = REGISTRY.get_sample_value("dojo_usage_allocated_seconds_total",
-                                      {"organization": org, "pool": "dojo"})
+    value = REGISTRY.get_sample_value(
+        "dojo_usage_allocated_seconds_total", {"organization": org, "pool": "dojo"}
+    )
     return value or 0.0
 
 
-def test_writing_a_segment_twice_counts_once(people: People,
-                                             django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_writing_a_segment_twice_counts_once(
+    people: People, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
     job = jobs.create_job(people.owner, make_spec())
     before = counter("acme")
     with django_capture_on_commit_callbacks(execute=True):

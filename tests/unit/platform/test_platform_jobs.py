@@ -21,14 +21,18 @@ def test_create_stores_the_validated_spec_and_a_queued_event(people: People) -> 
     assert job.creator == people.member.user and job.total_steps == 6
     assert jobs.spec_of(job).training.optimizer == "adam"
     [event] = jobs.job_events(people.member, job.id)
-    assert event.kind == "state" and event.data == {"from": None, "to": "QUEUED",
-                                                    "reason": "submitted"}
+    assert event.kind == "state" and event.data == {
+        "from": None,
+        "to": "QUEUED",
+        "reason": "submitted",
+    }
 
 
 def test_invalid_spec_creates_nothing(people: People) -> None:
     with pytest.raises(InvalidArgument) as info:
-        jobs.create_job(people.owner, make_spec(training={"steps": 6, "batch_size": 8,
-                                                          "learning_rate": -1}))
+        jobs.create_job(
+            people.owner, make_spec(training={"steps": 6, "batch_size": 8, "learning_rate": -1})
+        )
     assert [v.field for v in info.value.violations] == ["training.learning_rate"]
     assert Job.objects.count() == 0
 
@@ -44,9 +48,11 @@ def test_request_id_makes_a_retry_return_the_first_job(people: People) -> None:
 
 def test_another_orgs_job_is_not_found(people: People) -> None:
     job = jobs.create_job(people.owner, make_spec())
-    for call in (lambda: jobs.get_job(people.outsider, job.id),
-                 lambda: jobs.cancel_job(people.outsider, job.id),
-                 lambda: jobs.job_events(people.outsider, job.id)):
+    for call in (
+        lambda: jobs.get_job(people.outsider, job.id),
+        lambda: jobs.cancel_job(people.outsider, job.id),
+        lambda: jobs.job_events(people.outsider, job.id),
+    ):
         with pytest.raises(NotFound):
             call()
     assert jobs.list_jobs(people.outsider) == ([], "")
@@ -95,7 +101,7 @@ def test_events_resume_after_an_id(people: People) -> None:
 
 def test_transition_is_conditional(people: People) -> None:
     job = jobs.create_job(people.owner, make_spec())
-    assert transition(job.id, lifecycle.RUNNING, "skip") is None      # not in the table
+    assert transition(job.id, lifecycle.RUNNING, "skip") is None  # not in the table
     assert transition(job.id, lifecycle.SCHEDULED, "a") == "QUEUED"
     # A second mover expecting QUEUED loses: zero rows updated, no event.
     assert transition(job.id, lifecycle.SCHEDULED, "b", expect=[lifecycle.QUEUED]) is None

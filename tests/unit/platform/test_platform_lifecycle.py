@@ -7,11 +7,20 @@ import pytest
 from dojocloud.jobs import lifecycle as lc
 
 ALLOWED = [
-    (lc.QUEUED, lc.SCHEDULED), (lc.QUEUED, lc.CANCELLED), (lc.QUEUED, lc.FAILED),
-    (lc.SCHEDULED, lc.RUNNING), (lc.SCHEDULED, lc.PREEMPTED), (lc.SCHEDULED, lc.CANCELLED),
-    (lc.SCHEDULED, lc.FAILED), (lc.RUNNING, lc.SUCCEEDED), (lc.RUNNING, lc.FAILED),
-    (lc.RUNNING, lc.CANCELLED), (lc.RUNNING, lc.PREEMPTED), (lc.PREEMPTED, lc.QUEUED),
-    (lc.PREEMPTED, lc.CANCELLED), (lc.PREEMPTED, lc.FAILED),
+    (lc.QUEUED, lc.SCHEDULED),
+    (lc.QUEUED, lc.CANCELLED),
+    (lc.QUEUED, lc.FAILED),
+    (lc.SCHEDULED, lc.RUNNING),
+    (lc.SCHEDULED, lc.PREEMPTED),
+    (lc.SCHEDULED, lc.CANCELLED),
+    (lc.SCHEDULED, lc.FAILED),
+    (lc.RUNNING, lc.SUCCEEDED),
+    (lc.RUNNING, lc.FAILED),
+    (lc.RUNNING, lc.CANCELLED),
+    (lc.RUNNING, lc.PREEMPTED),
+    (lc.PREEMPTED, lc.QUEUED),
+    (lc.PREEMPTED, lc.CANCELLED),
+    (lc.PREEMPTED, lc.FAILED),
 ]
 
 
@@ -36,4 +45,6 @@ def test_every_live_state_can_be_cancelled(state: str) -> None:
 def test_names_match_the_proto_enum() -> None:
     from dojo.v1 import job_pb2
 
-    assert set(lc.ALL_STATES) == set(job_pb2.JobState.DESCRIPTOR.values_by_name) - {"JOB_STATE_UNSPECIFIED"}
+    assert set(lc.ALL_STATES) == set(job_pb2.JobState.DESCRIPTOR.values_by_name) - {
+        "JOB_STATE_UNSPECIFIED"
+    }

@@ -13,14 +13,17 @@ from dojocloud.jobs.validation import validate_spec
 TEXT = {"name": "tiny-shakespeare"}
 BF16 = {"steps": 10, "learning_rate": 0.001, "precision": "bf16"}
 # 4.1e11 parameters (6.6 TB of bf16 + Adam state): what CreateJob used to accept.
-ABSURD = {"architecture": "gpt",
-          "params": {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192}}
+ABSURD = {
+    "architecture": "gpt",
+    "params": {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
+}
 # 3e8 parameters (4.8 GB of state), 1.6 GB of activations per sample at context 2048.
-WIDE = {"architecture": "gpt", "params": {"d_model": 1024, "layers": 24, "heads": 16,
-                                          "context": 2048}}
+WIDE = {
+    "architecture": "gpt",
+    "params": {"d_model": 1024, "layers": 24, "heads": 16, "context": 2048},
+}
 # 3.2e9 parameters: 51.5 GB of state, more than an A100 40 GB holds; fits a tile or an H100.
-MID = {"architecture": "gpt", "params": {"d_model": 4096, "layers": 16, "heads": 32,
-                                         "context": 64}}
+MID = {"architecture": "gpt", "params": {"d_model": 4096, "layers": 16, "heads": 32, "context": 64}}
 
 
 def refusal(**overrides: object) -> FieldViolation:
@@ -42,9 +45,14 @@ def test_more_devices_would_fit_names_resources_count() -> None:
     assert "1 x dojo-tile needs 391 GiB per device, has 109 GiB" in v.description
     assert "4 x dojo-tile hold a batch of 256" in v.description
     assert "training.batch_size to at most 69" in v.description
-    four = validate_spec(make_spec(dataset=TEXT, model=WIDE,
-                                   training={**BF16, "batch_size": 256},
-                                   resources={"accelerators": ["dojo-tile"], "count": 4}))
+    four = validate_spec(
+        make_spec(
+            dataset=TEXT,
+            model=WIDE,
+            training={**BF16, "batch_size": 256},
+            resources={"accelerators": ["dojo-tile"], "count": 4},
+        )
+    )
     assert four.resources.count == 4
 
 
@@ -56,32 +64,51 @@ def test_more_than_the_pool_holds_names_the_batch_size() -> None:
 
 
 def test_types_that_do_not_fit_are_dropped_keeping_the_order() -> None:
-    valid = validate_spec(make_spec(dataset=TEXT, model=MID, training={**BF16, "batch_size": 8},
-                                    resources={"accelerators": ["dojo-tile", "gpu-a100",
-                                                                "gpu-h100"], "count": 1}))
+    valid = validate_spec(
+        make_spec(
+            dataset=TEXT,
+            model=MID,
+            training={**BF16, "batch_size": 8},
+            resources={"accelerators": ["dojo-tile", "gpu-a100", "gpu-h100"], "count": 1},
+        )
+    )
     assert list(valid.resources.accelerators) == ["dojo-tile", "gpu-h100"]
     assert valid.resources.count == 1
 
 
 def test_a_dropped_preferred_type_hands_its_count_to_the_next() -> None:
     # 8 A100s have the peak of 3 H100s (scheduler.core.sizing.equivalent_count).
-    valid = validate_spec(make_spec(dataset=TEXT, model=MID, training={**BF16, "batch_size": 8},
-                                    resources={"accelerators": ["gpu-a100", "gpu-h100"],
-                                               "count": 8}))
+    valid = validate_spec(
+        make_spec(
+            dataset=TEXT,
+            model=MID,
+            training={**BF16, "batch_size": 8},
+            resources={"accelerators": ["gpu-a100", "gpu-h100"], "count": 8},
+        )
+    )
     assert list(valid.resources.accelerators) == ["gpu-h100"] and valid.resources.count == 3
 
 
 def test_no_type_fits_lists_every_option() -> None:
-    v = refusal(model=MID, training={**BF16, "batch_size": 8},
-                resources={"accelerators": ["gpu-a100"], "count": 16})
+    v = refusal(
+        model=MID,
+        training={**BF16, "batch_size": 8},
+        resources={"accelerators": ["gpu-a100"], "count": 16},
+    )
     assert v.field == "model.params"
     assert "16 x gpu-a100 needs at least 48 GiB per device, has 37.3 GiB" in v.description
 
 
 def test_submitted_event_says_which_types_were_dropped(people: People) -> None:
-    job = jobs.create_job(people.member, make_spec(
-        dataset=TEXT, model=MID, training={**BF16, "batch_size": 8},
-        resources={"accelerators": ["dojo-tile", "gpu-a100"], "count": 1}))
+    job = jobs.create_job(
+        people.member,
+        make_spec(
+            dataset=TEXT,
+            model=MID,
+            training={**BF16, "batch_size": 8},
+            resources={"accelerators": ["dojo-tile", "gpu-a100"], "count": 1},
+        ),
+    )
     assert job.accepted_accelerators == ["dojo-tile"]
     [event] = jobs.job_events(people.member, job.id)
     assert "not offered: gpu-a100" in event.data["reason"]

@@ -33,18 +33,29 @@ def store(db: None, settings, tmp_path: Path) -> DatabaseStore:  # type: ignore[
     settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
     settings.METRIC_EVERY_STEPS = 1
     settings.HEARTBEAT_TIMEOUT_S = 30
-    settings.HEARTBEAT_INTERVAL_S = 3600   # no heartbeat thread traffic inside the test
+    settings.HEARTBEAT_INTERVAL_S = 3600  # no heartbeat thread traffic inside the test
     capacity.sync_inventory(inventory())
     return DatabaseStore()
 
 
 def _placed(people: People, store: DatabaseStore, **training: int) -> Job:
-    spec = make_spec(training={"steps": 6, "batch_size": 8, "optimizer": "adam",
-                               "learning_rate": 0.01, "precision": "fp32",
-                               "checkpoint_interval": 2, "seed": 1, **training})
+    spec = make_spec(
+        training={
+            "steps": 6,
+            "batch_size": 8,
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "precision": "fp32",
+            "checkpoint_interval": 2,
+            "seed": 1,
+            **training,
+        }
+    )
     job = jobs.create_job(people.owner, spec)
-    store.apply(Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (TILE,)),
-                                        "fits"),)), timezone.now().timestamp())
+    store.apply(
+        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (TILE,)), "fits"),)),
+        timezone.now().timestamp(),
+    )
     job.refresh_from_db()
     assert job.state == lifecycle.SCHEDULED and job.dispatch_token
     return job
@@ -55,8 +66,16 @@ def _worker_dies_after_flushing_metrics(job: Job, lease: str) -> None:
     metrics and committing its checkpoint: run_segment up to the end of training."""
     claimed = segments.claim(job.id, job.dispatch_token, lease)
     assert claimed is not None
-    assert transition(job.id, lifecycle.RUNNING, "running on worker-a",
-                      expect=[lifecycle.SCHEDULED], where=Q(lease_owner=lease)) is not None
+    assert (
+        transition(
+            job.id,
+            lifecycle.RUNNING,
+            "running on worker-a",
+            expect=[lifecycle.SCHEDULED],
+            where=Q(lease_owner=lease),
+        )
+        is not None
+    )
     claimed.refresh_from_db()
     segments._train(claimed, Heartbeat(job.id, lease, 3600))
 
@@ -72,12 +91,16 @@ def _run_to_the_end(job_id: str) -> None:
 
 
 def _metric_steps(people: People, job_id: str) -> list[int]:
-    return [e.data["step"] for e in jobs.job_events(people.owner, job_id, limit=5000)
-            if e.kind == JobEvent.KIND_METRIC]
+    return [
+        e.data["step"]
+        for e in jobs.job_events(people.owner, job_id, limit=5000)
+        if e.kind == JobEvent.KIND_METRIC
+    ]
 
 
 def test_a_segment_rerun_after_a_lost_lease_adds_no_duplicate_points(
-        people: People, store: DatabaseStore) -> None:
+    people: People, store: DatabaseStore
+) -> None:
     job = _placed(people, store)
     _worker_dies_after_flushing_metrics(job, "worker-a:dead")
     assert _metric_steps(people, job.id) == [1, 2]
@@ -90,8 +113,9 @@ def test_a_segment_rerun_after_a_lost_lease_adds_no_duplicate_points(
     assert _metric_steps(people, job.id) == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_worker_that_lost_its_lease_writes_no_more_points(people: People,
-                                                            store: DatabaseStore) -> None:
+def test_a_worker_that_lost_its_lease_writes_no_more_points(
+    people: People, store: DatabaseStore
+) -> None:
     job = _placed(people, store, steps=20, checkpoint_interval=20)
     zombie = ProgressRecorder(job.id, every=1, last_step=20, lease="worker-a:zombie")
     assert segments.claim(job.id, job.dispatch_token, "worker-a:zombie") is not None
@@ -104,7 +128,7 @@ def test_a_worker_that_lost_its_lease_writes_no_more_points(people: People,
     zombie.record(_metric(7))
     zombie.flush()
     assert _metric_steps(people, job.id) == [1]
-    assert Job.objects.get(id=job.id).current_step == 1   # the zombie does not move it
+    assert Job.objects.get(id=job.id).current_step == 1  # the zombie does not move it
 
 
 def test_the_database_holds_one_point_per_step(people: People) -> None:
@@ -124,5 +148,12 @@ def test_the_database_holds_one_point_per_step(people: People) -> None:
 
 
 def _metric(step: int) -> StepMetrics:
-    return StepMetrics(step=step, loss=1.0 / step, accuracy=0.5, samples_per_second=10.0,
-                       wall_seconds=0.1, device_seconds=0.1, modelled_samples_per_second=9.0)
+    return StepMetrics(
+        step=step,
+        loss=1.0 / step,
+        accuracy=0.5,
+        samples_per_second=10.0,
+        wall_seconds=0.1,
+        device_seconds=0.1,
+        modelled_samples_per_second=9.0,
+    )

@@ -41,15 +41,27 @@ def test_every_action_has_a_row_a_description_and_the_full_scope() -> None:
     assert set(SCOPES) == set(Scope.values)
 
 
-@pytest.mark.parametrize(("role", "may", "may_not"), [
-    (Role.OWNER, {Action.KEYS_REVOKE_OWNERS, Action.MEMBERS_MANAGE, Action.JOBS_SUBMIT}, set()),
-    (Role.ADMIN, {Action.KEYS_REVOKE_OTHERS, Action.MEMBERS_MANAGE, Action.USAGE_READ},
-     {Action.KEYS_REVOKE_OWNERS}),
-    (Role.MEMBER, {Action.JOBS_SUBMIT, Action.JOBS_CANCEL, Action.KEYS_REVOKE_OWN},
-     {Action.KEYS_REVOKE_OTHERS, Action.MEMBERS_MANAGE, Action.USAGE_READ}),
-    (Role.VIEWER, {Action.JOBS_READ, Action.JOBS_ESTIMATE, Action.KEYS_CREATE},
-     {Action.JOBS_SUBMIT, Action.JOBS_CANCEL, Action.KEYS_REVOKE_OTHERS}),
-])
+@pytest.mark.parametrize(
+    ("role", "may", "may_not"),
+    [
+        (Role.OWNER, {Action.KEYS_REVOKE_OWNERS, Action.MEMBERS_MANAGE, Action.JOBS_SUBMIT}, set()),
+        (
+            Role.ADMIN,
+            {Action.KEYS_REVOKE_OTHERS, Action.MEMBERS_MANAGE, Action.USAGE_READ},
+            {Action.KEYS_REVOKE_OWNERS},
+        ),
+        (
+            Role.MEMBER,
+            {Action.JOBS_SUBMIT, Action.JOBS_CANCEL, Action.KEYS_REVOKE_OWN},
+            {Action.KEYS_REVOKE_OTHERS, Action.MEMBERS_MANAGE, Action.USAGE_READ},
+        ),
+        (
+            Role.VIEWER,
+            {Action.JOBS_READ, Action.JOBS_ESTIMATE, Action.KEYS_CREATE},
+            {Action.JOBS_SUBMIT, Action.JOBS_CANCEL, Action.KEYS_REVOKE_OTHERS},
+        ),
+    ],
+)
 def test_roles(people: People, role: str, may: set[Action], may_not: set[Action]) -> None:
     principal = Principal(people.acme, None, None, role)
     assert all(allows(principal, a) for a in may)
@@ -60,16 +72,21 @@ def test_roles(people: People, role: str, may: set[Action], may_not: set[Action]
 
 def test_operator_grant_is_owners_and_admins_of_the_operators_org(db: None) -> None:
     ops = create_organization("operators", "Ops", User.objects.create_user("olga"))
-    for role, operates in ((Role.OWNER, True), (Role.ADMIN, True), (Role.MEMBER, False),
-                           (Role.VIEWER, False)):
+    for role, operates in (
+        (Role.OWNER, True),
+        (Role.ADMIN, True),
+        (Role.MEMBER, False),
+        (Role.VIEWER, False),
+    ):
         principal = Principal(ops, None, 1, role)
         assert allows(principal, Action.OPERATOR_ACT) is operates, role
     read_only = Principal(ops, None, 1, Role.OWNER, Scope.READ)
     assert allows(read_only, Action.OPERATOR_READ) and not allows(read_only, Action.OPERATOR_ACT)
 
 
-@pytest.mark.parametrize(("scope", "words"), [
-    (Scope.READ, "scope 'read' cannot submit jobs"), (Scope.SUBMIT, None)])
+@pytest.mark.parametrize(
+    ("scope", "words"), [(Scope.READ, "scope 'read' cannot submit jobs"), (Scope.SUBMIT, None)]
+)
 def test_a_scope_narrows_the_role(people: People, scope: str, words: str | None) -> None:
     principal = Principal(people.acme, None, 1, Role.OWNER, scope)
     if words is None:
@@ -101,25 +118,32 @@ def test_key_creation_checks_scope_expiry_and_who(people: People) -> None:
     assert key.scope == Scope.FULL and key.expires_at is None
 
 
-@pytest.mark.parametrize(("revoker", "whose", "allowed"), [
-    ("member", "member", True),     # one's own
-    ("member", "viewer", False),    # another member's: owners and admins only
-    ("viewer", "member", False),
-    ("admin", "member", True),
-    ("admin", "admin2", True),      # an admin may revoke another admin's key
-    ("admin", "owner", False),      # nobody but an owner revokes an owner's key
-    ("owner", "owner2", True),
-    ("owner", "admin", True),
-])
+@pytest.mark.parametrize(
+    ("revoker", "whose", "allowed"),
+    [
+        ("member", "member", True),  # one's own
+        ("member", "viewer", False),  # another member's: owners and admins only
+        ("viewer", "member", False),
+        ("admin", "member", True),
+        ("admin", "admin2", True),  # an admin may revoke another admin's key
+        ("admin", "owner", False),  # nobody but an owner revokes an owner's key
+        ("owner", "owner2", True),
+        ("owner", "admin", True),
+    ],
+)
 def test_who_revokes_whose_key(people: People, revoker: str, whose: str, allowed: bool) -> None:
     extra = {name: User.objects.create_user(name) for name in ("adam", "adele", "oscar")}
     add_member(people.acme, extra["adam"], Role.ADMIN)
     add_member(people.acme, extra["adele"], Role.ADMIN)
     add_member(people.acme, extra["oscar"], Role.OWNER)
-    by_name = {"owner": people.owner, "member": people.member, "viewer": people.viewer,
-               "admin": principal_for_user(extra["adam"]),
-               "admin2": principal_for_user(extra["adele"]),
-               "owner2": principal_for_user(extra["oscar"])}
+    by_name = {
+        "owner": people.owner,
+        "member": people.member,
+        "viewer": people.viewer,
+        "admin": principal_for_user(extra["adam"]),
+        "admin2": principal_for_user(extra["adele"]),
+        "owner2": principal_for_user(extra["oscar"]),
+    }
     key, raw = create_api_key(by_name[whose], name=whose)
     if allowed:
         revoke_api_key(by_name[revoker], key.id)
@@ -153,8 +177,9 @@ def test_a_deleted_creator_leaves_a_dead_key(people: People) -> None:
 
 def test_the_key_list_says_why_a_key_does_not_work(people: People) -> None:
     left, _ = create_api_key(people.member, name="left")
-    expired, _ = create_api_key(people.viewer, name="expired",
-                                expires_at=timezone.now() + timedelta(hours=1))
+    expired, _ = create_api_key(
+        people.viewer, name="expired", expires_at=timezone.now() + timedelta(hours=1)
+    )
     ApiKey.objects.filter(id=expired.id).update(expires_at=timezone.now() - timedelta(hours=1))
     mine, _ = create_api_key(people.viewer, name="mine")
     Membership.objects.filter(user=people.member.user).delete()
@@ -164,7 +189,10 @@ def test_the_key_list_says_why_a_key_does_not_work(people: People) -> None:
     # a viewer may revoke only their own (the expired one is theirs too)
     assert {n for n, r in rows.items() if r.can_revoke} == {"expired", "mine"}
     assert {r.key.name for r in api_keys_for(people.owner) if r.can_revoke} == {
-        "left", "expired", "mine"}
+        "left",
+        "expired",
+        "mine",
+    }
 
 
 def test_principal_for_a_deactivated_user_is_refused(people: People) -> None:
@@ -183,7 +211,8 @@ def test_migration_gives_existing_keys_full_scope_and_no_expiry() -> None:
     old = executor.loader.project_state([("tenancy", "0001_initial")]).apps
     org = old.get_model("tenancy", "Organization").objects.create(slug="old", name="Old")
     old.get_model("tenancy", "ApiKey").objects.create(
-        organization=org, name="legacy", role="viewer", prefix="0ld", key_hash="h" * 64)
+        organization=org, name="legacy", role="viewer", prefix="0ld", key_hash="h" * 64
+    )
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())

@@ -42,7 +42,7 @@ def test_a_device_never_holds_two_active_placements(people: People, store: Datab
     a = jobs.create_job(people.owner, make_spec(name="a"))
     b = jobs.create_job(people.owner, make_spec(name="b"))
     assert capacity.hold(a.id, 1, [TILE])
-    assert not capacity.hold(b.id, 1, [TILE, "dojo/e0/c0/t0/r0c1"])   # all or none
+    assert not capacity.hold(b.id, 1, [TILE, "dojo/e0/c0/t0/r0c1"])  # all or none
     assert Allocation.objects.filter(job=b).count() == 0
     with pytest.raises(IntegrityError), transaction.atomic():
         Allocation.objects.create(device_id=TILE, job=b, attempt=1)
@@ -51,10 +51,15 @@ def test_a_device_never_holds_two_active_placements(people: People, store: Datab
 
 
 def test_a_pass_admits_with_placement_and_records_pending_reasons(
-        people: People, store: DatabaseStore) -> None:
-    big = [jobs.create_job(people.owner, make_spec(
-        name=f"big{i}", resources={"accelerators": ["dojo-tile"], "count": 4}))
-        for i in range(2)]
+    people: People, store: DatabaseStore
+) -> None:
+    big = [
+        jobs.create_job(
+            people.owner,
+            make_spec(name=f"big{i}", resources={"accelerators": ["dojo-tile"], "count": 4}),
+        )
+        for i in range(2)
+    ]
     now = timezone.now().timestamp()
     applied = store.apply(schedule(store.snapshot(now)), now)
     assert applied == Applied(admitted=1, preempted=0, pending=1)
@@ -82,8 +87,7 @@ def test_an_admit_on_a_taken_device_is_refused(people: People, store: DatabaseSt
 def test_preemption_sets_the_flag_once(people: People, store: DatabaseStore) -> None:
     a = jobs.create_job(people.owner, make_spec(name="a"))
     now = timezone.now().timestamp()
-    store.apply(Decisions(admits=(Admit(a.id, Placement("dojo", "dojo-tile", (TILE,)), "f"),)),
-                now)
+    store.apply(Decisions(admits=(Admit(a.id, Placement("dojo", "dojo-tile", (TILE,)), "f"),)), now)
     decisions = Decisions(preemptions=(Preempt(a.id, "priority: displaced"),))
     assert store.apply(decisions, now).preempted == 1
     assert store.apply(decisions, now).preempted == 0
@@ -91,15 +95,18 @@ def test_preemption_sets_the_flag_once(people: People, store: DatabaseStore) -> 
     assert a.preempt_requested and a.preempt_reason == "priority: displaced"
 
 
-def test_silent_jobs_are_redispatched_with_a_new_token(people: People,
-                                                       store: DatabaseStore, settings) -> None:  # type: ignore[no-untyped-def]
+def test_silent_jobs_are_redispatched_with_a_new_token(
+    people: People, store: DatabaseStore, settings
+) -> None:  # type: ignore[no-untyped-def]
     settings.HEARTBEAT_TIMEOUT_S = 30
     a = jobs.create_job(people.owner, make_spec(name="a"))
     now = timezone.now()
-    store.apply(Decisions(admits=(Admit(a.id, Placement("dojo", "dojo-tile", (TILE,)), "f"),)),
-                now.timestamp())
+    store.apply(
+        Decisions(admits=(Admit(a.id, Placement("dojo", "dojo-tile", (TILE,)), "f"),)),
+        now.timestamp(),
+    )
     a.refresh_from_db()
-    assert store.recover(now.timestamp()) == 0          # just dispatched: not stale
+    assert store.recover(now.timestamp()) == 0  # just dispatched: not stale
     Job.objects.filter(id=a.id).update(lease_owner="w1", heartbeat_at=now - timedelta(seconds=60))
     assert store.recover(now.timestamp()) == 1
     again = Job.objects.get(id=a.id)

@@ -33,12 +33,22 @@ def running(db: None, people: People, settings, tmp_path: Path) -> tuple[Job, st
     """A one-segment job claimed and running under a worker lease."""
     settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
     capacity.sync_inventory(inventory())
-    spec = make_spec(training={"steps": 2, "batch_size": 8, "optimizer": "adam",
-                               "learning_rate": 0.01, "precision": "fp32",
-                               "checkpoint_interval": 2, "seed": 1})
+    spec = make_spec(
+        training={
+            "steps": 2,
+            "batch_size": 8,
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "precision": "fp32",
+            "checkpoint_interval": 2,
+            "seed": 1,
+        }
+    )
     job = jobs.create_job(people.owner, spec)
-    DatabaseStore().apply(Decisions(admits=(Admit(job.id, Placement(
-        "dojo", "dojo-tile", (TILE,)), "fits"),)), timezone.now().timestamp())
+    DatabaseStore().apply(
+        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (TILE,)), "fits"),)),
+        timezone.now().timestamp(),
+    )
     job.refresh_from_db()
     lease = "worker-a:test"
     claimed = segments.claim(job.id, job.dispatch_token, lease)
@@ -50,9 +60,17 @@ def running(db: None, people: People, settings, tmp_path: Path) -> tuple[Job, st
 
 def _result() -> SegmentResult:
     now = timezone.now()
-    return SegmentResult(start_step=0, end_step=2, stop=None, checkpoint=b"weights",
-                         wall_seconds=1.5, device_seconds=0.5, samples=16,
-                         started_at=now - timedelta(seconds=2), ended_at=now)
+    return SegmentResult(
+        start_step=0,
+        end_step=2,
+        stop=None,
+        checkpoint=b"weights",
+        wall_seconds=1.5,
+        device_seconds=0.5,
+        samples=16,
+        started_at=now - timedelta(seconds=2),
+        ended_at=now,
+    )
 
 
 @pytest.fixture
@@ -66,7 +84,8 @@ def without_billing() -> Iterator[None]:
 
 
 def test_the_last_segment_commits_state_usage_release_and_checkpoint(
-        running: tuple[Job, str]) -> None:
+    running: tuple[Job, str],
+) -> None:
     job, lease = running
     assert finish_segment(job, lease, _result()) == "succeeded"
     job.refresh_from_db()
@@ -77,7 +96,8 @@ def test_the_last_segment_commits_state_usage_release_and_checkpoint(
 
 
 def test_a_segment_end_without_billing_subscribed_fails_and_writes_nothing(
-        running: tuple[Job, str], without_billing: None) -> None:
+    running: tuple[Job, str], without_billing: None
+) -> None:
     job, lease = running
     with pytest.raises(ports.MissingSubscriber, match="billing"):
         finish_segment(job, lease, _result())
@@ -102,7 +122,7 @@ def test_ports_are_published_inside_a_transaction_only(transactional_db: None) -
     with pytest.raises(RuntimeError, match="inside a transaction"):
         ports.job_submitted.publish(ports.JobSubmitted("nojob"))
     with transaction.atomic():
-        ports.job_submitted.publish(ports.JobSubmitted("nojob"))   # scheduling wakes on commit
+        ports.job_submitted.publish(ports.JobSubmitted("nojob"))  # scheduling wakes on commit
 
 
 def test_only_the_named_apps_may_subscribe() -> None:

@@ -24,10 +24,12 @@ AFTER = [("jobs", "0003_job_spec_columns")]
 
 
 def test_encode_gives_the_blob_and_its_columns() -> None:
-    spec = make_spec(resources={"accelerators": ["gpu-h100", "dojo-tile"], "count": 4},
-                     limits={"max_runtime_seconds": 900})
+    spec = make_spec(
+        resources={"accelerators": ["gpu-h100", "dojo-tile"], "count": 4},
+        limits={"max_runtime_seconds": 900},
+    )
     fields = stored_spec.encode(spec, priority=2)
-    assert fields["accepted_accelerators"] == ["gpu-h100", "dojo-tile"]   # order kept
+    assert fields["accepted_accelerators"] == ["gpu-h100", "dojo-tile"]  # order kept
     assert (fields["device_count"], fields["priority"]) == (4, 2)
     assert (fields["total_steps"], fields["max_runtime_seconds"]) == (6, 900)
     assert stored_spec.spec_from_dict(fields["spec"]) == spec
@@ -49,16 +51,22 @@ def test_fields_a_release_does_not_know_are_skipped() -> None:
 @pytest.mark.django_db
 def test_create_writes_the_columns_and_decode_reads_once_per_instance() -> None:
     people = make_people()
-    job = jobs.create_job(people.owner, make_spec(
-        resources={"accelerators": ["gpu-a100", "dojo-tile"], "count": 2},
-        priority_class="high"))
+    job = jobs.create_job(
+        people.owner,
+        make_spec(
+            resources={"accelerators": ["gpu-a100", "dojo-tile"], "count": 2}, priority_class="high"
+        ),
+    )
     job = Job.objects.get(id=job.id)
     assert (job.accepted_accelerators, job.device_count, job.priority) == (
-        ["gpu-a100", "dojo-tile"], 2, 2)
+        ["gpu-a100", "dojo-tile"],
+        2,
+        2,
+    )
     first = stored_spec.decode(job)
     assert stored_spec.decode(job) is first and jobs.spec_of(job) is first
     assert first.resources.count == 2 and first.priority_class == "high"
-    job.refresh_from_db()   # a fresh blob is decoded again
+    job.refresh_from_db()  # a fresh blob is decoded again
     assert stored_spec.decode(job) is not first and stored_spec.decode(job) == first
 
 
@@ -71,13 +79,19 @@ def _count_queries(read: Any) -> int:
 @pytest.mark.django_db
 def test_queue_readers_take_a_flat_number_of_queries() -> None:
     people = make_people()
-    readers = (lambda: queued_requests(), lambda: queries.queue(), queries.queued_per_pool,
-               lambda: jobs.list_jobs(people.owner))
+    readers = (
+        lambda: queued_requests(),
+        lambda: queries.queue(),
+        queries.queued_per_pool,
+        lambda: jobs.list_jobs(people.owner),
+    )
     jobs.create_job(people.owner, make_spec(name="one"))
     few = [_count_queries(read) for read in readers]
     for i in range(5):
-        jobs.create_job(people.member, make_spec(
-            name=f"more-{i}", resources={"accelerators": ["gpu-a100"], "count": 2}))
+        jobs.create_job(
+            people.member,
+            make_spec(name=f"more-{i}", resources={"accelerators": ["gpu-a100"], "count": 2}),
+        )
     assert [_count_queries(read) for read in readers] == few
     assert sorted(queries.queued_per_pool().items()) == [("dojo", 1), ("gpu-a100", 5)]
     [row] = [r for r in queries.queue() if r.name == "more-0"]
@@ -98,18 +112,22 @@ def test_the_data_migration_fills_the_columns_of_old_rows(people: People) -> Non
         old_job = old_apps.get_model("jobs", "Job")
         org = people.acme.id
         blobs = {
-            "gpu": stored_spec.spec_to_dict(make_spec(
-                resources={"accelerators": ["gpu-h100", "dojo-tile"], "count": 8})),
-            "bare": {"name": "bare", "training": {"steps": "3"}},   # no resources at all
-            "broken": {"resources": {"count": "many"}},              # unreadable: defaults
+            "gpu": stored_spec.spec_to_dict(
+                make_spec(resources={"accelerators": ["gpu-h100", "dojo-tile"], "count": 8})
+            ),
+            "bare": {"name": "bare", "training": {"steps": "3"}},  # no resources at all
+            "broken": {"resources": {"count": "many"}},  # unreadable: defaults
         }
         for job_id, blob in blobs.items():
             old_job.objects.create(id=job_id, organization_id=org, name=job_id, spec=blob)
     finally:
         _migrate(AFTER)
     got = {j.id: (j.accepted_accelerators, j.device_count) for j in Job.objects.all()}
-    assert got == {"gpu": (["gpu-h100", "dojo-tile"], 8), "bare": (["dojo-tile"], 1),
-                   "broken": (["dojo-tile"], 1)}
+    assert got == {
+        "gpu": (["gpu-h100", "dojo-tile"], 8),
+        "bare": (["dojo-tile"], 1),
+        "broken": (["dojo-tile"], 1),
+    }
     # Backwards is a no-op for the data (the columns go), and forwards again is the same.
     _migrate(BEFORE)
     _migrate(AFTER)

@@ -70,7 +70,7 @@ def test_operators_revoke_keys_of_any_organization_once(people: People) -> None:
     ops = User.objects.create_user("ops", is_staff=True)
     assert revoke_api_keys_as_operator(ops, [ours.id, theirs.id]) == 2
     first = ApiKey.objects.get(id=ours.id).revoked_at
-    assert revoke_api_keys_as_operator(ops, [ours.id]) == 0     # the first time is kept
+    assert revoke_api_keys_as_operator(ops, [ours.id]) == 0  # the first time is kept
     assert ApiKey.objects.get(id=ours.id).revoked_at == first
     with pytest.raises(Unauthenticated):
         authenticate_api_key(raw)

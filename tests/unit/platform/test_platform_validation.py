@@ -28,7 +28,7 @@ def test_valid_spec_gets_defaults_and_is_a_copy() -> None:
     assert list(valid.resources.accelerators) == ["dojo-tile"] and valid.resources.count == 1
     assert valid.priority_class == "normal"
     assert valid.limits.max_runtime_seconds > 0
-    assert spec.training.optimizer == ""   # the input is untouched
+    assert spec.training.optimizer == ""  # the input is untouched
 
 
 def test_every_bad_field_is_named_at_once() -> None:
@@ -36,17 +36,33 @@ def test_every_bad_field_is_named_at_once() -> None:
         name="Bad Name!",
         model={"architecture": "mlp", "params": {"hidden": 0}},
         dataset={"name": "imagenet"},
-        training={"steps": 0, "batch_size": -1, "optimizer": "lbfgs", "learning_rate": -1,
-                  "precision": "fp64", "checkpoint_interval": -2, "seed": -1},
+        training={
+            "steps": 0,
+            "batch_size": -1,
+            "optimizer": "lbfgs",
+            "learning_rate": -1,
+            "precision": "fp64",
+            "checkpoint_interval": -2,
+            "seed": -1,
+        },
         resources={"accelerators": ["dojo-tile", "tpu-v5", "dojo-tile"], "count": 0},
         limits={"max_runtime_seconds": -5},
         priority_class="urgent",
     )
     assert fields_of(spec) == {
-        "name", "model.params.hidden", "dataset.name", "training.steps",
-        "training.batch_size", "training.optimizer", "training.learning_rate",
-        "training.precision", "training.checkpoint_interval", "training.seed",
-        "resources.accelerators[1]", "resources.accelerators[2]", "limits.max_runtime_seconds",
+        "name",
+        "model.params.hidden",
+        "dataset.name",
+        "training.steps",
+        "training.batch_size",
+        "training.optimizer",
+        "training.learning_rate",
+        "training.precision",
+        "training.checkpoint_interval",
+        "training.seed",
+        "resources.accelerators[1]",
+        "resources.accelerators[2]",
+        "limits.max_runtime_seconds",
         "priority_class",
     } - {"resources.count"}  # count 0 means the default of 1
 
@@ -54,10 +70,12 @@ def test_every_bad_field_is_named_at_once() -> None:
 def test_count_must_fit_the_largest_pool_of_the_inventory() -> None:
     # dev.yaml: one tray of 6 tiles, GPU nodes of 8.
     assert fields_of(make_spec(resources={"accelerators": ["dojo-tile"], "count": 7})) == {
-        "resources.count"}
+        "resources.count"
+    }
     assert validate_spec(make_spec(resources={"accelerators": ["gpu-a100"], "count": 16}))
     assert fields_of(make_spec(resources={"accelerators": ["gpu-h100"], "count": 9})) == {
-        "resources.count"}
+        "resources.count"
+    }
 
 
 def test_missing_required_fields() -> None:
@@ -72,8 +90,9 @@ def test_npz_dataset_needs_a_uri() -> None:
 
 
 def test_checkpoint_interval_cannot_exceed_steps() -> None:
-    spec = make_spec(training={"steps": 10, "batch_size": 8, "learning_rate": 0.1,
-                               "checkpoint_interval": 11})
+    spec = make_spec(
+        training={"steps": 10, "batch_size": 8, "learning_rate": 0.1, "checkpoint_interval": 11}
+    )
     assert fields_of(spec) == {"training.checkpoint_interval"}
 
 

@@ -34,7 +34,7 @@ def _table(heading: str) -> dict[str, tuple[str, str]]:
     start = text.index("\n" + heading) + 1
     end = text.find("\n#", start)
     rows: dict[str, tuple[str, str]] = {}
-    for line in text[start:end if end != -1 else None].splitlines():
+    for line in text[start : end if end != -1 else None].splitlines():
         if not line.startswith("| `"):
             continue
         name, kind, default, _meaning = (cell.strip() for cell in line.strip("|").split("|"))
@@ -67,17 +67,20 @@ def _read_by_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[s
 
 
 def test_the_server_table_lists_exactly_what_settings_reads(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     read = _read_by_settings(monkeypatch, tmp_path)
     table = _table(SERVER_HEADING)
     assert set(table) == set(read), (
         f"missing from the README: {sorted(set(read) - set(table))}; "
-        f"not read by settings.py: {sorted(set(table) - set(read))}")
+        f"not read by settings.py: {sorted(set(table) - set(read))}"
+    )
     for name, variable in read.items():
         kind, default = table[name]
         assert kind == variable.kind, f"{name}: README says {kind!r}, code {variable.kind!r}"
         assert _documented_default(default) == variable.default, (
-            f"{name}: README default {default!r}, code {variable.default!r}")
+            f"{name}: README default {default!r}, code {variable.default!r}"
+        )
 
 
 def test_the_client_table_lists_exactly_what_the_sdk_reads() -> None:
@@ -90,19 +93,22 @@ def test_the_client_table_lists_exactly_what_the_sdk_reads() -> None:
     assert not set(table) & set(_table(SERVER_HEADING)), "a variable in both tables"
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("DOJO_GRPC_METRICS_PORT", "ninety", "must be an integer, got 'ninety'"),
-    ("DOJO_GRPC_METRICS_PORT", "70000", "must be at most 65535, got 70000"),
-    ("DOJO_GRPC_METRICS_PORT", "0", "must be at least 1, got 0"),
-    ("DOJO_PROMETHEUS_URL", "127.0.0.1:9090", "must be a URL starting http:// or https://"),
-    ("DOJO_PROMETHEUS_URL", "http://", "must be a URL starting http:// or https://"),
-    ("DOJO_LOG_LEVEL", "chatty", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-    ("REDIS_URL", "127.0.0.1:6379", "must be a URL starting redis://, rediss:// or unix://"),
-    ("DOJO_WORKER_METRICS_PORT", "-1", "must be at least 0, got -1"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("DOJO_GRPC_METRICS_PORT", "ninety", "must be an integer, got 'ninety'"),
+        ("DOJO_GRPC_METRICS_PORT", "70000", "must be at most 65535, got 70000"),
+        ("DOJO_GRPC_METRICS_PORT", "0", "must be at least 1, got 0"),
+        ("DOJO_PROMETHEUS_URL", "127.0.0.1:9090", "must be a URL starting http:// or https://"),
+        ("DOJO_PROMETHEUS_URL", "http://", "must be a URL starting http:// or https://"),
+        ("DOJO_LOG_LEVEL", "chatty", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("REDIS_URL", "127.0.0.1:6379", "must be a URL starting redis://, rediss:// or unix://"),
+        ("DOJO_WORKER_METRICS_PORT", "-1", "must be at least 0, got -1"),
+    ],
+)
 def test_a_bad_value_stops_start_up_naming_the_variable(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str,
-        message: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, message: str
+) -> None:
     _clean_environment(monkeypatch, tmp_path)
     monkeypatch.setenv(name, value)
     with pytest.raises(ImproperlyConfigured, match="^" + re.escape(f"{name} {message}")):
@@ -110,7 +116,8 @@ def test_a_bad_value_stops_start_up_naming_the_variable(
 
 
 def test_the_three_former_strays_are_typed_settings(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     _clean_environment(monkeypatch, tmp_path)
     monkeypatch.setenv("DOJO_GRPC_METRICS_PORT", " 9101 ")
     monkeypatch.setenv("DOJO_LOG_LEVEL", "warning")
@@ -125,7 +132,10 @@ def test_the_three_former_strays_are_typed_settings(
     _clean_environment(monkeypatch, tmp_path)
     unset = runpy.run_path(str(SETTINGS))
     assert (unset["GRPC_METRICS_PORT"], unset["PROMETHEUS_URL"], unset["LOG_LEVEL"]) == (
-        None, "http://127.0.0.1:9090", "INFO")
+        None,
+        "http://127.0.0.1:9090",
+        "INFO",
+    )
 
 
 _ENVIRON = {"environ", "environb", "getenv", "getenvb"}
@@ -133,24 +143,35 @@ _ENVIRON = {"environ", "environb", "getenv", "getenvb"}
 
 def _settings_module_defaults(tree: ast.AST) -> set[int]:
     """The `os.environ` nodes of `os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)`."""
-    return {id(node.func.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "setdefault" and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value == "DJANGO_SETTINGS_MODULE"}
+    return {
+        id(node.func.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setdefault"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value == "DJANGO_SETTINGS_MODULE"
+    }
 
 
 def _reads(node: ast.AST, allowed: set[int]) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr in _ENVIRON and id(node) not in allowed
-    return isinstance(node, ast.ImportFrom) and node.module == "os" \
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.module == "os"
         and any(alias.name in _ENVIRON for alias in node.names)
+    )
 
 
 def _environment_reads(tree: ast.AST) -> list[int]:
     allowed = _settings_module_defaults(tree)
-    return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute | ast.ImportFrom) and _reads(node, allowed)]
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute | ast.ImportFrom) and _reads(node, allowed)
+    ]
 
 
 def test_only_the_settings_read_the_environment() -> None:

@@ -24,14 +24,18 @@ def test_make_device_picks_the_variant_and_satisfies_the_protocol() -> None:
     assert gpus.torch_device in ("cpu", "cuda")
 
 
-@pytest.mark.parametrize(("accelerator", "count", "precision", "match"), [
-    ("tpu-v4", 1, "bf16", "unknown accelerator"),
-    ("dojo-tile", 0, "bf16", "at least 1"),
-    ("dojo-tile", 121, "bf16", "at most 120"),
-    ("gpu-a100", 8, "fp64", "precision"),
-])
-def test_make_device_rejects_bad_requests(accelerator: str, count: int, precision: str,
-                                          match: str) -> None:
+@pytest.mark.parametrize(
+    ("accelerator", "count", "precision", "match"),
+    [
+        ("tpu-v4", 1, "bf16", "unknown accelerator"),
+        ("dojo-tile", 0, "bf16", "at least 1"),
+        ("dojo-tile", 121, "bf16", "at most 120"),
+        ("gpu-a100", 8, "fp64", "precision"),
+    ],
+)
+def test_make_device_rejects_bad_requests(
+    accelerator: str, count: int, precision: str, match: str
+) -> None:
     with pytest.raises(ValueError, match=match):
         make_device(accelerator, count, precision)
 
@@ -81,8 +85,10 @@ def test_norm_on_gpu_shows_exposed_memory_time() -> None:
     assert b.comm_s == 0.0  # a single device reduces nothing
 
 
-@pytest.mark.parametrize(("tiles", "shape"), [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)),
-                                              (4, (2, 2)), (5, (2, 3)), (6, (2, 3))])
+@pytest.mark.parametrize(
+    ("tiles", "shape"),
+    [(1, (1, 1)), (2, (1, 2)), (3, (1, 3)), (4, (2, 2)), (5, (2, 3)), (6, (2, 3))],
+)
 def test_partitions_are_compact_submeshes_of_a_tray(tiles: int, shape: tuple[int, int]) -> None:
     assert tray_shape(tiles, 2, 3) == shape
 

@@ -26,8 +26,13 @@ from dojo_runtime.specs import load_hardware
 ROOT = Path(__file__).resolve().parents[3]
 GPT_SPEC = Path(__file__).parent / "specs" / "gpt-small-text.yaml"
 KERNELS = [
-    KernelCall("matmul", 2.0 * 64 * 4096 * 4096, 2 * 64 * 4096 + 2 * 4096**2, 2 * 64 * 4096.0,
-               precision="bf16"),
+    KernelCall(
+        "matmul",
+        2.0 * 64 * 4096 * 4096,
+        2 * 64 * 4096 + 2 * 4096**2,
+        2 * 64 * 4096.0,
+        precision="bf16",
+    ),
     KernelCall("elementwise", 64 * 4096.0, 2 * 64 * 4096.0, 2 * 64 * 4096.0, precision="bf16"),
 ]
 GRAD_BYTES = 2 * 4096**2
@@ -81,8 +86,12 @@ def test_gpt_workload_dojo_tile_beats_an_a100_on_time() -> None:
     shape = GptShape(layers=12, d_model=768, heads=12, seq_len=1024, vocab=50304)
     kernels, grad = gpt_step_profile(shape, batch=8)
     config = TrainConfig("gpt", steps=100, batch_size=8, precision="bf16")
-    rows = estimate(config, step_kernels=kernels, grad_bytes=grad,
-                    options=[("dojo-tile", 1), ("gpu-a100", 1), ("gpu-h100", 1)])
+    rows = estimate(
+        config,
+        step_kernels=kernels,
+        grad_bytes=grad,
+        options=[("dojo-tile", 1), ("gpu-a100", 1), ("gpu-h100", 1)],
+    )
     tile, a100, h100 = rows
     assert tile.step_seconds < h100.step_seconds < a100.step_seconds
     # Compute-bound on the H100: 989 / 312 peaks, within what memory-bound ops take back.
@@ -93,9 +102,17 @@ def test_config_from_the_digits_example() -> None:
     spec = yaml.safe_load((ROOT / "examples" / "digits-mlp.yaml").read_text())
     config = config_from_spec(spec)
     assert config == TrainConfig(
-        architecture="mlp", model_params={"hidden": 128, "layers": 2}, dataset="digits",
-        steps=300, batch_size=64, optimizer="adam", learning_rate=0.003, precision="bf16",
-        seed=7, accelerator="dojo-tile", device_count=1,
+        architecture="mlp",
+        model_params={"hidden": 128, "layers": 2},
+        dataset="digits",
+        steps=300,
+        batch_size=64,
+        optimizer="adam",
+        learning_rate=0.003,
+        precision="bf16",
+        seed=7,
+        accelerator="dojo-tile",
+        device_count=1,
     )
     with pytest.raises(ValueError, match="architecture"):
         config_from_spec({"model": {}})

@@ -30,15 +30,16 @@ GB = 1e9
 
 
 def matmul(m: int, k: int, n: int, b: int = 2, precision: str = "bf16") -> KernelCall:
-    return KernelCall("matmul", 2.0 * m * k * n, (m * k + k * n) * b, m * n * b,
-                      precision=precision)
+    return KernelCall(
+        "matmul", 2.0 * m * k * n, (m * k + k * n) * b, m * n * b, precision=precision
+    )
 
 
 def test_square_bf16_matmul_on_one_tile_is_compute_bound_from_sram() -> None:
     # 4096^3 BF16: 2 * 4096^3 = 1.374e11 FLOP; 67.1 MB read + 33.6 MB written fit 5.5 GB SRAM.
     kt = kernel_time(matmul(4096, 4096, 4096), dojo_target(1, HW, PARAMS))
-    compute = 2 * 4096**3 / (9.0e15 * 0.70)                       # 2.1816e-5 s
-    sram_reads = 2 * 4096**2 * 2 / (8850 * 4.0e11 * 0.80)         # 2.37e-8 s
+    compute = 2 * 4096**3 / (9.0e15 * 0.70)  # 2.1816e-5 s
+    sram_reads = 2 * 4096**2 * 2 / (8850 * 4.0e11 * 0.80)  # 2.37e-8 s
     assert kt.from_sram
     assert kt.compute_s == pytest.approx(compute)
     assert kt.memory_s == pytest.approx(sram_reads)
@@ -52,7 +53,7 @@ def test_tall_matmul_spills_sram_and_streams_from_dip_hbm() -> None:
     kt = kernel_time(call, dojo_target(1, HW, PARAMS))
     moved = (1_000_000 * 4096 + 4096**2) * 2 + 1_000_000 * 4096 * 2
     assert not kt.from_sram
-    assert kt.memory_s == pytest.approx(moved / (3.33 * 8.0e11 * 0.80))   # 7.70e-3 s
+    assert kt.memory_s == pytest.approx(moved / (3.33 * 8.0e11 * 0.80))  # 7.70e-3 s
     assert kt.compute_s == pytest.approx(2 * 1e6 * 4096**2 / (9.0e15 * 0.70))  # 5.33e-3 s
     assert kt.total_s == pytest.approx(kt.memory_s + 2e-6)
     assert kt.exposed_memory_s == pytest.approx(kt.memory_s - kt.compute_s)
@@ -80,9 +81,9 @@ def test_gpu_matmul_is_an_hbm_roofline() -> None:
 def test_formats_pick_their_peak() -> None:
     h100 = gpu_target("gpu-h100", 1, HW, PARAMS)
     a100 = gpu_target("gpu-a100", 1, HW, PARAMS)
-    assert h100.peak("cfp8") == 1.979e15          # FP8 tensor cores
-    assert a100.peak("cfp8") == 3.12e14           # no FP8 on Ampere: the 16-bit path
-    assert a100.peak("fp32") == 1.95e13           # CUDA cores, no TF32
+    assert h100.peak("cfp8") == 1.979e15  # FP8 tensor cores
+    assert a100.peak("cfp8") == 3.12e14  # no FP8 on Ampere: the 16-bit path
+    assert a100.peak("fp32") == 1.95e13  # CUDA cores, no TF32
     assert dojo_target(2, HW, PARAMS).peak("fp32") == 2 * 5.65e14
     with pytest.raises(ValueError, match="precision"):
         h100.peak("fp64")
@@ -100,17 +101,20 @@ def test_allreduce_of_1gb_on_8_a100() -> None:
     # One node, ring of 8 over NVLink at 600 GB/s / 2 per way x 0.8 = 2.4e11 B/s:
     # 2 * 7/8 * 1e9 / 2.4e11 = 7.2917e-3 s, plus 14 steps x 2.3 us = 3.22e-5 s.
     assert gpu_allreduce_seconds(1 * GB, "gpu-a100", 8, HW, PARAMS) == pytest.approx(
-        7.3239e-3, rel=1e-4)
+        7.3239e-3, rel=1e-4
+    )
 
 
 def test_allreduce_across_trays_and_nodes_adds_the_slower_network() -> None:
     # 12 tiles = 2 trays: in-tray ring as above, then a ring of 2 trays over the Z-plane:
     # 6 tiles x 3.33 DIPs x 50 GB/s x 0.8 = 8e11 B/s -> 2 * 1/2 * 1e9 / 8e11 + 2 * 1.3 us.
     assert dojo_allreduce_seconds(1 * GB, 12, HW, PARAMS) == pytest.approx(
-        4.7296e-4 + 1.25e-3 + 2.6e-6, rel=1e-4)
+        4.7296e-4 + 1.25e-3 + 2.6e-6, rel=1e-4
+    )
     # 16 A100 = 2 nodes: NVLink ring, then 2 nodes over 50 GB/s x 0.8 -> 0.025 s + 2 x 10 us.
     assert gpu_allreduce_seconds(1 * GB, "gpu-a100", 16, HW, PARAMS) == pytest.approx(
-        7.3239e-3 + 0.025 + 2e-5, rel=1e-4)
+        7.3239e-3 + 0.025 + 2e-5, rel=1e-4
+    )
 
 
 @pytest.mark.parametrize(("members", "expected"), [(1, 0.0), (2, 1.0), (4, 1.5), (8, 1.75)])

@@ -19,8 +19,16 @@ def test_tile_figures_match_the_research_specs() -> None:
 
 def test_every_spec_and_price_carries_a_source() -> None:
     hw = load_hardware()
-    for spec in (hw.node, hw.tile, hw.tray, hw.pod, hw.dip, hw.latencies, hw.prices,
-                 *hw.gpus.values()):
+    for spec in (
+        hw.node,
+        hw.tile,
+        hw.tray,
+        hw.pod,
+        hw.dip,
+        hw.latencies,
+        hw.prices,
+        *hw.gpus.values(),
+    ):
         assert spec.source.strip(), spec
 
 

@@ -28,9 +28,9 @@ def test_gpt3_shape_has_175b_parameters() -> None:
 
 
 def test_gpt3_175b_on_1024_a100_against_megatron() -> None:
-    published = 153 / 312 * 3 / 4   # 49% of peak with recompute -> 37% model-FLOP utilisation
+    published = 153 / 312 * 3 / 4  # 49% of peak with recompute -> 37% model-FLOP utilisation
     mfu = modelled_mfu(GPT3_175B, 1536, "gpu-a100", 1024)
-    assert mfu == pytest.approx(0.70, abs=0.01)     # the figure VALIDATION.md quotes
+    assert mfu == pytest.approx(0.70, abs=0.01)  # the figure VALIDATION.md quotes
     assert published < mfu < 2 * published
 
 

@@ -43,17 +43,17 @@ def test_chosen_bias_never_saturates_inside_the_range() -> None:
 def test_choose_bias_edge_cases() -> None:
     assert choose_bias(0.0, CFP8_143) == CFP8_143.default_bias
     assert choose_bias(math.inf, CFP8_143) == 0
-    assert choose_bias(1e30, CFP8_143) == 0            # beyond any bias: widest range
+    assert choose_bias(1e30, CFP8_143) == 0  # beyond any bias: widest range
     assert choose_bias(1e-30, CFP8_143) == 63
-    assert choose_bias(5.0, BF16) == 127                # fixed-bias formats keep theirs
+    assert choose_bias(5.0, BF16) == 127  # fixed-bias formats keep theirs
     assert choose_bias(1.0, CFP8_143, headroom=2) == choose_bias(4.0, CFP8_143)
 
 
 def test_tracker_keeps_a_decaying_running_max_per_key() -> None:
     tracker = BiasTracker(CFP8_143, decay=0.5)
     assert tracker.observe("a", 100.0) == choose_bias(100.0, CFP8_143)
-    assert tracker.observe("a", 1.0) == choose_bias(50.0, CFP8_143)   # remembers half
-    assert tracker.observe("b", 1.0) == choose_bias(1.0, CFP8_143)    # keys are separate
+    assert tracker.observe("a", 1.0) == choose_bias(50.0, CFP8_143)  # remembers half
+    assert tracker.observe("b", 1.0) == choose_bias(1.0, CFP8_143)  # keys are separate
     assert tracker.observe("a", float("nan")) == choose_bias(50.0, CFP8_143)
     assert tracker.update("a", torch.tensor([-300.0, 2.0])) == choose_bias(300.0, CFP8_143)
     assert tracker.running_absmax() == {"a": 300.0, "b": 1.0}

@@ -36,11 +36,13 @@ def test_shp_all_codes_roundtrip_monotonic_and_saturating(bias: int) -> None:
 
 def test_shp_with_bias_15_is_ieee_half_below_65504() -> None:
     gen = torch.Generator().manual_seed(0)
-    x = torch.cat([
-        torch.randn(50_000, generator=gen) * 100,
-        torch.exp2(torch.empty(50_000).uniform_(-26, 15.9, generator=gen)),
-        torch.tensor([2.0**-25, 3 * 2.0**-25, 2.0**-24 * 1.5, 65504.0, 1.0 + 2.0**-11]),
-    ])
+    x = torch.cat(
+        [
+            torch.randn(50_000, generator=gen) * 100,
+            torch.exp2(torch.empty(50_000).uniform_(-26, 15.9, generator=gen)),
+            torch.tensor([2.0**-25, 3 * 2.0**-25, 2.0**-24 * 1.5, 65504.0, 1.0 + 2.0**-11]),
+        ]
+    )
     assert torch.equal(quantize(x, CFP16_SHP, 15), x.half().float())
     # Beyond IEEE half's range the all-ones exponent is a normal binade, not Inf.
     assert quantize(torch.tensor([70000.0]), CFP16_SHP, 15).item() == 70016.0
@@ -52,7 +54,7 @@ def test_uhp_is_unsigned_flushes_denormals_and_roundtrips_normals() -> None:
     values = decode(ALL16, CFP16_UHP, bias)
     normal = ALL16 >= (1 << 10)
     assert torch.equal(encode(values[normal], CFP16_UHP, bias), ALL16[normal])
-    assert (values[~normal] == 0).all()                      # denormal codes read as zero
+    assert (values[~normal] == 0).all()  # denormal codes read as zero
     assert (values[normal][1:] > values[normal][:-1]).all()
     assert values[-1].item() == (2 - 2.0**-10) * 2.0 ** (63 - 31)
     x = torch.tensor([-5.0, 2.0**-31, 2.0**-30, 3.0])
@@ -60,9 +62,22 @@ def test_uhp_is_unsigned_flushes_denormals_and_roundtrips_normals() -> None:
 
 
 def _bf16_edge_values() -> torch.Tensor:
-    specials = [0.0, -0.0, float("inf"), -float("inf"), 3.0e38, 3.4028235e38, -3.39e38,
-                1.0 + 2.0**-8, 1.0 + 3 * 2.0**-8, 1.0 + 2.0**-8 + 2.0**-20, 2.0**-133, 2.0**-149,
-                1.17549435e-38, 9.18e-41]
+    specials = [
+        0.0,
+        -0.0,
+        float("inf"),
+        -float("inf"),
+        3.0e38,
+        3.4028235e38,
+        -3.39e38,
+        1.0 + 2.0**-8,
+        1.0 + 3 * 2.0**-8,
+        1.0 + 2.0**-8 + 2.0**-20,
+        2.0**-133,
+        2.0**-149,
+        1.17549435e-38,
+        9.18e-41,
+    ]
     gen = torch.Generator().manual_seed(3)
     randoms = torch.randint(-(2**31), 2**31 - 1, (200_000,), generator=gen, dtype=torch.int64)
     bits = randoms.to(torch.int32).view(torch.float32)
@@ -85,8 +100,9 @@ def test_bf16_codes_are_torch_bit_patterns() -> None:
     torch_codes = x.to(torch.bfloat16).view(torch.int16).to(torch.int32) & 0xFFFF
     codes = encode(x, BF16)
     assert torch.equal(codes, torch_codes)
-    assert torch.equal(decode(codes, BF16).view(torch.int32),
-                       x.to(torch.bfloat16).float().view(torch.int32))
+    assert torch.equal(
+        decode(codes, BF16).view(torch.int32), x.to(torch.bfloat16).float().view(torch.int32)
+    )
 
 
 def test_bf16_nan_stays_nan_and_stochastic_rounding_is_reproducible() -> None:
@@ -95,9 +111,11 @@ def test_bf16_nan_stays_nan_and_stochastic_rounding_is_reproducible() -> None:
     a = quantize(x, BF16, rounding="stochastic", generator=torch.Generator().manual_seed(9))
     b = quantize(x, BF16, rounding="stochastic", generator=torch.Generator().manual_seed(9))
     assert torch.equal(a, b)
-    assert torch.equal(a.to(torch.bfloat16).float(), a)      # representable
+    assert torch.equal(a.to(torch.bfloat16).float(), a)  # representable
     assert ((a - x).abs() < x.abs() * 2.0**-7 + 1e-30).all()  # one of the two neighbours
-    assert quantize(torch.tensor([float("inf")]), BF16, rounding="stochastic").item() == float("inf")
+    assert quantize(torch.tensor([float("inf")]), BF16, rounding="stochastic").item() == float(
+        "inf"
+    )
 
 
 def test_fp32_is_identity_and_codes_are_its_bits() -> None:
@@ -123,8 +141,8 @@ def test_cfp16_stochastic_rounding_lands_on_a_neighbour(fmt: FloatFormat) -> Non
     if fmt.signed:
         x = x * torch.sign(torch.randn(20_000, generator=gen))
     y = quantize(x, fmt, bias, rounding="stochastic", generator=gen)
-    assert torch.equal(quantize(y, fmt, bias), y)               # representable
-    down = quantize(x, fmt, bias)                                 # nearest is a neighbour too
+    assert torch.equal(quantize(y, fmt, bias), y)  # representable
+    down = quantize(x, fmt, bias)  # nearest is a neighbour too
     step = torch.maximum(x.abs(), torch.tensor(fmt.min_normal(bias))) * 2.0**-10
     if not fmt.denormals:  # flushed after rounding: below min normal, 0 or min normal
         step = torch.where(x.abs() < fmt.min_normal(bias), fmt.min_normal(bias), step)

@@ -48,13 +48,14 @@ def test_range_and_denormals_as_documented(fmt: FloatFormat, bias: int) -> None:
     values = decode(ALL_CODES, fmt, bias).double()
     top_mantissa = 1.875 if fmt is CFP8_143 else 1.75
     top_exp = 15 if fmt is CFP8_143 else 31
-    assert values[127].item() == top_mantissa * 2.0 ** (top_exp - bias)   # all-ones is normal
-    assert values[1].item() == 2.0 ** (1 - bias - m)                     # smallest denormal
-    assert values[1 << m].item() == 2.0 ** (1 - bias)                    # smallest normal
+    assert values[127].item() == top_mantissa * 2.0 ** (top_exp - bias)  # all-ones is normal
+    assert values[1].item() == 2.0 ** (1 - bias - m)  # smallest denormal
+    assert values[1 << m].item() == 2.0 ** (1 - bias)  # smallest normal
     # Gradual underflow: denormals continue the smallest normal binade's spacing.
     den = values[: (1 << m) + 1]
-    assert torch.allclose(den[1:] - den[:-1], torch.full((1 << m,), 2.0 ** (1 - bias - m),
-                                                        dtype=torch.float64))
+    assert torch.allclose(
+        den[1:] - den[:-1], torch.full((1 << m,), 2.0 ** (1 - bias - m), dtype=torch.float64)
+    )
     assert values[(1 << (e + m)) - 1].item() == fmt.max_value(bias)
 
 
@@ -63,7 +64,7 @@ def test_printed_denormal_scale_leaves_a_gap_below_min_normal(bias: int) -> None
     fmt = CFP8_143.with_options(denormal_scale="printed")
     values = decode(ALL_CODES, fmt, bias).double()
     assert values[1].item() == 2.0 ** (-bias - 3)
-    assert values[7].item() == 0.875 * 2.0 ** -bias
+    assert values[7].item() == 0.875 * 2.0**-bias
     assert values[8].item() == 2.0 ** (1 - bias)
 
 
@@ -83,14 +84,18 @@ def test_round_to_nearest_even_matches_table_search(fmt: FloatFormat, bias: int)
     gen = torch.Generator().manual_seed(bias)
     values = decode(ALL_CODES, fmt, bias)
     positive = values[:128]
-    midpoints = (positive[1:] + positive[:-1]) / 2           # exact in float32: the ties
+    midpoints = (positive[1:] + positive[:-1]) / 2  # exact in float32: the ties
     scale = float(positive[-1])
-    x = torch.cat([
-        values, midpoints, -midpoints,
-        torch.randn(4000, generator=gen) * scale / 4,
-        torch.rand(2000, generator=gen) * float(positive[10]),  # the denormal region
-        torch.exp2(torch.empty(2000).uniform_(-70, 20, generator=gen)),
-    ])
+    x = torch.cat(
+        [
+            values,
+            midpoints,
+            -midpoints,
+            torch.randn(4000, generator=gen) * scale / 4,
+            torch.rand(2000, generator=gen) * float(positive[10]),  # the denormal region
+            torch.exp2(torch.empty(2000).uniform_(-70, 20, generator=gen)),
+        ]
+    )
     assert torch.equal(quantize(x, fmt, bias), nearest_even(x, fmt, bias))
 
 
@@ -110,9 +115,9 @@ def test_stochastic_rounding_picks_a_neighbour_and_is_reproducible(fmt: FloatFor
 
 
 STAT_CASES = [
-    (CFP8_143, 7, 1.1),              # between 1 and 1.125
-    (CFP8_152, 15, -3.3),            # between -3 and -3.5
-    (CFP8_143, 7, 0.0123),           # denormal region: grid step 2^-9
+    (CFP8_143, 7, 1.1),  # between 1 and 1.125
+    (CFP8_152, 15, -3.3),  # between -3 and -3.5
+    (CFP8_143, 7, 0.0123),  # denormal region: grid step 2^-9
     (CFP8_152.with_options(denormal_scale="printed"), 15, 1.5 * 2.0**-15),  # the gap
 ]
 

@@ -26,31 +26,53 @@ TARGET = torch.tensor([3, 0, 9, 1])
 
 # name -> (build inputs, call the op, the plain-PyTorch reference)
 CASES: dict[str, tuple[Callable[[], list[torch.Tensor]], OpCase, OpCase]] = {
-    "linear": (lambda: _inputs(1, (6, 32), (16, 32), (16,)),
-               lambda n, t: n.linear(*t), lambda n, t: F.linear(*t)),
-    "matmul": (lambda: _inputs(2, (3, 8, 24), (24, 12)),
-               lambda n, t: n.matmul(*t), lambda n, t: torch.matmul(*t)),
-    "conv2d": (lambda: _inputs(3, (2, 3, 9, 9), (5, 3, 3, 3), (5,)),
-               lambda n, t: n.conv2d(*t, stride=2, padding=1),
-               lambda n, t: F.conv2d(*t, stride=2, padding=1)),
-    "attention": (lambda: _inputs(4, (2, 2, 7, 8), (2, 2, 7, 8), (2, 2, 7, 8)),
-                  lambda n, t: n.attention(*t, causal=True),
-                  lambda n, t: F.scaled_dot_product_attention(*t, is_causal=True)),
-    "attention_full": (lambda: _inputs(5, (1, 3, 5, 4), (1, 3, 6, 4), (1, 3, 6, 4)),
-                       lambda n, t: n.attention(*t, causal=False),
-                       lambda n, t: F.scaled_dot_product_attention(*t)),
-    "layer_norm": (lambda: _inputs(6, (4, 5, 16), (16,), (16,)),
-                   lambda n, t: n.layer_norm(t[0], (16,), t[1], t[2]),
-                   lambda n, t: F.layer_norm(t[0], (16,), t[1], t[2])),
-    "softmax": (lambda: _inputs(7, (4, 20)),
-                lambda n, t: n.softmax(t[0], dim=-1), lambda n, t: torch.softmax(t[0], -1)),
+    "linear": (
+        lambda: _inputs(1, (6, 32), (16, 32), (16,)),
+        lambda n, t: n.linear(*t),
+        lambda n, t: F.linear(*t),
+    ),
+    "matmul": (
+        lambda: _inputs(2, (3, 8, 24), (24, 12)),
+        lambda n, t: n.matmul(*t),
+        lambda n, t: torch.matmul(*t),
+    ),
+    "conv2d": (
+        lambda: _inputs(3, (2, 3, 9, 9), (5, 3, 3, 3), (5,)),
+        lambda n, t: n.conv2d(*t, stride=2, padding=1),
+        lambda n, t: F.conv2d(*t, stride=2, padding=1),
+    ),
+    "attention": (
+        lambda: _inputs(4, (2, 2, 7, 8), (2, 2, 7, 8), (2, 2, 7, 8)),
+        lambda n, t: n.attention(*t, causal=True),
+        lambda n, t: F.scaled_dot_product_attention(*t, is_causal=True),
+    ),
+    "attention_full": (
+        lambda: _inputs(5, (1, 3, 5, 4), (1, 3, 6, 4), (1, 3, 6, 4)),
+        lambda n, t: n.attention(*t, causal=False),
+        lambda n, t: F.scaled_dot_product_attention(*t),
+    ),
+    "layer_norm": (
+        lambda: _inputs(6, (4, 5, 16), (16,), (16,)),
+        lambda n, t: n.layer_norm(t[0], (16,), t[1], t[2]),
+        lambda n, t: F.layer_norm(t[0], (16,), t[1], t[2]),
+    ),
+    "softmax": (
+        lambda: _inputs(7, (4, 20)),
+        lambda n, t: n.softmax(t[0], dim=-1),
+        lambda n, t: torch.softmax(t[0], -1),
+    ),
     "gelu": (lambda: _inputs(8, (5, 30)), lambda n, t: n.gelu(t[0]), lambda n, t: F.gelu(t[0])),
     "relu": (lambda: _inputs(9, (5, 30)), lambda n, t: n.relu(t[0]), lambda n, t: F.relu(t[0])),
-    "embedding": (lambda: _inputs(10, (8, 6)),
-                  lambda n, t: n.embedding(IDX, t[0]), lambda n, t: F.embedding(IDX, t[0])),
-    "cross_entropy": (lambda: _inputs(11, (4, 10)),
-                      lambda n, t: n.cross_entropy(t[0], TARGET),
-                      lambda n, t: F.cross_entropy(t[0], TARGET)),
+    "embedding": (
+        lambda: _inputs(10, (8, 6)),
+        lambda n, t: n.embedding(IDX, t[0]),
+        lambda n, t: F.embedding(IDX, t[0]),
+    ),
+    "cross_entropy": (
+        lambda: _inputs(11, (4, 10)),
+        lambda n, t: n.cross_entropy(t[0], TARGET),
+        lambda n, t: F.cross_entropy(t[0], TARGET),
+    ),
 }
 # relative L2 error allowed against FP32: (forward, backward); cfp8 gradients are 1-5-2
 # (3 significant bits) and stochastically rounded, so their error is the largest.
@@ -141,8 +163,16 @@ def test_kernel_calls_report_forward_and_backward() -> None:
     n = get_numerics("cfp8", on_kernel=calls.append)
     x, w, b = _inputs(1, (6, 32), (16, 32), (16,))
     y = n.linear(x, w, b)
-    assert calls == [KernelCall("matmul", 2 * 6 * 32 * 16 + 6 * 16, (6 * 32 + 16 * 32) * 1.0,
-                                6 * 16 * 1.0, "forward", "cfp8")]
+    assert calls == [
+        KernelCall(
+            "matmul",
+            2 * 6 * 32 * 16 + 6 * 16,
+            (6 * 32 + 16 * 32) * 1.0,
+            6 * 16 * 1.0,
+            "forward",
+            "cfp8",
+        )
+    ]
     y.sum().backward()
     assert [c.phase for c in calls] == ["forward", "backward"]
     assert calls[1].flops == 2 * calls[0].flops and calls[1].precision == "cfp8"
@@ -152,8 +182,13 @@ def test_kernel_calls_report_forward_and_backward() -> None:
 
 
 def test_options_select_formats_and_rounding() -> None:
-    n = get_numerics("cfp8", gradient_rounding="nearest", denormal_scale="printed",
-                     weight_format=CFP8_152, bias_decay=0.0)
+    n = get_numerics(
+        "cfp8",
+        gradient_rounding="nearest",
+        denormal_scale="printed",
+        weight_format=CFP8_152,
+        bias_decay=0.0,
+    )
     assert n.policy.mode("gradient") == "nearest"
     assert n.policy.fmt("weight").man_bits == 2
     assert n.policy.fmt("activation").denormal_scale == "printed"
@@ -172,7 +207,10 @@ def test_emulate_false_reports_the_target_but_computes_fp32_even_on_meta() -> No
         y = n.gelu(n.linear(torch.empty(4, 8, device="meta"), torch.empty(3, 8, device="meta")))
     assert y.is_meta
     assert [(c.kind, c.precision, c.bytes_written) for c in calls] == [
-        ("matmul", "cfp8", 12.0), ("matmul", "cfp8", 12.0), ("elementwise", "cfp8", 12.0)]
+        ("matmul", "cfp8", 12.0),
+        ("matmul", "cfp8", 12.0),
+        ("elementwise", "cfp8", 12.0),
+    ]
 
 
 def test_empty_and_already_rounded_tensors() -> None:

@@ -46,7 +46,9 @@ def test_cfp8_ranges_match_the_spec(key: str) -> None:
     assert fmt.emin(63) == spec["unbiased_exponent_span_min"]
     assert fmt.emax(0) - fmt.emin(0) + 1 == spec["exponents_per_bias"]
     for bias in (0, 31, 63):
-        assert fmt.max_value(bias) == eval(spec["max_value_formula"], {"__builtins__": {}, "bias": bias})
+        assert fmt.max_value(bias) == eval(
+            spec["max_value_formula"], {"__builtins__": {}, "bias": bias}
+        )
     assert not spec["supports_inf"] and not spec["supports_nan"] and spec["supports_denormals"]
 
 

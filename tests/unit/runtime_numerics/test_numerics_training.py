@@ -70,8 +70,9 @@ def test_stochastic_gradients_are_unbiased_estimates_and_in_format() -> None:
         return wp.grad
 
     exact = weight_grad(get_numerics("fp32"))
-    grads = [weight_grad(get_numerics("cfp8", seed=s, gradient_rounding="stochastic"))
-             for s in range(64)]
+    grads = [
+        weight_grad(get_numerics("cfp8", seed=s, gradient_rounding="stochastic")) for s in range(64)
+    ]
     assert any(torch.equal(quantize(grads[0], CFP8_152, b), grads[0]) for b in range(64))
     single = float((grads[0] - exact).norm() / exact.norm())
     averaged = float((torch.stack(grads).mean(0) - exact).norm() / exact.norm())

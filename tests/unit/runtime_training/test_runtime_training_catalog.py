@@ -27,8 +27,15 @@ SMALL = sample_models(d_model=32, layers=1, heads=2, context=16, mlp_hidden=32)
 
 def _config(arch: str, precision: str = "fp32", batch_size: int = 8) -> TrainConfig:
     params, dataset = SMALL[arch]
-    return TrainConfig(arch, params, dataset, batch_size=batch_size, precision=precision,
-                       learning_rate=3e-3, seed=11)
+    return TrainConfig(
+        arch,
+        params,
+        dataset,
+        batch_size=batch_size,
+        precision=precision,
+        learning_rate=3e-3,
+        seed=11,
+    )
 
 
 def test_catalog_covers_the_five_architectures_with_datasets() -> None:
@@ -48,10 +55,19 @@ def test_catalog_covers_the_five_architectures_with_datasets() -> None:
         ("mlp", {"hidden": 0}, "digits", [("model.params.hidden", "between 8 and 8192")]),
         ("gpt", {}, "digits", [("dataset.name", "does not train on 'digits'")]),
         ("mlp", {}, "imagenet", [("dataset.name", "unknown dataset")]),
-        ("gpt", {"d_model": 96, "heads": 5}, "tiny-shakespeare", [("model.params.heads", "do not divide")]),
+        (
+            "gpt",
+            {"d_model": 96, "heads": 5},
+            "tiny-shakespeare",
+            [("model.params.heads", "do not divide")],
+        ),
         ("vit", {"patch": 3}, "digits", [("model.params.patch", "does not divide the 8x8")]),
-        ("cnn", {"channels": 2, "blocks": 99}, "digits",
-         [("model.params.channels", "between"), ("model.params.blocks", "between")]),
+        (
+            "cnn",
+            {"channels": 2, "blocks": 99},
+            "digits",
+            [("model.params.channels", "between"), ("model.params.blocks", "between")],
+        ),
     ],
 )
 def test_validate_params_names_each_bad_field(
@@ -91,12 +107,16 @@ def _reported_kernels(config: TrainConfig) -> list[KernelCall]:
 
 
 def _summary(calls: list[KernelCall]) -> Counter[tuple[str, str, str, float, float, float]]:
-    return Counter((c.kind, c.phase, c.precision, round(c.flops), round(c.bytes_read),
-                    round(c.bytes_written)) for c in calls)
+    return Counter(
+        (c.kind, c.phase, c.precision, round(c.flops), round(c.bytes_read), round(c.bytes_written))
+        for c in calls
+    )
 
 
-@pytest.mark.parametrize(("arch", "precision"), [(a, "fp32") for a in sorted(SMALL)]
-                         + [("gpt", "bf16"), ("cnn", "cfp8"), ("video", "bf16")])
+@pytest.mark.parametrize(
+    ("arch", "precision"),
+    [(a, "fp32") for a in sorted(SMALL)] + [("gpt", "bf16"), ("cnn", "cfp8"), ("video", "bf16")],
+)
 def test_step_profile_matches_what_the_ops_report(arch: str, precision: str) -> None:
     config = _config(arch, precision)
     profiled, grad_bytes = step_profile(config)
@@ -110,12 +130,21 @@ def test_step_profile_matches_what_the_ops_report(arch: str, precision: str) -> 
 
 
 def test_step_profile_scales_with_batch_and_is_cheap_for_huge_models() -> None:
-    small = sum(c.flops for c in step_profile(_config("gpt", batch_size=8))[0] if c.phase != "optimizer")
-    large = sum(c.flops for c in step_profile(_config("gpt", batch_size=16))[0] if c.phase != "optimizer")
+    small = sum(
+        c.flops for c in step_profile(_config("gpt", batch_size=8))[0] if c.phase != "optimizer"
+    )
+    large = sum(
+        c.flops for c in step_profile(_config("gpt", batch_size=16))[0] if c.phase != "optimizer"
+    )
     assert large == pytest.approx(2 * small, rel=1e-9)
     # A 1.3B-parameter GPT is profiled on meta tensors, never allocated.
-    big = TrainConfig("gpt", {"d_model": 2048, "layers": 24, "heads": 16, "context": 1024},
-                      "synthetic-text", batch_size=8, precision="bf16")
+    big = TrainConfig(
+        "gpt",
+        {"d_model": 2048, "layers": 24, "heads": 16, "context": 1024},
+        "synthetic-text",
+        batch_size=8,
+        precision="bf16",
+    )
     kernels, grad_bytes = step_profile(big)
     n = parameter_count(big)
     assert 1.2e9 < n < 1.5e9 and grad_bytes == 2 * n

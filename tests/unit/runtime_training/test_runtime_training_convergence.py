@@ -18,8 +18,15 @@ def _train(config: TrainConfig, steps: int) -> tuple[dict[str, float], list[floa
 @pytest.mark.slow
 def test_digits_mlp_in_cfp8_reaches_95_percent_of_fp32_accuracy() -> None:
     def config(precision: str) -> TrainConfig:
-        return TrainConfig("mlp", {"hidden": 64, "layers": 2}, "digits", batch_size=64,
-                           learning_rate=3e-3, precision=precision, seed=7)
+        return TrainConfig(
+            "mlp",
+            {"hidden": 64, "layers": 2},
+            "digits",
+            batch_size=64,
+            learning_rate=3e-3,
+            precision=precision,
+            seed=7,
+        )
 
     fp32, _ = _train(config("fp32"), 200)
     cfp8, losses = _train(config("cfp8"), 200)
@@ -31,9 +38,15 @@ def test_digits_mlp_in_cfp8_reaches_95_percent_of_fp32_accuracy() -> None:
 @pytest.mark.slow
 def test_gpt_in_bf16_ends_within_5_percent_of_fp32_loss() -> None:
     def config(precision: str) -> TrainConfig:
-        return TrainConfig("gpt", {"d_model": 48, "layers": 2, "heads": 4, "context": 32},
-                           "tiny-shakespeare", batch_size=16, learning_rate=3e-3,
-                           precision=precision, seed=7)
+        return TrainConfig(
+            "gpt",
+            {"d_model": 48, "layers": 2, "heads": 4, "context": 32},
+            "tiny-shakespeare",
+            batch_size=16,
+            learning_rate=3e-3,
+            precision=precision,
+            seed=7,
+        )
 
     fp32, fp32_losses = _train(config("fp32"), 150)
     bf16, _ = _train(config("bf16"), 150)

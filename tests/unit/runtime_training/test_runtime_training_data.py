@@ -84,6 +84,7 @@ def test_synthetic_sets_are_identical_for_every_job() -> None:
 
 # -- customer .npz files ---------------------------------------------------------------------
 
+
 def _save(path: Path, **arrays: np.ndarray) -> str:
     np.savez(path, **arrays)
     return str(path)
@@ -111,8 +112,9 @@ def test_npz_images_load_with_a_channel_axis(tmp_path: Path) -> None:
         ({"x": np.full((4, 3), np.nan), "y": np.zeros(4, dtype=int)}, "NaN"),
     ],
 )
-def test_bad_npz_files_say_what_is_wrong(tmp_path: Path, arrays: dict[str, np.ndarray],
-                                         message: str) -> None:
+def test_bad_npz_files_say_what_is_wrong(
+    tmp_path: Path, arrays: dict[str, np.ndarray], message: str
+) -> None:
     uri = _save(tmp_path / "bad.npz", **arrays)
     with pytest.raises(ValueError, match=r"^dataset\.uri: .*" + message):
         load(TrainConfig("mlp", dataset="npz", dataset_uri=uri, batch_size=1))

@@ -13,8 +13,9 @@ def _weights(state: TrainState) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in state.model.state_dict().items()}
 
 
-def _straight_and_segmented(config: TrainConfig, segment: int, segments: int
-                            ) -> tuple[TrainState, TrainState, Trainer]:
+def _straight_and_segmented(
+    config: TrainConfig, segment: int, segments: int
+) -> tuple[TrainState, TrainState, Trainer]:
     total = segment * segments
     straight = Trainer(config)
     a = straight.train(straight.initial_state(), total)
@@ -32,8 +33,15 @@ def _straight_and_segmented(config: TrainConfig, segment: int, segments: int
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "cfp8"])
 def test_three_segments_of_100_equal_300_straight(precision: str) -> None:
-    config = TrainConfig("mlp", {"hidden": 32, "layers": 2}, "digits", batch_size=32,
-                         learning_rate=3e-3, precision=precision, seed=5)
+    config = TrainConfig(
+        "mlp",
+        {"hidden": 32, "layers": 2},
+        "digits",
+        batch_size=32,
+        learning_rate=3e-3,
+        precision=precision,
+        seed=5,
+    )
     a, b, _ = _straight_and_segmented(config, 100, 3)
     assert a.step == b.step == 300
     wa, wb = _weights(a), _weights(b)
@@ -44,14 +52,24 @@ def test_three_segments_of_100_equal_300_straight(precision: str) -> None:
     assert torch.equal(a.numerics.state_dict()["generator"], b.numerics.state_dict()["generator"])
 
 
-@pytest.mark.parametrize(("arch", "params", "dataset", "precision"), [
-    ("gpt", {"d_model": 32, "layers": 1, "heads": 2, "context": 16}, "tiny-shakespeare", "cfp8"),
-    ("video", {"d_model": 32, "layers": 1, "heads": 2, "patch": 8}, "synthetic-video", "bf16"),
-])
-def test_segments_are_exact_for_attention_models(arch: str, params: dict[str, int],
-                                                  dataset: str, precision: str) -> None:
-    config = TrainConfig(arch, params, dataset, batch_size=4, precision=precision, seed=2,
-                         optimizer="adamw")
+@pytest.mark.parametrize(
+    ("arch", "params", "dataset", "precision"),
+    [
+        (
+            "gpt",
+            {"d_model": 32, "layers": 1, "heads": 2, "context": 16},
+            "tiny-shakespeare",
+            "cfp8",
+        ),
+        ("video", {"d_model": 32, "layers": 1, "heads": 2, "patch": 8}, "synthetic-video", "bf16"),
+    ],
+)
+def test_segments_are_exact_for_attention_models(
+    arch: str, params: dict[str, int], dataset: str, precision: str
+) -> None:
+    config = TrainConfig(
+        arch, params, dataset, batch_size=4, precision=precision, seed=2, optimizer="adamw"
+    )
     a, b, _ = _straight_and_segmented(config, 3, 3)
     wa, wb = _weights(a), _weights(b)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

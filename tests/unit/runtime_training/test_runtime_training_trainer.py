@@ -25,19 +25,33 @@ from dojo_runtime.training import Trainer
         ({"batch_size": 10_000}, "training.batch_size"),
         ({"accelerator": "tpu-v9"}, "resources.accelerators"),
         ({"device_count": 0}, "resources.count"),
-        ({"architecture": "gpt", "dataset": "tiny-shakespeare",
-          "model_params": {"context": 4096}}, "model.params.context"),
+        (
+            {
+                "architecture": "gpt",
+                "dataset": "tiny-shakespeare",
+                "model_params": {"context": 4096},
+            },
+            "model.params.context",
+        ),
     ],
 )
-def test_bad_configs_raise_value_error_naming_the_field(changes: dict[str, object], field: str) -> None:
+def test_bad_configs_raise_value_error_naming_the_field(
+    changes: dict[str, object], field: str
+) -> None:
     base: dict[str, object] = {"architecture": "mlp", "batch_size": 16}
     with pytest.raises(ValueError, match="^" + field.replace(".", r"\.") + ":"):
         Trainer(TrainConfig(**{**base, **changes}))  # type: ignore[arg-type]
 
 
 def test_step_metrics_carry_wall_and_modelled_device_time() -> None:
-    config = TrainConfig("mlp", {"hidden": 32}, batch_size=32, accelerator="gpu-a100",
-                         device_count=2, precision="bf16")
+    config = TrainConfig(
+        "mlp",
+        {"hidden": 32},
+        batch_size=32,
+        accelerator="gpu-a100",
+        device_count=2,
+        precision="bf16",
+    )
     trainer = Trainer(config)
     seen: list[StepMetrics] = []
     state = trainer.train(trainer.initial_state(), 3, on_step=seen.append)
@@ -74,8 +88,9 @@ def test_trains_on_customer_npz_arrays(tmp_path: Path) -> None:
     x = rng.normal(size=(200, 5)) + 3.0 * y[:, None]  # linearly separable classes
     uri = tmp_path / "customer.npz"
     np.savez(uri, x=x, y=y)
-    trainer = Trainer(TrainConfig("mlp", {"hidden": 16}, "npz", str(uri), batch_size=20,
-                                  learning_rate=1e-2))
+    trainer = Trainer(
+        TrainConfig("mlp", {"hidden": 16}, "npz", str(uri), batch_size=20, learning_rate=1e-2)
+    )
     state = trainer.train(trainer.initial_state(), 40)
     assert trainer.evaluate(state)["accuracy"] > 0.9
 

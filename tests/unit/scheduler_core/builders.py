@@ -18,26 +18,53 @@ from scheduler.inventory import hardware_figures
 FIGURES = hardware_figures()
 
 
-def cluster(cabinets: int = 1, trays: int = 2, gpu_nodes: int = 0, pool: str = "gpu-a100") -> Capacity:
+def cluster(
+    cabinets: int = 1, trays: int = 2, gpu_nodes: int = 0, pool: str = "gpu-a100"
+) -> Capacity:
     tiles = tuple(
         Tile("dojo", 0, c, t, r, col)
-        for c in range(cabinets) for t in range(trays)
-        for r in range(TRAY_ROWS) for col in range(TRAY_COLS)
+        for c in range(cabinets)
+        for t in range(trays)
+        for r in range(TRAY_ROWS)
+        for col in range(TRAY_COLS)
     )
     nodes = tuple(GpuNode(pool, f"n{i}") for i in range(gpu_nodes))
     return Capacity(tiles, nodes, FIGURES)
 
 
-def job(jid: str, count: int = 1, accel: str = "dojo-tile", tenant: str = "a", t: float = 0.0,
-        priority: int = 0, dur: float | None = None, accels: tuple[str, ...] = ()) -> JobRequest:
+def job(
+    jid: str,
+    count: int = 1,
+    accel: str = "dojo-tile",
+    tenant: str = "a",
+    t: float = 0.0,
+    priority: int = 0,
+    dur: float | None = None,
+    accels: tuple[str, ...] = (),
+) -> JobRequest:
     return JobRequest(jid, tenant, accels or (accel,), count, t, priority, est_duration_s=dur)
 
 
-def running(jid: str, devices: tuple[str, ...], pool: str = "dojo", tenant: str = "a",
-            priority: int = 0, start: float = 0.0, ckpt: float | None = None,
-            end: float | None = None, accel: str = "dojo-tile") -> RunningJob:
-    return RunningJob(jid, tenant, Placement(pool, accel, devices), start, priority,
-                      last_checkpoint_time=ckpt, est_end_time=end)
+def running(
+    jid: str,
+    devices: tuple[str, ...],
+    pool: str = "dojo",
+    tenant: str = "a",
+    priority: int = 0,
+    start: float = 0.0,
+    ckpt: float | None = None,
+    end: float | None = None,
+    accel: str = "dojo-tile",
+) -> RunningJob:
+    return RunningJob(
+        jid,
+        tenant,
+        Placement(pool, accel, devices),
+        start,
+        priority,
+        last_checkpoint_time=ckpt,
+        est_end_time=end,
+    )
 
 
 def tile(c: int, t: int, r: int, col: int) -> str:

@@ -25,10 +25,15 @@ def test_specs_hold_the_throughput_and_price_of_every_accelerator_type() -> None
     assert set(SPECS) == set(hw.accelerators)
     peaks = {name: f.peak_bf16_flops for name, f in SPECS.items()}
     # The sizing model's figures; H100 is the datasheet's 989.4 TFLOP/s (dojo_hardware.yaml).
-    assert peaks == {"dojo-tile": 9.0e15, "gpu-a100": 3.12e14, "gpu-h100": 9.894e14,
-                     "gpu-h200": 9.894e14, "gpu-v100": 1.25e14}
+    assert peaks == {
+        "dojo-tile": 9.0e15,
+        "gpu-a100": 3.12e14,
+        "gpu-h100": 9.894e14,
+        "gpu-h200": 9.894e14,
+        "gpu-v100": 1.25e14,
+    }
     for name, f in SPECS.items():
-        assert f.usd_per_device_hour == hw.prices.price(name)   # the estimator's price book
+        assert f.usd_per_device_hour == hw.prices.price(name)  # the estimator's price book
         assert f.peak_source.strip() and f.price_source.strip()
     assert SPECS["dojo-tile"].usd_per_device_hour == 32.77
     assert SPECS["gpu-h100"].usd_per_device_hour == 6.88
@@ -70,38 +75,64 @@ def test_an_options_price_is_the_specs_price_times_count_times_duration() -> Non
     assert opt.price == pytest.approx(SPECS["gpu-h100"].usd_per_device_hour * 4 * 1800 / 3600)
     mixed = job("mixed", 1, accels=("dojo-tile", "gpu-h100", "gpu-a100"), dur=3600.0)
     tile, h100, a100 = job_options(mixed, FIGURES)
-    assert (tile.count, h100.count, a100.count) == (1, 10, 29)   # same aggregate peak
+    assert (tile.count, h100.count, a100.count) == (1, 10, 29)  # same aggregate peak
     for o in (tile, h100, a100):
         assert o.duration_s is not None
         assert o.price == pytest.approx(
-            SPECS[o.accelerator].usd_per_device_hour * o.count * o.duration_s / 3600)
+            SPECS[o.accelerator].usd_per_device_hour * o.count * o.duration_s / 3600
+        )
     assert h100.duration_s == pytest.approx(3600.0 * 9.0e15 / (10 * 9.894e14))
 
 
 def test_the_estimator_and_the_scheduler_agree_on_a_jobs_price() -> None:
-    kernels = [KernelCall("matmul", 2.0 * 64 * 4096 * 4096, 2 * 64 * 4096 + 2 * 4096**2,
-                          2 * 64 * 4096.0, precision="bf16")]
+    kernels = [
+        KernelCall(
+            "matmul",
+            2.0 * 64 * 4096 * 4096,
+            2 * 64 * 4096 + 2 * 4096**2,
+            2 * 64 * 4096.0,
+            precision="bf16",
+        )
+    ]
     config = TrainConfig("mlp", steps=500, batch_size=64, precision="bf16")
-    rows = estimate(config, step_kernels=kernels, grad_bytes=2 * 4096**2,
-                    options=[("dojo-tile", 2), ("gpu-h100", 8), ("gpu-a100", 4)])
+    rows = estimate(
+        config,
+        step_kernels=kernels,
+        grad_bytes=2 * 4096**2,
+        options=[("dojo-tile", 2), ("gpu-h100", 8), ("gpu-a100", 4)],
+    )
     for row in rows:
-        request = JobRequest("j", "a", (row.accelerator,), row.count, 0.0,
-                             est_duration_s=row.total_seconds)
+        request = JobRequest(
+            "j", "a", (row.accelerator,), row.count, 0.0, est_duration_s=row.total_seconds
+        )
         (opt,) = job_options(request, FIGURES)
         assert opt.price == pytest.approx(row.cost_usd, rel=1e-12)
 
 
 def test_ties_break_by_the_specs_prices() -> None:
-    cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2)),
-                   FIGURES)
+    cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2)), FIGURES)
     # Equal estimates: 4 H100s (4 x 6.88 $/h) cost less than a tile (32.77 $/h) ...
-    tie = JobRequest("t", "a", ("dojo-tile", "gpu-h100"), 1, 0.0,
-                     est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0}, counts={"gpu-h100": 4})
+    tie = JobRequest(
+        "t",
+        "a",
+        ("dojo-tile", "gpu-h100"),
+        1,
+        0.0,
+        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
+        counts={"gpu-h100": 4},
+    )
     (a,) = schedule(Snapshot(0.0, cap, (tie,))).admits
     assert a.placement.accelerator == "gpu-h100"
     # ... and 5 cost more (the old table, $4/h against $90/h, would have chosen them)
-    dearer = JobRequest("d", "a", ("dojo-tile", "gpu-h100"), 1, 0.0,
-                        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0}, counts={"gpu-h100": 5})
+    dearer = JobRequest(
+        "d",
+        "a",
+        ("dojo-tile", "gpu-h100"),
+        1,
+        0.0,
+        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
+        counts={"gpu-h100": 5},
+    )
     (b,) = schedule(Snapshot(0.0, cap, (dearer,))).admits
     assert b.placement.accelerator == "dojo-tile"
 
@@ -109,8 +140,15 @@ def test_ties_break_by_the_specs_prices() -> None:
 def test_a_scheduler_synced_to_new_figures_prices_with_them() -> None:
     nodes = tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2))
     cheap_tiles = Figures.of({"dojo-tile": (9.0e15, 1.0), "gpu-h100": (9.894e14, 6.88)})
-    tie = JobRequest("t", "a", ("dojo-tile", "gpu-h100"), 1, 0.0,
-                     est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0}, counts={"gpu-h100": 4})
+    tie = JobRequest(
+        "t",
+        "a",
+        ("dojo-tile", "gpu-h100"),
+        1,
+        0.0,
+        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
+        counts={"gpu-h100": 4},
+    )
     s = Scheduler(Capacity(cluster().tiles, nodes, FIGURES))
     s.submit(tie)
     snap = Snapshot(0.0, Capacity(cluster().tiles, nodes, cheap_tiles), (tie,))

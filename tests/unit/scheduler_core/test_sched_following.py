@@ -28,9 +28,20 @@ TENANTS = ("a", "b", "c")
 
 def _job(rng: random.Random, jid: str, t: float) -> JobRequest:
     accels = rng.choice([("dojo-tile",), (GPU,), ("dojo-tile", GPU), (GPU, "dojo-tile")])
-    count = rng.choice([1, 1, 2, 3, 6, 8, 12]) if accels[0] == "dojo-tile" else rng.choice([1, 2, 4, 8, 16])
-    return JobRequest(jid, rng.choice(TENANTS), accels, count, t, rng.choice([0, 100, 200]),
-                      est_duration_s=rng.choice([None, rng.uniform(60, 20_000)]))
+    count = (
+        rng.choice([1, 1, 2, 3, 6, 8, 12])
+        if accels[0] == "dojo-tile"
+        else rng.choice([1, 2, 4, 8, 16])
+    )
+    return JobRequest(
+        jid,
+        rng.choice(TENANTS),
+        accels,
+        count,
+        t,
+        rng.choice([0, 100, 200]),
+        est_duration_s=rng.choice([None, rng.uniform(60, 20_000)]),
+    )
 
 
 def _step(rng: random.Random, snap: Snapshot, d, n: int) -> Snapshot:
@@ -41,63 +52,95 @@ def _step(rng: random.Random, snap: Snapshot, d, n: int) -> Snapshot:
     for a in d.admits:
         j = queued.pop(a.job_id)
         dur = j.est_duration_s
-        running[j.job_id] = RunningJob(j.job_id, j.tenant, a.placement, snap.now, j.priority,
-                                       est_end_time=None if dur is None else snap.now + dur,
-                                       attained_service_s=j.attained_service_s)
+        running[j.job_id] = RunningJob(
+            j.job_id,
+            j.tenant,
+            a.placement,
+            snap.now,
+            j.priority,
+            est_end_time=None if dur is None else snap.now + dur,
+            attained_service_s=j.attained_service_s,
+        )
     for p in d.preemptions:
         if p.job_id in running:
-            running[p.job_id] = replace(running[p.job_id], preempted_for=p.for_job_id,
-                                        preemptible=False)
+            running[p.job_id] = replace(
+                running[p.job_id], preempted_for=p.for_job_id, preemptible=False
+            )
     for r in list(running.values()):
         roll = rng.random()
-        if r.preempted_for is not None and roll < 0.7:   # checkpointed and stopped: requeued
+        if r.preempted_for is not None and roll < 0.7:  # checkpointed and stopped: requeued
             del running[r.job_id]
             ran = (now - r.start_time) * len(r.placement.devices)
-            queued[r.job_id] = JobRequest(r.job_id, r.tenant, (r.placement.accelerator,),
-                                          len(r.placement.devices), 0.0, r.priority,
-                                          attained_service_s=r.attained_service_s + ran)
-        elif roll < 0.25:   # finished
+            queued[r.job_id] = JobRequest(
+                r.job_id,
+                r.tenant,
+                (r.placement.accelerator,),
+                len(r.placement.devices),
+                0.0,
+                r.priority,
+                attained_service_s=r.attained_service_s + ran,
+            )
+        elif roll < 0.25:  # finished
             del running[r.job_id]
-        elif roll < 0.35:   # checkpointed
+        elif roll < 0.35:  # checkpointed
             running[r.job_id] = replace(r, last_checkpoint_time=now)
-    for jid in [j for j in queued if rng.random() < 0.1]:   # cancelled
+    for jid in [j for j in queued if rng.random() < 0.1]:  # cancelled
         del queued[jid]
-    for k in range(rng.randint(0, 6)):   # arrivals
+    for k in range(rng.randint(0, 6)):  # arrivals
         job = _job(rng, f"s{n}-{k}", now)
         queued[job.job_id] = job
-    for jid in [j for j in queued if rng.random() < 0.1]:   # reprioritised by an operator
+    for jid in [j for j in queued if rng.random() < 0.1]:  # reprioritised by an operator
         queued[jid] = replace(queued[jid], priority=rng.choice([0, 100, 200, 300]))
     tenants = dict(snap.tenants)
-    for t in tenants:   # usage decays every pass
-        tenants[t] = replace(tenants[t], decayed_usage=tenants[t].decayed_usage * 0.9 + rng.random())
-    if rng.random() < 0.2:   # a quota change
+    for t in tenants:  # usage decays every pass
+        tenants[t] = replace(
+            tenants[t], decayed_usage=tenants[t].decayed_usage * 0.9 + rng.random()
+        )
+    if rng.random() < 0.2:  # a quota change
         t = rng.choice(TENANTS)
-        tenants[t] = TenantQuota(nominal={GPU: rng.randint(0, 16), "dojo": rng.randint(0, 12)},
-                                 borrowing_limit={GPU: rng.choice([None, 4])})
+        tenants[t] = TenantQuota(
+            nominal={GPU: rng.randint(0, 16), "dojo": rng.randint(0, 12)},
+            borrowing_limit={GPU: rng.choice([None, 4])},
+        )
     capacity = snap.capacity
-    if rng.random() < 0.2 and capacity.gpu_nodes:   # a node drained or back in service
+    if rng.random() < 0.2 and capacity.gpu_nodes:  # a node drained or back in service
         nodes = list(capacity.gpu_nodes)
         i = rng.randrange(len(nodes))
         state = DeviceState.FREE if nodes[i].state is not DeviceState.FREE else DeviceState.DRAINING
         nodes[i] = replace(nodes[i], state=state)
         capacity = replace(capacity, gpu_nodes=tuple(nodes))
     # fresh objects, as a store reading rows builds them
-    return replace(snap, now=now, capacity=capacity,
-                   queued=tuple(replace(j) for j in queued.values()),
-                   running=tuple(replace(r) for r in running.values()), tenants=tenants)
+    return replace(
+        snap,
+        now=now,
+        capacity=capacity,
+        queued=tuple(replace(j) for j in queued.values()),
+        running=tuple(replace(r) for r in running.values()),
+        tenants=tenants,
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.sampled_from(("fifo", "las", "default")),
-       st.integers(1, 2), st.integers(1, 6))
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(("fifo", "las", "default")),
+    st.integers(1, 2),
+    st.integers(1, 6),
+)
 def test_following_decides_like_a_fresh_pass(seed: int, policy: str, cabs: int, nodes: int) -> None:
     rng = random.Random(seed)
-    tenants = {"a": TenantQuota(nominal={GPU: 8, "dojo": 6}, borrowing_limit={GPU: 8}),
-               "b": TenantQuota(nominal={GPU: 8, "dojo": 6}, weight=2.0)}
-    snap = Snapshot(0.0, cluster(cabinets=cabs, gpu_nodes=nodes),
-                    tuple(_job(rng, f"j{i}", float(i)) for i in range(rng.randint(5, 40))),
-                    tenants=tenants, min_run_s=rng.choice([0.0, 300.0]),
-                    checkpoint_interval_s=rng.choice([None, 600.0]))
+    tenants = {
+        "a": TenantQuota(nominal={GPU: 8, "dojo": 6}, borrowing_limit={GPU: 8}),
+        "b": TenantQuota(nominal={GPU: 8, "dojo": 6}, weight=2.0),
+    }
+    snap = Snapshot(
+        0.0,
+        cluster(cabinets=cabs, gpu_nodes=nodes),
+        tuple(_job(rng, f"j{i}", float(i)) for i in range(rng.randint(5, 40))),
+        tenants=tenants,
+        min_run_s=rng.choice([0.0, 300.0]),
+        checkpoint_interval_s=rng.choice([None, 600.0]),
+    )
     follow = Following(policy)
     for n in range(8):
         cold = schedule(snap, policy)

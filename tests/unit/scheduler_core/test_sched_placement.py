@@ -50,7 +50,9 @@ def test_best_fit_prefers_the_fuller_tray_and_keeps_an_empty_one_whole() -> None
 
 
 def test_no_device_is_shared_and_full_trays_make_jobs_wait() -> None:
-    snap = Snapshot(0.0, cluster(cabinets=1, trays=1), tuple(job(f"j{i}", 4, t=i) for i in range(2)))
+    snap = Snapshot(
+        0.0, cluster(cabinets=1, trays=1), tuple(job(f"j{i}", 4, t=i) for i in range(2))
+    )
     d = schedule(snap)
     assert [a.job_id for a in d.admits] == ["j0"]
     assert d.pending[0].job_id == "j1" and "largest free block 2" in d.pending[0].reason
@@ -59,16 +61,24 @@ def test_no_device_is_shared_and_full_trays_make_jobs_wait() -> None:
 @pytest.mark.parametrize("policy", ["fifo", "las", "default"])
 def test_gpu_jobs_up_to_eight_stay_on_one_node_best_fit(policy: str) -> None:
     busy = tuple(f"gpu-a100/n1/g{i}" for i in range(5))
-    snap = Snapshot(0.0, cluster(gpu_nodes=3), (job("j", 3, "gpu-a100"),),
-                    (running("r", busy, "gpu-a100", accel="gpu-a100"),))
+    snap = Snapshot(
+        0.0,
+        cluster(gpu_nodes=3),
+        (job("j", 3, "gpu-a100"),),
+        (running("r", busy, "gpu-a100", accel="gpu-a100"),),
+    )
     (a,) = schedule(snap, policy).admits
-    assert {d.split("/")[1] for d in a.placement.devices} == {"n1"}   # the node with 3 free
+    assert {d.split("/")[1] for d in a.placement.devices} == {"n1"}  # the node with 3 free
 
 
 def test_gpu_jobs_above_eight_take_whole_nodes() -> None:
     busy = ("gpu-a100/n0/g0",)
-    snap = Snapshot(0.0, cluster(gpu_nodes=3), (job("j", 16, "gpu-a100"),),
-                    (running("r", busy, "gpu-a100", accel="gpu-a100"),))
+    snap = Snapshot(
+        0.0,
+        cluster(gpu_nodes=3),
+        (job("j", 16, "gpu-a100"),),
+        (running("r", busy, "gpu-a100", accel="gpu-a100"),),
+    )
     (a,) = schedule(snap).admits
     assert {d.split("/")[1] for d in a.placement.devices} == {"n1", "n2"}
 

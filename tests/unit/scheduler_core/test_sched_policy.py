@@ -23,8 +23,10 @@ def quotas(**nominal: int) -> dict[str, TenantQuota]:
 
 @pytest.mark.parametrize("used,ask,admitted", [(0, 8, True), (4, 4, True), (4, 8, False)])
 def test_borrowing_limit_caps_a_tenant(used: int, ask: int, admitted: bool) -> None:
-    tenants = {"a": TenantQuota(nominal={GPU: 4}, borrowing_limit={GPU: 4}),
-               "b": TenantQuota(nominal={GPU: 12})}
+    tenants = {
+        "a": TenantQuota(nominal={GPU: 4}, borrowing_limit={GPU: 4}),
+        "b": TenantQuota(nominal={GPU: 12}),
+    }
     run = (running("r", gpus(0, used), GPU, accel=GPU),) if used else ()
     d = schedule(Snapshot(0.0, cluster(gpu_nodes=2), (job("j", ask, GPU),), run, tenants))
     assert bool(d.admits) is admitted
@@ -33,23 +35,34 @@ def test_borrowing_limit_caps_a_tenant(used: int, ask: int, admitted: bool) -> N
 
 
 def test_lending_limit_keeps_part_of_a_nominal_unlendable() -> None:
-    tenants = {"a": TenantQuota(nominal={GPU: 8}), "b": TenantQuota(nominal={GPU: 8}, lending_limit={GPU: 2})}
-    d = schedule(Snapshot(0.0, cluster(gpu_nodes=2), (job("j", 8, GPU), job("k", 4, GPU, t=1)), (), tenants))
-    assert [a.job_id for a in d.admits] == ["j"]          # a borrows 2 at most: 8 + 4 > 10
+    tenants = {
+        "a": TenantQuota(nominal={GPU: 8}),
+        "b": TenantQuota(nominal={GPU: 8}, lending_limit={GPU: 2}),
+    }
+    d = schedule(
+        Snapshot(0.0, cluster(gpu_nodes=2), (job("j", 8, GPU), job("k", 4, GPU, t=1)), (), tenants)
+    )
+    assert [a.job_id for a in d.admits] == ["j"]  # a borrows 2 at most: 8 + 4 > 10
     assert "cohort" in d.pending[0].reason
 
 
 def test_tenant_without_quota_is_unlimited() -> None:
-    d = schedule(Snapshot(0.0, cluster(gpu_nodes=2), (job("j", 16, GPU, tenant="new"),), (), quotas(a=8)))
+    d = schedule(
+        Snapshot(0.0, cluster(gpu_nodes=2), (job("j", 16, GPU, tenant="new"),), (), quotas(a=8))
+    )
     assert [a.job_id for a in d.admits] == ["j"]
 
 
 def test_reclaim_preempts_the_borrower_that_loses_least_work() -> None:
     tenants = quotas(a=8, b=8)
-    run = (running("old", gpus(0, 4), GPU, "b", start=0, ckpt=910, accel=GPU),
-           running("fresh", gpus(0, 4, 4), GPU, "b", start=0, ckpt=995, accel=GPU),
-           running("own", gpus(1, 8), GPU, "b", start=0, ckpt=0, accel=GPU))
-    d = schedule(Snapshot(1000.0, cluster(gpu_nodes=2), (job("j", 4, GPU, tenant="a"),), run, tenants))
+    run = (
+        running("old", gpus(0, 4), GPU, "b", start=0, ckpt=910, accel=GPU),
+        running("fresh", gpus(0, 4, 4), GPU, "b", start=0, ckpt=995, accel=GPU),
+        running("own", gpus(1, 8), GPU, "b", start=0, ckpt=0, accel=GPU),
+    )
+    d = schedule(
+        Snapshot(1000.0, cluster(gpu_nodes=2), (job("j", 4, GPU, tenant="a"),), run, tenants)
+    )
     assert [p.job_id for p in d.preemptions] == ["fresh"]
     assert d.preemptions[0].kind == "reclaim" and d.preemptions[0].grace_s > 0
     assert not d.admits and "preempting" in d.pending[0].reason
@@ -73,19 +86,20 @@ def test_no_ping_pong_in_incremental_scheduler() -> None:
     s.submit(job("b1", 8, GPU, tenant="b"))
     assert [a.job_id for a in s.schedule(0.0).admits] == ["b1"]
     s.submit(job("a1", 8, GPU, tenant="a"))
-    assert not s.schedule(1.0).preemptions          # b1 has not run its minimum run time
+    assert not s.schedule(1.0).preemptions  # b1 has not run its minimum run time
     d = s.schedule(300.0)
     assert [p.job_id for p in d.preemptions] == ["b1"]
-    assert not s.schedule(301.0).preemptions        # b1 is checkpointing: not chosen twice
+    assert not s.schedule(301.0).preemptions  # b1 is checkpointing: not chosen twice
     s.stop("b1")
     assert [a.job_id for a in s.schedule(361.0).admits] == ["a1"]
     assert s.state.running["a1"].displaced == frozenset({"b1"})
     s.submit(job("b1", 8, GPU, tenant="b", t=361.0))
-    assert not s.schedule(5000.0).preemptions       # a1 is within nominal; b1 cannot reclaim
+    assert not s.schedule(5000.0).preemptions  # a1 is within nominal; b1 cannot reclaim
 
 
 def test_a_job_never_preempts_the_job_that_displaced_it() -> None:
     from dataclasses import replace
+
     hi, lo = priority_value("high"), priority_value("low")
     r = replace(running("r", gpus(0, 8), GPU, priority=lo, accel=GPU), displaced=frozenset({"j"}))
     d = schedule(Snapshot(5.0, cluster(gpu_nodes=1), (job("j", 2, GPU, priority=hi),), (r,)))
@@ -96,8 +110,11 @@ def test_backfill_never_delays_the_head_reservation() -> None:
     # 6 of 8 GPUs busy until t=100. Head wants 8; a short job (ends by 100) may use the free
     # 2, a long one may not.
     run = (running("r", gpus(0, 6), GPU, end=100.0, accel=GPU),)
-    queue = (job("head", 8, GPU, t=0, dur=50), job("long", 2, GPU, t=1, dur=500),
-             job("short", 2, GPU, t=2, dur=50))
+    queue = (
+        job("head", 8, GPU, t=0, dur=50),
+        job("long", 2, GPU, t=1, dur=500),
+        job("short", 2, GPU, t=2, dur=50),
+    )
     d = schedule(Snapshot(10.0, cluster(gpu_nodes=1), queue, run))
     assert [a.job_id for a in d.admits] == ["short"]
     reasons = {p.job_id: p.reason for p in d.pending}
@@ -122,12 +139,13 @@ def test_every_pending_job_has_reason_and_distinct_position() -> None:
 
 
 def test_drain_and_failure_take_hardware_out_of_service() -> None:
-    snap = Snapshot(0.0, cluster(cabinets=1, trays=2), (job("j", 6),),
-                    (running("r", (tile(0, 1, 0, 0),)),))
+    snap = Snapshot(
+        0.0, cluster(cabinets=1, trays=2), (job("j", 6),), (running("r", (tile(0, 1, 0, 0),)),)
+    )
     drained, evict = drain(snap, "dojo/e0/c0/t0")
     assert evict == ()
     d = schedule(drained)
-    assert not d.admits                                  # t0 drained, t1 has one busy tile
+    assert not d.admits  # t0 drained, t1 has one busy tile
     failed, preempts = mark_failed(drained, "dojo/e0/c0/t1/r0c0")
     assert [p.job_id for p in preempts] == ["r"] and preempts[0].kind == "failure"
     assert "waiting for hardware" in schedule(failed).pending[0].reason
@@ -143,14 +161,21 @@ def test_drain_with_evict_moves_running_jobs() -> None:
 
 def test_heterogeneous_job_goes_where_it_finishes_first() -> None:
     from scheduler.core.model import Capacity, GpuNode
-    cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(4)),
-                   FIGURES)
+
+    cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(4)), FIGURES)
     # 1 H100 is sized up to 1 tile (9x the compute): it finishes ~9x sooner there
     j = job("j", 1, accels=("gpu-h100", "dojo-tile"), dur=1000.0)
     (a,) = schedule(Snapshot(0.0, cap, (j,))).admits
     assert a.placement.accelerator == "dojo-tile"
     # equal estimates: the cheaper option wins
-    tie = JobRequest("t", "a", ("dojo-tile", "gpu-h100"), 1, 0.0, est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-                     counts={"gpu-h100": 2})
+    tie = JobRequest(
+        "t",
+        "a",
+        ("dojo-tile", "gpu-h100"),
+        1,
+        0.0,
+        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
+        counts={"gpu-h100": 2},
+    )
     (b,) = schedule(Snapshot(0.0, cap, (tie,))).admits
     assert b.placement.accelerator == "gpu-h100" and len(b.placement.devices) == 2

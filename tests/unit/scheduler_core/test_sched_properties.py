@@ -13,23 +13,38 @@ GPU = "gpu-a100"
 TENANTS = ("a", "b", "c")
 
 jobs = st.lists(
-    st.tuples(st.sampled_from(("dojo-tile", GPU)), st.integers(1, 20), st.sampled_from(TENANTS),
-              st.sampled_from((0, 100, 200)), st.one_of(st.none(), st.floats(1, 1e4))),
+    st.tuples(
+        st.sampled_from(("dojo-tile", GPU)),
+        st.integers(1, 20),
+        st.sampled_from(TENANTS),
+        st.sampled_from((0, 100, 200)),
+        st.one_of(st.none(), st.floats(1, 1e4)),
+    ),
     max_size=30,
 )
 quota = st.dictionaries(
     st.sampled_from(TENANTS),
-    st.tuples(st.integers(0, 16), st.one_of(st.none(), st.integers(0, 8))), max_size=3)
+    st.tuples(st.integers(0, 16), st.one_of(st.none(), st.integers(0, 8))),
+    max_size=3,
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 3), st.integers(0, 4), jobs, quota, st.sampled_from(("fifo", "las", "default")))
-def test_invariants_hold_over_two_passes(cabs: int, nodes: int, specs: list, q: dict, policy: str) -> None:
+@given(
+    st.integers(1, 3), st.integers(0, 4), jobs, quota, st.sampled_from(("fifo", "las", "default"))
+)
+def test_invariants_hold_over_two_passes(
+    cabs: int, nodes: int, specs: list, q: dict, policy: str
+) -> None:
     cap = cluster(cabinets=cabs, gpu_nodes=nodes)
-    tenants = {t: TenantQuota(nominal={GPU: n, "dojo": n}, borrowing_limit={GPU: b, "dojo": b})
-               for t, (n, b) in q.items()}
-    queue = tuple(JobRequest(f"j{i}", t, (a,), c, float(i), p, est_duration_s=d)
-                  for i, (a, c, t, p, d) in enumerate(specs))
+    tenants = {
+        t: TenantQuota(nominal={GPU: n, "dojo": n}, borrowing_limit={GPU: b, "dojo": b})
+        for t, (n, b) in q.items()
+    }
+    queue = tuple(
+        JobRequest(f"j{i}", t, (a,), c, float(i), p, est_duration_s=d)
+        for i, (a, c, t, p, d) in enumerate(specs)
+    )
     snap = Snapshot(0.0, cap, queue, (), tenants)
     d = schedule(snap, policy)
     # every job is decided once; every pending job has a reason and a distinct position
@@ -55,7 +70,10 @@ def test_invariants_hold_over_two_passes(cabs: int, nodes: int, specs: list, q: 
                 assert book.used(t, pool) <= tq.nominal[pool] + lim
     # a second pass with the admitted jobs running never re-books their devices
     from scheduler.core.model import RunningJob
-    running = tuple(RunningJob(a.job_id, by_id[a.job_id].tenant, a.placement, 0.0) for a in d.admits)
+
+    running = tuple(
+        RunningJob(a.job_id, by_id[a.job_id].tenant, a.placement, 0.0) for a in d.admits
+    )
     rest = tuple(j for j in queue if j.job_id not in {a.job_id for a in d.admits})
     d2 = schedule(Snapshot(1.0, cap, rest, running, tenants), policy)
     again = [x for a in d2.admits for x in a.placement.devices]

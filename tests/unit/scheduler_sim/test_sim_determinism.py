@@ -33,15 +33,21 @@ print(digest.hexdigest(), sum(passes))
 
 
 def test_snapshot_replay_is_the_same_under_any_hash_seed() -> None:
-    runs = [subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, text=True,
-                             stdout=subprocess.PIPE,
-                             env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)})
-            for seed in ("1", "2", "3")]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT],
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)},
+        )
+        for seed in ("1", "2", "3")
+    ]
     results = []
     for proc in runs:
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0
         digest, preemptions = out.split()
         results.append((digest, int(preemptions)))
-    assert results[0][1] > 0   # victims checkpointing for a waiter: the order that once varied
+    assert results[0][1] > 0  # victims checkpointing for a waiter: the order that once varied
     assert results[1:] == [results[0], results[0]]

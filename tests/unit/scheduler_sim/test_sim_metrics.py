@@ -18,7 +18,7 @@ def test_percentile_stats() -> None:
     s = m.percentile_stats([10.0, 20.0, 30.0, 40.0])
     assert s.mean == 25.0
     assert s.p50 == 25.0
-    assert s.p99 == pytest.approx(39.7)   # linear interpolation: 30 + 0.97 * 10
+    assert s.p99 == pytest.approx(39.7)  # linear interpolation: 30 + 0.97 * 10
     assert m.percentile_stats([]) == m.Stats(0.0, 0.0, 0.0)
 
 
@@ -39,14 +39,15 @@ def test_jain_index(values: list[float], expected: float) -> None:
 @pytest.mark.parametrize(
     ("capacity", "demands", "weights", "expected"),
     [
-        (12, [2, 10, 10], None, [2, 5, 5]),          # the small one is capped at its demand
-        (12, [20, 20], [1, 2], [4, 8]),              # weighted split
-        (10, [3, 3], None, [3, 3]),                  # enough for everyone
+        (12, [2, 10, 10], None, [2, 5, 5]),  # the small one is capped at its demand
+        (12, [20, 20], [1, 2], [4, 8]),  # weighted split
+        (10, [3, 3], None, [3, 3]),  # enough for everyone
         (9, [0, 9, 9], None, [0, 4.5, 4.5]),
     ],
 )
-def test_water_fill(capacity: float, demands: list[float], weights: list[float] | None,
-                    expected: list[float]) -> None:
+def test_water_fill(
+    capacity: float, demands: list[float], weights: list[float] | None, expected: list[float]
+) -> None:
     assert m.water_fill(capacity, demands, weights) == pytest.approx(expected)
 
 

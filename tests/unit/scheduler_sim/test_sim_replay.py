@@ -16,8 +16,14 @@ from scheduler.simulate.trace import TraceJob
 ONE_NODE = Capacity(gpu_nodes=(GpuNode("gpu-v100", "n0"),))
 
 
-def _t(job_id: str, submit: float, count: int, duration: float, tenant: str = "x",
-       priority: str = "normal") -> TraceJob:
+def _t(
+    job_id: str,
+    submit: float,
+    count: int,
+    duration: float,
+    tenant: str = "x",
+    priority: str = "normal",
+) -> TraceJob:
     return TraceJob(job_id, submit, tenant, ("gpu-v100",), count, duration, priority)
 
 
@@ -54,9 +60,9 @@ def test_high_priority_preempts_through_the_core_after_grace() -> None:
     r = replay(trace, ONE_NODE, ReplayOptions(policy="default", grace_period_s=60.0))
     urgent = next(j for j in r.jobs if j.trace.job_id == "urgent")
     assert r.preemptions == 1
-    assert urgent.first_start == 160.0   # after the victim's 60 s grace period
+    assert urgent.first_start == 160.0  # after the victim's 60 s grace period
     victim = next(j for j in r.jobs if j.preemptions == 1)
-    assert victim.lost_s == 0.0          # it checkpointed within its grace
+    assert victim.lost_s == 0.0  # it checkpointed within its grace
     assert r.unfinished == 0
 
 
@@ -64,7 +70,7 @@ class ScriptedDriver:
     """Admits every queued job on the one GPU; preempts the running job at given times."""
 
     def __init__(self, preempt_at: dict[float, float]) -> None:
-        self.preempt_at = preempt_at      # time -> grace seconds
+        self.preempt_at = preempt_at  # time -> grace seconds
         self.queue: list[SimJob] = []
 
     def enqueue(self, job: SimJob) -> None:
@@ -102,7 +108,7 @@ def test_hard_preemption_loses_work_since_last_checkpoint() -> None:
     # which runs 700-701; then "a" resumes from its 600 s checkpoint.
     assert a.preemptions == 1
     assert a.lost_s == 100.0
-    assert a.finish == 701.0 + 400.0     # 400 s of work left after the 600 s checkpoint
+    assert a.finish == 701.0 + 400.0  # 400 s of work left after the 600 s checkpoint
     assert a.run_s == 700.0 + 400.0
 
 
@@ -115,8 +121,9 @@ def test_preemption_with_grace_checkpoints_and_loses_nothing() -> None:
 
 def test_drivers_agree_on_a_synthetic_trace() -> None:
     trace = generate(WorkloadSpec(jobs=120, tenants=3, seed=3, mean_interarrival_s=120))
-    cap = Capacity(gpu_nodes=tuple(GpuNode(p, f"n{i}") for p in ("gpu-a100", "gpu-h100")
-                                   for i in range(2)))
+    cap = Capacity(
+        gpu_nodes=tuple(GpuNode(p, f"n{i}") for p in ("gpu-a100", "gpu-h100") for i in range(2))
+    )
     trace = [t for t in trace if t.accelerators[0] != "dojo-tile"]
     a = replay(trace, cap, ReplayOptions(policy="fifo", driver="incremental"))
     b = replay(trace, cap, ReplayOptions(policy="fifo", driver="snapshot"))

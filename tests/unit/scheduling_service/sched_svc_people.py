@@ -27,14 +27,24 @@ class Fleet:
 
 
 def spec(name: str, count: int = 1, accelerator: str = "dojo-tile") -> job_pb2.JobSpec:
-    return json_format.ParseDict({
-        "name": name,
-        "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-        "dataset": {"name": "digits"},
-        "training": {"steps": 6, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.01,
-                     "precision": "fp32", "checkpoint_interval": 2, "seed": 1},
-        "resources": {"accelerators": [accelerator], "count": count},
-    }, job_pb2.JobSpec())
+    return json_format.ParseDict(
+        {
+            "name": name,
+            "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
+            "dataset": {"name": "digits"},
+            "training": {
+                "steps": 6,
+                "batch_size": 8,
+                "optimizer": "adam",
+                "learning_rate": 0.01,
+                "precision": "fp32",
+                "checkpoint_interval": 2,
+                "seed": 1,
+            },
+            "resources": {"accelerators": [accelerator], "count": count},
+        },
+        job_pb2.JobSpec(),
+    )
 
 
 def make_fleet() -> Fleet:
@@ -45,13 +55,21 @@ def make_fleet() -> Fleet:
     return Fleet(principal_for_user(alice), principal_for_user(bob), DatabaseStore())
 
 
-def place(fleet: Fleet, who: Principal, name: str, devices: tuple[str, ...],
-          pool: str = "dojo", accelerator: str = "dojo-tile") -> Job:
+def place(
+    fleet: Fleet,
+    who: Principal,
+    name: str,
+    devices: tuple[str, ...],
+    pool: str = "dojo",
+    accelerator: str = "dojo-tile",
+) -> Job:
     """A job admitted onto exactly these devices, as the loop's store would admit it."""
     job = jobs.create_job(who, spec(name, len(devices), accelerator))
     now = timezone.now().timestamp()
-    applied = fleet.store.apply(Decisions(admits=(
-        Admit(job.id, Placement(pool, accelerator, devices), "test placement"),)), now)
+    applied = fleet.store.apply(
+        Decisions(admits=(Admit(job.id, Placement(pool, accelerator, devices), "test placement"),)),
+        now,
+    )
     assert applied.admitted == 1
     job.refresh_from_db()
     return job

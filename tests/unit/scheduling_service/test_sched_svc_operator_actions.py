@@ -25,8 +25,9 @@ def test_drain_without_evict_lets_the_job_finish_there(fleet: Fleet) -> None:
     job = place(fleet, fleet.acme, "a", (T00,))
     result = operator_actions.drain(TRAY, evict=False, actor="user:ops", reason="firmware")
     assert result.devices == 6 and result.jobs == (job.id,)
-    assert set(Device.objects.filter(id__startswith=TRAY).values_list("status", flat=True)) \
-        == {"draining"}
+    assert set(Device.objects.filter(id__startswith=TRAY).values_list("status", flat=True)) == {
+        "draining"
+    }
     job.refresh_from_db()
     assert job.state == "SCHEDULED" and not job.preempt_requested
     assert any("firmware (by user:ops)" in r for r in _reasons(job))
@@ -61,8 +62,9 @@ def test_drain_with_evict_asks_the_job_to_checkpoint_and_move(fleet: Fleet) -> N
 
 def test_mark_failed_requeues_now_and_keeps_the_checkpoint(fleet: Fleet) -> None:
     job = place(fleet, fleet.acme, "a", (T00,))
-    Checkpoint.objects.create(job=job, step=2, attempt=1, segment=0, path="x", size_bytes=1,
-                              sha256="0" * 64)
+    Checkpoint.objects.create(
+        job=job, step=2, attempt=1, segment=0, path="x", size_bytes=1, sha256="0" * 64
+    )
     result = operator_actions.mark_failed(T00, actor="user:ops", reason="smoke")
     assert result.jobs == (job.id,)
     job.refresh_from_db()
@@ -84,16 +86,15 @@ def test_mark_failed_requeues_now_and_keeps_the_checkpoint(fleet: Fleet) -> None
 def test_undrain_returns_devices_to_service(fleet: Fleet) -> None:
     operator_actions.mark_failed("gpu-a100/n0", actor="user:ops")
     snap = fleet.store.snapshot(timezone.now().timestamp())
-    assert [n.state.value for n in snap.capacity.gpu_nodes if n.id == "gpu-a100/n0"] \
-        == ["failed"]
+    assert [n.state.value for n in snap.capacity.gpu_nodes if n.id == "gpu-a100/n0"] == ["failed"]
     assert operator_actions.undrain("gpu-a100/n0", actor="user:ops").devices == 8
     snap = fleet.store.snapshot(timezone.now().timestamp())
-    assert [n.state.value for n in snap.capacity.gpu_nodes if n.id == "gpu-a100/n0"] \
-        == ["free"]
+    assert [n.state.value for n in snap.capacity.gpu_nodes if n.id == "gpu-a100/n0"] == ["free"]
 
 
-@pytest.mark.parametrize("target, error", [("", InvalidArgument), ("dojo/e9", NotFound),
-                                           ("dojo/e0/c0/t", NotFound)])
+@pytest.mark.parametrize(
+    "target, error", [("", InvalidArgument), ("dojo/e9", NotFound), ("dojo/e0/c0/t", NotFound)]
+)
 def test_bad_targets_are_refused(fleet: Fleet, target: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         operator_actions.drain(target, evict=False, actor="user:ops")
@@ -104,7 +105,7 @@ def test_preempt_and_requeue_a_job(fleet: Fleet) -> None:
     b = place(fleet, fleet.acme, "b", (T01,))
     operator_actions.preempt_job(a.id, actor="user:ops", reason="rebalance")
     a.refresh_from_db()
-    assert a.state == "SCHEDULED" and a.preempt_requested   # checkpoints first
+    assert a.state == "SCHEDULED" and a.preempt_requested  # checkpoints first
     with pytest.raises(FailedPrecondition):
         operator_actions.preempt_job(a.id, actor="user:ops")
     b = operator_actions.requeue_job(b.id, actor="user:ops", reason="stuck")

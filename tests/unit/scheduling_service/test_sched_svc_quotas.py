@@ -24,12 +24,18 @@ TILES = tuple(f"dojo/e0/c0/t0/r{r}c{c}" for r in range(2) for c in range(3))
 
 
 def test_quotas_reach_the_snapshot_and_others_stay_unlimited(fleet: Fleet) -> None:
-    quotas.set_quota(QuotaSpec("acme", "dojo", 4, borrowing_limit=1, lending_limit=None,
-                               cohort="research", weight=2.0), actor="user:ops", reason="q3")
-    quotas.set_quota(QuotaSpec("acme", "gpu-a100", 8, cohort="research", weight=2.0),
-                     actor="user:ops")
+    quotas.set_quota(
+        QuotaSpec(
+            "acme", "dojo", 4, borrowing_limit=1, lending_limit=None, cohort="research", weight=2.0
+        ),
+        actor="user:ops",
+        reason="q3",
+    )
+    quotas.set_quota(
+        QuotaSpec("acme", "gpu-a100", 8, cohort="research", weight=2.0), actor="user:ops"
+    )
     tenants = fleet.store.snapshot(timezone.now().timestamp()).tenants
-    assert set(tenants) == {"acme"}          # globex has no rows: unlimited
+    assert set(tenants) == {"acme"}  # globex has no rows: unlimited
     q = tenants["acme"]
     assert q.nominal == {"dojo": 4, "gpu-a100": 8}
     assert q.borrowing_limit == {"dojo": 1, "gpu-a100": None}
@@ -38,8 +44,15 @@ def test_quotas_reach_the_snapshot_and_others_stay_unlimited(fleet: Fleet) -> No
     assert (view.updated_by, view.note) == ("user:ops", "q3")
 
 
-@pytest.mark.parametrize("change, field", [({"pool": "tpu"}, "pool"), ({"nominal": -1}, "nominal"),
-                                           ({"weight": 0.0}, "weight"), ({"cohort": ""}, "cohort")])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"pool": "tpu"}, "pool"),
+        ({"nominal": -1}, "nominal"),
+        ({"weight": 0.0}, "weight"),
+        ({"cohort": ""}, "cohort"),
+    ],
+)
 def test_bad_quotas_name_the_field(fleet: Fleet, change: dict[str, object], field: str) -> None:
     args: dict[str, object] = {"tenant": "acme", "pool": "dojo", "nominal": 1, **change}
     with pytest.raises(InvalidArgument) as err:
@@ -68,7 +81,7 @@ def test_the_borrowing_limit_holds_a_job_back(fleet: Fleet) -> None:
 def test_reclaim_is_decided_by_the_core_and_applied_by_the_store(fleet: Fleet) -> None:
     quotas.set_quota(QuotaSpec("acme", "dojo", 6), actor="user:ops")
     squatters = [place(fleet, fleet.globex, f"g{i}", (t,)) for i, t in enumerate(TILES)]
-    long_ago = timezone.now() - timedelta(hours=1)   # past the core's minimum run time
+    long_ago = timezone.now() - timedelta(hours=1)  # past the core's minimum run time
     # A run starts when its devices were held (scheduling.snapshot reads Allocation rows).
     Allocation.objects.filter(job__in=squatters).update(created_at=long_ago)
     owed = jobs.create_job(fleet.acme, spec("mine"))
@@ -97,10 +110,11 @@ def test_the_loop_decays_usage(fleet: Fleet) -> None:
     quotas.set_quota(QuotaSpec("acme", "dojo", 6), actor="user:ops")
     place(fleet, fleet.acme, "a", TILES[:3])
     now = timezone.now().timestamp()
-    fleet.store.snapshot(now)                      # first sight: the row starts at zero
+    fleet.store.snapshot(now)  # first sight: the row starts at zero
     with override_settings(USAGE_HALF_LIFE_S=3600.0):
-        snap = fleet.store.snapshot(now + 100)     # half the pool for 100 s
-    assert TenantUsage.objects.get(organization__slug="acme").decayed_usage \
-        == pytest.approx(50.0, rel=0.05)
+        snap = fleet.store.snapshot(now + 100)  # half the pool for 100 s
+    assert TenantUsage.objects.get(organization__slug="acme").decayed_usage == pytest.approx(
+        50.0, rel=0.05
+    )
     assert snap.tenants["acme"].decayed_usage == pytest.approx(50.0, rel=0.05)
     assert snap.usage_half_life_s == 3600.0

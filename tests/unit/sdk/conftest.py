@@ -31,8 +31,9 @@ def abort(context: grpc.ServicerContext, code: int, message: str, *details: obje
         a = any_pb2.Any()
         a.Pack(d)  # type: ignore[arg-type]
         packed.append(a)
-    context.abort_with_status(rpc_status.to_status(
-        status_pb2.Status(code=code, message=message, details=packed)))
+    context.abort_with_status(
+        rpc_status.to_status(status_pb2.Status(code=code, message=message, details=packed))
+    )
 
 
 class FakeJobService(job_pb2_grpc.JobServiceServicer):
@@ -41,7 +42,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
         self.by_request: dict[str, str] = {}
         self.events: dict[str, list[job_pb2.JobEvent]] = {}
         self.calls: list[str] = []
-        self.unavailable_next = 0        # fail this many coming calls with UNAVAILABLE
+        self.unavailable_next = 0  # fail this many coming calls with UNAVAILABLE
         self.cut_watch_after: int | None = None  # first WatchJob drops after N events
         self.watch_requests: list[job_pb2.WatchJobRequest] = []
         self.finish_on_create: int | None = None  # give each new job a finished history
@@ -60,29 +61,54 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
     def _job(self, name: str, context: grpc.ServicerContext) -> job_pb2.Job:
         key = name.rsplit("/", 1)[-1]
         if key not in self.jobs:
-            abort(context, code_pb2.NOT_FOUND, f"job {name} not found",
-                  error_details_pb2.ErrorInfo(reason="NOT_FOUND", domain="dojo.cloud",
-                                              metadata={"resource": name}))
+            abort(
+                context,
+                code_pb2.NOT_FOUND,
+                f"job {name} not found",
+                error_details_pb2.ErrorInfo(
+                    reason="NOT_FOUND", domain="dojo.cloud", metadata={"resource": name}
+                ),
+            )
         return self.jobs[key]
 
     def CreateJob(self, request, context):  # noqa: N802
         self._enter("CreateJob", context)
         if request.job_spec.training.learning_rate <= 0:
-            abort(context, code_pb2.INVALID_ARGUMENT, "training.learning_rate: must be > 0",
-                  error_details_pb2.BadRequest(field_violations=[
-                      error_details_pb2.BadRequest.FieldViolation(
-                          field="training.learning_rate", description="must be > 0")]))
+            abort(
+                context,
+                code_pb2.INVALID_ARGUMENT,
+                "training.learning_rate: must be > 0",
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field="training.learning_rate", description="must be > 0"
+                        )
+                    ]
+                ),
+            )
         if request.job_spec.resources.count > 100:
-            abort(context, code_pb2.RESOURCE_EXHAUSTED, "quota exceeded",
-                  error_details_pb2.QuotaFailure(violations=[
-                      error_details_pb2.QuotaFailure.Violation(subject="org:acme/dojo",
-                                                               description="6 tiles max")]),
-                  error_details_pb2.RetryInfo(retry_delay={"seconds": 30}))
+            abort(
+                context,
+                code_pb2.RESOURCE_EXHAUSTED,
+                "quota exceeded",
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(
+                            subject="org:acme/dojo", description="6 tiles max"
+                        )
+                    ]
+                ),
+                error_details_pb2.RetryInfo(retry_delay={"seconds": 30}),
+            )
         if request.request_id in self.by_request:
             return self.jobs[self.by_request[request.request_id]]
         job_id = uuid.uuid4().hex[:12]
-        job = job_pb2.Job(name=f"organizations/acme/jobs/{job_id}", uid=job_id,
-                          spec=request.job_spec, state=job_pb2.QUEUED)
+        job = job_pb2.Job(
+            name=f"organizations/acme/jobs/{job_id}",
+            uid=job_id,
+            spec=request.job_spec,
+            state=job_pb2.QUEUED,
+        )
         self.jobs[job_id] = job
         self.by_request[request.request_id] = job_id
         if self.finish_on_create is not None:
@@ -101,15 +127,20 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
             jobs = [j for j in jobs if j.state == want]
         start = int(request.page_token or 0)
         end = start + (request.page_size or 50)
-        return job_pb2.ListJobsResponse(jobs=jobs[start:end],
-                                        next_page_token=str(end) if end < len(jobs) else "")
+        return job_pb2.ListJobsResponse(
+            jobs=jobs[start:end], next_page_token=str(end) if end < len(jobs) else ""
+        )
 
     def CancelJob(self, request, context):  # noqa: N802
         self._enter("CancelJob", context)
         job = self._job(request.name, context)
         if job.state in (job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED):
-            abort(context, code_pb2.FAILED_PRECONDITION, "job is already final",
-                  error_details_pb2.ErrorInfo(reason="JOB_FINAL", domain="dojo.cloud"))
+            abort(
+                context,
+                code_pb2.FAILED_PRECONDITION,
+                "job is already final",
+                error_details_pb2.ErrorInfo(reason="JOB_FINAL", domain="dojo.cloud"),
+            )
         job.state, job.state_reason = job_pb2.CANCELLED, request.reason or "cancelled"
         return job
 
@@ -129,31 +160,72 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
 
     def EstimateJob(self, request, context):  # noqa: N802
         self._enter("EstimateJob", context)
-        return job_pb2.EstimateJobResponse(options=[
-            job_pb2.EstimateOption(accelerator="dojo-tile", count=1, step_seconds=0.001,
-                                   total_seconds=0.3, cost_usd=0.01, cheapest=True,
-                                   peak_memory_bytes=6 * 2**30,
-                                   device_memory_bytes=117_560_000_000, fits=True),
-            job_pb2.EstimateOption(accelerator="gpu-h100", count=1, step_seconds=0.0005,
-                                   total_seconds=0.15, cost_usd=0.02, fastest=True,
-                                   peak_memory_bytes=6 * 2**30,
-                                   device_memory_bytes=80_000_000_000, fits=True),
-            job_pb2.EstimateOption(accelerator="gpu-a100", count=1, step_seconds=0.002,
-                                   total_seconds=0.6, cost_usd=0.005,
-                                   peak_memory_bytes=50 * 2**30,
-                                   device_memory_bytes=40_000_000_000, fits=False),
-        ])
+        return job_pb2.EstimateJobResponse(
+            options=[
+                job_pb2.EstimateOption(
+                    accelerator="dojo-tile",
+                    count=1,
+                    step_seconds=0.001,
+                    total_seconds=0.3,
+                    cost_usd=0.01,
+                    cheapest=True,
+                    peak_memory_bytes=6 * 2**30,
+                    device_memory_bytes=117_560_000_000,
+                    fits=True,
+                ),
+                job_pb2.EstimateOption(
+                    accelerator="gpu-h100",
+                    count=1,
+                    step_seconds=0.0005,
+                    total_seconds=0.15,
+                    cost_usd=0.02,
+                    fastest=True,
+                    peak_memory_bytes=6 * 2**30,
+                    device_memory_bytes=80_000_000_000,
+                    fits=True,
+                ),
+                job_pb2.EstimateOption(
+                    accelerator="gpu-a100",
+                    count=1,
+                    step_seconds=0.002,
+                    total_seconds=0.6,
+                    cost_usd=0.005,
+                    peak_memory_bytes=50 * 2**30,
+                    device_memory_bytes=40_000_000_000,
+                    fits=False,
+                ),
+            ]
+        )
 
     # --- test helpers ---
     def finish(self, job: job_pb2.Job, state: int, *, steps: int = 3, reason: str = "") -> None:
         """Gives the job a history: QUEUED→RUNNING, `steps` metrics, then `state`."""
-        events = [job_pb2.JobEvent(id=1, job=job.name, state_change=job_pb2.StateChange(
-            from_state=job_pb2.QUEUED, to_state=job_pb2.RUNNING, reason="placed"))]
+        events = [
+            job_pb2.JobEvent(
+                id=1,
+                job=job.name,
+                state_change=job_pb2.StateChange(
+                    from_state=job_pb2.QUEUED, to_state=job_pb2.RUNNING, reason="placed"
+                ),
+            )
+        ]
         for i in range(steps):
-            events.append(job_pb2.JobEvent(id=2 + i, job=job.name, metric=job_pb2.MetricPoint(
-                step=(i + 1) * 10, loss=2.0 - i * 0.5, accuracy=0.5)))
-        events.append(job_pb2.JobEvent(id=2 + steps, job=job.name, state_change=(
-            job_pb2.StateChange(from_state=job_pb2.RUNNING, to_state=state, reason=reason))))
+            events.append(
+                job_pb2.JobEvent(
+                    id=2 + i,
+                    job=job.name,
+                    metric=job_pb2.MetricPoint(step=(i + 1) * 10, loss=2.0 - i * 0.5, accuracy=0.5),
+                )
+            )
+        events.append(
+            job_pb2.JobEvent(
+                id=2 + steps,
+                job=job.name,
+                state_change=(
+                    job_pb2.StateChange(from_state=job_pb2.RUNNING, to_state=state, reason=reason)
+                ),
+            )
+        )
         self.events[job.uid] = events
         stored = self.jobs[job.uid]
         stored.state, stored.state_reason = state, reason
@@ -163,9 +235,13 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeJobService, str]]:
     service = FakeJobService()
-    with serving(build_server(
-            lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s), "127.0.0.1:0",
-            max_workers=4)) as address:
+    with serving(
+        build_server(
+            lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s),
+            "127.0.0.1:0",
+            max_workers=4,
+        )
+    ) as address:
         yield service, address
 
 

@@ -35,18 +35,22 @@ def test_submit_prints_the_job(env: Any, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_submit_json_with_request_id_is_idempotent(
-        env: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    first = json.loads(run(capsys, "-o", "json", "jobs", "submit", EXAMPLE,
-                           "--request-id", "same")[1])
-    second = json.loads(run(capsys, "jobs", "submit", EXAMPLE, "--request-id", "same",
-                            "--output", "json")[1])
+    env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = json.loads(
+        run(capsys, "-o", "json", "jobs", "submit", EXAMPLE, "--request-id", "same")[1]
+    )
+    second = json.loads(
+        run(capsys, "jobs", "submit", EXAMPLE, "--request-id", "same", "--output", "json")[1]
+    )
     assert first["name"] == second["name"]
     assert first["spec"]["training"]["precision"] == "bf16"
     assert len(env.jobs) == 1
 
 
-def _submit_and_finish(env: Any, capsys: pytest.CaptureFixture[str], state: int,
-                       reason: str = "") -> job_pb2.Job:
+def _submit_and_finish(
+    env: Any, capsys: pytest.CaptureFixture[str], state: int, reason: str = ""
+) -> job_pb2.Job:
     run(capsys, "jobs", "submit", EXAMPLE)
     job = next(iter(env.jobs.values()))
     env.finish(job, state, reason=reason)
@@ -54,7 +58,8 @@ def _submit_and_finish(env: Any, capsys: pytest.CaptureFixture[str], state: int,
 
 
 def test_watch_exits_zero_on_success_with_progress(
-        env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     job = _submit_and_finish(env, capsys, job_pb2.SUCCEEDED)
     code, out, err = run(capsys, "jobs", "watch", job.name)
     assert code == 0
@@ -63,10 +68,13 @@ def test_watch_exits_zero_on_success_with_progress(
     assert "loss=1.0000" in err and "30/300" in err  # the tqdm bar: step and loss
 
 
-@pytest.mark.parametrize(("state", "reason"), [(job_pb2.FAILED, "tile fault: out of memory"),
-                                               (job_pb2.CANCELLED, "cancelled by user")])
-def test_watch_fails_with_the_reason(env: Any, capsys: pytest.CaptureFixture[str],
-                                     state: int, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [(job_pb2.FAILED, "tile fault: out of memory"), (job_pb2.CANCELLED, "cancelled by user")],
+)
+def test_watch_fails_with_the_reason(
+    env: Any, capsys: pytest.CaptureFixture[str], state: int, reason: str
+) -> None:
     job = _submit_and_finish(env, capsys, state, reason)
     code, _, err = run(capsys, "jobs", "watch", job.uid)
     assert code == cli.EXIT_JOB_FAILED
@@ -108,7 +116,8 @@ def test_get_list_cancel_estimate(env: Any, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_bad_spec_file_names_the_field_and_file(
-        env: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    env: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ntraining:\n  stepz: 3\n")
     code, _, err = run(capsys, "jobs", "submit", str(bad))
@@ -117,8 +126,9 @@ def test_bad_spec_file_names_the_field_and_file(
     assert env.calls == []  # rejected before any call
 
 
-def test_server_rejection_names_the_field(env: Any, capsys: pytest.CaptureFixture[str],
-                                          tmp_path: Path) -> None:
+def test_server_rejection_names_the_field(
+    env: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bad = tmp_path / "lr.yaml"
     bad.write_text("name: x\ntraining: {steps: 3, learning_rate: 0}\n")
     code, _, err = run(capsys, "jobs", "submit", str(bad))
@@ -126,8 +136,9 @@ def test_server_rejection_names_the_field(env: Any, capsys: pytest.CaptureFixtur
     assert "INVALID_ARGUMENT" in err and "training.learning_rate" in err
 
 
-def test_missing_key_and_unknown_job(env: Any, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_key_and_unknown_job(
+    env: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = run(capsys, "jobs", "get", "nope")
     assert code == cli.EXIT_API_ERROR and "NOT_FOUND" in err
     monkeypatch.setenv("DOJO_API_KEY", "")

@@ -26,8 +26,10 @@ def spec(**training: object) -> job_pb2.JobSpec:
 
 def test_every_rpc_of_the_service_has_a_client_method() -> None:
     methods = job_pb2.DESCRIPTOR.services_by_name["JobService"].methods
-    snake = {m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
-             for m in methods}
+    snake = {
+        m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
+        for m in methods
+    }
     missing = [rpc for rpc, name in snake.items() if not callable(getattr(Client, name, None))]
     assert missing == []
     assert len(snake) == 6
@@ -41,7 +43,8 @@ def test_create_sends_the_key_and_a_request_id(client: Client, service: FakeJobS
 
 
 def test_create_retries_unavailable_with_the_same_request_id(
-        client: Client, service: FakeJobService) -> None:
+    client: Client, service: FakeJobService
+) -> None:
     first = client.create_job(spec(), request_id="r-1")
     service.unavailable_next = 2
     again = client.create_job(spec(), request_id="r-1")
@@ -84,8 +87,10 @@ def test_not_found_and_error_info(client: Client) -> None:
 
 
 def test_wrong_key_is_unauthenticated(fake: tuple[FakeJobService, str]) -> None:
-    with Client(ClientConfig(server=fake[1], api_key="wrong", timeout=5)) as c, \
-            pytest.raises(errors.UnauthenticatedError):
+    with (
+        Client(ClientConfig(server=fake[1], api_key="wrong", timeout=5)) as c,
+        pytest.raises(errors.UnauthenticatedError),
+    ):
         c.get_job("x")
 
 
@@ -127,7 +132,8 @@ def test_watch_streams_until_the_end(client: Client, service: FakeJobService) ->
 
 
 def test_watch_resumes_after_the_last_event_on_disconnect(
-        client: Client, service: FakeJobService, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: Client, service: FakeJobService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     job = client.create_job(spec())
     service.finish(job, job_pb2.SUCCEEDED)
     service.cut_watch_after = 2

@@ -4,8 +4,9 @@ from dojo.config import DEFAULT_SERVER, ClientConfig, ConfigError
 
 
 def test_from_env_reads_the_variables() -> None:
-    config = ClientConfig.from_env({"DOJO_SERVER": "h:1", "DOJO_API_KEY": " k ",
-                                    "DOJO_TIMEOUT": "2.5"})
+    config = ClientConfig.from_env(
+        {"DOJO_SERVER": "h:1", "DOJO_API_KEY": " k ", "DOJO_TIMEOUT": "2.5"}
+    )
     assert config == ClientConfig(server="h:1", api_key="k", timeout=2.5)
 
 

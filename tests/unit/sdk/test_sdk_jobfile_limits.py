@@ -18,7 +18,8 @@ EXAMPLE = REPO / "examples" / "digits-mlp.yaml"
 
 BOMB = "\n".join(
     [f"l0: &l0 [{', '.join(['1'] * 10)}]"]
-    + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 7)])
+    + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 7)]
+)
 
 BAD_BYTES = {
     "latin1.yaml": ("name: café\n".encode("latin-1"), "not UTF-8 text (byte 0xe9"),
@@ -31,8 +32,10 @@ BAD_BYTES = {
 
 BAD_TEXT = {
     "deep-list": ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
-    "deep-map": ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 60)),
-                 "nested deeper than 32 levels"),
+    "deep-map": (
+        "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 60)),
+        "nested deeper than 32 levels",
+    ),
     "bomb": (BOMB, f"more than {bounded_yaml.MAX_VALUES} values"),
     "self-alias": ("a: &a [*a]\n", "contains it"),
     "syntax": ("a: [b", "not valid YAML"),
@@ -77,8 +80,10 @@ def test_a_utf8_bom_and_a_little_anchor_are_fine(tmp_path: Path) -> None:
 
 def test_echoed_values_and_keys_are_cut_short() -> None:
     with pytest.raises(SpecError) as info:
-        specfile.parse_yaml(f"name: [{'x' * 5000!r}]\nmodel: {{params: {{{'k' * 900}: 1}}}}\n"
-                            f"training: {{steps: '{'y' * 5000}'}}\n")
+        specfile.parse_yaml(
+            f"name: [{'x' * 5000!r}]\nmodel: {{params: {{{'k' * 900}: 1}}}}\n"
+            f"training: {{steps: '{'y' * 5000}'}}\n"
+        )
     assert len(str(info.value)) < 1000
     assert all(len(v.field) < 100 for v in info.value.field_violations)
 
@@ -92,10 +97,11 @@ def test_many_bad_values_are_summarized() -> None:
     assert violations[-1].description == "and 450 more violations not listed"
 
 
-def test_cli_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DOJO_API_KEY", "dojo_test_key")
-    monkeypatch.setenv("DOJO_SERVER", "127.0.0.1:9")   # never called
+    monkeypatch.setenv("DOJO_SERVER", "127.0.0.1:9")  # never called
     path = tmp_path / "latin1.yaml"
     path.write_bytes(BAD_BYTES["latin1.yaml"][0])
     for command in ("submit", "estimate"):
@@ -106,8 +112,14 @@ def test_cli_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def _dojo(*args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "DOJO_API_KEY": "dojo_test_key", "DOJO_SERVER": "127.0.0.1:9"}
-    return subprocess.run([sys.executable, "-m", "dojo.cli", *args], env=env, timeout=60,
-                          capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "dojo.cli", *args],
+        env=env,
+        timeout=60,
+        capture_output=True,
+        check=False,
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 def test_real_dojo_process_never_prints_a_traceback(tmp_path: Path) -> None:
@@ -121,15 +133,26 @@ def test_real_dojo_process_never_prints_a_traceback(tmp_path: Path) -> None:
     assert done.returncode == cli.EXIT_BAD_INPUT and b"Traceback" not in done.stderr
 
 
-def test_output_into_a_closed_pipe_ends_quietly(service: object, fake: tuple[object, str],
-                                                tmp_path: Path) -> None:
+def test_output_into_a_closed_pipe_ends_quietly(
+    service: object, fake: tuple[object, str], tmp_path: Path
+) -> None:
     env = {**os.environ, "DOJO_API_KEY": "dojo_test_key", "DOJO_SERVER": fake[1]}
     for _ in range(3):
-        assert cli.main(["--server", fake[1], "--api-key", "dojo_test_key",
-                         "jobs", "submit", str(EXAMPLE)]) == 0
+        assert (
+            cli.main(
+                ["--server", fake[1], "--api-key", "dojo_test_key", "jobs", "submit", str(EXAMPLE)]
+            )
+            == 0
+        )
     read, write = os.pipe()
-    os.close(read)   # `| head` that has already gone
-    done = subprocess.run([sys.executable, "-m", "dojo.cli", "jobs", "list"], env=env,
-                          stdout=write, stderr=subprocess.PIPE, timeout=60, check=False)
+    os.close(read)  # `| head` that has already gone
+    done = subprocess.run(
+        [sys.executable, "-m", "dojo.cli", "jobs", "list"],
+        env=env,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        check=False,
+    )
     os.close(write)
     assert done.stderr == b"" and done.returncode == cli.EXIT_BROKEN_PIPE

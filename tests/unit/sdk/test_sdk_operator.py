@@ -28,8 +28,9 @@ def _snake(name: str) -> str:
 def test_every_rpc_of_the_service_has_a_client_method() -> None:
     methods = pb.DESCRIPTOR.services_by_name["SchedulerService"].methods
     names = {m.name: _snake(m.name) for m in methods}
-    missing = [rpc for rpc, name in names.items()
-               if not callable(getattr(OperatorClient, name, None))]
+    missing = [
+        rpc for rpc, name in names.items() if not callable(getattr(OperatorClient, name, None))
+    ]
     assert missing == []
     assert len(names) == 10
 
@@ -52,19 +53,32 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
 
     def GetCapacity(self, request, context):  # noqa: N802
         self._enter("GetCapacity", context)
-        holder = pb.DeviceHolder(job="organizations/acme/jobs/j1", tenant="acme",
-                                 job_name="mnist")
-        tiles = [pb.TileSlot(id=f"dojo/e0/c0/t0/r{r}c{c}", pool="dojo", row=r, col=c,
-                             state="free") for r in range(2) for c in range(3)]
+        holder = pb.DeviceHolder(job="organizations/acme/jobs/j1", tenant="acme", job_name="mnist")
+        tiles = [
+            pb.TileSlot(id=f"dojo/e0/c0/t0/r{r}c{c}", pool="dojo", row=r, col=c, state="free")
+            for r in range(2)
+            for c in range(3)
+        ]
         tiles[1].state = "busy"
         tiles[1].holder.CopyFrom(holder)
         tiles[5].state = "draining"
         gpus = [pb.GpuSlot(index=i, state="busy" if i < 3 else "free") for i in range(8)]
         gpus[7].state = "failed"
-        return pb.Capacity(tiles=tiles, gpu_nodes=[pb.GpuNodeCapacity(
-            id="gpu-a100/n0", pool="gpu-a100", gpus=gpus)], pools=[pb.PoolCapacity(
-                pool="dojo", accelerator="dojo-tile", total=6, allocated=1, free=4,
-                unavailable=1, queued=2)])
+        return pb.Capacity(
+            tiles=tiles,
+            gpu_nodes=[pb.GpuNodeCapacity(id="gpu-a100/n0", pool="gpu-a100", gpus=gpus)],
+            pools=[
+                pb.PoolCapacity(
+                    pool="dojo",
+                    accelerator="dojo-tile",
+                    total=6,
+                    allocated=1,
+                    free=4,
+                    unavailable=1,
+                    queued=2,
+                )
+            ],
+        )
 
     def Drain(self, request, context):  # noqa: N802
         self._enter("Drain", context)
@@ -90,9 +104,13 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
 def fake_ops(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeScheduler, str]]:
     monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
     service = FakeScheduler()
-    with serving(build_server(
+    with serving(
+        build_server(
             lambda s: scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(service, s),
-            "127.0.0.1:0", max_workers=4)) as address:
+            "127.0.0.1:0",
+            max_workers=4,
+        )
+    ) as address:
         yield service, address
 
 
@@ -103,7 +121,8 @@ def ops(fake_ops: tuple[FakeScheduler, str]) -> Iterator[OperatorClient]:
 
 
 def test_reads_retry_unavailable_with_a_deadline(
-        ops: OperatorClient, fake_ops: tuple[FakeScheduler, str]) -> None:
+    ops: OperatorClient, fake_ops: tuple[FakeScheduler, str]
+) -> None:
     service = fake_ops[0]
     service.unavailable_next = 2
     assert len(ops.get_capacity().tiles) == 6
@@ -122,16 +141,14 @@ def test_capacity_draws_the_mesh_and_gpu_nodes(ops: OperatorClient) -> None:
     text = render.capacity(ops.get_capacity())
     lines = text.splitlines()
     tray = lines.index("dojo/e0/c0/t0  (dojo)")
-    assert lines[tray + 1:tray + 4] == ["      c0 c1 c2", "  r0  .  #  .", "  r1  .  .  d"]
+    assert lines[tray + 1 : tray + 4] == ["      c0 c1 c2", "  r0  .  #  .", "  r1  .  .  d"]
     assert "  r0c1 busy: organizations/acme/jobs/j1 (mnist)" in lines
-    assert any(line.split() == ["gpu-a100/n0", "gpu-a100", "3/8", "###....X"]
-               for line in lines)
+    assert any(line.split() == ["gpu-a100/n0", "gpu-a100", "3/8", "###....X"] for line in lines)
     assert json.loads(render.capacity(ops.get_capacity(), "json"))["pools"][0]["free"] == 4
 
 
 @pytest.fixture
-def ops_env(fake_ops: tuple[FakeScheduler, str],
-            monkeypatch: pytest.MonkeyPatch) -> FakeScheduler:
+def ops_env(fake_ops: tuple[FakeScheduler, str], monkeypatch: pytest.MonkeyPatch) -> FakeScheduler:
     monkeypatch.setenv("DOJO_SERVER", fake_ops[1])
     monkeypatch.setenv("DOJO_API_KEY", KEY)
     monkeypatch.setenv("DOJO_TIMEOUT", "5")
@@ -139,21 +156,57 @@ def ops_env(fake_ops: tuple[FakeScheduler, str],
 
 
 def test_quota_set_keeps_what_is_not_given(
-        ops_env: FakeScheduler, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["ops", "quota", "set", "acme", "dojo", "--nominal", "4",
-                     "--borrowing-limit", "2", "--cohort", "research"]) == 0
-    assert cli.main(["ops", "quota", "set", "acme", "dojo", "--nominal", "5",
-                     "--borrowing-limit", "none", "-o", "json"]) == 0
+    ops_env: FakeScheduler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        cli.main(
+            [
+                "ops",
+                "quota",
+                "set",
+                "acme",
+                "dojo",
+                "--nominal",
+                "4",
+                "--borrowing-limit",
+                "2",
+                "--cohort",
+                "research",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "ops",
+                "quota",
+                "set",
+                "acme",
+                "dojo",
+                "--nominal",
+                "5",
+                "--borrowing-limit",
+                "none",
+                "-o",
+                "json",
+            ]
+        )
+        == 0
+    )
     stored = ops_env.quotas["acme", "dojo"]
     assert (stored.nominal, stored.cohort, stored.HasField("borrowing_limit")) == (
-        5, "research", False)
+        5,
+        "research",
+        False,
+    )
     out = capsys.readouterr().out
-    assert json.loads(out[out.index("{"):])["nominal"] == 5
+    assert json.loads(out[out.index("{") :])["nominal"] == 5
 
 
 def test_ops_without_an_operator_key_exits_3(
-        ops_env: FakeScheduler, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    ops_env: FakeScheduler, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOJO_API_KEY", "dojo_customer")
     assert cli.main(["ops", "capacity"]) == cli.EXIT_API_ERROR
     assert "PERMISSION_DENIED: operators only" in capsys.readouterr().err

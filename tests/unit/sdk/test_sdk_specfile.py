@@ -36,17 +36,20 @@ def test_example_file_loads() -> None:
     assert spec.training.steps > 0
 
 
-@pytest.mark.parametrize(("text", "path", "words"), [
-    ("trainin: {steps: 1}", "trainin", "unknown key"),
-    ("training: {stepz: 1}", "training.stepz", "unknown key"),
-    ("training: {steps: many}", "training.steps", "integer"),
-    ("training: {learning_rate: fast}", "training.learning_rate", "number"),
-    ("training: 5", "training", "mapping"),
-    ("model: {params: {hidden: big}}", "model.params.hidden", "integer"),
-    ("resources: {accelerators: dojo-tile}", "resources.accelerators", "list"),
-    ("resources: {accelerators: [1]}", "resources.accelerators[0]", "string"),
-    ("name: [a]", "name", "string"),
-])
+@pytest.mark.parametrize(
+    ("text", "path", "words"),
+    [
+        ("trainin: {steps: 1}", "trainin", "unknown key"),
+        ("training: {stepz: 1}", "training.stepz", "unknown key"),
+        ("training: {steps: many}", "training.steps", "integer"),
+        ("training: {learning_rate: fast}", "training.learning_rate", "number"),
+        ("training: 5", "training", "mapping"),
+        ("model: {params: {hidden: big}}", "model.params.hidden", "integer"),
+        ("resources: {accelerators: dojo-tile}", "resources.accelerators", "list"),
+        ("resources: {accelerators: [1]}", "resources.accelerators[0]", "string"),
+        ("name: [a]", "name", "string"),
+    ],
+)
 def test_bad_keys_are_named_with_their_path_and_file(text: str, path: str, words: str) -> None:
     with pytest.raises(SpecError) as info:
         specfile.parse_yaml(text, source="job.yaml")
@@ -61,7 +64,10 @@ def test_every_bad_key_is_reported_at_once() -> None:
     with pytest.raises(SpecError) as info:
         specfile.parse_yaml("nmae: x\ntraining: {steps: x, sed: 1}\n")
     assert sorted(v.field for v in info.value.field_violations) == [
-        "nmae", "training.sed", "training.steps"]
+        "nmae",
+        "training.sed",
+        "training.steps",
+    ]
 
 
 @pytest.mark.parametrize("text", ["- a\n- b", "just text", "a: [b"])

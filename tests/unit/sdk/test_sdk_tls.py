@@ -60,6 +60,7 @@ def config(server: str, **kw: object) -> ClientConfig:
 
 # --- configuration ------------------------------------------------------------------------
 
+
 def test_env_turns_on_tls_and_a_ca_implies_it() -> None:
     assert ClientConfig.from_env({}).tls is False
     on = ClientConfig.from_env({"DOJO_TLS": "1"})
@@ -70,8 +71,14 @@ def test_env_turns_on_tls_and_a_ca_implies_it() -> None:
     assert ClientConfig.from_env({"DOJO_TLS": "1"}, tls=False).tls is False  # argument wins
 
 
-@pytest.mark.parametrize("address", ["grpcs://api.dojo.example:443",
-                                     "https://api.dojo.example:443/", "GRPCS://api.dojo.example:443"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "grpcs://api.dojo.example:443",
+        "https://api.dojo.example:443/",
+        "GRPCS://api.dojo.example:443",
+    ],
+)
 def test_a_tls_scheme_turns_on_tls_and_is_stripped(address: str) -> None:
     cfg = ClientConfig.from_env({"DOJO_SERVER": address})
     assert (cfg.server, cfg.tls) == ("api.dojo.example:443", True)
@@ -96,21 +103,34 @@ def test_bad_flag_names_the_variable(name: str) -> None:
 
 def test_repr_keeps_the_api_key_out() -> None:
     assert API_KEY not in repr(config("127.0.0.1:1")) and "127.0.0.1:1" in repr(
-        config("127.0.0.1:1"))
+        config("127.0.0.1:1")
+    )
 
 
-@pytest.mark.parametrize("server, local", [
-    ("127.0.0.1:50051", True), ("127.8.9.10:1", True), ("localhost:50051", True),
-    ("[::1]:50051", True), ("dns:///localhost:50051", True), ("unix:/tmp/dojo.sock", True),
-    ("ipv4:127.0.0.1:1,127.0.0.2:2", True), ("ipv4:127.0.0.1:1,10.0.0.2:2", False),
-    ("10.0.0.5:50051", False), ("0.0.0.0:50051", False), ("api.dojo.example:443", False),
-    ("localhost.evil.example:1", False), ("[2001:db8::1]:50051", False),
-])
+@pytest.mark.parametrize(
+    "server, local",
+    [
+        ("127.0.0.1:50051", True),
+        ("127.8.9.10:1", True),
+        ("localhost:50051", True),
+        ("[::1]:50051", True),
+        ("dns:///localhost:50051", True),
+        ("unix:/tmp/dojo.sock", True),
+        ("ipv4:127.0.0.1:1,127.0.0.2:2", True),
+        ("ipv4:127.0.0.1:1,10.0.0.2:2", False),
+        ("10.0.0.5:50051", False),
+        ("0.0.0.0:50051", False),
+        ("api.dojo.example:443", False),
+        ("localhost.evil.example:1", False),
+        ("[2001:db8::1]:50051", False),
+    ],
+)
 def test_is_local(server: str, local: bool) -> None:
     assert is_local(server) is local
 
 
 # --- the plain-text guard -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cls", [Client, OperatorClient])
 def test_api_key_in_plain_text_to_a_remote_host_is_refused(cls: type[Client]) -> None:
@@ -122,12 +142,15 @@ def test_api_key_in_plain_text_to_a_remote_host_is_refused(cls: type[Client]) ->
     assert "DOJO_INSECURE=1" in message and "DOJO_TLS_CA" in message
 
 
-@pytest.mark.parametrize("cfg", [
-    config("api.dojo.example:50051", insecure=True),       # explicitly allowed
-    config("api.dojo.example:50051", tls=True),            # TLS: nothing to refuse
-    ClientConfig(server="api.dojo.example:50051"),         # no key to leak
-    config("localhost:50051"),                             # loopback: make up, devstack
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        config("api.dojo.example:50051", insecure=True),  # explicitly allowed
+        config("api.dojo.example:50051", tls=True),  # TLS: nothing to refuse
+        ClientConfig(server="api.dojo.example:50051"),  # no key to leak
+        config("localhost:50051"),  # loopback: make up, devstack
+    ],
+)
 def test_the_guard_lets_these_through(cfg: ClientConfig) -> None:
     Client(cfg).close()  # no connection is made until a call
 
@@ -145,7 +168,8 @@ def test_the_guard_reads_dojo_insecure(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_refuses_plain_text_to_a_remote_host(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DOJO_API_KEY", API_KEY)
     for name in TLS_VARS:
         monkeypatch.delenv(name, raising=False)
@@ -155,29 +179,37 @@ def test_cli_refuses_plain_text_to_a_remote_host(
 
 # --- real handshakes ----------------------------------------------------------------------
 
+
 def test_tls_client_with_the_ca_calls_through(
-        tls_fake: tuple[FakeJobService, str], pki: PKI) -> None:
+    tls_fake: tuple[FakeJobService, str], pki: PKI
+) -> None:
     with Client(config(tls_fake[1]), tls_ca=pki.ca) as client:
         assert client.config.tls and client.config.tls_ca == str(pki.ca)
         assert list(client.list_jobs()) == []
-    with Client(config(f"grpcs://localhost:{tls_fake[1].rsplit(':', 1)[1]}",
-                       tls_ca=str(pki.ca))) as client:  # the name in the certificate
+    with Client(
+        config(f"grpcs://localhost:{tls_fake[1].rsplit(':', 1)[1]}", tls_ca=str(pki.ca))
+    ) as client:  # the name in the certificate
         assert list(client.list_jobs()) == []
     assert tls_fake[0].calls == ["ListJobs", "ListJobs"]  # the API key arrived (else abort)
 
 
 def test_operator_client_takes_the_ca(tls_fake: tuple[FakeJobService, str], pki: PKI) -> None:
     # The fake serves JobService only: UNIMPLEMENTED proves the TLS handshake succeeded.
-    with OperatorClient(config(tls_fake[1]), tls_ca=pki.ca) as ops, pytest.raises(
-            errors.DojoError) as info:
+    with (
+        OperatorClient(config(tls_fake[1]), tls_ca=pki.ca) as ops,
+        pytest.raises(errors.DojoError) as info,
+    ):
         ops.get_capacity()
     assert info.value.code == grpc.StatusCode.UNIMPLEMENTED
 
 
 def test_tls_client_without_the_ca_fails_once_and_names_dojo_tls_ca(
-        tls_fake: tuple[FakeJobService, str], sleeps: list[float]) -> None:
-    with Client(config(tls_fake[1], tls=True)) as client, pytest.raises(
-            errors.UnavailableError) as info:
+    tls_fake: tuple[FakeJobService, str], sleeps: list[float]
+) -> None:
+    with (
+        Client(config(tls_fake[1], tls=True)) as client,
+        pytest.raises(errors.UnavailableError) as info,
+    ):
         client.get_job("j1")
     assert "not signed by a CA the system trusts" in info.value.message
     assert "DOJO_TLS_CA" in info.value.message
@@ -186,9 +218,12 @@ def test_tls_client_without_the_ca_fails_once_and_names_dojo_tls_ca(
 
 
 def test_tls_client_with_another_ca_names_that_ca(
-        tls_fake: tuple[FakeJobService, str], pki: PKI, sleeps: list[float]) -> None:
-    with Client(config(tls_fake[1], tls_ca=str(pki.stranger_ca))) as client, pytest.raises(
-            errors.UnavailableError, match=f"DOJO_TLS_CA={pki.stranger_ca}"):
+    tls_fake: tuple[FakeJobService, str], pki: PKI, sleeps: list[float]
+) -> None:
+    with (
+        Client(config(tls_fake[1], tls_ca=str(pki.stranger_ca))) as client,
+        pytest.raises(errors.UnavailableError, match=f"DOJO_TLS_CA={pki.stranger_ca}"),
+    ):
         client.get_job("j1")
     assert sleeps == [] and tls_fake[0].calls == []
 
@@ -196,8 +231,10 @@ def test_tls_client_with_another_ca_names_that_ca(
 def test_certificate_for_another_host_is_refused(pki: PKI, sleeps: list[float]) -> None:
     server, service, port = serve_tls(pki.other_cert, pki.other_key)
     try:
-        with Client(config(f"127.0.0.1:{port}", tls_ca=str(pki.ca))) as client, \
-                pytest.raises(errors.UnavailableError, match="does not name the host"):
+        with (
+            Client(config(f"127.0.0.1:{port}", tls_ca=str(pki.ca))) as client,
+            pytest.raises(errors.UnavailableError, match="does not name the host"),
+        ):
             client.get_job("j1")
     finally:
         server.stop(0.5).wait(2)
@@ -205,7 +242,8 @@ def test_certificate_for_another_host_is_refused(pki: PKI, sleeps: list[float]) 
 
 
 def test_plain_client_to_a_tls_server_fails_and_suggests_tls(
-        tls_fake: tuple[FakeJobService, str], sleeps: list[float]) -> None:
+    tls_fake: tuple[FakeJobService, str], sleeps: list[float]
+) -> None:
     with Client(config(tls_fake[1])) as client, pytest.raises(errors.UnavailableError) as info:
         client.get_job("j1")
     assert "DOJO_TLS=1" in info.value.message
@@ -213,17 +251,23 @@ def test_plain_client_to_a_tls_server_fails_and_suggests_tls(
 
 
 def test_tls_client_to_a_plain_server_fails_with_a_handshake_hint(
-        fake: tuple[FakeJobService, str], pki: PKI, sleeps: list[float]) -> None:
-    with Client(config(fake[1], tls_ca=str(pki.ca))) as client, pytest.raises(
-            errors.UnavailableError, match="is the server serving TLS"):
+    fake: tuple[FakeJobService, str], pki: PKI, sleeps: list[float]
+) -> None:
+    with (
+        Client(config(fake[1], tls_ca=str(pki.ca))) as client,
+        pytest.raises(errors.UnavailableError, match="is the server serving TLS"),
+    ):
         client.get_job("j1")
     assert fake[0].calls == [] and sleeps == []
 
 
 def test_watch_does_not_reconnect_after_a_certificate_failure(
-        tls_fake: tuple[FakeJobService, str], pki: PKI, sleeps: list[float]) -> None:
-    with Client(config(tls_fake[1], tls_ca=str(pki.stranger_ca))) as client, pytest.raises(
-            errors.UnavailableError, match="DOJO_TLS_CA"):
+    tls_fake: tuple[FakeJobService, str], pki: PKI, sleeps: list[float]
+) -> None:
+    with (
+        Client(config(tls_fake[1], tls_ca=str(pki.stranger_ca))) as client,
+        pytest.raises(errors.UnavailableError, match="DOJO_TLS_CA"),
+    ):
         list(client.watch_job("j1"))
     assert sleeps == []
 
@@ -237,9 +281,12 @@ def test_unreadable_or_non_pem_ca_is_a_config_error(tmp_path: Path) -> None:
         Client(config("127.0.0.1:1", tls_ca=str(junk)))
 
 
-def test_cli_over_tls(tls_fake: tuple[FakeJobService, str], pki: PKI,
-                      monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_over_tls(
+    tls_fake: tuple[FakeJobService, str],
+    pki: PKI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("DOJO_SERVER", tls_fake[1])
     monkeypatch.setenv("DOJO_API_KEY", API_KEY)
     monkeypatch.setenv("DOJO_TIMEOUT", "5")

@@ -6,39 +6,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('jobs', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("jobs", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsageRecord',
+            name="UsageRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveIntegerField()),
-                ('segment', models.PositiveIntegerField()),
-                ('pool', models.CharField(max_length=32)),
-                ('accelerator', models.CharField(max_length=32)),
-                ('device_count', models.PositiveIntegerField()),
-                ('start_step', models.BigIntegerField()),
-                ('end_step', models.BigIntegerField()),
-                ('samples', models.BigIntegerField(default=0)),
-                ('allocated_seconds', models.FloatField()),
-                ('device_seconds', models.FloatField()),
-                ('wall_seconds', models.FloatField()),
-                ('started_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='usage_records', to='jobs.job')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='usage_records', to='tenancy.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField()),
+                ("segment", models.PositiveIntegerField()),
+                ("pool", models.CharField(max_length=32)),
+                ("accelerator", models.CharField(max_length=32)),
+                ("device_count", models.PositiveIntegerField()),
+                ("start_step", models.BigIntegerField()),
+                ("end_step", models.BigIntegerField()),
+                ("samples", models.BigIntegerField(default=0)),
+                ("allocated_seconds", models.FloatField()),
+                ("device_seconds", models.FloatField()),
+                ("wall_seconds", models.FloatField()),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="usage_records",
+                        to="jobs.job",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="usage_records",
+                        to="tenancy.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['recorded_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'attempt', 'segment'), name='usage_unique_segment')],
+                "ordering": ["recorded_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("job", "attempt", "segment"), name="usage_unique_segment"
+                    )
+                ],
             },
         ),
     ]

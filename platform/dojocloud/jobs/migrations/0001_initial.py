@@ -11,103 +11,178 @@ import dojocloud.jobs.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.CharField(default=dojocloud.jobs.models.new_job_id, editable=False, max_length=16, primary_key=True, serialize=False)),
-                ('uid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('creator_label', models.CharField(blank=True, max_length=200)),
-                ('name', models.CharField(max_length=63)),
-                ('spec', models.JSONField()),
-                ('request_id', models.CharField(blank=True, max_length=100)),
-                ('priority', models.IntegerField(default=1)),
-                ('state', models.CharField(choices=[('QUEUED', 'Queued'), ('SCHEDULED', 'Scheduled'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed'), ('CANCELLED', 'Cancelled'), ('PREEMPTED', 'Preempted')], db_index=True, default='QUEUED', max_length=16)),
-                ('state_reason', models.TextField(blank=True)),
-                ('attempt', models.PositiveIntegerField(default=0)),
-                ('current_step', models.BigIntegerField(default=0)),
-                ('total_steps', models.BigIntegerField(default=0)),
-                ('pending_reason', models.TextField(blank=True)),
-                ('queue_position', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('pool', models.CharField(blank=True, max_length=32)),
-                ('accelerator', models.CharField(blank=True, max_length=32)),
-                ('devices', models.JSONField(blank=True, default=list)),
-                ('allocated_seconds', models.FloatField(default=0.0)),
-                ('device_seconds', models.FloatField(default=0.0)),
-                ('wall_seconds', models.FloatField(default=0.0)),
-                ('samples_trained', models.BigIntegerField(default=0)),
-                ('latest_metrics', models.JSONField(blank=True, null=True)),
-                ('max_runtime_seconds', models.PositiveIntegerField(default=0)),
-                ('segment', models.PositiveIntegerField(default=0)),
-                ('dispatch_token', models.CharField(blank=True, max_length=32)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_owner', models.CharField(blank=True, max_length=64)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('preempt_requested', models.BooleanField(default=False)),
-                ('preempt_reason', models.TextField(blank=True)),
-                ('last_checkpoint_at', models.DateTimeField(blank=True, null=True)),
-                ('creator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='tenancy.organization')),
+                (
+                    "id",
+                    models.CharField(
+                        default=dojocloud.jobs.models.new_job_id,
+                        editable=False,
+                        max_length=16,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("uid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("creator_label", models.CharField(blank=True, max_length=200)),
+                ("name", models.CharField(max_length=63)),
+                ("spec", models.JSONField()),
+                ("request_id", models.CharField(blank=True, max_length=100)),
+                ("priority", models.IntegerField(default=1)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("QUEUED", "Queued"),
+                            ("SCHEDULED", "Scheduled"),
+                            ("RUNNING", "Running"),
+                            ("SUCCEEDED", "Succeeded"),
+                            ("FAILED", "Failed"),
+                            ("CANCELLED", "Cancelled"),
+                            ("PREEMPTED", "Preempted"),
+                        ],
+                        db_index=True,
+                        default="QUEUED",
+                        max_length=16,
+                    ),
+                ),
+                ("state_reason", models.TextField(blank=True)),
+                ("attempt", models.PositiveIntegerField(default=0)),
+                ("current_step", models.BigIntegerField(default=0)),
+                ("total_steps", models.BigIntegerField(default=0)),
+                ("pending_reason", models.TextField(blank=True)),
+                ("queue_position", models.PositiveIntegerField(default=0)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("pool", models.CharField(blank=True, max_length=32)),
+                ("accelerator", models.CharField(blank=True, max_length=32)),
+                ("devices", models.JSONField(blank=True, default=list)),
+                ("allocated_seconds", models.FloatField(default=0.0)),
+                ("device_seconds", models.FloatField(default=0.0)),
+                ("wall_seconds", models.FloatField(default=0.0)),
+                ("samples_trained", models.BigIntegerField(default=0)),
+                ("latest_metrics", models.JSONField(blank=True, null=True)),
+                ("max_runtime_seconds", models.PositiveIntegerField(default=0)),
+                ("segment", models.PositiveIntegerField(default=0)),
+                ("dispatch_token", models.CharField(blank=True, max_length=32)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_owner", models.CharField(blank=True, max_length=64)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("preempt_requested", models.BooleanField(default=False)),
+                ("preempt_reason", models.TextField(blank=True)),
+                ("last_checkpoint_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "creator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobs",
+                        to="tenancy.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.BigIntegerField()),
-                ('attempt', models.PositiveIntegerField()),
-                ('segment', models.PositiveIntegerField()),
-                ('path', models.CharField(max_length=500)),
-                ('size_bytes', models.BigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checkpoints', to='jobs.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.BigIntegerField()),
+                ("attempt", models.PositiveIntegerField()),
+                ("segment", models.PositiveIntegerField()),
+                ("path", models.CharField(max_length=500)),
+                ("size_bytes", models.BigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checkpoints",
+                        to="jobs.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-step'],
+                "ordering": ["-step"],
             },
         ),
         migrations.CreateModel(
-            name='JobEvent',
+            name="JobEvent",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('time', models.DateTimeField(default=django.utils.timezone.now)),
-                ('kind', models.CharField(choices=[('state', 'state'), ('metric', 'metric')], max_length=8)),
-                ('data', models.JSONField()),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='jobs.job')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("time", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("state", "state"), ("metric", "metric")], max_length=8
+                    ),
+                ),
+                ("data", models.JSONField()),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="jobs.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['organization', '-created_at', '-id'], name='job_org_created'),
+            model_name="job",
+            index=models.Index(
+                fields=["organization", "-created_at", "-id"], name="job_org_created"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.UniqueConstraint(condition=models.Q(('request_id', ''), _negated=True), fields=('organization', 'request_id'), name='job_unique_request_id_per_org'),
+            model_name="job",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("request_id", ""), _negated=True),
+                fields=("organization", "request_id"),
+                name="job_unique_request_id_per_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkpoint',
-            constraint=models.UniqueConstraint(fields=('job', 'step'), name='checkpoint_unique_step'),
+            model_name="checkpoint",
+            constraint=models.UniqueConstraint(
+                fields=("job", "step"), name="checkpoint_unique_step"
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobevent',
-            index=models.Index(fields=['job', 'id'], name='jobevent_job_id'),
+            model_name="jobevent",
+            index=models.Index(fields=["job", "id"], name="jobevent_job_id"),
         ),
     ]

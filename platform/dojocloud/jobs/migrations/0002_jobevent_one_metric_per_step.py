@@ -11,8 +11,13 @@ _CHUNK = 1000
 def drop_duplicate_points(apps, schema_editor):  # type: ignore[no-untyped-def]
     JobEvent = apps.get_model("jobs", "JobEvent")  # noqa: N806 - a model class
     db = schema_editor.connection.alias
-    rows = (JobEvent.objects.using(db).filter(kind="metric").order_by("job_id", "id")
-            .values_list("id", "job_id", "data").iterator(chunk_size=5000))
+    rows = (
+        JobEvent.objects.using(db)
+        .filter(kind="metric")
+        .order_by("job_id", "id")
+        .values_list("id", "job_id", "data")
+        .iterator(chunk_size=5000)
+    )
     seen: set[object] = set()
     current_job = None
     doomed: list[int] = []
@@ -26,19 +31,23 @@ def drop_duplicate_points(apps, schema_editor):  # type: ignore[no-untyped-def]
             doomed.append(event_id)
         seen.add(step)
     for i in range(0, len(doomed), _CHUNK):
-        JobEvent.objects.using(db).filter(id__in=doomed[i:i + _CHUNK]).delete()
+        JobEvent.objects.using(db).filter(id__in=doomed[i : i + _CHUNK]).delete()
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.RunPython(drop_duplicate_points, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='jobevent',
-            constraint=models.UniqueConstraint(models.F('job'), django.db.models.fields.json.KeyTransform('step', 'data'), condition=models.Q(('kind', 'metric')), name='jobevent_one_metric_per_step'),
+            model_name="jobevent",
+            constraint=models.UniqueConstraint(
+                models.F("job"),
+                django.db.models.fields.json.KeyTransform("step", "data"),
+                condition=models.Q(("kind", "metric")),
+                name="jobevent_one_metric_per_step",
+            ),
         ),
     ]

@@ -19,7 +19,7 @@ _CHUNK = 500
 def _columns(blob: object) -> SpecColumns:
     try:
         spec = spec_from_dict(blob if isinstance(blob, dict) else {})
-    except json_format.ParseError:   # a blob no release could read: the readers' defaults
+    except json_format.ParseError:  # a blob no release could read: the readers' defaults
         spec = job_pb2.JobSpec()
     return SpecColumns.of(spec)
 
@@ -41,20 +41,19 @@ def fill_spec_columns(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0002_jobevent_one_metric_per_step'),
+        ("jobs", "0002_jobevent_one_metric_per_step"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='accepted_accelerators',
+            model_name="job",
+            name="accepted_accelerators",
             field=models.JSONField(default=default_accelerators),
         ),
         migrations.AddField(
-            model_name='job',
-            name='device_count',
+            model_name="job",
+            name="device_count",
             field=models.PositiveIntegerField(default=1),
         ),
         migrations.RunPython(fill_spec_columns, migrations.RunPython.noop),

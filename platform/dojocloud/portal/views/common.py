@@ -36,8 +36,7 @@ def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                principal = principal_for_user(request.user,
-                                               request.session.get(ORG_SESSION_KEY))
+                principal = principal_for_user(request.user, request.session.get(ORG_SESSION_KEY))
             except (NotFound, PermissionDenied):
                 if request.session.pop(ORG_SESSION_KEY, None) is not None:
                     return wrapper(request, *args, **kwargs)  # membership gone: the first
@@ -48,8 +47,9 @@ def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
             except NotFound as exc:
                 raise Http404(exc.message) from None
             except PermissionDenied as exc:
-                return render(request, "portal/forbidden.html", {"message": exc.message},
-                              status=403)
+                return render(
+                    request, "portal/forbidden.html", {"message": exc.message}, status=403
+                )
 
         wrapper.action = action  # type: ignore[attr-defined]
         return wrapper
@@ -60,5 +60,10 @@ def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
 def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
     # can_write only shows or hides buttons: the views and services enforce the table.
     orgs = organizations_for_user(principal.user) if principal.user is not None else []
-    return {"principal": principal, "can_write": principal.can_write,
-            "can_cancel": principal.can(Action.JOBS_CANCEL), "organizations": orgs, **extra}
+    return {
+        "principal": principal,
+        "can_write": principal.can_write,
+        "can_cancel": principal.can(Action.JOBS_CANCEL),
+        "organizations": orgs,
+        **extra,
+    }

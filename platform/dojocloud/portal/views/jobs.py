@@ -28,15 +28,26 @@ def job_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     state = request.GET.get("state", "").upper()
     token = request.GET.get("page_token", "")
     try:
-        rows, next_token = jobs.list_jobs(principal, page_size=PAGE_SIZE, page_token=token,
-                                          state=state)
+        rows, next_token = jobs.list_jobs(
+            principal, page_size=PAGE_SIZE, page_token=token, state=state
+        )
     except InvalidArgument as exc:
         messages.error(request, exc.message)
         return redirect("portal:job-list")
     job_rows = [presenters.job_row(j) for j in rows]
-    return render(request, "portal/job_list.html", base_context(
-        principal, jobs=job_rows, next_token=next_token, state=state,
-        states=presenters.STATES, first_page=not token, live=presenters.any_active(job_rows)))
+    return render(
+        request,
+        "portal/job_list.html",
+        base_context(
+            principal,
+            jobs=job_rows,
+            next_token=next_token,
+            state=state,
+            states=presenters.STATES,
+            first_page=not token,
+            live=presenters.any_active(job_rows),
+        ),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,8 +58,9 @@ def job_new(request: HttpRequest, principal: Principal) -> HttpResponse:
     spec_input = read_spec(request.POST, request.FILES)
     if spec_input.spec is not None:
         try:
-            job = jobs.create_job(principal, spec_input.spec,
-                                  request_id=request.POST.get("request_id", ""))
+            job = jobs.create_job(
+                principal, spec_input.spec, request_id=request.POST.get("request_id", "")
+            )
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
         except ResourceExhausted as exc:  # the organization's CreateJob rate
@@ -70,11 +82,22 @@ def _blank_input(request: HttpRequest, principal: Principal) -> SpecInput:
     return SpecInput(mode=mode, form=JobSpecForm(initial=initial), yaml_form=YamlSpecForm())
 
 
-def _render_new(request: HttpRequest, principal: Principal, spec_input: SpecInput,
-                status: int = 200) -> HttpResponse:
-    return render(request, "portal/job_new.html", base_context(
-        principal, input=spec_input, form=spec_input.form, yaml_form=spec_input.yaml_form,
-        request_id=uuid.uuid4().hex, dataset_names=DATASET_SUGGESTIONS), status=status)
+def _render_new(
+    request: HttpRequest, principal: Principal, spec_input: SpecInput, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "portal/job_new.html",
+        base_context(
+            principal,
+            input=spec_input,
+            form=spec_input.form,
+            yaml_form=spec_input.yaml_form,
+            request_id=uuid.uuid4().hex,
+            dataset_names=DATASET_SUGGESTIONS,
+        ),
+        status=status,
+    )
 
 
 @require_POST
@@ -90,8 +113,11 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
             spec_input.add_violations(exc.violations)
         except FailedPrecondition as exc:
             unavailable = exc.message
-    return render(request, "portal/_estimate.html", {
-        "rows": rows, "errors": spec_input.all_errors(), "unavailable": unavailable})
+    return render(
+        request,
+        "portal/_estimate.html",
+        {"rows": rows, "errors": spec_input.all_errors(), "unavailable": unavailable},
+    )
 
 
 @require_GET
@@ -99,16 +125,23 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
 def job_detail(request: HttpRequest, principal: Principal, job_id: str) -> HttpResponse:
     job = jobs.get_job(principal, job_id)
     events = _all_events(principal, job_id)
-    return render(request, "portal/job_detail.html", base_context(
-        principal, job=presenters.job_detail(job, jobs.spec_of(job)),
-        timeline=[presenters.state_event(e) for e in events if e.kind == "state"]))
+    return render(
+        request,
+        "portal/job_detail.html",
+        base_context(
+            principal,
+            job=presenters.job_detail(job, jobs.spec_of(job)),
+            timeline=[presenters.state_event(e) for e in events if e.kind == "state"],
+        ),
+    )
 
 
 def _all_events(principal: Principal, job_id: str, max_pages: int = 40) -> list:
     out: list = []
     for _ in range(max_pages):
-        page = jobs.job_events(principal, job_id, after_id=out[-1].id if out else 0,
-                               limit=EVENTS_PER_POLL)
+        page = jobs.job_events(
+            principal, job_id, after_id=out[-1].id if out else 0, limit=EVENTS_PER_POLL
+        )
         out.extend(page)
         if len(page) < EVENTS_PER_POLL:
             break
@@ -125,11 +158,13 @@ def job_events_json(request: HttpRequest, principal: Principal, job_id: str) -> 
         after = 0
     job = jobs.get_job(principal, job_id)
     events = jobs.job_events(principal, job_id, after_id=after, limit=EVENTS_PER_POLL)
-    return JsonResponse({
-        "job": presenters.job_summary_json(job),
-        "events": [presenters.event_json(e) for e in events],
-        "more": len(events) == EVENTS_PER_POLL,
-    })
+    return JsonResponse(
+        {
+            "job": presenters.job_summary_json(job),
+            "events": [presenters.event_json(e) for e in events],
+            "more": len(events) == EVENTS_PER_POLL,
+        }
+    )
 
 
 @require_POST

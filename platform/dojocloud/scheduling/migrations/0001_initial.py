@@ -6,56 +6,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.CharField(max_length=120, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('tile', 'Tile'), ('gpu', 'Gpu')], max_length=8)),
-                ('pool', models.CharField(db_index=True, max_length=32)),
-                ('accelerator', models.CharField(max_length=32)),
-                ('exapod', models.PositiveIntegerField(default=0)),
-                ('cabinet', models.PositiveIntegerField(default=0)),
-                ('tray', models.PositiveIntegerField(default=0)),
-                ('row', models.PositiveIntegerField(default=0)),
-                ('col', models.PositiveIntegerField(default=0)),
-                ('node', models.CharField(blank=True, max_length=32)),
-                ('index', models.PositiveIntegerField(default=0)),
-                ('gpus_on_node', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('free', 'Free'), ('draining', 'Draining'), ('failed', 'Failed')], default='free', max_length=10)),
-                ('in_inventory', models.BooleanField(default=True)),
+                ("id", models.CharField(max_length=120, primary_key=True, serialize=False)),
+                (
+                    "kind",
+                    models.CharField(choices=[("tile", "Tile"), ("gpu", "Gpu")], max_length=8),
+                ),
+                ("pool", models.CharField(db_index=True, max_length=32)),
+                ("accelerator", models.CharField(max_length=32)),
+                ("exapod", models.PositiveIntegerField(default=0)),
+                ("cabinet", models.PositiveIntegerField(default=0)),
+                ("tray", models.PositiveIntegerField(default=0)),
+                ("row", models.PositiveIntegerField(default=0)),
+                ("col", models.PositiveIntegerField(default=0)),
+                ("node", models.CharField(blank=True, max_length=32)),
+                ("index", models.PositiveIntegerField(default=0)),
+                ("gpus_on_node", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("free", "Free"), ("draining", "Draining"), ("failed", "Failed")],
+                        default="free",
+                        max_length=10,
+                    ),
+                ),
+                ("in_inventory", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='SchedulerLease',
+            name="SchedulerLease",
             fields=[
-                ('name', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('holder', models.CharField(blank=True, max_length=64)),
-                ('expires_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("name", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("holder", models.CharField(blank=True, max_length=64)),
+                ("expires_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Allocation',
+            name="Allocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocations', to='jobs.job')),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='scheduling.device')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allocations",
+                        to="jobs.job",
+                    ),
+                ),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="scheduling.device",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('released_at__isnull', True)), fields=('device',), name='allocation_one_active_per_device')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("released_at__isnull", True)),
+                        fields=("device",),
+                        name="allocation_one_active_per_device",
+                    )
+                ],
             },
         ),
     ]

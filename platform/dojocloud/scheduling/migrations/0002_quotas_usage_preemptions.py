@@ -6,57 +6,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
-        ('scheduling', '0001_initial'),
-        ('tenancy', '0001_initial'),
+        ("jobs", "0001_initial"),
+        ("scheduling", "0001_initial"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TenantUsage',
+            name="TenantUsage",
             fields=[
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sched_usage', serialize=False, to='tenancy.organization')),
-                ('decayed_usage', models.FloatField(default=0.0)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="sched_usage",
+                        serialize=False,
+                        to="tenancy.organization",
+                    ),
+                ),
+                ("decayed_usage", models.FloatField(default=0.0)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Preemption',
+            name="Preemption",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveIntegerField()),
-                ('for_job_id', models.CharField(blank=True, db_index=True, max_length=16)),
-                ('kind', models.CharField(max_length=16)),
-                ('reason', models.TextField()),
-                ('requested_by', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='preemptions', to='jobs.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("attempt", models.PositiveIntegerField()),
+                ("for_job_id", models.CharField(blank=True, db_index=True, max_length=16)),
+                ("kind", models.CharField(max_length=16)),
+                ("reason", models.TextField()),
+                ("requested_by", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="preemptions",
+                        to="jobs.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['job', 'attempt'], name='preemption_job_attempt')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["job", "attempt"], name="preemption_job_attempt")],
             },
         ),
         migrations.CreateModel(
-            name='TenantQuota',
+            name="TenantQuota",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pool', models.CharField(max_length=32)),
-                ('nominal', models.PositiveIntegerField(default=0)),
-                ('borrowing_limit', models.PositiveIntegerField(blank=True, null=True)),
-                ('lending_limit', models.PositiveIntegerField(blank=True, null=True)),
-                ('cohort', models.CharField(default='default', max_length=64)),
-                ('weight', models.FloatField(default=1.0)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_by', models.CharField(blank=True, max_length=200)),
-                ('note', models.TextField(blank=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quotas', to='tenancy.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("pool", models.CharField(max_length=32)),
+                ("nominal", models.PositiveIntegerField(default=0)),
+                ("borrowing_limit", models.PositiveIntegerField(blank=True, null=True)),
+                ("lending_limit", models.PositiveIntegerField(blank=True, null=True)),
+                ("cohort", models.CharField(default="default", max_length=64)),
+                ("weight", models.FloatField(default=1.0)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_by", models.CharField(blank=True, max_length=200)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quotas",
+                        to="tenancy.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization__slug', 'pool'],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'pool'), name='tenantquota_one_per_pool')],
+                "ordering": ["organization__slug", "pool"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organization", "pool"), name="tenantquota_one_per_pool"
+                    )
+                ],
             },
         ),
     ]

@@ -8,24 +8,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='apikey',
-            name='role',
+            model_name="apikey",
+            name="role",
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='expires_at',
+            model_name="apikey",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='scope',
-            field=models.CharField(choices=[('full', "Full (the creator's role)"), ('submit', 'Submit and read jobs'), ('read', 'Read only')], default='full', max_length=16),
+            model_name="apikey",
+            name="scope",
+            field=models.CharField(
+                choices=[
+                    ("full", "Full (the creator's role)"),
+                    ("submit", "Submit and read jobs"),
+                    ("read", "Read only"),
+                ],
+                default="full",
+                max_length=16,
+            ),
         ),
     ]

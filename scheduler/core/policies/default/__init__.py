@@ -5,7 +5,7 @@ a starvation guard and heterogeneity-aware option choice."""
 from scheduler.core.policies.base import Policy
 from scheduler.core.policies.default.order import sort_key
 
-STARVATION_S = 7 * 24 * 3600.0   # a week beyond its run time
+STARVATION_S = 7 * 24 * 3600.0  # a week beyond its run time
 
 POLICY = Policy(
     name="default",
@@ -17,5 +17,5 @@ POLICY = Policy(
     shortest_first=True,
     starvation_s=STARVATION_S,
     description="priority, DRF fair share, shortest remaining first with preemption, quotas"
-                " with reclaim, EASY backfill, starvation guard",
+    " with reclaim, EASY backfill, starvation guard",
 )

@@ -10,8 +10,8 @@ import math
 
 from scheduler.core.model import JobRequest
 
-FIRST_THRESHOLD_S = 3600.0     # device-seconds in the first (highest) queue
-THRESHOLD_GROWTH = 10.0        # each next queue holds 10x more attained service
+FIRST_THRESHOLD_S = 3600.0  # device-seconds in the first (highest) queue
+THRESHOLD_GROWTH = 10.0  # each next queue holds 10x more attained service
 
 
 def las_queue(attained_service_s: float) -> int:

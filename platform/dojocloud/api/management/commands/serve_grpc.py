@@ -32,11 +32,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default=None, help="host:port (default DOJO_GRPC_ADDR)")
-        parser.add_argument("--grace", type=float, default=10.0,
-                            help="seconds in-flight calls get to finish on shutdown")
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=10.0,
+            help="seconds in-flight calls get to finish on shutdown",
+        )
         parser.add_argument("--workers", type=int, default=32, help="gRPC worker threads")
-        parser.add_argument("--no-scheduler", action="store_true",
-                            help="serve the API only (another process schedules)")
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="serve the API only (another process schedules)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         address = options["addr"] or str(settings.GRPC_ADDR)
@@ -58,13 +65,18 @@ class Command(BaseCommand):
         scheduler = None
         if not options["no_scheduler"]:
             scheduler = start_scheduler(stop)
-        self.stdout.write(f"gRPC API serving on {address} (port {port}) "
-                          f"{'with TLS' if tls else 'in plain text'}", ending="\n")
+        self.stdout.write(
+            f"gRPC API serving on {address} (port {port}) {'with TLS' if tls else 'in plain text'}",
+            ending="\n",
+        )
         self.stdout.flush()
         if tls is None and not is_local(address):
-            log.warning("serving %s without TLS: API keys cross the network in plain text. "
-                        "Set DOJO_GRPC_TLS_CERT and DOJO_GRPC_TLS_KEY, or terminate TLS in "
-                        "front of this port.", address)
+            log.warning(
+                "serving %s without TLS: API keys cross the network in plain text. "
+                "Set DOJO_GRPC_TLS_CERT and DOJO_GRPC_TLS_KEY, or terminate TLS in "
+                "front of this port.",
+                address,
+            )
         stop.wait()
         self.stdout.write("shutting down: draining calls", ending="\n")
         draining.set()

@@ -25,14 +25,24 @@ class Command(BaseCommand):
     help = "Compare ledger usage per organization and pool with Prometheus's usage counters."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--prometheus-url", default=settings.PROMETHEUS_URL,
-                            help="default DOJO_PROMETHEUS_URL")
-        parser.add_argument("--window", default=None,
-                            help="a Prometheus duration (24h, 7d); default: all history")
-        parser.add_argument("--tolerance", type=float, default=Tolerance.absolute,
-                            help="absolute tolerance in seconds")
-        parser.add_argument("--settle", type=float, default=30.0,
-                            help="seconds of recent ledger rows that may not be scraped yet")
+        parser.add_argument(
+            "--prometheus-url", default=settings.PROMETHEUS_URL, help="default DOJO_PROMETHEUS_URL"
+        )
+        parser.add_argument(
+            "--window", default=None, help="a Prometheus duration (24h, 7d); default: all history"
+        )
+        parser.add_argument(
+            "--tolerance",
+            type=float,
+            default=Tolerance.absolute,
+            help="absolute tolerance in seconds",
+        )
+        parser.add_argument(
+            "--settle",
+            type=float,
+            default=30.0,
+            help="seconds of recent ledger rows that may not be scraped yet",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         window = options["window"]
@@ -42,9 +52,12 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         try:
-            report = reconcile(options["prometheus_url"], window=window,
-                               tolerance=Tolerance(absolute=options["tolerance"]),
-                               settle_seconds=options["settle"])
+            report = reconcile(
+                options["prometheus_url"],
+                window=window,
+                tolerance=Tolerance(absolute=options["tolerance"]),
+                settle_seconds=options["settle"],
+            )
         except PrometheusError as exc:
             raise CommandError(f"cannot query Prometheus: {exc}") from exc
         self.stdout.write(render(report))
@@ -53,17 +66,40 @@ class Command(BaseCommand):
 
 
 def render(report: ReconcileReport) -> str:
-    head = ("organization", "pool", "ledger alloc s", "prom alloc s", "ledger dev s",
-            "prom dev s", "status")
-    rows = [(ln.organization, ln.pool, f"{ln.ledger.allocated_seconds:.3f}",
-             f"{ln.prometheus.allocated_seconds:.3f}", f"{ln.ledger.device_seconds:.3f}",
-             f"{ln.prometheus.device_seconds:.3f}", ln.status) for ln in report.lines]
+    head = (
+        "organization",
+        "pool",
+        "ledger alloc s",
+        "prom alloc s",
+        "ledger dev s",
+        "prom dev s",
+        "status",
+    )
+    rows = [
+        (
+            ln.organization,
+            ln.pool,
+            f"{ln.ledger.allocated_seconds:.3f}",
+            f"{ln.prometheus.allocated_seconds:.3f}",
+            f"{ln.ledger.device_seconds:.3f}",
+            f"{ln.prometheus.device_seconds:.3f}",
+            ln.status,
+        )
+        for ln in report.lines
+    ]
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [head, *rows]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [head, *rows]
+    ]
     period = f"last {report.window}" if report.window else "all retained history"
-    lines.append(f"{len(report.lines)} pair(s), {len(report.mismatches)} mismatch(es); "
-                 f"{period}, evaluated {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC")
-    lines += [f"  {ln.organization}/{ln.pool}: {ln.status}: {ln.reason}"
-              for ln in report.lines if ln.status != "ok"]
+    lines.append(
+        f"{len(report.lines)} pair(s), {len(report.mismatches)} mismatch(es); "
+        f"{period}, evaluated {report.evaluated_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    lines += [
+        f"  {ln.organization}/{ln.pool}: {ln.status}: {ln.reason}"
+        for ln in report.lines
+        if ln.status != "ok"
+    ]
     return "\n".join(lines)

@@ -21,8 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         # grpcs:// when the API serves TLS (DOJO_GRPC_TLS_CERT), so clients turn TLS on
         tls = "grpcs://" if settings.GRPC_TLS_CERT is not None else ""
-        parser.add_argument("--server", default=tls + settings.GRPC_ADDR,
-                            help="DOJO_SERVER written to the env file")
+        parser.add_argument(
+            "--server", default=tls + settings.GRPC_ADDR, help="DOJO_SERVER written to the env file"
+        )
         parser.add_argument("--env-file", default=str(settings.DEMO_ENV_FILE))
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -30,12 +31,15 @@ class Command(BaseCommand):
         if not password:
             raise CommandError("set DOJO_DEMO_PASSWORD (there is no default when DEBUG is off)")
         devices = sync_inventory(inventory())
-        seed = seed_demo(password=password, env_file=Path(options["env_file"]),
-                         server=options["server"])
+        seed = seed_demo(
+            password=password, env_file=Path(options["env_file"]), server=options["server"]
+        )
         out = self.stdout
         out.write(f"organization: {seed.organization.slug}   devices in inventory: {devices}")
-        out.write(f"portal login: {seed.owner.username} / (DOJO_DEMO_PASSWORD or the DEBUG "
-                  f"default)   console: {seed.admin.username}")
+        out.write(
+            f"portal login: {seed.owner.username} / (DOJO_DEMO_PASSWORD or the DEBUG "
+            f"default)   console: {seed.admin.username}"
+        )
         if seed.raw_key:
             out.write(f"API key (shown once): {seed.raw_key}")
             out.write(f"written to {seed.env_file}")
