@@ -31,9 +31,14 @@ test-fast: install ## Unit tests only
 bench: install ## Run the benchmarks; each prints BENCH {json} lines
 	$(PY) -m benchmarks
 
-lint: install ## ruff on everything, mypy on the pure packages
+lint: install ## ruff (check and format --check) and the import-linter contracts
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy scheduler/core dojo_runtime
+	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=.:platform:sdk $(VENV)/bin/lint-imports
+
+typecheck: install ## mypy --strict on the pure packages and the SDK; mypy with django-stubs on platform/
+	PYTHONPATH=.:platform:sdk $(VENV)/bin/mypy --strict scheduler dojo_runtime sdk/dojo
+	PYTHONPATH=.:platform:sdk $(VENV)/bin/mypy platform
 
 protos: install ## Regenerate sdk/dojo/v1 from protos/
 	PYTHON=$(PY) bash scripts/gen_protos.sh
