@@ -25,8 +25,8 @@ AddCommon = Callable[[argparse.ArgumentParser], None]
 
 
 def register(
-    groups: argparse._SubParsersAction,
-    common: AddCommon,  # type: ignore[type-arg]
+    groups: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: AddCommon,
     epilog: str,
 ) -> None:
     """Adds `dojo ops ...` to the top-level parser's groups."""
