@@ -1,4 +1,6 @@
-"""Requests larger than DOJO_GRPC_MAX_MESSAGE_BYTES get INVALID_ARGUMENT naming the limit.
+"""Requests larger than DOJO_GRPC_MAX_MESSAGE_BYTES get INVALID_ARGUMENT naming the limit, and
+requests whose text carries a NUL character get INVALID_ARGUMENT naming the field
+(`request_text`).
 
 The transport's own receive limit answers RESOURCE_EXHAUSTED ("Received message larger than
 max"), a code that tells a client to retry later, and no servicer ever sees the request. So
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
+from dojocloud.api.request_text import nul_violations
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 
 RECEIVE_HEADROOM = 8  # transport limit = this x the checked limit
@@ -61,6 +65,10 @@ def _bounded(parse: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes],
 
 
 def _check(request: Any, max_bytes: int) -> None:
+    if isinstance(request, Message):
+        violations = nul_violations(request)
+        if violations:
+            raise InvalidArgument(violations)
     if isinstance(request, _Oversized):
         raise InvalidArgument(
             [

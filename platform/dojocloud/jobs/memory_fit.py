@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dojo.v1 import job_pb2
 from dojo_runtime.config import TrainConfig
+from dojo_runtime.data.npz import NpzError
 from dojo_runtime.memory import GIB, Fit, fits, largest_batch_that_fits
 from dojocloud.common.errors import FieldViolation
 from dojocloud.common.inventory import inventory, pool_sizes
@@ -35,7 +36,11 @@ def check_memory(spec: job_pb2.JobSpec, errors: list[FieldViolation]) -> None:
         (a, equivalent_count(spec.resources.count, first, a, figures))
         for a in spec.resources.accelerators
     ]
-    table = fits(config, options)
+    try:
+        table = fits(config, options)
+    except NpzError as exc:  # the customer's file (missing, unreadable): named, not INTERNAL
+        errors.append(FieldViolation(exc.field, str(exc).removeprefix(f"{exc.field}: ")))
+        return
     offered = [f for f in table if f.fits]
     if offered and not table[0].fits:
         # The preferred type is dropped: the next one that its largest pool can hold leads.

@@ -81,3 +81,20 @@ def test_a_request_just_under_the_limit_is_judged_on_its_fields(acme: Client) ->
     s = spec()
     s.dataset.uri = "u" * 1_000_000
     assert acme.create_job(s).spec.dataset.uri == s.dataset.uri
+
+
+def test_nul_characters_are_named_not_internal(acme: Client) -> None:
+    """PostgreSQL cannot store NUL in text or jsonb: it is refused at the edge, by field, on
+    every RPC (the fuzz test found CreateJob's request_id reaching the database with one)."""
+    s = spec()
+    s.model.params["hidden\x00"] = 8
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        acme.create_job(s, request_id="\x00")
+    assert {"request_id", "job_spec.model.params (a key)"} <= fields(info)
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        acme.get_job("organizations/acme/jobs/\x00")
+    assert fields(info) == {"name"}
+    job = acme.create_job(spec())
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        acme.cancel_job(job.name, reason="stop\x00")
+    assert fields(info) == {"reason"}
