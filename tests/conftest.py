@@ -36,22 +36,28 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:
+    _clear_rate_limits()
     yield
-    # The Redis the limits counted in: the settings' (REDIS_URL, else the default
-    # 127.0.0.1:6379, which the machine may run); where none answers they failed open.
+    _clear_rate_limits()
+
+
+def _clear_rate_limits() -> None:
+    """Deletes the limits' counters wherever a test may have counted them: the Redis that
+    REDIS_URL names (the session's, CI's) and the one the settings name outside a test's own
+    override (locally the default 127.0.0.1:6379, which the machine may run). Where none
+    answers, the limits failed open and nothing was counted."""
     from django.conf import settings
 
-    url = os.environ.get("REDIS_URL") or getattr(settings, "REDIS_URL", "")
-    if not url:
-        return
-    with contextlib.suppress(redis.RedisError, ValueError):  # ValueError: a test's bad URL
-        client = redis.Redis.from_url(url, socket_connect_timeout=1)
-        try:
-            keys = list(client.scan_iter(match="dojo:limit:*", count=500))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
+    urls = {os.environ.get("REDIS_URL", ""), str(getattr(settings, "REDIS_URL", ""))} - {""}
+    for url in urls:
+        with contextlib.suppress(redis.RedisError, ValueError):  # ValueError: a bad URL
+            client = redis.Redis.from_url(url, socket_connect_timeout=1)
+            try:
+                keys = list(client.scan_iter(match="dojo:limit:*", count=500))
+                if keys:
+                    client.delete(*keys)
+            finally:
+                client.close()
 
 
 @pytest.fixture
