@@ -4,11 +4,11 @@ the field to change with the figures; of several types, those that fit stay offe
 from __future__ import annotations
 
 import pytest
-from platform_people import People, make_spec
 
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.jobs import facade as jobs
 from dojocloud.jobs.validation import validate_spec
+from tests.support.people import People, make_spec
 
 TEXT = {"name": "tiny-shakespeare"}
 BF16 = {"steps": 10, "learning_rate": 0.001, "precision": "bf16"}

@@ -10,7 +10,6 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from platform_people import People, make_spec
 
 from dojo_runtime.config import StepMetrics
 from dojocloud.common.inventory import inventory
@@ -23,7 +22,7 @@ from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.transitions import transition
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.store import DatabaseStore
-from scheduler.core import Admit, Decisions, Placement
+from tests.support.people import TRAINING, People, admit, make_spec
 
 TILE = "dojo/e0/c0/t0/r0c0"
 
@@ -39,24 +38,8 @@ def store(db: None, settings, tmp_path: Path) -> DatabaseStore:  # type: ignore[
 
 
 def _placed(people: People, store: DatabaseStore, **training: int) -> Job:
-    spec = make_spec(
-        training={
-            "steps": 6,
-            "batch_size": 8,
-            "optimizer": "adam",
-            "learning_rate": 0.01,
-            "precision": "fp32",
-            "checkpoint_interval": 2,
-            "seed": 1,
-            **training,
-        }
-    )
-    job = jobs.create_job(people.owner, spec)
-    store.apply(
-        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (TILE,)), "fits"),)),
-        timezone.now().timestamp(),
-    )
-    job.refresh_from_db()
+    job = jobs.create_job(people.owner, make_spec(training={**TRAINING, **training}))
+    admit(job, (TILE,), store=store, reason="fits")
     assert job.state == lifecycle.SCHEDULED and job.dispatch_token
     return job
 
