@@ -40,11 +40,22 @@ class ApiInterceptor(grpc.ServerInterceptor):
         if handler is None:
             return None
         method = handler_call_details.method  # "/dojo.v1.JobService/GetJob"
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=_unary(handler.unary_unary, method))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=_streaming(handler.unary_stream, method))
-        return handler  # client- and bidi-streaming (reflection): left as they are
+        return wrap_handler(handler, lambda b: _unary(b, method), lambda b: _streaming(b, method))
+
+
+def wrap_handler(
+    handler: Any,
+    unary: Callable[[Unary], Unary],
+    streaming: Callable[[Streaming], Streaming],
+    **replace: Any,
+) -> Any:
+    """The handler with its unary or server-streaming behaviour wrapped (and the `replace`
+    fields set); client- and bidi-streaming handlers (reflection) are returned as they are."""
+    if handler.unary_unary is not None:
+        return handler._replace(unary_unary=unary(handler.unary_unary), **replace)
+    if handler.unary_stream is not None:
+        return handler._replace(unary_stream=streaming(handler.unary_stream), **replace)
+    return handler
 
 
 def _unary(behavior: Unary, method: str) -> Unary:

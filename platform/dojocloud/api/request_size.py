@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from dojocloud.api.interceptors import Streaming, Unary, wrap_handler
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 
 RECEIVE_HEADROOM = 8  # transport limit = this x the checked limit
@@ -40,17 +41,13 @@ class RequestSizeLimit(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or handler.request_deserializer is None:
             return handler
-        parse = _bounded(handler.request_deserializer, self.max_bytes)
-        if handler.unary_unary is not None:
-            return handler._replace(
-                request_deserializer=parse, unary_unary=_unary(handler.unary_unary, self.max_bytes)
-            )
-        if handler.unary_stream is not None:
-            return handler._replace(
-                request_deserializer=parse,
-                unary_stream=_streaming(handler.unary_stream, self.max_bytes),
-            )
-        return handler  # client- and bidi-streaming (reflection): the transport's limit
+        limit = self.max_bytes
+        return wrap_handler(
+            handler,
+            lambda b: _unary(b, limit),
+            lambda b: _streaming(b, limit),
+            request_deserializer=_bounded(handler.request_deserializer, limit),
+        )  # client- and bidi-streaming (reflection) keep the transport's limit
 
 
 def _bounded(parse: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes], Any]:
@@ -73,9 +70,7 @@ def _check(request: Any, max_bytes: int) -> None:
         )
 
 
-def _unary(
-    behavior: Callable[[Any, grpc.ServicerContext], Any], max_bytes: int
-) -> Callable[[Any, grpc.ServicerContext], Any]:
+def _unary(behavior: Unary, max_bytes: int) -> Unary:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
         _check(request, max_bytes)
         return behavior(request, context)
@@ -83,9 +78,7 @@ def _unary(
     return wrapper
 
 
-def _streaming(
-    behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], max_bytes: int
-) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+def _streaming(behavior: Streaming, max_bytes: int) -> Streaming:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         _check(request, max_bytes)
         yield from behavior(request, context)
