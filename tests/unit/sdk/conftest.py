@@ -19,8 +19,7 @@ from grpc_status import rpc_status
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.v1 import job_pb2, job_pb2_grpc
-from scheduler.server import build_server
-from tests.support.grpc_server import serving
+from tests.support.grpc_server import serving_fake
 
 API_KEY = "dojo_test_key"
 
@@ -206,13 +205,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeJobService, str]]:
     service = FakeJobService()
-    with serving(
-        build_server(
-            lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s),
-            "127.0.0.1:0",
-            max_workers=4,
-        )
-    ) as address:
+    with serving_fake(job_pb2_grpc.add_JobServiceServicer_to_server, service) as address:
         yield service, address
 
 
@@ -237,7 +230,7 @@ def _option(
     **best: bool,
 ) -> job_pb2.EstimateOption:
     """One row of the fake estimate table, one device of `accelerator`; `best`: cheapest or
-    fastest. It fits where the peak is under the device's memory."""
+    fastest. It fits where the peak is at most the device's memory."""
     peak = peak_gib * 2**30
     return job_pb2.EstimateOption(
         accelerator=accelerator,
