@@ -15,7 +15,7 @@ from scheduler.core.incremental import Scheduler
 from scheduler.core.model import Capacity, GpuNode
 from scheduler.core.sizing import job_options
 from scheduler.inventory import hardware_figures, load_inventory
-from tests.unit.scheduler_core.builders import FIGURES, cluster, job
+from tests.unit.scheduler_core.builders import FIGURES, cluster, job, tile_or_h100s
 
 SPECS = accelerator_figures()
 
@@ -112,27 +112,11 @@ def test_the_estimator_and_the_scheduler_agree_on_a_jobs_price() -> None:
 def test_ties_break_by_the_specs_prices() -> None:
     cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2)), FIGURES)
     # Equal estimates: 4 H100s (4 x 6.88 $/h) cost less than a tile (32.77 $/h) ...
-    tie = JobRequest(
-        "t",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 4},
-    )
+    tie = tile_or_h100s("t", 4)
     (a,) = schedule(Snapshot(0.0, cap, (tie,))).admits
     assert a.placement.accelerator == "gpu-h100"
     # ... and 5 cost more (the old table, $4/h against $90/h, would have chosen them)
-    dearer = JobRequest(
-        "d",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 5},
-    )
+    dearer = tile_or_h100s("d", 5)
     (b,) = schedule(Snapshot(0.0, cap, (dearer,))).admits
     assert b.placement.accelerator == "dojo-tile"
 
@@ -140,15 +124,7 @@ def test_ties_break_by_the_specs_prices() -> None:
 def test_a_scheduler_synced_to_new_figures_prices_with_them() -> None:
     nodes = tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2))
     cheap_tiles = Figures.of({"dojo-tile": (9.0e15, 1.0), "gpu-h100": (9.894e14, 6.88)})
-    tie = JobRequest(
-        "t",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 4},
-    )
+    tie = tile_or_h100s("t", 4)
     s = Scheduler(Capacity(cluster().tiles, nodes, FIGURES))
     s.submit(tie)
     snap = Snapshot(0.0, Capacity(cluster().tiles, nodes, cheap_tiles), (tie,))
