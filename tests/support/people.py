@@ -3,7 +3,8 @@
 `make_people`: alice owns org "acme", bob is a member, vera a viewer; olga owns "other" —
 the outsider. `two_tenants`: alice owns acme, bob owns globex, on the synced dev inventory.
 `make_spec`: the small digits job; `admit`: a job placed onto devices as the scheduler loop's
-store would place it. (The permission table's cast, with operators and key scopes, is
+store would place it; `step_metrics`: a training step's metrics, as a worker records them.
+(The permission table's cast, with operators and key scopes, is
 tests/support/roles.py.)"""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils import timezone
 from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
+from dojo_runtime.config import StepMetrics
 from dojocloud.common.inventory import inventory
 from dojocloud.jobs.models import Job
 from dojocloud.scheduling import capacity
@@ -126,3 +128,16 @@ def admit(
     )
     job.refresh_from_db()
     return applied.admitted
+
+
+def step_metrics(step: int) -> StepMetrics:
+    """A step's metrics with the loss 1/step (so each point tells which step wrote it)."""
+    return StepMetrics(
+        step=step,
+        loss=1.0 / step,
+        accuracy=0.5,
+        samples_per_second=10.0,
+        device_seconds=0.1,
+        wall_seconds=0.1,
+        modelled_samples_per_second=9.0,
+    )
