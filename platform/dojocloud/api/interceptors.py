@@ -30,7 +30,9 @@ Unary = Callable[[Any, grpc.ServicerContext], Any]
 Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
 
 
-class ApiInterceptor(grpc.ServerInterceptor):
+class HandlerInterceptor(grpc.ServerInterceptor):
+    """A server interceptor that replaces each method's handler; subclasses say how."""
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
@@ -39,7 +41,15 @@ class ApiInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method  # "/dojo.v1.JobService/GetJob"
+        return self.wrap(handler, handler_call_details.method)
+
+    def wrap(self, handler: Any, method: str) -> Any:
+        """The handler to serve `method` ("/dojo.v1.JobService/GetJob") with."""
+        raise NotImplementedError
+
+
+class ApiInterceptor(HandlerInterceptor):
+    def wrap(self, handler: Any, method: str) -> Any:
         return wrap_handler(handler, lambda b: _unary(b, method), lambda b: _streaming(b, method))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from dojocloud.api.interceptors import Streaming, Unary, wrap_handler
+from dojocloud.api.interceptors import HandlerInterceptor, Streaming, Unary, wrap_handler
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 
 RECEIVE_HEADROOM = 8  # transport limit = this x the checked limit
@@ -29,17 +29,12 @@ class _Oversized:
     size: int
 
 
-class RequestSizeLimit(grpc.ServerInterceptor):
+class RequestSizeLimit(HandlerInterceptor):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
+    def wrap(self, handler: Any, method: str) -> Any:
+        if handler.request_deserializer is None:
             return handler
         limit = self.max_bytes
         return wrap_handler(
