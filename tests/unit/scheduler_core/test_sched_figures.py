@@ -8,13 +8,13 @@ import pytest
 
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.estimate import estimate
-from dojo_runtime.kernels import KernelCall
 from dojo_runtime.specs import accelerator_figures, load_hardware
 from scheduler.core import NO_FIGURES, Figures, JobRequest, Snapshot, schedule
 from scheduler.core.incremental import Scheduler
 from scheduler.core.model import Capacity, GpuNode
 from scheduler.core.sizing import job_options
 from scheduler.inventory import hardware_figures, load_inventory
+from tests.support.kernels import matmul
 from tests.unit.scheduler_core.builders import FIGURES, cluster, job, tile_or_h100s
 
 SPECS = accelerator_figures()
@@ -85,15 +85,7 @@ def test_an_options_price_is_the_specs_price_times_count_times_duration() -> Non
 
 
 def test_the_estimator_and_the_scheduler_agree_on_a_jobs_price() -> None:
-    kernels = [
-        KernelCall(
-            "matmul",
-            2.0 * 64 * 4096 * 4096,
-            2 * 64 * 4096 + 2 * 4096**2,
-            2 * 64 * 4096.0,
-            precision="bf16",
-        )
-    ]
+    kernels = [matmul()]
     config = TrainConfig("mlp", steps=500, batch_size=64, precision="bf16")
     rows = estimate(
         config,
