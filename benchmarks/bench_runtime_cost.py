@@ -21,6 +21,7 @@ from collections.abc import Callable
 from benchmarks.report import bench
 from dojo_runtime import catalog
 from dojo_runtime.catalog import footprint
+from dojo_runtime.catalog.samples import OVERSIZED_GPT
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.cost.workloads import GptShape, gpt_step_profile
 from dojo_runtime.devices import make_device
@@ -38,14 +39,6 @@ NORMAL = TrainConfig(
     precision="bf16",
     device_count=2,
 )  # examples/gpt-small-text.yaml
-ABSURD = TrainConfig(
-    "gpt",
-    {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
-    "tiny-shakespeare",
-    steps=10_000_000,
-    batch_size=65_536,
-    precision="bf16",
-)
 
 
 def _emit(name: str, value: float, unit: str, baseline: float | None = None) -> None:
@@ -82,7 +75,7 @@ def bench_uncached_estimates(rounds: int = 3) -> None:
     """Median of `rounds` each, after one warm-up (the first trace of a process pays for
     torch's meta kernels being loaded)."""
     _uncached_ms(_admitted, NORMAL)
-    for label, config in (("gpt-small-text", NORMAL), ("gpt-4.1e11-batch-65536", ABSURD)):
+    for label, config in (("gpt-small-text", NORMAL), ("gpt-4.1e11-batch-65536", OVERSIZED_GPT)):
         before = statistics.median(_uncached_ms(_time_only, config) for _ in range(rounds))
         after = statistics.median(_uncached_ms(_admitted, config) for _ in range(rounds))
         _emit_spec(label, after, before)

@@ -6,6 +6,8 @@ from here, so a new architecture joins both by one entry.
 
 from __future__ import annotations
 
+from dojo_runtime.config import TrainConfig
+
 SAMPLE_DATASETS = {
     "mlp": "digits",
     "cnn": "digits",
@@ -13,6 +15,19 @@ SAMPLE_DATASETS = {
     "vit": "synthetic-images",
     "video": "synthetic-video",
 }
+
+
+# The spec CreateJob used to accept before admission knew memory: 4.1e11 parameters (6.6 TB
+# of bf16 + Adam state), batch 65,536, 10 million steps. No device holds it; the memory tests
+# and the uncached-estimate benchmark refuse it.
+OVERSIZED_GPT = TrainConfig(
+    "gpt",
+    {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
+    "tiny-shakespeare",
+    steps=10_000_000,
+    batch_size=65_536,
+    precision="bf16",
+)
 
 
 def sample_models(

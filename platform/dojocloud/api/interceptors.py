@@ -30,7 +30,9 @@ Unary = Callable[[Any, grpc.ServicerContext], Any]
 Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
 
 
-class ApiInterceptor(grpc.ServerInterceptor):
+class HandlerInterceptor(grpc.ServerInterceptor):
+    """A server interceptor that replaces each method's handler; subclasses say how."""
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
@@ -39,12 +41,31 @@ class ApiInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method  # "/dojo.v1.JobService/GetJob"
-        if handler.unary_unary is not None:
-            return handler._replace(unary_unary=_unary(handler.unary_unary, method))
-        if handler.unary_stream is not None:
-            return handler._replace(unary_stream=_streaming(handler.unary_stream, method))
-        return handler  # client- and bidi-streaming (reflection): left as they are
+        return self.wrap(handler, handler_call_details.method)
+
+    def wrap(self, handler: Any, method: str) -> Any:
+        """The handler to serve `method` ("/dojo.v1.JobService/GetJob") with."""
+        raise NotImplementedError
+
+
+class ApiInterceptor(HandlerInterceptor):
+    def wrap(self, handler: Any, method: str) -> Any:
+        return wrap_handler(handler, lambda b: _unary(b, method), lambda b: _streaming(b, method))
+
+
+def wrap_handler(
+    handler: Any,
+    unary: Callable[[Unary], Unary],
+    streaming: Callable[[Streaming], Streaming],
+    **replace: Any,
+) -> Any:
+    """The handler with its unary or server-streaming behaviour wrapped (and the `replace`
+    fields set); client- and bidi-streaming handlers (reflection) are returned as they are."""
+    if handler.unary_unary is not None:
+        return handler._replace(unary_unary=unary(handler.unary_unary), **replace)
+    if handler.unary_stream is not None:
+        return handler._replace(unary_stream=streaming(handler.unary_stream), **replace)
+    return handler
 
 
 def _unary(behavior: Unary, method: str) -> Unary:

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from dojocloud.api.interceptors import HandlerInterceptor, Streaming, Unary, wrap_handler
 from dojocloud.api.request_text import nul_violations
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 
@@ -32,29 +33,20 @@ class _Oversized:
     size: int
 
 
-class RequestSizeLimit(grpc.ServerInterceptor):
+class RequestSizeLimit(HandlerInterceptor):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Any],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
+    def wrap(self, handler: Any, method: str) -> Any:
+        if handler.request_deserializer is None:
             return handler
-        parse = _bounded(handler.request_deserializer, self.max_bytes)
-        if handler.unary_unary is not None:
-            return handler._replace(
-                request_deserializer=parse, unary_unary=_unary(handler.unary_unary, self.max_bytes)
-            )
-        if handler.unary_stream is not None:
-            return handler._replace(
-                request_deserializer=parse,
-                unary_stream=_streaming(handler.unary_stream, self.max_bytes),
-            )
-        return handler  # client- and bidi-streaming (reflection): the transport's limit
+        limit = self.max_bytes
+        return wrap_handler(
+            handler,
+            lambda b: _unary(b, limit),
+            lambda b: _streaming(b, limit),
+            request_deserializer=_bounded(handler.request_deserializer, limit),
+        )  # client- and bidi-streaming (reflection) keep the transport's limit
 
 
 def _bounded(parse: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes], Any]:
@@ -81,9 +73,7 @@ def _check(request: Any, max_bytes: int) -> None:
         )
 
 
-def _unary(
-    behavior: Callable[[Any, grpc.ServicerContext], Any], max_bytes: int
-) -> Callable[[Any, grpc.ServicerContext], Any]:
+def _unary(behavior: Unary, max_bytes: int) -> Unary:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
         _check(request, max_bytes)
         return behavior(request, context)
@@ -91,9 +81,7 @@ def _unary(
     return wrapper
 
 
-def _streaming(
-    behavior: Callable[[Any, grpc.ServicerContext], Iterator[Any]], max_bytes: int
-) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+def _streaming(behavior: Streaming, max_bytes: int) -> Streaming:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         _check(request, max_bytes)
         yield from behavior(request, context)

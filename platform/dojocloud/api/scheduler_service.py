@@ -120,7 +120,9 @@ def queue_to_proto(rows: list[scheduling.QueueRow], size: int) -> pb.ListQueueRe
     )
 
 
-def result_to_proto(result: OperationResult, tenants: dict[str, str]) -> pb.OperationResult:
+def result_to_proto(result: OperationResult) -> pb.OperationResult:
+    """An operator action's result, its jobs named in full (tenant looked up per job)."""
+    tenants = dict(Job.objects.filter(id__in=result.jobs).values_list("id", "organization__slug"))
     return pb.OperationResult(
         target=result.target,
         devices=result.devices,
@@ -174,10 +176,6 @@ def _operator_job_name(name: str) -> tuple[str, str]:
     return tenant or "", job_id
 
 
-def _tenants_of(job_ids: tuple[str, ...]) -> dict[str, str]:
-    return dict(Job.objects.filter(id__in=job_ids).values_list("id", "organization__slug"))
-
-
 # --- servicer ------------------------------------------------------------------------------
 
 
@@ -211,10 +209,11 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.OperationResult:
-        result = scheduling.drain(
-            request.target, evict=request.evict, actor=actor(principal), reason=request.reason
+        return result_to_proto(
+            scheduling.drain(
+                request.target, evict=request.evict, actor=actor(principal), reason=request.reason
+            )
         )
-        return result_to_proto(result, _tenants_of(result.jobs))
 
     @rpc(ACT)
     def Undrain(
@@ -223,8 +222,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.OperationResult:
-        result = scheduling.undrain(request.target, actor=actor(principal), reason=request.reason)
-        return result_to_proto(result, _tenants_of(result.jobs))
+        return result_to_proto(
+            scheduling.undrain(request.target, actor=actor(principal), reason=request.reason)
+        )
 
     @rpc(ACT)
     def MarkFailed(
@@ -233,10 +233,9 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.OperationResult:
-        result = scheduling.mark_failed(
-            request.target, actor=actor(principal), reason=request.reason
+        return result_to_proto(
+            scheduling.mark_failed(request.target, actor=actor(principal), reason=request.reason)
         )
-        return result_to_proto(result, _tenants_of(result.jobs))
 
     @rpc(READ)
     def GetQuota(

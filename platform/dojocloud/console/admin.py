@@ -206,19 +206,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     looked at (prefix, never hash) and revoked. A key acts with its creator's current role
     in the organization (see the memberships), narrowed to its scope."""
 
-    list_display = (
-        "name",
-        "organization",
-        "shown_prefix",
-        "scope",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "last_used_at",
-        "revoked_at",
-    )
-    list_filter = ("organization", "scope")
-    search_fields = ("name", "prefix", "organization__slug")
     fields = (
         "name",
         "organization",
@@ -230,7 +217,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     )
-    readonly_fields = fields
+    list_display = readonly_fields = fields  # the list shows every field; none is editable
+    list_filter = ("organization", "scope")
+    search_fields = ("name", "prefix", "organization__slug")
     actions = ("revoke",)
 
     @admin.display(description="key")

@@ -17,8 +17,6 @@ from typing import Any
 
 import grpc
 import pytest
-from django.utils import timezone
-from google.protobuf import json_format
 
 from dojo.v1 import job_pb2, job_pb2_grpc, scheduler_pb2, scheduler_pb2_grpc
 from dojo.v1 import scheduler_pb2 as pb
@@ -29,9 +27,8 @@ from dojocloud.common.inventory import inventory
 from dojocloud.jobs import services as jobs
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.facade import QuotaSpec, set_quota
-from dojocloud.scheduling.store import DatabaseStore
 from dojocloud.tenancy.services import principal_for_user
-from scheduler.core import Admit, Decisions, Placement
+from tests.support.people import admit, make_spec
 from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, make_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_request_limits")]
@@ -41,21 +38,6 @@ OK, DENIED, MISSING = (
     grpc.StatusCode.PERMISSION_DENIED,
     grpc.StatusCode.NOT_FOUND,
 )
-SPEC = {
-    "name": "perm",
-    "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-    "dataset": {"name": "digits"},
-    "training": {
-        "steps": 6,
-        "batch_size": 8,
-        "optimizer": "adam",
-        "learning_rate": 0.01,
-        "precision": "fp32",
-        "checkpoint_interval": 2,
-        "seed": 1,
-    },
-    "resources": {"accelerators": ["dojo-tile"], "count": 1},
-}
 
 
 class Fixtures:
@@ -68,21 +50,14 @@ class Fixtures:
         self.placed: list[str] = []
 
     def spec(self) -> job_pb2.JobSpec:
-        return json_format.ParseDict(SPEC, job_pb2.JobSpec())
+        return make_spec("perm")
 
     def job(self, *, placed: bool = False, final: bool = False) -> str:
         job = jobs.create_job(self.acme, self.spec())
         if placed:
             self._release_earlier()
             self.placed.append(job.id)
-            DatabaseStore().apply(
-                Decisions(
-                    admits=(
-                        Admit(job.id, Placement("dojo", "dojo-tile", (next(self.tiles),)), "test"),
-                    )
-                ),
-                timezone.now().timestamp(),
-            )
+            admit(job, (next(self.tiles),), reason="test")
         if final:
             jobs.cancel_job(self.acme, job.id, reason="done")
         return f"organizations/acme/jobs/{job.id}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -17,44 +16,15 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from tests.support.embedded_redis import free_port
-
-REPO = Path(__file__).resolve().parents[3]
+from devstack import REPO, free_port
+from tests.support.grpc_server import serving_address, start_serve_grpc
 
 
 def test_serve_grpc_serves_health_metrics_and_stops_on_sigterm(tmp_path: Path) -> None:
     metrics_port = free_port()
-    env = dict(
-        os.environ,
-        DOJO_DATA_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        DOJO_GRPC_METRICS_PORT=str(metrics_port),
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "serve_grpc",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-scheduler",
-            "--grace",
-            "2",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_serve_grpc(tmp_path, 2, DOJO_GRPC_METRICS_PORT=str(metrics_port))
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # blocks until the server is up (or the process died)
-        match = re.search(r"\(port (\d+)\)", line)
-        assert match, line + proc.stdout.read()
-        address = f"127.0.0.1:{match[1]}"
+        address = serving_address(proc)
         with grpc.insecure_channel(address) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             for service in ("", "dojo.v1.JobService"):

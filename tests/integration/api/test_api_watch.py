@@ -101,13 +101,7 @@ def test_client_reconnects_after_the_server_drops_the_stream(acme: Client) -> No
     got.append(next(stream))  # QUEUED: the stream is open
 
     def dropped() -> float:
-        return (
-            REGISTRY.get_sample_value(
-                "dojo_grpc_requests_total",
-                {"method": "/dojo.v1.JobService/WatchJob", "code": "UNAVAILABLE"},
-            )
-            or 0.0
-        )
+        return _watch_calls("UNAVAILABLE")
 
     before = dropped()
 
@@ -133,13 +127,7 @@ def test_server_stream_ends_at_the_deadline(address: str, keys: Any, acme: Clien
     job = acme.create_job(_spec())
 
     def count() -> float:
-        return (
-            REGISTRY.get_sample_value(
-                "dojo_grpc_requests_total",
-                {"method": "/dojo.v1.JobService/WatchJob", "code": "DEADLINE_EXCEEDED"},
-            )
-            or 0.0
-        )
+        return _watch_calls("DEADLINE_EXCEEDED")
 
     before = count()
     with grpc.insecure_channel(address) as channel:
@@ -224,3 +212,9 @@ def test_cli_bad_spec_gets_invalid_argument_naming_the_field(
     err = capsys.readouterr().err
     assert "INVALID_ARGUMENT" in err and "training.precision" in err
     assert not Job.objects.exists()
+
+
+def _watch_calls(code: str) -> float:
+    """WatchJob calls this process's gRPC metrics counted as ended with `code` so far."""
+    labels = {"method": "/dojo.v1.JobService/WatchJob", "code": code}
+    return REGISTRY.get_sample_value("dojo_grpc_requests_total", labels) or 0.0

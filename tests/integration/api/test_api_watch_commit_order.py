@@ -19,7 +19,6 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 
 from dojo.v1 import job_pb2
-from dojo_runtime.config import StepMetrics
 from dojocloud.api import mappers
 from dojocloud.api.event_stream import follow_events
 from dojocloud.execution.progress import ProgressRecorder
@@ -28,6 +27,7 @@ from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.transitions import transition
 from dojocloud.tenancy.services import Principal, create_organization, principal_for_user
+from tests.support.people import step_metrics
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,21 +117,9 @@ def _committed_or_waiting(thread: threading.Thread, pid: list[int]) -> str:
     pytest.fail("the second writer neither finished nor waited on a lock")
 
 
-def _metric(step: int) -> StepMetrics:
-    return StepMetrics(
-        step=step,
-        loss=1.0 / step,
-        accuracy=0.5,
-        samples_per_second=10.0,
-        device_seconds=0.1,
-        wall_seconds=0.1,
-        modelled_samples_per_second=9.0,
-    )
-
-
 def _flush(job: Job, step: int) -> None:
     recorder = ProgressRecorder(job.id, every=1, last_step=10)
-    recorder.record(_metric(step))
+    recorder.record(step_metrics(step))
     recorder.flush()
 
 

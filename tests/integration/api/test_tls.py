@@ -5,10 +5,7 @@ named."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +25,8 @@ from dojo.v1 import job_pb2
 from dojocloud.api.grpc_app import ServerTLS, TLSConfigError, build_api_server
 from scheduler.server import stop_gracefully
 from tests.integration.api.conftest import Keys
-from tests.support.grpc_server import serving
+from tests.support.grpc_server import serving, serving_address, start_serve_grpc
 from tests.support.tls import PKI, make_pki
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -187,42 +182,13 @@ def test_repr_keeps_the_key_out(pki: PKI) -> None:
 
 
 def serve_grpc(tmp_path: Path, **env: str) -> subprocess.Popen[str]:
-    full = dict(
-        os.environ,
-        DOJO_DATA_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        PYTHONUNBUFFERED="1",
-        **env,
-    )
-    for name in ("PROMETHEUS_MULTIPROC_DIR", "DOJO_GRPC_METRICS_PORT"):
-        full.pop(name, None)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "serve_grpc",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-scheduler",
-            "--grace",
-            "1",
-        ],
-        cwd=REPO,
-        env=full,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_serve_grpc(tmp_path, 1, **env)
 
 
 def test_serve_grpc_serves_tls_from_the_environment(pki: PKI, tmp_path: Path) -> None:
     proc = serve_grpc(tmp_path, DOJO_GRPC_TLS_CERT=str(pki.cert), DOJO_GRPC_TLS_KEY=str(pki.key))
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"\(port (\d+)\) with TLS", line)
-        assert match, line + proc.stdout.read()
-        address = f"127.0.0.1:{match[1]}"
+        address = serving_address(proc, " with TLS")
         with tls_channel(address, pki.ca) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="dojo.v1.JobService"), timeout=10

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import REPO, Ports, Stack, free_port
+from devstack import REPO, Ports, Stack, free_port, worker_argv
 from dojocloud.billing.reconcile import (
     ReconcileReport,
     Series,
@@ -172,27 +172,7 @@ class Metered:
         log = open(self.tmp / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
         self.workers.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "dojocloud",
-                    "worker",
-                    "-Q",
-                    "dojo",
-                    "--pool",
-                    "solo",
-                    "-c",
-                    "1",
-                    "-n",
-                    f"w{uuid.uuid4().hex[:6]}@test",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "-l",
-                    "info",
-                ],
+                worker_argv("dojo", f"w{uuid.uuid4().hex[:6]}@test", alone=True),
                 cwd=REPO,
                 env=dict(self.env, PROMETHEUS_MULTIPROC_DIR=str(prom)),
                 stdout=log,

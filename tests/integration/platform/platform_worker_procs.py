@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings as django_settings
 
-REPO = Path(__file__).resolve().parents[3]
+from devstack import REPO, worker_argv
 
 
 def database_url() -> str:
@@ -41,27 +40,7 @@ class Workers:
         name = f"w{len(self.procs)}-{uuid.uuid4().hex[:6]}@test"
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the proc
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "dojocloud",
-                "worker",
-                "-Q",
-                queue,
-                "--pool",
-                "solo",
-                "-c",
-                "1",
-                "-n",
-                name,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "info",
-            ],
+            worker_argv(queue, name, alone=True),
             cwd=REPO,
             env=self.env,
             stdout=log,

@@ -7,49 +7,23 @@ from collections.abc import Callable
 
 import grpc
 import pytest
-from django.utils import timezone
-from google.protobuf import json_format
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from sched_svc_grpc_support import Callers, Stub
 
-from dojo.v1 import job_pb2
 from dojo.v1 import scheduler_pb2 as pb
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.scheduling.models import Device
-from dojocloud.scheduling.store import DatabaseStore
-from scheduler.core import Admit, Decisions, Placement
+from tests.support.people import admit, make_spec
 
 TILE = "dojo/e0/c0/t0/r0c0"
 
 
 def _job(callers: Callers, name: str, place_on: str | None = None) -> Job:
-    spec = json_format.ParseDict(
-        {
-            "name": name,
-            "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-            "dataset": {"name": "digits"},
-            "training": {
-                "steps": 6,
-                "batch_size": 8,
-                "optimizer": "adam",
-                "learning_rate": 0.01,
-                "precision": "fp32",
-                "checkpoint_interval": 2,
-                "seed": 1,
-            },
-            "resources": {"accelerators": ["dojo-tile"], "count": 1},
-        },
-        job_pb2.JobSpec(),
-    )
-    job = jobs.create_job(callers.acme, spec)
+    job = jobs.create_job(callers.acme, make_spec(name))
     if place_on:
-        DatabaseStore().apply(
-            Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (place_on,)), "test"),)),
-            timezone.now().timestamp(),
-        )
-    job.refresh_from_db()
+        admit(job, (place_on,), reason="test")
     return job
 
 

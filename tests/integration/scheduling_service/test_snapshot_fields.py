@@ -10,24 +10,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
-from google.protobuf import json_format
 
 from dojo.v1 import job_pb2
-from dojocloud.common.inventory import inventory
 from dojocloud.execution.outcomes import SegmentResult, finish_segment
 from dojocloud.execution.segments import claim
 from dojocloud.jobs import control, lifecycle
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Checkpoint, Job
 from dojocloud.jobs.transitions import transition
-from dojocloud.scheduling import capacity, quotas
+from dojocloud.scheduling import quotas
 from dojocloud.scheduling.quotas import QuotaSpec
 from dojocloud.scheduling.snapshot import Reuse, build_snapshot
 from dojocloud.scheduling.store import DatabaseStore
-from dojocloud.tenancy.services import Principal, create_organization, principal_for_user
-from scheduler.core import Admit, Decisions, JobRequest, Placement, RunningJob, Snapshot, schedule
+from dojocloud.tenancy.services import Principal
+from scheduler.core import JobRequest, RunningJob, Snapshot, schedule
+from tests.support.people import admit, make_spec, two_tenants
 
 TILES = tuple(f"dojo/e0/c0/t0/r{r}c{c}" for r in range(2) for c in range(3))
 
@@ -35,41 +33,15 @@ TILES = tuple(f"dojo/e0/c0/t0/r{r}c{c}" for r in range(2) for c in range(3))
 @pytest.fixture
 def people(db: None, settings, tmp_path: Path) -> tuple[Principal, Principal]:  # type: ignore[no-untyped-def]
     settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
-    alice, bob = User.objects.create_user("alice"), User.objects.create_user("bob")
-    create_organization("acme", "Acme", alice)
-    create_organization("globex", "Globex", bob)
-    capacity.sync_inventory(inventory())
-    return principal_for_user(alice), principal_for_user(bob)
+    return two_tenants()
 
 
 def _spec(name: str, count: int = 2) -> job_pb2.JobSpec:
-    return json_format.ParseDict(
-        {
-            "name": name,
-            "model": {"architecture": "mlp", "params": {"hidden": 8, "layers": 1}},
-            "dataset": {"name": "digits"},
-            "training": {
-                "steps": 6,
-                "batch_size": 8,
-                "optimizer": "adam",
-                "learning_rate": 0.01,
-                "precision": "fp32",
-                "checkpoint_interval": 2,
-                "seed": 1,
-            },
-            "resources": {"accelerators": ["dojo-tile"], "count": count},
-        },
-        job_pb2.JobSpec(),
-    )
+    return make_spec(name, count=count)
 
 
 def _admit(job: Job, devices: tuple[str, ...], at: datetime) -> Job:
-    applied = DatabaseStore().apply(
-        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", devices), "test"),)),
-        at.timestamp(),
-    )
-    assert applied.admitted == 1
-    job.refresh_from_db()
+    assert admit(job, devices, at=at, reason="test") == 1
     return job
 
 

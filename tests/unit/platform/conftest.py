@@ -1,9 +1,10 @@
-"""Fixtures of the platform unit tests; builders live in platform_people."""
+"""Fixtures of the platform unit tests; builders live in tests/support/people.py."""
 
 from __future__ import annotations
 
 import pytest
-from platform_people import People, make_people
+
+from tests.support.people import People, make_people
 
 
 @pytest.fixture

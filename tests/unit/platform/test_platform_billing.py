@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from platform_people import People, make_spec
 from prometheus_client import REGISTRY
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.billing.services import job_usage, organization_usage, record_segment_usage
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
+from tests.support.people import People, make_spec
 
 
 def usage(job_id: str, segment: int, wall: float = 10.0) -> tuple[SegmentEnded, SegmentRun]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from platform_people import People, make_spec
 
 from dojocloud.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dojocloud.jobs import lifecycle
@@ -12,6 +11,7 @@ from dojocloud.jobs.models import Job
 from dojocloud.jobs.transitions import transition
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.models import Allocation
+from tests.support.people import People, make_spec
 
 
 def test_create_stores_the_validated_spec_and_a_queued_event(people: People) -> None:

@@ -4,19 +4,17 @@ the field to change with the figures; of several types, those that fit stay offe
 from __future__ import annotations
 
 import pytest
-from platform_people import People, make_spec
 
+from dojo_runtime.catalog.samples import OVERSIZED_GPT
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.jobs import facade as jobs
 from dojocloud.jobs.validation import validate_spec
+from tests.support.people import People, make_spec
 
 TEXT = {"name": "tiny-shakespeare"}
 BF16 = {"steps": 10, "learning_rate": 0.001, "precision": "bf16"}
 # 4.1e11 parameters (6.6 TB of bf16 + Adam state): what CreateJob used to accept.
-ABSURD = {
-    "architecture": "gpt",
-    "params": {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
-}
+ABSURD = {"architecture": "gpt", "params": dict(OVERSIZED_GPT.model_params)}
 # 3e8 parameters (4.8 GB of state), 1.6 GB of activations per sample at context 2048.
 WIDE = {
     "architecture": "gpt",

@@ -10,9 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from platform_people import People, make_spec
 
-from dojo_runtime.config import StepMetrics
 from dojocloud.common.inventory import inventory
 from dojocloud.execution import segments
 from dojocloud.execution.heartbeat import Heartbeat
@@ -23,7 +21,7 @@ from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.transitions import transition
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.store import DatabaseStore
-from scheduler.core import Admit, Decisions, Placement
+from tests.support.people import TRAINING, People, admit, make_spec, step_metrics
 
 TILE = "dojo/e0/c0/t0/r0c0"
 
@@ -39,24 +37,8 @@ def store(db: None, settings, tmp_path: Path) -> DatabaseStore:  # type: ignore[
 
 
 def _placed(people: People, store: DatabaseStore, **training: int) -> Job:
-    spec = make_spec(
-        training={
-            "steps": 6,
-            "batch_size": 8,
-            "optimizer": "adam",
-            "learning_rate": 0.01,
-            "precision": "fp32",
-            "checkpoint_interval": 2,
-            "seed": 1,
-            **training,
-        }
-    )
-    job = jobs.create_job(people.owner, spec)
-    store.apply(
-        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (TILE,)), "fits"),)),
-        timezone.now().timestamp(),
-    )
-    job.refresh_from_db()
+    job = jobs.create_job(people.owner, make_spec(training={**TRAINING, **training}))
+    admit(job, (TILE,), store=store, reason="fits")
     assert job.state == lifecycle.SCHEDULED and job.dispatch_token
     return job
 
@@ -119,13 +101,13 @@ def test_a_worker_that_lost_its_lease_writes_no_more_points(
     job = _placed(people, store, steps=20, checkpoint_interval=20)
     zombie = ProgressRecorder(job.id, every=1, last_step=20, lease="worker-a:zombie")
     assert segments.claim(job.id, job.dispatch_token, "worker-a:zombie") is not None
-    zombie.record(_metric(1))
+    zombie.record(step_metrics(1))
     zombie.flush()
     # Taken over: the scheduler re-dispatched, another worker claimed the new token.
     assert store.recover(timezone.now().timestamp() + 3600) == 1
     job.refresh_from_db()
     assert segments.claim(job.id, job.dispatch_token, "worker-b:live") is not None
-    zombie.record(_metric(7))
+    zombie.record(step_metrics(7))
     zombie.flush()
     assert _metric_steps(people, job.id) == [1]
     assert Job.objects.get(id=job.id).current_step == 1  # the zombie does not move it
@@ -140,20 +122,8 @@ def test_the_database_holds_one_point_per_step(people: People) -> None:
     JobEvent.objects.create(job=other, kind="metric", data={"step": 10, "loss": 2.0})
     # A recorder writing the same step again (a re-run) keeps the first point, no error.
     recorder = ProgressRecorder(job.id, every=1, last_step=20)
-    recorder.record(_metric(10))
-    recorder.record(_metric(20))
+    recorder.record(step_metrics(10))
+    recorder.record(step_metrics(20))
     recorder.flush()
     assert _metric_steps(people, job.id) == [10, 20]
     assert JobEvent.objects.get(job=job, kind="metric", data__step=10).data["loss"] == 2.0
-
-
-def _metric(step: int) -> StepMetrics:
-    return StepMetrics(
-        step=step,
-        loss=1.0 / step,
-        accuracy=0.5,
-        samples_per_second=10.0,
-        wall_seconds=0.1,
-        device_seconds=0.1,
-        modelled_samples_per_second=9.0,
-    )

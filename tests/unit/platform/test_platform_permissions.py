@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
-from platform_people import People
 
 from dojocloud.common.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from dojocloud.tenancy.demo import seed_demo
@@ -33,6 +32,7 @@ from dojocloud.tenancy.services import (
     principal_for_user,
     revoke_api_key,
 )
+from tests.support.people import People
 
 
 def test_every_action_has_a_row_a_description_and_the_full_scope() -> None:

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from platform_people import People, make_spec
 
 from dojocloud.common.inventory import inventory
 from dojocloud.jobs import lifecycle
@@ -21,6 +20,7 @@ from dojocloud.scheduling.models import Allocation, Device
 from dojocloud.scheduling.store import DatabaseStore
 from scheduler.core import Admit, Decisions, Pending, Placement, Preempt, schedule
 from scheduler.loop import Applied, PassResult, SchedulingLoop
+from tests.support.people import People, make_spec
 
 TILE = "dojo/e0/c0/t0/r0c0"
 

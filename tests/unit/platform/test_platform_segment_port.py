@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from platform_people import People, make_spec
 
 from dojocloud.billing.models import UsageRecord
 from dojocloud.common.inventory import inventory
@@ -22,8 +21,7 @@ from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Checkpoint, Job
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.models import Allocation
-from dojocloud.scheduling.store import DatabaseStore
-from scheduler.core import Admit, Decisions, Placement
+from tests.support.people import TRAINING, People, admit, make_spec
 
 TILE = "dojo/e0/c0/t0/r0c0"
 
@@ -33,23 +31,8 @@ def running(db: None, people: People, settings, tmp_path: Path) -> tuple[Job, st
     """A one-segment job claimed and running under a worker lease."""
     settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
     capacity.sync_inventory(inventory())
-    spec = make_spec(
-        training={
-            "steps": 2,
-            "batch_size": 8,
-            "optimizer": "adam",
-            "learning_rate": 0.01,
-            "precision": "fp32",
-            "checkpoint_interval": 2,
-            "seed": 1,
-        }
-    )
-    job = jobs.create_job(people.owner, spec)
-    DatabaseStore().apply(
-        Decisions(admits=(Admit(job.id, Placement("dojo", "dojo-tile", (TILE,)), "fits"),)),
-        timezone.now().timestamp(),
-    )
-    job.refresh_from_db()
+    job = jobs.create_job(people.owner, make_spec(training={**TRAINING, "steps": 2}))
+    admit(job, (TILE,), reason="fits")
     lease = "worker-a:test"
     claimed = segments.claim(job.id, job.dispatch_token, lease)
     assert claimed is not None

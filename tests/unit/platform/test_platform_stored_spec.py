@@ -10,7 +10,6 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
-from platform_people import People, make_people, make_spec
 
 from dojo.v1 import job_pb2
 from dojocloud.jobs import services as jobs
@@ -18,6 +17,7 @@ from dojocloud.jobs import stored_spec
 from dojocloud.jobs.models import Job
 from dojocloud.scheduling import queries
 from dojocloud.scheduling.snapshot import queued_requests
+from tests.support.people import People, make_people, make_spec
 
 BEFORE = [("jobs", "0002_jobevent_one_metric_per_step")]
 AFTER = [("jobs", "0003_job_spec_columns")]

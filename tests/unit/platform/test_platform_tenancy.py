@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
-from platform_people import People, make_spec
 
 from dojocloud.common.errors import NotFound, PermissionDenied, Unauthenticated
 from dojocloud.jobs import services as jobs
@@ -18,6 +17,7 @@ from dojocloud.tenancy.services import (
     revoke_api_key,
     revoke_api_keys_as_operator,
 )
+from tests.support.people import People, make_spec
 
 
 def test_key_is_stored_hashed_with_a_visible_prefix(people: People) -> None:

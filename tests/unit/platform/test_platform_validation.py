@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from platform_people import make_spec
 
 from dojocloud.common.errors import InvalidArgument
 from dojocloud.jobs import facade as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.validation import validate_spec
 from scheduler.core import priority
+from tests.support.people import make_spec
 
 
 def fields_of(spec: object) -> set[str]:

@@ -22,17 +22,12 @@ from dojo_runtime.estimate import (
 )
 from dojo_runtime.kernels import KernelCall
 from dojo_runtime.specs import load_hardware
+from tests.support.kernels import matmul
 
 ROOT = Path(__file__).resolve().parents[3]
 GPT_SPEC = Path(__file__).parent / "specs" / "gpt-small-text.yaml"
 KERNELS = [
-    KernelCall(
-        "matmul",
-        2.0 * 64 * 4096 * 4096,
-        2 * 64 * 4096 + 2 * 4096**2,
-        2 * 64 * 4096.0,
-        precision="bf16",
-    ),
+    matmul(),
     KernelCall("elementwise", 64 * 4096.0, 2 * 64 * 4096.0, 2 * 64 * 4096.0, precision="bf16"),
 ]
 GRAD_BYTES = 2 * 4096**2

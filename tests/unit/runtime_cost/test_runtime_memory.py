@@ -12,7 +12,7 @@ import pytest
 from dojo_runtime import __main__ as runtime_cli
 from dojo_runtime import catalog
 from dojo_runtime.catalog import footprint
-from dojo_runtime.catalog.samples import sample_models
+from dojo_runtime.catalog.samples import OVERSIZED_GPT, sample_models
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.estimate import DoesNotFit, estimate_config, format_table
 from dojo_runtime.memory import (
@@ -25,15 +25,6 @@ from dojo_runtime.memory import (
 from dojo_runtime.specs import accelerator_figures, device_memory, load_hardware
 
 GPT2_SHAPE = {"d_model": 768, "layers": 12, "heads": 12, "context": 1024}
-# The spec CreateJob used to accept: 4.1e11 parameters, batch 65,536, 10 million steps.
-ABSURD = TrainConfig(
-    "gpt",
-    {"d_model": 16384, "layers": 128, "heads": 128, "context": 8192},
-    "tiny-shakespeare",
-    steps=10_000_000,
-    batch_size=65_536,
-    precision="bf16",
-)
 # 3.2e9 parameters: 51 GB of model state in bf16 + Adam, more than an A100 40 GB or a V100.
 MID = TrainConfig(
     "gpt",
@@ -70,7 +61,7 @@ def gpt(precision: str = "bf16", **kw: object) -> TrainConfig:
         ),
         (
             "gpt",
-            dict(ABSURD.model_params),
+            dict(OVERSIZED_GPT.model_params),
             "tiny-shakespeare",
             128 * 12 * 16384**2 + 256 * 16384 + 8192 * 16384 + 16384 * 256,
             128 * 13 * 16384 + 2 * 16384,
@@ -85,7 +76,7 @@ def test_known_parameter_counts(
 
 
 def test_absurd_gpt_has_its_published_size() -> None:
-    assert catalog.parameter_split(ABSURD).total == 412_486_762_496
+    assert catalog.parameter_split(OVERSIZED_GPT).total == 412_486_762_496
 
 
 @pytest.mark.parametrize("arch", sorted(catalog.ARCHITECTURES))
@@ -151,12 +142,12 @@ def test_device_memory_comes_from_the_specs() -> None:
 
 def test_absurd_spec_is_refused_on_its_parameters_without_a_trace() -> None:
     footprint.cache_clear()
-    table = fits(ABSURD, [("dojo-tile", 6), ("gpu-h200", 8)])
+    table = fits(OVERSIZED_GPT, [("dojo-tile", 6), ("gpu-h200", 8)])
     assert not any(f.fits or f.complete for f in table)
     assert table[0].needed_bytes == 412_486_762_496 * 16
     assert len(footprint.ACTIVATIONS) == 0  # refused on its parameters: nothing traced
     with pytest.raises(DoesNotFit) as info:
-        estimate_config(ABSURD)
+        estimate_config(OVERSIZED_GPT)
     assert "at least" in str(info.value) and "GiB" in str(info.value)
 
 

@@ -69,3 +69,17 @@ def running(
 
 def tile(c: int, t: int, r: int, col: int) -> str:
     return f"dojo/e0/c{c}/t{t}/r{r}c{col}"
+
+
+def tile_or_h100s(name: str, h100s: int, seconds: float = 10.0) -> JobRequest:
+    """A job that runs in `seconds` on one tile or on `h100s` H100s: equal estimates, so
+    the price decides between them."""
+    return JobRequest(
+        name,
+        "a",
+        ("dojo-tile", "gpu-h100"),
+        1,
+        0.0,
+        est_durations={"dojo-tile": seconds, "gpu-h100": seconds},
+        counts={"gpu-h100": h100s},
+    )

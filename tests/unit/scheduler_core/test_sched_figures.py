@@ -8,14 +8,14 @@ import pytest
 
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.estimate import estimate
-from dojo_runtime.kernels import KernelCall
 from dojo_runtime.specs import accelerator_figures, load_hardware
 from scheduler.core import NO_FIGURES, Figures, JobRequest, Snapshot, schedule
 from scheduler.core.incremental import Scheduler
 from scheduler.core.model import Capacity, GpuNode
 from scheduler.core.sizing import job_options
 from scheduler.inventory import hardware_figures, load_inventory
-from tests.unit.scheduler_core.builders import FIGURES, cluster, job
+from tests.support.kernels import matmul
+from tests.unit.scheduler_core.builders import FIGURES, cluster, job, tile_or_h100s
 
 SPECS = accelerator_figures()
 
@@ -85,15 +85,7 @@ def test_an_options_price_is_the_specs_price_times_count_times_duration() -> Non
 
 
 def test_the_estimator_and_the_scheduler_agree_on_a_jobs_price() -> None:
-    kernels = [
-        KernelCall(
-            "matmul",
-            2.0 * 64 * 4096 * 4096,
-            2 * 64 * 4096 + 2 * 4096**2,
-            2 * 64 * 4096.0,
-            precision="bf16",
-        )
-    ]
+    kernels = [matmul()]
     config = TrainConfig("mlp", steps=500, batch_size=64, precision="bf16")
     rows = estimate(
         config,
@@ -112,27 +104,11 @@ def test_the_estimator_and_the_scheduler_agree_on_a_jobs_price() -> None:
 def test_ties_break_by_the_specs_prices() -> None:
     cap = Capacity(cluster().tiles, tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2)), FIGURES)
     # Equal estimates: 4 H100s (4 x 6.88 $/h) cost less than a tile (32.77 $/h) ...
-    tie = JobRequest(
-        "t",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 4},
-    )
+    tie = tile_or_h100s("t", 4)
     (a,) = schedule(Snapshot(0.0, cap, (tie,))).admits
     assert a.placement.accelerator == "gpu-h100"
     # ... and 5 cost more (the old table, $4/h against $90/h, would have chosen them)
-    dearer = JobRequest(
-        "d",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 5},
-    )
+    dearer = tile_or_h100s("d", 5)
     (b,) = schedule(Snapshot(0.0, cap, (dearer,))).admits
     assert b.placement.accelerator == "dojo-tile"
 
@@ -140,15 +116,7 @@ def test_ties_break_by_the_specs_prices() -> None:
 def test_a_scheduler_synced_to_new_figures_prices_with_them() -> None:
     nodes = tuple(GpuNode("gpu-h100", f"n{i}") for i in range(2))
     cheap_tiles = Figures.of({"dojo-tile": (9.0e15, 1.0), "gpu-h100": (9.894e14, 6.88)})
-    tie = JobRequest(
-        "t",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 4},
-    )
+    tie = tile_or_h100s("t", 4)
     s = Scheduler(Capacity(cluster().tiles, nodes, FIGURES))
     s.submit(tie)
     snap = Snapshot(0.0, Capacity(cluster().tiles, nodes, cheap_tiles), (tie,))

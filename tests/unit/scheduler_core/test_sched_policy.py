@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.core import JobRequest, Snapshot, TenantQuota, schedule
+from scheduler.core import Snapshot, TenantQuota, schedule
 from scheduler.core.incremental import Scheduler
 from scheduler.core.operator_rules import drain, mark_failed, undrain
 from scheduler.core.priority import priority_value
-from tests.unit.scheduler_core.builders import FIGURES, cluster, job, running, tile
+from tests.unit.scheduler_core.builders import FIGURES, cluster, job, running, tile, tile_or_h100s
 
 GPU = "gpu-a100"
 
@@ -168,14 +168,6 @@ def test_heterogeneous_job_goes_where_it_finishes_first() -> None:
     (a,) = schedule(Snapshot(0.0, cap, (j,))).admits
     assert a.placement.accelerator == "dojo-tile"
     # equal estimates: the cheaper option wins
-    tie = JobRequest(
-        "t",
-        "a",
-        ("dojo-tile", "gpu-h100"),
-        1,
-        0.0,
-        est_durations={"dojo-tile": 10.0, "gpu-h100": 10.0},
-        counts={"gpu-h100": 2},
-    )
+    tie = tile_or_h100s("t", 2)
     (b,) = schedule(Snapshot(0.0, cap, (tie,))).admits
     assert b.placement.accelerator == "gpu-h100" and len(b.placement.devices) == 2

@@ -19,8 +19,7 @@ from grpc_status import rpc_status
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.v1 import job_pb2, job_pb2_grpc
-from scheduler.server import build_server
-from tests.support.grpc_server import serving
+from tests.support.grpc_server import serving_fake
 
 API_KEY = "dojo_test_key"
 
@@ -162,38 +161,9 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
         self._enter("EstimateJob", context)
         return job_pb2.EstimateJobResponse(
             options=[
-                job_pb2.EstimateOption(
-                    accelerator="dojo-tile",
-                    count=1,
-                    step_seconds=0.001,
-                    total_seconds=0.3,
-                    cost_usd=0.01,
-                    cheapest=True,
-                    peak_memory_bytes=6 * 2**30,
-                    device_memory_bytes=117_560_000_000,
-                    fits=True,
-                ),
-                job_pb2.EstimateOption(
-                    accelerator="gpu-h100",
-                    count=1,
-                    step_seconds=0.0005,
-                    total_seconds=0.15,
-                    cost_usd=0.02,
-                    fastest=True,
-                    peak_memory_bytes=6 * 2**30,
-                    device_memory_bytes=80_000_000_000,
-                    fits=True,
-                ),
-                job_pb2.EstimateOption(
-                    accelerator="gpu-a100",
-                    count=1,
-                    step_seconds=0.002,
-                    total_seconds=0.6,
-                    cost_usd=0.005,
-                    peak_memory_bytes=50 * 2**30,
-                    device_memory_bytes=40_000_000_000,
-                    fits=False,
-                ),
+                _option("dojo-tile", 0.001, 0.3, 0.01, 6, 117_560_000_000, cheapest=True),
+                _option("gpu-h100", 0.0005, 0.15, 0.02, 6, 80_000_000_000, fastest=True),
+                _option("gpu-a100", 0.002, 0.6, 0.005, 50, 40_000_000_000),
             ]
         )
 
@@ -235,13 +205,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeJobService, str]]:
     service = FakeJobService()
-    with serving(
-        build_server(
-            lambda s: job_pb2_grpc.add_JobServiceServicer_to_server(service, s),
-            "127.0.0.1:0",
-            max_workers=4,
-        )
-    ) as address:
+    with serving_fake(job_pb2_grpc.add_JobServiceServicer_to_server, service) as address:
         yield service, address
 
 
@@ -254,3 +218,28 @@ def client(fake: tuple[FakeJobService, str]) -> Iterator[Client]:
 @pytest.fixture
 def service(fake: tuple[FakeJobService, str]) -> FakeJobService:
     return fake[0]
+
+
+def _option(
+    accelerator: str,
+    step_s: float,
+    total_s: float,
+    cost_usd: float,
+    peak_gib: int,
+    device_bytes: int,
+    **best: bool,
+) -> job_pb2.EstimateOption:
+    """One row of the fake estimate table, one device of `accelerator`; `best`: cheapest or
+    fastest. It fits where the peak is at most the device's memory."""
+    peak = peak_gib * 2**30
+    return job_pb2.EstimateOption(
+        accelerator=accelerator,
+        count=1,
+        step_seconds=step_s,
+        total_seconds=total_s,
+        cost_usd=cost_usd,
+        peak_memory_bytes=peak,
+        device_memory_bytes=device_bytes,
+        fits=peak <= device_bytes,
+        **best,
+    )

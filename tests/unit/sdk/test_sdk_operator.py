@@ -15,8 +15,7 @@ from dojo.config import ClientConfig
 from dojo.operator import OperatorClient
 from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
-from scheduler.server import build_server
-from tests.support.grpc_server import serving
+from tests.support.grpc_server import serving_fake
 
 KEY = "dojo_ops_key"
 
@@ -104,12 +103,8 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
 def fake_ops(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeScheduler, str]]:
     monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
     service = FakeScheduler()
-    with serving(
-        build_server(
-            lambda s: scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(service, s),
-            "127.0.0.1:0",
-            max_workers=4,
-        )
+    with serving_fake(
+        scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server, service
     ) as address:
         yield service, address
 
