@@ -319,11 +319,13 @@ def test_reconcile_against_real_prometheus(metered: Metered) -> None:
     # before it is scraped looks like no restart at all, to Prometheus as to reconcile().
     metered.stop_worker()
     metered.start_worker()
-    second = _run_job(metered, principal, steps=2, interval=2)
+    second = _run_job(metered, principal, steps=10, interval=10)
     restarted = UsageRecord.objects.get(job_id=second).allocated_seconds
     assert restarted < _ledger("acme", "dojo").allocated_seconds - restarted, (
         "the second job outgrew the first: its restart would be invisible"
     )
+    # Above the comparison's tolerance, or "ok" would hold before its scrape arrives.
+    assert restarted > Tolerance().absolute, "the second job is too short to be checked"
     report = _settled(url)
     rows = [(r.job_id == second, r.allocated_seconds) for r in UsageRecord.objects.all()]
     assert [ln.status for ln in report.lines] == ["ok"], (report, rows)
