@@ -29,7 +29,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_SUBMIT)
     def CreateJob(
         self,
-        request: job_pb2.CreateJobRequest,  # noqa: N802
+        request: job_pb2.CreateJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.Job:
@@ -42,7 +42,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_READ)
     def GetJob(
         self,
-        request: job_pb2.GetJobRequest,  # noqa: N802
+        request: job_pb2.GetJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.Job:
@@ -52,7 +52,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_READ)
     def ListJobs(
         self,
-        request: job_pb2.ListJobsRequest,  # noqa: N802
+        request: job_pb2.ListJobsRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.ListJobsResponse:
@@ -70,7 +70,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_CANCEL)
     def CancelJob(
         self,
-        request: job_pb2.CancelJobRequest,  # noqa: N802
+        request: job_pb2.CancelJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.Job:
@@ -80,7 +80,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_READ)
     def WatchJob(
         self,
-        request: job_pb2.WatchJobRequest,  # noqa: N802
+        request: job_pb2.WatchJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> Iterator[job_pb2.JobEvent]:
@@ -125,7 +125,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     @rpc(Action.JOBS_ESTIMATE)  # estimates are free, but only for customers
     def EstimateJob(
         self,
-        request: job_pb2.EstimateJobRequest,  # noqa: N802
+        request: job_pb2.EstimateJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.EstimateJobResponse:

@@ -183,7 +183,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(READ)
     def GetCapacity(
         self,
-        request: pb.GetCapacityRequest,  # noqa: N802
+        request: pb.GetCapacityRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.Capacity:
@@ -193,7 +193,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(READ)
     def ListQueue(
         self,
-        request: pb.ListQueueRequest,  # noqa: N802
+        request: pb.ListQueueRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.ListQueueResponse:
@@ -205,7 +205,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(ACT)
     def Drain(
         self,
-        request: pb.DrainRequest,  # noqa: N802
+        request: pb.DrainRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.OperationResult:
@@ -218,7 +218,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(ACT)
     def Undrain(
         self,
-        request: pb.UndrainRequest,  # noqa: N802
+        request: pb.UndrainRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.OperationResult:
@@ -229,7 +229,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(ACT)
     def MarkFailed(
         self,
-        request: pb.MarkFailedRequest,  # noqa: N802
+        request: pb.MarkFailedRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.OperationResult:
@@ -240,7 +240,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(READ)
     def GetQuota(
         self,
-        request: pb.GetQuotaRequest,  # noqa: N802
+        request: pb.GetQuotaRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.Quota:
@@ -249,7 +249,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(READ)
     def ListQuotas(
         self,
-        request: pb.ListQuotasRequest,  # noqa: N802
+        request: pb.ListQuotasRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.ListQuotasResponse:
@@ -260,7 +260,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(ACT)
     def SetQuota(
         self,
-        request: pb.SetQuotaRequest,  # noqa: N802
+        request: pb.SetQuotaRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.Quota:
@@ -272,7 +272,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(ACT)
     def PreemptJob(
         self,
-        request: pb.PreemptJobRequest,  # noqa: N802
+        request: pb.PreemptJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.JobPlacement:
@@ -281,7 +281,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     @rpc(ACT)
     def RequeueJob(
         self,
-        request: pb.RequeueJobRequest,  # noqa: N802
+        request: pb.RequeueJobRequest,
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.JobPlacement:

@@ -6,7 +6,6 @@ redone from the previous checkpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db import transaction
 
@@ -28,26 +27,16 @@ from dojocloud.jobs.facade import (
 
 @dataclass(frozen=True)
 class SegmentResult:
-    start_step: int
-    end_step: int
+    """What the worker's segment did: the usage it ran (the port's SegmentRun, billed as it
+    is), how it stopped, and the checkpoint it took."""
+
+    run: SegmentRun
     stop: str | None  # None (ran to the segment end), "cancel", "preempt", ...
     checkpoint: bytes | None
-    wall_seconds: float
-    device_seconds: float
-    samples: int
-    started_at: datetime
-    ended_at: datetime
 
-    def run(self) -> SegmentRun:
-        return SegmentRun(
-            start_step=self.start_step,
-            end_step=self.end_step,
-            samples=self.samples,
-            wall_seconds=self.wall_seconds,
-            device_seconds=self.device_seconds,
-            started_at=self.started_at,
-            ended_at=self.ended_at,
-        )
+    @property
+    def end_step(self) -> int:
+        return self.run.end_step
 
 
 def _end(
@@ -71,7 +60,7 @@ def _end(
             device_count=max(len(job.devices), 1),
             outcome=outcome,
             reason=reason,
-            run=result.run() if result is not None else None,
+            run=result.run if result is not None else None,
             next_token=next_token,
         )
     )

@@ -31,6 +31,7 @@ from dojocloud.execution.progress import ProgressRecorder
 from dojocloud.jobs.facade import (
     STOP_CANCEL,
     Job,
+    SegmentRun,
     lifecycle,
     spec_of,
     stop_requested,
@@ -159,14 +160,13 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
     blob = None
     if state.step > start_step and watch.stop not in (STOP_CANCEL, LOST_LEASE):
         blob = trainer.snapshot(state)
-    return SegmentResult(
+    run = SegmentRun(
         start_step=start_step,
         end_step=state.step,
-        stop=watch.stop,
-        checkpoint=blob,
+        samples=(state.step - start_step) * int(spec.training.batch_size),
         wall_seconds=time.monotonic() - t0,
         device_seconds=max(state.device_seconds - device_s0, 0.0),
-        samples=(state.step - start_step) * int(spec.training.batch_size),
         started_at=started_at,
         ended_at=timezone.now(),
     )
+    return SegmentResult(run=run, stop=watch.stop, checkpoint=blob)

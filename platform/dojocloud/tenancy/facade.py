@@ -30,8 +30,6 @@ from dojocloud.tenancy.services import (
     create_organization,
     organizations_for_user,
     principal_for_user,
-    require_admin,
-    require_write,
     revoke_api_key,
     revoke_api_keys_as_operator,
 )
@@ -63,9 +61,7 @@ __all__ = [
     "organizations_for_user",
     "principal_for_user",
     "require",
-    "require_admin",
     "require_console",
-    "require_write",
     "revoke_api_key",
     "revoke_api_keys_as_operator",
     "seed_demo",

@@ -38,16 +38,6 @@ KEY_PREFIX = "dojo"
 LAST_USED_RESOLUTION_S = 60
 
 
-def require_write(principal: Principal) -> None:
-    """May change jobs (submit, cancel): the table's jobs.submit."""
-    require(principal, Action.JOBS_SUBMIT)
-
-
-def require_admin(principal: Principal) -> None:
-    """May manage the organization: the table's members.manage (owners and admins)."""
-    require(principal, Action.MEMBERS_MANAGE)
-
-
 @transaction.atomic
 def create_organization(slug: str, name: str, owner: User) -> Organization:
     org = Organization.objects.create(slug=slug, name=name)

@@ -17,6 +17,7 @@ from dojocloud.execution.outcomes import SegmentResult, finish_segment
 from dojocloud.execution.segments import claim
 from dojocloud.jobs import control, lifecycle
 from dojocloud.jobs import services as jobs
+from dojocloud.jobs.facade import SegmentRun
 from dojocloud.jobs.models import Checkpoint, Job
 from dojocloud.jobs.transitions import transition
 from dojocloud.scheduling import quotas
@@ -60,15 +61,17 @@ def _segment(job: Job, steps: int, wall: float, at: datetime, stop: str | None =
         claimed,
         lease,
         SegmentResult(
-            start_step=start,
-            end_step=start + steps,
+            run=SegmentRun(
+                start_step=start,
+                end_step=start + steps,
+                samples=steps * 8,
+                wall_seconds=wall,
+                device_seconds=wall / 10,
+                started_at=at,
+                ended_at=at + timedelta(seconds=wall),
+            ),
             stop=stop,
             checkpoint=b"weights",
-            wall_seconds=wall,
-            device_seconds=wall / 10,
-            samples=steps * 8,
-            started_at=at,
-            ended_at=at + timedelta(seconds=wall),
         ),
     )
 

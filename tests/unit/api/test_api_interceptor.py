@@ -19,14 +19,14 @@ from tests.support.grpc_server import serving
 
 
 class Raising(job_pb2_grpc.JobServiceServicer):
-    def GetJob(self, request, context):  # noqa: N802
+    def GetJob(self, request, context):
         if request.name == "missing":
             raise errors.NotFound("organizations/a/jobs/missing")
         if request.name == "aborts":
             context.abort(grpc.StatusCode.ALREADY_EXISTS, "handler's own abort")
         raise RuntimeError("bug")
 
-    def WatchJob(self, request, context) -> Iterator[job_pb2.JobEvent]:  # noqa: N802
+    def WatchJob(self, request, context) -> Iterator[job_pb2.JobEvent]:
         yield job_pb2.JobEvent(id=1)
         raise errors.FailedPrecondition("job was deleted")
 

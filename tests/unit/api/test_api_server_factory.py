@@ -21,7 +21,7 @@ from tests.support.grpc_server import serving
 class SlowJobs(job_pb2_grpc.JobServiceServicer):
     started = threading.Event()
 
-    def GetJob(self, request, context):  # noqa: N802
+    def GetJob(self, request, context):
         self.started.set()
         time.sleep(0.5)
         return job_pb2.Job(name=request.name)

@@ -43,17 +43,16 @@ def running(db: None, people: People, settings, tmp_path: Path) -> tuple[Job, st
 
 def _result() -> SegmentResult:
     now = timezone.now()
-    return SegmentResult(
+    run = ports.SegmentRun(
         start_step=0,
         end_step=2,
-        stop=None,
-        checkpoint=b"weights",
+        samples=16,
         wall_seconds=1.5,
         device_seconds=0.5,
-        samples=16,
         started_at=now - timedelta(seconds=2),
         ended_at=now,
     )
+    return SegmentResult(run=run, stop=None, checkpoint=b"weights")
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
             )
         return self.jobs[key]
 
-    def CreateJob(self, request, context):  # noqa: N802
+    def CreateJob(self, request, context):
         self._enter("CreateJob", context)
         if request.job_spec.training.learning_rate <= 0:
             abort(
@@ -114,11 +114,11 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
             self.finish(job, self.finish_on_create)
         return self.jobs[job_id]
 
-    def GetJob(self, request, context):  # noqa: N802
+    def GetJob(self, request, context):
         self._enter("GetJob", context)
         return self._job(request.name, context)
 
-    def ListJobs(self, request, context):  # noqa: N802
+    def ListJobs(self, request, context):
         self._enter("ListJobs", context)
         jobs = list(self.jobs.values())
         if request.filter:
@@ -130,7 +130,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
             jobs=jobs[start:end], next_page_token=str(end) if end < len(jobs) else ""
         )
 
-    def CancelJob(self, request, context):  # noqa: N802
+    def CancelJob(self, request, context):
         self._enter("CancelJob", context)
         job = self._job(request.name, context)
         if job.state in (job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED):
@@ -143,7 +143,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
         job.state, job.state_reason = job_pb2.CANCELLED, request.reason or "cancelled"
         return job
 
-    def WatchJob(self, request, context) -> Iterator[job_pb2.JobEvent]:  # noqa: N802
+    def WatchJob(self, request, context) -> Iterator[job_pb2.JobEvent]:
         self._enter("WatchJob", context)
         job = self._job(request.name, context)
         first = not self.watch_requests
@@ -157,7 +157,7 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
             sent += 1
             yield event
 
-    def EstimateJob(self, request, context):  # noqa: N802
+    def EstimateJob(self, request, context):
         self._enter("EstimateJob", context)
         return job_pb2.EstimateJobResponse(
             options=[

@@ -50,7 +50,7 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
         if dict(context.invocation_metadata()).get("authorization") != f"Bearer {KEY}":
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "operators only")
 
-    def GetCapacity(self, request, context):  # noqa: N802
+    def GetCapacity(self, request, context):
         self._enter("GetCapacity", context)
         holder = pb.DeviceHolder(job="organizations/acme/jobs/j1", tenant="acme", job_name="mnist")
         tiles = [
@@ -79,18 +79,18 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
             ],
         )
 
-    def Drain(self, request, context):  # noqa: N802
+    def Drain(self, request, context):
         self._enter("Drain", context)
         return pb.OperationResult(target=request.target, devices=1)
 
-    def GetQuota(self, request, context):  # noqa: N802
+    def GetQuota(self, request, context):
         self._enter("GetQuota", context)
         key = (request.tenant, request.pool)
         if key not in self.quotas:
             context.abort(grpc.StatusCode.NOT_FOUND, "no quota")
         return self.quotas[key]
 
-    def SetQuota(self, request, context):  # noqa: N802
+    def SetQuota(self, request, context):
         self._enter("SetQuota", context)
         stored = pb.Quota()
         stored.CopyFrom(request.quota)

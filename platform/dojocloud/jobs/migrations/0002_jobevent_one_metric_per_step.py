@@ -9,7 +9,7 @@ _CHUNK = 1000
 
 
 def drop_duplicate_points(apps, schema_editor):  # type: ignore[no-untyped-def]
-    JobEvent = apps.get_model("jobs", "JobEvent")  # noqa: N806 - a model class
+    JobEvent = apps.get_model("jobs", "JobEvent")
     db = schema_editor.connection.alias
     rows = (
         JobEvent.objects.using(db)

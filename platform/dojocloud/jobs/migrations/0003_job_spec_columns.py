@@ -25,7 +25,7 @@ def _columns(blob: object) -> SpecColumns:
 
 
 def fill_spec_columns(apps: Any, schema_editor: Any) -> None:
-    Job = apps.get_model("jobs", "Job")  # noqa: N806 - a model class
+    Job = apps.get_model("jobs", "Job")
     db = schema_editor.connection.alias
     batch: list[Any] = []
     for job in Job.objects.using(db).only("id", "spec").order_by("id").iterator(chunk_size=2000):
