@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "dojocloud.common",
+    "dojocloud.audit",
     "dojocloud.tenancy",
     "dojocloud.jobs",
     "dojocloud.billing",
