@@ -350,6 +350,7 @@ def _banner(stack: Stack, env: dict[str, str]) -> str:
             f"  database {env['DATABASE_URL']}",
             f"  redis    {env['REDIS_URL']}",
             f"  API key  {key}",
+            "  operator login operator / demo-password, key in .dojo/operator.env (dojo ops …)",
             "",
             "Try:  source .dojo/demo.env && dojo jobs submit examples/digits-mlp.yaml --wait",
             "      (the CLI is .venv/bin/dojo)      Ctrl-C stops everything.",

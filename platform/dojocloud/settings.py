@@ -97,6 +97,9 @@ AUTH_FAILURE_WINDOW_S = env_float("DOJO_AUTH_FAILURE_WINDOW_S", 300.0, minimum=1
 CREATE_JOB_RATE = env_int("DOJO_CREATE_JOB_RATE", 120, minimum=0)
 DEMO_PASSWORD = env_str("DOJO_DEMO_PASSWORD", "demo-password" if DEBUG else "")
 DEMO_ENV_FILE = env_path("DOJO_DEMO_ENV_FILE", Path(".dojo/demo.env"), base=REPO_DIR)
+OPERATOR_ENV_FILE = env_path("DOJO_OPERATOR_ENV_FILE", Path(".dojo/operator.env"), base=REPO_DIR)
+# An invitation's link works this long (the signed token and the row's expires_at agree).
+INVITATION_EXPIRY_DAYS = env_int("DOJO_INVITATION_EXPIRY_DAYS", 7, minimum=1, maximum=90)
 
 
 def _database() -> dict[str, object]:
@@ -150,6 +153,9 @@ INSTALLED_APPS = [
     "dojocloud.execution",
     "dojocloud.scheduling",
     *_present("dojocloud.api", "dojocloud.portal", "dojocloud.console"),
+    # After the portal: its templates/account/ override allauth's (first app wins).
+    "allauth",
+    "allauth.account",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +168,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lock-out into the lock-out page
 ]
@@ -186,13 +193,16 @@ TEMPLATES = [
 # -- limits on guessing portal logins (django-axes): per user name and, separately, per address
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before checking it
-    "django.contrib.auth.backends.ModelBackend",
+    # Sign-in by user name or email; it also does what ModelBackend does (is_active, perms).
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("DOJO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(seconds=env_float("DOJO_LOGIN_COOLOFF_S", 900.0, minimum=1.0))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+# The lock follows the account whether its user name or its email was typed.
+AXES_USERNAME_CALLABLE = "dojocloud.portal.accounts.axes_username"
 # The address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For, which any
 # client can forge, is never believed).
 
@@ -235,6 +245,46 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/jobs/"
+
+# -- accounts (django-allauth): sign-up with a verified email, sign-in by user name or email
+ACCOUNT_ADAPTER = "dojocloud.portal.accounts.PortalAccountAdapter"
+ACCOUNT_FORMS = {
+    "login": "dojocloud.portal.accounts.PortalLoginForm",
+    "reset_password_from_key": "dojocloud.portal.accounts.PortalResetPasswordKeyForm",
+}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a link scanner's GET must not verify an address
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_SESSION_REMEMBER = True  # sessions last SESSION_COOKIE_AGE, as before allauth
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Dojo Cloud] "
+# django-axes limits failed logins (per user and per address, across processes through the
+# database); allauth's own per-process counters for them would only disagree with it.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+
+# -- email: printed on the console by default (`make up`), SMTP (or files) by settings
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[env_choice("DOJO_EMAIL_BACKEND", "console", tuple(_EMAIL_BACKENDS))]
+EMAIL_FILE_PATH = env_path("DOJO_EMAIL_FILE_DIR", Path("var/mail"), base=REPO_DIR)
+EMAIL_HOST = env_str("DOJO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DOJO_EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("DOJO_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("DOJO_EMAIL_PASSWORD")
+# starttls (submission, port 587), ssl (implicit TLS, port 465) or none (a local relay).
+_EMAIL_SECURITY = env_choice("DOJO_EMAIL_SECURITY", "starttls", ("starttls", "ssl", "none"))
+EMAIL_USE_TLS = _EMAIL_SECURITY == "starttls"
+EMAIL_USE_SSL = _EMAIL_SECURITY == "ssl"
+EMAIL_TIMEOUT = env_float("DOJO_EMAIL_TIMEOUT_S", 10.0, minimum=1.0)
+DEFAULT_FROM_EMAIL = env_str("DOJO_EMAIL_FROM", "Dojo Cloud <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -1,10 +1,11 @@
 """Portal URLs (namespace `portal`), included at the site root."""
 
+from allauth.account.views import LoginView
 from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import jobs, keys, orgs
+from dojocloud.portal.views import invitations, jobs, keys, members, orgs
 
 app_name = "portal"
 
@@ -12,9 +13,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:job-list"), name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="portal/login.html", redirect_authenticated_user=True
-        ),
+        # allauth's sign-in (user name or email; mandatory email verification), with the
+        # portal's form (field `username`) and template; settings.ACCOUNT_FORMS names the form.
+        LoginView.as_view(template_name="portal/login.html"),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
@@ -25,6 +26,19 @@ urlpatterns = [
     path("jobs/<str:job_id>/events.json", jobs.job_events_json, name="job-events"),
     path("jobs/<str:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("org/", orgs.switch_org, name="switch-org"),
+    path("orgs/new/", orgs.org_new, name="org-new"),
+    path("members/", members.member_list, name="member-list"),
+    path("members/invite/", members.member_invite, name="member-invite"),
+    path("members/leave/", members.member_leave, name="member-leave"),
+    path("members/<int:membership_id>/role/", members.member_role, name="member-role"),
+    path("members/<int:membership_id>/remove/", members.member_remove, name="member-remove"),
+    path("members/<int:membership_id>/transfer/", members.member_transfer, name="member-transfer"),
+    path(
+        "members/invitations/<int:invitation_id>/revoke/",
+        members.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
 ]

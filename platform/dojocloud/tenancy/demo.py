@@ -54,7 +54,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _key_still_valid(raw: str | None, org: Organization) -> bool:
+def key_still_valid(raw: str | None, org: Organization) -> bool:
     if not raw:
         return False
     try:
@@ -63,7 +63,7 @@ def _key_still_valid(raw: str | None, org: Organization) -> bool:
         return False
 
 
-def _write_env_file(path: Path, server: str, raw_key: str) -> None:
+def write_env_file(path: Path, server: str, raw_key: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     # Created 0600 from the start: the key must never be readable by others, even briefly.
@@ -84,7 +84,7 @@ def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
     elif not Membership.objects.filter(organization=org, user=owner).exists():
         add_member(org, owner, Role.OWNER)
     raw_key = None
-    if not _key_still_valid(read_env_file(env_file).get("DOJO_API_KEY"), org):
+    if not key_still_valid(read_env_file(env_file).get("DOJO_API_KEY"), org):
         # Full scope: the demo key does whatever the demo owner's role allows, no expiry.
         _, raw_key = create_api_key(
             principal_for_user(owner, DEMO_ORG),
@@ -92,5 +92,5 @@ def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
             scope=Scope.FULL,
             expires_at=None,
         )
-        _write_env_file(env_file, server, raw_key)
+        write_env_file(env_file, server, raw_key)
     return DemoSeed(org, owner, admin, raw_key, env_file)

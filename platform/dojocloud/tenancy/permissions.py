@@ -32,7 +32,9 @@ class Action(StrEnum):
     KEYS_REVOKE_OTHERS = "keys.revoke_others"  # another member's key (not an owner's)
     KEYS_REVOKE_OWNERS = "keys.revoke_owners"  # a key created by a current owner
     MEMBERS_READ = "members.read"
-    MEMBERS_MANAGE = "members.manage"  # add, remove, change roles
+    MEMBERS_MANAGE = "members.manage"  # invite, remove, change roles (not an owner's)
+    MEMBERS_MANAGE_OWNERS = "members.manage_owners"  # make, demote, remove or invite owners
+    MEMBERS_LEAVE = "members.leave"  # leave the organization oneself
     USAGE_READ = "usage.read"  # the organization's usage and bill
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
@@ -50,6 +52,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.KEYS_REVOKE_OWNERS: "revoke an owner's API keys",
     Action.MEMBERS_READ: "list members",
     Action.MEMBERS_MANAGE: "manage members",
+    Action.MEMBERS_MANAGE_OWNERS: "make, demote or remove owners",
+    Action.MEMBERS_LEAVE: "leave the organization",
     Action.USAGE_READ: "read the organization's usage",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
@@ -73,6 +77,8 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.KEYS_REVOKE_OWNERS: _OWNERS,
     Action.MEMBERS_READ: _ALL,
     Action.MEMBERS_MANAGE: _ADMINS,
+    Action.MEMBERS_MANAGE_OWNERS: _OWNERS,  # transferring ownership too
+    Action.MEMBERS_LEAVE: _ALL,  # the last owner cannot (tenancy.members says why)
     Action.USAGE_READ: _ADMINS,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,

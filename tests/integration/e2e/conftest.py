@@ -91,6 +91,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "DATABASE_URL": db_url,
         "DOJO_DATA_DIR": str(base / "data"),
         "DOJO_DEMO_ENV_FILE": str(base / "demo.env"),
+        "DOJO_OPERATOR_ENV_FILE": str(base / "operator.env"),
         "DOJO_SCHED_INTERVAL_S": "1",
         "PROMETHEUS_MULTIPROC_DIR": str(base / "prom"),
         **_redis_env(),

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, resolve
+from django.utils import timezone
 
 from dojo.specfile import parse_yaml
 from dojocloud.common.inventory import inventory
@@ -28,9 +32,10 @@ from dojocloud.portal import urls as portal_urls
 from dojocloud.portal.views.keys import _NEW_KEY_SESSION
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.models import Device
-from dojocloud.tenancy.models import ApiKey
+from dojocloud.tenancy import invitations
+from dojocloud.tenancy.models import ApiKey, Invitation, Membership, Organization
 from dojocloud.tenancy.permissions import Action
-from dojocloud.tenancy.services import create_api_key, principal_for_user
+from dojocloud.tenancy.services import add_member, create_api_key, principal_for_user
 from tests.support.roles import SESSIONS, Caller, World, expected_allowed, make_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_request_limits")]
@@ -78,9 +83,10 @@ class Prepared:
 @dataclass(frozen=True)
 class Recipe:
     prepare: Callable[[World, Caller], Prepared]
-    kind: str = "portal"  # portal | public | console
+    kind: str = "portal"  # portal | public | console | signed-in (any account, no org needed)
     acme_object: bool = False  # names acme's object: 404 for another tenant (switch-org: 403)
     foreign: int = 404
+    expect: Callable[[Caller | None], str] | None = None  # instead of the table's answer
 
 
 def _job(world: World) -> Job:
@@ -157,6 +163,141 @@ def _quota(world: World, c: Caller) -> Prepared:
     )
 
 
+def _membership(world: World, username: str) -> Membership:
+    return Membership.objects.get(organization__slug="acme", user=world.users[username])
+
+
+def _role(whose: str, role: str) -> Callable[[World, Caller], Prepared]:
+    """Changing acme's `whose` to `role`: touching an owner is for owners only. acme gets a
+    second owner first, so the last-owner rule never decides the answer here."""
+
+    def prepare(world: World, c: Caller) -> Prepared:
+        if whose == "alice":
+            add_member(world.orgs["acme"], world.users["mia"], "member")  # reset
+        target = _membership(world, whose)
+        target.role = "owner" if whose == "alice" else "member"
+        target.save()
+        add_member(world.orgs["acme"], world.users["olga"], "owner")  # a second owner
+        owner_touched = whose == "alice" or role == "owner"
+        return Prepared(
+            "post",
+            f"/members/{target.id}/role/",
+            {"role": role},
+            changed=lambda: Membership.objects.get(id=target.id).role == role,
+            action=Action.MEMBERS_MANAGE_OWNERS if owner_touched else None,
+        )
+
+    return prepare
+
+
+def _remove(world: World, c: Caller) -> Prepared:
+    dan = world.users.get("dan") or User.objects.create_user("dan")
+    world.users["dan"] = dan
+    add_member(world.orgs["acme"], dan, "member")
+    return Prepared(
+        "post",
+        f"/members/{_membership(world, 'dan').id}/remove/",
+        changed=lambda: not Membership.objects.filter(user=dan, organization__slug="acme").exists(),
+    )
+
+
+def _transfer(world: World, c: Caller) -> Prepared:
+    add_member(world.orgs["acme"], world.users["mia"], "member")
+    target = _membership(world, "mia")
+    return Prepared(
+        "post",
+        f"/members/{target.id}/transfer/",
+        changed=lambda: Membership.objects.get(id=target.id).role == "owner",
+    )
+
+
+def _leave(world: World, c: Caller) -> Prepared:
+    # A second owner of acme, so that alice may leave too (olga and bob are the last owners
+    # of theirs: refused).
+    zoe = User.objects.get_or_create(username="zoe")[0]
+    add_member(world.orgs["acme"], zoe, "owner")
+    org = world.orgs.get(c.org)
+    before = Membership.objects.filter(organization=org, user=world.users[c.username]).exists()
+    return Prepared(
+        "post",
+        "/members/leave/",
+        changed=lambda: (
+            before
+            and not Membership.objects.filter(
+                organization=org, user=world.users[c.username]
+            ).exists()
+        ),
+    )
+
+
+def _invite(world: World, c: Caller) -> Prepared:
+    before = Invitation.objects.count()
+    return Prepared(
+        "post",
+        "/members/invite/",
+        {"email": f"new-{before}@example.com", "role": "member"},
+        changed=lambda: Invitation.objects.count() > before,
+    )
+
+
+def _invitation(world: World, role: str = "member") -> Invitation:
+    return Invitation.objects.create(
+        organization=world.orgs["acme"],
+        email=f"inv-{Invitation.objects.count()}@example.com",
+        role=role,
+        invited_by=world.users["alice"],
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+
+
+def _revoke_invitation(world: World, c: Caller) -> Prepared:
+    inv = _invitation(world)
+    return Prepared(
+        "post",
+        f"/members/invitations/{inv.id}/revoke/",
+        changed=lambda: Invitation.objects.get(id=inv.id).revoked_at is not None,
+    )
+
+
+def _accept(world: World, c: Caller) -> Prepared:
+    """An invitation to the caller's own verified address."""
+    inv = _invitation(world)
+    Invitation.objects.filter(id=inv.id).update(email=f"{c.username}@example.com")
+    EmailAddress.objects.get_or_create(
+        user=world.users[c.username],
+        email=f"{c.username}@example.com",
+        defaults={"verified": True, "primary": True},
+    )
+    inv.refresh_from_db()
+    return Prepared(
+        "post",
+        f"/invitations/{invitations.token_for(inv)}/",
+        changed=lambda: Invitation.objects.get(id=inv.id).accepted_at is not None,
+    )
+
+
+def _accept_expected(c: Caller | None) -> str:
+    if c is None:
+        return "302 login"
+    return "409" if c.in_acme else "302"  # a member of acme already: refused, left unused
+
+
+def _leave_expected(c: Caller | None) -> str:
+    if c is None:
+        return "302 login"
+    return "409" if c.username in ("olga", "bob") else "302"  # the last owner cannot leave
+
+
+def _new_org(world: World, c: Caller) -> Prepared:
+    before = Organization.objects.count()
+    return Prepared(
+        "post",
+        "/orgs/new/",
+        {"name": "New", "slug": f"new-{c.username}-{before}"},
+        changed=lambda: Organization.objects.count() > before,
+    )
+
+
 def _get(path: str | Callable[[World], str]) -> Callable[[World, Caller], Prepared]:
     return lambda w, c: Prepared("get", path if isinstance(path, str) else path(w))
 
@@ -184,6 +325,22 @@ RECIPES: dict[str, Recipe] = {
     "portal:key-revoke#member's": Recipe(_revoke("mia"), acme_object=True),
     "portal:key-revoke#admin's": Recipe(_revoke("adam"), acme_object=True),
     "portal:key-revoke#owner's": Recipe(_revoke("alice"), acme_object=True),
+    "portal:org-new": Recipe(_get("/orgs/new/"), kind="signed-in"),
+    "portal:org-new#post": Recipe(_new_org, kind="signed-in"),
+    "portal:member-list": Recipe(_get("/members/")),
+    "portal:member-invite": Recipe(_invite),
+    "portal:member-role#member": Recipe(_role("mia", "viewer"), acme_object=True),
+    "portal:member-role#to-owner": Recipe(_role("mia", "owner"), acme_object=True),
+    "portal:member-role#owner's": Recipe(_role("alice", "admin"), acme_object=True),
+    "portal:member-remove": Recipe(_remove, acme_object=True),
+    "portal:member-transfer": Recipe(_transfer, acme_object=True),
+    "portal:member-leave": Recipe(_leave, expect=_leave_expected),
+    "portal:invitation-revoke": Recipe(_revoke_invitation, acme_object=True),
+    "portal:invitation": Recipe(
+        _get(lambda w: f"/invitations/{invitations.token_for(_invitation(w))}/"),
+        kind="public",
+    ),
+    "portal:invitation#accept": Recipe(_accept, kind="signed-in", expect=_accept_expected),
     "console:overview": Recipe(_get("/console/"), kind="console"),
     "console:device-action": Recipe(_drain, kind="console"),
     "console:job-action": Recipe(_requeue, kind="console"),
@@ -221,12 +378,18 @@ def _ok(prepared: Prepared) -> str:
 
 
 def expected(recipe: Recipe, prepared: Prepared, c: Caller | None) -> str:
+    if recipe.expect is not None:
+        return recipe.expect(c)
     if recipe.kind == "public":
+        if prepared.path.startswith("/invitations/"):
+            return "200"  # the link shows its invitation to whoever holds it
         return {"/login/": "200" if c is None else "302", "/logout/": "302 login"}.get(
             prepared.path, "302"
         )
     if c is None:
         return "302 login"
+    if recipe.kind == "signed-in":
+        return _ok(prepared)
     if recipe.kind == "console":
         return _ok(prepared) if c.username == OPERATOR else "302 login"
     if recipe.acme_object and not c.in_acme:

@@ -1,6 +1,7 @@
 """manage.py seed_demo: idempotent demo data for `make up`. It composes tenancy (the demo
-organization, users and API key, see dojocloud.tenancy.demo) and scheduling (the devices of
-the inventory), so it belongs to a top-layer app."""
+organization, users and API key, see dojocloud.tenancy.demo; the operators' organization,
+its operator and key, dojocloud.tenancy.operators) and scheduling (the devices of the
+inventory), so it belongs to a top-layer app."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dojocloud.common.inventory import inventory
 from dojocloud.scheduling.facade import sync_inventory
-from dojocloud.tenancy.facade import seed_demo
+from dojocloud.tenancy.facade import seed_demo, seed_operators
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             "--server", default=tls + settings.GRPC_ADDR, help="DOJO_SERVER written to the env file"
         )
         parser.add_argument("--env-file", default=str(settings.DEMO_ENV_FILE))
+        parser.add_argument("--operator-env-file", default=str(settings.OPERATOR_ENV_FILE))
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.DEMO_PASSWORD
@@ -45,3 +47,17 @@ class Command(BaseCommand):
             out.write(f"written to {seed.env_file}")
         else:
             out.write(f"API key: unchanged, in {seed.env_file}")
+        ops = seed_operators(
+            password=password,
+            env_file=Path(options["operator_env_file"]),
+            server=options["server"],
+        )
+        out.write(
+            f"operators: organization {ops.organization.slug}, login {ops.operator.username} "
+            "(same password; staff: the console too)"
+        )
+        if ops.raw_key:
+            out.write(f"operator API key (shown once): {ops.raw_key}")
+            out.write(f"written to {ops.env_file}")
+        else:
+            out.write(f"operator API key: unchanged, in {ops.env_file}")
