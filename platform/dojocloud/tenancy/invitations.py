@@ -1,7 +1,8 @@
 """Invitations by email: an admin invites an address with a role; whoever signs in with that
 address, verified, accepts and becomes a member with that role.
 
-The link's token is `django.core.signing` over the invitation's id and email, salted, with
+The link's token is `django.core.signing` over the invitation's id (and a digest of its
+email and creation time, binding it to that row), salted, with
 its timestamp: nothing secret is stored (the row holds no token; a token is only ever
 derived with the SECRET_KEY), a changed token fails its signature, and it expires after
 settings.INVITATION_EXPIRY_DAYS (DOJO_INVITATION_EXPIRY_DAYS, default 7) as the row's
@@ -14,6 +15,7 @@ invitation stays pending for the right account.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -56,8 +58,15 @@ def expiry() -> timedelta:
     return timedelta(days=settings.INVITATION_EXPIRY_DAYS)
 
 
+def _binding(invitation: Invitation) -> str:
+    """Ties a token to this row (an id reused after a database reset does not match), without
+    putting the address into the link."""
+    text = f"{invitation.email.lower()}|{invitation.created_at.isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def token_for(invitation: Invitation) -> str:
-    return signing.dumps({"i": invitation.pk, "e": invitation.email.lower()}, salt=SALT)
+    return signing.dumps({"i": invitation.pk, "b": _binding(invitation)}, salt=SALT)
 
 
 def _target(invitation: Invitation) -> str:
@@ -156,7 +165,7 @@ def resolve(token: str, *, lock: bool = False) -> Invitation:
     if lock:
         qs = qs.select_for_update(of=("self",))  # not the nullable inviter's row (PostgreSQL)
     invitation = qs.filter(pk=data["i"]).first()
-    if invitation is None or invitation.email.lower() != data.get("e"):
+    if invitation is None or _binding(invitation) != data.get("b"):
         raise InvitationUnusable(
             "invalid", "This invitation no longer exists: its organization may have been deleted."
         )
