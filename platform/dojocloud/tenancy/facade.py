@@ -4,6 +4,7 @@ Services, the frozen Principal and the permission table (tenancy.permissions: ac
 roles, key scopes, the operator and console grants); the model classes other apps read
 (console's admin, the foreign keys' types) are re-exported as they are."""
 
+from dojocloud.tenancy.actors import actor_for, key_label
 from dojocloud.tenancy.demo import DemoSeed, seed_demo
 from dojocloud.tenancy.models import ApiKey, Membership, Organization, Role, Scope
 from dojocloud.tenancy.permissions import (
@@ -50,6 +51,7 @@ __all__ = [
     "Principal",
     "Role",
     "Scope",
+    "actor_for",
     "add_member",
     "allows",
     "api_keys_for",
@@ -57,6 +59,7 @@ __all__ = [
     "console_allows",
     "create_api_key",
     "create_organization",
+    "key_label",
     "operator_org",
     "organizations_for_user",
     "principal_for_user",

@@ -34,6 +34,7 @@ class Action(StrEnum):
     MEMBERS_READ = "members.read"
     MEMBERS_MANAGE = "members.manage"  # add, remove, change roles
     USAGE_READ = "usage.read"  # the organization's usage and bill
+    AUDIT_READ = "audit.read"  # the organization's audit log (operators: every one's)
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
 
@@ -51,6 +52,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.MEMBERS_READ: "list members",
     Action.MEMBERS_MANAGE: "manage members",
     Action.USAGE_READ: "read the organization's usage",
+    Action.AUDIT_READ: "read the organization's audit log",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
 }
@@ -74,6 +76,7 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.MEMBERS_READ: _ALL,
     Action.MEMBERS_MANAGE: _ADMINS,
     Action.USAGE_READ: _ADMINS,
+    Action.AUDIT_READ: _ADMINS,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
@@ -87,6 +90,7 @@ _READS = frozenset(
         Action.KEYS_READ,
         Action.MEMBERS_READ,
         Action.USAGE_READ,
+        Action.AUDIT_READ,
         Action.OPERATOR_READ,
     }
 )

@@ -57,6 +57,12 @@ def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
     return decorate
 
 
+def remote_addr(request: HttpRequest) -> str:
+    """Where the request came from, for the audit trail: REMOTE_ADDR only (X-Forwarded-For
+    is the client's to forge; django-axes is configured the same way)."""
+    return str(request.META.get("REMOTE_ADDR", "") or "")
+
+
 def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
     # can_write only shows or hides buttons: the views and services enforce the table.
     orgs = organizations_for_user(principal.user) if principal.user is not None else []
