@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import jobs, keys, orgs
+from dojocloud.portal.views import audit, jobs, keys, orgs
 
 app_name = "portal"
 
@@ -25,6 +25,8 @@ urlpatterns = [
     path("jobs/<str:job_id>/events.json", jobs.job_events_json, name="job-events"),
     path("jobs/<str:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
     path("org/", orgs.switch_org, name="switch-org"),
+    path("org/audit/", audit.audit_log, name="audit-log"),
+    path("org/audit.csv", audit.audit_csv, name="audit-csv"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
 ]
