@@ -19,8 +19,14 @@ from typing import Any
 import grpc
 import pytest
 
-from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc, scheduler_pb2
-from dojo.v1 import scheduler_pb2_grpc
+from dojo.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    job_pb2,
+    job_pb2_grpc,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
 from dojo.v1 import scheduler_pb2 as pb
 from dojocloud.api.audit_service import AuditService
 from dojocloud.api.job_service import JobService
