@@ -205,7 +205,7 @@ def _revoke(keys: QuerySet[ApiKey], actor: Actor) -> int:
         active = list(
             keys.filter(revoked_at__isnull=True)
             .select_related("organization", "created_by")
-            .select_for_update()
+            .select_for_update(of=("self",))  # PostgreSQL: not the nullable creator's side
         )
         now = timezone.now()
         count = ApiKey.objects.filter(
