@@ -47,7 +47,7 @@ class AuditFilterForm(forms.Form):
             self.add_error("until", "must be on or after From")
         return data
 
-    def to_filter(self, organization_id: int | None) -> AuditFilter:
+    def to_filter(self, organization_id: int | None, account_of: int | None = None) -> AuditFilter:
         """The dates as whole UTC days: From's midnight up to the day after To."""
         data = self.cleaned_data
         since, until = data.get("since"), data.get("until")
@@ -57,6 +57,7 @@ class AuditFilterForm(forms.Form):
             actor=(data.get("actor") or "").strip(),
             since=datetime.combine(since, time.min, UTC) if since else None,
             until=datetime.combine(until, time.min, UTC) + timedelta(days=1) if until else None,
+            account_of=account_of,
         )
 
 

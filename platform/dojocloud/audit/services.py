@@ -78,6 +78,9 @@ class AuditFilter:
     actor: str = ""  # substring of the actor label
     since: datetime | None = None
     until: datetime | None = None
+    # With an organization: also this user's own account rows (no organization: their
+    # sign-up, sign-ins), never another member's.
+    account_of: int | None = None
 
 
 def scrub(value: Any) -> Any:
@@ -237,7 +240,10 @@ def _filtered(flt: AuditFilter) -> Any:
     if flt.organization_id is not None:
         # By id, not slug: a new organization that reuses a deleted one's slug sees nothing
         # of it (the deleted one's rows keep their slug, and a null organization).
-        qs = qs.filter(organization_id=flt.organization_id)
+        mine = Q(organization_id=flt.organization_id)
+        if flt.account_of is not None:
+            mine |= Q(organization__isnull=True, actor_user_id=flt.account_of)
+        qs = qs.filter(mine)
     if flt.action:
         qs = (
             qs.filter(action__startswith=flt.action)
