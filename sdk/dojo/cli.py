@@ -4,6 +4,7 @@
     dojo jobs cancel NAME [--reason]   dojo jobs watch NAME    dojo jobs estimate FILE
     dojo ops capacity | queue | drain | undrain | fail | quota | preempt | requeue
                                        (operators; see `dojo ops --help`)
+    dojo audit list [--action A] [--actor U] [--since T]  (owners, admins, operators)
 
 Reads DOJO_SERVER, DOJO_API_KEY, DOJO_TIMEOUT, DOJO_TLS, DOJO_TLS_CA and DOJO_INSECURE (flags
 override them). `--output json` prints machine-readable JSON (JSON lines for watch).
@@ -16,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import cli_ops, render, specfile
+from dojo import cli_audit, cli_ops, render, specfile
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dojo", description="Dojo Cloud command line", epilog=EPILOG
     )
     _common(parser)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{jobs,ops}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{jobs,ops,audit}")
     jobs = groups.add_parser("jobs", help="submit and manage training jobs").add_subparsers(
         dest="command", required=True
     )
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
     estimate.add_argument("file")
     cli_ops.register(groups, _common, EPILOG)
+    cli_audit.register(groups, _common, EPILOG)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Typed client for Dojo Cloud's JobService.
+"""Typed client for Dojo Cloud's JobService and AuditService.
 
 Every call carries a deadline (the config's timeout unless given) and the API key. Failures
 raise `dojo.errors.DojoError` subclasses. CreateJob carries a request id, so the client can
@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from functools import cached_property
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
@@ -26,7 +27,7 @@ from google.protobuf.message import Message
 
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, from_rpc_error
-from dojo.v1 import job_pb2, job_pb2_grpc
+from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
@@ -230,6 +231,69 @@ class Client(ServiceClient):
         request = job_pb2.EstimateJobRequest(job_spec=spec)
         response = self._read(self._stub.EstimateJob, request, job_pb2.EstimateJobResponse, timeout)
         return list(response.options)
+
+    @cached_property
+    def _audit_stub(self) -> audit_pb2_grpc.AuditServiceStub:
+        return audit_pb2_grpc.AuditServiceStub(self._channel)
+
+    def list_audit_events_page(
+        self,
+        *,
+        parent: str = "",
+        page_size: int = 100,
+        page_token: str = "",
+        action: str = "",
+        actor: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        timeout: float | None = None,
+    ) -> audit_pb2.ListAuditEventsResponse:
+        """One page of the audit log, newest first (owners and admins; operators may name
+        any organization, or "organizations/-" for everything)."""
+        request = audit_pb2.ListAuditEventsRequest(
+            parent=parent, page_size=page_size, page_token=page_token, action=action, actor=actor
+        )
+        if since is not None:
+            request.since.FromDatetime(since)
+        if until is not None:
+            request.until.FromDatetime(until)
+        return self._read(
+            self._audit_stub.ListAuditEvents,
+            request,
+            audit_pb2.ListAuditEventsResponse,
+            timeout,
+        )
+
+    def list_audit_events(
+        self,
+        *,
+        parent: str = "",
+        action: str = "",
+        actor: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 100,
+        timeout: float | None = None,
+    ) -> Iterator[audit_pb2.AuditEvent]:
+        """Every matching audit event, newest first, fetched page by page. `action` is an
+        event name ("key.created") or a prefix ending in "." ("member."); `actor` a
+        substring of who did it; `since` inclusive, `until` exclusive."""
+        token = ""
+        while True:
+            page = self.list_audit_events_page(
+                parent=parent,
+                page_size=page_size,
+                page_token=token,
+                action=action,
+                actor=actor,
+                since=since,
+                until=until,
+                timeout=timeout,
+            )
+            yield from page.events
+            token = page.next_page_token
+            if not token:
+                return
 
     def watch_job(
         self, name: str, *, after_event_id: int = 0, stream_timeout: float = WATCH_STREAM_TIMEOUT

@@ -119,3 +119,27 @@ def test_sign_up_create_invite_accept_change_role(
         "member.role_changed",
     ], steps
     assert steps[-1][1:] == ("olivia", "user:sam")
+
+    # The owner's audit page shows each step: their own sign-up (a row of no organization,
+    # shown to its user only), then the organization's rows; the invitee's sign-up is sam's.
+    page.click("text=Audit log")
+    expect(page.locator("h1")).to_contain_text("Audit log")
+    shown = [
+        a
+        for a in page.locator("tr[data-action]").evaluate_all(
+            "rows => rows.map(r => r.dataset.action)"
+        )
+        if not a.startswith("log")
+    ]
+    assert shown == [
+        "member.role_changed",
+        "member.added",
+        "invitation.accepted",
+        "invitation.created",
+        "organization.created",
+        "user.signed_up",
+    ], shown
+    role_row = page.locator('tr[data-action="member.role_changed"]')
+    expect(role_row.locator(".audit-actor")).to_have_text("olivia")
+    expect(role_row.locator(".audit-change")).to_contain_text("member → admin")
+    page.screenshot(path=f"{SHOTS}-audit.png", full_page=True)

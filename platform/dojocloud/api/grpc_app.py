@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 from django.conf import settings
 
+from dojocloud.api.audit_service import add_audit_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
@@ -83,13 +84,14 @@ def build_api_server(
     address: str, *, max_workers: int = 16, tls: ServerTLS | None = None
 ) -> tuple[grpc.Server, int]:
     """Every public service of the API process: JobService for customers, SchedulerService
-    for operators. Half the worker threads at most serve WatchJob streams; the rest stay free
+    for operators, AuditService for both. Half the worker threads at most serve WatchJob streams; the rest stay free
     for unary calls. With `tls` the port serves TLS only; without, plain text only. A request
     over DOJO_GRPC_MAX_MESSAGE_BYTES is INVALID_ARGUMENT naming the limit."""
 
     def add_services(server: grpc.Server) -> None:
         add_job_service(server, max_streams=max(1, max_workers // 2))
         add_scheduler_service(server)
+        add_audit_service(server)
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.

@@ -5,7 +5,8 @@ become gRPC statuses in dojocloud.api.interceptors.
 Who is an operator: tenancy's operator grant, decided at each call: a key whose creator is
 an owner or admin of settings.OPERATOR_ORG (DOJO_OPERATOR_ORG, default "operators") now;
 reads need operator.read, changes operator.act (a read-only key of an operator only reads).
-Actions are recorded as done by "<key label>@<org>".
+Actions are recorded on jobs as done by "<key label>@<org>", and in the audit trail as
+the key ("key dojo_ab12cd34 (olga)") from the call's peer.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
 from dojocloud.api.auth import rpc
 from dojocloud.api.mappers import parse_job_name
+from dojocloud.audit.facade import Actor
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.jobs.facade import Job
 from dojocloud.scheduling import facade as scheduling
 from dojocloud.scheduling.facade import OperationResult, QuotaSpec, QuotaView
-from dojocloud.tenancy.facade import Action, Principal
+from dojocloud.tenancy.facade import Action, Principal, actor_for
 
 MAX_QUEUE_PAGE = 1000
 READ, ACT = Action.OPERATOR_READ, Action.OPERATOR_ACT
@@ -32,6 +34,11 @@ READ, ACT = Action.OPERATOR_READ, Action.OPERATOR_ACT
 def actor(principal: Principal) -> str:
     """The operator's label for the records."""
     return f"{principal.label}@{principal.organization.slug}"
+
+
+def audited(principal: Principal, context: grpc.ServicerContext) -> Actor:
+    """The operator as the audit trail names them, calling from the gRPC peer."""
+    return actor_for(principal, context.peer() or "")
 
 
 # --- mapper: scheduling read models and results -> wire ---------------------------------
@@ -211,7 +218,11 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
     ) -> pb.OperationResult:
         return result_to_proto(
             scheduling.drain(
-                request.target, evict=request.evict, actor=actor(principal), reason=request.reason
+                request.target,
+                evict=request.evict,
+                actor=actor(principal),
+                reason=request.reason,
+                audit_actor=audited(principal, context),
             )
         )
 
@@ -223,7 +234,12 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         principal: Principal,
     ) -> pb.OperationResult:
         return result_to_proto(
-            scheduling.undrain(request.target, actor=actor(principal), reason=request.reason)
+            scheduling.undrain(
+                request.target,
+                actor=actor(principal),
+                reason=request.reason,
+                audit_actor=audited(principal, context),
+            )
         )
 
     @rpc(ACT)
@@ -234,7 +250,12 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         principal: Principal,
     ) -> pb.OperationResult:
         return result_to_proto(
-            scheduling.mark_failed(request.target, actor=actor(principal), reason=request.reason)
+            scheduling.mark_failed(
+                request.target,
+                actor=actor(principal),
+                reason=request.reason,
+                audit_actor=audited(principal, context),
+            )
         )
 
     @rpc(READ)
@@ -265,7 +286,10 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         principal: Principal,
     ) -> pb.Quota:
         view = scheduling.set_quota(
-            quota_from_proto(request.quota), actor=actor(principal), reason=request.reason
+            quota_from_proto(request.quota),
+            actor=actor(principal),
+            reason=request.reason,
+            audit_actor=audited(principal, context),
         )
         return quota_to_proto(view)
 
@@ -276,7 +300,7 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.JobPlacement:
-        return _job_action(scheduling.preempt_job, request, principal)
+        return _job_action(scheduling.preempt_job, request, principal, context)
 
     @rpc(ACT)
     def RequeueJob(
@@ -285,18 +309,25 @@ class SchedulerService(scheduler_pb2_grpc.SchedulerServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> pb.JobPlacement:
-        return _job_action(scheduling.requeue_job, request, principal)
+        return _job_action(scheduling.requeue_job, request, principal, context)
 
 
 def _job_action(
     action: Callable[..., Job],
     request: pb.PreemptJobRequest | pb.RequeueJobRequest,
     principal: Principal,
+    context: grpc.ServicerContext,
 ) -> pb.JobPlacement:
     """An operator's action on one job, named in full: preempt or requeue."""
     tenant, job_id = _operator_job_name(request.name)
     return job_to_proto(
-        action(job_id, actor=actor(principal), reason=request.reason, tenant=tenant)
+        action(
+            job_id,
+            actor=actor(principal),
+            reason=request.reason,
+            tenant=tenant,
+            audit_actor=audited(principal, context),
+        )
     )
 
 

@@ -78,6 +78,9 @@ class AuditFilter:
     actor: str = ""  # substring of the actor label
     since: datetime | None = None
     until: datetime | None = None
+    # With an organization: also this user's own account rows (no organization: their
+    # sign-up, sign-ins), never another member's.
+    account_of: int | None = None
 
 
 def scrub(value: Any) -> Any:
@@ -203,12 +206,44 @@ def csv_lines(rows: Iterable[AuditRow]) -> Iterable[str]:
         yield buf.getvalue()
 
 
+MAX_ACTOR_FILTER = 200
+
+
+def check_filter(flt: AuditFilter) -> None:
+    """InvalidArgument naming every bad field: an action that is no event's name nor a
+    prefix of one ending in ".", an over-long actor, a range that ends before it starts."""
+    bad: list[FieldViolation] = []
+    names = [str(a) for a in AuditAction]
+    if flt.action and not (
+        flt.action in names
+        or (flt.action.endswith(".") and any(n.startswith(flt.action) for n in names))
+    ):
+        prefixes = sorted({n.split(".")[0] + "." for n in names if "." in n})
+        bad.append(
+            FieldViolation(
+                "action",
+                f"{flt.action[:64]!r} is no event: name one ({', '.join(names[:3])}, ...) "
+                f"or a prefix: {', '.join(prefixes)}",
+            )
+        )
+    if len(flt.actor) > MAX_ACTOR_FILTER:
+        bad.append(FieldViolation("actor", f"at most {MAX_ACTOR_FILTER} characters"))
+    if flt.since is not None and flt.until is not None and flt.until <= flt.since:
+        bad.append(FieldViolation("until", "must be after since"))
+    if bad:
+        raise InvalidArgument(bad)
+
+
 def _filtered(flt: AuditFilter) -> Any:
+    check_filter(flt)
     qs = AuditEvent.objects.all()
     if flt.organization_id is not None:
         # By id, not slug: a new organization that reuses a deleted one's slug sees nothing
         # of it (the deleted one's rows keep their slug, and a null organization).
-        qs = qs.filter(organization_id=flt.organization_id)
+        mine = Q(organization_id=flt.organization_id)
+        if flt.account_of is not None:
+            mine |= Q(organization__isnull=True, actor_user_id=flt.account_of)
+        qs = qs.filter(mine)
     if flt.action:
         qs = (
             qs.filter(action__startswith=flt.action)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import user_passes_test
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 
 from dojocloud.tenancy.facade import console_allows
 
 CONSOLE = "console"  # the grant a console view requires (its `grant` attribute)
 
 
-def console_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     gated = user_passes_test(console_allows, login_url="admin:login")(view)
     gated.grant = CONSOLE  # type: ignore[attr-defined]
     return gated

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from dojocloud.audit.facade import Actor
 from dojocloud.common.errors import DojoError, FieldViolation, InvalidArgument
 from dojocloud.console.access import console_view
 from dojocloud.scheduling import facade as scheduling
@@ -31,6 +32,11 @@ JOB_ACTIONS = {"preempt": scheduling.preempt_job, "requeue": scheduling.requeue_
 
 def _actor(request: HttpRequest) -> str:
     return f"user:{request.user.get_username()}"
+
+
+def audit_actor(request: HttpRequest) -> Actor:
+    """The staff user as the audit trail names them, from the request's address."""
+    return Actor.for_user(request.user, str(request.META.get("REMOTE_ADDR", "") or ""))  # type: ignore[arg-type]
 
 
 def _done(request: HttpRequest, work: Callable[[], str]) -> HttpResponse:
@@ -53,7 +59,10 @@ def _call(
     if action is None:
         raise _bad("action", choices)
     return action(
-        request.POST.get(subject, ""), actor=_actor(request), reason=request.POST.get("reason", "")
+        request.POST.get(subject, ""),
+        actor=_actor(request),
+        reason=request.POST.get("reason", ""),
+        audit_actor=audit_actor(request),
     )
 
 
@@ -111,7 +120,10 @@ def quota_action(request: HttpRequest) -> HttpResponse:
             weight=_weight(request),
         )
         view = scheduling.set_quota(
-            spec, actor=_actor(request), reason=request.POST.get("reason", "")
+            spec,
+            actor=_actor(request),
+            reason=request.POST.get("reason", ""),
+            audit_actor=audit_actor(request),
         )
         return f"quota of {view.spec.tenant} in {view.spec.pool}: {view.spec.nominal} nominal"
 

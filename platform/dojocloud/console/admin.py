@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from dojocloud.billing.facade import UsageRecord
+from dojocloud.console.actions import audit_actor
 from dojocloud.jobs.facade import Checkpoint, Job, JobEvent
 from dojocloud.scheduling.facade import (
     Allocation,
@@ -236,7 +237,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         # The tenancy service owns the rule (who may revoke, what is recorded).
         count = tenancy.revoke_api_keys_as_operator(
-            request.user, queryset.values_list("id", flat=True)
+            request.user, queryset.values_list("id", flat=True), actor=audit_actor(request)
         )
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)
 

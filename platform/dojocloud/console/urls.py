@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dojocloud.console import actions, views
+from dojocloud.console import actions, audit, views
 
 app_name = "console"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("actions/device", actions.device_action, name="device-action"),
     path("actions/job", actions.job_action, name="job-action"),
     path("actions/quota", actions.quota_action, name="quota-action"),
+    path("audit/", audit.audit_log, name="audit-log"),
+    path("audit.csv", audit.audit_csv, name="audit-csv"),
 ]

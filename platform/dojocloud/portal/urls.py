@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import invitations, jobs, keys, members, orgs
+from dojocloud.portal.views import audit, invitations, jobs, keys, members, orgs
 
 app_name = "portal"
 
@@ -39,6 +39,8 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path("invitations/<str:token>/", invitations.invitation, name="invitation"),
+    path("org/audit/", audit.audit_log, name="audit-log"),
+    path("org/audit.csv", audit.audit_csv, name="audit-csv"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
 ]

@@ -6,15 +6,23 @@ Targets are device ids or prefixes: a tile "dojo/e0/c0/t0/r0c1", a tray "dojo/e0
 cabinet "dojo/e0/c0", a GPU node "gpu-a100/n0" or one GPU "gpu-a100/n0/g3". The rules (which
 devices a target hits, the Preempt each action makes) are scheduler.core.operator_rules';
 this module applies them to the database. Device states persist in Device.status.
+
+Each action appends an audit row in its transaction (`audit_actor`: who and from where, as
+the adapter saw the call; default the `actor` label from nowhere). Device actions are the
+fleet's (no organization: operators read them); an action on one job is also its
+organization's, so the tenant's admins see that an operator moved their job.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 
+from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs.facade import Job, lifecycle, record_state_event
 from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
@@ -73,20 +81,41 @@ def _why(actor: str, reason: str, default: str) -> str:
     return f"{reason.strip() or default} (by {actor})"
 
 
-def _set_status(target: str, status: str) -> tuple[str, int]:
-    """The normalised target and how many inventory devices it set."""
+def _set_status(target: str, status: str) -> tuple[str, int, dict[str, int]]:
+    """The normalised target, how many inventory devices it set, and how many were in each
+    status before (for the audit row)."""
     target = _target(target)
     ids = _devices(target)
+    before: Counter[str] = Counter()
     for i in range(0, len(ids), _UPDATE_CHUNK):
-        Device.objects.filter(id__in=ids[i : i + _UPDATE_CHUNK]).update(status=status)
-    return target, len(ids)
+        chunk = ids[i : i + _UPDATE_CHUNK]
+        before.update(Device.objects.filter(id__in=chunk).values_list("status", flat=True))
+        Device.objects.filter(id__in=chunk).update(status=status)
+    return target, len(ids), dict(sorted(before.items()))
 
 
-def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> OperationResult:
+def _audit_device(
+    action: AuditAction,
+    who: Actor,
+    target: str,
+    before: dict[str, int],
+    after: Mapping[str, object],
+) -> None:
+    record(action, actor=who, target=f"devices/{target}", before={"status": before}, after=after)
+
+
+def drain(
+    target: str,
+    *,
+    evict: bool,
+    actor: str,
+    reason: str = "",
+    audit_actor: Actor | None = None,
+) -> OperationResult:
     """No new work on the target. evict=True: its running jobs checkpoint and move now;
     otherwise they run to completion there first."""
     with transaction.atomic():
-        normal, count = _set_status(target, DeviceStatus.DRAINING)
+        normal, count, before = _set_status(target, DeviceStatus.DRAINING)
         jobs = _jobs_on(normal)
         why = _why(actor, reason, "maintenance")
         for job_id in jobs:
@@ -96,27 +125,51 @@ def drain(target: str, *, evict: bool, actor: str, reason: str = "") -> Operatio
                 )
             else:
                 _note(job_id, f"{target} draining; the job finishes here first: {why}")
+        after = {"status": {DeviceStatus.DRAINING.value: count}, "evict": evict, "jobs": list(jobs)}
+        _audit_device(
+            AuditAction.DEVICE_DRAINED,
+            audit_actor or Actor(label=actor),
+            normal,
+            before,
+            {**after, "reason": reason},
+        )
         transaction.on_commit(wake)
     return OperationResult(target, count, jobs)
 
 
-def undrain(target: str, *, actor: str, reason: str = "") -> OperationResult:
+def undrain(
+    target: str, *, actor: str, reason: str = "", audit_actor: Actor | None = None
+) -> OperationResult:
     """Back in service (also after a repair of failed hardware)."""
     with transaction.atomic():
-        normal, count = _set_status(target, DeviceStatus.FREE)
+        normal, count, before = _set_status(target, DeviceStatus.FREE)
+        after = {"status": {DeviceStatus.FREE.value: count}, "reason": reason}
+        _audit_device(
+            AuditAction.DEVICE_UNDRAINED, audit_actor or Actor(label=actor), normal, before, after
+        )
         transaction.on_commit(wake)
     return OperationResult(target, count, _jobs_on(normal))
 
 
-def mark_failed(target: str, *, actor: str, reason: str = "") -> OperationResult:
+def mark_failed(
+    target: str, *, actor: str, reason: str = "", audit_actor: Actor | None = None
+) -> OperationResult:
     """The hardware is gone: its jobs go back to the queue now and resume elsewhere from
     their last checkpoint (work since then is redone)."""
     with transaction.atomic():
-        normal, count = _set_status(target, DeviceStatus.FAILED)
+        normal, count, before = _set_status(target, DeviceStatus.FAILED)
         jobs = _jobs_on(normal)
         why = _why(actor, reason, "hardware fault")
         for job_id in jobs:
             force_requeue(rules.failure_preempt(job_id, target, why), actor=actor)
+        after = {"status": {DeviceStatus.FAILED.value: count}, "jobs": list(jobs), "reason": reason}
+        _audit_device(
+            AuditAction.DEVICE_MARKED_FAILED,
+            audit_actor or Actor(label=actor),
+            normal,
+            before,
+            after,
+        )
         transaction.on_commit(wake)
     return OperationResult(target, count, jobs)
 
@@ -128,29 +181,77 @@ def _job(job_id: str, tenant: str) -> Job:
     return job
 
 
-def preempt_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") -> Job:
+def _audit_job(
+    action: AuditAction, who: Actor, job: Job, before: str, after: str, reason: str
+) -> None:
+    record(
+        action,
+        actor=who,
+        org_slug=job.organization.slug,
+        organization_id=job.organization_id,
+        target=job.resource_name,
+        before={"state": before},
+        after={"state": after, "reason": reason},
+    )
+
+
+def preempt_job(
+    job_id: str,
+    *,
+    actor: str,
+    reason: str = "",
+    tenant: str = "",
+    audit_actor: Actor | None = None,
+) -> Job:
     """Checkpoint, then back to the queue (the job keeps its place by priority and age)."""
     job = _job(job_id, tenant)
     if job.state not in lifecycle.PLACED_STATES:
         raise FailedPrecondition(f"job {job.id} is {job.state}, not running")
     why = _why(actor, reason, "operator request")
-    if not request_preemption(rules.operator_preempt(job.id, why, _grace_s()), actor=actor):
-        raise FailedPrecondition(f"job {job.id} is already being preempted")
+    with transaction.atomic():
+        if not request_preemption(rules.operator_preempt(job.id, why, _grace_s()), actor=actor):
+            raise FailedPrecondition(f"job {job.id} is already being preempted")
+        # The state stays until the worker checkpoints: the row says a preemption was asked.
+        _audit_job(
+            AuditAction.JOB_PREEMPTED,
+            audit_actor or Actor(label=actor),
+            job,
+            job.state,
+            "preempt requested",
+            reason,
+        )
     wake()
     job.refresh_from_db()
     return job
 
 
-def requeue_job(job_id: str, *, actor: str, reason: str = "", tenant: str = "") -> Job:
+def requeue_job(
+    job_id: str,
+    *,
+    actor: str,
+    reason: str = "",
+    tenant: str = "",
+    audit_actor: Actor | None = None,
+) -> Job:
     """Back to the queue now, without waiting for a checkpoint: it resumes from its last
     saved one. Also unsticks a job left PREEMPTED."""
     job = _job(job_id, tenant)
     why = _why(actor, reason, "requeue")
-    if not force_requeue(rules.requeue_preempt(job.id, why), actor=actor):
-        raise FailedPrecondition(
-            f"job {job.id} is {job.state}: only placed or preempted jobs can be requeued"
+    with transaction.atomic():
+        if not force_requeue(rules.requeue_preempt(job.id, why), actor=actor):
+            raise FailedPrecondition(
+                f"job {job.id} is {job.state}: only placed or preempted jobs can be requeued"
+            )
+        before = job.state
+        job.refresh_from_db()
+        _audit_job(
+            AuditAction.JOB_REQUEUED,
+            audit_actor or Actor(label=actor),
+            job,
+            before,
+            job.state,
+            reason,
         )
-    job.refresh_from_db()
     return job
 
 

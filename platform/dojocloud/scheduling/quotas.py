@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.scheduling.models import Device, TenantQuota, TenantUsage
 from dojocloud.scheduling.wake import wake
@@ -132,12 +133,29 @@ def _organization(tenant: str) -> Organization:
     return org
 
 
-def set_quota(spec: QuotaSpec, *, actor: str, reason: str = "") -> QuotaView:
-    """Creates or replaces the tenant's quota in the pool; wakes the scheduler."""
+def _quota_state(q: TenantQuota | None) -> dict[str, object] | None:
+    if q is None:
+        return None
+    return {
+        "nominal": q.nominal,
+        "borrowing_limit": q.borrowing_limit,
+        "lending_limit": q.lending_limit,
+        "cohort": q.cohort,
+        "weight": q.weight,
+    }
+
+
+def set_quota(
+    spec: QuotaSpec, *, actor: str, reason: str = "", audit_actor: Actor | None = None
+) -> QuotaView:
+    """Creates or replaces the tenant's quota in the pool; wakes the scheduler. The audit
+    row is the tenant's (its admins see their quota change) and commits with the change."""
     org = _organization(spec.tenant)
     _validate(spec)
     with transaction.atomic():
-        TenantQuota.objects.update_or_create(
+        rows = TenantQuota.objects.select_for_update().filter(organization=org, pool=spec.pool)
+        before = _quota_state(rows.first())
+        q, _ = TenantQuota.objects.update_or_create(
             organization=org,
             pool=spec.pool,
             defaults={
@@ -150,6 +168,17 @@ def set_quota(spec: QuotaSpec, *, actor: str, reason: str = "") -> QuotaView:
             },
         )
         TenantQuota.objects.filter(organization=org).update(cohort=spec.cohort, weight=spec.weight)
+        q.refresh_from_db()
+        after = _quota_state(q)
+        record(
+            AuditAction.QUOTA_SET,
+            actor=audit_actor or Actor(label=actor),
+            org_slug=org.slug,
+            organization_id=org.pk,
+            target=f"organizations/{org.slug}/quotas/{spec.pool}",
+            before=before,
+            after={**(after or {}), "reason": reason},
+        )
     transaction.on_commit(wake)
     return get_quota(spec.tenant, spec.pool)
 

@@ -8,6 +8,7 @@ model classes other apps read
 
 from dojocloud.tenancy import invitations
 from dojocloud.tenancy.accounts import record_password_reset, record_signed_up
+from dojocloud.tenancy.actors import actor_for, key_label
 from dojocloud.tenancy.demo import DemoSeed, seed_demo
 from dojocloud.tenancy.invitations import InvitationUnusable
 from dojocloud.tenancy.members import (
@@ -71,6 +72,7 @@ __all__ = [
     "Principal",
     "Role",
     "Scope",
+    "actor_for",
     "add_member",
     "allows",
     "api_keys_for",
@@ -83,6 +85,7 @@ __all__ = [
     "invitations",
     "leave",
     "members_of",
+    "key_label",
     "operator_org",
     "organizations_for_user",
     "principal_for_user",

@@ -36,6 +36,7 @@ class Action(StrEnum):
     MEMBERS_MANAGE_OWNERS = "members.manage_owners"  # make, demote, remove or invite owners
     MEMBERS_LEAVE = "members.leave"  # leave the organization oneself
     USAGE_READ = "usage.read"  # the organization's usage and bill
+    AUDIT_READ = "audit.read"  # the organization's audit log (operators: every one's)
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
 
@@ -55,6 +56,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.MEMBERS_MANAGE_OWNERS: "make, demote or remove owners",
     Action.MEMBERS_LEAVE: "leave the organization",
     Action.USAGE_READ: "read the organization's usage",
+    Action.AUDIT_READ: "read the organization's audit log",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
 }
@@ -80,6 +82,7 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.MEMBERS_MANAGE_OWNERS: _OWNERS,  # transferring ownership too
     Action.MEMBERS_LEAVE: _ALL,  # the last owner cannot (tenancy.members says why)
     Action.USAGE_READ: _ADMINS,
+    Action.AUDIT_READ: _ADMINS,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
@@ -93,6 +96,7 @@ _READS = frozenset(
         Action.KEYS_READ,
         Action.MEMBERS_READ,
         Action.USAGE_READ,
+        Action.AUDIT_READ,
         Action.OPERATOR_READ,
     }
 )

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import (
     FieldViolation,
     InvalidArgument,
@@ -24,6 +25,7 @@ from dojocloud.common.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from dojocloud.tenancy.actors import actor_for
 from dojocloud.tenancy.models import ApiKey, Membership, Organization, Role, Scope
 from dojocloud.tenancy.permissions import (
     Action,
@@ -101,11 +103,18 @@ def _check_expiry(expires_at: datetime | None) -> None:
 
 
 def create_api_key(
-    principal: Principal, *, name: str, scope: str = Scope.FULL, expires_at: datetime | None = None
+    principal: Principal,
+    *,
+    name: str,
+    scope: str = Scope.FULL,
+    expires_at: datetime | None = None,
+    actor: Actor | None = None,
 ) -> tuple[ApiKey, str]:
     """Returns the key row and the raw key, which is never stored and shown only now.
     The key acts with its creator's current role narrowed to `scope`, until `expires_at`
-    (None: no expiry). Only a signed-in user creates keys, never another key."""
+    (None: no expiry). Only a signed-in user creates keys, never another key. The audit
+    row (`actor`: who and from where, default the principal from nowhere) names the key by
+    its prefix and commits with it."""
     if principal.api_key_id is not None or principal.user is None:
         raise PermissionDenied("an API key cannot create API keys")
     require(principal, Action.KEYS_CREATE)
@@ -114,16 +123,41 @@ def create_api_key(
     _check_expiry(expires_at)
     prefix = secrets.token_hex(4)
     raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(
-        organization=principal.organization,
-        created_by=principal.user,
-        name=name.strip()[:100] or "key",
-        scope=scope,
-        expires_at=expires_at,
-        prefix=prefix,
-        key_hash=_hash_key(raw),
-    )
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            organization=principal.organization,
+            created_by=principal.user,
+            name=name.strip()[:100] or "key",
+            scope=scope,
+            expires_at=expires_at,
+            prefix=prefix,
+            key_hash=_hash_key(raw),
+        )
+        record(
+            AuditAction.KEY_CREATED,
+            actor=actor or actor_for(principal),
+            org_slug=principal.organization.slug,
+            organization_id=principal.organization.pk,
+            target=_key_target(key),
+            after=_key_state(key),
+        )
     return key, raw
+
+
+def _key_target(key: ApiKey) -> str:
+    return f"key {KEY_PREFIX}_{key.prefix}"
+
+
+def _key_state(key: ApiKey) -> dict[str, object]:
+    """What the audit trail keeps of a key: never its hash, nor (unknown here) its secret."""
+    return {
+        "name": key.name,
+        "prefix": f"{KEY_PREFIX}_{key.prefix}",
+        "scope": str(key.scope),
+        "created_by": key.created_by.get_username() if key.created_by else None,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -163,13 +197,36 @@ def api_keys_for(principal: Principal) -> list[KeyRow]:
     return rows
 
 
-def _revoke(keys: QuerySet[ApiKey]) -> int:
-    """What revoking records: the time, once (a key revoked before keeps its first time).
-    Calls with a revoked key are refused from then on (authenticate_api_key)."""
-    return keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+def _revoke(keys: QuerySet[ApiKey], actor: Actor) -> int:
+    """What revoking records: the time, once (a key revoked before keeps its first time),
+    and an audit row per key revoked now, in the same transaction. Calls with a revoked key
+    are refused from then on (authenticate_api_key)."""
+    with transaction.atomic():
+        active = list(
+            keys.filter(revoked_at__isnull=True)
+            .select_related("organization", "created_by")
+            .select_for_update(of=("self",))  # PostgreSQL: not the nullable creator's side
+        )
+        now = timezone.now()
+        count = ApiKey.objects.filter(
+            id__in=[k.id for k in active], revoked_at__isnull=True
+        ).update(revoked_at=now)
+        for key in active:
+            before = _key_state(key)
+            key.revoked_at = now
+            record(
+                AuditAction.KEY_REVOKED,
+                actor=actor,
+                org_slug=key.organization.slug,
+                organization_id=key.organization_id,
+                target=_key_target(key),
+                before=before,
+                after=_key_state(key),
+            )
+    return count
 
 
-def revoke_api_key(principal: Principal, key_id: int) -> None:
+def revoke_api_key(principal: Principal, key_id: int, *, actor: Actor | None = None) -> None:
     """A tenant revokes one of its organization's keys: anyone their own, owners and admins
     another member's, only an owner a key whose creator is an owner."""
     key = _with_creator_role(
@@ -178,14 +235,18 @@ def revoke_api_key(principal: Principal, key_id: int) -> None:
     if key is None:
         raise NotFound(f"api key {key_id}")
     require(principal, revoke_action(principal, key.created_by_id, _creator_role(key)))
-    _revoke(ApiKey.objects.filter(id=key.id))
+    _revoke(ApiKey.objects.filter(id=key.id), actor or actor_for(principal))
 
 
-def revoke_api_keys_as_operator(user: User | AnonymousUser, key_ids: Iterable[int]) -> int:
+def revoke_api_keys_as_operator(
+    user: User | AnonymousUser, key_ids: Iterable[int], *, actor: Actor | None = None
+) -> int:
     """The operator console revokes keys of any organization: active staff only. Returns
-    how many were active until now."""
+    how many were active until now. Each key's row is its organization's (its admins see
+    that an operator revoked it)."""
     require_console(user)
-    return _revoke(ApiKey.objects.filter(id__in=list(key_ids)))
+    who = actor or Actor.for_user(user if isinstance(user, User) else None)
+    return _revoke(ApiKey.objects.filter(id__in=list(key_ids)), who)
 
 
 def _refuse_unusable(key: ApiKey, role: str | None) -> str:

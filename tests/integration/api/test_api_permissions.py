@@ -1,10 +1,11 @@
-"""The permission table, generated over the gRPC API: every RPC of JobService and
-SchedulerService (taken from the protos, so a new RPC fails here until it has a recipe and
+"""The permission table, generated over the gRPC API: every RPC of JobService,
+SchedulerService and AuditService (taken from the protos, so a new RPC fails here until it has a recipe and
 an @rpc action), called by every role and key scope (tests/support/roles.py) on a real server.
 
 For each call the expected code follows from the table: PERMISSION_DENIED where it denies
 the RPC's declared action; NOT_FOUND where it allows it but the request names acme's objects
-and the caller is not in acme (another tenant's objects do not exist); else the recipe's code.
+and the caller is not in acme (another tenant's objects do not exist) unless the recipe lets
+operators reach every tenant and the caller has the operator grant; else the recipe's code.
 """
 
 from __future__ import annotations
@@ -18,8 +19,16 @@ from typing import Any
 import grpc
 import pytest
 
-from dojo.v1 import job_pb2, job_pb2_grpc, scheduler_pb2, scheduler_pb2_grpc
+from dojo.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    job_pb2,
+    job_pb2_grpc,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
 from dojo.v1 import scheduler_pb2 as pb
+from dojocloud.api.audit_service import AuditService
 from dojocloud.api.job_service import JobService
 from dojocloud.api.scheduler_service import SchedulerService
 from dojocloud.common.errors import FailedPrecondition
@@ -27,6 +36,7 @@ from dojocloud.common.inventory import inventory
 from dojocloud.jobs import services as jobs
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.facade import QuotaSpec, set_quota
+from dojocloud.tenancy.permissions import Action
 from dojocloud.tenancy.services import principal_for_user
 from tests.support.people import admit, make_spec
 from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, make_world
@@ -75,6 +85,7 @@ class Recipe:
     request: Callable[[Fixtures], Any]
     acme_objects: bool = True  # names acme's objects: NOT_FOUND for other tenants
     streaming: bool = False
+    operators_reach: bool = False  # ... but operators (operator.read) read them too
 
 
 TILE = "dojo/e0/c0/t0/r0c0"
@@ -127,10 +138,16 @@ RECIPES: dict[str, Recipe] = {
     "/dojo.v1.SchedulerService/RequeueJob": Recipe(
         lambda f: pb.RequeueJobRequest(name=f.job(placed=True)), acme_objects=False
     ),
+    # An organization's audit log: its owners and admins, and operators (any organization).
+    "/dojo.v1.AuditService/ListAuditEvents": Recipe(
+        lambda f: audit_pb2.ListAuditEventsRequest(parent="organizations/acme"),
+        operators_reach=True,
+    ),
 }
 SERVICES = {
     "JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
     "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),
+    "AuditService": (audit_pb2, AuditService, audit_pb2_grpc.AuditServiceStub),
 }
 
 
@@ -160,7 +177,10 @@ def expected_code(c: Caller, rpc: str) -> grpc.StatusCode:
     action = getattr(SERVICES[service][1], method).action
     if not expected_allowed(c, action):
         return DENIED
-    return MISSING if RECIPES[rpc].acme_objects and not c.in_acme else OK
+    recipe = RECIPES[rpc]
+    if not recipe.acme_objects or c.in_acme:
+        return OK
+    return OK if recipe.operators_reach and expected_allowed(c, Action.OPERATOR_READ) else MISSING
 
 
 def call(channel: grpc.Channel, rpc: str, request: Any, key: str) -> grpc.StatusCode:

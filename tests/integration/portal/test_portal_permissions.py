@@ -341,7 +341,14 @@ RECIPES: dict[str, Recipe] = {
         kind="public",
     ),
     "portal:invitation#accept": Recipe(_accept, kind="signed-in", expect=_accept_expected),
+    # The organization's audit log (the caller's own: every role reads its own or is denied).
+    "portal:audit-log": Recipe(_get("/org/audit/")),
+    "portal:audit-csv": Recipe(lambda w, c: Prepared("get", "/org/audit.csv", {"action": "key."})),
     "console:overview": Recipe(_get("/console/"), kind="console"),
+    "console:audit-log": Recipe(
+        lambda w, c: Prepared("get", "/console/audit/", {"org": "acme"}), kind="console"
+    ),
+    "console:audit-csv": Recipe(_get("/console/audit.csv"), kind="console"),
     "console:device-action": Recipe(_drain, kind="console"),
     "console:job-action": Recipe(_requeue, kind="console"),
     "console:quota-action": Recipe(_quota, kind="console"),

@@ -10,7 +10,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from dojocloud.common.errors import NotFound, PermissionDenied
@@ -24,7 +25,8 @@ from dojocloud.tenancy.facade import (
 
 ORG_SESSION_KEY = "portal_org"
 
-PortalView = Callable[..., HttpResponse]
+# HttpResponseBase: a view may stream (the audit log's CSV export).
+PortalView = Callable[..., HttpResponseBase]
 
 
 def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
@@ -34,7 +36,7 @@ def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
     def decorate(view: PortalView) -> PortalView:
         @login_required(login_url="portal:login")
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 principal = principal_for_user(request.user, request.session.get(ORG_SESSION_KEY))
             except (NotFound, PermissionDenied):
@@ -57,6 +59,12 @@ def portal_view(action: Action) -> Callable[[PortalView], PortalView]:
     return decorate
 
 
+def remote_addr(request: HttpRequest) -> str:
+    """Where the request came from, for the audit trail: REMOTE_ADDR only (X-Forwarded-For
+    is the client's to forge; django-axes is configured the same way)."""
+    return str(request.META.get("REMOTE_ADDR", "") or "")
+
+
 def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
     # can_write only shows or hides buttons: the views and services enforce the table.
     orgs = organizations_for_user(principal.user) if principal.user is not None else []
@@ -64,6 +72,7 @@ def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
         "principal": principal,
         "can_write": principal.can_write,
         "can_cancel": principal.can(Action.JOBS_CANCEL),
+        "can_read_audit": principal.can(Action.AUDIT_READ),
         "organizations": orgs,
         **extra,
     }

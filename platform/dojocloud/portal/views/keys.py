@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dojocloud.common.errors import InvalidArgument
-from dojocloud.portal.views.common import base_context, portal_view
+from dojocloud.portal.views.common import base_context, portal_view, remote_addr
 from dojocloud.tenancy import facade as tenancy
 from dojocloud.tenancy.facade import Action, Principal, Scope
 
@@ -61,6 +61,7 @@ def key_list(request: HttpRequest, principal: Principal) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"] or Scope.FULL,
                 expires_at=form.expires_at(),
+                actor=tenancy.actor_for(principal, remote_addr(request)),
             )
         except InvalidArgument as exc:
             for v in exc.violations:
@@ -90,6 +91,8 @@ def key_list(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @portal_view(Action.KEYS_REVOKE_OWN)  # the least; revoke_api_key decides by whose key it is
 def key_revoke(request: HttpRequest, principal: Principal, key_id: int) -> HttpResponse:
-    tenancy.revoke_api_key(principal, key_id)
+    tenancy.revoke_api_key(
+        principal, key_id, actor=tenancy.actor_for(principal, remote_addr(request))
+    )
     messages.success(request, "Key revoked: calls with it are refused from now on.")
     return redirect("portal:key-list")
