@@ -52,7 +52,7 @@ def shape_key(config: TrainConfig) -> ShapeKey:
         config.architecture,
         tuple(sorted(config.model_params.items())),
         config.dataset,
-        config.dataset_uri,
+        config.dataset_meta,
         config.precision,
     )
 
@@ -110,8 +110,8 @@ def cache_clear() -> None:
 
 
 def _config(key: ShapeKey) -> TrainConfig:
-    arch, params, dataset, uri, precision = key
-    return TrainConfig(arch, dict(params), dataset, uri, batch_size=1, precision=precision)
+    arch, params, dataset, meta, precision = key
+    return TrainConfig(arch, dict(params), dataset, meta, batch_size=1, precision=precision)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

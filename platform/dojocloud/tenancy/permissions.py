@@ -34,6 +34,8 @@ class Action(StrEnum):
     MEMBERS_READ = "members.read"
     MEMBERS_MANAGE = "members.manage"  # add, remove, change roles
     USAGE_READ = "usage.read"  # the organization's usage and bill
+    DATASETS_READ = "datasets.read"  # list, get, upload status
+    DATASETS_WRITE = "datasets.write"  # upload, delete
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
 
@@ -51,6 +53,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.MEMBERS_READ: "list members",
     Action.MEMBERS_MANAGE: "manage members",
     Action.USAGE_READ: "read the organization's usage",
+    Action.DATASETS_READ: "read datasets",
+    Action.DATASETS_WRITE: "upload and delete datasets",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
 }
@@ -74,6 +78,8 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.MEMBERS_READ: _ALL,
     Action.MEMBERS_MANAGE: _ADMINS,
     Action.USAGE_READ: _ADMINS,
+    Action.DATASETS_READ: _ALL,
+    Action.DATASETS_WRITE: _WRITERS,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
@@ -87,6 +93,7 @@ _READS = frozenset(
         Action.KEYS_READ,
         Action.MEMBERS_READ,
         Action.USAGE_READ,
+        Action.DATASETS_READ,
         Action.OPERATOR_READ,
     }
 )
