@@ -31,6 +31,7 @@ from dojo_runtime.catalog.numerics_api import PlainTorchNumerics
 from dojo_runtime.catalog.profile import data_info_for
 from dojo_runtime.catalog.registry import resolve_params, validate_params
 from dojo_runtime.config import TrainConfig
+from dojo_runtime.data import kind_of
 
 CACHE_SIZE = 512  # shapes; an entry is a few integers
 ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, str, str]
@@ -117,7 +118,7 @@ def _config(key: ShapeKey) -> TrainConfig:
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _split(key: ShapeKey) -> ParameterSplit:
     config = _config(key)
-    errors = validate_params(config.architecture, config.model_params, config.dataset)
+    errors = validate_params(config.architecture, config.model_params, kind_of(config))
     if errors:
         raise ValueError(f"{errors[0][0]}: {errors[0][1]}")
     params = resolve_params(config.architecture, config.model_params)

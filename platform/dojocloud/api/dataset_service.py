@@ -59,6 +59,7 @@ class DatasetService(dataset_pb2_grpc.DatasetServiceServicer):
             dataset=f"organizations/{principal.organization.slug}/datasets/{state.dataset_id}",
             committed_offset=state.committed,
             size=state.size_bytes,
+            complete=state.result_id is not None,
         )
 
     @rpc(Action.DATASETS_READ)

@@ -42,8 +42,9 @@ class Dataset(models.Model):
 
 
 class DatasetUpload(models.Model):
-    """An upload in progress: `committed` bytes are stored as parts under
-    orgs/{org}/uploads/{uid}/; a finished, refused or expired upload's row goes."""
+    """An upload: `committed` bytes are stored as parts under orgs/{org}/uploads/{uid}/
+    while it is in progress; once finished it points at its dataset (so a re-run of the same
+    upload learns it is done) and goes with it. A refused or expired upload's row goes."""
 
     uid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -56,6 +57,9 @@ class DatasetUpload(models.Model):
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
     committed = models.BigIntegerField(default=0)
+    result = models.ForeignKey(  # the dataset, once the upload finished
+        Dataset, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     creator_label = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

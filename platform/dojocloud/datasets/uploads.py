@@ -153,7 +153,7 @@ def _check_quota(org: Organization, size: int, state: DatasetUpload) -> None:
     """Datasets plus the other uploads in progress plus this one must fit the quota."""
     quota = int(settings.STORAGE_QUOTA_BYTES)
     pending = (
-        DatasetUpload.objects.filter(organization=org)
+        DatasetUpload.objects.filter(organization=org, result__isnull=True)
         .exclude(uid=state.uid)
         .aggregate(n=Sum("size_bytes"))["n"]
         or 0
@@ -169,7 +169,10 @@ def _check_quota(org: Organization, size: int, state: DatasetUpload) -> None:
 
 def _expire(org: Organization) -> None:
     cutoff = timezone.now() - UPLOAD_EXPIRY
-    for stale in DatasetUpload.objects.filter(organization=org, updated_at__lt=cutoff):
+    stale_uploads = DatasetUpload.objects.filter(
+        organization=org, result__isnull=True, updated_at__lt=cutoff
+    )
+    for stale in stale_uploads:
         discard(stale)
 
 
@@ -272,7 +275,7 @@ def finish(principal: Principal, state: DatasetUpload) -> Dataset:
     try:
         with transaction.atomic():
             dataset.save(force_insert=True)
-            DatasetUpload.objects.filter(uid=state.uid).delete()
+            DatasetUpload.objects.filter(uid=state.uid).update(result=dataset)
     except IntegrityError:
         store.delete(dataset.storage_key)
         discard(state)
