@@ -211,9 +211,9 @@ class S3Store:
         self._call(self._client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
     def list(self, prefix: str) -> Iterator[BlobInfo]:
-        full = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
-        if prefix.endswith("/") and not full.endswith("/"):
-            full += "/"
+        if prefix.startswith("/") or ".." in prefix.split("/"):
+            raise BadKey(f"bad storage prefix {prefix!r}")
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
         cut = len(self.prefix) + 1 if self.prefix else 0
         pages = self._client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=full
