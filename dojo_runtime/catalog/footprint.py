@@ -30,11 +30,11 @@ from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import PlainTorchNumerics
 from dojo_runtime.catalog.profile import data_info_for
 from dojo_runtime.catalog.registry import resolve_params, validate_params
-from dojo_runtime.config import TrainConfig
+from dojo_runtime.config import CustomData, TrainConfig
 from dojo_runtime.data import kind_of
 
 CACHE_SIZE = 512  # shapes; an entry is a few integers
-ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, str, str]
+ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, CustomData | None, str]
 
 
 @dataclass(frozen=True)
