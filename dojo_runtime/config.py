@@ -7,11 +7,23 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class CustomData:
+    """An uploaded dataset as the runtime sees it: what the platform recorded when it
+    validated the upload, so shapes are known without the bytes (estimates, memory)."""
+
+    kind: str  # "npz" (arrays) | "text" (a UTF-8 corpus)
+    sample_shape: tuple[int, ...]  # one sample as models see it; () for text
+    num_classes: int  # classes, or the byte vocabulary for text
+    size: int  # samples (npz) or bytes (text)
+    sha256: str  # of the uploaded file: the bytes handed to load() must match
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     architecture: str  # "mlp" | "cnn" | "gpt" | "vit" | "video"
     model_params: Mapping[str, int] = field(default_factory=dict)
-    dataset: str = "digits"  # built-in name, or "npz"
-    dataset_uri: str = ""  # path of the .npz when dataset == "npz"
+    dataset: str = "digits"  # built-in name, or an uploaded dataset's resource name
+    dataset_meta: CustomData | None = None  # set for an uploaded dataset (its shapes)
     steps: int = 100
     batch_size: int = 32
     optimizer: str = "adam"

@@ -173,13 +173,17 @@ def config_from_spec(spec: Mapping[str, Any]) -> TrainConfig:
     resources = spec.get("resources") or {}
     if not model.get("architecture"):
         raise ValueError("model.architecture is required")
+    if str(data.get("name", "")).startswith("organizations/"):
+        raise ValueError(
+            "dataset.name: an uploaded dataset's shapes are known to the platform only; "
+            "estimate this spec with `dojo jobs estimate FILE`"
+        )
     accelerators = list(resources.get("accelerators") or [DOJO])
     defaults = TrainConfig(architecture=str(model["architecture"]))
     return TrainConfig(
         architecture=str(model["architecture"]),
         model_params={str(k): int(v) for k, v in (model.get("params") or {}).items()},
         dataset=str(data.get("name", defaults.dataset)),
-        dataset_uri=str(data.get("uri", "")),
         steps=int(training.get("steps", defaults.steps)),
         batch_size=int(training.get("batch_size", defaults.batch_size)),
         optimizer=str(training.get("optimizer", defaults.optimizer)),

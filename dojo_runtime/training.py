@@ -50,11 +50,12 @@ class TrainState:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, *, payload: bytes | None = None) -> None:
+        """`payload`: the file of an uploaded dataset (config.dataset_meta), as bytes."""
         _check_config(config)
         self.config = config
         self.info = catalog.data_info_for(config)
-        self.data = data.load(config, seq_len=self.info.input_shape[0])
+        self.data = data.load(config, seq_len=self.info.input_shape[0], payload=payload)
         try:
             device = make_device(config.accelerator, config.device_count, config.precision)
         except (KeyError, ValueError) as exc:
@@ -205,10 +206,8 @@ def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 def _check_config(config: TrainConfig) -> None:
     """Raise ValueError naming the first bad field, as the job spec names it."""
     problems = list(
-        catalog.validate_params(config.architecture, config.model_params, config.dataset)
+        catalog.validate_params(config.architecture, config.model_params, data.kind_of(config))
     )
-    if config.dataset == "npz" and not config.dataset_uri:
-        problems.append(("dataset.uri", "dataset npz needs the path of an .npz file"))
     if config.precision not in PRECISIONS:
         problems.append(("training.precision", f"must be one of {list(PRECISIONS)}"))
     if config.optimizer not in ("sgd", "adam", "adamw"):

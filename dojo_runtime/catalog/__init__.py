@@ -37,8 +37,8 @@ from dojo_runtime.catalog.registry import (
     resolve_params,
     validate_params,
 )
-from dojo_runtime.config import TrainConfig
-from dojo_runtime.data import DataInfo
+from dojo_runtime.config import CustomData, TrainConfig
+from dojo_runtime.data import DataInfo, kind_of
 from dojo_runtime.kernels import KernelCall
 
 __all__ = [
@@ -73,7 +73,7 @@ def step_profile(config: TrainConfig) -> tuple[list[KernelCall], float]:
         config.architecture,
         tuple(sorted(config.model_params.items())),
         config.dataset,
-        config.dataset_uri,
+        config.dataset_meta,
         config.batch_size,
         config.precision,
         config.optimizer,
@@ -89,7 +89,7 @@ def parameter_count(config: TrainConfig) -> int:
 
 
 def _construct(config: TrainConfig, numerics: Numerics, info: DataInfo) -> NumericsModule:
-    errors = validate_params(config.architecture, config.model_params, config.dataset)
+    errors = validate_params(config.architecture, config.model_params, kind_of(config))
     if errors:
         field, message = errors[0]
         raise ValueError(f"{field}: {message}")
@@ -102,7 +102,7 @@ def _cached_profile(
     architecture: str,
     params: tuple[tuple[str, int], ...],
     dataset: str,
-    uri: str,
+    meta: CustomData | None,
     batch_size: int,
     precision: str,
     optimizer: str,
@@ -111,7 +111,7 @@ def _cached_profile(
         architecture,
         dict(params),
         dataset,
-        uri,
+        meta,
         batch_size=batch_size,
         precision=precision,
         optimizer=optimizer,

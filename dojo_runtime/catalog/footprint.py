@@ -30,10 +30,11 @@ from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import PlainTorchNumerics
 from dojo_runtime.catalog.profile import data_info_for
 from dojo_runtime.catalog.registry import resolve_params, validate_params
-from dojo_runtime.config import TrainConfig
+from dojo_runtime.config import CustomData, TrainConfig
+from dojo_runtime.data import kind_of
 
 CACHE_SIZE = 512  # shapes; an entry is a few integers
-ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, str, str]
+ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, CustomData | None, str]
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def shape_key(config: TrainConfig) -> ShapeKey:
         config.architecture,
         tuple(sorted(config.model_params.items())),
         config.dataset,
-        config.dataset_uri,
+        config.dataset_meta,
         config.precision,
     )
 
@@ -110,14 +111,14 @@ def cache_clear() -> None:
 
 
 def _config(key: ShapeKey) -> TrainConfig:
-    arch, params, dataset, uri, precision = key
-    return TrainConfig(arch, dict(params), dataset, uri, batch_size=1, precision=precision)
+    arch, params, dataset, meta, precision = key
+    return TrainConfig(arch, dict(params), dataset, meta, batch_size=1, precision=precision)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _split(key: ShapeKey) -> ParameterSplit:
     config = _config(key)
-    errors = validate_params(config.architecture, config.model_params, config.dataset)
+    errors = validate_params(config.architecture, config.model_params, kind_of(config))
     if errors:
         raise ValueError(f"{errors[0][0]}: {errors[0][1]}")
     params = resolve_params(config.architecture, config.model_params)

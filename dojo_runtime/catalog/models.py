@@ -151,7 +151,7 @@ class VideoTransformer(NumericsModule):
 def _image_shape(info: DataInfo, arch: str) -> tuple[int, int, int]:
     if len(info.input_shape) != 3:
         raise ValueError(
-            f"dataset.uri: {arch} needs images shaped (N, H, W) or (N, C, H, W); "
+            f"dataset.name: {arch} needs images shaped (N, H, W) or (N, C, H, W); "
             f"this dataset's samples are {info.input_shape}"
         )
     c, h, w = info.input_shape

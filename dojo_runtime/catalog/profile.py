@@ -35,7 +35,7 @@ OPTIMIZER_COST: Mapping[str, tuple[float, float, float]] = {
 def data_info_for(config: TrainConfig) -> DataInfo:
     """The dataset's shapes with the language model's window taken from the model's context."""
     params = resolve_params(config.architecture, config.model_params)
-    return describe(config.dataset, config.dataset_uri, seq_len=params.get("context", 64))
+    return describe(config.dataset, config.dataset_meta, seq_len=params.get("context", 64))
 
 
 def tracing_numerics(precision: str, sink: list[KernelCall]) -> Numerics:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dojo_runtime.data import DATASETS, describe
+from dojo_runtime.data import BUILT_IN, DATASETS, describe
 
 Violation = tuple[str, str]  # (field path, message)
 SHOWN_CHARS = 60  # of an echoed value: a message names what was sent, not a megabyte of it
@@ -107,7 +107,7 @@ def validate_params(architecture: str, params: Mapping[str, int], dataset: str) 
     errors = _param_errors(info, params)
     if dataset not in DATASETS:
         errors.append(
-            ("dataset.name", f"unknown dataset {_shown(dataset)}; choose one of {sorted(DATASETS)}")
+            ("dataset.name", f"unknown dataset {_shown(dataset)}; choose one of {list(BUILT_IN)}")
         )
     elif dataset not in info.datasets:
         errors.append(
@@ -143,7 +143,7 @@ def _shape_errors(architecture: str, p: Mapping[str, int], dataset: str) -> list
         errors.append(
             ("model.params.heads", f"{p['heads']} heads do not divide d_model {p['d_model']}")
         )
-    if "patch" in p and dataset != "npz":  # an npz file's image size is checked when it loads
+    if "patch" in p and not DATASETS[dataset].customer:  # uploaded images: checked at build
         h, w = describe(dataset).input_shape[-2:]
         if h % p["patch"] or w % p["patch"]:
             errors.append(

@@ -2,29 +2,44 @@
 
 info = describe("digits")                         # shapes and sizes, no loading
 ds = load(config, seq_len=64)                     # a Dataset with seeded batching
+ds = load(config, seq_len=64, payload=blob)       # an uploaded dataset: its bytes, parsed here
 x, y = ds.next_batch(); ds.position()             # position goes into checkpoints
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import torch
 
-from dojo_runtime.config import TrainConfig
-from dojo_runtime.data import npz, sources
+from dojo_runtime.config import CustomData, TrainConfig
+from dojo_runtime.data import npz, sources, text
 from dojo_runtime.data.batching import Batch, Dataset
-from dojo_runtime.data.info import CLASSIFICATION, DATASETS, LANGUAGE_MODEL, DataInfo, DatasetEntry
+from dojo_runtime.data.info import (
+    BUILT_IN,
+    CLASSIFICATION,
+    DATASETS,
+    LANGUAGE_MODEL,
+    DataInfo,
+    DatasetEntry,
+)
+
+# Decoded arrays may be at most this many times the uploaded bytes (a compressed .npz).
+MAX_EXPANSION = 64
 
 __all__ = [
+    "BUILT_IN",
     "CLASSIFICATION",
     "DATASETS",
     "LANGUAGE_MODEL",
     "Batch",
+    "CustomData",
     "DataInfo",
     "Dataset",
     "DatasetEntry",
     "describe",
+    "kind_of",
     "load",
 ]
 
@@ -50,11 +65,22 @@ _TEXT_SETS: dict[str, tuple[Callable[[], torch.Tensor], Callable[[], int]]] = {
 }
 
 
-def describe(name: str, uri: str = "", *, seq_len: int = 64) -> DataInfo:
-    """Shapes and sizes of a dataset without loading it (npz: reads headers and labels).
+def kind_of(config: TrainConfig) -> str:
+    """The registry entry a config's data is judged by: a built-in name, or the uploaded
+    data's kind ("npz", "text")."""
+    return config.dataset_meta.kind if config.dataset_meta is not None else config.dataset
+
+
+def describe(name: str, meta: CustomData | None = None, *, seq_len: int = 64) -> DataInfo:
+    """Shapes and sizes of a dataset without loading it (uploaded data: from `meta`).
 
     seq_len is the window of a language-model dataset (the model's context).
     """
+    if meta is not None:
+        if meta.kind == "text":
+            return _text_info(name, meta.size, seq_len)
+        k = sources.eval_count(meta.size)
+        return DataInfo(name, CLASSIFICATION, meta.sample_shape, meta.num_classes, meta.size - k, k)
     if name in _IMAGE_SETS:
         _, n, shape, classes = _IMAGE_SETS[name]
         k = sources.eval_count(n)
@@ -62,35 +88,43 @@ def describe(name: str, uri: str = "", *, seq_len: int = 64) -> DataInfo:
     if name in _TEXT_SETS:
         n = _TEXT_SETS[name][1]()
         return _text_info(name, n, seq_len)
-    if name == "npz":
-        x_shape, classes = npz.peek(uri)
-        k = sources.eval_count(x_shape[0])
-        return DataInfo(name, CLASSIFICATION, npz.sample_shape(x_shape), classes, x_shape[0] - k, k)
-    raise ValueError(f"dataset.name: unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    raise ValueError(f"dataset.name: unknown dataset {name!r}; choose one of {list(BUILT_IN)}")
 
 
-def load(config: TrainConfig, *, seq_len: int = 64) -> Dataset:
-    """Load (or generate) the dataset of a job and batch it with the job's seed."""
-    info = describe(config.dataset, config.dataset_uri, seq_len=seq_len)
+def load(config: TrainConfig, *, seq_len: int = 64, payload: bytes | None = None) -> Dataset:
+    """Load (or generate) the dataset of a job and batch it with the job's seed. An uploaded
+    dataset (config.dataset_meta) is parsed from `payload`, its file's bytes."""
+    meta = config.dataset_meta
+    info = describe(config.dataset, meta, seq_len=seq_len)
+    if meta is not None:
+        _check_payload(meta, payload)
+    assert payload is not None or meta is None
     if info.task == LANGUAGE_MODEL:
         if info.eval_size < 1 or info.train_size < 1:
             raise ValueError(
                 f"model.params.context: a window of {seq_len} bytes is too long for "
                 f"dataset {info.name}"
             )
-        tokens = _TEXT_SETS[config.dataset][0]()
+        tokens = text.tokens(payload) if payload is not None else _TEXT_SETS[config.dataset][0]()
         train_tokens, eval_tokens = sources.text_split(tokens)
         empty = torch.empty(0, dtype=torch.long)
         train: Batch = (train_tokens, empty)
         held_out: Batch = (eval_tokens, empty)
     else:
         arrays = (
-            npz.load(config.dataset_uri)
-            if config.dataset == "npz"
+            npz.load(payload, max_decoded_bytes=len(payload) * MAX_EXPANSION)
+            if payload is not None
             else _IMAGE_SETS[config.dataset][0]()
         )
         train, held_out = (arrays.train_x, arrays.train_y), (arrays.eval_x, arrays.eval_y)
     return Dataset(info, train, held_out, seed=config.seed, batch_size=config.batch_size)
+
+
+def _check_payload(meta: CustomData, payload: bytes | None) -> None:
+    if payload is None:
+        raise ValueError("dataset.name: an uploaded dataset needs its bytes to load")
+    if hashlib.sha256(payload).hexdigest() != meta.sha256:
+        raise ValueError("dataset.name: the dataset's bytes do not match its sha256")
 
 
 def _text_info(name: str, n_bytes: int, seq_len: int) -> DataInfo:

@@ -24,7 +24,7 @@ class DatasetEntry:
     description: str
     task: str
     architectures: tuple[str, ...]  # catalog architectures this data suits
-    needs_uri: bool = False
+    customer: bool = False  # a kind of uploaded data, never a name a job spec gives
 
 
 # The registry: names are what job specs put in dataset.name.
@@ -45,10 +45,17 @@ DATASETS: dict[str, DatasetEntry] = {
         ),
         DatasetEntry(
             "npz",
-            "customer arrays: an .npz file with x (samples first) and integer labels y",
+            "uploaded arrays: an .npz file with x (float32, samples first) and y (int64 labels)",
             CLASSIFICATION,
             ("mlp", "cnn", "vit"),
-            needs_uri=True,
+            customer=True,
+        ),
+        DatasetEntry(
+            "text",
+            "an uploaded UTF-8 text corpus, read as bytes",
+            LANGUAGE_MODEL,
+            ("gpt",),
+            customer=True,
         ),
         DatasetEntry(
             "synthetic-images",
@@ -70,3 +77,5 @@ DATASETS: dict[str, DatasetEntry] = {
         ),
     )
 }
+# What a job spec's dataset.name may say besides an uploaded dataset's resource name.
+BUILT_IN: tuple[str, ...] = tuple(sorted(n for n, e in DATASETS.items() if not e.customer))

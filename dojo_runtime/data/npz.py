@@ -1,27 +1,37 @@
-"""Customer arrays: an .npz file with `x` (samples first) and integer labels `y`.
+"""Uploaded arrays: an .npz file holding `x` (float32, samples first; images channels-first)
+and `y` (int64 labels), parsed from bytes the platform fetched.
 
-Edge module: it reads the file. Every problem is a ValueError that names `dataset.uri`
-and says what to fix.
+Pure: no file system, no network. Arrays are read with `allow_pickle=False` only, and every
+header is checked before any array is read: an object array (pickled Python objects) is
+refused, never unpickled. Every problem is an NpzError naming the key, dtype or shape.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import zipfile
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from dojo_runtime.data.sources import Arrays, split
 
-FIELD = "dataset.uri"
 MAX_CLASSES = 10_000
+KEYS = ("x", "y")
 
 
 class NpzError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(f"{FIELD}: {message}")
-        self.field = FIELD
+    """What is wrong with an uploaded .npz, naming the key, dtype or shape."""
+
+
+@dataclass(frozen=True)
+class NpzSummary:
+    samples: int
+    sample_shape: tuple[int, ...]  # as models see one sample: (F,) or (C, H, W)
+    num_classes: int
+    class_counts: tuple[int, ...]  # samples per label 0..num_classes-1
 
 
 def sample_shape(x_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -30,78 +40,102 @@ def sample_shape(x_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (1, *rest) if len(rest) == 2 else rest
 
 
-def peek(uri: str) -> tuple[tuple[int, ...], int]:
-    """(x's shape, number of classes), reading labels and only the header of x."""
-    with _open(uri) as arrays:
-        x_shape = _header_shape(uri, "x")
-        y = _labels(arrays, x_shape[0])
-    return x_shape, int(y.max()) + 1
+def inspect(payload: bytes, *, max_decoded_bytes: int) -> NpzSummary:
+    """Validates the whole file (headers first, then values) and summarises it."""
+    x, y = _arrays(payload, max_decoded_bytes)
+    counts = np.bincount(y, minlength=int(y.max()) + 1)
+    return NpzSummary(
+        samples=int(x.shape[0]),
+        sample_shape=sample_shape(tuple(int(s) for s in x.shape)),
+        num_classes=len(counts),
+        class_counts=tuple(int(c) for c in counts),
+    )
 
 
-def load(uri: str) -> Arrays:
-    with _open(uri) as arrays:
-        x = arrays["x"]
-        y = _labels(arrays, x.shape[0] if x.ndim else 0)
-        _check_x(x)
-        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    if not torch.isfinite(xt).all():
-        raise NpzError("x contains NaN or infinite values")
+def load(payload: bytes, *, max_decoded_bytes: int) -> Arrays:
+    """The arrays as tensors, split into training and held-out samples."""
+    x, y = _arrays(payload, max_decoded_bytes)
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     xt = xt.reshape(len(xt), *sample_shape(tuple(xt.shape)))
     return split(xt, torch.from_numpy(y.astype(np.int64)))
 
 
-def _open(uri: str) -> np.lib.npyio.NpzFile:
-    if not uri:
-        raise NpzError("dataset npz needs a uri: the path of an .npz file")
-    path = Path(uri)
+def _arrays(payload: bytes, max_decoded_bytes: int) -> tuple[np.ndarray, np.ndarray]:
     try:
-        found = path.is_file()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
-        found = False
-    if not found:
-        raise NpzError(f"no such file: {uri[:200]}")
-    try:
-        arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise NpzError(f"not a readable .npz file ({exc})") from exc
-    if not isinstance(arrays, np.lib.npyio.NpzFile):
-        raise NpzError("a single .npy array; save x and y together with numpy.savez")
-    missing = {"x", "y"} - set(arrays.files)
-    if missing:
-        arrays.close()
-        raise NpzError(f"missing array(s) {sorted(missing)}; the file has {sorted(arrays.files)}")
-    return arrays
-
-
-def _header_shape(uri: str, key: str) -> tuple[int, ...]:
-    with zipfile.ZipFile(uri) as zf, zf.open(f"{key}.npy") as f:
-        major, _ = np.lib.format.read_magic(f)
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if major == 1
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, _, _ = read_header(f)
-    if len(shape) < 2 or len(shape) > 4:
-        raise NpzError(f"x has shape {shape}; expected (N, F), (N, H, W) or (N, C, H, W)")
-    return tuple(int(s) for s in shape)
-
-
-def _labels(arrays: np.lib.npyio.NpzFile, n: int) -> np.ndarray:
-    y = arrays["y"]
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise NpzError(f"y must be a 1-D integer array of labels, got {y.dtype} {y.shape}")
-    if len(y) != n:
-        raise NpzError(f"x has {n} samples but y has {len(y)} labels")
-    if len(y) < 2:
-        raise NpzError("need at least 2 samples (one is held out for evaluation)")
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+    except zipfile.BadZipFile:
+        raise NpzError("not an .npz file (a zip of .npy arrays, as numpy.savez writes)") from None
+    with archive:
+        names = {n.removesuffix(".npy"): n for n in archive.namelist()}
+        missing = [k for k in KEYS if k not in names]
+        if missing:
+            raise NpzError(
+                f"missing array(s) {missing}; the file has {sorted(names)} "
+                "(save with numpy.savez(path, x=..., y=...))"
+            )
+        extra = sorted(set(names) - set(KEYS))
+        if extra:
+            raise NpzError(f"unexpected array(s) {extra}; only x and y are read")
+        shapes = {k: _header(archive, names[k], k) for k in KEYS}
+        _check_shapes(shapes["x"], shapes["y"], max_decoded_bytes)
+        arrays = {k: _read(archive, names[k], k) for k in KEYS}
+    x, y = arrays["x"], arrays["y"]
+    if not np.isfinite(x).all():
+        raise NpzError("x contains NaN or infinite values")
     if y.min() < 0 or y.max() >= MAX_CLASSES:
-        raise NpzError(f"labels must be in 0..{MAX_CLASSES - 1}, got {y.min()}..{y.max()}")
-    return y
+        raise NpzError(f"y: labels must be in 0..{MAX_CLASSES - 1}, got {y.min()}..{y.max()}")
+    return x, y
 
 
-def _check_x(x: np.ndarray) -> None:
-    if x.ndim < 2 or x.ndim > 4:
-        raise NpzError(f"x has shape {x.shape}; expected (N, F), (N, H, W) or (N, C, H, W)")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise NpzError(f"x must be numeric, got dtype {x.dtype}")
+def _header(archive: zipfile.ZipFile, member: str, key: str) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the .npy header, with nothing of the data read."""
+    try:
+        with archive.open(member) as f:
+            major, _ = np.lib.format.read_magic(f)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read(f)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise NpzError(f"{key}: not a readable .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise NpzError(
+            f"{key}: an object array (pickled Python objects, dtype {dtype}); refused: only "
+            "numeric arrays are read, never unpickled"
+        )
+    want = "float32" if key == "x" else "int64"
+    if dtype.kind != ("f" if key == "x" else "i") or dtype.itemsize != (4 if key == "x" else 8):
+        raise NpzError(f"{key}: dtype is {dtype}; expected {want} ({key}.astype(numpy.{want}))")
+    return tuple(int(s) for s in shape), dtype
+
+
+def _check_shapes(
+    x: tuple[tuple[int, ...], np.dtype], y: tuple[tuple[int, ...], np.dtype], limit: int
+) -> None:
+    (xs, xd), (ys, yd) = x, y
+    if not 2 <= len(xs) <= 4:
+        raise NpzError(f"x: shape {xs}; expected (N, F), (N, H, W) or (N, C, H, W)")
+    if len(xs) == 4 and xs[3] in (1, 3, 4) and xs[1] not in (1, 3, 4):
+        raise NpzError(
+            f"x: shape {xs} looks channels-last; images must be channels-first (N, C, H, W): "
+            "x.transpose(0, 3, 1, 2)"
+        )
+    if len(ys) != 1:
+        raise NpzError(f"y: shape {ys}; expected (N,), one label per sample")
+    if ys[0] != xs[0]:
+        raise NpzError(f"x has {xs[0]} samples but y has {ys[0]} labels")
+    if xs[0] < 2:
+        raise NpzError("x: need at least 2 samples (one is held out for evaluation)")
+    decoded = math.prod(xs) * xd.itemsize + math.prod(ys) * yd.itemsize
+    if decoded > limit:
+        raise NpzError(f"x and y decode to {decoded} bytes, over the limit of {limit}")
+
+
+def _read(archive: zipfile.ZipFile, member: str, key: str) -> np.ndarray:
+    try:
+        with archive.open(member) as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise NpzError(f"{key}: cannot be read ({exc})") from None

@@ -12,6 +12,7 @@ import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -46,6 +47,26 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 DATA_DIR = env_path("DOJO_DATA_DIR", Path("var"), base=REPO_DIR)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 CHECKPOINT_DIR = DATA_DIR / "checkpoints"
+# Object storage (dojocloud.common.storage): a folder, or an S3 bucket through boto3.
+STORAGE_URL = env_str("DOJO_STORAGE_URL", "") or (DATA_DIR / "storage").as_uri()
+_storage = urlsplit(STORAGE_URL)
+if not (
+    (_storage.scheme == "file" and not _storage.netloc and _storage.path.startswith("/"))
+    or (_storage.scheme == "s3" and _storage.netloc)
+):
+    raise ImproperlyConfigured(
+        f"DOJO_STORAGE_URL must be file:///absolute/path or s3://bucket/prefix, got {STORAGE_URL!r}"
+    )
+# The standard AWS variables, passed to boto3 explicitly (unset: boto3's own chain).
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL")
+_aws_region, _aws_default_region = env_str("AWS_REGION"), env_str("AWS_DEFAULT_REGION")
+AWS_REGION = _aws_region or _aws_default_region
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID")
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
+# Workers keep fetched datasets here, named by sha256 (a cache: safe to delete).
+CACHE_DIR = DATA_DIR / "cache"
+DATASET_MAX_BYTES = env_int("DOJO_DATASET_MAX_BYTES", 2 * 1024**3, minimum=1)
+STORAGE_QUOTA_BYTES = env_int("DOJO_STORAGE_QUOTA_BYTES", 20 * 1024**3, minimum=0)
 
 CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=REPO_DIR)
 if not CLUSTER_FILE.is_file():
@@ -148,6 +169,7 @@ INSTALLED_APPS = [
     "dojocloud.common",
     "dojocloud.audit",
     "dojocloud.tenancy",
+    "dojocloud.datasets",
     "dojocloud.jobs",
     "dojocloud.billing",
     "dojocloud.execution",

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import cli_audit, cli_ops, render, specfile
+from dojo import cli_audit, cli_datasets, cli_ops, render, specfile
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("file")
     cli_ops.register(groups, _common, EPILOG)
     cli_audit.register(groups, _common, EPILOG)
+    cli_datasets.register(groups, _common, EPILOG)
     return parser
 
 

@@ -26,6 +26,7 @@ import grpc
 from google.protobuf.message import Message
 
 from dojo.config import ClientConfig, ConfigError
+from dojo.datasets import DatasetMethods
 from dojo.errors import DojoError, from_rpc_error
 from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
 
@@ -157,8 +158,9 @@ class ServiceClient:
         return err
 
 
-class Client(ServiceClient):
-    """`with Client.from_env() as client: client.create_job(spec)`."""
+class Client(DatasetMethods, ServiceClient):
+    """`with Client.from_env() as client: client.create_job(spec)`; DatasetService's
+    methods come from dojo.datasets."""
 
     @cached_property
     def _stub(self) -> job_pb2_grpc.JobServiceStub:

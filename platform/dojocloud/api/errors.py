@@ -20,6 +20,7 @@ _CODES: list[tuple[type[errors.DojoError], int, str]] = [
     (errors.Unauthenticated, code_pb2.UNAUTHENTICATED, "UNAUTHENTICATED"),
     (errors.PermissionDenied, code_pb2.PERMISSION_DENIED, "PERMISSION_DENIED"),
     (errors.FailedPrecondition, code_pb2.FAILED_PRECONDITION, "FAILED_PRECONDITION"),
+    (errors.AlreadyExists, code_pb2.ALREADY_EXISTS, "ALREADY_EXISTS"),
     (errors.ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"),
 ]
 

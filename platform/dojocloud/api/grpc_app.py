@@ -11,6 +11,7 @@ import grpc
 from django.conf import settings
 
 from dojocloud.api.audit_service import add_audit_service
+from dojocloud.api.dataset_service import add_dataset_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
@@ -90,6 +91,7 @@ def build_api_server(
 
     def add_services(server: grpc.Server) -> None:
         add_job_service(server, max_streams=max(1, max_workers // 2))
+        add_dataset_service(server)
         add_scheduler_service(server)
         add_audit_service(server)
 

@@ -1,4 +1,4 @@
-"""One server interceptor around every unary and server-streaming handler:
+"""One server interceptor around every unary, server-streaming and client-streaming handler:
 
 * maps a raised DojoError to its gRPC status with details (errors.to_grpc_status), so
   servicers just raise;
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Unary = Callable[[Any, grpc.ServicerContext], Any]
 Streaming = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
+ClientStreaming = Callable[[Iterator[Any], grpc.ServicerContext], Any]
 
 
 class HandlerInterceptor(grpc.ServerInterceptor):
@@ -50,21 +51,30 @@ class HandlerInterceptor(grpc.ServerInterceptor):
 
 class ApiInterceptor(HandlerInterceptor):
     def wrap(self, handler: Any, method: str) -> Any:
-        return wrap_handler(handler, lambda b: _unary(b, method), lambda b: _streaming(b, method))
+        return wrap_handler(
+            handler,
+            lambda b: _unary(b, method),
+            lambda b: _streaming(b, method),
+            lambda b: _unary(b, method),  # a request iterator in, one answer out
+        )
 
 
 def wrap_handler(
     handler: Any,
     unary: Callable[[Unary], Unary],
     streaming: Callable[[Streaming], Streaming],
+    client_streaming: Callable[[ClientStreaming], ClientStreaming] | None = None,
     **replace: Any,
 ) -> Any:
-    """The handler with its unary or server-streaming behaviour wrapped (and the `replace`
-    fields set); client- and bidi-streaming handlers (reflection) are returned as they are."""
+    """The handler with its unary, server-streaming or (given `client_streaming`)
+    client-streaming behaviour wrapped and the `replace` fields set; bidi-streaming
+    handlers (reflection) are returned as they are."""
     if handler.unary_unary is not None:
         return handler._replace(unary_unary=unary(handler.unary_unary), **replace)
     if handler.unary_stream is not None:
         return handler._replace(unary_stream=streaming(handler.unary_stream), **replace)
+    if handler.stream_unary is not None and client_streaming is not None:
+        return handler._replace(stream_unary=client_streaming(handler.stream_unary), **replace)
     return handler
 
 

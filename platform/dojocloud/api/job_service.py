@@ -129,7 +129,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.EstimateJobResponse:
-        return mappers.estimate_to_proto(services.estimate_job(request.job_spec))
+        return mappers.estimate_to_proto(services.estimate_job(principal, request.job_spec))
 
 
 def add_job_service(server: grpc.Server, *, max_streams: int = 8) -> None:

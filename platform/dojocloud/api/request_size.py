@@ -19,7 +19,13 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
-from dojocloud.api.interceptors import HandlerInterceptor, Streaming, Unary, wrap_handler
+from dojocloud.api.interceptors import (
+    ClientStreaming,
+    HandlerInterceptor,
+    Streaming,
+    Unary,
+    wrap_handler,
+)
 from dojocloud.api.request_text import nul_violations
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 
@@ -45,8 +51,9 @@ class RequestSizeLimit(HandlerInterceptor):
             handler,
             lambda b: _unary(b, limit),
             lambda b: _streaming(b, limit),
+            lambda b: _client_streaming(b, limit),
             request_deserializer=_bounded(handler.request_deserializer, limit),
-        )  # client- and bidi-streaming (reflection) keep the transport's limit
+        )  # bidi-streaming (reflection) keeps the transport's limit
 
 
 def _bounded(parse: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes], Any]:
@@ -85,5 +92,19 @@ def _streaming(behavior: Streaming, max_bytes: int) -> Streaming:
     def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         _check(request, max_bytes)
         yield from behavior(request, context)
+
+    return wrapper
+
+
+def _client_streaming(behavior: ClientStreaming, max_bytes: int) -> ClientStreaming:
+    """Each message of the stream is checked as it is read (an upload's chunks)."""
+
+    def checked(requests: Iterator[Any]) -> Iterator[Any]:
+        for request in requests:
+            _check(request, max_bytes)
+            yield request
+
+    def wrapper(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+        return behavior(checked(requests), context)
 
     return wrapper

@@ -61,6 +61,14 @@ class FailedPrecondition(DojoError):
     """A state conflict, e.g. cancelling a job that already finished."""
 
 
+class AlreadyExists(DojoError):
+    """A create that names a resource that already exists (a client-chosen id)."""
+
+    def __init__(self, resource: str) -> None:
+        self.resource = resource
+        super().__init__(f"{resource} already exists")
+
+
 class ResourceExhausted(DojoError):
     """Quota or budget exceeded."""
 

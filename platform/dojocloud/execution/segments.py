@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
 from dojo_runtime.training import Trainer
+from dojocloud.datasets.facade import fetch, is_dataset_name, resolve
 from dojocloud.execution import checkpoints
 from dojocloud.execution.heartbeat import Heartbeat
 from dojocloud.execution.outcomes import (
@@ -122,14 +123,23 @@ _trainers: dict[str, Trainer] = {}
 
 
 def _trainer(job: Job) -> Trainer:
-    """Trainers are cached per config: building one loads the dataset."""
+    """Trainers are cached per config: building one loads the dataset. An uploaded dataset
+    is resolved in the job's organization and fetched from object storage into this
+    machine's cache (by sha256): no disk is shared with the API."""
+    spec = spec_of(job)
+    data = (
+        resolve(job.organization, spec.dataset.name) if is_dataset_name(spec.dataset.name) else None
+    )
     config = train_config(
-        spec_of(job), accelerator=job.accelerator or None, device_count=len(job.devices) or None
+        spec,
+        dataset=data.meta if data else None,
+        accelerator=job.accelerator or None,
+        device_count=len(job.devices) or None,
     )
     key = repr(config)
     if key not in _trainers:
         _trainers.clear()
-        _trainers[key] = Trainer(config)
+        _trainers[key] = Trainer(config, payload=fetch(data) if data else None)
     return _trainers[key]
 
 

@@ -6,6 +6,8 @@ class JobsConfig(AppConfig):
     label = "jobs"
 
     def ready(self) -> None:
-        from dojocloud.jobs import ports, segment_states  # models are ready only now
+        from dojocloud.datasets.facade import register_users_check
+        from dojocloud.jobs import ports, segment_states, services  # models are ready now
 
         ports.segment_ended.subscribe("jobs", segment_states.on_segment_ended)
+        register_users_check("jobs", services.dataset_users)

@@ -14,8 +14,7 @@ count or batch can help), with every option's figures.
 from __future__ import annotations
 
 from dojo.v1 import job_pb2
-from dojo_runtime.config import TrainConfig
-from dojo_runtime.data.npz import NpzError
+from dojo_runtime.config import CustomData, TrainConfig
 from dojo_runtime.memory import GIB, Fit, fits, largest_batch_that_fits
 from dojocloud.common.errors import FieldViolation
 from dojocloud.common.inventory import inventory, pool_sizes
@@ -23,12 +22,14 @@ from dojocloud.jobs.runtime_config import train_config
 from scheduler.core.sizing import equivalent_count
 
 
-def check_memory(spec: job_pb2.JobSpec, errors: list[FieldViolation]) -> None:
+def check_memory(
+    spec: job_pb2.JobSpec, errors: list[FieldViolation], data: CustomData | None = None
+) -> None:
     """Trims spec.resources to the options that fit, or adds the violation why none does.
     Runs after the other checks, on a spec whose other fields are valid."""
     if errors:
         return
-    config = train_config(spec)
+    config = train_config(spec, dataset=data)
     sizes = pool_sizes()
     first = spec.resources.accelerators[0]
     figures = inventory().figures
@@ -38,8 +39,11 @@ def check_memory(spec: job_pb2.JobSpec, errors: list[FieldViolation]) -> None:
     ]
     try:
         table = fits(config, options)
-    except NpzError as exc:  # the customer's file (missing, unreadable): named, not INTERNAL
-        errors.append(FieldViolation(exc.field, str(exc).removeprefix(f"{exc.field}: ")))
+    except ValueError as exc:  # an uploaded dataset's shapes the model cannot take
+        field, _, message = str(exc).partition(": ")
+        if not field.startswith(("dataset.", "model.")):
+            raise
+        errors.append(FieldViolation(field, message))
         return
     offered = [f for f in table if f.fits]
     if offered and not table[0].fits:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from dojo.v1 import job_pb2
-from dojo_runtime.config import TrainConfig
+from dojo_runtime.config import CustomData, TrainConfig
 
 
 def train_config(
-    spec: job_pb2.JobSpec, *, accelerator: str | None = None, device_count: int | None = None
+    spec: job_pb2.JobSpec,
+    *,
+    dataset: CustomData | None = None,
+    accelerator: str | None = None,
+    device_count: int | None = None,
 ) -> TrainConfig:
+    """`dataset`: the uploaded dataset's shapes when the spec names one (validation's
+    `dataset_of` resolves it within the job's organization)."""
     t = spec.training
     return TrainConfig(
         architecture=spec.model.architecture,
         model_params={k: int(v) for k, v in spec.model.params.items()},
         dataset=spec.dataset.name,
-        dataset_uri=spec.dataset.uri,
+        dataset_meta=dataset,
         steps=int(t.steps),
         batch_size=int(t.batch_size),
         optimizer=t.optimizer,

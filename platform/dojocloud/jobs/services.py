@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
 from dojo.v1 import job_pb2
-from dojo_runtime.data.npz import NpzError
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.inventory import pool_sizes
@@ -25,7 +24,7 @@ from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
 from dojocloud.jobs.transitions import record_state_event, transition
-from dojocloud.jobs.validation import validate_spec
+from dojocloud.jobs.validation import dataset_of, validate_spec
 from dojocloud.tenancy.facade import Action, Principal, require
 from scheduler.core.priority import priority_value
 
@@ -63,7 +62,7 @@ def create_job(
         if first is not None:
             return first
     try:
-        valid = validate_spec(spec)
+        valid = validate_spec(spec, organization=principal.organization)
     except InvalidArgument as err:
         violations += err.violations
     if violations:
@@ -181,16 +180,26 @@ def job_events(
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
 
 
-def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
-    """Modelled time and cost per accelerator option, from the runtime's estimator."""
-    valid = validate_spec(spec)
-    config = train_config(valid)
+def estimate_job(principal: Principal, spec: job_pb2.JobSpec) -> list[EstimateRow]:
+    """Modelled time and cost per accelerator option, from the runtime's estimator. An
+    uploaded dataset resolves within the caller's organization (another's is NotFound)."""
+    require(principal, Action.JOBS_ESTIMATE)
+    valid = validate_spec(spec, organization=principal.organization)
+    config = train_config(valid, dataset=dataset_of(valid, principal.organization))
     # Only what this platform can actually run: accelerator types of the inventory, in
     # counts that fit their largest pool.
     sizes = pool_sizes()
     options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
-    try:
-        return estimate_config(config, options=options)
-    except NpzError as exc:  # the customer's file: missing, unreadable, wrong arrays
-        message = str(exc).removeprefix(f"{exc.field}: ")
-        raise InvalidArgument([FieldViolation(exc.field, message)]) from None
+    return estimate_config(config, options=options)
+
+
+def dataset_users(organization_id: int, dataset_name: str) -> list[str]:
+    """The non-final jobs of an organization whose spec names the dataset (asked before the
+    dataset is deleted)."""
+    jobs = (
+        Job.objects.filter(organization_id=organization_id, spec__dataset__name=dataset_name)
+        .exclude(state__in=lifecycle.FINAL_STATES)
+        .select_related("organization")
+        .order_by("created_at")
+    )
+    return [job.resource_name for job in jobs]

@@ -12,11 +12,14 @@ from django.conf import settings
 from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
-from dojo_runtime.data import DATASETS
+from dojo_runtime.config import CustomData
+from dojo_runtime.data import BUILT_IN
 from dojocloud.common.errors import FieldViolation, InvalidArgument, shown
 from dojocloud.common.inventory import pool_sizes
+from dojocloud.datasets.facade import is_dataset_name, resolve
 from dojocloud.jobs.memory_fit import check_memory
 from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
+from dojocloud.tenancy.facade import Organization
 from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -27,23 +30,47 @@ PRECISIONS = ("fp32", "bf16", "cfp8")
 MAX_STEPS = 10_000_000
 MAX_BATCH = 65_536
 DEFAULT_CHECKPOINT_INTERVAL = 100
-# The minimal check used until the runtime's catalog can judge a model's parameters.
+NO_SERVER_PATHS = (
+    "'npz' with a server path (dataset.uri) is no longer accepted: upload the file with "
+    "`dojo datasets upload FILE --name ID` and name it organizations/{org}/datasets/{ID}"
+)
 Violations = list[FieldViolation]
+Data = CustomData | None  # an uploaded dataset's shapes; None for a built-in one
 
 
-def validate_spec(spec: job_pb2.JobSpec) -> job_pb2.JobSpec:
-    """Returns a copy with defaults filled; raises InvalidArgument listing every bad field."""
+def validate_spec(
+    spec: job_pb2.JobSpec, *, organization: Organization | None = None
+) -> job_pb2.JobSpec:
+    """Returns a copy with defaults filled; raises InvalidArgument listing every bad field.
+    An uploaded dataset resolves within `organization`: NotFound when it is missing or
+    another organization's (the two look the same)."""
     out = job_pb2.JobSpec()
     out.CopyFrom(spec)
     errors: Violations = []
+    data = dataset_of(out, organization, errors)
     for check in _CHECKS:
-        check(out, errors)
+        check(out, errors, data)
     if errors:
         raise InvalidArgument(errors)
     return out
 
 
-def _check_name(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def dataset_of(
+    spec: job_pb2.JobSpec, organization: Organization | None, errors: Violations | None = None
+) -> Data:
+    """The uploaded dataset a spec names, as the runtime needs it (None for a built-in)."""
+    name = spec.dataset.name
+    if not is_dataset_name(name):
+        return None
+    if organization is None:
+        (errors if errors is not None else []).append(
+            FieldViolation("dataset.name", "an uploaded dataset is resolved by the API only")
+        )
+        return None
+    return resolve(organization, name).meta
+
+
+def _check_name(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     if not spec.name:
         errors.append(FieldViolation("name", "is required"))
     elif not NAME_RE.match(spec.name):
@@ -55,7 +82,7 @@ def _check_name(spec: job_pb2.JobSpec, errors: Violations) -> None:
         )
 
 
-def _check_model(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def _check_model(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     arch = spec.model.architecture
     if not arch:
         errors.append(FieldViolation("model.architecture", "is required"))
@@ -67,30 +94,33 @@ def _check_model(spec: job_pb2.JobSpec, errors: Violations) -> None:
         return
     reported = {e.field for e in errors}
     # The runtime's catalog knows each architecture's parameters and the datasets it suits.
-    for field, message in validate_params(arch, dict(spec.model.params), spec.dataset.name):
+    kind = data.kind if data is not None else spec.dataset.name
+    for field, message in validate_params(arch, dict(spec.model.params), kind):
         name = field if "." in field else f"model.params.{field}"
         if name not in reported:  # e.g. dataset.name, already judged by _check_dataset
             errors.append(FieldViolation(name, message))
             reported.add(name)
 
 
-def _check_dataset(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def _check_dataset(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     name = spec.dataset.name
     if not name:
         errors.append(FieldViolation("dataset.name", "is required"))
-    elif name not in DATASETS:
+    elif name == "npz":
+        errors.append(FieldViolation("dataset.name", NO_SERVER_PATHS))
+    elif name not in BUILT_IN and not is_dataset_name(name):
         # Judged here, not only with the model: an unknown architecture must not hide it.
         errors.append(
             FieldViolation(
-                "dataset.name", f"unknown dataset {shown(name)}; choose one of {sorted(DATASETS)}"
+                "dataset.name",
+                f"unknown dataset {shown(name)}; choose one of {list(BUILT_IN)} or an uploaded "
+                "dataset, organizations/{org}/datasets/{id}",
             )
         )
-    elif name == "npz" and not spec.dataset.uri:
-        errors.append(FieldViolation("dataset.uri", "is required when dataset.name is npz"))
     # Whether the architecture trains on it is judged by the runtime's catalog with the model.
 
 
-def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def _check_training(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     t = spec.training
     if not 1 <= t.steps <= MAX_STEPS:
         errors.append(FieldViolation("training.steps", f"must be between 1 and {MAX_STEPS}"))
@@ -122,7 +152,7 @@ def _check_training(spec: job_pb2.JobSpec, errors: Violations) -> None:
         errors.append(FieldViolation("training.seed", "must not be negative"))
 
 
-def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def _check_resources(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     r = spec.resources
     if not r.accelerators:
         r.accelerators.append(DEFAULT_ACCELERATOR)
@@ -152,7 +182,7 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
         )
 
 
-def _check_limits(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def _check_limits(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     limit = int(settings.MAX_RUNTIME_LIMIT_S)
     if spec.limits.max_runtime_seconds == 0:
         spec.limits.max_runtime_seconds = int(settings.DEFAULT_MAX_RUNTIME_S)
@@ -162,7 +192,7 @@ def _check_limits(spec: job_pb2.JobSpec, errors: Violations) -> None:
         )
 
 
-def _check_priority(spec: job_pb2.JobSpec, errors: Violations) -> None:
+def _check_priority(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     spec.priority_class = spec.priority_class or DEFAULT_PRIORITY_CLASS
     if spec.priority_class not in PRIORITY_CLASSES:
         errors.append(
@@ -170,7 +200,7 @@ def _check_priority(spec: job_pb2.JobSpec, errors: Violations) -> None:
         )
 
 
-_CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations], None], ...] = (
+_CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations, Data], None], ...] = (
     _check_name,
     _check_dataset,
     _check_model,

@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from django import forms
 
 from dojo import bounded_yaml
-from dojo_runtime.data import DATASETS
+from dojo_runtime.data import BUILT_IN
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs import facade as jobs
 from scheduler.core import DOJO_ACCELERATOR
 
-DATASET_SUGGESTIONS = list(DATASETS)
+DATASET_SUGGESTIONS = list(BUILT_IN)  # and the organization's uploaded datasets
 
 # The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds.
 DEFAULTS = {
@@ -74,10 +74,10 @@ class JobSpecForm(forms.Form):
         help_text="key=value, comma separated, e.g. hidden=128, layers=2",
     )
     dataset = forms.CharField(
-        required=False, label="Dataset", widget=forms.TextInput(attrs={"list": "dataset-names"})
-    )
-    dataset_uri = forms.CharField(
-        required=False, label="Dataset URI", help_text="Only for npz: where the arrays are"
+        required=False,
+        label="Dataset",
+        help_text="A built-in name, or an uploaded one: organizations/{org}/datasets/{id}",
+        widget=forms.TextInput(attrs={"list": "dataset-names"}),
     )
     steps = forms.IntegerField(required=False)
     batch_size = forms.IntegerField(required=False)

@@ -15,7 +15,6 @@ FORM_TO_SPEC_PATH = {
     "architecture": "model.architecture",
     "params": "model.params",
     "dataset": "dataset.name",
-    "dataset_uri": "dataset.uri",
     "steps": "training.steps",
     "batch_size": "training.batch_size",
     "optimizer": "training.optimizer",
@@ -40,7 +39,6 @@ def spec_from_form(data: dict[str, Any]) -> job_pb2.JobSpec:
     spec.model.architecture = data.get("architecture") or ""
     spec.model.params.update(data.get("params") or {})
     spec.dataset.name = data.get("dataset") or ""
-    spec.dataset.uri = data.get("dataset_uri") or ""
     t = spec.training
     t.steps = data.get("steps") or 0
     t.batch_size = data.get("batch_size") or 0
@@ -63,7 +61,6 @@ def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
         "architecture": spec.model.architecture,
         "params": ", ".join(f"{k}={v}" for k, v in sorted(spec.model.params.items())),
         "dataset": spec.dataset.name,
-        "dataset_uri": spec.dataset.uri,
         "steps": t.steps or None,
         "batch_size": t.batch_size or None,
         "optimizer": t.optimizer,

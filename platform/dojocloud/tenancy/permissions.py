@@ -37,6 +37,8 @@ class Action(StrEnum):
     MEMBERS_LEAVE = "members.leave"  # leave the organization oneself
     USAGE_READ = "usage.read"  # the organization's usage and bill
     AUDIT_READ = "audit.read"  # the organization's audit log (operators: every one's)
+    DATASETS_READ = "datasets.read"  # list, get, upload status
+    DATASETS_WRITE = "datasets.write"  # upload, delete
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
 
@@ -57,6 +59,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.MEMBERS_LEAVE: "leave the organization",
     Action.USAGE_READ: "read the organization's usage",
     Action.AUDIT_READ: "read the organization's audit log",
+    Action.DATASETS_READ: "read datasets",
+    Action.DATASETS_WRITE: "upload and delete datasets",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
 }
@@ -83,6 +87,8 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.MEMBERS_LEAVE: _ALL,  # the last owner cannot (tenancy.members says why)
     Action.USAGE_READ: _ADMINS,
     Action.AUDIT_READ: _ADMINS,
+    Action.DATASETS_READ: _ALL,
+    Action.DATASETS_WRITE: _WRITERS,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
@@ -97,6 +103,7 @@ _READS = frozenset(
         Action.MEMBERS_READ,
         Action.USAGE_READ,
         Action.AUDIT_READ,
+        Action.DATASETS_READ,
         Action.OPERATOR_READ,
     }
 )

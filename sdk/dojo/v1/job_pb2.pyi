@@ -63,12 +63,10 @@ class ModelSpec(_message.Message):
     def __init__(self, architecture: _Optional[str] = ..., params: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class DatasetSpec(_message.Message):
-    __slots__ = ("name", "uri")
+    __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
-    URI_FIELD_NUMBER: _ClassVar[int]
     name: str
-    uri: str
-    def __init__(self, name: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class TrainingSpec(_message.Message):
     __slots__ = ("steps", "batch_size", "optimizer", "learning_rate", "precision", "checkpoint_interval", "seed")

@@ -64,7 +64,7 @@ def test_a_request_over_the_limit_names_the_limit(
     acme: Client, keys: object, address: str, size: int
 ) -> None:
     s = spec()
-    s.dataset.uri = "u" * size
+    s.dataset.name = "u" * size
     with pytest.raises(errors.InvalidArgumentError) as info:
         acme.create_job(s)
     (v,) = info.value.field_violations
@@ -79,8 +79,10 @@ def test_a_request_over_the_limit_names_the_limit(
 
 def test_a_request_just_under_the_limit_is_judged_on_its_fields(acme: Client) -> None:
     s = spec()
-    s.dataset.uri = "u" * 1_000_000
-    assert acme.create_job(s).spec.dataset.uri == s.dataset.uri
+    s.dataset.name = "u" * 1_000_000
+    with pytest.raises(errors.InvalidArgumentError) as info:
+        acme.create_job(s)
+    assert [v.field for v in info.value.field_violations] == ["dataset.name"]
 
 
 def test_nul_characters_are_named_not_internal(acme: Client) -> None:

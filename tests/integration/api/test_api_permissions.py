@@ -1,4 +1,4 @@
-"""The permission table, generated over the gRPC API: every RPC of JobService,
+"""The permission table, generated over the gRPC API: every RPC of JobService, DatasetService,
 SchedulerService and AuditService (taken from the protos, so a new RPC fails here until it has a recipe and
 an @rpc action), called by every role and key scope (tests/support/roles.py) on a real server.
 
@@ -11,6 +11,7 @@ operators reach every tenant and the caller has the operator grant; else the rec
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ import pytest
 from dojo.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    dataset_pb2,
+    dataset_pb2_grpc,
     job_pb2,
     job_pb2_grpc,
     scheduler_pb2,
@@ -29,10 +32,12 @@ from dojo.v1 import (
 )
 from dojo.v1 import scheduler_pb2 as pb
 from dojocloud.api.audit_service import AuditService
+from dojocloud.api.dataset_service import DatasetService
 from dojocloud.api.job_service import JobService
 from dojocloud.api.scheduler_service import SchedulerService
-from dojocloud.common.errors import FailedPrecondition
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument
 from dojocloud.common.inventory import inventory
+from dojocloud.datasets import facade as datasets
 from dojocloud.jobs import services as jobs
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.facade import QuotaSpec, set_quota
@@ -58,6 +63,7 @@ class Fixtures:
         self.acme = principal_for_user(world.users["alice"], "acme")
         self.tiles = itertools.cycle([t.id for t in inventory().tiles])
         self.placed: list[str] = []
+        self.uploads = 0
 
     def spec(self) -> job_pb2.JobSpec:
         return make_spec("perm")
@@ -72,6 +78,49 @@ class Fixtures:
             jobs.cancel_job(self.acme, job.id, reason="done")
         return f"organizations/acme/jobs/{job.id}"
 
+    def upload_messages(self) -> Iterator[dataset_pb2.CreateDatasetRequest]:
+        self.uploads += 1
+        meta = dataset_pb2.UploadMetadata(
+            parent="organizations/acme",
+            dataset_id=f"up{self.uploads}",
+            format=dataset_pb2.TEXT,
+            size=len(TEXT),
+            sha256=hashlib.sha256(TEXT).hexdigest(),
+            upload_id=f"perm{self.uploads}",
+        )
+        return iter(
+            [
+                dataset_pb2.CreateDatasetRequest(metadata=meta),
+                dataset_pb2.CreateDatasetRequest(chunk=TEXT),
+            ]
+        )
+
+    def dataset(self) -> str:
+        self.uploads += 1
+        request = datasets.UploadRequest(
+            dataset_id=f"ds{self.uploads}",
+            format=datasets.TEXT,
+            size=len(TEXT),
+            sha256=hashlib.sha256(TEXT).hexdigest(),
+            upload_id=f"fixture{self.uploads}",
+        )
+        return datasets.upload(self.acme, request, [TEXT]).resource_name
+
+    def partial_upload(self) -> str:
+        """An upload of acme's with half its bytes committed."""
+        self.uploads += 1
+        upload_id = f"partial{self.uploads}"
+        request = datasets.UploadRequest(
+            dataset_id=f"part{self.uploads}",
+            format=datasets.TEXT,
+            size=len(TEXT),
+            sha256=hashlib.sha256(TEXT).hexdigest(),
+            upload_id=upload_id,
+        )
+        with contextlib.suppress(InvalidArgument):  # truncated, as intended
+            datasets.upload(self.acme, request, [TEXT[:10]])
+        return upload_id
+
     def _release_earlier(self) -> None:
         """Cancelling the previous placed job frees its tile (the inventory has six)."""
         for job_id in self.placed:
@@ -84,12 +133,28 @@ class Fixtures:
 class Recipe:
     request: Callable[[Fixtures], Any]
     acme_objects: bool = True  # names acme's objects: NOT_FOUND for other tenants
-    streaming: bool = False
+    streaming: bool = False  # the answer is a stream (the request is one when it is an iterator)
     operators_reach: bool = False  # ... but operators (operator.read) read them too
 
 
 TILE = "dojo/e0/c0/t0/r0c0"
+TEXT = b"a small corpus for the permission table\n" * 4
 RECIPES: dict[str, Recipe] = {
+    "/dojo.v1.DatasetService/CreateDataset": Recipe(lambda f: f.upload_messages()),
+    "/dojo.v1.DatasetService/GetUploadStatus": Recipe(
+        lambda f: dataset_pb2.GetUploadStatusRequest(
+            parent="organizations/acme", upload_id=f.partial_upload()
+        )
+    ),
+    "/dojo.v1.DatasetService/GetDataset": Recipe(
+        lambda f: dataset_pb2.GetDatasetRequest(name=f.dataset())
+    ),
+    "/dojo.v1.DatasetService/ListDatasets": Recipe(
+        lambda f: dataset_pb2.ListDatasetsRequest(parent="organizations/acme")
+    ),
+    "/dojo.v1.DatasetService/DeleteDataset": Recipe(
+        lambda f: dataset_pb2.DeleteDatasetRequest(name=f.dataset())
+    ),
     "/dojo.v1.JobService/CreateJob": Recipe(
         lambda f: job_pb2.CreateJobRequest(parent="organizations/acme", job_spec=f.spec())
     ),
@@ -146,6 +211,7 @@ RECIPES: dict[str, Recipe] = {
 }
 SERVICES = {
     "JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
+    "DatasetService": (dataset_pb2, DatasetService, dataset_pb2_grpc.DatasetServiceStub),
     "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),
     "AuditService": (audit_pb2, AuditService, audit_pb2_grpc.AuditServiceStub),
 }
@@ -193,6 +259,11 @@ def call(channel: grpc.Channel, rpc: str, request: Any, key: str) -> grpc.Status
     except grpc.RpcError as err:
         return err.code()
     return OK
+
+
+@pytest.fixture(autouse=True)
+def storage(settings: Any, tmp_path: Any) -> None:
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
 
 
 @pytest.fixture

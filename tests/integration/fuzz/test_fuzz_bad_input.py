@@ -175,7 +175,6 @@ FORM_FIELDS = [
     "architecture",
     "params",
     "dataset",
-    "dataset_uri",
     "steps",
     "batch_size",
     "optimizer",

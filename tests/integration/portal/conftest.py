@@ -104,7 +104,6 @@ _FORM_POST = {
     "architecture": "mlp",
     "params": "hidden=64, layers=3",
     "dataset": "digits",
-    "dataset_uri": "",
     "steps": "200",
     "batch_size": "32",
     "optimizer": "sgd",

@@ -57,7 +57,6 @@ FORM = {
     "architecture": "mlp",
     "params": "hidden=8, layers=1",
     "dataset": "digits",
-    "dataset_uri": "",
     "steps": "6",
     "batch_size": "8",
     "optimizer": "adam",

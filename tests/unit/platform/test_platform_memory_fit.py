@@ -112,11 +112,13 @@ def test_submitted_event_says_which_types_were_dropped(people: People) -> None:
     assert "not offered: gpu-a100" in event.data["reason"]
 
 
-def test_an_unreadable_customer_file_is_named_not_internal(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # The memory check reads the dataset's sample shape: a missing .npz is the customer's
-    # error on dataset.uri (the fuzz test found it answering INTERNAL).
+def test_the_old_server_path_option_is_refused_by_name() -> None:
+    # `dataset: {name: npz, uri: PATH}` read any file the worker could: it is gone.
     with pytest.raises(InvalidArgument) as info:
-        validate_spec(make_spec(dataset={"name": "npz", "uri": str(tmp_path / "none.npz")}))
+        validate_spec(make_spec(dataset={"name": "npz"}))
     [violation] = info.value.violations
-    assert violation.field == "dataset.uri"
-    assert violation.description.startswith("no such file")
+    assert violation.field == "dataset.name"
+    assert (
+        "no longer accepted" in violation.description
+        and "dojo datasets upload" in violation.description
+    )

@@ -85,8 +85,12 @@ def test_missing_required_fields() -> None:
     assert {"name", "model.architecture", "dataset.name"} <= fields_of(spec)
 
 
-def test_npz_dataset_needs_a_uri() -> None:
-    assert fields_of(make_spec(dataset={"name": "npz"})) == {"dataset.uri"}
+def test_npz_server_paths_are_refused() -> None:
+    assert fields_of(make_spec(dataset={"name": "npz"})) == {"dataset.name"}
+
+
+def test_an_uploaded_dataset_needs_an_organization_to_resolve_in() -> None:
+    assert fields_of(make_spec(dataset={"name": "organizations/a/datasets/d"})) == {"dataset.name"}
 
 
 def test_checkpoint_interval_cannot_exceed_steps() -> None:

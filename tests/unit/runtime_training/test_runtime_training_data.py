@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import numpy as np
 import pytest
 import torch
 
 from dojo_runtime.config import TrainConfig
-from dojo_runtime.data import DATASETS, LANGUAGE_MODEL, describe, load, sources
+from dojo_runtime.data import DATASETS, LANGUAGE_MODEL, describe, load, npz, sources
 
 
 def _config(dataset: str = "digits", **kw: object) -> TrainConfig:
     return TrainConfig("mlp", dataset=dataset, **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("name", [n for n, e in DATASETS.items() if not e.needs_uri])
+@pytest.mark.parametrize("name", [n for n, e in DATASETS.items() if not e.customer])
 def test_builtin_dataset_batches_match_description(name: str) -> None:
     ds = load(_config(name, batch_size=8), seq_len=16)
     info = describe(name, seq_len=16)
@@ -82,48 +82,71 @@ def test_synthetic_sets_are_identical_for_every_job() -> None:
     assert torch.equal(first, sources.synthetic_video().train_x)
 
 
-# -- customer .npz files ---------------------------------------------------------------------
+# -- customer .npz bytes (uploaded datasets; the platform fetches, the runtime parses) -------
 
 
-def _save(path: Path, **arrays: np.ndarray) -> str:
-    np.savez(path, **arrays)
-    return str(path)
+def _npz(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
 
 
-def test_npz_images_load_with_a_channel_axis(tmp_path: Path) -> None:
+LIMIT = 1 << 26
+
+
+def test_npz_images_load_with_a_channel_axis() -> None:
     rng = np.random.default_rng(0)
-    uri = _save(tmp_path / "a.npz", x=rng.random((50, 6, 6)), y=rng.integers(0, 3, 50))
-    info = describe("npz", uri)
-    assert info.input_shape == (1, 6, 6)
-    assert info.train_size + info.eval_size == 50
-    ds = load(TrainConfig("cnn", dataset="npz", dataset_uri=uri, batch_size=10))
-    x, y = ds.next_batch()
-    assert x.shape == (10, 1, 6, 6) and x.dtype == torch.float32 and y.dtype == torch.int64
+    payload = _npz(
+        x=rng.random((50, 6, 6)).astype(np.float32), y=rng.integers(0, 3, 50).astype(np.int64)
+    )
+    summary = npz.inspect(payload, max_decoded_bytes=LIMIT)
+    assert summary.sample_shape == (1, 6, 6) and summary.samples == 50
+    assert sum(summary.class_counts) == 50
+    arrays = npz.load(payload, max_decoded_bytes=LIMIT)
+    assert arrays.train_x.shape[1:] == (1, 6, 6) and arrays.train_x.dtype == torch.float32
+    assert len(arrays.train_x) + len(arrays.eval_x) == 50
+
+
+def _f32(*shape: int) -> np.ndarray:
+    return np.zeros(shape, dtype=np.float32)
+
+
+def _i64(*values: int) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
 
 
 @pytest.mark.parametrize(
-    ("arrays", "message"),
+    ("arrays", "names"),
     [
-        ({"x": np.zeros((4, 3))}, "missing array"),
-        ({"x": np.zeros((4, 3)), "y": np.zeros(5, dtype=int)}, "4 samples but y has 5"),
-        ({"x": np.zeros((4, 3)), "y": np.zeros(4)}, "integer array of labels"),
-        ({"x": np.zeros((4, 3)), "y": np.array([0, 1, -1, 0])}, "labels must be in"),
-        ({"x": np.zeros(4), "y": np.zeros(4, dtype=int)}, "expected"),
-        ({"x": np.full((4, 3), np.nan), "y": np.zeros(4, dtype=int)}, "NaN"),
+        ({"x": _f32(4, 3)}, "y"),
+        ({"x": _f32(4, 3), "y": _i64(0, 0, 0, 0, 0)}, "y"),
+        ({"x": _f32(4, 3), "y": np.zeros(4)}, "y"),  # float64 labels: the dtype is named
+        ({"x": np.zeros((4, 3)), "y": _i64(0, 0, 0, 0)}, "x"),  # float64 features
+        ({"x": _f32(4, 3), "y": _i64(0, 1, -1, 0)}, "y"),
+        ({"x": np.full((4, 3), np.nan, dtype=np.float32), "y": _i64(0, 0, 0, 0)}, "x"),
+        ({"x": np.array([object(), 1], dtype=object), "y": _i64(0, 0)}, "x"),  # pickled
     ],
 )
-def test_bad_npz_files_say_what_is_wrong(
-    tmp_path: Path, arrays: dict[str, np.ndarray], message: str
-) -> None:
-    uri = _save(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError, match=r"^dataset\.uri: .*" + message):
-        load(TrainConfig("mlp", dataset="npz", dataset_uri=uri, batch_size=1))
+def test_bad_npz_bytes_say_what_is_wrong(arrays: dict[str, np.ndarray], names: str) -> None:
+    payload = _npz(**arrays)
+    with pytest.raises(npz.NpzError, match=rf"\b{names}\b"):
+        npz.inspect(payload, max_decoded_bytes=LIMIT)
 
 
-def test_missing_and_non_npz_files_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no such file"):
-        describe("npz", str(tmp_path / "absent.npz"))
-    junk = tmp_path / "junk.npz"
-    junk.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match=r"^dataset\.uri: not a readable"):
-        describe("npz", str(junk))
+def test_a_pickled_array_is_refused_without_unpickling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    payload = _npz(x=np.array([{"a": 1}, None], dtype=object), y=_i64(0, 0))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("unpickled customer bytes")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    with pytest.raises(npz.NpzError):
+        npz.load(payload, max_decoded_bytes=LIMIT)
+
+
+def test_bytes_that_are_not_an_npz_are_a_clear_error() -> None:
+    with pytest.raises(npz.NpzError):
+        npz.inspect(b"not a zip", max_decoded_bytes=LIMIT)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
+import io
 
 import numpy as np
 import pytest
 
-from dojo_runtime.config import StepMetrics, TrainConfig
+from dojo_runtime.config import CustomData, StepMetrics, TrainConfig
+from dojo_runtime.data import npz
 from dojo_runtime.training import Trainer
 
 
@@ -17,7 +19,6 @@ from dojo_runtime.training import Trainer
         ({"architecture": "lstm"}, "model.architecture"),
         ({"model_params": {"hidden": 100_000}}, "model.params.hidden"),
         ({"dataset": "cifar"}, "dataset.name"),
-        ({"dataset": "npz"}, "dataset.uri"),
         ({"precision": "fp64"}, "training.precision"),
         ({"optimizer": "lion"}, "training.optimizer"),
         ({"learning_rate": 0.0}, "training.learning_rate"),
@@ -82,21 +83,65 @@ def test_evaluate_reports_held_out_loss_and_accuracy_that_improve() -> None:
     assert after["loss"] < before["loss"] and after["accuracy"] > max(before["accuracy"], 0.7)
 
 
-def test_trains_on_customer_npz_arrays(tmp_path: Path) -> None:
+def _npz(x: np.ndarray, y: np.ndarray) -> tuple[bytes, CustomData]:
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x.astype(np.float32), y=y.astype(np.int64))
+    payload = buffer.getvalue()
+    meta = CustomData(
+        "npz",
+        npz.sample_shape(x.shape),
+        int(y.max()) + 1,
+        len(y),
+        hashlib.sha256(payload).hexdigest(),
+    )
+    return payload, meta
+
+
+def test_trains_on_uploaded_npz_bytes() -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
     x = rng.normal(size=(200, 5)) + 3.0 * y[:, None]  # linearly separable classes
-    uri = tmp_path / "customer.npz"
-    np.savez(uri, x=x, y=y)
-    trainer = Trainer(
-        TrainConfig("mlp", {"hidden": 16}, "npz", str(uri), batch_size=20, learning_rate=1e-2)
+    payload, meta = _npz(x, y)
+    config = TrainConfig(
+        "mlp", {"hidden": 16}, "organizations/a/datasets/d", meta, batch_size=20, learning_rate=1e-2
     )
+    trainer = Trainer(config, payload=payload)
     state = trainer.train(trainer.initial_state(), 40)
     assert trainer.evaluate(state)["accuracy"] > 0.9
 
 
-def test_cnn_refuses_flat_npz_features(tmp_path: Path) -> None:
-    uri = tmp_path / "flat.npz"
-    np.savez(uri, x=np.zeros((20, 5)), y=np.zeros(20, dtype=int))
-    with pytest.raises(ValueError, match=r"^dataset\.uri: cnn needs images"):
-        Trainer(TrainConfig("cnn", dataset="npz", dataset_uri=str(uri), batch_size=4))
+def test_uploaded_bytes_must_match_their_digest() -> None:
+    payload, meta = _npz(np.zeros((20, 5)), np.zeros(20))
+    config = TrainConfig("mlp", dataset="organizations/a/datasets/d", dataset_meta=meta)
+    with pytest.raises(ValueError, match="sha256"):
+        Trainer(config, payload=payload + b"x")
+    with pytest.raises(ValueError, match="needs its bytes"):
+        Trainer(config)
+
+
+def test_trains_a_language_model_on_uploaded_text() -> None:
+    payload = ("the quick brown fox jumps over the lazy dog. " * 60).encode()
+    meta = CustomData("text", (), 256, len(payload), hashlib.sha256(payload).hexdigest())
+    config = TrainConfig(
+        "gpt",
+        {"context": 16, "d_model": 32, "layers": 1, "heads": 2},
+        "organizations/a/datasets/t",
+        meta,
+        batch_size=8,
+        learning_rate=3e-3,
+    )
+    trainer = Trainer(config, payload=payload)
+    before = trainer.evaluate(trainer.initial_state())["loss"]
+    after = trainer.evaluate(trainer.train(trainer.initial_state(), 30))["loss"]
+    assert after < before
+
+
+def test_cnn_refuses_flat_npz_features() -> None:
+    payload, meta = _npz(np.zeros((20, 5)), np.zeros(20))
+    with pytest.raises(ValueError, match=r"^dataset\.name: cnn needs images"):
+        Trainer(
+            TrainConfig(
+                "cnn", dataset="organizations/a/datasets/d", dataset_meta=meta, batch_size=4
+            ),
+            payload=payload,
+        )

@@ -9,7 +9,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dojocloud.common.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from dojocloud.common.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
+from dojocloud.datasets import facade as datasets
 from dojocloud.jobs import facade as jobs
 from dojocloud.portal import presenters
 from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, YamlSpecForm
@@ -63,6 +70,8 @@ def job_new(request: HttpRequest, principal: Principal) -> HttpResponse:
             )
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
+        except NotFound as exc:  # an uploaded dataset that is missing (or another org's)
+            spec_input.add_violations([FieldViolation("dataset.name", exc.message)])
         except ResourceExhausted as exc:  # the organization's CreateJob rate
             messages.error(request, exc.message)
             return _render_new(request, principal, spec_input, status=429)
@@ -94,7 +103,12 @@ def _render_new(
             form=spec_input.form,
             yaml_form=spec_input.yaml_form,
             request_id=uuid.uuid4().hex,
-            dataset_names=DATASET_SUGGESTIONS,
+            dataset_names=DATASET_SUGGESTIONS
+            + (
+                [d.resource_name for d in datasets.datasets_for(principal).order_by("dataset_id")]
+                if principal.can(Action.DATASETS_READ)
+                else []
+            ),
         ),
         status=status,
     )
@@ -108,9 +122,11 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
     rows, unavailable = [], ""
     if spec_input.spec is not None:
         try:
-            rows = jobs.estimate_job(spec_input.spec)
+            rows = jobs.estimate_job(principal, spec_input.spec)
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
+        except NotFound as exc:  # an uploaded dataset that is missing (or another org's)
+            spec_input.add_violations([FieldViolation("dataset.name", exc.message)])
         except FailedPrecondition as exc:
             unavailable = exc.message
     return render(

@@ -1,0 +1,177 @@
+"""Datasets services: read, list, delete, and resolve a job's dataset name (other apps call
+them through dojocloud.datasets.facade).
+
+Every tenant-owned query goes through `datasets_for(principal)` or names the organization:
+another organization's dataset is NotFound, indistinguishable from a missing one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet, Sum
+
+from dojo_runtime.config import CustomData
+from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.storage import blob_store, fetch_cached
+from dojocloud.datasets import ports
+from dojocloud.datasets.models import DELETING, NPZ, READY, Dataset
+from dojocloud.tenancy.facade import Action, Organization, Principal, require
+
+log = logging.getLogger(__name__)
+
+ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+NAME_RE = re.compile(r"^organizations/(?P<org>[^/]+)/datasets/(?P<id>[^/]+)$")
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+BYTE_VOCAB = 256
+
+
+def is_dataset_name(name: str) -> bool:
+    """A resource name's shape (organizations/…/datasets/…), as opposed to a built-in."""
+    return name.startswith("organizations/")
+
+
+def parse_name(name: str, field: str = "name") -> tuple[str, str]:
+    match = NAME_RE.match(name.strip())
+    if match is None or not ID_RE.match(match["id"]):
+        raise InvalidArgument(
+            [FieldViolation(field, "must be organizations/{org}/datasets/{dataset}")]
+        )
+    return match["org"], match["id"]
+
+
+def datasets_for(principal: Principal) -> QuerySet[Dataset]:
+    """The one place dataset reads are scoped to the caller's organization."""
+    require(principal, Action.DATASETS_READ)
+    return Dataset.objects.select_related("organization").filter(
+        organization=principal.organization, state=READY
+    )
+
+
+def get_dataset(principal: Principal, name: str, field: str = "name") -> Dataset:
+    org, dataset_id = parse_name(name, field)
+    found = None
+    if org == principal.organization.slug:
+        found = datasets_for(principal).filter(dataset_id=dataset_id).first()
+    else:
+        require(principal, Action.DATASETS_READ)
+    if found is None:
+        raise NotFound(name.strip())
+    return found
+
+
+def list_datasets(
+    principal: Principal, *, page_size: int = 0, page_token: str = ""
+) -> tuple[list[Dataset], str]:
+    """A page in id order and the token of the next ("" at the end)."""
+    size = page_size or DEFAULT_PAGE_SIZE
+    if not 0 < size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(
+            [FieldViolation("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")]
+        )
+    rows = datasets_for(principal).order_by("dataset_id")
+    if page_token:
+        rows = rows.filter(dataset_id__gt=_decode_token(page_token))
+    page = list(rows[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    token = base64.urlsafe_b64encode(page[-1].dataset_id.encode()).decode() if more else ""
+    return page, token
+
+
+def _decode_token(token: str) -> str:
+    try:
+        value = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        value = ""
+    if not ID_RE.match(value):
+        raise InvalidArgument([FieldViolation("page_token", "is not a token this API gave")])
+    return value
+
+
+def delete_dataset(principal: Principal, name: str) -> None:
+    """Deletes the dataset and its bytes; FailedPrecondition while a non-final job uses it.
+    The row is marked DELETING first, so a job submitted meanwhile no longer resolves it."""
+    require(principal, Action.DATASETS_WRITE)
+    dataset = get_dataset(principal, name)
+    if not Dataset.objects.filter(uid=dataset.uid, state=READY).update(state=DELETING):
+        raise NotFound(name.strip())
+    users = ports.users_of(principal.organization.id, dataset.resource_name)
+    if users:
+        Dataset.objects.filter(uid=dataset.uid).update(state=READY)
+        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+        err = FailedPrecondition(
+            f"{dataset.resource_name} is used by {len(users)} job(s) that are not final: "
+            f"{shown}; cancel them or wait for them to finish"
+        )
+        err.reason = "DATASET_IN_USE"  # type: ignore[attr-defined]
+        raise err
+    with transaction.atomic():
+        Dataset.objects.filter(uid=dataset.uid).delete()
+    blob_store().delete(dataset.storage_key)
+
+
+def storage_used(organization: Organization) -> int:
+    total = Dataset.objects.filter(organization=organization).aggregate(n=Sum("size_bytes"))["n"]
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class ResolvedDataset:
+    """An uploaded dataset as a job needs it: the runtime's shapes and where its bytes are."""
+
+    name: str
+    meta: CustomData
+    storage_key: str
+
+
+def resolve(organization: Organization, name: str, field: str = "dataset.name") -> ResolvedDataset:
+    """A job's `dataset.name` within `organization`: NotFound for a missing dataset and for
+    one of another organization alike (validation, estimates and workers all ask here)."""
+    org, dataset_id = parse_name(name, field)
+    found = (
+        Dataset.objects.filter(
+            organization=organization, dataset_id=dataset_id, state=READY
+        ).first()
+        if org == organization.slug
+        else None
+    )
+    if found is None:
+        raise NotFound(name.strip())
+    return ResolvedDataset(found.resource_name, runtime_meta(found), found.storage_key)
+
+
+def runtime_meta(dataset: Dataset) -> CustomData:
+    s = dataset.summary
+    if dataset.format == NPZ:
+        return CustomData(
+            kind=NPZ,
+            sample_shape=tuple(int(v) for v in s["sample_shape"]),
+            num_classes=int(s["num_classes"]),
+            size=int(s["samples"]),
+            sha256=dataset.sha256,
+        )
+    return CustomData(
+        kind="text",
+        sample_shape=(),
+        num_classes=BYTE_VOCAB,
+        size=int(dataset.size_bytes),
+        sha256=dataset.sha256,
+    )
+
+
+def fetch(resolved: ResolvedDataset) -> bytes:
+    """The dataset's bytes on this machine: fetched once from storage into the local cache
+    (keyed by sha256, checked), so a worker needs no disk shared with the API."""
+    path: Path = fetch_cached(
+        blob_store(), resolved.storage_key, resolved.meta.sha256, settings.CACHE_DIR / "datasets"
+    )
+    return path.read_bytes()

@@ -1,0 +1,307 @@
+"""The resumable upload of a dataset: metadata first, then chunks, stored as parts of about
+PART_BYTES under orgs/{org}/uploads/{upload}/ as they arrive (each part committed by a
+conditional update of the upload's offset), checked and validated at the end.
+
+Nothing becomes a dataset unless the whole file arrived, its sha256 matches and its format
+validates; a refused file's parts and row are removed. A stream that breaks keeps its
+committed parts: the same upload_id resumes from `committed` (GetUploadStatus). Uploads
+idle for UPLOAD_EXPIRY are removed when the organization next uploads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from dojocloud.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
+from dojocloud.common.storage import BlobStore, blob_store
+from dojocloud.datasets.formats import FormatError, summarize
+from dojocloud.datasets.models import FORMAT_CHOICES, Dataset, DatasetUpload
+from dojocloud.datasets.services import ID_RE, storage_used
+from dojocloud.tenancy.facade import Action, Organization, Principal, require
+
+MAX_CHUNK = 1024 * 1024  # bytes a chunk may carry
+PART_BYTES = 8 * 1024 * 1024  # the server stores a part each time this much has arrived
+UPLOAD_EXPIRY = timedelta(hours=24)
+UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+FORMATS = tuple(f for f, _ in FORMAT_CHOICES)
+
+
+class StorageQuotaExceeded(ResourceExhausted):
+    retryable = False  # waiting does not help: delete datasets or ask for more
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    dataset_id: str
+    format: str  # "npz" | "text"
+    size: int
+    sha256: str
+    upload_id: str
+    offset: int = 0
+    display_name: str = ""
+
+
+def upload_status(principal: Principal, upload_id: str) -> DatasetUpload:
+    require(principal, Action.DATASETS_READ)
+    found = DatasetUpload.objects.filter(
+        organization=principal.organization, upload_id=upload_id
+    ).first()
+    if found is None:
+        raise NotFound(f"organizations/{principal.organization.slug}/uploads/{upload_id}")
+    return found
+
+
+def upload(principal: Principal, request: UploadRequest, chunks: Iterable[bytes]) -> Dataset:
+    """Receives one stream of an upload; the dataset once the file is whole and valid."""
+    state = begin(principal, request)
+    receive(state, chunks)
+    return finish(principal, state)
+
+
+def begin(principal: Principal, request: UploadRequest) -> DatasetUpload:
+    require(principal, Action.DATASETS_WRITE)
+    org = principal.organization
+    _check(request)
+    _expire(org)
+    name = f"organizations/{org.slug}/datasets/{request.dataset_id}"
+    if Dataset.objects.filter(organization=org, dataset_id=request.dataset_id).exists():
+        raise AlreadyExists(name)
+    state, _ = DatasetUpload.objects.get_or_create(
+        organization=org,
+        upload_id=request.upload_id,
+        defaults={
+            "dataset_id": request.dataset_id,
+            "display_name": request.display_name,
+            "format": request.format,
+            "size_bytes": request.size,
+            "sha256": request.sha256,
+            "creator_label": principal.label,
+        },
+    )
+    same = (state.dataset_id, state.format, state.size_bytes, state.sha256) == (
+        request.dataset_id,
+        request.format,
+        request.size,
+        request.sha256,
+    )
+    if not same:
+        raise InvalidArgument(
+            [FieldViolation("upload_id", "is already used by an upload of a different file")]
+        )
+    _check_quota(org, request.size, state)
+    if request.offset != state.committed:
+        err = FailedPrecondition(
+            f"upload {request.upload_id} has {state.committed} bytes committed; "
+            f"resume from offset {state.committed}, not {request.offset}"
+        )
+        err.reason = "UPLOAD_OFFSET_MISMATCH"  # type: ignore[attr-defined]
+        raise err
+    return state
+
+
+def _check(request: UploadRequest) -> None:
+    errors: list[FieldViolation] = []
+    if not ID_RE.match(request.dataset_id):
+        errors.append(
+            FieldViolation(
+                "metadata.dataset_id",
+                "must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'",
+            )
+        )
+    if request.format not in FORMATS:
+        errors.append(FieldViolation("metadata.format", "must be NPZ or TEXT"))
+    limit = int(settings.DATASET_MAX_BYTES)
+    if not 0 < request.size <= limit:
+        errors.append(
+            FieldViolation(
+                "metadata.size",
+                f"must be between 1 and {limit} bytes (DOJO_DATASET_MAX_BYTES), got {request.size}",
+            )
+        )
+    if not SHA_RE.match(request.sha256):
+        errors.append(FieldViolation("metadata.sha256", "must be 64 lowercase hex digits"))
+    if not UPLOAD_ID_RE.match(request.upload_id):
+        errors.append(
+            FieldViolation("metadata.upload_id", "must be 1-64 of a-z, A-Z, 0-9, '-' and '_'")
+        )
+    if request.offset < 0:
+        errors.append(FieldViolation("metadata.offset", "must not be negative"))
+    if len(request.display_name) > 200:
+        errors.append(FieldViolation("metadata.display_name", "must be at most 200 characters"))
+    if errors:
+        raise InvalidArgument(errors)
+
+
+def _check_quota(org: Organization, size: int, state: DatasetUpload) -> None:
+    """Datasets plus the other uploads in progress plus this one must fit the quota."""
+    quota = int(settings.STORAGE_QUOTA_BYTES)
+    pending = (
+        DatasetUpload.objects.filter(organization=org, result__isnull=True)
+        .exclude(uid=state.uid)
+        .aggregate(n=Sum("size_bytes"))["n"]
+        or 0
+    )
+    used = storage_used(org) + int(pending)
+    if used + size > quota:
+        raise StorageQuotaExceeded(
+            f"storage quota of organizations/{org.slug}: {used} of {quota} bytes used "
+            f"(DOJO_STORAGE_QUOTA_BYTES); this upload needs {size} more",
+            subject=f"organizations/{org.slug}/storage",
+        )
+
+
+def _expire(org: Organization) -> None:
+    cutoff = timezone.now() - UPLOAD_EXPIRY
+    stale_uploads = DatasetUpload.objects.filter(
+        organization=org, result__isnull=True, updated_at__lt=cutoff
+    )
+    for stale in stale_uploads:
+        discard(stale)
+
+
+def _prefix(state: DatasetUpload) -> str:
+    return f"orgs/{state.organization_id}/uploads/{state.uid}/"
+
+
+def receive(state: DatasetUpload, chunks: Iterable[bytes]) -> None:
+    """Stores the stream's chunks as parts. A chunk over MAX_CHUNK, or bytes past the
+    declared size, discard the whole upload; a broken stream keeps its committed parts."""
+    store = blob_store()
+    buffer = bytearray()
+    refused = False
+    try:
+        for chunk in chunks:
+            if len(chunk) > MAX_CHUNK:
+                refused = True
+                raise InvalidArgument(
+                    [FieldViolation("chunk", f"is {len(chunk)} bytes; at most {MAX_CHUNK}")]
+                )
+            if state.committed + len(buffer) + len(chunk) > state.size_bytes:
+                refused = True
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            "chunk",
+                            f"the upload sends more than its declared size of "
+                            f"{state.size_bytes} bytes; nothing was stored",
+                        )
+                    ]
+                )
+            buffer += chunk
+            if len(buffer) >= PART_BYTES:
+                _commit_part(store, state, bytes(buffer))
+                buffer.clear()
+    finally:
+        if refused:
+            discard(state)
+        elif buffer:
+            _commit_part(store, state, bytes(buffer))
+
+
+def _commit_part(store: BlobStore, state: DatasetUpload, data: bytes) -> None:
+    offset = state.committed
+    key = f"{_prefix(state)}part-{offset:016d}"
+    store.put(key, data)
+    moved = DatasetUpload.objects.filter(uid=state.uid, committed=offset).update(
+        committed=F("committed") + len(data), updated_at=timezone.now()
+    )
+    if not moved:  # another stream of the same upload won: this part is not ours
+        store.delete(key)
+        raise FailedPrecondition(f"upload {state.upload_id} is being written by another stream")
+    state.committed = offset + len(data)
+
+
+def finish(principal: Principal, state: DatasetUpload) -> Dataset:
+    org = principal.organization
+    if state.committed < state.size_bytes:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "chunk",
+                    f"truncated upload: {state.committed} of {state.size_bytes} bytes "
+                    f"received; no dataset was stored. Resume from offset {state.committed} "
+                    f"with upload_id {state.upload_id}",
+                )
+            ]
+        )
+    store = blob_store()
+    payload = _assemble(store, state)
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != state.sha256:
+        discard(state)
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "metadata.sha256",
+                    f"the received file's sha256 is {actual}, not {state.sha256}; "
+                    "nothing was stored",
+                )
+            ]
+        )
+    try:
+        summary = summarize(state.format, payload)
+    except FormatError as exc:
+        discard(state)
+        raise InvalidArgument([FieldViolation("file", f"{exc}; nothing was stored")]) from None
+    dataset = Dataset(
+        organization=org,
+        dataset_id=state.dataset_id,
+        display_name=state.display_name,
+        format=state.format,
+        size_bytes=state.size_bytes,
+        sha256=state.sha256,
+        summary=summary,
+        creator_label=state.creator_label,
+    )
+    dataset.storage_key = f"orgs/{org.id}/datasets/{dataset.uid}/data"
+    store.put(dataset.storage_key, payload)
+    try:
+        with transaction.atomic():
+            dataset.save(force_insert=True)
+            DatasetUpload.objects.filter(uid=state.uid).update(result=dataset)
+    except IntegrityError:
+        store.delete(dataset.storage_key)
+        discard(state)
+        raise AlreadyExists(dataset.resource_name) from None
+    _delete_parts(store, state)
+    return dataset
+
+
+def _assemble(store: BlobStore, state: DatasetUpload) -> bytes:
+    """The committed parts in order (each starts where the previous ended)."""
+    out = bytearray()
+    for blob in store.list(_prefix(state)):
+        offset = int(blob.key.rsplit("-", 1)[1])
+        if offset != len(out) or offset >= state.committed:
+            continue  # a part no conditional update committed
+        for chunk in store.get(blob.key):
+            out += chunk
+    return bytes(out[: state.committed])
+
+
+def _delete_parts(store: BlobStore, state: DatasetUpload) -> None:
+    for blob in list(store.list(_prefix(state))):
+        store.delete(blob.key)
+
+
+def discard(state: DatasetUpload) -> None:
+    """Removes an upload: its parts and its row."""
+    _delete_parts(blob_store(), state)
+    DatasetUpload.objects.filter(uid=state.uid).delete()
