@@ -50,18 +50,27 @@ class Linear(NumericsModule):
 
 class Conv2d(NumericsModule):
     def __init__(
-        self, nx: Numerics, c_in: int, c_out: int, kernel: int, *, stride: int = 1, padding: int = 0
+        self,
+        nx: Numerics,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
     ) -> None:
         super().__init__(nx)
         self.weight = nn.Parameter(torch.empty(c_out, c_in, kernel, kernel))
-        self.bias = nn.Parameter(torch.empty(c_out))
+        self.bias = nn.Parameter(torch.empty(c_out)) if bias else None
         self.stride, self.padding = stride, padding
 
     def init_weights(self, g: torch.Generator) -> None:
         fan_in = self.weight[0].numel()
         with torch.no_grad():
             self.weight.normal_(0.0, math.sqrt(2.0 / fan_in), generator=g)
-            self.bias.zero_()
+            if self.bias is not None:
+                self.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.nx.conv2d(x, self.weight, self.bias, self.stride, self.padding)
@@ -81,6 +90,24 @@ class LayerNorm(NumericsModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.nx.layer_norm(x, self.shape, self.weight, self.bias)
+
+
+class BatchNorm2d(NumericsModule):
+    """Batch norm over (N, H, W) per channel with batch statistics (training mode; running
+    averages are an inference concern the cost and memory models do not need)."""
+
+    def __init__(self, nx: Numerics, channels: int) -> None:
+        super().__init__(nx)
+        self.weight = nn.Parameter(torch.empty(channels))
+        self.bias = nn.Parameter(torch.empty(channels))
+
+    def init_weights(self, g: torch.Generator) -> None:
+        with torch.no_grad():
+            self.weight.fill_(1.0)
+            self.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.nx.batch_norm(x, self.weight, self.bias)
 
 
 class _Table(NumericsModule):

@@ -49,6 +49,14 @@ class Numerics(Protocol):
     def softmax(self, x: torch.Tensor, dim: int = -1) -> torch.Tensor: ...
     def gelu(self, x: torch.Tensor) -> torch.Tensor: ...
     def relu(self, x: torch.Tensor) -> torch.Tensor: ...
+    def batch_norm(
+        self, x: torch.Tensor, w: torch.Tensor | None, b: torch.Tensor | None, eps: float = 1e-5
+    ) -> torch.Tensor: ...
+    def max_pool2d(
+        self, x: torch.Tensor, kernel: int, stride: int, padding: int = 0
+    ) -> torch.Tensor: ...
+    def global_avg_pool(self, x: torch.Tensor) -> torch.Tensor: ...
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor: ...
     def embedding(self, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor: ...
     def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
     def state_dict(self) -> dict[str, Any]: ...
@@ -104,6 +112,22 @@ class PlainTorchNumerics:
 
     def relu(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(x)
+
+    def batch_norm(
+        self, x: torch.Tensor, w: torch.Tensor | None, b: torch.Tensor | None, eps: float = 1e-5
+    ) -> torch.Tensor:
+        return F.batch_norm(x, None, None, w, b, True, 0.0, eps)
+
+    def max_pool2d(
+        self, x: torch.Tensor, kernel: int, stride: int, padding: int = 0
+    ) -> torch.Tensor:
+        return F.max_pool2d(x, kernel, stride, padding)
+
+    def global_avg_pool(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
 
     def embedding(self, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return F.embedding(idx, w)

@@ -39,7 +39,7 @@ class KernelTime:
 
 def compute_seconds(call: KernelCall, target: Target) -> float:
     if call.kind in MATRIX_CLASSES:
-        rate = target.peak(call.precision) * target.efficiency.matrix
+        rate = target.peak(call.precision) * target.matrix_efficiency(call.kind, call.precision)
     else:
         target.peak(call.precision)  # validates the format name
         rate = target.vector_peak * target.efficiency.vector

@@ -9,12 +9,12 @@ the split is exact for activations and FLOPs and an approximation for weight rea
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from dojo_runtime.specs import CostParams, Efficiency, HardwareSpecs
 
-PRECISIONS = ("fp32", "bf16", "cfp16", "cfp8")
+PRECISIONS = ("fp32", "tf32", "bf16", "cfp16", "cfp8")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class Target:
     offchip_bytes_per_s: float  # Dojo: DIP HBM streamed over TTP; GPU: HBM
     efficiency: Efficiency
     kernel_overhead_s: float
+    # precision -> the math it runs as where the hardware lacks that mode ("tf32" -> "fp32"
+    # on a GPU without TF32 tensor cores, and on Dojo); efficiencies follow the math run
+    fallback: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def datapath(self, precision: str) -> str:
+        return self.fallback.get(precision, precision)
+
+    def matrix_efficiency(self, kind: str, precision: str) -> float:
+        return self.efficiency.matrix_for(kind, self.datapath(precision))
 
     def peak(self, precision: str) -> float:
         try:
@@ -57,6 +66,7 @@ def dojo_target(tiles: int, hw: HardwareSpecs, params: CostParams) -> Target:
         matrix_peak=MappingProxyType(
             {
                 "fp32": tiles * t.peak_fp32_flops,
+                "tf32": tiles * t.peak_fp32_flops,  # no TF32 mode: FP32 math
                 "bf16": tiles * bf16,
                 # CFP16 rate is not stated by Tesla; the specs assume the BF16 rate.
                 "cfp16": tiles * bf16 * node.peak_cfp16_flops / node.peak_bf16_flops,
@@ -70,6 +80,7 @@ def dojo_target(tiles: int, hw: HardwareSpecs, params: CostParams) -> Target:
         offchip_bytes_per_s=tiles * per_tile_offchip,
         efficiency=params.efficiency("dojo"),
         kernel_overhead_s=params.kernel_overhead_s("dojo"),
+        fallback=MappingProxyType({"tf32": "fp32"}),
     )
 
 
@@ -88,6 +99,8 @@ def gpu_target(accelerator: str, gpus: int, hw: HardwareSpecs, params: CostParam
         matrix_peak=MappingProxyType(
             {
                 "fp32": gpus * g.peak_fp32_flops,
+                # TF32 tensor cores where the part has them (Ampere on), else FP32 math
+                "tf32": gpus * (g.peak_tf32_flops or g.peak_fp32_flops),
                 "bf16": gpus * half,
                 "cfp16": gpus * half,
                 "cfp8": gpus * fp8,
@@ -100,4 +113,5 @@ def gpu_target(accelerator: str, gpus: int, hw: HardwareSpecs, params: CostParam
         offchip_bytes_per_s=gpus * g.hbm_bandwidth_bytes_per_s,
         efficiency=params.efficiency("gpu"),
         kernel_overhead_s=params.kernel_overhead_s("gpu"),
+        fallback=MappingProxyType({} if g.peak_tf32_flops else {"tf32": "fp32"}),
     )

@@ -222,6 +222,67 @@ class Numerics:
         self._report_per_element("elementwise", "relu", x, y)
         return y
 
+    def batch_norm(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor | None,
+        bias: torch.Tensor | None,
+        eps: float = 1e-5,
+    ) -> torch.Tensor:
+        """Training-mode batch norm of (N, C, ...): statistics of the batch, per channel.
+        One pass for the statistics and one to normalise: the input is read twice."""
+        if self.emulated:
+            key = f"batch_norm{tuple(x.shape[1:2])}"
+            xq = self._in(x, "activation", key + ".x")
+            wq = self._opt(weight, "vector", key + ".w")
+            bq = self._opt(bias, "vector", key + ".b")
+            y = self._out(F.batch_norm(xq, None, None, wq, bq, True, 0.0, eps), key + ".y")
+        else:
+            y = F.batch_norm(x, None, None, weight, bias, True, 0.0, eps)
+        if self.on_kernel is not None:
+            n = x.numel()
+            self._report("norm", costs.PER_ELEMENT_FLOPS["norm"] * n, 2 * n, n, y)
+        return y
+
+    def max_pool2d(
+        self, x: torch.Tensor, kernel: int, stride: int, padding: int = 0
+    ) -> torch.Tensor:
+        if self.emulated:
+            xq = self._in(x, "activation", f"max_pool{tuple(x.shape[1:2])}.x")
+            # The max of stored values is a stored value: no second rounding.
+            y = tag(F.max_pool2d(xq, kernel, stride, padding), self.policy.fmt("activation").name)
+        else:
+            y = F.max_pool2d(x, kernel, stride, padding)
+        if self.on_kernel is not None:
+            self._report("elementwise", float(kernel * kernel * y.numel()), x.numel(), y.numel(), y)
+        return y
+
+    def global_avg_pool(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean over the spatial axes of (N, C, H, W) -> (N, C)."""
+        if self.emulated:
+            key = f"avg_pool{tuple(x.shape[1:2])}"
+            y = self._out(self._in(x, "activation", key + ".x").mean(dim=(2, 3)), key + ".y")
+        else:
+            y = x.mean(dim=(2, 3))
+        if self.on_kernel is not None:
+            self._report("elementwise", float(x.numel()), x.numel(), y.numel(), y)
+        return y
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """A residual add as its own kernel: reads both operands, writes the sum."""
+        if self.emulated:
+            key = f"add{tuple(a.shape[-1:])}"
+            y = self._out(
+                self._in(a, "activation", key + ".a") + self._in(b, "activation", key + ".b"),
+                key + ".y",
+            )
+        else:
+            y = a + b
+        if self.on_kernel is not None:
+            n = y.numel()
+            self._report("elementwise", float(n), 2 * n, n, y)
+        return y
+
     # --- embedding and loss ------------------------------------------------------------------
     def embedding(self, idx: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         # The whole table is stored in the weight format (one bias); rows are read as is.

@@ -96,6 +96,7 @@ class GpuSpec:
     node_network_bytes_per_s: float  # scale-out, all NICs of a node, per direction
     source: str
     confidence: str
+    peak_tf32_flops: float | None = None  # dense TF32 tensor rate; None: no TF32 (runs FP32)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,15 @@ class Efficiency:
     vector: float
     memory: float
     network: float
+    # (kernel class, precision, matrix efficiency): where a class reaches a different fraction
+    # of the format's peak than large GEMMs do (e.g. cuDNN convolutions by precision)
+    by_kernel: tuple[tuple[str, str, float], ...] = ()
+
+    def matrix_for(self, kind: str, precision: str) -> float:
+        for k, p, value in self.by_kernel:
+            if k == kind and p == precision:
+                return value
+        return self.matrix
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: 
         part=part,
         peak_bf16_flops=float(bf16),
         peak_fp8_flops=d.get("peak_fp8_dense_flops"),
+        peak_tf32_flops=d.get("peak_tf32_dense_flops"),
         gpus_per_node=per_node,
         node_network_bytes_per_s=node_net,
         confidence=str(d.get("confidence", "R")),
@@ -91,6 +92,17 @@ def _gpus(data: Mapping[str, Any]) -> dict[str, hw.GpuSpec]:
             part = entry["gpu"]
             out[name] = _gpu(name, part, parts[part], float(net[entry["node_network"]]), per_node)
     return out
+
+
+def gpu_part(part: str, accelerator: str, node_network_bytes_per_s: float = 0.0) -> hw.GpuSpec:
+    """A GPU part by its key in the hardware file (e.g. "a100_sxm_80gb"), named `accelerator`,
+    in 8-GPU nodes: for parts no pool rents, such as the DGX A100 80GB of the validation."""
+    data = _read(HARDWARE_FILE)
+    parts = {**data["gpus"], **data["additions"]["gpus"]}
+    if part not in parts or part == "node_8gpu":
+        raise ValueError(f"unknown GPU part {part!r}")
+    per_node = int(data["gpus"]["node_8gpu"]["gpus_per_node"])
+    return _gpu(accelerator, part, parts[part], node_network_bytes_per_s, per_node)
 
 
 def _prices(d: Mapping[str, Any]) -> hw.PriceBook:
@@ -137,8 +149,14 @@ def _read_accelerators() -> Mapping[str, Mapping[str, Any]]:
 
 
 def _efficiency(d: Mapping[str, Any]) -> hw.Efficiency:
+    by_kernel = tuple(
+        (str(kind), str(precision), float(entry["value"]))
+        for kind, per_precision in (d.get("by_kernel") or {}).items()
+        for precision, entry in per_precision.items()
+    )
     return hw.Efficiency(
-        **{k: float(v) for k, v in _same(d, "matrix", "vector", "memory", "network").items()}
+        **{k: float(v) for k, v in _same(d, "matrix", "vector", "memory", "network").items()},
+        by_kernel=by_kernel,
     )
 
 

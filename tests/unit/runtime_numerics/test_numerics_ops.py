@@ -63,6 +63,26 @@ CASES: dict[str, tuple[Callable[[], list[torch.Tensor]], OpCase, OpCase]] = {
     ),
     "gelu": (lambda: _inputs(8, (5, 30)), lambda n, t: n.gelu(t[0]), lambda n, t: F.gelu(t[0])),
     "relu": (lambda: _inputs(9, (5, 30)), lambda n, t: n.relu(t[0]), lambda n, t: F.relu(t[0])),
+    "batch_norm": (
+        lambda: _inputs(12, (4, 3, 5, 5), (3,), (3,)),
+        lambda n, t: n.batch_norm(*t),
+        lambda n, t: F.batch_norm(t[0], None, None, t[1], t[2], True),
+    ),
+    "max_pool2d": (
+        lambda: _inputs(13, (2, 3, 8, 8)),
+        lambda n, t: n.max_pool2d(t[0], 3, 2, 1),
+        lambda n, t: F.max_pool2d(t[0], 3, 2, 1),
+    ),
+    "global_avg_pool": (
+        lambda: _inputs(14, (2, 6, 4, 4)),
+        lambda n, t: n.global_avg_pool(t[0]),
+        lambda n, t: t[0].mean(dim=(2, 3)),
+    ),
+    "add": (
+        lambda: _inputs(15, (3, 16), (3, 16)),
+        lambda n, t: n.add(*t),
+        lambda n, t: t[0] + t[1],
+    ),
     "embedding": (
         lambda: _inputs(10, (8, 6)),
         lambda n, t: n.embedding(IDX, t[0]),

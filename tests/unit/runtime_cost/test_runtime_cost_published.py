@@ -1,0 +1,74 @@
+"""The cost model against published single-node training throughput (dojo_runtime/
+VALIDATION.md): every case inside its stated band, the fitted parameters being what the fit
+gives, the published networks' shapes, and the generated table in VALIDATION.md current."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.bench_cost_validation import VALIDATION_MD, generated_section
+from dojo_runtime.catalog.published import (
+    PublishedWorkload,
+    parameter_count,
+    published_step_profile,
+)
+from dojo_runtime.specs import load_cost_params
+from dojo_runtime.validation import BAND, CASES, fit_conv_efficiencies, model_all, worst
+
+
+@pytest.fixture(scope="module")
+def results():  # type: ignore[no-untyped-def]
+    return model_all()
+
+
+def test_every_case_is_inside_its_stated_band(results) -> None:  # type: ignore[no-untyped-def]
+    outside = [(r.case.name, round(r.ratio, 3), r.case.band) for r in results if not r.in_band]
+    assert outside == []
+
+
+def test_resnet50_rows_are_the_published_eight_and_claimed_within_the_band() -> None:
+    resnet = [c for c in CASES if c.workload.network == "resnet50"]
+    assert sorted(c.published for c in resnet) == [367, 938, 1200, 2470, 2855, 7248, 8322, 16621]
+    assert {c.role for c in resnet} == {"fit", "held out"}
+    assert all(c.system == "dgx-a100" for c in resnet if c.role == "fit")
+    # the one widened band is the documented miss, and only downward
+    widened = [c.name for c in resnet if c.band != (1 - BAND, 1 + BAND)]
+    assert widened == ["resnet50 dgx-1v 1x mixed"]
+
+
+def test_transformer_cases_are_held_out_and_phase1_is_labelled_outside() -> None:
+    bert = [c for c in CASES if c.workload.network == "bert-large"]
+    assert {c.role for c in bert if c.workload.seq_len == 512} == {"held out"}
+    assert {c.role for c in bert if c.workload.seq_len == 128} == {"outside"}
+
+
+def test_the_stored_conv_efficiencies_are_the_fit_on_the_a100_rows() -> None:
+    params = load_cost_params()
+    stored = {p: v for k, p, v in params.gpu.by_kernel if k == "conv2d"}
+    assert fit_conv_efficiencies(params) == pytest.approx(stored, abs=0.002)
+
+
+def test_worst_claimed_ratio(results) -> None:  # type: ignore[no-untyped-def]
+    assert 0.75 < worst(results) < 1.25
+
+
+def test_published_networks_have_their_published_sizes() -> None:
+    assert parameter_count(PublishedWorkload("r", "resnet50", 1)) == 25_557_032
+    # BERT-Large: 335 M with the padded vocabulary (the NSP head is left out)
+    bert = parameter_count(PublishedWorkload("b", "bert-large", 1, seq_len=512, masked=80))
+    assert bert == pytest.approx(335e6, rel=0.01)
+
+
+def test_resnet50_forward_is_4_1_gmac_a_224_image() -> None:
+    calls, grad = published_step_profile(PublishedWorkload("r", "resnet50", 2), "amp")
+    forward = sum(c.flops for c in calls if c.phase == "forward" and c.kind == "conv2d")
+    assert forward / 2 / 2 == pytest.approx(4.09e9, rel=0.02)  # multiply-adds per image
+    assert grad == 25_557_032 * 4  # AMP all-reduces FP32 gradients
+    kinds = {c.kind for c in calls}
+    assert {"conv2d", "norm", "elementwise", "matmul", "loss"} <= kinds
+
+
+def test_validation_md_holds_the_generated_table() -> None:
+    assert generated_section() in VALIDATION_MD.read_text(encoding="utf-8"), (
+        "VALIDATION.md is stale: run python -m benchmarks.bench_cost_validation --write"
+    )
