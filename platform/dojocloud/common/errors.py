@@ -49,6 +49,15 @@ class NotFound(DojoError):
         super().__init__(f"{resource} not found")
 
 
+class AlreadyExists(DojoError):
+    """The request would make something that exists already in another form, e.g. a
+    request id reused with a different spec (AIP-155)."""
+
+    def __init__(self, message: str, *, resource: str = "") -> None:
+        self.resource = resource
+        super().__init__(message)
+
+
 class Unauthenticated(DojoError):
     pass
 
