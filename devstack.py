@@ -43,6 +43,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -410,7 +411,7 @@ class Stack:
             name = f"worker-{pool}"
             proc = self.procs[name]
             metrics = f"http://127.0.0.1:{port}/metrics"
-            wait_until(lambda u=metrics: http_ok(u), 120, proc, name, self.log_file(name))
+            wait_until(partial(http_ok, metrics), 120, proc, name, self.log_file(name))
         return env
 
     # -- Prometheus ---------------------------------------------------------------------

@@ -164,6 +164,11 @@ def _main(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
 
 
+def _label(job: job_pb2.Job) -> str:
+    """ "digits-mlp (k3f9x0a1b2c3)": the job's name and its id."""
+    return f"{job.spec.name} ({render.short_id(job)})" if job.spec.name else job.name
+
+
 def _refused() -> dict[Callable[..., int], str]:
     """What did not happen, in the portal's words, for the commands that send a spec."""
     return {cmd_submit: "The job was not submitted", cmd_estimate: "The job was not estimated"}
@@ -184,7 +189,7 @@ def cmd_submit(client: Client, args: argparse.Namespace, output: str) -> int:
         print(render.job(job, output))
         return EXIT_OK
     if output == "text":
-        print(f"submitted {job.name}")
+        print(f"submitted {job.spec.name} as {job.name}")
     return _follow(client, job, output)
 
 
@@ -233,10 +238,10 @@ def _follow(client: Client, job: job_pb2.Job, output: str) -> int:
         print(render.json_line(final), flush=True)
     if final.state == job_pb2.SUCCEEDED:
         if output == "text":
-            print(f"{final.name} SUCCEEDED" + render.final_metrics(final))
+            print(f"{_label(final)} SUCCEEDED" + render.final_metrics(final))
         return EXIT_OK
     print(
-        f"{final.name} {job_pb2.JobState.Name(final.state)}: "
+        f"{_label(final)} {job_pb2.JobState.Name(final.state)}: "
         f"{final.state_reason or 'no reason given'}",
         file=sys.stderr,
     )

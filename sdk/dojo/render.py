@@ -7,7 +7,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
@@ -41,7 +41,7 @@ def to_dict(message: Message) -> dict[str, object]:
     return data
 
 
-def _plain(fd: FieldDescriptor, value: object) -> object:
+def _plain(fd: Any, value: object) -> object:  # Any: upb's descriptors and the stubs' differ
     if fd.type in _INT64 and isinstance(value, str):
         return int(value)
     if fd.type in _FLOATS and isinstance(value, str):  # "NaN", "Infinity", "-Infinity"
