@@ -22,7 +22,7 @@ def follow(client: Client, job: job_pb2.Job, output: str = "text") -> job_pb2.Jo
     bar = tqdm(
         total=job.spec.training.steps or None,
         unit="step",
-        desc=_short(job.name),
+        desc=job.spec.name or _short(job.name),
         disable=output == "json",
         file=sys.stderr,
         dynamic_ncols=True,
