@@ -527,10 +527,11 @@ class LogEcho:
         self.in_traceback: dict[str, bool] = {}
 
     def skip_to_end(self) -> None:
-        """Forget what is already in the files (an earlier run's lines)."""
-        for name in self.stack.procs:
-            path = self.stack.log_file(name)
-            self.offsets[name] = path.stat().st_size if path and path.exists() else 0
+        """Start after what the files already hold: the logs are appended to, run after run,
+        and an earlier run's warnings are not news."""
+        if self.stack.log_dir is not None:
+            for path in self.stack.log_dir.glob("*.log"):
+                self.offsets[path.stem] = path.stat().st_size
 
     def poll(self) -> None:
         for name in list(self.stack.procs):
@@ -697,6 +698,7 @@ def up() -> int:
     try:
         stack = Stack(ports=Ports.from_env(environ), state_dir=state, log_dir=state / "log")
         echo = LogEcho(stack, sys.stderr)
+        echo.skip_to_end()
         print(f"devstack: starting; the processes' logs are in {_shown_path(stack.log_dir)}/")
         env = stack.start()
         echo.poll()

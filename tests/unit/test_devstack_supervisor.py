@@ -207,10 +207,15 @@ def test_logs_go_to_files_and_only_what_matters_reaches_the_terminal(tmp_path: P
         "[web] ValueError: bad thing",
         "[web] Error: That port is already in use.",
     ]
-    echo = LogEcho(stack, io.StringIO())
-    echo.skip_to_end()
+    later = io.StringIO()
+    echo = LogEcho(stack, later)
+    echo.skip_to_end()  # the next run: the files hold the last run's lines
     echo.poll()
-    assert echo.out.getvalue() == ""  # type: ignore[attr-defined]  # an earlier run's lines
+    assert later.getvalue() == ""
+    with (tmp_path / "log" / "web.log").open("a") as log:
+        log.write("[2025-01-01 00:00:02,000: ERROR/MainProcess] new trouble\n")
+    echo.poll()
+    assert later.getvalue() == "[web] [2025-01-01 00:00:02,000: ERROR/MainProcess] new trouble\n"
 
 
 def test_the_banner_comes_with_the_lines_to_paste(tmp_path: Path) -> None:
