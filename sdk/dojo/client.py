@@ -147,6 +147,11 @@ class ServiceClient:
     def _error(self, exc: grpc.RpcError) -> DojoError:
         """The typed error, with a hint naming the setting to fix when the transport failed."""
         err = from_rpc_error(exc)
+        unreachable = _unreachable(self.config, _details(exc))
+        if err.code == grpc.StatusCode.UNAVAILABLE and unreachable:
+            err.message = unreachable  # one line, not the transport's text
+            err.args = (err.message,)
+            return err
         hint = (
             _transport_hint(self.config, _details(exc))
             if (err.code == grpc.StatusCode.UNAVAILABLE)
@@ -375,6 +380,31 @@ def _tls_failure(details: str) -> bool:
             "andshake failed",
             "security handshaker",
         )
+    )
+
+
+# The transport's words for "nothing answered at that address", and how we say each.
+_UNREACHABLE = (
+    ("Connection refused", "connection refused"),
+    ("DNS resolution failed", "its host name does not resolve"),
+    ("No route to host", "no route to the host"),
+    ("Network is unreachable", "the network is unreachable"),
+    ("Timeout occurred", "the connection timed out"),
+    ("Connection timed out", "the connection timed out"),
+    ("failed to connect to all addresses", "nothing answered"),
+)
+
+
+def _unreachable(config: ClientConfig, details: str) -> str:
+    """A one-line message for a server that could not be reached at all ("" otherwise)."""
+    if _tls_failure(details) or "Socket closed" in details:  # reached, but TLS mismatched
+        return ""
+    why = next((ours for theirs, ours in _UNREACHABLE if theirs in details), "")
+    if not why:
+        return ""
+    return (
+        f"cannot reach the Dojo Cloud API at {config.server} ({why}); is it running, "
+        "and is DOJO_SERVER (--server) right?"
     )
 
 

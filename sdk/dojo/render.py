@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -18,15 +20,77 @@ from dojo.v1 import job_pb2, scheduler_pb2
 M = TypeVar("M", bound=Message)
 
 
-def _json(message: Message) -> dict[str, object]:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+_INT64 = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+_FLOATS = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
+
+
+def to_dict(message: Message) -> dict[str, object]:
+    """The message as JSON data: proto field names, and numbers as numbers. The proto3 JSON
+    mapping writes 64-bit integers as strings and NaN as "NaN"; a CLI's reader (jq, a
+    script) wants 300 and null."""
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    _numbers(message, data)
+    return data
+
+
+def _plain(fd: Any, value: object) -> object:  # Any: upb's descriptors and the stubs' differ
+    if fd.type in _INT64 and isinstance(value, str):
+        return int(value)
+    if fd.type in _FLOATS and isinstance(value, str):  # "NaN", "Infinity", "-Infinity"
+        return None
+    return value
+
+
+def _numbers(message: Message, data: dict[str, object]) -> None:
+    for fd in message.DESCRIPTOR.fields:
+        if fd.name not in data:
+            continue
+        value, kind = data[fd.name], fd.message_type
+        if kind is not None and kind.GetOptions().map_entry:
+            vfd = kind.fields_by_name["value"]
+            assert isinstance(value, dict)
+            if vfd.message_type is None:
+                for k in value:
+                    value[k] = _plain(vfd, value[k])
+            elif not vfd.message_type.full_name.startswith("google.protobuf."):
+                for k, sub in getattr(message, fd.name).items():
+                    _numbers(sub, value[str(k)])
+        elif kind is not None:
+            if kind.full_name.startswith("google.protobuf."):
+                continue  # Timestamp, Duration ...: strings by design (RFC 3339)
+            subs = getattr(message, fd.name)
+            if fd.is_repeated:
+                assert isinstance(value, list)
+                for sub, item in zip(subs, value, strict=True):
+                    _numbers(sub, item)
+            else:
+                assert isinstance(value, dict)
+                _numbers(subs, value)
+        elif fd.is_repeated:
+            assert isinstance(value, list)
+            data[fd.name] = [_plain(fd, v) for v in value]
+        else:
+            data[fd.name] = _plain(fd, value)
 
 
 def _dump(data: Message | Sequence[Message]) -> str:
-    """The `--output json` form of one message or a list of them."""
+    """The `--output json` form of one message or a list of them (one JSON document)."""
     return json.dumps(
-        _json(data) if isinstance(data, Message) else [_json(m) for m in data], indent=2
+        to_dict(data) if isinstance(data, Message) else [to_dict(m) for m in data], indent=2
     )
+
+
+def json_line(message: Message) -> str:
+    """One message as one line of JSON: what streams print, one object per line."""
+    return json.dumps(to_dict(message), separators=(",", ":"))
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:
@@ -65,22 +129,29 @@ def state_name(state: int) -> str:
     return job_pb2.JobState.Name(state)
 
 
+def short_id(j: job_pb2.Job) -> str:
+    """The job id: the last part of `organizations/{org}/jobs/{id}`."""
+    return j.name.rsplit("/", 1)[-1]
+
+
 def job(j: job_pb2.Job, output: str = "text") -> str:
     if output == "json":
         return _dump(j)
     state = state_name(j.state) + (f" ({j.state_reason})" if j.state_reason else "")
-    rows = [("name", j.name), ("state", state)]
+    rows = [("name", j.spec.name or short_id(j)), ("id", f"{short_id(j)}   ({j.name})")]
+    rows.append(("state", state))
     if j.state == job_pb2.QUEUED and (j.pending_reason or j.queue_position):
         rows.append(("pending", f"#{j.queue_position} {j.pending_reason}".strip()))
-    rows.append(("step", f"{j.current_step}/{j.spec.training.steps}"))
+    rows.append(("progress", progress(j)))
     if j.HasField("latest_metrics"):
         rows.append(("metrics", metric_summary(j.latest_metrics)))
+    rows.append(("resources", devices(j)))
     if j.placement.accelerator:
-        devices = ", ".join(j.placement.devices)
-        rows.append(("placement", f"{j.placement.pool}: {j.placement.accelerator} [{devices}]"))
+        placed = ", ".join(j.placement.devices)
+        rows.append(("placement", f"{j.placement.pool}: {j.placement.accelerator} [{placed}]"))
     rows.append(("attempt", str(j.attempt)))
     if j.usage.allocated_seconds:
-        rows.append(("usage", f"{j.usage.allocated_seconds:.1f} accelerator-seconds"))
+        rows.append(("usage", usage(j)))
     for label, field in (
         ("created", "create_time"),
         ("started", "start_time"),
@@ -91,25 +162,58 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
     return _fields(rows)
 
 
+def progress(j: job_pb2.Job) -> str:
+    """ "150/300 steps (50%)"."""
+    total = j.spec.training.steps
+    if total <= 0:
+        return f"{j.current_step} steps"
+    return f"{j.current_step}/{total} steps ({100 * j.current_step // total}%)"
+
+
+def devices(j: job_pb2.Job) -> str:
+    """ "1 x dojo-tile": what it runs on (placed) or asks for (first accepted type)."""
+    accel = j.placement.accelerator
+    count = len(j.placement.devices) if accel else j.spec.resources.count or 1
+    if not accel:
+        accel = j.spec.resources.accelerators[0] if j.spec.resources.accelerators else "?"
+    return f"{count} x {accel}"
+
+
+def usage(j: job_pb2.Job) -> str:
+    """Billed accelerator time so far ("42.0 device-s"); the API has no cost field yet."""
+    return f"{seconds(j.usage.allocated_seconds)} of accelerator time"
+
+
+def age(ts: Timestamp, now: float | None = None) -> str:
+    """ "42s", "5m", "3h", "2d" since `ts`."""
+    elapsed = max(0.0, (time.time() if now is None else now) - ts.ToNanoseconds() / 1e9)
+    for limit, unit, size in ((120, "s", 1), (7200, "m", 60), (172800, "h", 3600)):
+        if elapsed < limit:
+            return f"{elapsed / size:.0f}{unit}"
+    return f"{elapsed / 86400:.0f}d"
+
+
 def job_list(jobs: Sequence[job_pb2.Job], output: str = "text") -> str:
     return _listing(
-        jobs, output, "no jobs", ("NAME", "STATE", "STEP", "ACCELERATOR", "CREATED"), _job_row
+        jobs,
+        output,
+        "no jobs",
+        ("NAME", "ID", "STATE", "ACCELERATORS", "PROGRESS", "AGE", "USAGE"),
+        _job_row,
     )
 
 
 def _job_row(j: job_pb2.Job) -> tuple[str, ...]:
-    created = (
-        j.create_time.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
-        if j.HasField("create_time")
-        else ""
-    )
-    accel = j.placement.accelerator or ",".join(j.spec.resources.accelerators)
+    total = j.spec.training.steps
+    done = f"{100 * j.current_step // total}%" if total > 0 else "-"
     return (
-        j.name.rsplit("/", 1)[-1],
+        j.spec.name or "-",
+        short_id(j),
         state_name(j.state),
-        f"{j.current_step}/{j.spec.training.steps}",
-        accel,
-        created,
+        devices(j),
+        f"{j.current_step}/{total} {done}",
+        age(j.create_time) if j.HasField("create_time") else "",
+        seconds(j.usage.allocated_seconds) if j.usage.allocated_seconds else "-",
     )
 
 
@@ -133,9 +237,9 @@ def _option_row(o: job_pb2.EstimateOption) -> tuple[str, ...]:
     return (
         o.accelerator,
         str(o.count),
-        f"{o.step_seconds * 1000:.2f} ms",
-        _duration(o.total_seconds),
-        f"${o.cost_usd:.4f}",
+        seconds(o.step_seconds),
+        seconds(o.total_seconds),
+        usd(o.cost_usd),
         memory(o),
         marks,
     )
@@ -180,23 +284,53 @@ def state_change(event: job_pb2.JobEvent) -> str:
     return f"{when} {arrow}" + (f": {sc.reason}" if sc.reason else "")
 
 
-def error(exc: DojoError) -> str:
+def error(exc: DojoError, refused: str = "") -> str:
+    """The one rendering of an error: every bad field once, in the portal's words
+    ("The job was not submitted. Fix these fields:"), or one line for anything else."""
     code = exc.code.name if exc.code is not None else "ERROR"
-    lines = [f"error: {code}: {exc.message}"]
-    if exc.field_violations and "\n" not in exc.message:
-        lines += [f"  {v.field}: {v.description}" for v in exc.field_violations]
+    fields = [v for v in exc.field_violations if v.field or v.description]
+    if fields and "\n" not in exc.message:
+        if len(fields) == 1 and not refused:
+            v = fields[0]
+            lines = [f"error: {v.field + ': ' if v.field else ''}{v.description}"]
+        else:
+            lines = [f"error: {refused or 'The request was refused'}. Fix these fields:"]
+            lines += [f"  {v.field or '(spec)'}: {v.description}" for v in fields]
+    else:
+        lines = [f"error: {code}: {exc.message}"]
     lines += [f"  quota {q.subject}: {q.description}" for q in exc.quota_violations]
     if exc.retry_after is not None:
         lines.append(f"  retry after {exc.retry_after:.0f}s")
     return "\n".join(lines)
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+def seconds(value: float) -> str:
+    """A duration in a unit that reads: "480 µs", "12.5 ms", "3.20 s", "4.5 min", "2.1 h",
+    "3.0 d", three significant digits below a minute."""
+    if value <= 0:
+        return "0 s"
+    for limit, unit, size in ((1e-3, "µs", 1e-6), (1.0, "ms", 1e-3), (120.0, "s", 1.0)):
+        if value < limit:
+            return f"{_sig(value / size)} {unit}"
+    for limit, unit, size in ((7200.0, "min", 60.0), (172_800.0, "h", 3600.0)):
+        if value < limit:
+            return f"{value / size:.1f} {unit}"
+    return f"{value / 86400:.1f} d"
+
+
+def usd(value: float) -> str:
+    """Money with the digits that matter: "$0.000423", "$0.0512", "$12.35", "$1234.50"."""
+    if value <= 0:
+        return "$0"
+    digits = max(2, 2 - math.floor(math.log10(value)))  # three significant digits below $1
+    return f"${value:.{digits}f}"
+
+
+def _sig(value: float) -> str:
+    """Three significant digits, never in exponent form: 480, 12.5, 3.20."""
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.{2 - math.floor(math.log10(value))}f}" if value > 0 else "0"
 
 
 # --- operators (dojo ops) -----------------------------------------------------------------

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
-from google.protobuf import json_format
 from tqdm import tqdm
 
 from dojo import render
@@ -24,7 +22,7 @@ def follow(client: Client, job: job_pb2.Job, output: str = "text") -> job_pb2.Jo
     bar = tqdm(
         total=job.spec.training.steps or None,
         unit="step",
-        desc=_short(job.name),
+        desc=job.spec.name or _short(job.name),
         disable=output == "json",
         file=sys.stderr,
         dynamic_ncols=True,
@@ -45,8 +43,7 @@ def follow(client: Client, job: job_pb2.Job, output: str = "text") -> job_pb2.Jo
 
 def _show(bar: tqdm, event: job_pb2.JobEvent, output: str) -> None:
     if output == "json":
-        line = json_format.MessageToDict(event, preserving_proto_field_name=True)
-        print(json.dumps(line), flush=True)
+        print(render.json_line(event), flush=True)
         return
     if event.HasField("metric"):
         m = event.metric

@@ -37,3 +37,20 @@ def test_the_tls_patch_mounts_what_it_points_the_api_at() -> None:
     volume = {v["name"]: v for v in spec["volumes"]}[mount["name"]]
     assert volume["secret"]["secretName"] == "dojo-api-tls"
     assert "tcpSocket" in container["readinessProbe"]  # the gRPC probe cannot speak TLS
+
+
+def test_every_long_running_process_is_restarted_by_the_kubelet() -> None:
+    """Issue 9's supervisor under Kubernetes: Deployments restart their pods (restartPolicy
+    Always, the only one a Deployment allows), and each container has a liveness probe."""
+    deployments = [
+        d
+        for name in ("web.yaml", "api.yaml", "workers.yaml")
+        for d in _docs(name)
+        if d["kind"] == "Deployment"
+    ]
+    assert {d["metadata"]["name"] for d in deployments} >= {"web", "api", "worker-dojo"}
+    for d in deployments:
+        pod = d["spec"]["template"]["spec"]
+        assert pod.get("restartPolicy", "Always") == "Always", d["metadata"]["name"]
+        for container in pod["containers"]:
+            assert "livenessProbe" in container, (d["metadata"]["name"], container["name"])

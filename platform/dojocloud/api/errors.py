@@ -17,10 +17,10 @@ DOMAIN = "dojo.cloud"
 _CODES: list[tuple[type[errors.DojoError], int, str]] = [
     (errors.InvalidArgument, code_pb2.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
     (errors.NotFound, code_pb2.NOT_FOUND, "NOT_FOUND"),
+    (errors.AlreadyExists, code_pb2.ALREADY_EXISTS, "ALREADY_EXISTS"),
     (errors.Unauthenticated, code_pb2.UNAUTHENTICATED, "UNAUTHENTICATED"),
     (errors.PermissionDenied, code_pb2.PERMISSION_DENIED, "PERMISSION_DENIED"),
     (errors.FailedPrecondition, code_pb2.FAILED_PRECONDITION, "FAILED_PRECONDITION"),
-    (errors.AlreadyExists, code_pb2.ALREADY_EXISTS, "ALREADY_EXISTS"),
     (errors.ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"),
 ]
 
@@ -46,7 +46,7 @@ def to_status_proto(err: errors.DojoError) -> status_pb2.Status:
         bad_request, listed = error_fit.bad_request(err.violations)
         details.append(_packed(bad_request))
         message = error_fit.message(err.violations, listed)
-    elif isinstance(err, errors.NotFound):
+    elif isinstance(err, errors.NotFound | errors.AlreadyExists):
         metadata["resource"] = error_fit.cut(err.resource, error_fit.METADATA_VALUE_BYTES)
     elif isinstance(err, errors.ResourceExhausted):
         details.append(

@@ -46,8 +46,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.Job:
-        job_id = mappers.job_id_from_name(principal, request.name)
-        return mappers.job_to_proto(services.get_job(principal, job_id))
+        return mappers.job_to_proto(_resolve(principal, request.name))
 
     @rpc(Action.JOBS_READ)
     def ListJobs(
@@ -74,7 +73,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.Job:
-        job_id = mappers.job_id_from_name(principal, request.name)
+        job_id = _resolve(principal, request.name).id
         return mappers.job_to_proto(services.cancel_job(principal, job_id, reason=request.reason))
 
     @rpc(Action.JOBS_READ)
@@ -84,8 +83,8 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> Iterator[job_pb2.JobEvent]:
-        job_id = mappers.job_id_from_name(principal, request.name)
-        name = services.get_job(principal, job_id).resource_name  # NotFound before streaming
+        job = _resolve(principal, request.name)  # NotFound before streaming
+        job_id, name = job.id, job.resource_name
         if not self._streams.acquire(blocking=False):
             raise ResourceExhausted(
                 "too many watch streams on this server",
@@ -130,6 +129,12 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         principal: Principal,
     ) -> job_pb2.EstimateJobResponse:
         return mappers.estimate_to_proto(services.estimate_job(principal, request.job_spec))
+
+
+def _resolve(principal: Principal, name: str) -> services.Job:
+    """`organizations/{org}/jobs/{ref}` or a bare `ref` (an id, a name unique in the
+    organization, or a unique id prefix) → the caller's job."""
+    return services.resolve_job(principal, mappers.job_id_from_name(principal, name))
 
 
 def add_job_service(server: grpc.Server, *, max_streams: int = 8) -> None:

@@ -62,11 +62,12 @@ class FailedPrecondition(DojoError):
 
 
 class AlreadyExists(DojoError):
-    """A create that names a resource that already exists (a client-chosen id)."""
+    """A create that names a resource that already exists: a client-chosen id, or a request
+    id reused with a different spec (AIP-155); `message` says which when it is not plain."""
 
-    def __init__(self, resource: str) -> None:
+    def __init__(self, resource: str, message: str = "") -> None:
         self.resource = resource
-        super().__init__(f"{resource} already exists")
+        super().__init__(message or f"{resource} already exists")
 
 
 class ResourceExhausted(DojoError):

@@ -35,6 +35,7 @@ from dojocloud.jobs.services import (
     job_events,
     jobs_for,
     list_jobs,
+    resolve_job,
     spec_of,
 )
 from dojocloud.jobs.transitions import record_state_event, transition
@@ -79,6 +80,7 @@ __all__ = [
     "record_state_event",
     "stored_spec",
     "request_stop",
+    "resolve_job",
     "segment_ended",
     "spec_of",
     "stop_requested",

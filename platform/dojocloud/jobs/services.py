@@ -17,7 +17,13 @@ from django.db.models import Q, QuerySet
 
 from dojo.v1 import job_pb2
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
-from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs import control, lifecycle, memory_fit, rate, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
@@ -31,6 +37,8 @@ from scheduler.core.priority import priority_value
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_REQUEST_ID = 100
+MIN_ID_PREFIX = 4  # shortest id prefix that `resolve_job` takes for a job
+AMBIGUOUS_LISTED = 10  # ids named in an "ambiguous" error
 
 
 def jobs_for(principal: Principal) -> QuerySet[Job]:
@@ -52,21 +60,22 @@ def create_job(
     request_id: str = "",
     also_invalid: Sequence[FieldViolation] = (),
 ) -> Job:
-    """A QUEUED job for `spec`; the same job again for a request_id already used. One
-    InvalidArgument names every bad field: `also_invalid` (what the adapter found wrong with
-    the request's other fields), the request_id, and the spec's."""
+    """A QUEUED job for `spec`; the same job again for a request_id already used with the
+    same spec, AlreadyExists for one used with a different spec (AIP-155: a request id names
+    one request). One InvalidArgument names every bad field: `also_invalid` (what the adapter
+    found wrong with the request's other fields), the request_id, and the spec's."""
     require(principal, Action.JOBS_SUBMIT)
     violations = [*also_invalid, *_request_id_violations(request_id)]
-    if request_id and not violations:
-        first = jobs_for(principal).filter(request_id=request_id).first()
-        if first is not None:
-            return first
     try:
         valid = validate_spec(spec, organization=principal.organization)
     except InvalidArgument as err:
         violations += err.violations
     if violations:
         raise InvalidArgument(violations)
+    if request_id:
+        first = jobs_for(principal).filter(request_id=request_id).first()
+        if first is not None:
+            return _same_request(first, valid, request_id)
     rate.admit_create(principal.organization)
     try:
         with transaction.atomic():
@@ -92,8 +101,20 @@ def create_job(
         first = jobs_for(principal).filter(request_id=request_id).first() if request_id else None
         if first is None:
             raise
-        return first
+        return _same_request(first, valid, request_id)
     return job
+
+
+def _same_request(first: Job, valid: job_pb2.JobSpec, request_id: str) -> Job:
+    """`first` if it was made from `valid` (a retry), else AlreadyExists. Both specs are
+    validated, so defaults a caller left out compare equal to ones it spelled out."""
+    if spec_of(first) == valid:
+        return first
+    raise AlreadyExists(
+        first.resource_name,
+        f"request_id {request_id!r} was already used for {first.resource_name} "
+        f"({first.name}) with a different spec; use a new request id for a new job",
+    )
 
 
 def _request_id_violations(request_id: str) -> list[FieldViolation]:
@@ -107,6 +128,42 @@ def get_job(principal: Principal, job_id: str) -> Job:
     if job is None:
         raise NotFound(f"organizations/{principal.organization.slug}/jobs/{job_id}")
     return job
+
+
+def resolve_job(principal: Principal, ref: str, *, field: str = "name") -> Job:
+    """The caller's job that `ref` names: its id; else its name, when exactly one job of the
+    organization has it; else an id prefix of at least MIN_ID_PREFIX characters matching
+    exactly one job. Several matches are an InvalidArgument on `field` listing their ids
+    (newest first); none is NotFound, as for another organization's job."""
+    jobs = jobs_for(principal)
+    exact = jobs.filter(id=ref).first()
+    if exact is not None:
+        return exact
+    for kind, query in (
+        ("jobs are named", jobs.filter(name=ref)),
+        (
+            "job ids start with",
+            jobs.filter(id__startswith=ref) if len(ref) >= MIN_ID_PREFIX else None,
+        ),
+    ):
+        if query is None:
+            continue
+        found = list(query.order_by("-created_at", "-id")[: AMBIGUOUS_LISTED + 1])
+        if len(found) == 1:
+            return found[0]
+        if found:
+            total = query.count()
+            ids = ", ".join(f"{j.id} ({j.state.lower()})" for j in found[:AMBIGUOUS_LISTED])
+            more = f" and {total - AMBIGUOUS_LISTED} more" if total > AMBIGUOUS_LISTED else ""
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        field,
+                        f"{total} {kind} {ref!r}: {ids}{more}; name one by its id",
+                    )
+                ]
+            )
+    raise NotFound(f"organizations/{principal.organization.slug}/jobs/{ref}")
 
 
 def _encode_token(job: Job) -> str:

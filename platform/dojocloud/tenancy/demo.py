@@ -48,7 +48,8 @@ def read_env_file(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
-            key, sep, value = line.strip().partition("=")
+            # `export NAME=value` (what _write_env_file writes) or an older `NAME=value`
+            key, sep, value = line.strip().removeprefix("export ").partition("=")
             if sep and not key.startswith("#"):
                 values[key.strip()] = value.strip()
     return values
@@ -69,7 +70,8 @@ def write_env_file(path: Path, server: str, raw_key: str) -> None:
     # Created 0600 from the start: the key must never be readable by others, even briefly.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"DOJO_SERVER={server}\nDOJO_API_KEY={raw_key}\n")
+        # `export`: `source .dojo/demo.env` must reach the commands the shell then runs.
+        fh.write(f"export DOJO_SERVER={server}\nexport DOJO_API_KEY={raw_key}\n")
     os.replace(tmp, path)
     os.chmod(path, 0o600)
 
@@ -84,7 +86,8 @@ def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
     elif not Membership.objects.filter(organization=org, user=owner).exists():
         add_member(org, owner, Role.OWNER)
     raw_key = None
-    if not key_still_valid(read_env_file(env_file).get("DOJO_API_KEY"), org):
+    written = read_env_file(env_file)
+    if not key_still_valid(written.get("DOJO_API_KEY"), org):
         # Full scope: the demo key does whatever the demo owner's role allows, no expiry.
         _, raw_key = create_api_key(
             principal_for_user(owner, DEMO_ORG),
@@ -93,4 +96,7 @@ def seed_demo(*, password: str, env_file: Path, server: str) -> DemoSeed:
             expires_at=None,
         )
         write_env_file(env_file, server, raw_key)
+    elif written.get("DOJO_SERVER") != server or "export " not in env_file.read_text("utf-8"):
+        # The same key, but the API moved (DOJO_GRPC_ADDR) or the file predates `export`.
+        write_env_file(env_file, server, written["DOJO_API_KEY"])
     return DemoSeed(org, owner, admin, raw_key, env_file)

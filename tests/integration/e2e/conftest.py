@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack import REPO, Ports, Stack
+from devstack import REPO, Ports, Stack, env_file_value
 
 E2E_REDIS_DB = 14
 
@@ -25,6 +25,7 @@ class RunningStack:
     stack: Stack
     env: dict[str, str]
     api_key: str
+    base: Path  # the stack's own folder: data, logs and demo.env
 
     @property
     def grpc(self) -> str:
@@ -108,11 +109,8 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     )
     try:
         full_env = stack.start()
-        key = ""
-        for line in (base / "demo.env").read_text().splitlines():
-            if line.startswith("DOJO_API_KEY="):
-                key = line.split("=", 1)[1]
-        yield RunningStack(stack, full_env, key)
+        key = env_file_value(base / "demo.env", "DOJO_API_KEY") or ""
+        yield RunningStack(stack, full_env, key, base)
     finally:
         stack.stop()
         logs = base / "logs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dojocloud.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from dojocloud.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
@@ -39,8 +39,12 @@ def test_invalid_spec_creates_nothing(people: People) -> None:
 
 def test_request_id_makes_a_retry_return_the_first_job(people: People) -> None:
     first = jobs.create_job(people.owner, make_spec(), request_id="r-1")
-    again = jobs.create_job(people.member, make_spec(name="renamed"), request_id="r-1")
+    again = jobs.create_job(people.member, make_spec(), request_id="r-1")
     assert again.id == first.id and Job.objects.count() == 1
+    # AIP-155: the same request id with a different spec is not a retry, and not the old job.
+    with pytest.raises(AlreadyExists, match=r"request_id 'r-1' was already used for .*"):
+        jobs.create_job(people.member, make_spec(name="renamed"), request_id="r-1")
+    assert Job.objects.count() == 1
     # The key is per organization: another tenant's identical id is a different job.
     theirs = jobs.create_job(people.outsider, make_spec(), request_id="r-1")
     assert theirs.id != first.id
@@ -112,3 +116,21 @@ def _inventory():  # type: ignore[no-untyped-def]
     from dojocloud.common.inventory import inventory
 
     return inventory()
+
+
+def test_a_job_is_found_by_id_unique_name_or_id_prefix(people: People) -> None:
+    solo = jobs.create_job(people.owner, make_spec(name="solo"))
+    twins = [jobs.create_job(people.owner, make_spec(name="twin")) for _ in range(2)]
+    assert jobs.resolve_job(people.owner, solo.id).id == solo.id
+    assert jobs.resolve_job(people.viewer, "solo").id == solo.id  # a name unique in the org
+    assert jobs.resolve_job(people.owner, solo.id[:6]).id == solo.id  # a short id
+    with pytest.raises(InvalidArgument) as err:
+        jobs.resolve_job(people.owner, "twin")
+    (violation,) = err.value.violations
+    assert violation.field == "name" and violation.description.startswith("2 jobs are named")
+    assert all(t.id in violation.description for t in twins)
+    with pytest.raises(NotFound):
+        jobs.resolve_job(people.owner, solo.id[:3])  # too short to be taken as an id prefix
+    for ref in ("solo", solo.id, solo.id[:6]):  # another tenant's job does not exist for them
+        with pytest.raises(NotFound):
+            jobs.resolve_job(people.outsider, ref)

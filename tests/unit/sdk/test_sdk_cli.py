@@ -86,9 +86,12 @@ def test_watch_json_prints_event_lines(env: Any, capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "jobs", "watch", job.name, "-o", "json")
     assert code == 0
     lines = out.strip().splitlines()
-    events = [json.loads(line) for line in lines[:5]]
-    assert [e["id"] for e in events] == ["1", "2", "3", "4", "5"]  # int64 is a JSON string
+    parsed = [json.loads(line) for line in lines]  # every line is one JSON object
+    events = parsed[:5]
+    assert [e["id"] for e in events] == [1, 2, 3, 4, 5]  # int64 as JSON numbers
     assert events[1]["metric"]["loss"] == 2.0
+    assert parsed[-1]["name"] == job.name and parsed[-1]["state"] == "SUCCEEDED"
+    assert isinstance(parsed[-1]["spec"]["training"]["steps"], int)
 
 
 def test_submit_wait_follows_to_the_end(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,7 +103,7 @@ def test_submit_wait_follows_to_the_end(env: Any, capsys: pytest.CaptureFixture[
 def test_get_list_cancel_estimate(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "jobs", "submit", EXAMPLE)
     job = next(iter(env.jobs.values()))
-    assert "step:" in run(capsys, "jobs", "get", job.name)[1]
+    assert "progress:  0/300 steps (0%)" in run(capsys, "jobs", "get", job.name)[1]
     code, out, _ = run(capsys, "jobs", "list")
     assert code == 0 and job.uid in out and "QUEUED" in out
     assert "CANCELLED" in run(capsys, "jobs", "cancel", job.name, "--reason", "no")[1]
@@ -133,7 +136,11 @@ def test_server_rejection_names_the_field(
     bad.write_text("name: x\ntraining: {steps: 3, learning_rate: 0}\n")
     code, _, err = run(capsys, "jobs", "submit", str(bad))
     assert code == cli.EXIT_BAD_INPUT
-    assert "INVALID_ARGUMENT" in err and "training.learning_rate" in err
+    # In the portal's words, each field once (not a `;`-joined line and then the list).
+    assert err.splitlines() == [
+        "error: The job was not submitted. Fix these fields:",
+        "  training.learning_rate: must be > 0",
+    ]
 
 
 def test_missing_key_and_unknown_job(
