@@ -307,7 +307,9 @@ def test_seed_operators_makes_the_org_the_operator_and_a_working_key(settings, t
     seed = seed_operators(password="pw", env_file=env, server="127.0.0.1:1")
     assert seed.organization.slug == settings.OPERATOR_ORG and seed.operator.is_staff
     assert not seed.operator.is_superuser
-    assert env.read_text() == f"DOJO_SERVER=127.0.0.1:1\nDOJO_API_KEY={seed.raw_key}\n"
+    assert env.read_text() == (
+        f"export DOJO_SERVER=127.0.0.1:1\nexport DOJO_API_KEY={seed.raw_key}\n"
+    )
     assert env.stat().st_mode & 0o777 == 0o600
     principal = authenticate_api_key(seed.raw_key or "")
     assert allows(principal, Action.OPERATOR_ACT)
