@@ -93,7 +93,7 @@ def _die_with_parent() -> None:
 def _bound(order: SegmentOrder) -> None:
     threads = str(max(order.threads, 1))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[name] = threads  # for any library that reads them after this point
+        os.putenv(name, threads)  # for the C libraries that read them when they start
     import torch
 
     torch.set_num_threads(max(order.threads, 1))
