@@ -130,11 +130,12 @@ def redis_argv(port: int, data_dir: str) -> list[str]:
 
 
 def worker_argv(queue: str, name: str, *, alone: bool = False) -> list[str]:
-    """A Celery worker for one pool's queue: one task at a time, in the worker process.
+    """A Celery worker for one pool's queue: a thread per job slot (one per device of the
+    pool, or DOJO_WORKER_SLOTS), each supervising one job process.
     `alone`: no gossip, mingle or heartbeat with other workers (tests start and kill them)."""
     celery = [PY, "-m", "celery", "-A", "dojocloud", "worker", "-l", "info"]
     peers = ["--without-gossip", "--without-mingle", "--without-heartbeat"] if alone else []
-    return celery + ["-Q", queue, "--pool", "solo", "-c", "1", "-n", name, *peers]
+    return celery + ["-Q", queue, "--pool", "threads", "-n", name, *peers]
 
 
 def port_is_free(port: int) -> bool:

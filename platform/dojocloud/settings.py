@@ -108,6 +108,21 @@ PROMETHEUS_URL = env_url("DOJO_PROMETHEUS_URL", "http://127.0.0.1:9090", schemes
 # Threads each worker's PyTorch may use; 0 keeps torch's default (all cores). Several workers
 # on one machine should split the cores: oversubscribed torch threads slow training ~10x.
 TORCH_THREADS = env_int("DOJO_TORCH_THREADS", 0, minimum=0)
+# Jobs a worker runs at once, each in its own process; 0: one per device of the pools it
+# serves (a worker of the 6-tile dojo pool runs six one-tile jobs side by side).
+WORKER_SLOTS = env_int("DOJO_WORKER_SLOTS", 0, minimum=0)
+# A job process's memory limit (its address space, RLIMIT_AS): its devices' memory, capped by
+# this fraction of the host's memory times its share of the worker's slots, and by
+# DOJO_JOB_MEMORY_LIMIT_BYTES when that is set (0: no such cap).
+JOB_MEMORY_FRACTION = env_float("DOJO_JOB_MEMORY_FRACTION", 0.8, minimum=0.01)
+if JOB_MEMORY_FRACTION > 1:
+    raise ImproperlyConfigured(
+        f"DOJO_JOB_MEMORY_FRACTION must be at most 1, got {JOB_MEMORY_FRACTION}"
+    )
+JOB_MEMORY_LIMIT_BYTES = env_int("DOJO_JOB_MEMORY_LIMIT_BYTES", 0, minimum=0)
+# Seconds a cancelled or preempted job has to stop at a step boundary before its process
+# gets SIGTERM (and SIGKILL a second later): cancel takes effect within this plus ~1.5 s.
+CANCEL_GRACE_S = env_float("DOJO_CANCEL_GRACE_S", 2.0, minimum=0.0)
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 if PROMETHEUS_MULTIPROC_DIR:
     # prometheus_client reads the variable itself; it only needs the folder to exist.

@@ -21,14 +21,21 @@ def inventory() -> Capacity:
     return _inventory(str(Path(settings.CLUSTER_FILE)))
 
 
-def pool_sizes() -> dict[str, int]:
-    """accelerator type -> devices in its largest pool."""
+def pool_devices() -> dict[str, int]:
+    """pool -> its devices (tiles or GPUs)."""
     cap = inventory()
     per_pool: dict[str, int] = {}
     for t in cap.tiles:
         per_pool[t.pool] = per_pool.get(t.pool, 0) + 1
     for n in cap.gpu_nodes:
         per_pool[n.pool] = per_pool.get(n.pool, 0) + n.gpus
+    return per_pool
+
+
+def pool_sizes() -> dict[str, int]:
+    """accelerator type -> devices in its largest pool."""
+    cap = inventory()
+    per_pool = pool_devices()
     sizes: dict[str, int] = {}
     for pool, accel in cap.pools().items():
         sizes[accel] = max(sizes.get(accel, 0), per_pool[pool])

@@ -168,10 +168,15 @@ def runtime_meta(dataset: Dataset) -> CustomData:
     )
 
 
-def fetch(resolved: ResolvedDataset) -> bytes:
-    """The dataset's bytes on this machine: fetched once from storage into the local cache
+def fetch_path(resolved: ResolvedDataset) -> Path:
+    """The dataset's file on this machine: fetched once from storage into the local cache
     (keyed by sha256, checked), so a worker needs no disk shared with the API."""
     path: Path = fetch_cached(
         blob_store(), resolved.storage_key, resolved.meta.sha256, settings.CACHE_DIR / "datasets"
     )
-    return path.read_bytes()
+    return path
+
+
+def fetch(resolved: ResolvedDataset) -> bytes:
+    """The dataset's bytes on this machine (fetch_path, read)."""
+    return fetch_path(resolved).read_bytes()

@@ -15,6 +15,8 @@ from dojocloud.execution.heartbeat import LOST_LEASE
 from dojocloud.jobs.facade import (
     STOP_CANCEL,
     STOP_PREEMPT,
+    Failure,
+    FailureReason,
     Job,
     LostLease,
     Outcome,
@@ -33,6 +35,7 @@ class SegmentResult:
     run: SegmentRun
     stop: str | None  # None (ran to the segment end), "cancel", "preempt", ...
     checkpoint: bytes | None
+    failure: Failure | None = None  # the job process failed (out of memory, crashed, ...)
 
     @property
     def end_step(self) -> int:
@@ -46,6 +49,7 @@ def _end(
     reason: str,
     result: SegmentResult | None,
     next_token: str = "",
+    failure: Failure | None = None,
 ) -> None:
     """Publishes the segment's end, then saves its checkpoint: in the caller's transaction,
     and after the jobs listener has checked the lease (a lost lease writes no file)."""
@@ -62,6 +66,7 @@ def _end(
             reason=reason,
             run=result.run if result is not None else None,
             next_token=next_token,
+            failure=failure,
         )
     )
     if result is not None and result.checkpoint is not None:
@@ -77,13 +82,21 @@ def _end(
 def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
     if result.stop == LOST_LEASE:
         return LOST_LEASE  # another worker owns the job now; it redoes this segment
+    if result.failure is not None and result.stop != STOP_CANCEL:
+        # Billed for what ran until the process ended; no checkpoint of a failed process.
+        plain = SegmentResult(run=result.run, stop=result.stop, checkpoint=None)
+        return fail_job(job, lease, result.failure.reason_text, plain, failure=result.failure)
     if result.stop == STOP_CANCEL:
         with transaction.atomic():
             _end(job, lease, Outcome.CANCELLED, "cancelled", result)
         clear_stop(job.id)
         return "cancelled"
     if result.stop == "max_runtime":
-        return fail_job(job, lease, f"max runtime of {job.max_runtime_seconds}s exceeded", result)
+        failure = Failure(
+            FailureReason.MAX_RUNTIME_EXCEEDED,
+            f"max runtime of {job.max_runtime_seconds}s exceeded",
+        )
+        return fail_job(job, lease, failure.reason_text, result, failure=failure)
     if result.stop == STOP_PREEMPT:
         return preempt_job(job, lease, job.preempt_reason or "preempted", result)
     try:
@@ -107,17 +120,30 @@ def preempt_job(job: Job, lease: str, reason: str, result: SegmentResult | None 
     return "preempted"
 
 
-def fail_job(job: Job, lease: str, reason: str, result: SegmentResult | None = None) -> str:
-    return "failed" if _ended(job, lease, Outcome.FAILED, reason, result) else LOST_LEASE
+def fail_job(
+    job: Job,
+    lease: str,
+    reason: str,
+    result: SegmentResult | None = None,
+    *,
+    failure: Failure | None = None,
+) -> str:
+    ended = _ended(job, lease, Outcome.FAILED, reason, result, failure)
+    return "failed" if ended else LOST_LEASE
 
 
 def _ended(
-    job: Job, lease: str, outcome: Outcome, reason: str, result: SegmentResult | None
+    job: Job,
+    lease: str,
+    outcome: Outcome,
+    reason: str,
+    result: SegmentResult | None,
+    failure: Failure | None = None,
 ) -> bool:
     """Ends the segment in its own transaction; False when the lease was lost meanwhile."""
     try:
         with transaction.atomic():
-            _end(job, lease, outcome, reason, result)
+            _end(job, lease, outcome, reason, result, failure=failure)
     except LostLease:
         return False
     return True

@@ -17,10 +17,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
-from dojo_runtime.training import Trainer
-from dojocloud.datasets.facade import fetch, is_dataset_name, resolve
-from dojocloud.execution import checkpoints
+from dojocloud.datasets.facade import fetch_path, is_dataset_name, resolve
+from dojocloud.execution import checkpoints, limits, supervisor
 from dojocloud.execution.heartbeat import Heartbeat
+from dojocloud.execution.jobproc import SegmentOrder
+from dojocloud.execution.limits import GIB
 from dojocloud.execution.outcomes import (
     LOST_LEASE,
     SegmentResult,
@@ -31,6 +32,8 @@ from dojocloud.execution.outcomes import (
 from dojocloud.execution.progress import ProgressRecorder
 from dojocloud.jobs.facade import (
     STOP_CANCEL,
+    Failure,
+    FailureReason,
     Job,
     SegmentRun,
     lifecycle,
@@ -114,18 +117,17 @@ def run_segment(job_id: str, token: str) -> str:
             result = _train(job, heartbeat)
     except Exception as exc:  # the job fails with the reason; the worker lives on
         log.exception("job %s failed", job.id)
-        fail_job(job, lease, f"{type(exc).__name__}: {exc}")
+        failure = Failure(FailureReason.TRAINING_ERROR, f"{type(exc).__name__}: {exc}")
+        fail_job(job, lease, failure.reason_text, failure=failure)
         return "failed"
     return finish_segment(job, lease, result)
 
 
-_trainers: dict[str, Trainer] = {}
-
-
-def _trainer(job: Job) -> Trainer:
-    """Trainers are cached per config: building one loads the dataset. An uploaded dataset
-    is resolved in the job's organization and fetched from object storage into this
-    machine's cache (by sha256): no disk is shared with the API."""
+def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
+    """What the job process trains. An uploaded dataset is resolved in the job's organization
+    and fetched from object storage into this machine's cache (by sha256, checked): no disk
+    is shared with the API; the job process reads the cached file."""
+    devices = len(job.devices) or 1
     spec = spec_of(job)
     data = (
         resolve(job.organization, spec.dataset.name) if is_dataset_name(spec.dataset.name) else None
@@ -136,19 +138,23 @@ def _trainer(job: Job) -> Trainer:
         accelerator=job.accelerator or None,
         device_count=len(job.devices) or None,
     )
-    key = repr(config)
-    if key not in _trainers:
-        _trainers.clear()
-        _trainers[key] = Trainer(config, payload=fetch(data) if data else None)
-    return _trainers[key]
+    threads, memory = limits.limits_for(config.accelerator, devices, limits.worker_slots())
+    return SegmentOrder(
+        config=config,
+        checkpoint=checkpoint,
+        until_step=until,
+        threads=threads,
+        memory_limit_bytes=memory,
+        metric_every=int(settings.METRIC_EVERY_STEPS),
+        dataset_path=str(fetch_path(data)) if data else None,
+    )
 
 
 def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
+    """Trains the segment in a job process of its own (see supervisor)."""
     spec = spec_of(job)
-    trainer = _trainer(job)
     restored = checkpoints.latest_checkpoint(job.id)
-    state = trainer.restore(restored[1]) if restored else trainer.initial_state()
-    start_step = state.step
+    start_step = restored[0].step if restored else 0
     until = min(job.total_steps, start_step + int(spec.training.checkpoint_interval))
     remaining = max(job.max_runtime_seconds - job.wall_seconds, 0.0)
     watch = _Watch(job.id, heartbeat, time.monotonic() + remaining)
@@ -157,26 +163,67 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
     )
     started_at = timezone.now()
     t0 = time.monotonic()
-    device_s0 = state.device_seconds
+    if watch.stop is not None or remaining <= 0:
+        watch.stop = watch.stop or "max_runtime"
+        return SegmentResult(
+            run=_run(start_step, start_step, 0, 0.0, started_at, t0),
+            stop=watch.stop,
+            checkpoint=None,
+        )
 
     def on_step(m: StepMetrics) -> None:
         recorder.record(m)
 
-    if watch.stop is None and remaining > 0:
-        state = trainer.train(state, until, on_step=on_step, should_stop=watch.should_stop)
-    else:
-        watch.stop = "max_runtime"
-    recorder.flush()
-    blob = None
-    if state.step > start_step and watch.stop not in (STOP_CANCEL, LOST_LEASE):
-        blob = trainer.snapshot(state)
-    run = SegmentRun(
+    end = supervisor.run_job_process(
+        _order(job, restored[1] if restored else None, until),
         start_step=start_step,
-        end_step=state.step,
-        samples=(state.step - start_step) * int(spec.training.batch_size),
+        on_step=on_step,
+        should_stop=lambda: watch.stop if watch.should_stop() else None,
+        keep_checkpoint=lambda why: why not in (STOP_CANCEL, LOST_LEASE),
+        grace_s=float(settings.CANCEL_GRACE_S),
+    )
+    recorder.flush()
+    if end.failure == supervisor.INTERRUPTED:
+        watch.stop = LOST_LEASE  # the worker is stopping: the job resumes elsewhere
+    steps = end.end_step - end.start_step
+    run = _run(
+        end.start_step,
+        end.end_step,
+        steps * int(spec.training.batch_size),
+        max(end.device_seconds - end.start_device_seconds, 0.0),
+        started_at,
+        t0,
+    )
+    return SegmentResult(run=run, stop=watch.stop, checkpoint=end.checkpoint, failure=_failure(end))
+
+
+def _run(
+    start: int, end: int, samples: int, device_s: float, started_at: datetime, t0: float
+) -> SegmentRun:
+    return SegmentRun(
+        start_step=start,
+        end_step=end,
+        samples=samples,
         wall_seconds=time.monotonic() - t0,
-        device_seconds=max(state.device_seconds - device_s0, 0.0),
+        device_seconds=device_s,
         started_at=started_at,
         ended_at=timezone.now(),
     )
-    return SegmentResult(run=run, stop=watch.stop, checkpoint=blob)
+
+
+def _failure(end: supervisor.ProcessEnd) -> Failure | None:
+    if end.failure is None or end.failure == supervisor.INTERRUPTED:
+        return None
+    reason = FailureReason(end.failure)
+    detail: dict[str, int | float | str] = {"pid": end.pid, "exitcode": end.exitcode or 0}
+    if reason == FailureReason.OUT_OF_MEMORY:
+        detail.update(peak_bytes=end.peak_bytes, limit_bytes=end.limit_bytes)
+        text = (
+            f"the job process reached {end.peak_bytes / GIB:.2f} GiB of address space, "
+            f"over its limit of {end.limit_bytes / GIB:.2f} GiB"
+        )
+        if end.message:
+            text += f" ({end.message})"
+    else:
+        text = end.message
+    return Failure(reason=reason, message=text, detail=detail)

@@ -26,15 +26,12 @@ def run_segment(job_id: str, token: str) -> str:
 
 
 @worker_init.connect
-def _prepare_torch(**_: object) -> None:
-    # Import the runtime now, not in the first segment: it takes seconds, and a job's time
-    # from SCHEDULED to RUNNING should not pay for it.
-    import torch
+def _start_fork_server(**_: object) -> None:
+    # The fork server imports the runtime now, not in the first segment: it takes seconds,
+    # and a job's time from SCHEDULED to RUNNING should not pay for it.
+    from dojocloud.execution.supervisor import start_fork_server
 
-    import dojo_runtime.training  # noqa: F401
-
-    if settings.TORCH_THREADS:
-        torch.set_num_threads(settings.TORCH_THREADS)
+    start_fork_server()
 
 
 @worker_init.connect

@@ -15,6 +15,8 @@ from dojocloud.jobs.control import (
 )
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
 from dojocloud.jobs.ports import (
+    Failure,
+    FailureReason,
     JobCancelled,
     JobSubmitted,
     LostLease,
@@ -57,6 +59,8 @@ __all__ = [
     "STOP_CANCEL",
     "STOP_PREEMPT",
     "Checkpoint",
+    "Failure",
+    "FailureReason",
     "Job",
     "JobCancelled",
     "JobEvent",

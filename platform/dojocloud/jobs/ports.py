@@ -18,8 +18,8 @@ a required app has not subscribed raises: usage is never dropped silently.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -72,6 +72,32 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"
 
 
+class FailureReason(enum.StrEnum):
+    """Why a job FAILED, as a stable code (match on it, never on the text)."""
+
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"  # its process exceeded its memory limit
+    PROCESS_CRASHED = "PROCESS_CRASHED"  # its process died otherwise (a signal, an exit)
+    TRAINING_ERROR = "TRAINING_ERROR"  # training raised (a bad checkpoint, a bad dataset)
+    MAX_RUNTIME_EXCEEDED = "MAX_RUNTIME_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A classified failure: its code, what happened, and figures (the peak and the limit of
+    an OUT_OF_MEMORY) that go into the FAILED state event beside the code."""
+
+    reason: FailureReason
+    message: str
+    detail: Mapping[str, int | float | str] = field(default_factory=dict)
+
+    @property
+    def reason_text(self) -> str:
+        return f"{self.reason}: {self.message}"
+
+    def event_data(self) -> dict[str, int | float | str]:
+        return {**self.detail, "failure": str(self.reason)}
+
+
 RELEASING = frozenset({Outcome.SUCCEEDED, Outcome.PREEMPTED, Outcome.FAILED})
 
 
@@ -101,6 +127,7 @@ class SegmentEnded:
     reason: str
     run: SegmentRun | None  # None: the segment never trained (preempted first, crashed)
     next_token: str = ""  # NEXT_SEGMENT: the dispatch token of the next segment
+    failure: Failure | None = None  # FAILED: the classified reason
 
     @property
     def releases_placement(self) -> bool:

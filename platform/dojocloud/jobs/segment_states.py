@@ -18,7 +18,11 @@ def _mine(lease: str) -> Q:
 
 
 def _move(event: SegmentEnded, dst: str, expect: frozenset[str] | list[str]) -> None:
-    if transition(event.job_id, dst, event.reason, expect=expect, where=_mine(event.lease)) is None:
+    data = event.failure.event_data() if event.failure is not None else None
+    moved = transition(
+        event.job_id, dst, event.reason, expect=expect, where=_mine(event.lease), event_data=data
+    )
+    if moved is None:
         raise LostLease(event.job_id)
 
 

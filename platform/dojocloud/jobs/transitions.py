@@ -20,13 +20,19 @@ _RETRIES = 4
 
 
 def record_state_event(
-    job_id: str, src: str | None, dst: str, reason: str, now: datetime | None = None
+    job_id: str,
+    src: str | None,
+    dst: str,
+    reason: str,
+    now: datetime | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JobEvent:
+    """`extra`: figures beside the reason (a failure's code, peak and limit)."""
     return JobEvent.objects.create(
         job_id=job_id,
         kind=JobEvent.KIND_STATE,
         time=now or timezone.now(),
-        data={"from": src, "to": dst, "reason": reason},
+        data={**(extra or {}), "from": src, "to": dst, "reason": reason},
     )
 
 
@@ -61,6 +67,7 @@ def transition(
     extra: dict[str, Any] | None = None,
     where: Q | None = None,
     now: datetime | None = None,
+    event_data: dict[str, Any] | None = None,
 ) -> str | None:
     """Moves the job to `dst` from whatever state it is in, if the table allows it (and the
     state is in `expect`, and `where` holds). Returns the state it left, or None."""
@@ -81,7 +88,7 @@ def transition(
                 state=dst, state_reason=reason, **{**_fields_for(dst, now), **(extra or {})}
             )
             if updated:
-                record_state_event(job_id, src, dst, reason, now)
+                record_state_event(job_id, src, dst, reason, now, event_data)
                 if dst in lifecycle.FINAL_STATES:
                     _count_final(row["organization__slug"], row["pool"], dst)
                 return str(src)

@@ -36,13 +36,16 @@ class Workers:
     log_dir: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start(self, queue: str = "dojo") -> subprocess.Popen[bytes]:
+    def start(
+        self, queue: str = "dojo", env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A worker for `queue`; `env` adds to (or overrides) the fixture's environment."""
         name = f"w{len(self.procs)}-{uuid.uuid4().hex[:6]}@test"
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the proc
         proc = subprocess.Popen(
             worker_argv(queue, name, alone=True),
             cwd=REPO,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,182 @@
+"""The job process: one segment of one job, trained in its own OS process.
+
+The pool's worker forks it from a fork server that has imported the runtime once (see
+`supervisor`), so a segment starts in milliseconds, not the seconds a fresh interpreter takes
+to import torch. It touches no database, Redis or Django: it gets its order (the config, the
+checkpoint to resume from, the step to reach, its thread share and memory limit) as
+arguments, and answers over a one-way pipe with JSON messages (and the checkpoint as raw
+bytes), so the worker never unpickles anything a job process wrote.
+
+Messages: {"kind": "started", "step", "device_seconds"}, {"kind": "step", ...StepMetrics},
+{"kind": "done", "step", "device_seconds", "checkpoint_bytes"} followed by the checkpoint's
+bytes when checkpoint_bytes > 0, {"kind": "oom", "peak_bytes", "limit_bytes", "error"}, and
+{"kind": "error", "error"}.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+from dojo_runtime.config import StepMetrics, TrainConfig
+
+# What the stop cell holds: the worker writes it, the job reads it between steps.
+RUN = 0
+STOP_KEEP = 1  # stop at the next step boundary and checkpoint (preemption, max runtime)
+STOP_DISCARD = 2  # stop at the next step boundary, no checkpoint (cancel, lost lease)
+EXIT_OOM = 3  # exit status of a job process that ran out of its memory limit
+PROGRESS_EVERY_S = 0.25  # besides metric steps, the latest step at least this often
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
+PROCESS_NAME = b"dojo-job"  # what ps and /proc/PID/comm show for a job process
+
+
+class StopCell(Protocol):
+    value: int
+
+
+@dataclass(frozen=True)
+class SegmentOrder:
+    config: TrainConfig
+    checkpoint: bytes | None  # the blob to resume from; None: from the start
+    until_step: int
+    threads: int  # torch intra-op threads (the job's share of the host's cores)
+    memory_limit_bytes: int  # RLIMIT_AS of the process; 0: none
+    metric_every: int  # steps between metric messages (and the segment's last step)
+    dataset_path: str | None = None  # an uploaded dataset in this machine's cache; None: built-in
+
+
+def vm_peak_bytes(pid: int | str = "self") -> int:
+    """The process's peak address-space size (VmPeak), what RLIMIT_AS bounds; 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """An allocation refused by the limit: Python's MemoryError, or torch's allocator error
+    (a RuntimeError whose text is the only signal torch gives)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in text or "Cannot allocate memory" in text
+    )
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process when its parent (the fork server, which exits with the worker)
+    goes: a killed worker leaves no job computing on."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(PROCESS_NAME), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the broken pipe still stops the job
+        pass
+    if os.getppid() != parent:  # the parent went before prctl took effect
+        os._exit(1)
+
+
+def _bound(order: SegmentOrder) -> None:
+    threads = str(max(order.threads, 1))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.putenv(name, threads)  # for the C libraries that read them when they start
+    import torch
+
+    torch.set_num_threads(max(order.threads, 1))
+    if order.memory_limit_bytes > 0:
+        limit = order.memory_limit_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _send(conn: Connection, **message: Any) -> None:
+    conn.send_bytes(json.dumps(message).encode())
+
+
+def main(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
+    """The job process's entry point (a multiprocessing target)."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which decides
+    try:
+        _bound(order)
+        _train(order, conn, stop)
+    except BaseException as exc:
+        if is_out_of_memory(exc):
+            _report_oom(conn, order, exc)
+            os._exit(EXIT_OOM)
+        if isinstance(exc, BrokenPipeError | EOFError):  # the worker is gone
+            os._exit(1)
+        _send_quietly(conn, kind="error", error=f"{type(exc).__name__}: {exc}")
+        os._exit(1)
+    conn.close()
+
+
+def _report_oom(conn: Connection, order: SegmentOrder, exc: BaseException) -> None:
+    # Give the message room: what is still allocated is released before it is written.
+    import gc
+
+    gc.collect()
+    _send_quietly(
+        conn,
+        kind="oom",
+        peak_bytes=vm_peak_bytes(),
+        limit_bytes=order.memory_limit_bytes,
+        error=f"{type(exc).__name__}: {str(exc)[:300]}",
+    )
+
+
+def _send_quietly(conn: Connection, **message: Any) -> None:
+    try:
+        _send(conn, **message)
+    except (OSError, ValueError):
+        print(f"job process: could not report {message}", file=sys.stderr)
+
+
+def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
+    from dojo_runtime.training import Trainer
+
+    payload = Path(order.dataset_path).read_bytes() if order.dataset_path else None
+    trainer = Trainer(order.config, payload=payload)  # checks the bytes against the sha256
+    state = trainer.restore(order.checkpoint) if order.checkpoint else trainer.initial_state()
+    start_step = state.step
+    _send(conn, kind="started", step=state.step, device_seconds=state.device_seconds)
+    every = max(order.metric_every, 1)
+    last_sent = time.monotonic()
+
+    def on_step(m: StepMetrics) -> None:
+        nonlocal last_sent
+        now = time.monotonic()
+        if m.step % every == 0 or m.step == order.until_step or now - last_sent >= PROGRESS_EVERY_S:
+            last_sent = now
+            _send(conn, kind="step", **asdict(m))
+
+    state = trainer.train(
+        state, order.until_step, on_step=on_step, should_stop=lambda: stop.value != RUN
+    )
+    blob = b""
+    if state.step > start_step and stop.value != STOP_DISCARD:
+        blob = trainer.snapshot(state)
+    _send(
+        conn,
+        kind="done",
+        step=state.step,
+        device_seconds=state.device_seconds,
+        checkpoint_bytes=len(blob),
+    )
+    if blob:
+        conn.send_bytes(blob)
