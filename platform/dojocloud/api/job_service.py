@@ -13,6 +13,7 @@ from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api import mappers
 from dojocloud.api.auth import authorize, rpc
 from dojocloud.api.event_stream import draining, follow_events
+from dojocloud.billing import facade as billing
 from dojocloud.common.errors import ResourceExhausted
 from dojocloud.jobs import facade as services
 from dojocloud.tenancy.facade import Action, Principal
@@ -129,7 +130,8 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.EstimateJobResponse:
-        return mappers.estimate_to_proto(services.estimate_job(request.job_spec))
+        prices = billing.accelerator_prices()  # the price book's, as the bill will be
+        return mappers.estimate_to_proto(services.estimate_job(request.job_spec, prices=prices))
 
 
 def add_job_service(server: grpc.Server, *, max_streams: int = 8) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -181,8 +181,12 @@ def job_events(
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
 
 
-def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
-    """Modelled time and cost per accelerator option, from the runtime's estimator."""
+def estimate_job(
+    spec: job_pb2.JobSpec, *, prices: Mapping[str, float] | None = None
+) -> list[EstimateRow]:
+    """Modelled time and cost per accelerator option, from the runtime's estimator.
+    `prices` (USD per device-hour by accelerator type) are the price book's, which the
+    adapters above billing pass in (billing.accelerator_prices); None: the packaged ones."""
     valid = validate_spec(spec)
     config = train_config(valid)
     # Only what this platform can actually run: accelerator types of the inventory, in
@@ -190,7 +194,7 @@ def estimate_job(spec: job_pb2.JobSpec) -> list[EstimateRow]:
     sizes = pool_sizes()
     options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
     try:
-        return estimate_config(config, options=options)
+        return estimate_config(config, options=options, prices=prices)
     except NpzError as exc:  # the customer's file: missing, unreadable, wrong arrays
         message = str(exc).removeprefix(f"{exc.field}: ")
         raise InvalidArgument([FieldViolation(exc.field, message)]) from None

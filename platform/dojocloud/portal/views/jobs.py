@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dojocloud.billing import facade as billing
 from dojocloud.common.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from dojocloud.jobs import facade as jobs
 from dojocloud.portal import presenters
@@ -108,7 +109,7 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
     rows, unavailable = [], ""
     if spec_input.spec is not None:
         try:
-            rows = jobs.estimate_job(spec_input.spec)
+            rows = jobs.estimate_job(spec_input.spec, prices=billing.accelerator_prices())
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
         except FailedPrecondition as exc:
