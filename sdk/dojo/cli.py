@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import cli_ops, render, specfile
+from dojo import cli_billing, cli_ops, render, specfile
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
     estimate.add_argument("file")
     cli_ops.register(groups, _common, EPILOG)
+    cli_billing.register(groups, _common, EPILOG)
     return parser
 
 

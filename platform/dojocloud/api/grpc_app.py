@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 from django.conf import settings
 
+from dojocloud.api.billing_service import add_billing_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
@@ -90,6 +91,7 @@ def build_api_server(
     def add_services(server: grpc.Server) -> None:
         add_job_service(server, max_streams=max(1, max_workers // 2))
         add_scheduler_service(server)
+        add_billing_service(server)
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.

@@ -34,8 +34,10 @@ class Action(StrEnum):
     MEMBERS_READ = "members.read"
     MEMBERS_MANAGE = "members.manage"  # add, remove, change roles
     USAGE_READ = "usage.read"  # the organization's usage and bill
+    PRICES_READ = "prices.read"  # the price book (the same figures every estimate shows)
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
+    BILLING_ACT = "billing.act"  # set prices, credit or adjust a tenant's draft invoice
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -51,8 +53,10 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.MEMBERS_READ: "list members",
     Action.MEMBERS_MANAGE: "manage members",
     Action.USAGE_READ: "read the organization's usage",
+    Action.PRICES_READ: "read the price book",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
+    Action.BILLING_ACT: "set prices or adjust invoices",
 }
 
 _ALL = frozenset(Role)
@@ -74,11 +78,13 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.MEMBERS_READ: _ALL,
     Action.MEMBERS_MANAGE: _ADMINS,
     Action.USAGE_READ: _ADMINS,
+    Action.PRICES_READ: _ALL,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
+    Action.BILLING_ACT: _ADMINS,
 }
-OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT})
+OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 
 _READS = frozenset(
     {
@@ -87,6 +93,7 @@ _READS = frozenset(
         Action.KEYS_READ,
         Action.MEMBERS_READ,
         Action.USAGE_READ,
+        Action.PRICES_READ,
         Action.OPERATOR_READ,
     }
 )
