@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dojocloud.console import actions, views
+from dojocloud.console import actions, billing, views
 
 app_name = "console"
 
@@ -11,4 +11,7 @@ urlpatterns = [
     path("actions/device", actions.device_action, name="device-action"),
     path("actions/job", actions.job_action, name="job-action"),
     path("actions/quota", actions.quota_action, name="quota-action"),
+    path("billing/", billing.billing_page, name="billing"),
+    path("billing/price", billing.price_action, name="price-action"),
+    path("billing/adjust", billing.adjust_action, name="adjust-action"),
 ]

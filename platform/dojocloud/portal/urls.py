@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import jobs, keys, orgs
+from dojocloud.portal.views import billing, jobs, keys, orgs
 
 app_name = "portal"
 
@@ -27,4 +27,8 @@ urlpatterns = [
     path("org/", orgs.switch_org, name="switch-org"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
+    path("billing/", billing.billing_overview, name="billing"),
+    path("billing/invoices/", billing.invoice_list, name="invoice-list"),
+    path("billing/invoices/<str:month>/", billing.invoice_detail, name="invoice-detail"),
+    path("billing/invoices/<str:month>/csv/", billing.invoice_csv, name="invoice-csv"),
 ]

@@ -64,6 +64,7 @@ def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
         "principal": principal,
         "can_write": principal.can_write,
         "can_cancel": principal.can(Action.JOBS_CANCEL),
+        "can_bill": principal.can(Action.USAGE_READ),
         "organizations": orgs,
         **extra,
     }
