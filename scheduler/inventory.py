@@ -7,6 +7,7 @@ plain data (scheduler.core.figures) and imports nothing of dojo_runtime.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,20 @@ class InventoryError(ValueError):
     pass
 
 
-@cache
-def hardware_figures() -> Figures:
+def hardware_figures(prices: Mapping[str, float] | None = None) -> Figures:
     """The packaged specs' peak dense BF16 FLOP/s and on-demand USD per device-hour of
-    every known accelerator type, as the core's Figures (one object: equal Capacities
-    share it, so comparing them stays cheap)."""
+    every known accelerator type, as the core's Figures; `prices` (USD per device-hour by
+    type: the platform's price book) override the packaged prices. One object per distinct
+    price table: equal Capacities share it, so comparing them stays cheap."""
+    return _figures(tuple(sorted((prices or {}).items())))
+
+
+@cache
+def _figures(prices: tuple[tuple[str, float], ...]) -> Figures:
     return Figures.of(
         {
             name: (f.peak_bf16_flops, f.usd_per_device_hour)
-            for name, f in accelerator_figures().items()
+            for name, f in accelerator_figures(prices=dict(prices) or None).items()
         }
     )
 

@@ -71,6 +71,8 @@ STORAGE_QUOTA_BYTES = env_int("DOJO_STORAGE_QUOTA_BYTES", 20 * 1024**3, minimum=
 CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=REPO_DIR)
 if not CLUSTER_FILE.is_file():
     raise ImproperlyConfigured(f"DOJO_CLUSTER: inventory file {CLUSTER_FILE} does not exist")
+# The price book's seed (billing): read by `migrate` into an empty book and `seed_prices`.
+PRICES_FILE = env_path("DOJO_PRICES_FILE", Path("deploy/prices.yaml"), base=REPO_DIR)
 
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 GRPC_ADDR = env_str("DOJO_GRPC_ADDR", "127.0.0.1:50051")
@@ -340,6 +342,15 @@ CELERY_TASK_DEFAULT_QUEUE = "dojo"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# `celery -A dojocloud beat` sends billing's finalization hourly to the "billing" queue,
+# which a worker started with `-Q billing` takes (it is idempotent: a month closes once).
+CELERY_BEAT_SCHEDULE = {
+    "finalize-invoices": {
+        "task": "dojocloud.billing.tasks.finalize_invoices",
+        "schedule": 3600.0,
+        "options": {"queue": "billing"},
+    }
+}
 
 LOG_LEVEL = env_choice("DOJO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {

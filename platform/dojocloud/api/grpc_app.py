@@ -11,6 +11,7 @@ import grpc
 from django.conf import settings
 
 from dojocloud.api.audit_service import add_audit_service
+from dojocloud.api.billing_service import add_billing_service
 from dojocloud.api.dataset_service import add_dataset_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
@@ -94,6 +95,7 @@ def build_api_server(
         add_dataset_service(server)
         add_scheduler_service(server)
         add_audit_service(server)
+        add_billing_service(server)
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.

@@ -13,6 +13,7 @@ from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api import mappers
 from dojocloud.api.auth import authorize, rpc
 from dojocloud.api.event_stream import draining, follow_events
+from dojocloud.billing import facade as billing
 from dojocloud.common.errors import ResourceExhausted
 from dojocloud.jobs import facade as services
 from dojocloud.tenancy.facade import Action, Principal
@@ -128,7 +129,10 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.EstimateJobResponse:
-        return mappers.estimate_to_proto(services.estimate_job(principal, request.job_spec))
+        # The price book's rates, as the bill will be.
+        return mappers.estimate_to_proto(
+            services.estimate_job(principal, request.job_spec, prices=billing.accelerator_prices())
+        )
 
 
 def _resolve(principal: Principal, name: str) -> services.Job:

@@ -36,3 +36,6 @@ class AuditAction(StrEnum):
     JOB_PREEMPTED = "job.preempted"
     JOB_REQUEUED = "job.requeued"
     JOB_CANCELLED_BY_OPERATOR = "job.cancelled_by_operator"
+    # Billing: the price book and invoices (operators).
+    PRICE_CHANGED = "price.changed"
+    INVOICE_ADJUSTED = "invoice.adjusted"

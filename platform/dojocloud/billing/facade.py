@@ -1,14 +1,78 @@
 """Billing's public entry: the only module of billing that other apps import.
 
-The usage ledger's services and frozen results; the ledger's model, which the scheduling
-snapshot and the console's admin read, is re-exported as it is."""
+The rated usage ledger, the price book, invoices and the month's summary; the model classes
+other apps read (the scheduling snapshot, the console's admin, the portal's pages) are
+re-exported as they are."""
 
-from dojocloud.billing.models import UsageRecord
+from dojocloud.billing.invoices import (
+    CSV_COLUMNS,
+    adjust,
+    csv_text,
+    finalize_due,
+    get_invoice,
+    lines_of,
+    list_invoices,
+)
+from dojocloud.billing.models import (
+    Hardware,
+    ImmutableError,
+    Invoice,
+    InvoiceLine,
+    PriceEntry,
+    UsageRecord,
+)
+from dojocloud.billing.money import MoneyError, parse_cents, parse_rate, per_hour, usd
+from dojocloud.billing.periods import month_of, parse_month
+from dojocloud.billing.prices import (
+    PriceSpec,
+    accelerator_prices,
+    current_prices,
+    known_pools,
+    price_history,
+    seed_prices,
+    set_price,
+)
 from dojocloud.billing.services import (
     UsageTotals,
     job_usage,
     organization_usage,
     record_segment_usage,
 )
+from dojocloud.billing.summary import JobSpend, MonthSummary, month_summary
 
-__all__ = ["UsageRecord", "UsageTotals", "job_usage", "organization_usage", "record_segment_usage"]
+__all__ = [
+    "CSV_COLUMNS",
+    "Hardware",
+    "ImmutableError",
+    "Invoice",
+    "InvoiceLine",
+    "JobSpend",
+    "MoneyError",
+    "MonthSummary",
+    "PriceEntry",
+    "PriceSpec",
+    "UsageRecord",
+    "UsageTotals",
+    "accelerator_prices",
+    "adjust",
+    "csv_text",
+    "current_prices",
+    "finalize_due",
+    "get_invoice",
+    "job_usage",
+    "known_pools",
+    "lines_of",
+    "list_invoices",
+    "month_of",
+    "month_summary",
+    "organization_usage",
+    "parse_cents",
+    "parse_month",
+    "parse_rate",
+    "per_hour",
+    "price_history",
+    "record_segment_usage",
+    "seed_prices",
+    "set_price",
+    "usd",
+]

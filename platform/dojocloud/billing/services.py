@@ -1,21 +1,43 @@
-"""Billing facade: appending usage to the ledger and reading it back.
+"""The rated usage ledger: appending a segment's usage and reading it back.
 
 The ledger row is keyed by (job, attempt, segment); a second write of the same segment is a
 no-op, and only a real insert moves the job's totals and the Prometheus counters. A segment's
-usage arrives as the jobs port's own event types (SegmentEnded and its SegmentRun)."""
+usage arrives as the jobs port's own event types (SegmentEnded and its SegmentRun).
+
+Rating (the Decision): a customer pays for the accelerator time the job takes on the
+hardware rented. On an emulated pool (every Dojo tile, GPU pools without CUDA) that is the
+modelled device time, devices x the partition's modelled seconds; on a real pool it is the
+allocated time, devices x wall seconds. The row keeps both, the basis billed, the rate in
+force when the segment ended (billing.prices) and its amount (billing.money's rounding).
+The row belongs to the invoice month its segment ended in, or, if that month's invoice is
+already final, to the next month still open (a late row never changes a final invoice)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 
-from dojocloud.billing.models import UsageRecord
+from dojocloud.billing.models import (
+    Basis,
+    Invoice,
+    InvoiceStatus,
+    PriceEntry,
+    RateKind,
+    UsageRecord,
+)
+from dojocloud.billing.money import amount_micros, micros
+from dojocloud.billing.periods import month_of, next_month
+from dojocloud.billing.prices import price_at
 from dojocloud.common import metrics
 from dojocloud.jobs.facade import Job, SegmentEnded, SegmentRun
 from dojocloud.tenancy.facade import Organization
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,12 +47,20 @@ class UsageTotals:
     wall_seconds: float
     samples: int
     segments: int
+    billed_micros: int = 0
+    amount_micros: int = 0
 
 
 def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
     """Appends the segment's row; True if inserted, False if it was already there."""
     job = Job.objects.select_related("organization").get(id=segment.job_id)
     allocated = _allocated_seconds(segment, run)
+    price = price_at(segment.pool, run.ended_at)
+    basis, quantity = billed_quantity(segment, run, price)
+    kind = rate_kind(job)
+    rate = price.rate(kind) if price is not None else Decimal(0)
+    if price is None:  # usage is never dropped: rated at zero, and said loudly
+        log.error("pool %s has no price at %s: usage rated at 0", segment.pool, run.ended_at)
     try:
         with transaction.atomic():
             UsageRecord.objects.create(
@@ -49,6 +79,13 @@ def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
                 wall_seconds=run.wall_seconds,
                 started_at=run.started_at,
                 ended_at=run.ended_at,
+                billed_basis=basis,
+                billed_micros=quantity,
+                rate_kind=kind,
+                rate=rate,
+                amount_micros=amount_micros(quantity, rate),
+                price=price,
+                period=open_period(job.organization_id, month_of(run.ended_at)),
             )
             Job.objects.filter(id=job.id).update(
                 allocated_seconds=F("allocated_seconds") + allocated,
@@ -66,6 +103,35 @@ def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
 def _allocated_seconds(segment: SegmentEnded, run: SegmentRun) -> float:
     """What the ledger bills: every device of the allocation for the segment's wall time."""
     return segment.device_count * run.wall_seconds
+
+
+def billed_quantity(
+    segment: SegmentEnded, run: SegmentRun, price: PriceEntry | None
+) -> tuple[str, int]:
+    """(basis, device-microseconds billed): modelled device time on emulated hardware,
+    allocated time on real hardware (a pool without a price counts as emulated)."""
+    basis = price.basis if price is not None else Basis.MODELLED
+    if basis == Basis.ALLOCATED:
+        return basis, micros(_allocated_seconds(segment, run))
+    return basis, micros(segment.device_count * run.device_seconds)
+
+
+def rate_kind(job: Job) -> str:
+    """Which of the pool's rates the job pays. Every job is on demand until job specs
+    carry a preemptible flag; that flag is read here."""
+    return RateKind.ON_DEMAND
+
+
+def open_period(organization_id: int, month: date) -> date:
+    """`month`, or the first later month whose invoice is not final."""
+    final = set(
+        Invoice.objects.filter(
+            organization_id=organization_id, status=InvoiceStatus.FINAL, month__gte=month
+        ).values_list("month", flat=True)
+    )
+    while month in final:
+        month = next_month(month)
+    return month
 
 
 def on_segment_ended(event: SegmentEnded) -> None:
@@ -89,9 +155,17 @@ def _totals(query: object) -> UsageTotals:
         w=Sum("wall_seconds"),
         s=Sum("samples"),
         n=Count("id"),
+        q=Sum("billed_micros"),
+        m=Sum("amount_micros"),
     )
     return UsageTotals(
-        agg["a"] or 0.0, agg["d"] or 0.0, agg["w"] or 0.0, agg["s"] or 0, agg["n"] or 0
+        agg["a"] or 0.0,
+        agg["d"] or 0.0,
+        agg["w"] or 0.0,
+        agg["s"] or 0,
+        agg["n"] or 0,
+        agg["q"] or 0,
+        agg["m"] or 0,
     )
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dojocloud.console import actions, audit, views
+from dojocloud.console import actions, audit, billing, views
 
 app_name = "console"
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("actions/quota", actions.quota_action, name="quota-action"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("audit.csv", audit.audit_csv, name="audit-csv"),
+    path("billing/", billing.billing_page, name="billing"),
+    path("billing/price", billing.price_action, name="price-action"),
+    path("billing/adjust", billing.adjust_action, name="adjust-action"),
 ]

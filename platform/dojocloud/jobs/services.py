@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -237,9 +237,13 @@ def job_events(
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
 
 
-def estimate_job(principal: Principal, spec: job_pb2.JobSpec) -> list[EstimateRow]:
+def estimate_job(
+    principal: Principal, spec: job_pb2.JobSpec, *, prices: Mapping[str, float] | None = None
+) -> list[EstimateRow]:
     """Modelled time and cost per accelerator option, from the runtime's estimator. An
-    uploaded dataset resolves within the caller's organization (another's is NotFound)."""
+    uploaded dataset resolves within the caller's organization (another's is NotFound).
+    `prices` (USD per device-hour by accelerator type) are the price book's, which the
+    adapters above billing pass in (billing.accelerator_prices); None: the packaged ones."""
     require(principal, Action.JOBS_ESTIMATE)
     valid = validate_spec(spec, organization=principal.organization)
     config = train_config(valid, dataset=dataset_of(valid, principal.organization))
@@ -247,7 +251,7 @@ def estimate_job(principal: Principal, spec: job_pb2.JobSpec) -> list[EstimateRo
     # counts that fit their largest pool.
     sizes = pool_sizes()
     options = [(a, n) for a, n in default_options(config) if n <= sizes.get(a, 0)]
-    return estimate_config(config, options=options)
+    return estimate_config(config, options=options, prices=prices)
 
 
 def dataset_users(organization_id: int, dataset_name: str) -> list[str]:

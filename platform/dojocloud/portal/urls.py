@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import audit, invitations, jobs, keys, members, orgs
+from dojocloud.portal.views import audit, billing, invitations, jobs, keys, members, orgs
 
 app_name = "portal"
 
@@ -43,4 +43,8 @@ urlpatterns = [
     path("org/audit.csv", audit.audit_csv, name="audit-csv"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
+    path("billing/", billing.billing_overview, name="billing"),
+    path("billing/invoices/", billing.invoice_list, name="invoice-list"),
+    path("billing/invoices/<str:month>/", billing.invoice_detail, name="invoice-detail"),
+    path("billing/invoices/<str:month>/csv/", billing.invoice_csv, name="invoice-csv"),
 ]

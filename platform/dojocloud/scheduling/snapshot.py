@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F, Max, Sum
 
-from dojocloud.billing.facade import UsageRecord
+from dojocloud.billing.facade import UsageRecord, accelerator_prices
 from dojocloud.jobs.facade import Checkpoint, Job, lifecycle
 from dojocloud.scheduling import quotas
 from dojocloud.scheduling.models import (
@@ -49,7 +49,9 @@ def load_capacity() -> Capacity:
         else:
             nodes[(d.pool, d.node)].append(d)
     gpu_nodes = [_gpu_node(pool, name, gpus) for (pool, name), gpus in sorted(nodes.items())]
-    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(gpu_nodes), figures=hardware_figures())
+    # Options are sized and priced with the price book's rates (billing), as the estimate is.
+    figures = hardware_figures(accelerator_prices())
+    return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(gpu_nodes), figures=figures)
 
 
 def _gpu_node(pool: str, name: str, gpus: list[Device]) -> GpuNode:

@@ -39,8 +39,10 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"  # the organization's audit log (operators: every one's)
     DATASETS_READ = "datasets.read"  # list, get, upload status
     DATASETS_WRITE = "datasets.write"  # upload, delete
+    PRICES_READ = "prices.read"  # the price book (the same figures every estimate shows)
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
+    BILLING_ACT = "billing.act"  # set prices, credit or adjust a tenant's draft invoice
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -61,8 +63,10 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.AUDIT_READ: "read the organization's audit log",
     Action.DATASETS_READ: "read datasets",
     Action.DATASETS_WRITE: "upload and delete datasets",
+    Action.PRICES_READ: "read the price book",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
+    Action.BILLING_ACT: "set prices or adjust invoices",
 }
 
 _ALL = frozenset(Role)
@@ -89,11 +93,13 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.AUDIT_READ: _ADMINS,
     Action.DATASETS_READ: _ALL,
     Action.DATASETS_WRITE: _WRITERS,
+    Action.PRICES_READ: _ALL,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
+    Action.BILLING_ACT: _ADMINS,
 }
-OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT})
+OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 
 _READS = frozenset(
     {
@@ -104,6 +110,7 @@ _READS = frozenset(
         Action.USAGE_READ,
         Action.AUDIT_READ,
         Action.DATASETS_READ,
+        Action.PRICES_READ,
         Action.OPERATOR_READ,
     }
 )

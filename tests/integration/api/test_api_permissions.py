@@ -19,10 +19,13 @@ from typing import Any
 
 import grpc
 import pytest
+from django.utils import timezone
 
 from dojo.v1 import (
     audit_pb2,
     audit_pb2_grpc,
+    billing_pb2,
+    billing_pb2_grpc,
     dataset_pb2,
     dataset_pb2_grpc,
     job_pb2,
@@ -30,15 +33,19 @@ from dojo.v1 import (
     scheduler_pb2,
     scheduler_pb2_grpc,
 )
+from dojo.v1 import billing_pb2 as bpb
 from dojo.v1 import scheduler_pb2 as pb
 from dojocloud.api.audit_service import AuditService
+from dojocloud.api.billing_service import BillingService
 from dojocloud.api.dataset_service import DatasetService
 from dojocloud.api.job_service import JobService
 from dojocloud.api.scheduler_service import SchedulerService
+from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.errors import FailedPrecondition, InvalidArgument
 from dojocloud.common.inventory import inventory
 from dojocloud.datasets import facade as datasets
 from dojocloud.jobs import services as jobs
+from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.facade import QuotaSpec, set_quota
 from dojocloud.tenancy.permissions import Action
@@ -120,6 +127,17 @@ class Fixtures:
         with contextlib.suppress(InvalidArgument):  # truncated, as intended
             datasets.upload(self.acme, request, [TEXT[:10]])
         return upload_id
+
+    def month_with_usage(self) -> str:
+        """This month, in which acme has a rated ledger row (so its invoice exists)."""
+        job = jobs.create_job(self.acme, self.spec())
+        now = timezone.now()
+        run = SegmentRun(0, 1, 8, 2.0, 0.5, now, now)
+        event = SegmentEnded(
+            job.id, "w", 1, 0, "dojo", "dojo-tile", 1, Outcome.NEXT_SEGMENT, "", run
+        )
+        record_segment_usage(event, run)
+        return f"{now:%Y-%m}"
 
     def _release_earlier(self) -> None:
         """Cancelling the previous placed job frees its tile (the inventory has six)."""
@@ -208,12 +226,47 @@ RECIPES: dict[str, Recipe] = {
         lambda f: audit_pb2.ListAuditEventsRequest(parent="organizations/acme"),
         operators_reach=True,
     ),
+    "/dojo.v1.BillingService/ListPrices": Recipe(
+        lambda f: bpb.ListPricesRequest(), acme_objects=False
+    ),
+    "/dojo.v1.BillingService/SetPrice": Recipe(
+        lambda f: bpb.SetPriceRequest(
+            price=bpb.Price(
+                pool="gpu-a100",
+                on_demand_usd_per_device_second="0.0012",
+                preemptible_usd_per_device_second="0.0004",
+                hardware="emulated",
+            ),
+            reason="t",
+        ),
+        acme_objects=False,
+    ),
+    "/dojo.v1.BillingService/GetUsage": Recipe(
+        lambda f: bpb.GetUsageRequest(parent="organizations/acme")
+    ),
+    "/dojo.v1.BillingService/ListInvoices": Recipe(
+        lambda f: bpb.ListInvoicesRequest(parent="organizations/acme")
+    ),
+    "/dojo.v1.BillingService/GetInvoice": Recipe(
+        lambda f: bpb.GetInvoiceRequest(parent="organizations/acme", month=f.month_with_usage())
+    ),
+    "/dojo.v1.BillingService/ExportInvoice": Recipe(
+        lambda f: bpb.GetInvoiceRequest(parent="organizations/acme", month=f.month_with_usage())
+    ),
+    # Operators credit any tenant: acme is no foreign object to them.
+    "/dojo.v1.BillingService/AdjustInvoice": Recipe(
+        lambda f: bpb.AdjustInvoiceRequest(
+            organization="acme", month=f.month_with_usage(), amount_usd="-1.00", reason="t"
+        ),
+        acme_objects=False,
+    ),
 }
 SERVICES = {
     "JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
     "DatasetService": (dataset_pb2, DatasetService, dataset_pb2_grpc.DatasetServiceStub),
     "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),
     "AuditService": (audit_pb2, AuditService, audit_pb2_grpc.AuditServiceStub),
+    "BillingService": (billing_pb2, BillingService, billing_pb2_grpc.BillingServiceStub),
 }
 
 

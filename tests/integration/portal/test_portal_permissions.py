@@ -24,10 +24,13 @@ from django.urls import URLPattern, resolve
 from django.utils import timezone
 
 from dojo.specfile import parse_yaml
+from dojocloud.billing.models import InvoiceLine, PriceEntry
+from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.inventory import inventory
 from dojocloud.console import urls as console_urls
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
+from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
 from dojocloud.portal import urls as portal_urls
 from dojocloud.portal.views.keys import _NEW_KEY_SESSION
 from dojocloud.scheduling import capacity
@@ -297,6 +300,40 @@ def _new_org(world: World, c: Caller) -> Prepared:
     )
 
 
+def _usage_month(world: World) -> str:
+    """This month, with a rated ledger row in every organization (each has its invoice)."""
+    now = timezone.now()
+    for slug, owner in (("acme", "alice"), ("operators", "olga"), ("globex", "bob")):
+        job = jobs.create_job(principal_for_user(world.users[owner], slug), parse_yaml(SPEC))
+        run = SegmentRun(0, 1, 8, 2.0, 0.5, now, now)
+        record_segment_usage(
+            SegmentEnded(job.id, "w", 1, 0, "dojo", "dojo-tile", 1, Outcome.NEXT_SEGMENT, "", run),
+            run,
+        )
+    return f"{now:%Y-%m}"
+
+
+def _price(world: World, c: Caller) -> Prepared:
+    before = PriceEntry.objects.count()
+    data = {"pool": "gpu-a100", "on_demand": "0.0012", "preemptible": "0.0004"}
+    data.update({"hardware": "emulated", "reason": "t"})
+    return Prepared(
+        "post", "/console/billing/price", data, lambda: PriceEntry.objects.count() > before
+    )
+
+
+def _adjust(world: World, c: Caller) -> Prepared:
+    month = _usage_month(world)
+    data = {"organization": "acme", "month": month, "amount": "-1.00", "reason": "t"}
+    before = InvoiceLine.objects.filter(kind="credit").count()
+    return Prepared(
+        "post",
+        "/console/billing/adjust",
+        data,
+        lambda: InvoiceLine.objects.filter(kind="credit").count() > before,
+    )
+
+
 def _get(path: str | Callable[[World], str]) -> Callable[[World, Caller], Prepared]:
     return lambda w, c: Prepared("get", path if isinstance(path, str) else path(w))
 
@@ -348,6 +385,15 @@ RECIPES: dict[str, Recipe] = {
         lambda w, c: Prepared("get", "/console/audit/", {"org": "acme"}), kind="console"
     ),
     "console:audit-csv": Recipe(_get("/console/audit.csv"), kind="console"),
+    "portal:billing": Recipe(_get("/billing/")),
+    "portal:invoice-list": Recipe(_get("/billing/invoices/")),
+    # Every organization has this month's invoice: each caller sees their own.
+    "portal:invoice-detail": Recipe(_get(lambda w: f"/billing/invoices/{_usage_month(w)}/")),
+    "portal:invoice-csv": Recipe(_get(lambda w: f"/billing/invoices/{_usage_month(w)}/csv/")),
+    "console:overview": Recipe(_get("/console/"), kind="console"),
+    "console:billing": Recipe(_get("/console/billing/"), kind="console"),
+    "console:price-action": Recipe(_price, kind="console"),
+    "console:adjust-action": Recipe(_adjust, kind="console"),
     "console:device-action": Recipe(_drain, kind="console"),
     "console:job-action": Recipe(_requeue, kind="console"),
     "console:quota-action": Recipe(_quota, kind="console"),

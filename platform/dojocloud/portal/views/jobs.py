@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dojocloud.billing import facade as billing
 from dojocloud.common.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -122,7 +123,9 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
     rows, unavailable = [], ""
     if spec_input.spec is not None:
         try:
-            rows = jobs.estimate_job(principal, spec_input.spec)
+            rows = jobs.estimate_job(
+                principal, spec_input.spec, prices=billing.accelerator_prices()
+            )
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
         except NotFound as exc:  # an uploaded dataset that is missing (or another org's)

@@ -1,0 +1,99 @@
+"""The billing client covers every BillingService RPC; `dojo billing` against a fake
+service on a real gRPC server (port 0)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import grpc
+import pytest
+
+from dojo import cli
+from dojo.billing import BillingClient
+from dojo.v1 import billing_pb2 as pb
+from dojo.v1 import billing_pb2_grpc
+from tests.support.grpc_server import serving_fake
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def test_every_rpc_of_the_service_has_a_client_method() -> None:
+    methods = pb.DESCRIPTOR.services_by_name["BillingService"].methods
+    missing = [
+        m.name for m in methods if not callable(getattr(BillingClient, _snake(m.name), None))
+    ]
+    assert missing == [] and len(methods) == 7
+
+
+INVOICE = pb.Invoice(
+    name="organizations/acme/invoices/2031-01",
+    month="2031-01",
+    status="final",
+    number="DC-000001",
+    total_usd="10.25",
+    lines=[
+        pb.InvoiceLine(
+            position=1,
+            kind="usage",
+            description="a on dojo",
+            quantity="1000.5",
+            unit="device-second",
+            rate_usd="0.01",
+            amount_usd="10.01",
+        ),
+        pb.InvoiceLine(position=1000001, kind="adjustment", description="fee", amount_usd="0.24"),
+    ],
+)
+
+
+class FakeBilling(billing_pb2_grpc.BillingServiceServicer):
+    def GetUsage(self, request, context):
+        return pb.MonthUsage(
+            month=request.month or "2031-02",
+            total_usd="3.00",
+            forecast_usd="9.00",
+            invoice_status="draft",
+            pools=[pb.PoolDay(pool="dojo", total_usd="3.00")],
+        )
+
+    def ListInvoices(self, request, context):
+        return pb.ListInvoicesResponse(invoices=[INVOICE])
+
+    def GetInvoice(self, request, context):
+        if request.month != "2031-01":
+            context.abort(grpc.StatusCode.NOT_FOUND, f"organizations/acme/invoices/{request.month}")
+        return INVOICE
+
+    def ExportInvoice(self, request, context):
+        return pb.InvoiceExport(filename="x.csv", csv="kind,amount_usd\nusage,10.01\ntotal,10.01\n")
+
+
+@pytest.fixture
+def address() -> Iterator[str]:
+    add = billing_pb2_grpc.add_BillingServiceServicer_to_server
+    with serving_fake(add, FakeBilling()) as addr:
+        yield addr
+
+
+def run(address: str, *argv: str) -> int:
+    return cli.main(["billing", *argv, "--server", address, "--api-key", "k", "--insecure"])
+
+
+def test_the_cli_shows_usage_invoices_and_csv(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(address, "usage", "--month", "2031-02") == 0
+    out = capsys.readouterr().out
+    assert "USD 3.00" in out and "USD 9.00" in out and "dojo" in out
+    assert run(address, "invoices") == 0
+    assert "DC-000001" in capsys.readouterr().out
+    assert run(address, "invoice", "2031-01") == 0
+    out = capsys.readouterr().out
+    assert "total: USD 10.25" in out and Decimal("10.01") + Decimal("0.24") == Decimal("10.25")
+    assert run(address, "invoice", "2031-01", "--csv") == 0
+    assert capsys.readouterr().out.endswith("total,10.01\n")
+    assert run(address, "invoice", "2030-12") != 0
+    assert "invoices/2030-12" in capsys.readouterr().err
