@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -356,6 +357,13 @@ def test_reconcile_against_real_prometheus(metered: Metered) -> None:
         started_at=datetime.now(UTC) - timedelta(minutes=3),
         ended_at=datetime.now(UTC) - timedelta(minutes=2),
         recorded_at=datetime.now(UTC) - timedelta(minutes=2),
+        # Rated as the ledger rates every row (billing.services), here by hand.
+        billed_basis="modelled",
+        billed_micros=4_000_000,
+        rate_kind="on_demand",
+        rate=Decimal("0.0001"),
+        amount_micros=400,
+        period=datetime.now(UTC).date().replace(day=1),
     )
     report = reconcile(url)
     (line,) = report.mismatches

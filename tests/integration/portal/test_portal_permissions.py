@@ -390,7 +390,6 @@ RECIPES: dict[str, Recipe] = {
     # Every organization has this month's invoice: each caller sees their own.
     "portal:invoice-detail": Recipe(_get(lambda w: f"/billing/invoices/{_usage_month(w)}/")),
     "portal:invoice-csv": Recipe(_get(lambda w: f"/billing/invoices/{_usage_month(w)}/csv/")),
-    "console:overview": Recipe(_get("/console/"), kind="console"),
     "console:billing": Recipe(_get("/console/billing/"), kind="console"),
     "console:price-action": Recipe(_price, kind="console"),
     "console:adjust-action": Recipe(_adjust, kind="console"),
