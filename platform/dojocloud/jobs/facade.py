@@ -39,20 +39,26 @@ from dojocloud.jobs.services import (
 )
 from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import (
+    ARCHITECTURE_CATALOG,
     ARCHITECTURES,
+    DATASET_CATALOG,
     DEFAULT_PRIORITY_CLASS,
     OPTIMIZERS,
     PRECISIONS,
     PRIORITY_CLASSES,
+    RESOURCES_GIVEN,
     validate_spec,
 )
 
 __all__ = [
     "ARCHITECTURES",
+    "ARCHITECTURE_CATALOG",
+    "DATASET_CATALOG",
     "DEFAULT_PRIORITY_CLASS",
     "OPTIMIZERS",
     "PRECISIONS",
     "PRIORITY_CLASSES",
+    "RESOURCES_GIVEN",
     "STOP_CANCEL",
     "STOP_PREEMPT",
     "Checkpoint",

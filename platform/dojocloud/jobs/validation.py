@@ -21,6 +21,10 @@ from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ARCHITECTURES = tuple(CATALOG_ARCHITECTURES)  # the runtime catalog is the one list
+# The catalogs as the pages show them: each architecture's parameters and limits, and the
+# built-in datasets with the architectures they suit.
+ARCHITECTURE_CATALOG = CATALOG_ARCHITECTURES
+DATASET_CATALOG = DATASETS
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16", "cfp8")
 # PRIORITY_CLASSES (names and values) are the scheduler core's; a spec names one exactly.
@@ -31,16 +35,36 @@ DEFAULT_CHECKPOINT_INTERVAL = 100
 Violations = list[FieldViolation]
 
 
-def validate_spec(spec: job_pb2.JobSpec) -> job_pb2.JobSpec:
-    """Returns a copy with defaults filled; raises InvalidArgument listing every bad field."""
+# Paths whose empty value a caller may declare an answer rather than an omission.
+RESOURCES_GIVEN = frozenset({"resources.accelerators", "resources.count"})
+
+
+def validate_spec(spec: job_pb2.JobSpec, *, given: frozenset[str] = frozenset()) -> job_pb2.JobSpec:
+    """Returns a copy with defaults filled; raises InvalidArgument listing every bad field.
+
+    `given` names fields the caller showed the user (a form shows every field): their empty
+    values are errors, not omissions to default. A job file that leaves out `resources`
+    still gets the default accelerator and count."""
     out = job_pb2.JobSpec()
     out.CopyFrom(spec)
     errors: Violations = []
+    _check_given(out, given, errors)
     for check in _CHECKS:
         check(out, errors)
     if errors:
         raise InvalidArgument(errors)
     return out
+
+
+def _check_given(spec: job_pb2.JobSpec, given: frozenset[str], errors: Violations) -> None:
+    r = spec.resources
+    if "resources.accelerators" in given and not r.accelerators:
+        errors.append(
+            FieldViolation("resources.accelerators", "choose at least one accelerator type")
+        )
+        r.accelerators.append(DEFAULT_ACCELERATOR)  # so the other checks still judge count
+    if "resources.count" in given and r.count < 1:
+        errors.append(FieldViolation("resources.count", "must be at least 1"))
 
 
 def _check_name(spec: job_pb2.JobSpec, errors: Violations) -> None:
@@ -126,7 +150,8 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
     r = spec.resources
     if not r.accelerators:
         r.accelerators.append(DEFAULT_ACCELERATOR)
-    if r.count == 0:
+    count_reported = any(e.field == "resources.count" for e in errors)  # by _check_given
+    if r.count == 0 and not count_reported:
         r.count = DEFAULT_DEVICE_COUNT
     sizes = pool_sizes()
     seen: set[str] = set()
@@ -142,6 +167,8 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations) -> None:
             )
         seen.add(accel)
     first = r.accelerators[0]
+    if count_reported:
+        return
     if r.count < 1:
         errors.append(FieldViolation("resources.count", "must be at least 1"))
     elif first in sizes and r.count > sizes[first]:

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import invitations, jobs, keys, members, orgs
+from dojocloud.portal.views import invitations, jobs, keys, members, orgs, reference
 
 app_name = "portal"
 
@@ -41,4 +41,5 @@ urlpatterns = [
     path("invitations/<str:token>/", invitations.invitation, name="invitation"),
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
+    path("reference/", reference.reference, name="reference"),
 ]
