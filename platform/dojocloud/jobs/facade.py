@@ -14,6 +14,7 @@ from dojocloud.jobs.control import (
     stop_requested,
 )
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
+from dojocloud.jobs.operator_cancel import cancel_job_as_operator
 from dojocloud.jobs.ports import (
     JobCancelled,
     JobSubmitted,
@@ -72,6 +73,7 @@ __all__ = [
     "SegmentEnded",
     "SegmentRun",
     "cancel_job",
+    "cancel_job_as_operator",
     "clear_stop",
     "create_job",
     "estimate_job",

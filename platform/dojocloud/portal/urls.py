@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import invitations, jobs, keys, members, orgs, reference
+from dojocloud.portal.views import invitations, jobs, keys, members, orgs, profile, reference
 
 app_name = "portal"
 
@@ -42,4 +42,5 @@ urlpatterns = [
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("reference/", reference.reference, name="reference"),
+    path("profile/", profile.profile, name="profile"),
 ]

@@ -327,6 +327,11 @@ RECIPES: dict[str, Recipe] = {
     "portal:key-revoke#admin's": Recipe(_revoke("adam"), acme_object=True),
     "portal:key-revoke#owner's": Recipe(_revoke("alice"), acme_object=True),
     "portal:reference": Recipe(_get("/reference/")),
+    "portal:profile": Recipe(_get("/profile/"), kind="signed-in"),
+    "portal:profile#post": Recipe(
+        lambda w, c: Prepared("post", "/profile/", {"time_zone": "Europe/Berlin"}),
+        kind="signed-in",
+    ),
     "portal:org-new": Recipe(_get("/orgs/new/"), kind="signed-in"),
     "portal:org-new#post": Recipe(_new_org, kind="signed-in"),
     "portal:member-list": Recipe(_get("/members/")),
