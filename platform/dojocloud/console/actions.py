@@ -80,7 +80,11 @@ def job_action(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == CANCEL:
             job = jobs.cancel_job_as_operator(
                 request.POST.get("job_id", ""),
-                actor=Actor.for_user(request.user, request.META.get("REMOTE_ADDR", "")),
+                # console_view admits only an active staff user
+                actor=Actor.for_user(
+                    request.user,  # type: ignore[arg-type]
+                    request.META.get("REMOTE_ADDR", ""),
+                ),
                 reason=request.POST.get("reason", ""),
             )
             return f"cancel: job {job.id} of {job.organization.slug} is {job.state}"

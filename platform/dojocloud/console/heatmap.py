@@ -147,15 +147,15 @@ def _cells(rows: list[scheduling.DeviceRow], idle: set[str]) -> tuple[list[Group
                 Group(f"{d.pool} · exapod {d.exapod} · cabinet {d.cabinet}", []),
             )
             cab.cols = max(cab.cols, d.col + 1)
-            cell = Cell(d.id, tray_start=d.tray > 0 and d.row == 0)
-            _add(cell, row, idle)
-            cab.cells.append(cell)
-        else:
-            cell = nodes.get((d.pool, d.node))
-            if cell is None:
-                cell = nodes[(d.pool, d.node)] = Cell(f"{d.pool}/{d.node}")
-                pools.setdefault(d.pool, Group(d.pool, [])).cells.append(cell)
-            _add(cell, row, idle)
+            tile = Cell(d.id, tray_start=d.tray > 0 and d.row == 0)
+            _add(tile, row, idle)
+            cab.cells.append(tile)
+            continue
+        node = nodes.get((d.pool, d.node))
+        if node is None:
+            node = nodes[(d.pool, d.node)] = Cell(f"{d.pool}/{d.node}")
+            pools.setdefault(d.pool, Group(d.pool, [])).cells.append(node)
+        _add(node, row, idle)
     # The rows come sorted by tray, row and column: each cabinet's cells are row-major.
     return list(cabinets.values()), [pools[p] for p in sorted(pools)]
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from dojo import bounded_yaml
 from dojocloud.common.inventory import pool_sizes
@@ -16,6 +17,7 @@ from scheduler.core import DOJO_ACCELERATOR
 DATASET_SUGGESTIONS = list(jobs.DATASET_CATALOG)
 CATALOG = jobs.ARCHITECTURE_CATALOG  # each architecture's size parameters and their limits
 PARAM_PREFIX = "param_"
+INT32_MAX = 2**31 - 1
 
 
 def param_field(architecture: str, param: str) -> str:
@@ -115,6 +117,11 @@ class JobSpecForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields.update(_param_form_fields())
+        for f in self.fields.values():
+            if isinstance(f, forms.IntegerField):
+                # What the spec's integer fields hold: a larger number is a field error
+                # here, not an overflow when the spec is built.
+                f.validators += [MinValueValidator(-INT32_MAX - 1), MaxValueValidator(INT32_MAX)]
 
     def param_groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
         """(architecture, description, its parameter fields) for the template."""
@@ -142,7 +149,8 @@ class JobSpecForm(forms.Form):
                 # Not a parameter of this architecture: its value does not matter, the
                 # validator reports the name.
                 raw = str(self.data[key]).strip()
-                out[name] = int(raw) if raw.lstrip("-").isdigit() else 0
+                number = int(raw) if raw.lstrip("-").isdigit() else 0
+                out[name] = number if abs(number) <= INT32_MAX else 0
         return out
 
 

@@ -122,3 +122,15 @@ def test_reference_lists_architectures_with_limits_and_datasets(alice_client: Cl
 
 def test_reference_needs_a_login(client: Client) -> None:
     assert client.get("/reference/").status_code == 302
+
+
+def test_a_number_too_large_for_the_spec_is_a_field_error(alice_client: Client, form_post) -> None:
+    form_post.update(steps=str(10**30), param_mlp_hidden=str(10**20), param_mlp_depth=str(10**25))
+    response = alice_client.post("/jobs/new/", form_post)
+    page = response.content.decode()
+    assert response.status_code == 400 and not Job.objects.exists()
+    assert sorted(_violations(page)) == [
+        "model.params.depth",
+        "model.params.hidden",
+        "training.steps",
+    ]

@@ -76,6 +76,8 @@ def test_every_form_field_round_trips_through_the_spec() -> None:
         (12.5, "12.5s"),
         (187, "3m 07s"),
         (3720, "1h 02m"),
+        (3 * 86400 + 4 * 3600 + 59, "3d 04h"),
+        (4.2e-7, "0.42 µs"),
     ],
 )
 def test_duration_filter(seconds: float | None, text: str) -> None:
@@ -89,6 +91,8 @@ def test_duration_filter(seconds: float | None, text: str) -> None:
         (0.5, "$0.50"),
         (1234.567, "$1,234.57"),
         (0, "$0.00"),
+        (3.4e-09, "$0.0000000034"),  # never $0.0000
+        (0.0123, "$0.01"),
     ],
 )
 def test_usd_filter(value: float, text: str) -> None:

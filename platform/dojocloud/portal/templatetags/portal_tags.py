@@ -18,7 +18,7 @@ register = template.Library()
 
 @register.filter
 def duration(seconds: float | int | None) -> str:
-    """Seconds → '1h 02m', '3m 07s', '12.5s', '4.2 ms', '26 µs'; '—' when unknown."""
+    """Seconds → '3d 04h', '1h 02m', '3m 07s', '12.5s', '4.2 ms', '26 µs'; '—' when unknown."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "—"
     s = float(seconds)
@@ -34,6 +34,9 @@ def _long_duration(s: float) -> str:
         return f"{s:.3g}s"
     minutes, sec = divmod(int(round(s)), 60)
     hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"  # a GPT-3-class estimate runs for weeks
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {sec:02d}s"

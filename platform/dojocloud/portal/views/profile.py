@@ -32,7 +32,10 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, initial={"time_zone": current})
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["time_zone"]
-        Profile.objects.update_or_create(user=request.user, defaults={"time_zone": name})
+        Profile.objects.update_or_create(
+            user=request.user,  # type: ignore[misc]  # login_required: a User
+            defaults={"time_zone": name},
+        )
         timezones.remember(request, name)
         messages.success(request, f"Times are now shown in {name}.")
         return redirect("portal:profile")
