@@ -9,6 +9,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from dojocloud.billing.facade import UsageRecord
 from dojocloud.console.actions import audit_actor
@@ -24,6 +26,21 @@ from dojocloud.tenancy import facade as tenancy
 from dojocloud.tenancy.facade import ApiKey, Membership, Organization
 
 admin.site.site_header = "Dojo Cloud operator console"
+_admin_context = admin.site.each_context
+
+
+def _each_context(request: HttpRequest) -> dict[str, Any]:
+    """Every admin page's header links to the fleet console (/console/), which links back."""
+    context = _admin_context(request)
+    context["site_header"] = format_html(
+        '{} <a class="console-link" href="{}">Fleet console &rarr;</a>',
+        admin.site.site_header,
+        reverse("console:overview"),
+    )
+    return context
+
+
+admin.site.each_context = _each_context  # type: ignore[method-assign]
 admin.site.site_title = "Dojo Cloud console"
 admin.site.index_title = "Fleet, tenants and jobs"
 # The admin site's gate is tenancy's console grant, the same one /console/ checks.

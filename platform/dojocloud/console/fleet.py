@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from dojocloud.console.heatmap import HeatMap, heat_map
 from dojocloud.jobs.facade import Job, lifecycle
 from dojocloud.scheduling import facade as scheduling
 from dojocloud.scheduling.facade import DeviceKind
 
 QUEUE_PREVIEW = 20
+# Above this many devices the per-device cards give way to the heat map alone (a whole
+# ExaPOD and a thousand GPU nodes are ~8,000 devices: cards would be a page of megabytes).
+DETAIL_LIMIT = 256
 
 
 @dataclass
@@ -48,6 +52,9 @@ class FleetSnapshot:
     queue: list[scheduling.QueueRow]  # the first waiting jobs, by queue position
     waiting: int
     running: int
+    heat: HeatMap
+    devices: int
+    detailed: bool  # per-device cards shown (small fleets)
 
 
 def _layout_key(row: scheduling.DeviceRow) -> tuple[int, int, int, int, int, str, str, int]:
@@ -95,9 +102,10 @@ def _pool_stats(rows: list[scheduling.DeviceRow], queued: Counter[str]) -> list[
     ]
 
 
-def fleet_snapshot() -> FleetSnapshot:
+def fleet_snapshot(mode: str = "state") -> FleetSnapshot:
     rows = scheduling.devices()
-    trays, nodes = _group(rows)
+    detailed = len(rows) <= DETAIL_LIMIT
+    trays, nodes = _group(rows) if detailed else ([], [])
     queued = scheduling.queued_per_pool()
     return FleetSnapshot(
         trays=trays,
@@ -106,4 +114,7 @@ def fleet_snapshot() -> FleetSnapshot:
         queue=scheduling.queue(limit=QUEUE_PREVIEW),
         waiting=sum(queued.values()),
         running=Job.objects.filter(state__in=lifecycle.PLACED_STATES).count(),
+        heat=heat_map(rows, mode),
+        devices=len(rows),
+        detailed=detailed,
     )

@@ -13,5 +13,7 @@ from dojocloud.scheduling.facade import list_quotas
 @console_view
 def overview(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "console/overview.html", {"fleet": fleet_snapshot(), "quotas": list_quotas()}
+        request,
+        "console/overview.html",
+        {"fleet": fleet_snapshot(request.GET.get("map", "state")), "quotas": list_quotas()},
     )

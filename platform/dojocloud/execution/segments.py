@@ -104,7 +104,9 @@ def run_segment(job_id: str, token: str) -> str:
             transition(
                 job.id,
                 lifecycle.RUNNING,
-                f"running on {worker_name()}",
+                # Customers read this reason: the worker's host and PID are the operators'
+                # (Job.lease_owner, shown in the console's admin), not theirs.
+                "training started",
                 expect=[lifecycle.SCHEDULED],
                 where=Q(lease_owner=lease),
             )

@@ -14,6 +14,7 @@ from dojocloud.jobs.control import (
     stop_requested,
 )
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
+from dojocloud.jobs.operator_cancel import cancel_job_as_operator
 from dojocloud.jobs.ports import (
     Failure,
     FailureReason,
@@ -42,20 +43,26 @@ from dojocloud.jobs.services import (
 )
 from dojocloud.jobs.transitions import record_state_event, transition
 from dojocloud.jobs.validation import (
+    ARCHITECTURE_CATALOG,
     ARCHITECTURES,
+    DATASET_CATALOG,
     DEFAULT_PRIORITY_CLASS,
     OPTIMIZERS,
     PRECISIONS,
     PRIORITY_CLASSES,
+    RESOURCES_GIVEN,
     validate_spec,
 )
 
 __all__ = [
     "ARCHITECTURES",
+    "ARCHITECTURE_CATALOG",
+    "DATASET_CATALOG",
     "DEFAULT_PRIORITY_CLASS",
     "OPTIMIZERS",
     "PRECISIONS",
     "PRIORITY_CLASSES",
+    "RESOURCES_GIVEN",
     "STOP_CANCEL",
     "STOP_PREEMPT",
     "Checkpoint",
@@ -71,6 +78,7 @@ __all__ = [
     "SegmentEnded",
     "SegmentRun",
     "cancel_job",
+    "cancel_job_as_operator",
     "clear_stop",
     "create_job",
     "estimate_job",

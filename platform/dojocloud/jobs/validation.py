@@ -13,7 +13,7 @@ from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
 from dojo_runtime.config import CustomData
-from dojo_runtime.data import BUILT_IN
+from dojo_runtime.data import BUILT_IN, DATASETS
 from dojocloud.common.errors import FieldViolation, InvalidArgument, shown
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.datasets.facade import is_dataset_name, resolve
@@ -24,6 +24,11 @@ from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ARCHITECTURES = tuple(CATALOG_ARCHITECTURES)  # the runtime catalog is the one list
+# The catalogs as the pages show them: each architecture's parameters and limits, and the
+# built-in datasets with the architectures they suit.
+ARCHITECTURE_CATALOG = CATALOG_ARCHITECTURES
+# The built-in datasets (a job names uploaded ones by resource name).
+DATASET_CATALOG = {n: e for n, e in DATASETS.items() if not e.customer}
 OPTIMIZERS = ("sgd", "adam", "adamw")
 PRECISIONS = ("fp32", "bf16", "cfp8")
 # PRIORITY_CLASSES (names and values) are the scheduler core's; a spec names one exactly.
@@ -38,21 +43,44 @@ Violations = list[FieldViolation]
 Data = CustomData | None  # an uploaded dataset's shapes; None for a built-in one
 
 
+# Paths whose empty value a caller may declare an answer rather than an omission.
+RESOURCES_GIVEN = frozenset({"resources.accelerators", "resources.count"})
+
+
 def validate_spec(
-    spec: job_pb2.JobSpec, *, organization: Organization | None = None
+    spec: job_pb2.JobSpec,
+    *,
+    organization: Organization | None = None,
+    given: frozenset[str] = frozenset(),
 ) -> job_pb2.JobSpec:
     """Returns a copy with defaults filled; raises InvalidArgument listing every bad field.
+
     An uploaded dataset resolves within `organization`: NotFound when it is missing or
-    another organization's (the two look the same)."""
+    another organization's (the two look the same). `given` names fields the caller showed
+    the user (a form shows every field): their empty values are errors, not omissions to
+    default. A job file that leaves out `resources` still gets the default accelerator and
+    count."""
     out = job_pb2.JobSpec()
     out.CopyFrom(spec)
     errors: Violations = []
+    _check_given(out, given, errors)
     data = dataset_of(out, organization, errors)
     for check in _CHECKS:
         check(out, errors, data)
     if errors:
         raise InvalidArgument(errors)
     return out
+
+
+def _check_given(spec: job_pb2.JobSpec, given: frozenset[str], errors: Violations) -> None:
+    r = spec.resources
+    if "resources.accelerators" in given and not r.accelerators:
+        errors.append(
+            FieldViolation("resources.accelerators", "choose at least one accelerator type")
+        )
+        r.accelerators.append(DEFAULT_ACCELERATOR)  # so the other checks still judge count
+    if "resources.count" in given and r.count < 1:
+        errors.append(FieldViolation("resources.count", "must be at least 1"))
 
 
 def dataset_of(
@@ -156,7 +184,8 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> N
     r = spec.resources
     if not r.accelerators:
         r.accelerators.append(DEFAULT_ACCELERATOR)
-    if r.count == 0:
+    count_reported = any(e.field == "resources.count" for e in errors)  # by _check_given
+    if r.count == 0 and not count_reported:
         r.count = DEFAULT_DEVICE_COUNT
     sizes = pool_sizes()
     seen: set[str] = set()
@@ -172,6 +201,8 @@ def _check_resources(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> N
             )
         seen.add(accel)
     first = r.accelerators[0]
+    if count_reported:
+        return
     if r.count < 1:
         errors.append(FieldViolation("resources.count", "must be at least 1"))
     elif first in sizes and r.count > sizes[first]:

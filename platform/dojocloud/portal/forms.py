@@ -4,22 +4,41 @@ portal, gRPC and the CLI report the same messages."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from dojo import bounded_yaml
-from dojo_runtime.data import BUILT_IN
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs import facade as jobs
 from scheduler.core import DOJO_ACCELERATOR
 
-DATASET_SUGGESTIONS = list(BUILT_IN)  # and the organization's uploaded datasets
+DATASET_SUGGESTIONS = list(jobs.DATASET_CATALOG)  # and the organization's uploaded datasets
+CATALOG = jobs.ARCHITECTURE_CATALOG  # each architecture's size parameters and their limits
+PARAM_PREFIX = "param_"
+INT32_MAX = 2**31 - 1
 
-# The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds.
+
+def param_field(architecture: str, param: str) -> str:
+    """The form field of one architecture's parameter: 'param_mlp_hidden'."""
+    return f"{PARAM_PREFIX}{architecture}_{param}"
+
+
+def catalog_defaults() -> dict[str, int]:
+    return {
+        param_field(arch, name): spec.default
+        for arch, info in CATALOG.items()
+        for name, spec in info.params.items()
+    }
+
+
+# The digits MLP of examples/digits-mlp.yaml: a job that trains in seconds. Every
+# architecture's parameters start at the catalog's defaults, so what shows is what runs.
 DEFAULTS = {
     "name": "digits-mlp",
     "architecture": "mlp",
-    "params": "hidden=128, layers=2",
+    **catalog_defaults(),
     "dataset": "digits",
     "steps": 300,
     "batch_size": 64,
@@ -43,35 +62,32 @@ def _accelerator_choices() -> list[tuple[str, str]]:
     return _choices(sorted(pool_sizes(), key=lambda a: (not a.startswith("dojo"), a)))
 
 
-def parse_params(text: str) -> dict[str, int]:
-    """'hidden=128, layers=2' → {'hidden': 128, 'layers': 2}; raises ValueError naming the bad
-    item."""
-    out: dict[str, int] = {}
-    for item in text.replace("\n", ",").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key:
-            raise ValueError(f"{item!r} is not key=value")
-        try:
-            out[key] = int(value)
-        except ValueError:
-            raise ValueError(f"{key}: {value!r} is not an integer") from None
+def _param_form_fields() -> dict[str, forms.Field]:
+    """One integer field per (architecture, parameter) of the runtime catalog. The limits
+    are shown (and set as the input's min/max); the validator judges them."""
+    out: dict[str, forms.Field] = {}
+    for arch, info in CATALOG.items():
+        for name, spec in info.params.items():
+            out[param_field(arch, name)] = forms.IntegerField(
+                required=False,
+                label=name,
+                help_text=f"{spec.help}; {spec.minimum}–{spec.maximum}, default {spec.default}",
+                widget=forms.NumberInput(
+                    attrs={"min": spec.minimum, "max": spec.maximum, "data-arch": arch}
+                ),
+            )
     return out
 
 
 class JobSpecForm(forms.Form):
     """The common JobSpec fields. Optional at this level: an empty field is the proto default,
-    and the service says whether that is acceptable."""
+    and the service says whether that is acceptable. Each architecture's parameters are
+    fields of their own (`param_<architecture>_<name>`); only the chosen one's are read."""
 
     name = forms.CharField(required=False, max_length=200)
-    architecture = forms.ChoiceField(choices=_choices(jobs.ARCHITECTURES))
-    params = forms.CharField(
-        required=False,
-        label="Model size parameters",
-        help_text="key=value, comma separated, e.g. hidden=128, layers=2",
+    architecture = forms.ChoiceField(
+        choices=_choices(jobs.ARCHITECTURES),
+        widget=forms.Select(attrs={"data-arch-switch": ""}),
     )
     dataset = forms.CharField(
         required=False,
@@ -98,11 +114,44 @@ class JobSpecForm(forms.Form):
     )
     priority_class = forms.ChoiceField(choices=_choices(jobs.PRIORITY_CLASSES), label="Priority")
 
-    def clean_params(self) -> dict[str, int]:
-        try:
-            return parse_params(self.cleaned_data.get("params") or "")
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(_param_form_fields())
+        for f in self.fields.values():
+            if isinstance(f, forms.IntegerField):
+                # What the spec's integer fields hold: a larger number is a field error
+                # here, not an overflow when the spec is built.
+                f.validators += [MinValueValidator(-INT32_MAX - 1), MaxValueValidator(INT32_MAX)]
+
+    def param_groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        """(architecture, description, its parameter fields) for the template."""
+        return [
+            (arch, info.description, [self[param_field(arch, n)] for n in info.params])
+            for arch, info in CATALOG.items()
+        ]
+
+    def params(self) -> dict[str, int]:
+        """The chosen architecture's parameters from the cleaned data, plus any posted
+        `param_<architecture>_<name>` the catalog does not know (the validator names it:
+        nothing a user sent is silently dropped)."""
+        arch = self.cleaned_data.get("architecture") or ""
+        out: dict[str, int] = {}
+        prefix = f"{PARAM_PREFIX}{arch}_"
+        for key in self.data if arch else ():
+            if not key.startswith(prefix):
+                continue
+            name = key.removeprefix(prefix)
+            if key in self.fields:
+                value = self.cleaned_data.get(key)
+                if value is not None:
+                    out[name] = value
+            elif str(self.data.get(key, "")).strip():
+                # Not a parameter of this architecture: its value does not matter, the
+                # validator reports the name.
+                raw = str(self.data[key]).strip()
+                number = int(raw) if raw.lstrip("-").isdigit() else 0
+                out[name] = number if abs(number) <= INT32_MAX else 0
+        return out
 
 
 class YamlSpecForm(forms.Form):

@@ -12,7 +12,9 @@ from django.utils.datastructures import MultiValueDict
 from dojo.errors import SpecError
 from dojo.specfile import parse_yaml
 from dojo.v1 import job_pb2
-from dojocloud.portal.forms import DEFAULTS, JobSpecForm, YamlSpecForm
+from dojocloud.common.errors import InvalidArgument
+from dojocloud.jobs import facade as jobs
+from dojocloud.portal.forms import DEFAULTS, PARAM_PREFIX, JobSpecForm, YamlSpecForm
 from dojocloud.portal.spec_mapping import FORM_TO_SPEC_PATH, form_field_for, spec_from_form
 
 
@@ -32,23 +34,38 @@ class SpecInput:
     violations: list[tuple[str, str]] = field(default_factory=list)
 
     def add_violations(self, violations: list[Any]) -> None:
+        """The service's violations onto the form's fields (or the list, where no field
+        shows that path); a field that already has an error (it did not parse) keeps that
+        one, as the service judged the empty value the form passed in its place."""
+        arch = self.form.data.get("architecture", "") if self.mode == "form" else ""
+        unparsed = set(self.form.errors) if self.mode == "form" else set()
         for v in violations:
-            name = form_field_for(v.field) if self.mode == "form" else None
-            if name is not None:
-                self.form.add_error(name, v.description)
-            else:
+            name = form_field_for(v.field, arch) if self.mode == "form" else None
+            if name is None:
                 self.violations.append((v.field or "(spec)", v.description))
+            elif name not in unparsed:
+                self.form.add_error(name, v.description)
 
     def all_errors(self) -> list[tuple[str, str]]:
         """Every error as (field path, description), for the estimate fragment."""
-        out = list(self.violations)
+        return [(path, message) for _, path, message in self.summary()]
+
+    def summary(self) -> list[tuple[str, str, str]]:
+        """Every error once, as (field anchor or "", spec path, description): the page's
+        list above the form, in the form's order."""
+        out: list[tuple[str, str, str]] = []
         if self.mode == "form":
             for name, errors in self.form.errors.items():
-                path = FORM_TO_SPEC_PATH.get(name, "(form)")
-                out += [(path, str(e)) for e in errors]
+                out += [(name, _path_of(name), str(e)) for e in errors]
         else:
-            out += [("(file)", str(e)) for e in self.yaml_form.non_field_errors()]
-        return out
+            out += [("", "(file)", str(e)) for e in self.yaml_form.non_field_errors()]
+        return out + [("", path, message) for path, message in self.violations]
+
+
+def _path_of(form_field: str) -> str:
+    if form_field.startswith(PARAM_PREFIX):
+        return "model.params." + form_field.removeprefix(PARAM_PREFIX).partition("_")[2]
+    return FORM_TO_SPEC_PATH.get(form_field, "(form)")
 
 
 def read_spec(post: QueryDict, files: MultiValueDict) -> SpecInput:
@@ -56,8 +73,18 @@ def read_spec(post: QueryDict, files: MultiValueDict) -> SpecInput:
         return _read_yaml(post, files)
     form = JobSpecForm(post)
     result = SpecInput(mode="form", form=form, yaml_form=YamlSpecForm())
-    if form.is_valid():
-        result.spec = spec_from_form(form.cleaned_data)
+    # The validator judges what parsed even when some fields did not: every error shows on
+    # the first render, not one round at a time.
+    parsed = form.is_valid()
+    spec = spec_from_form(form.cleaned_data, form.params())
+    try:
+        # A form shows the accelerators and count: left empty, they are errors, not defaults.
+        jobs.validate_spec(spec, given=jobs.RESOURCES_GIVEN)
+    except InvalidArgument as exc:
+        result.add_violations(exc.violations)
+        return result
+    if parsed:
+        result.spec = spec
     return result
 
 

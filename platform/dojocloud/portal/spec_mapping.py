@@ -8,12 +8,12 @@ from typing import Any
 
 from dojo.v1 import job_pb2
 from dojocloud.jobs import facade as jobs
+from dojocloud.portal.forms import CATALOG, catalog_defaults, param_field
 
 # Form field → dotted JobSpec path.
 FORM_TO_SPEC_PATH = {
     "name": "name",
     "architecture": "model.architecture",
-    "params": "model.params",
     "dataset": "dataset.name",
     "steps": "training.steps",
     "batch_size": "training.batch_size",
@@ -31,13 +31,14 @@ _SPEC_PATH_TO_FORM = {path: name for name, path in FORM_TO_SPEC_PATH.items()}
 _INDEX = re.compile(r"\[\d+\]")
 
 
-def spec_from_form(data: dict[str, Any]) -> job_pb2.JobSpec:
-    """Cleaned `JobSpecForm` data → JobSpec. Empty fields stay at their proto defaults."""
+def spec_from_form(data: dict[str, Any], params: dict[str, int]) -> job_pb2.JobSpec:
+    """Cleaned `JobSpecForm` data and the chosen architecture's parameters → JobSpec. Empty
+    fields stay at their proto defaults."""
     spec = job_pb2.JobSpec(
         name=data.get("name") or "", priority_class=data.get("priority_class") or ""
     )
     spec.model.architecture = data.get("architecture") or ""
-    spec.model.params.update(data.get("params") or {})
+    spec.model.params.update(params)
     spec.dataset.name = data.get("dataset") or ""
     t = spec.training
     t.steps = data.get("steps") or 0
@@ -56,10 +57,12 @@ def spec_from_form(data: dict[str, Any]) -> job_pb2.JobSpec:
 def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
     """JobSpec → initial values for `JobSpecForm` (used to resubmit a job as a new one)."""
     t = spec.training
+    arch = spec.model.architecture
     return {
+        **catalog_defaults(),
         "name": spec.name,
-        "architecture": spec.model.architecture,
-        "params": ", ".join(f"{k}={v}" for k, v in sorted(spec.model.params.items())),
+        "architecture": arch,
+        **{param_field(arch, k): v for k, v in spec.model.params.items()},
         "dataset": spec.dataset.name,
         "steps": t.steps or None,
         "batch_size": t.batch_size or None,
@@ -75,10 +78,15 @@ def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
     }
 
 
-def form_field_for(spec_path: str) -> str | None:
-    """'resources.accelerators[1]' → 'accelerators'; 'model.params.hidden' → 'params'.
-    None when no form field shows that part of the spec."""
+def form_field_for(spec_path: str, architecture: str = "") -> str | None:
+    """'resources.accelerators[1]' → 'accelerators'; 'model.params.hidden' of mlp →
+    'param_mlp_hidden'. None when no form field shows that part of the spec (a parameter
+    the architecture does not have)."""
     path = _INDEX.sub("", spec_path)
+    if path.startswith("model.params"):
+        name = path.removeprefix("model.params").lstrip(".")
+        info = CATALOG.get(architecture)
+        return param_field(architecture, name) if info and name in info.params else None
     while path:
         if path in _SPEC_PATH_TO_FORM:
             return _SPEC_PATH_TO_FORM[path]

@@ -5,7 +5,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dojocloud.portal.views import audit, billing, invitations, jobs, keys, members, orgs
+from dojocloud.portal.views import (
+    audit,
+    billing,
+    invitations,
+    jobs,
+    keys,
+    members,
+    orgs,
+    profile,
+    reference,
+)
 
 app_name = "portal"
 
@@ -47,4 +57,6 @@ urlpatterns = [
     path("billing/invoices/", billing.invoice_list, name="invoice-list"),
     path("billing/invoices/<str:month>/", billing.invoice_detail, name="invoice-detail"),
     path("billing/invoices/<str:month>/csv/", billing.invoice_csv, name="invoice-csv"),
+    path("reference/", reference.reference, name="reference"),
+    path("profile/", profile.profile, name="profile"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dojocloud.portal.forms import parse_params
+from dojocloud.portal.forms import DEFAULTS, param_field
 from dojocloud.portal.spec_mapping import (
     FORM_TO_SPEC_PATH,
     form_field_for,
@@ -19,8 +19,9 @@ from dojocloud.portal.templatetags.portal_tags import duration, usd
     [
         ("name", "name"),
         ("training.learning_rate", "learning_rate"),
-        ("model.params.hidden", "params"),
-        ("model.params", "params"),
+        ("model.params.hidden", "param_mlp_hidden"),
+        ("model.params.depth", None),  # mlp has no depth: the page lists it by its path
+        ("model.params", None),
         ("resources.accelerators[1]", "accelerators"),
         ("limits.max_runtime_seconds", "max_runtime_seconds"),
         ("request_id", None),
@@ -28,14 +29,19 @@ from dojocloud.portal.templatetags.portal_tags import duration, usd
     ],
 )
 def test_spec_paths_map_to_form_fields(path: str, field: str | None) -> None:
-    assert form_field_for(path) == field
+    assert form_field_for(path, "mlp") == field
+
+
+def test_parameter_paths_follow_the_architecture() -> None:
+    assert form_field_for("model.params.heads", "gpt") == "param_gpt_heads"
+    assert form_field_for("model.params.heads", "mlp") is None
+    assert form_field_for("model.params.hidden", "") is None
 
 
 def test_every_form_field_round_trips_through_the_spec() -> None:
     data = {
         "name": "n",
         "architecture": "gpt",
-        "params": {"layers": 4, "heads": 2},
         "dataset": "organizations/acme/datasets/x",
         "steps": 10,
         "batch_size": 8,
@@ -49,37 +55,13 @@ def test_every_form_field_round_trips_through_the_spec() -> None:
         "max_runtime_seconds": 60,
         "priority_class": "high",
     }
-    initial = form_initial_from_spec(spec_from_form(data))
-    assert set(initial) == set(FORM_TO_SPEC_PATH)
-    assert initial["params"] == "heads=2, layers=4"
-    assert {k: v for k, v in initial.items() if k != "params"} == {
-        k: v for k, v in data.items() if k != "params"
-    }
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("hidden=128, layers=2", {"hidden": 128, "layers": 2}),
-        (" hidden = 7 ,\nlayers=1,", {"hidden": 7, "layers": 1}),
-        ("", {}),
-    ],
-)
-def test_parse_params(text: str, expected: dict[str, int]) -> None:
-    assert parse_params(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("hidden", "'hidden' is not key=value"),
-        ("=3", "'=3' is not key=value"),
-        ("hidden=1.5", "hidden: '1.5' is not an integer"),
-    ],
-)
-def test_parse_params_names_the_bad_item(text: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
-        parse_params(text)
+    initial = form_initial_from_spec(spec_from_form(data, {"layers": 4, "heads": 2}))
+    params = {k for k in DEFAULTS if k.startswith("param_")}
+    assert set(initial) == set(FORM_TO_SPEC_PATH) | params
+    # The job's parameters, and every other one at the catalog's default.
+    assert (initial[param_field("gpt", "layers")], initial[param_field("gpt", "heads")]) == (4, 2)
+    assert initial[param_field("gpt", "d_model")] == DEFAULTS[param_field("gpt", "d_model")]
+    assert {k: v for k, v in initial.items() if k not in params} == data
 
 
 @pytest.mark.parametrize(
@@ -92,6 +74,8 @@ def test_parse_params_names_the_bad_item(text: str, message: str) -> None:
         (12.5, "12.5s"),
         (187, "3m 07s"),
         (3720, "1h 02m"),
+        (3 * 86400 + 4 * 3600 + 59, "3d 04h"),
+        (4.2e-7, "0.42 µs"),
     ],
 )
 def test_duration_filter(seconds: float | None, text: str) -> None:
@@ -105,6 +89,8 @@ def test_duration_filter(seconds: float | None, text: str) -> None:
         (0.5, "$0.50"),
         (1234.567, "$1,234.57"),
         (0, "$0.00"),
+        (3.4e-09, "$0.0000000034"),  # never $0.0000
+        (0.0123, "$0.01"),
     ],
 )
 def test_usd_filter(value: float, text: str) -> None:

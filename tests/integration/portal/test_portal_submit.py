@@ -60,16 +60,21 @@ def test_form_field_errors_are_shown_by_field_and_input_kept(
         assert 'has-error" id="field-' + field in page
     assert "greater than 0" in page  # the service's own message
     assert 'value="Bad Name!"' in page and 'value="-1"' in page
-    assert 'value="hidden=64, layers=3"' in page
+    assert 'name="param_mlp_hidden" value="64"' in page
 
 
-def test_form_type_errors_never_reach_the_service(alice_client: Client, form_post) -> None:
-    form_post.update(params="hidden=lots", count="two")
+def test_form_type_errors_show_with_the_services_errors(alice_client: Client, form_post) -> None:
+    form_post.update(param_mlp_hidden="lots", count="two", steps="0")
     response = alice_client.post("/jobs/new/", form_post)
     page = response.content.decode()
     assert response.status_code == 400 and not Job.objects.exists()
-    assert "hidden: &#x27;lots&#x27; is not an integer" in page
-    assert 'value="two"' in page
+    assert "Enter a whole number." in page  # the two that did not parse
+    assert 'value="two"' in page and 'value="lots"' in page
+    # ...and on the same render, what the service says about the rest
+    assert 'data-violation="training.steps"' in page
+    assert 'data-violation="model.params.hidden"' in page
+    assert 'data-violation="resources.count"' in page
+    assert "these 3 fields" in page
 
 
 def test_submit_pasted_yaml(alice_client: Client, digits_yaml: str) -> None:
@@ -119,7 +124,9 @@ def test_same_request_id_makes_one_job(alice_client: Client, form_post) -> None:
 def test_resubmit_prefills_the_form_from_a_job(alice_client: Client, submit, alice) -> None:
     job = submit(alice, "original")
     page = alice_client.get(f"/jobs/new/?from={job.id}").content.decode()
-    assert 'value="original"' in page and 'value="hidden=128, layers=2"' in page
+    assert 'value="original"' in page
+    assert 'name="param_mlp_hidden" value="128"' in page
+    assert 'name="param_mlp_layers" value="2"' in page
     assert 'value="0.003"' in page
 
 

@@ -109,3 +109,18 @@ def test_priority_classes_are_the_cores() -> None:
     assert Job().priority == priority.priority_value(None)
     for name in priority.PRIORITY_CLASSES:
         assert validate_spec(make_spec(priority_class=name)).priority_class == name
+
+
+def test_given_resources_left_empty_are_errors_not_defaults() -> None:
+    spec = make_spec()
+    spec.resources.ClearField("accelerators")
+    spec.resources.count = 0
+    with pytest.raises(InvalidArgument) as info:
+        validate_spec(spec, given=jobs.RESOURCES_GIVEN)
+    assert [(v.field, v.description) for v in info.value.violations] == [
+        ("resources.accelerators", "choose at least one accelerator type"),
+        ("resources.count", "must be at least 1"),
+    ]
+    # Not given (a job file that leaves them out): the defaults, as before.
+    valid = validate_spec(spec)
+    assert list(valid.resources.accelerators) == ["dojo-tile"] and valid.resources.count == 1

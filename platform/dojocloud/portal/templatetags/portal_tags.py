@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -16,7 +18,7 @@ register = template.Library()
 
 @register.filter
 def duration(seconds: float | int | None) -> str:
-    """Seconds → '1h 02m', '3m 07s', '12.5s', '4.2 ms', '26 µs'; '—' when unknown."""
+    """Seconds → '3d 04h', '1h 02m', '3m 07s', '12.5s', '4.2 ms', '26 µs'; '—' when unknown."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return "—"
     s = float(seconds)
@@ -32,6 +34,9 @@ def _long_duration(s: float) -> str:
         return f"{s:.3g}s"
     minutes, sec = divmod(int(round(s)), 60)
     hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours:02d}h"  # a GPT-3-class estimate runs for weeks
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {sec:02d}s"
@@ -54,6 +59,30 @@ def usd(value: float | None) -> str:
         return f"${value:,.2f}"
     decimals = 1 - math.floor(math.log10(value))
     return f"${value:.{decimals}f}"
+
+
+WHEN_FORMAT = "Y-m-d H:i:s T"  # T: the zone's abbreviation ("UTC", "CET", "+03")
+
+
+def local_text(value: datetime, fmt: str = WHEN_FORMAT) -> str:
+    """The time in the request's zone (the user's, activated by the portal's middleware),
+    with the zone named."""
+    return dateformat.format(timezone.localtime(value), fmt)
+
+
+@register.filter
+def when(value: datetime | None, fmt: str = WHEN_FORMAT) -> str:
+    """A <time> element: the moment in the user's zone with its abbreviation, and the ISO
+    instant for machines; '—' when there is none."""
+    if value is None:
+        return "—"
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), local_text(value, fmt))
+
+
+@register.filter
+def when_title(value: datetime | None) -> str:
+    """The zoned time as plain text, for a title= beside a relative time ('3 min ago')."""
+    return "" if value is None else local_text(value)
 
 
 @register.simple_tag

@@ -36,8 +36,11 @@
     if (el && value !== undefined && value !== null) el.textContent = value;
   }
 
+  // The portal_tags `duration` filter's format, so a live value reads like the rendered one.
   function fmtSeconds(s) {
     if (s === null || s === undefined) return "—";
+    if (s > 0 && s < 1e-3) return Number((s * 1e6).toPrecision(3)) + " µs";
+    if (s > 0 && s < 1) return Number((s * 1e3).toPrecision(3)) + " ms";
     if (s < 60) return Number(s.toPrecision(3)) + "s";
     const m = Math.floor(Math.round(s) / 60), sec = Math.round(s) % 60;
     if (m >= 60) return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
@@ -53,7 +56,30 @@
     }
   }
 
+  // "running (447 ms)": wall time since start, from the server on each poll and advanced
+  // here between polls (a second's tick), so it never stands still while the job runs.
+  const elapsedEl = root.querySelector('[data-live="elapsed"]');
+  let elapsedBase = elapsedEl ? Number(elapsedEl.dataset.elapsed) : null;
+  let elapsedAt = performance.now();
+  let ticking = root.dataset.final !== "true";
+
+  function showElapsed() {
+    if (!elapsedEl || elapsedBase === null || Number.isNaN(elapsedBase)) return;
+    const now = ticking ? (performance.now() - elapsedAt) / 1000 : 0;
+    elapsedEl.textContent = fmtSeconds(elapsedBase + now);
+  }
+  if (elapsedEl) setInterval(showElapsed, 1000);
+
   function showSummary(job) {
+    if (typeof job.elapsed_seconds === "number") {
+      elapsedBase = job.elapsed_seconds;
+      elapsedAt = performance.now();
+    }
+    ticking = !job.final;
+    showElapsed();
+    setText("queue-position", job.queue_position ? "#" + job.queue_position : "—");
+    if (job.pending_reason) setText("pending-reason", job.pending_reason);
+    setText("attempt", job.attempt);
     setText("step", job.current_step);
     const bar = root.querySelector('[data-live="progress"]');
     if (bar && job.total_steps) {

@@ -14,7 +14,21 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { applySizes(document); });
+  // The job form: only the chosen architecture's parameter fields show (without script,
+  // every group shows and the server reads the chosen one's only).
+  function showArchFields(root) {
+    root.querySelectorAll("[data-arch-switch]").forEach(function (select) {
+      const form = select.form || document;
+      form.querySelectorAll("[data-arch-fields]").forEach(function (group) {
+        group.hidden = group.dataset.archFields !== select.value;
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    applySizes(document);
+    showArchFields(document);
+  });
   document.addEventListener("htmx:load", function (e) { applySizes(e.target); });
 
   document.addEventListener("click", function (e) {
@@ -30,6 +44,7 @@
   document.addEventListener("change", function (e) {
     const select = e.target.closest("[data-autosubmit]");
     if (select && select.form) select.form.submit();
+    if (e.target.closest("[data-arch-switch]")) showArchFields(document);
   });
 
   document.addEventListener("submit", function (e) {
