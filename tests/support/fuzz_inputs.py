@@ -77,9 +77,11 @@ def job_specs(draw: st.DrawFn) -> job_pb2.JobSpec:
                 "npz",
                 "",
                 "imagenet",
+                "organizations/acme/datasets/absent",
+                "organizations/other/datasets/theirs",
+                "organizations/acme/datasets/",
             )
         )
-        spec.dataset.uri = draw(texts("", "s3://bucket/data.npz"))
     if _maybe(draw):
         _fuzz_training(draw, spec.training)
     if _maybe(draw):
