@@ -12,7 +12,7 @@ from dojocloud.api import mappers
 from dojocloud.api.auth import rpc
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.datasets import facade as datasets
-from dojocloud.tenancy.facade import Action, Principal
+from dojocloud.tenancy.facade import Action, Principal, actor_for
 
 _FORMATS = {dataset_pb2.NPZ: datasets.NPZ, dataset_pb2.TEXT: datasets.TEXT}
 _FORMAT_ENUMS = {v: k for k, v in _FORMATS.items()}
@@ -42,7 +42,12 @@ class DatasetService(dataset_pb2_grpc.DatasetServiceServicer):
             offset=meta.offset,
             display_name=meta.display_name,
         )
-        dataset = datasets.upload(principal, request, _chunks(request_iterator))
+        dataset = datasets.upload(
+            principal,
+            request,
+            _chunks(request_iterator),
+            actor_for(principal, context.peer() or ""),
+        )
         return dataset_to_proto(dataset)
 
     @rpc(Action.DATASETS_READ)
@@ -93,7 +98,7 @@ class DatasetService(dataset_pb2_grpc.DatasetServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> dataset_pb2.DeleteDatasetResponse:
-        datasets.delete_dataset(principal, request.name)
+        datasets.delete_dataset(principal, request.name, actor_for(principal, context.peer() or ""))
         return dataset_pb2.DeleteDatasetResponse()
 
 

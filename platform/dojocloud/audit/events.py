@@ -39,3 +39,6 @@ class AuditAction(StrEnum):
     # Billing: the price book and invoices (operators).
     PRICE_CHANGED = "price.changed"
     INVOICE_ADJUSTED = "invoice.adjusted"
+    # Uploaded datasets (an upload is recorded once, when it became a dataset).
+    DATASET_CREATED = "dataset.created"
+    DATASET_DELETED = "dataset.deleted"

@@ -19,11 +19,12 @@ from django.db import transaction
 from django.db.models import QuerySet, Sum
 
 from dojo_runtime.config import CustomData
+from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.storage import blob_store, fetch_cached
 from dojocloud.datasets import ports
 from dojocloud.datasets.models import DELETING, NPZ, READY, Dataset
-from dojocloud.tenancy.facade import Action, Organization, Principal, require
+from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _decode_token(token: str) -> str:
     return value
 
 
-def delete_dataset(principal: Principal, name: str) -> None:
+def delete_dataset(principal: Principal, name: str, actor: Actor | None = None) -> None:
     """Deletes the dataset and its bytes; FailedPrecondition while a non-final job uses it.
     The row is marked DELETING first, so a job submitted meanwhile no longer resolves it."""
     require(principal, Action.DATASETS_WRITE)
@@ -116,7 +117,25 @@ def delete_dataset(principal: Principal, name: str) -> None:
         raise err
     with transaction.atomic():
         Dataset.objects.filter(uid=dataset.uid).delete()
+        record(
+            AuditAction.DATASET_DELETED,
+            actor=actor or actor_for(principal),
+            org_slug=principal.organization.slug,
+            organization_id=principal.organization.pk,
+            target=dataset.resource_name,
+            before=audit_state(dataset),
+        )
     blob_store().delete(dataset.storage_key)
+
+
+def audit_state(dataset: Dataset) -> dict[str, object]:
+    """What the audit row keeps of a dataset: what it is, never its bytes."""
+    return {
+        "format": dataset.format,
+        "size_bytes": dataset.size_bytes,
+        "sha256": dataset.sha256,
+        "samples": int(dataset.summary.get("samples", 0)),
+    }
 
 
 def storage_used(organization: Organization) -> int:

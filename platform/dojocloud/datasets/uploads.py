@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -32,8 +33,8 @@ from dojocloud.common.errors import (
 from dojocloud.common.storage import BlobStore, blob_store
 from dojocloud.datasets.formats import FormatError, summarize
 from dojocloud.datasets.models import FORMAT_CHOICES, Dataset, DatasetUpload
-from dojocloud.datasets.services import ID_RE, storage_used
-from dojocloud.tenancy.facade import Action, Organization, Principal, require
+from dojocloud.datasets.services import ID_RE, audit_state, storage_used
+from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
 
 MAX_CHUNK = 1024 * 1024  # bytes a chunk may carry
 PART_BYTES = 8 * 1024 * 1024  # the server stores a part each time this much has arrived
@@ -68,11 +69,17 @@ def upload_status(principal: Principal, upload_id: str) -> DatasetUpload:
     return found
 
 
-def upload(principal: Principal, request: UploadRequest, chunks: Iterable[bytes]) -> Dataset:
-    """Receives one stream of an upload; the dataset once the file is whole and valid."""
+def upload(
+    principal: Principal,
+    request: UploadRequest,
+    chunks: Iterable[bytes],
+    actor: Actor | None = None,
+) -> Dataset:
+    """Receives one stream of an upload; the dataset once the file is whole and valid.
+    `actor` is who the audit trail names (default: the principal, from nowhere known)."""
     state = begin(principal, request)
     receive(state, chunks)
-    return finish(principal, state)
+    return finish(principal, state, actor)
 
 
 def begin(principal: Principal, request: UploadRequest) -> DatasetUpload:
@@ -228,7 +235,7 @@ def _commit_part(store: BlobStore, state: DatasetUpload, data: bytes) -> None:
     state.committed = offset + len(data)
 
 
-def finish(principal: Principal, state: DatasetUpload) -> Dataset:
+def finish(principal: Principal, state: DatasetUpload, actor: Actor | None = None) -> Dataset:
     org = principal.organization
     if state.committed < state.size_bytes:
         raise InvalidArgument(
@@ -276,6 +283,14 @@ def finish(principal: Principal, state: DatasetUpload) -> Dataset:
         with transaction.atomic():
             dataset.save(force_insert=True)
             DatasetUpload.objects.filter(uid=state.uid).update(result=dataset)
+            record(
+                AuditAction.DATASET_CREATED,
+                actor=actor or actor_for(principal),
+                org_slug=org.slug,
+                organization_id=org.pk,
+                target=dataset.resource_name,
+                after=audit_state(dataset),
+            )
     except IntegrityError:
         store.delete(dataset.storage_key)
         discard(state)

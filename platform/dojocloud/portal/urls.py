@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from dojocloud.portal.views import (
     audit,
     billing,
+    datasets,
     invitations,
     jobs,
     keys,
@@ -57,6 +58,10 @@ urlpatterns = [
     path("billing/invoices/", billing.invoice_list, name="invoice-list"),
     path("billing/invoices/<str:month>/", billing.invoice_detail, name="invoice-detail"),
     path("billing/invoices/<str:month>/csv/", billing.invoice_csv, name="invoice-csv"),
+    path("datasets/", datasets.dataset_list, name="dataset-list"),
+    path("datasets/upload/", datasets.dataset_upload, name="dataset-upload"),
+    path("datasets/<str:dataset_id>/", datasets.dataset_detail, name="dataset-detail"),
+    path("datasets/<str:dataset_id>/delete/", datasets.dataset_delete, name="dataset-delete"),
     path("reference/", reference.reference, name="reference"),
     path("profile/", profile.profile, name="profile"),
 ]

@@ -18,7 +18,9 @@ from dojo import errors
 from dojo.client import Client
 from dojo.datasets import derived_upload_id
 from dojo.v1 import dataset_pb2, dataset_pb2_grpc
+from dojocloud.audit.facade import AuditEvent
 from dojocloud.datasets.models import Dataset, DatasetUpload
+from tests.integration.api.conftest import Keys
 from tests.support.people import make_spec
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -303,3 +305,41 @@ def test_the_old_server_path_option_is_invalid_argument(acme: Client) -> None:
     with pytest.raises(errors.InvalidArgumentError) as info:
         acme.estimate_job(make_spec(dataset={"name": "npz"}))
     assert "dojo datasets upload" in info.value.field_violations[0].description
+
+
+def test_upload_and_delete_are_audited_with_the_key_and_peer(
+    acme: Client, keys: Keys, tmp_path: Path
+) -> None:
+    path = write(tmp_path, npz_bytes())
+    d = acme.create_dataset(path, "audited")
+    acme.create_dataset(path, "audited")  # the finished upload again: no second row
+    spec = make_spec("user", dataset={"name": d.name})
+    spec.model.architecture = "cnn"
+    spec.model.params.clear()
+    job = acme.create_job(spec)
+    with pytest.raises(errors.FailedPreconditionError):
+        acme.delete_dataset(d.name)  # refused: nothing changed, nothing recorded
+    acme.cancel_job(job.name)
+    acme.delete_dataset(d.name)
+    rows = list(AuditEvent.objects.filter(action__startswith="dataset.").order_by("id").values())
+    assert [r["action"] for r in rows] == ["dataset.created", "dataset.deleted"]
+    prefix = keys.acme.split("_")[1]
+    for row in rows:
+        assert row["target"] == d.name and row["org_slug"] == "acme"
+        assert row["actor"] == f"key dojo_{prefix} (alice)"
+        assert row["source"].startswith("ipv4:127.0.0.1:")
+        assert keys.acme not in str(row)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert rows[0]["after"] == {
+        "format": "npz",
+        "size_bytes": path.stat().st_size,
+        "sha256": sha,
+        "samples": 40,
+    }
+    assert rows[1]["before"] == rows[0]["after"] and rows[1]["after"] is None
+
+
+def test_a_refused_upload_is_not_audited(acme: Client, tmp_path: Path) -> None:
+    with pytest.raises(errors.InvalidArgumentError):
+        acme.create_dataset(write(tmp_path, b"not an npz"), "junk")
+    assert not AuditEvent.objects.filter(action__startswith="dataset.").exists()

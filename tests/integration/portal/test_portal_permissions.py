@@ -11,14 +11,19 @@ admin login. Where a request changes something, it changed exactly when it was a
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
+import numpy as np
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, resolve
 from django.utils import timezone
@@ -28,6 +33,8 @@ from dojocloud.billing.models import InvoiceLine, PriceEntry
 from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.inventory import inventory
 from dojocloud.console import urls as console_urls
+from dojocloud.datasets import facade as datasets
+from dojocloud.datasets.models import Dataset
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
@@ -72,6 +79,12 @@ FORM = {
     "count": "1",
     "max_runtime_seconds": "600",
 }
+
+
+@pytest.fixture(autouse=True)
+def _storage(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
+    settings.CACHE_DIR = tmp_path / "cache"
 
 
 @dataclass
@@ -335,6 +348,38 @@ def _adjust(world: World, c: Caller) -> Prepared:
     )
 
 
+def _npz() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.zeros((4, 3), np.float32), y=np.arange(4, dtype=np.int64) % 2)
+    return buffer.getvalue()
+
+
+def _dataset(world: World) -> Dataset:
+    """A fresh dataset of acme's, uploaded by its owner."""
+    payload = _npz()
+    n = Dataset.objects.count()
+    request = datasets.UploadRequest(
+        f"d{n}", datasets.NPZ, len(payload), hashlib.sha256(payload).hexdigest(), f"u{n}"
+    )
+    return datasets.upload(principal_for_user(world.users["alice"], "acme"), request, [payload])
+
+
+def _upload(world: World, c: Caller) -> Prepared:
+    before = Dataset.objects.count()
+    data = {"file": SimpleUploadedFile("d.npz", _npz()), "dataset_id": f"up{before}"}
+    data["format"] = "npz"
+    return Prepared("post", "/datasets/upload/", data, lambda: Dataset.objects.count() > before)
+
+
+def _delete_dataset(world: World, c: Caller) -> Prepared:
+    dataset = _dataset(world)
+    return Prepared(
+        "post",
+        f"/datasets/{dataset.dataset_id}/delete/",
+        changed=lambda: not Dataset.objects.filter(uid=dataset.uid).exists(),
+    )
+
+
 def _get(path: str | Callable[[World], str]) -> Callable[[World, Caller], Prepared]:
     return lambda w, c: Prepared("get", path if isinstance(path, str) else path(w))
 
@@ -363,6 +408,12 @@ RECIPES: dict[str, Recipe] = {
     "portal:key-revoke#admin's": Recipe(_revoke("adam"), acme_object=True),
     "portal:key-revoke#owner's": Recipe(_revoke("alice"), acme_object=True),
     "portal:reference": Recipe(_get("/reference/")),
+    "portal:dataset-list": Recipe(_get("/datasets/")),
+    "portal:dataset-upload": Recipe(_upload),
+    "portal:dataset-detail": Recipe(
+        _get(lambda w: f"/datasets/{_dataset(w).dataset_id}/"), acme_object=True
+    ),
+    "portal:dataset-delete": Recipe(_delete_dataset, acme_object=True),
     "portal:profile": Recipe(_get("/profile/"), kind="signed-in"),
     "portal:profile#post": Recipe(
         lambda w, c: Prepared("post", "/profile/", {"time_zone": "Europe/Berlin"}),
