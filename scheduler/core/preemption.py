@@ -25,6 +25,7 @@ victims it does not need are handed back (a minimal set).
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,6 +40,11 @@ from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
 
 MAX_DOMAINS = 6  # bound the search per waiter; domains are sorted cheapest first
+# A one-device search that can only find service victims looks at this many running jobs
+# of the pool, oldest run first (those have had the most service): in an overloaded
+# cluster every waiter searches, and most searches that fail would otherwise scan the
+# whole pool. A wider waiter needs victims that free a whole node or block: it scans all.
+SERVICE_SCAN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +96,22 @@ def _eligible(
         if las is not None and level is not None and level < len(las.thresholds)
         else None
     )
-    # per victim tenant: (borrowing in the pool, and in the waiter's cohort)
-    tenants: dict[str, tuple[bool, bool]] = {job.tenant: (False, False)}
+    # per victim tenant: (borrowing in the pool, and in the waiter's cohort, and richer
+    # than the waiter's tenant by a device: see _richer)
+    tenants: dict[str, tuple[bool, bool, float]] = {job.tenant: (False, False, 0.0)}
+    scan = (
+        SERVICE_SCAN
+        if above is not None
+        and opt.count == 1  # any one victim will do; a wider waiter needs a whole domain
+        and not within
+        and remaining is None
+        and not state.any_victim_below(opt.pool, job.priority)
+        else -1
+    )
     for jid in state.by_pool.get(opt.pool, {}):
+        scan -= 1
+        if scan == -1:
+            return  # looked at SERVICE_SCAN jobs (never when scan started at -1)
         r = running[jid]
         if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
             continue
@@ -106,8 +125,12 @@ def _eligible(
         flags = tenants.get(r.tenant)
         if flags is None:
             b = quota.borrowing(r.tenant, opt.pool)
-            flags = tenants[r.tenant] = (b, b and quota.same_cohort(r.tenant, job.tenant))
-        borrowing, cohort = flags
+            flags = tenants[r.tenant] = (
+                b,
+                b and quota.same_cohort(r.tenant, job.tenant),
+                _spare(quota, r.tenant, opt.pool, mine),
+            )
+        borrowing, cohort, spare = flags
         if within and cohort and settled:
             yield r, "reclaim"
         elif lower and (own or borrowing):
@@ -124,18 +147,19 @@ def _eligible(
             above is not None
             and (r.est_end_time is None or not unknown_only)
             and r.attained_service_s + (now - r.start_time) * len(r.placement.devices) >= above
+            and (own or len(r.placement.devices) <= spare)
             and not _starved(r, starved_s)
-            and (own or mine is None or _richer(quota, r, opt.pool, mine))
         ):
             yield r, "service"
 
 
-def _richer(quota: QuotaBook, r: RunningJob, pool: str, share: float) -> bool:
-    """The victim's tenant holds at least `share` of its nominal quota without it."""
-    nominal = quota.nominal(r.tenant, pool)
-    if not nominal:
-        return True  # no entitlement: it only borrows
-    return (quota.used(r.tenant, pool) - len(r.placement.devices)) / nominal >= share
+def _spare(quota: QuotaBook, tenant: str, pool: str, share: float | None) -> float:
+    """How many devices the tenant could give up and still hold at least `share` of its
+    nominal quota in the pool (inf without a share to compare or without a nominal)."""
+    nominal = quota.nominal(tenant, pool)
+    if share is None or not nominal:
+        return math.inf  # no entitlement: it only borrows
+    return quota.used(tenant, pool) - share * nominal
 
 
 def _starved(r: RunningJob, starved_s: float | None) -> bool:

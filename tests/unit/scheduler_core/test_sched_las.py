@@ -126,11 +126,12 @@ def test_default_uses_las_without_estimates_and_srpt_with_them() -> None:
     assert d.preemptions == ()
 
 
-def test_default_orders_fresh_jobs_of_any_tenant_before_demoted_ones() -> None:
-    heavy = replace(job("heavy", 1, GPU, tenant="a", t=0), attained_service_s=FIRST * 20)
-    fresh = job("fresh", 1, GPU, tenant="b", t=5)
-    q = JobQueue(get_policy("default"), (heavy, fresh))
-    # b holds more now (DRF would put a first), but a's job is a queue down
+def test_default_shares_between_tenants_within_a_queue() -> None:
+    heavy = replace(job("a-long", 1, GPU, tenant="a", t=0), attained_service_s=FIRST * 20)
+    fresh = job("a-fresh", 1, GPU, tenant="a", t=5)
+    other = job("b-fresh", 1, GPU, tenant="b", t=6)
+    other2 = job("b-fresh2", 1, GPU, tenant="b", t=7)
+    q = JobQueue(get_policy("default"), (heavy, fresh, other, other2))
     book = QuotaBook({}, {GPU: 8})
-    book.add("b", GPU, 4)
-    assert [j.job_id for j in q.ordered(book)] == ["fresh", "heavy"]
+    book.add("b", GPU, 4)  # b holds more now: a goes first (DRF), but not a's demoted job
+    assert [j.job_id for j in q.ordered(book)] == ["a-fresh", "b-fresh", "b-fresh2", "a-long"]
