@@ -8,13 +8,16 @@ from dataclasses import replace
 import pytest
 
 from scheduler.core import Snapshot, TenantQuota, schedule
+from scheduler.core.backfill import likely_order, reserve
 from scheduler.core.las import LasQueues, running_service
 from scheduler.core.policies import get_policy
 from scheduler.core.policies.las import STARVATION_S
 from scheduler.core.policies.las.order import QUEUES
 from scheduler.core.queue import JobQueue
 from scheduler.core.quota import QuotaBook
-from tests.unit.scheduler_core.builders import cluster, job, running
+from scheduler.core.sizing import job_options
+from scheduler.core.state import state_from_snapshot
+from tests.unit.scheduler_core.builders import FIGURES, cluster, job, running
 
 GPU = "gpu-a100"
 FIRST = QUEUES.thresholds[0]
@@ -135,3 +138,17 @@ def test_default_shares_between_tenants_within_a_queue() -> None:
     book = QuotaBook({}, {GPU: 8})
     book.add("b", GPU, 4)  # b holds more now: a goes first (DRF), but not a's demoted job
     assert [j.job_id for j in q.ordered(book)] == ["a-fresh", "b-fresh", "b-fresh2", "a-long"]
+
+
+def test_reservation_without_estimates_waits_on_the_least_served_node() -> None:
+    # Unknown ends: the node whose jobs have had the least service is the likeliest to free
+    # (heavy tails), not the one whose job ids sort first.
+    run = (
+        replace(gpu_run("a-old", gpus(0, 8), start=0.0), preemptible=False),  # 8,000 dev-s
+        replace(gpu_run("b-new", gpus(1, 8), start=990.0), preemptible=False),  # 80
+    )
+    state = state_from_snapshot(Snapshot(1000.0, cluster(gpu_nodes=2), running=run))
+    assert [jid for _, jid in likely_order(state, state.ends[GPU])] == ["b-new", "a-old"]
+    opt = job_options(job("wide", 8, GPU), FIGURES)[0]
+    res = reserve(state, "wide", opt)
+    assert res is not None and res.devices == gpus(1, 8) and res.start == float("inf")
