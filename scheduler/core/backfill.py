@@ -12,9 +12,11 @@ passes that need no reasons never look again).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 from scheduler.core.cluster import Holding
 from scheduler.core.gpus import GpuPool
+from scheduler.core.las import running_service
 from scheduler.core.model import JobRequest
 from scheduler.core.phase import Phase
 from scheduler.core.sizing import Option
@@ -27,7 +29,7 @@ def reserve(state: PassState, job_id: str, opt: Option) -> Reservation | None:
     pool = cluster.pools[opt.pool]
     ends = state.ends.get(opt.pool, [])
     if isinstance(pool, GpuPool) and opt.count <= pool.per_node:
-        return _reserve_on_node(state, pool, job_id, opt.count, ends)
+        return _reserve_on_node(state, pool, job_id, opt.count, likely_order(state, ends))
     released: list[tuple[str, Holding]] = []
     devices = None
     start = math.inf
@@ -60,6 +62,24 @@ def may_use_reserved(res: Reservation, now: float, opt: Option) -> bool:
     return (
         opt.duration_s is not None and res.start != math.inf and now + opt.duration_s <= res.start
     )
+
+
+def likely_order(state: PassState, ends: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Running jobs in the order they are likely to end: by estimated end, then those
+    without an estimate, least attained service first (run times are heavy-tailed, so a
+    job that has run longer is likely to run longer still: Tiresias' premise). Without it,
+    unknown ends fell back to job-id order, and a node of the oldest jobs was reserved."""
+    cut = bisect_left(ends, (math.inf, ""))
+    if cut == len(ends):
+        return ends
+    running, now = state.running, state.now
+
+    def service(entry: tuple[float, str]) -> tuple[float, str]:
+        r = running.get(entry[1])
+        return (0.0 if r is None else running_service(r, now), entry[1])
+
+    unknown = sorted(ends[cut:], key=service)
+    return ends[:cut] + unknown
 
 
 def _reserve_on_node(

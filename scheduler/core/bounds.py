@@ -103,3 +103,12 @@ def may_shorten(state: PassState, left: Left, failed: set[tuple[str, str]]) -> b
         counts and tp not in failed and state.longest_remaining(tp[1]) > 0
         for tp, counts in left.tenant_sizes.items()
     )
+
+
+def may_serve(state: PassState, left: Left, failed: dict[tuple[str, str], tuple[int, int]]) -> bool:
+    """Some unvisited job's tenant and pool has not yet failed to find a service victim (a
+    running job a LAS queue above it), in a pool with running jobs."""
+    return any(
+        counts and tp not in failed and state.by_pool.get(tp[1])
+        for tp, counts in left.tenant_sizes.items()
+    )

@@ -189,6 +189,7 @@ class ReasonCode(StrEnum):
     RECLAIM = "reclaim"
     PRIORITY = "priority"
     SHORTER = "shorter"
+    SERVICE = "service"  # least attained service: the victim has had a whole queue more
     OPERATOR = "operator"
     DRAIN = "drain"
     FAILURE = "failure"
@@ -208,7 +209,8 @@ class Preempt:
     reason: str
     for_job_id: str | None = None
     grace_s: float = 0.0  # checkpoint within this, then stop and requeue
-    # "reclaim" | "priority" | "shorter" | "operator" | "drain" | "failure" (stored as text)
+    # "reclaim" | "priority" | "shorter" | "service" | "operator" | "drain" | "failure"
+    # (stored as text)
     kind: str = "priority"
 
     @property

@@ -1,8 +1,13 @@
 """The walk's preemption phase: whether a waiting job may stop others at all, the search
 for victims (scheduler.core.preemption) at most MAX_PREEMPTION_ATTEMPTS times per pass and
 only when some running job could be one, marking the victims, and the waiters whose victims
-are still checkpointing. Failures are remembered per (pool, size, priority, tenant) so that
-similar waiters skip the search, and feed the walk's early-stop bound (may_preempt).
+are still checkpointing. Failures are remembered per (pool, size, priority, tenant, LAS
+queue) so that similar waiters skip the search, and feed the walk's early-stop bound
+(may_preempt).
+
+Least attained service (Policy.las): a waiter below the last queue looks for "service"
+victims, except after a waiter of its tenant and pool with no higher queue and no larger
+size found none in this pass.
 """
 
 from __future__ import annotations
@@ -22,16 +27,19 @@ class PreemptionPhase(BackfillPhase):
     preemption: bool  # preemption is worth trying at all in this pass (the gate)
     preempts: list[Preempt]
     attempts: int
-    no_victims: set[tuple[str, int, int, str]]
+    no_victims: set[tuple[str, int, int, str, int | None]]
     reclaim_failed: dict[tuple[str, str], int]  # (tenant, pool) -> smallest size
     # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
     short_failed: set[tuple[str, str]]
+    # (tenant, pool) -> (LAS queue, size) of a waiter that found no service victims.
+    service_failed: dict[tuple[str, str], tuple[int, int]]
 
     def init_preemption(self) -> None:
         state, queue, policy = self.state, self.queue, self.policy
         self.preemption = policy.preemption and (
             bool(state.quota.tenants)
             or policy.shortest_first
+            or policy.las is not None
             or any(
                 state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools
             )
@@ -41,6 +49,7 @@ class PreemptionPhase(BackfillPhase):
         self.no_victims = set()
         self.reclaim_failed = {}
         self.short_failed = set()
+        self.service_failed = {}
 
     def outrun(self, job: JobRequest, opt: Option) -> float | None:
         """The waiter's remaining time if it may preempt a much longer job, else None."""
@@ -49,6 +58,8 @@ class PreemptionPhase(BackfillPhase):
             not self.policy.shortest_first
             or tp in self.short_failed
             or job.job_id in self.queue.promoted
+            # least attained service decides for a waiter without an estimate
+            or (self.policy.las is not None and job.est_duration_s is None)
         ):
             return None
         remaining = queued_remaining(job)
@@ -61,26 +72,63 @@ class PreemptionPhase(BackfillPhase):
         self.short_failed.add(tp)
         return None
 
+    def lower_queue(self, job: JobRequest, opt: Option) -> int | None:
+        """The waiter's LAS queue if service preemption is worth a search for it: the
+        policy has it, there is a queue above, and no waiter of its tenant and pool with no
+        higher queue and no larger size found a victim in this pass."""
+        las = self.policy.las
+        if las is None or (self.policy.las_unknown_only and job.est_duration_s is not None):
+            return None
+        level = las.queued_level(job)
+        if level >= len(las.thresholds) or not self.state.by_pool.get(opt.pool):
+            return None
+        failed = self.service_failed.get((job.tenant, opt.pool))
+        if failed is not None and level >= failed[0] and opt.count >= failed[1]:
+            return None
+        return level
+
     def try_preempt(self, job: JobRequest, opt: Option) -> str | None:
         """Choose and mark victims for `job`'s `opt`; the waiter's reason if it found some."""
         state = self.state
-        key = (opt.pool, opt.count, job.priority, job.tenant)
+        las = self.policy.las
+        level = None if las is None else las.queued_level(job)
+        key = (opt.pool, opt.count, job.priority, job.tenant, level)
         if self.attempts >= MAX_PREEMPTION_ATTEMPTS or key in self.no_victims:
             return None
         quota = state.quota
         nominal = quota.nominal(job.tenant, opt.pool)
         within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
         remaining = self.outrun(job, opt)
-        if not within and remaining is None and not state.any_victim_below(opt.pool, job.priority):
+        level = self.lower_queue(job, opt)
+        if (
+            not within
+            and remaining is None
+            and level is None
+            and not state.any_victim_below(opt.pool, job.priority)
+        ):
             return None
         self.attempts += 1
         found = find_victims(
-            state, job, opt, self.blocked_for(job, opt), remaining, self.policy.starvation_s
+            state,
+            job,
+            opt,
+            self.blocked_for(job, opt),
+            remaining,
+            self.policy.starvation_s,
+            level,
+            las,
+            self.policy.las_unknown_only,
+            self.policy.fair_share,
         )
         if found is None:
             self.no_victims.add(key)
             if remaining is not None:
                 self.short_failed.add((job.tenant, opt.pool))
+            if level is not None:
+                tp = (job.tenant, opt.pool)
+                was = self.service_failed.get(tp)
+                if was is None or (level <= was[0] and opt.count <= was[1]):
+                    self.service_failed[tp] = (level, opt.count)
             if within:
                 tp = (job.tenant, opt.pool)
                 self.reclaim_failed[tp] = min(self.reclaim_failed.get(tp, opt.count), opt.count)
@@ -136,5 +184,10 @@ def preempt_reason(kind: str, job: JobRequest, opt: Option) -> str:
         return (
             f"shorter: {job.job_id} has far less time left"
             f" ({queued_remaining(job):.0f}s) and runs first"
+        )
+    if kind == "service":
+        return (
+            f"service: {job.job_id} has had less service"
+            f" ({job.attained_service_s:.0f} device-s) and runs first"
         )
     return f"priority: {job.job_id} (priority {job.priority}) needs the devices"

@@ -8,36 +8,49 @@ Eligible victims (Kueue's reclaimWithinCohort=Any plus withinClusterQueue=LowerP
   * shorter (policies with shortest_first): same priority, the waiter's tenant or a
     borrower of its cohort, and SRPT_FACTOR times the waiter's remaining time is still
     below the victim's (scheduler.core.remaining).
+  * service (policies with least attained service, Policy.las): same priority, the
+    waiter's tenant or a borrower of its cohort, and the victim's attained service (its
+    current run included) puts it in a higher LAS queue than the waiter's
+    (scheduler.core.las); the waiter's run time is never read (with
+    Policy.las_unknown_only neither job may have an estimate).
 Never: a job already checkpointing for someone, a non-preemptible job, a job that itself
 displaced the waiter (no ping-pong), for reclaim and shorter a job that has run less than
-the minimum run time since its last start (no churn), and for shorter a job the starvation
-guard let run (it had waited Policy.starvation_s beyond its service when it started). Candidates are tried domain by domain (a GPU node, a
+the minimum run time since its last start (no churn), and for shorter and service a job the
+starvation guard let run (it had waited Policy.starvation_s beyond its service when it started). Candidates are tried domain by domain (a GPU node, a
 tray, a cabinet, else the whole pool), cheapest first: lowest priority, then least work
-lost since the last checkpoint. The cheapest domain that makes the waiter fit wins, and
+lost since the last checkpoint (device-seconds for service victims). The cheapest domain that makes the waiter fit wins, and
 victims it does not need are handed back (a minimal set).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scheduler.core.cluster import Holding
 from scheduler.core.gpus import GpuPool
+from scheduler.core.las import LasQueues, running_service
 from scheduler.core.mesh import DojoPool
 from scheduler.core.model import JobRequest, RunningJob
-from scheduler.core.quota import QuotaVerdict
+from scheduler.core.quota import QuotaBook, QuotaVerdict
 from scheduler.core.remaining import running_remaining, shorter
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
 
 MAX_DOMAINS = 6  # bound the search per waiter; domains are sorted cheapest first
+# A one-device search that can only find service victims looks at this many running jobs
+# of the pool, oldest run first (those have had the most service): in an overloaded
+# cluster every waiter searches, and most searches that fail would otherwise scan the
+# whole pool. A wider waiter needs victims that free a whole node or block: it scans all.
+SERVICE_SCAN = 64
 
 
 @dataclass(frozen=True, slots=True)
 class Victims:
     job_ids: tuple[str, ...]
-    kind: str  # "reclaim" or "priority"
+    kind: str  # "reclaim", "priority", "shorter" or "service"
     devices: tuple[str, ...]  # where the waiter will run once they stop
 
 
@@ -55,46 +68,98 @@ def _eligible(
     opt: Option,
     remaining: float | None,
     starved_s: float | None = None,
-) -> list[tuple[RunningJob, str]]:
-    """`remaining` is the waiter's remaining time when shorter-job preemption is on; a job
-    that had waited `starved_s` beyond its service before its run started is no "shorter"
-    victim (the starvation guard let it run)."""
+    level: int | None = None,
+    las: LasQueues | None = None,
+    unknown_only: bool = False,
+    fair_share: bool = False,
+) -> Iterator[tuple[RunningJob, str]]:
+    """The running jobs of the pool that may be victims, oldest run first (the order they
+    started in), lazily: a search may stop once it has enough. `remaining` is the waiter's
+    remaining time when shorter-job preemption is on, and `level` its LAS queue when
+    service preemption is (`las` the queues); a job that had waited `starved_s` beyond its
+    service before its run started is no "shorter" or "service" victim (the starvation
+    guard let it run). With `fair_share`, another tenant's job is a service victim only if
+    that tenant would still hold at least the waiter's tenant's share of the pool after the
+    swap (devices over nominal quota): a tenant's new jobs never take from a poorer one."""
     quota = state.quota
     nominal = quota.nominal(job.tenant, opt.pool)
     within = nominal is not None and quota.used(job.tenant, opt.pool) + opt.count <= nominal
-    out: list[tuple[RunningJob, str]] = []
-    running = state.running
-    since = state.now - state.min_run_s
-    # per victim tenant: (borrowing in the pool, and in the waiter's cohort)
-    tenants: dict[str, tuple[bool, bool]] = {job.tenant: (False, False)}
+    mine = (
+        (quota.used(job.tenant, opt.pool) + opt.count) / nominal if fair_share and nominal else None
+    )
+    running, now = state.running, state.now
+    since = now - state.min_run_s
+    # A victim of service preemption has attained at least the threshold above the
+    # waiter's queue (inline: this loop runs over every running job of the pool).
+    above = (
+        las.thresholds[level]
+        if las is not None and level is not None and level < len(las.thresholds)
+        else None
+    )
+    # per victim tenant: (borrowing in the pool, and in the waiter's cohort, and richer
+    # than the waiter's tenant by a device: see _richer)
+    tenants: dict[str, tuple[bool, bool, float]] = {job.tenant: (False, False, 0.0)}
+    scan = (
+        SERVICE_SCAN
+        if above is not None
+        and opt.count == 1  # any one victim will do; a wider waiter needs a whole domain
+        and not within
+        and remaining is None
+        and not state.any_victim_below(opt.pool, job.priority)
+        else -1
+    )
     for jid in state.by_pool.get(opt.pool, {}):
+        scan -= 1
+        if scan == -1:
+            return  # looked at SERVICE_SCAN jobs (never when scan started at -1)
         r = running[jid]
         if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
             continue
         lower = r.priority < job.priority
-        if not lower and not within and remaining is None:
+        if not lower and not within and remaining is None and above is None:
             continue  # neither reclaim (needs within) nor priority (needs lower)
+        settled = r.start_time <= since
+        if not lower and not settled:
+            continue  # reclaim, shorter and service all need a settled victim
         own = r.tenant == job.tenant
         flags = tenants.get(r.tenant)
         if flags is None:
             b = quota.borrowing(r.tenant, opt.pool)
-            flags = tenants[r.tenant] = (b, b and quota.same_cohort(r.tenant, job.tenant))
-        borrowing, cohort = flags
-        settled = r.start_time <= since
+            flags = tenants[r.tenant] = (
+                b,
+                b and quota.same_cohort(r.tenant, job.tenant),
+                _spare(quota, r.tenant, opt.pool, mine),
+            )
+        borrowing, cohort, spare = flags
         if within and cohort and settled:
-            out.append((r, "reclaim"))
+            yield r, "reclaim"
         elif lower and (own or borrowing):
-            out.append((r, "priority"))
+            yield r, "priority"
+        elif r.priority != job.priority or not (own or cohort) or not settled:
+            continue
         elif (
             remaining is not None
-            and settled
-            and r.priority == job.priority
-            and (own or cohort)
-            and shorter(remaining, running_remaining(r, state.now))
+            and shorter(remaining, running_remaining(r, now))
             and not _starved(r, starved_s)
         ):
-            out.append((r, "shorter"))
-    return out
+            yield r, "shorter"
+        elif (
+            above is not None
+            and (r.est_end_time is None or not unknown_only)
+            and r.attained_service_s + (now - r.start_time) * len(r.placement.devices) >= above
+            and (own or len(r.placement.devices) <= spare)
+            and not _starved(r, starved_s)
+        ):
+            yield r, "service"
+
+
+def _spare(quota: QuotaBook, tenant: str, pool: str, share: float | None) -> float:
+    """How many devices the tenant could give up and still hold at least `share` of its
+    nominal quota in the pool (inf without a share to compare or without a nominal)."""
+    nominal = quota.nominal(tenant, pool)
+    if share is None or not nominal:
+        return math.inf  # no entitlement: it only borrows
+    return quota.used(tenant, pool) - share * nominal
 
 
 def _starved(r: RunningJob, starved_s: float | None) -> bool:
@@ -137,22 +202,30 @@ def find_victims(
     blocked: dict[int, int] | None,
     remaining: float | None = None,
     starved_s: float | None = None,
+    level: int | None = None,
+    las: LasQueues | None = None,
+    unknown_only: bool = False,
+    fair_share: bool = False,
 ) -> Victims | None:
-    cands = _eligible(state, job, opt, remaining, starved_s)
-    if not cands:
-        return None
     index = state.cluster.pools[opt.pool]
-    level = _domain_level(index, opt.count)
+    dom_level = _domain_level(index, opt.count)
     by_domain: dict[int, list[tuple[RunningJob, str]]] = {}
     gain: dict[int, int] = {}
     known = state.domains
-    for rk in cands:
+    # A GPU waiter that fits on one node stops looking once MAX_DOMAINS nodes could take
+    # it: the candidates come oldest run first, so with least attained service the search
+    # costs a few jobs, not the whole pool, in a busy cluster (it runs once per arrival).
+    nodes = index.nodes if isinstance(index, GpuPool) and dom_level == 1 else None
+    fit: set[int] = set()
+    for rk in _eligible(
+        state, job, opt, remaining, starved_s, level, las, unknown_only, fair_share
+    ):
         r = rk[0]
-        hit = known.get((r.job_id, level))  # _domains' cache, read inline (hot loop)
+        hit = known.get((r.job_id, dom_level))  # _domains' cache, read inline (hot loop)
         doms = (
             hit[1]
             if hit is not None and hit[0] is r.placement
-            else _domains(state, r, index, level)
+            else _domains(state, r, index, dom_level)
         )
         n = len(r.placement.devices)
         for dom in doms:
@@ -163,6 +236,12 @@ def find_victims(
             else:
                 rs.append(rk)
                 gain[dom] += n
+            if nodes is not None and nodes[dom].free.bit_count() + gain[dom] >= opt.count:
+                fit.add(dom)
+        if len(fit) >= MAX_DOMAINS:
+            break
+    if not by_domain:
+        return None
     if isinstance(index, GpuPool) and opt.count <= index.per_node:
         # cheap pre-filter: a node can only work if its free GPUs plus victims' reach count
         by_domain = {
@@ -176,7 +255,7 @@ def find_victims(
     for dom, rs in by_domain.items():
         low = None
         for r, kind in rs:
-            key = (r.job_id, kind == "shorter")
+            key = (r.job_id, kind)
             c = cache.get(key)
             if c is None:
                 c = cache[key] = _cost(state, r, kind)
@@ -204,9 +283,13 @@ def find_victims(
 def _cost(state: PassState, r: RunningJob, kind: str) -> tuple[int, float, float]:
     """Lowest priority first; then least work lost, except that a shorter job displaces
     the longest remaining ones (true SRPT: a victim is never shorter than a job that keeps
-    running, so it cannot in turn outrun one and cascade)."""
+    running, so it cannot in turn outrun one and cascade). A service victim costs the
+    device-seconds it loses, then the more service it has had the sooner it goes."""
     if kind == "shorter":
         return (r.priority, -running_remaining(r, state.now), -r.start_time)
+    if kind == "service":
+        lost = _lost_work(state, r) * len(r.placement.devices)
+        return (r.priority, lost, -running_service(r, state.now))
     return (r.priority, _lost_work(state, r), -r.start_time)
 
 
@@ -252,7 +335,7 @@ def _try_domain(
                 released[i] = (r, "", held)
         chosen = [(r, kind) for r, kind, _ in released if kind]
         kinds = {k for _, k in chosen}
-        kind = next(k for k in ("reclaim", "priority", "shorter") if k in kinds)
+        kind = next(k for k in ("reclaim", "priority", "shorter", "service") if k in kinds)
         return Victims(tuple(r.job_id for r, _ in chosen), kind, devices)
     finally:
         for r, kind, held in reversed(released):

@@ -47,8 +47,8 @@ class PassState:
     by_pool: dict[str, dict[str, None]] = field(default_factory=dict)  # pool -> running ids
     # (job id, domain level) -> (its placement, domains it touches): victim search cache
     domains: dict[tuple[str, int], tuple[Placement, tuple[int, ...]]] = field(default_factory=dict)
-    # (job id, for a shorter job) -> victim cost; depends on `now`, so cleared every pass
-    victim_costs: dict[tuple[str, bool], tuple[int, float, float]] = field(default_factory=dict)
+    # (job id, victim kind) -> victim cost; depends on `now`, so cleared every pass
+    victim_costs: dict[tuple[str, str], tuple[int, float, float]] = field(default_factory=dict)
 
     def _end(self, r: RunningJob) -> float:
         if r.preempted_for is not None:

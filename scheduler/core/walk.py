@@ -28,7 +28,7 @@ from typing import Any
 
 from scheduler.core.admission import AdmissionPhase
 from scheduler.core.backfill import may_use_reserved
-from scheduler.core.bounds import Left, may_fit, may_reclaim, may_shorten
+from scheduler.core.bounds import Left, may_fit, may_reclaim, may_serve, may_shorten
 from scheduler.core.feasibility import Refusal, usable_options
 from scheduler.core.model import Decisions, JobRequest, Pending, ReasonCode
 from scheduler.core.policies.base import Policy
@@ -278,6 +278,7 @@ class _Walk(AdmissionPhase, PreemptionPhase):
                 )
                 or may_reclaim(state, left, self.reclaim_failed)
                 or (self.policy.shortest_first and may_shorten(state, left, self.short_failed))
+                or (self.policy.las is not None and may_serve(state, left, self.service_failed))
             )
         )
 

@@ -13,7 +13,12 @@ from tqdm import tqdm
 
 from scheduler.inventory import load_inventory
 from scheduler.simulate.generate import WorkloadSpec, generate
-from scheduler.simulate.replay import ReplayOptions, replay
+from scheduler.simulate.replay import (
+    DEFAULT_ESTIMATE_SIGMA,
+    ESTIMATE_MODES,
+    ReplayOptions,
+    replay,
+)
 from scheduler.simulate.report import format_table, write_report
 from scheduler.simulate.state import ReplayResult
 from scheduler.simulate.trace import (
@@ -84,9 +89,23 @@ def replay_parser() -> argparse.ArgumentParser:
         help="core API: incremental Scheduler, or a full Snapshot per pass",
     )
     p.add_argument(
+        "--estimates",
+        default="hidden",
+        help="what the core knows of run times, or several comma-separated to compare:"
+        " hidden (nothing), noisy (the trace's run time times a seeded lognormal error),"
+        " oracle (the trace's run time); default hidden",
+    )
+    p.add_argument(
+        "--estimate-sigma",
+        type=float,
+        default=DEFAULT_ESTIMATE_SIGMA,
+        help=f"noisy: sigma of ln(estimate / run time) (default {DEFAULT_ESTIMATE_SIGMA})",
+    )
+    p.add_argument("--estimate-seed", type=int, default=0, help="noisy: the error's seed")
+    p.add_argument(
         "--no-estimates",
         action="store_true",
-        help="hide run times from the core (by default est_duration_s is the trace's)",
+        help="hide run times from the core (the same as --estimates hidden)",
     )
     p.add_argument("--limit", type=int, default=None, help="replay only the first N jobs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -138,6 +157,19 @@ def _defaults(a: argparse.Namespace) -> tuple[Path, Path, int | None]:
     return trace, cluster, (cap or None)
 
 
+def estimate_modes(a: argparse.Namespace) -> list[str]:
+    modes = [m.strip() for m in a.estimates.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in ESTIMATE_MODES]
+    if unknown or not modes:
+        raise ValueError(
+            f"unknown estimate mode {', '.join(unknown) or repr(a.estimates)}"
+            f" (known: {', '.join(ESTIMATE_MODES)})"
+        )
+    if a.no_estimates and modes != ["hidden"]:
+        raise ValueError("--no-estimates means --estimates hidden; do not combine it with others")
+    return modes
+
+
 def run_policies(
     trace: Path,
     cluster: Path,
@@ -146,21 +178,27 @@ def run_policies(
     cap: int | None,
     limit: int | None,
     progress: bool,
+    modes: Sequence[str] = ("hidden",),
 ) -> list[ReplayResult]:
+    """Every policy under every estimate mode, modes outermost."""
     jobs = load_trace(trace, cap_count=cap)[:limit]
     capacity = load_inventory(cluster)
     results = []
-    for policy in policies:
-        opts = replace(options, policy=policy)
-        with tqdm(
-            total=len(jobs),
-            desc=policy,
-            unit="job",
-            disable=not progress,
-            mininterval=0.5,
-            dynamic_ncols=True,
-        ) as bar:
-            results.append(replay(jobs, capacity, opts, on_finish=bar.update))
+    for mode in modes:
+        for policy in policies:
+            opts = replace(options, policy=policy, estimates=mode)
+            label = policy if len(modes) == 1 else f"{policy}/{mode}"
+            with tqdm(
+                total=len(jobs),
+                desc=label,
+                unit="job",
+                disable=not progress,
+                mininterval=0.5,
+                dynamic_ncols=True,
+            ) as bar:
+                result = replay(jobs, capacity, opts, on_finish=bar.update)
+            result.label = label
+            results.append(result)
     return results
 
 
@@ -168,16 +206,18 @@ def main_replay(argv: Sequence[str]) -> int:
     a = replay_parser().parse_args(argv)
     policies = [p.strip() for p in a.policy.split(",") if p.strip()]
     try:
+        modes = estimate_modes(a)
         trace, cluster, cap = _defaults(a)
         options = ReplayOptions(
             checkpoint_interval_s=a.checkpoint_interval,
-            oracle_estimates=not a.no_estimates,
             quotas=a.quotas,
             grace_period_s=a.grace,
             driver=a.driver,
+            estimate_sigma=a.estimate_sigma,
+            estimate_seed=a.estimate_seed,
         )
         results = run_policies(
-            trace, cluster, policies, options, cap, a.limit, progress=not a.no_progress
+            trace, cluster, policies, options, cap, a.limit, not a.no_progress, modes
         )
     except (TraceError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -188,10 +228,12 @@ def main_replay(argv: Sequence[str]) -> int:
         "cap": cap,
         "quotas": a.quotas,
         "grace_period_s": a.grace,
-        "estimates": not a.no_estimates,
+        "estimate_seed": a.estimate_seed,
     }
     top = write_report(results, a.out, extra)
-    summaries = [top["policies"][p] for p in policies] if len(results) > 1 else [top]
+    summaries = (
+        [top["modes"][r.estimates][r.policy] for r in results] if len(results) > 1 else [top]
+    )
     print(format_table(summaries))
     print(f"report: {a.out}/summary.json, plots: {', '.join(top['plots'])}")
     return 0

@@ -86,12 +86,23 @@ def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
         start_time=job.start,
         priority=job.priority,
         last_checkpoint_time=last_checkpoint(job.start, now, checkpoint_s),
-        est_end_time=job.end if job.est_duration_s is not None else None,
+        est_end_time=_est_end(job),
         attained_service_s=job.attained_s,  # before this run: the core adds the current one
         preempted_for=job.preempted_for,
         displaced=frozenset(job.displaced),
         submit_time=job.trace.submit_s,
     )
+
+
+def _est_end(job: SimJob) -> float | None:
+    """The end the job's estimate implies: its true remaining run scaled by estimate over
+    run time (the true end itself for an oracle estimate)."""
+    est, true = job.est_duration_s, job.trace.duration_s
+    if est is None:
+        return None
+    if est == true or true <= 0:
+        return job.end
+    return job.start + (job.end - job.start) * est / true
 
 
 class TenantUsage:

@@ -7,8 +7,10 @@ Definitions (all seconds of virtual time):
   makespan       last finish - first submit.
   utilization    allocated device-seconds / (usable devices x makespan).
   fair share     at each moment, capacity split max-min fairly (water-filling) over the
-                 tenants' demands (devices of their queued and running jobs); a tenant's
-                 share ratio is its allocated device-seconds over its fair device-seconds.
+                 tenants' demands (devices of their queued and running jobs), weighted by
+                 entitlement (the tenant's nominal quota in the pool; equal without
+                 quotas); a tenant's share ratio is its allocated device-seconds over its
+                 fair device-seconds.
   Jain's index   (sum x)^2 / (n * sum x^2) over the tenants' share ratios x: 1 is perfectly
                  fair, 1/n is one tenant taking everything.
   finish-time fairness (Themis) rho = JCT / the run time the job would see on its tenant's
@@ -151,12 +153,16 @@ def tenant_series(
     return alloc_bins, demand_bins
 
 
-def fair_allocation(demand: np.ndarray, pool_sizes: Sequence[int]) -> np.ndarray:
-    """Max-min fair devices per [tenant, pool, bin], water-filling each pool in each bin."""
+def fair_allocation(
+    demand: np.ndarray, pool_sizes: Sequence[int], weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Max-min fair devices per [tenant, pool, bin], water-filling each pool in each bin,
+    weighted per [tenant, pool] by entitlement (equal when None)."""
     fair = np.zeros_like(demand)
     for p, size in enumerate(pool_sizes):
+        w = None if weights is None else weights[:, p].tolist()
         for b in range(demand.shape[2]):
             column = demand[:, p, b]
             if column.any():
-                fair[:, p, b] = water_fill(size, column.tolist())
+                fair[:, p, b] = water_fill(size, column.tolist(), w)
     return fair

@@ -48,12 +48,12 @@ def plot_timelines(results: Sequence[ReplayResult], out: Path) -> list[Path]:
             x, y = m.binned(tl.times, values, start, max(end, start + 1), TIMELINE_BINS)
             if name == "utilization":
                 y = 100.0 * y / max(tl.capacity, 1)
-            ax.plot((x - start) / unit, y, label=r.policy, linewidth=1.2)
+            ax.plot((x - start) / unit, y, label=r.name, linewidth=1.2)
         ax.set(title=title, xlabel=f"time since first submit ({unit_name})", ylabel=ylabel)
         if name == "utilization":
             ax.set_ylim(0, 105)
         ax.grid(alpha=0.3)
-        ax.legend(title="policy")
+        ax.legend(title="policy / run times")
         fig.tight_layout()
         path = out / f"{name}.png"
         fig.savefig(path)
@@ -70,7 +70,7 @@ def plot_jct_cdf(results: Sequence[ReplayResult], out: Path) -> Path:
         if jcts.size == 0:
             continue
         frac = np.arange(1, jcts.size + 1) / jcts.size
-        label = f"{r.policy} (mean {jcts.mean():,.0f} s)"
+        label = f"{r.name} (mean {jcts.mean():,.0f} s)"
         ax.step(np.maximum(jcts, 1.0), frac, where="post", label=label, linewidth=1.4)
     ax.set_xscale("log")
     ax.set(
@@ -80,7 +80,7 @@ def plot_jct_cdf(results: Sequence[ReplayResult], out: Path) -> Path:
         ylim=(0, 1.02),
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(title="policy", loc="upper left")
+    ax.legend(title="policy / run times", loc="upper left")
     fig.tight_layout()
     path = out / "jct_cdf.png"
     fig.savefig(path)

@@ -15,9 +15,12 @@ otherwise (a hard stop) it keeps only its last periodic checkpoint, taken every
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from scheduler.core.figures import Figures
 from scheduler.core.model import (
@@ -36,6 +39,11 @@ from scheduler.simulate.trace import TraceJob, tenants_of
 
 MAX_PASSES_PER_EVENT = 4
 FINISH, STOP = 0, 1  # event kinds; finishes first at equal times
+# What the core is told of each job's run time (JobRequest.est_duration_s): nothing (the
+# headline: production rarely knows), the trace's run time times a seeded lognormal error
+# (a user's own estimate), or the trace's run time itself (an upper bound).
+ESTIMATE_MODES = ("hidden", "noisy", "oracle")
+DEFAULT_ESTIMATE_SIGMA = 1.0  # sigma of ln(estimate / run time): half within 0.5x-2x
 
 
 class SimulationError(RuntimeError):
@@ -47,8 +55,10 @@ class ReplayOptions:
     policy: str = "default"
     checkpoint_interval_s: float = 1800.0
     checkpoint_write_s: float = 30.0  # a grace period this long lets the victim save
-    # Give the core each job's true run time as its estimate (traces carry no user estimate).
-    oracle_estimates: bool = True
+    # What the core knows of run times: one of ESTIMATE_MODES (see there).
+    estimates: str = "hidden"
+    estimate_sigma: float = DEFAULT_ESTIMATE_SIGMA  # "noisy": lognormal sigma of the error
+    estimate_seed: int = 0  # "noisy": the error's seed (the same seed, the same estimates)
     quotas: str = "equal"  # "equal" nominal slices, or "none"
     check_conflicts: bool = True  # verify the core never double-books a device
     grace_period_s: float = 60.0  # the victim's time to checkpoint (Snapshot.grace_period_s)
@@ -66,12 +76,26 @@ def pool_capacity(capacity: Capacity) -> dict[str, int]:
     return out
 
 
+def estimates_for(trace: Sequence[TraceJob], options: ReplayOptions) -> list[float | None]:
+    """Each job's est_duration_s under the options' mode (trace order; seeded)."""
+    mode = options.estimates
+    if mode == "hidden":
+        return [None] * len(trace)
+    if mode == "oracle":
+        return [t.duration_s for t in trace]
+    if not math.isfinite(options.estimate_sigma) or options.estimate_sigma < 0:
+        raise ValueError(f"estimate sigma must be >= 0, got {options.estimate_sigma!r}")
+    rng = np.random.default_rng(options.estimate_seed)
+    error = np.exp(rng.normal(0.0, options.estimate_sigma, len(trace)))
+    return [t.duration_s * float(e) for t, e in zip(trace, error, strict=True)]
+
+
 def _sim_jobs(
-    trace: Sequence[TraceJob], tenants: list[str], oracle: bool, figures: Figures
+    trace: Sequence[TraceJob], tenants: list[str], options: ReplayOptions, figures: Figures
 ) -> list[SimJob]:
     index = {t: i for i, t in enumerate(tenants)}
     jobs = []
-    for i, t in enumerate(trace):
+    for i, (t, est) in enumerate(zip(trace, estimates_for(trace, options), strict=True)):
         work = tp.work_units(t.duration_s, t.count, t.accelerators[0], figures)
         jobs.append(
             SimJob(
@@ -80,7 +104,7 @@ def _sim_jobs(
                 priority_value(t.priority),
                 index[t.tenant],
                 work,
-                t.duration_s if oracle else None,
+                est,
                 requeued_at=t.submit_s,
             )
         )
@@ -97,6 +121,10 @@ class Replay:
         options: ReplayOptions,
         on_finish: Callable[[int], None] | None = None,
     ) -> None:
+        if options.estimates not in ESTIMATE_MODES:
+            raise ValueError(
+                f"unknown estimate mode {options.estimates!r} (known: {', '.join(ESTIMATE_MODES)})"
+            )
         if options.quotas not in QUOTA_MODES:
             raise ValueError(
                 f"unknown quota mode {options.quotas!r} (known: {', '.join(QUOTA_MODES)})"
@@ -105,9 +133,10 @@ class Replay:
         self.tenants = tenants_of(trace)
         self.pools = pool_capacity(capacity)
         self.figures = capacity.figures  # the core's own: simulated and estimated agree
-        self.jobs = _sim_jobs(trace, self.tenants, options.oracle_estimates, self.figures)
+        self.jobs = _sim_jobs(trace, self.tenants, options, self.figures)
         self.by_id = {j.trace.job_id: j for j in self.jobs}
         quotas = QUOTA_MODES[options.quotas](self.tenants, self.pools)
+        self.entitlements = {t: dict(q.nominal) for t, q in quotas.items()}
         self.usage = TenantUsage(self.tenants, quotas, self.pools)
         self.driver = DRIVERS[options.driver](
             capacity,
@@ -132,13 +161,15 @@ class Replay:
         self.pool_index = {p: i for i, p in enumerate(sorted(self.pools))}
 
     def run(self) -> ReplayResult:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         now = self._replay_events()
         # Jobs still queued once no event is left can never start: ask the core why (a pass
         # that explains); should it start some after all, carry on.
         while self.queued and self._explain(now):
             now = self._replay_events()
-        return self._result(time.perf_counter() - started)
+        result = self._result(time.perf_counter() - started)
+        result.cpu_s = time.process_time() - cpu
+        return result
 
     def _replay_events(self) -> float:
         jobs, n = self.jobs, len(self.jobs)
@@ -305,6 +336,10 @@ class Replay:
                 reasons[p.reason] = reasons.get(p.reason, 0) + 1
         return ReplayResult(
             policy=self.options.policy,
+            estimates=self.options.estimates,
+            estimate_sigma=self.options.estimate_sigma
+            if self.options.estimates == "noisy"
+            else None,
             jobs=self.jobs,
             tenants=self.tenants,
             timeline=self.timeline,
@@ -316,6 +351,7 @@ class Replay:
             checkpoint_interval_s=self.options.checkpoint_interval_s,
             unfinished_reasons=reasons,
             pools_order=sorted(self.pools),
+            entitlements=self.entitlements,
         )
 
 

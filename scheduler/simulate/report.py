@@ -72,22 +72,31 @@ def _fmt(x: float | None) -> str:
 def write_report(
     results: Sequence[ReplayResult], out: Path, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """One policy: out/summary.json. Several: out/<policy>/summary.json for each, and
-    out/summary.json holding the first policy's figures plus all of them under `policies`.
-    Plots overlay every policy. Returns the top-level summary."""
+    """One run: out/summary.json. Several: out/<policy>/summary.json for each (with several
+    estimate modes out/<policy>/<mode>/summary.json), and out/summary.json holding the first
+    run's figures, every policy's first mode under `policies` and every run under
+    `modes` (mode -> policy -> summary). Plots overlay every run. Returns the top-level
+    summary."""
     out.mkdir(parents=True, exist_ok=True)
-    summaries = {}
+    several_modes = len({r.estimates for r in results}) > 1
+    policies: dict[str, dict[str, Any]] = {}
+    modes: dict[str, dict[str, dict[str, Any]]] = {}
     for r in results:
         s = summarize(r) | (extra or {})
-        summaries[r.policy] = s
+        policies.setdefault(r.policy, s)
+        modes.setdefault(r.estimates, {})[r.policy] = s
         where = out if len(results) == 1 else out / r.policy
+        if several_modes:
+            where = where / r.estimates
         where.mkdir(parents=True, exist_ok=True)
         write_jobs_csv(r, where / "jobs.csv")
         if len(results) > 1:
             _dump(s, where / "summary.json")
-    top = dict(summaries[results[0].policy])
+    first = results[0]
+    top = dict(modes[first.estimates][first.policy])
     if len(results) > 1:
-        top["policies"] = summaries
+        top["policies"] = policies
+        top["modes"] = modes
     top["plots"] = [p.name for p in write_plots(results, out)]
     _dump(top, out / "summary.json")
     return top
@@ -99,7 +108,7 @@ def _dump(doc: dict[str, Any], path: Path) -> None:
 
 def format_table(summaries: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of the headline figures, one column per policy."""
-    names = [s["policy"] for s in summaries]
+    names = [s.get("label") or s["policy"] for s in summaries]
     width = max(12, *(len(n) for n in names))
     lines = [f"{'':14}" + "".join(f"{n:>{width}}" for n in names)]
     for key in HEADLINE:

@@ -73,7 +73,17 @@ class ReplayResult:
     passes: int = 0
     preemptions: int = 0
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # CPU seconds of the replay (wall_s on a shared machine is noisier)
     unfinished: int = 0
     checkpoint_interval_s: float = 0.0
     unfinished_reasons: dict[str, int] = field(default_factory=dict)
     pools_order: list[str] = field(default_factory=list)  # pool index -> name
+    estimates: str = "hidden"  # what the core knew of run times (replay.ESTIMATE_MODES)
+    estimate_sigma: float | None = None  # the noisy mode's lognormal sigma
+    # tenant -> pool -> nominal devices (fair share weights); empty: no quotas, all equal
+    entitlements: dict[str, dict[str, int]] = field(default_factory=dict)
+    label: str = ""  # how reports and plots name this run (the policy when empty)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.policy

@@ -21,13 +21,33 @@ def finish_time_fairness(job: SimJob, pool_capacity: dict[str, int], tenants: in
     return m.jct(job) / alone if alone > 0 else 1.0
 
 
+# A tenant with no nominal quota in a pool is entitled to what the others leave: a weight
+# this small next to any nominal (devices) makes water-filling give it only that.
+NO_ENTITLEMENT = 1e-3
+
+
+def entitlement_weights(result: ReplayResult) -> np.ndarray | None:
+    """[tenant, pool] water-filling weights: nominal quotas, or None (equal) without any."""
+    if not result.entitlements:
+        return None
+    w = np.full((len(result.tenants), len(result.pools_order)), NO_ENTITLEMENT)
+    for i, tenant in enumerate(result.tenants):
+        for p, pool in enumerate(result.pools_order):
+            n = result.entitlements.get(tenant, {}).get(pool, 0)
+            if n > 0:
+                w[i, p] = float(n)
+    return w
+
+
 def tenant_fairness(result: ReplayResult, start: float, end: float) -> list[dict[str, Any]]:
     """Per tenant: allocated and max-min-fair device-seconds, their ratio, and mean FTF."""
     if end <= start or not result.tenants:
         return []
     alloc, demand = m.tenant_series(result, start, end, FAIRNESS_BINS)
     width = (end - start) / FAIRNESS_BINS
-    fair = m.fair_allocation(demand, [result.pool_capacity[p] for p in result.pools_order])
+    fair = m.fair_allocation(
+        demand, [result.pool_capacity[p] for p in result.pools_order], entitlement_weights(result)
+    )
     rho: dict[str, list[float]] = {t: [] for t in result.tenants}
     for j in m.finished(result.jobs):
         rho[j.trace.tenant].append(
@@ -61,6 +81,9 @@ def summarize(result: ReplayResult) -> dict[str, Any]:
     rhos = [finish_time_fairness(j, result.pool_capacity, len(result.tenants)) for j in done]
     return {
         "policy": result.policy,
+        "label": result.name,
+        "estimates": result.estimates,
+        "estimate_sigma": result.estimate_sigma,
         "jobs": len(result.jobs),
         "finished": len(done),
         "unfinished": result.unfinished,
@@ -85,5 +108,6 @@ def summarize(result: ReplayResult) -> dict[str, Any]:
             sorted(result.unfinished_reasons.items(), key=lambda kv: -kv[1])[:10]
         ),
         "wall_s": result.wall_s,
+        "cpu_s": result.cpu_s,
         "tenants": tenants,
     }

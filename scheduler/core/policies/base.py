@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scheduler.core.las import LasQueues
 from scheduler.core.model import JobRequest
 
 # A job's place in the queue; fixed while it waits, so the queue stays sorted between passes.
@@ -32,4 +33,12 @@ class Policy:
     shortest_first: bool = False
     # Starvation guard: a job that has waited this long (beyond its run time) goes first.
     starvation_s: float | None = None
+    # Discretised least attained service (scheduler.core.las): with `preemption`, a job
+    # preempts one of the same priority whose attained service is a whole queue above its
+    # own (kind "service"). The sort key should order by the same queues.
+    las: LasQueues | None = None
+    # LAS only for what nobody estimated: a waiter with an estimate never preempts for
+    # service and a running job with one is never a service victim (shortest remaining
+    # first decides between those); the sort key should rank estimated jobs likewise.
+    las_unknown_only: bool = False
     description: str = ""

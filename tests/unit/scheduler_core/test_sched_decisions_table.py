@@ -366,11 +366,22 @@ ROWS = [
         snap(
             cluster(gpu_nodes=1),
             (job("head", 8, GPU, t=0), job("small", 1, GPU, t=1)),
-            (gpu_run("r", gpus(0, 6)),),
+            (gpu_run("r", gpus(0, 6), start=900.0),),  # ran 100 s: below the minimum run
         ),
         "las",
         admits=(("small", GPU, gpus(0, 1, 6), C.PLACED),),
         pending=(("head", 1, C.NO_CAPACITY),),
+    ),
+    row(
+        "least attained service: a new job preempts one a queue above",
+        snap(
+            cluster(gpu_nodes=1),
+            (job("head", 8, GPU, t=0), job("small", 1, GPU, t=1)),
+            (gpu_run("r", gpus(0, 6)),),  # 6 GPUs x 1000 s: past the first queue
+        ),
+        "las",
+        preempts=(("r", "head", "service"),),
+        pending=(("head", 1, C.PREEMPTING), ("small", 2, C.NO_CAPACITY)),
     ),
 ]
 
