@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.report import bench
-from devstack import REPO, Ports, Stack
+from devstack import REPO, Ports, Stack, env_file_value
 from dojo import specfile
 from dojo.client import Client
 from dojo.config import ClientConfig
@@ -94,11 +94,7 @@ def main() -> None:
     )
     env = stack.start()
     try:
-        key = next(
-            line.split("=", 1)[1]
-            for line in (base / "demo.env").read_text().splitlines()
-            if line.startswith("DOJO_API_KEY=")
-        )
+        key = env_file_value(base / "demo.env", "DOJO_API_KEY") or ""
         cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=30)
         with Client(cfg) as c:
             _wait(c, [c.create_job(_spec(-1)).name])  # warm: the fork server, the caches

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.report import bench
-from devstack import Ports, Stack
+from devstack import Ports, Stack, env_file_value
 from dojo.client import Client
 from dojo.config import ClientConfig
 
@@ -72,11 +72,7 @@ def main() -> None:
     )
     stack.start()
     try:
-        key = next(
-            line.split("=", 1)[1]
-            for line in (base / "demo.env").read_text().splitlines()
-            if line.startswith("DOJO_API_KEY=")
-        )
+        key = env_file_value(base / "demo.env", "DOJO_API_KEY") or ""
         cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=120)
         with Client(cfg) as c:
             started = time.perf_counter()
