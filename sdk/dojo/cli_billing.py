@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from dojo.billing import BillingClient
+from dojo.cli_groups import AddCommon, command_group
 from dojo.v1 import billing_pb2 as pb
-
-AddCommon = Callable[[argparse.ArgumentParser], None]
 
 
 def register(
@@ -29,20 +28,15 @@ def register(
     epilog: str,
 ) -> None:
     """Adds `dojo billing ...` to the top-level parser's groups."""
-    group = groups.add_parser(
-        "billing",
+    command = command_group(
+        groups,
+        common,
+        epilog,
+        name="billing",
         help="spend, invoices and prices",
         description=__doc__,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        client_class=BillingClient,
     )
-    commands = group.add_subparsers(dest="command", required=True)
-
-    def command(name: str, help: str, run: Callable[..., int]) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, epilog=epilog)
-        common(sub)
-        sub.set_defaults(run=run, client_class=BillingClient)
-        return sub
 
     command("usage", "a month's spend by pool, forecast and top jobs", cmd_usage).add_argument(
         "--month", default="", help="YYYY-MM (UTC); default this month"

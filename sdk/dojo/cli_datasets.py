@@ -13,16 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from google.protobuf import json_format
 from tqdm import tqdm
 
 from dojo import render
+from dojo.cli_groups import AddCommon, command_group
 from dojo.client import Client
 from dojo.v1 import dataset_pb2
-
-AddCommon = Callable[[argparse.ArgumentParser], None]
 
 
 def register(
@@ -31,20 +30,15 @@ def register(
     epilog: str,
 ) -> None:
     """Adds `dojo datasets ...` to the top-level parser's groups."""
-    parser = groups.add_parser(
-        "datasets",
+    command = command_group(
+        groups,
+        common,
+        epilog,
+        name="datasets",
         help="upload, list, show and delete datasets",
         description=__doc__,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        client_class=Client,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def command(name: str, help: str, run: Callable[..., int]) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, epilog=epilog)
-        common(sub)
-        sub.set_defaults(run=run, client_class=Client)
-        return sub
 
     upload = command(
         "upload", "upload a file as a dataset (resumes an interrupted one)", cmd_upload
