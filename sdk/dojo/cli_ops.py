@@ -73,7 +73,12 @@ def register(
         ("requeue", "back to the queue now, from its last checkpoint", cmd_requeue),
     ):
         sub = command(commands, name, help, run)
-        sub.add_argument("job", help="organizations/{org}/jobs/{job}")
+        sub.add_argument(
+            "job",
+            type=tenant_job_name,
+            help="organizations/{org}/jobs/{job} or {org}/{job}; {job} is the job's name "
+            "(unique in its organization), id or id prefix",
+        )
         sub.add_argument("--reason", default="", help="recorded with the action")
     _register_quota(commands, command)
 
@@ -143,6 +148,16 @@ def cmd_fail(ops: OperatorClient, args: argparse.Namespace, output: str) -> int:
     result = ops.mark_failed(args.target, reason=args.reason)
     print(render.operation("marked failed", result, output))
     return 0
+
+
+def tenant_job_name(ref: str) -> str:
+    """`{org}/{job}` → `organizations/{org}/jobs/{job}`; a full name passes unchanged (the
+    server resolves {job} within {org}: name, id or id prefix)."""
+    ref = ref.strip()
+    parts = ref.split("/")
+    if len(parts) == 2 and all(parts):
+        return f"organizations/{parts[0]}/jobs/{parts[1]}"
+    return ref
 
 
 def cmd_preempt(ops: OperatorClient, args: argparse.Namespace, output: str) -> int:

@@ -39,6 +39,7 @@ from dojocloud.jobs.services import (
     jobs_for,
     list_jobs,
     resolve_job,
+    resolve_tenant_job,
     spec_of,
 )
 from dojocloud.jobs.transitions import record_state_event, transition
@@ -93,6 +94,7 @@ __all__ = [
     "stored_spec",
     "request_stop",
     "resolve_job",
+    "resolve_tenant_job",
     "segment_ended",
     "spec_of",
     "stop_requested",

@@ -131,11 +131,24 @@ def get_job(principal: Principal, job_id: str) -> Job:
 
 
 def resolve_job(principal: Principal, ref: str, *, field: str = "name") -> Job:
-    """The caller's job that `ref` names: its id; else its name, when exactly one job of the
-    organization has it; else an id prefix of at least MIN_ID_PREFIX characters matching
+    """The caller's job that `ref` names (see `resolve_in`)."""
+    return resolve_in(jobs_for(principal), principal.organization.slug, ref, field=field)
+
+
+def resolve_tenant_job(org_slug: str, ref: str, *, field: str = "name") -> Job:
+    """An operator's reference to one tenant's job: `ref` resolved within the organization
+    `org_slug` names, as a member of it would resolve it (operators are authorised by their
+    adapter; the tenant in the name guards against landing on another tenant's job)."""
+    jobs = Job.objects.select_related("organization").filter(organization__slug=org_slug)
+    return resolve_in(jobs, org_slug, ref, field=field)
+
+
+def resolve_in(jobs: QuerySet[Job], org_slug: str, ref: str, *, field: str = "name") -> Job:
+    """The job of `jobs` (one organization's) that `ref` names: its id; else its name, when
+    exactly one job has it; else an id prefix of at least MIN_ID_PREFIX characters matching
     exactly one job. Several matches are an InvalidArgument on `field` listing their ids
     (newest first); none is NotFound, as for another organization's job."""
-    jobs = jobs_for(principal)
+    ref = ref.strip()
     exact = jobs.filter(id=ref).first()
     if exact is not None:
         return exact
@@ -152,18 +165,15 @@ def resolve_job(principal: Principal, ref: str, *, field: str = "name") -> Job:
         if len(found) == 1:
             return found[0]
         if found:
-            total = query.count()
-            ids = ", ".join(f"{j.id} ({j.state.lower()})" for j in found[:AMBIGUOUS_LISTED])
-            more = f" and {total - AMBIGUOUS_LISTED} more" if total > AMBIGUOUS_LISTED else ""
-            raise InvalidArgument(
-                [
-                    FieldViolation(
-                        field,
-                        f"{total} {kind} {ref!r}: {ids}{more}; name one by its id",
-                    )
-                ]
-            )
-    raise NotFound(f"organizations/{principal.organization.slug}/jobs/{ref}")
+            raise InvalidArgument([FieldViolation(field, _ambiguous(query, found, kind, ref))])
+    raise NotFound(f"organizations/{org_slug}/jobs/{ref}")
+
+
+def _ambiguous(query: QuerySet[Job], found: list[Job], kind: str, ref: str) -> str:
+    total = query.count()
+    ids = ", ".join(f"{j.id} ({j.state.lower()})" for j in found[:AMBIGUOUS_LISTED])
+    more = f" and {total - AMBIGUOUS_LISTED} more" if total > AMBIGUOUS_LISTED else ""
+    return f"{total} {kind} {ref!r}: {ids}{more}; name one by its id"
 
 
 def _encode_token(job: Job) -> str:

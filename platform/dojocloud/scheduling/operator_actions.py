@@ -24,7 +24,7 @@ from django.db import transaction
 
 from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from dojocloud.jobs.facade import Job, lifecycle, record_state_event
+from dojocloud.jobs.facade import Job, lifecycle, record_state_event, resolve_tenant_job
 from dojocloud.scheduling.models import Allocation, Device, DeviceStatus
 from dojocloud.scheduling.preempting import force_requeue, request_preemption
 from dojocloud.scheduling.wake import wake
@@ -174,10 +174,14 @@ def mark_failed(
     return OperationResult(target, count, jobs)
 
 
-def _job(job_id: str, tenant: str) -> Job:
-    job = Job.objects.filter(id=job_id.strip()).select_related("organization").first()
-    if job is None or (tenant and job.organization.slug != tenant):
-        raise NotFound(f"jobs/{job_id}")
+def _job(ref: str, tenant: str) -> Job:
+    """The job `ref` names: within `tenant` by id, unique name or id prefix (as its members
+    name it); without a tenant (the console's own links), by id only."""
+    if tenant:
+        return resolve_tenant_job(tenant, ref)
+    job = Job.objects.filter(id=ref.strip()).select_related("organization").first()
+    if job is None:
+        raise NotFound(f"jobs/{ref}")
     return job
 
 

@@ -135,3 +135,17 @@ def test_preempt_and_requeue(callers: Callers, stub_for: Callable[[str], Stub]) 
     with pytest.raises(grpc.RpcError) as err:
         ops.RequeueJob(pb.RequeueJobRequest(name="jobs/x"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_operators_name_a_tenants_job_by_its_name_or_id_prefix(
+    callers: Callers, stub_for: Callable[[str], Stub]
+) -> None:
+    job = _job(callers, "j", place_on=TILE)
+    ops = stub_for(callers.operator)
+    out = ops.PreemptJob(pb.PreemptJobRequest(name=f"organizations/acme/jobs/{job.name}"))
+    assert out.job.endswith(job.id) and out.preempt_requested
+    out = ops.RequeueJob(pb.RequeueJobRequest(name=f"organizations/acme/jobs/{job.id[:6]}"))
+    assert out.job.endswith(job.id) and out.state == "QUEUED"
+    with pytest.raises(grpc.RpcError) as err:  # the name is acme's: not another tenant's
+        ops.RequeueJob(pb.RequeueJobRequest(name=f"organizations/other/jobs/{job.name}"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND

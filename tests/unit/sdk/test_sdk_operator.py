@@ -40,6 +40,7 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
         self.deadlines: list[float | None] = []
         self.unavailable_next = 0
         self.quotas: dict[tuple[str, str], pb.Quota] = {}
+        self.names: list[str] = []
 
     def _enter(self, method: str, context: grpc.ServicerContext) -> None:
         self.calls.append(method)
@@ -82,6 +83,16 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
     def Drain(self, request, context):
         self._enter("Drain", context)
         return pb.OperationResult(target=request.target, devices=1)
+
+    def PreemptJob(self, request, context):
+        self._enter("PreemptJob", context)
+        self.names.append(request.name)
+        return pb.JobPlacement(job=request.name, state="SCHEDULED", preempt_requested=True)
+
+    def RequeueJob(self, request, context):
+        self._enter("RequeueJob", context)
+        self.names.append(request.name)
+        return pb.JobPlacement(job=request.name, state="QUEUED")
 
     def GetQuota(self, request, context):
         self._enter("GetQuota", context)
@@ -205,3 +216,14 @@ def test_ops_without_an_operator_key_exits_3(
     monkeypatch.setenv("DOJO_API_KEY", "dojo_customer")
     assert cli.main(["ops", "capacity"]) == cli.EXIT_API_ERROR
     assert "PERMISSION_DENIED: operators only" in capsys.readouterr().err
+
+
+def test_preempt_and_requeue_take_the_tenant_and_the_jobs_name(
+    ops_env: FakeScheduler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["ops", "preempt", "acme/digits-mlp", "--reason", "room"]) == 0
+    assert cli.main(["ops", "requeue", "organizations/acme/jobs/k3f9"]) == 0
+    assert ops_env.names == [
+        "organizations/acme/jobs/digits-mlp",
+        "organizations/acme/jobs/k3f9",
+    ]
