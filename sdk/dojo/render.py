@@ -7,6 +7,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -152,6 +153,8 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
     rows.append(("attempt", str(j.attempt)))
     if j.usage.allocated_seconds:
         rows.append(("usage", usage(j)))
+    if j.usage.cost_usd:
+        rows.append(("cost", f"{cost(j)} so far"))
     for label, field in (
         ("created", "create_time"),
         ("started", "start_time"),
@@ -180,8 +183,19 @@ def devices(j: job_pb2.Job) -> str:
 
 
 def usage(j: job_pb2.Job) -> str:
-    """Billed accelerator time so far ("42.0 device-s"); the API has no cost field yet."""
+    """Accelerator time the job held so far ("42.0 s of accelerator time")."""
     return f"{seconds(j.usage.allocated_seconds)} of accelerator time"
+
+
+def cost(j: job_pb2.Job) -> str:
+    """What the ledger has billed so far ("$0.000153"); "-" before its first segment ends."""
+    if not j.usage.cost_usd:
+        return "-"
+    value = Decimal(j.usage.cost_usd)  # money stays decimal, also when shown
+    if value <= 0:
+        return "$0"
+    digits = max(2, 2 - value.adjusted())  # as usd(): three significant digits below $1
+    return f"${value:.{digits}f}"
 
 
 def age(ts: Timestamp, now: float | None = None) -> str:
@@ -198,7 +212,7 @@ def job_list(jobs: Sequence[job_pb2.Job], output: str = "text") -> str:
         jobs,
         output,
         "no jobs",
-        ("NAME", "ID", "STATE", "ACCELERATORS", "PROGRESS", "AGE", "USAGE"),
+        ("NAME", "ID", "STATE", "ACCELERATORS", "PROGRESS", "AGE", "COST"),
         _job_row,
     )
 
@@ -213,7 +227,7 @@ def _job_row(j: job_pb2.Job) -> tuple[str, ...]:
         devices(j),
         f"{j.current_step}/{total} {done}",
         age(j.create_time) if j.HasField("create_time") else "",
-        seconds(j.usage.allocated_seconds) if j.usage.allocated_seconds else "-",
+        cost(j),
     )
 
 

@@ -38,7 +38,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         job = services.create_job(
             principal, request.job_spec, request_id=request.request_id, also_invalid=bad_parent
         )
-        return mappers.job_to_proto(job)
+        return _with_cost(job)
 
     @rpc(Action.JOBS_READ)
     def GetJob(
@@ -47,7 +47,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         context: grpc.ServicerContext,
         principal: Principal,
     ) -> job_pb2.Job:
-        return mappers.job_to_proto(_resolve(principal, request.name))
+        return _with_cost(_resolve(principal, request.name))
 
     @rpc(Action.JOBS_READ)
     def ListJobs(
@@ -63,8 +63,9 @@ class JobService(job_pb2_grpc.JobServiceServicer):
             page_token=request.page_token,
             state=mappers.state_from_filter(request.filter),
         )
+        costs = billing.job_costs(j.id for j in jobs)
         return job_pb2.ListJobsResponse(
-            jobs=[mappers.job_to_proto(j) for j in jobs], next_page_token=token
+            jobs=[mappers.job_to_proto(j, costs.get(j.id)) for j in jobs], next_page_token=token
         )
 
     @rpc(Action.JOBS_CANCEL)
@@ -75,7 +76,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         principal: Principal,
     ) -> job_pb2.Job:
         job_id = _resolve(principal, request.name).id
-        return mappers.job_to_proto(services.cancel_job(principal, job_id, reason=request.reason))
+        return _with_cost(services.cancel_job(principal, job_id, reason=request.reason))
 
     @rpc(Action.JOBS_READ)
     def WatchJob(
@@ -143,3 +144,7 @@ def _resolve(principal: Principal, name: str) -> services.Job:
 
 def add_job_service(server: grpc.Server, *, max_streams: int = 8) -> None:
     job_pb2_grpc.add_JobServiceServicer_to_server(JobService(max_streams=max_streams), server)
+
+
+def _with_cost(job: services.Job) -> job_pb2.Job:
+    return mappers.job_to_proto(job, billing.job_costs([job.id]).get(job.id))

@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import timestamp_pb2
@@ -127,7 +128,9 @@ def metric_point(data: Mapping[str, Any] | None) -> job_pb2.MetricPoint | None:
     )
 
 
-def job_to_proto(job: Job) -> job_pb2.Job:
+def job_to_proto(job: Job, cost: Decimal | None = None) -> job_pb2.Job:
+    """`cost`: what the rated ledger has billed the job so far (billing's figure; the caller
+    reads it for a whole page at once)."""
     return job_pb2.Job(
         name=job.resource_name,
         uid=str(job.uid),
@@ -148,6 +151,7 @@ def job_to_proto(job: Job) -> job_pb2.Job:
             allocated_seconds=job.allocated_seconds,
             device_seconds=job.device_seconds,
             wall_seconds=job.wall_seconds,
+            cost_usd=str(cost) if cost is not None else "",
         ),
         latest_metrics=metric_point(job.latest_metrics),
         creator=job.creator_label,

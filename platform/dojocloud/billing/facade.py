@@ -34,6 +34,7 @@ from dojocloud.billing.prices import (
 )
 from dojocloud.billing.services import (
     UsageTotals,
+    job_costs,
     job_usage,
     organization_usage,
     record_segment_usage,
@@ -59,6 +60,7 @@ __all__ = [
     "current_prices",
     "finalize_due",
     "get_invoice",
+    "job_costs",
     "job_usage",
     "known_pools",
     "lines_of",

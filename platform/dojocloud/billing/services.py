@@ -15,6 +15,7 @@ already final, to the next month still open (a late row never changes a final in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ from dojocloud.billing.models import (
     RateKind,
     UsageRecord,
 )
-from dojocloud.billing.money import amount_micros, micros
+from dojocloud.billing.money import amount_micros, from_micros, micros
 from dojocloud.billing.periods import month_of, next_month
 from dojocloud.billing.prices import price_at
 from dojocloud.common import metrics
@@ -171,6 +172,17 @@ def _totals(query: object) -> UsageTotals:
 
 def job_usage(job_id: str) -> UsageTotals:
     return _totals(UsageRecord.objects.filter(job_id=job_id))
+
+
+def job_costs(job_ids: Iterable[str]) -> dict[str, Decimal]:
+    """job id -> what its ledger rows have billed so far (USD, micro-dollar exact), in one
+    query for a page of jobs; a job with no rows is absent."""
+    rows = (
+        UsageRecord.objects.filter(job_id__in=list(job_ids))
+        .values("job_id")
+        .annotate(micros=Sum("amount_micros"))
+    )
+    return {row["job_id"]: from_micros(row["micros"] or 0) for row in rows}
 
 
 def organization_usage(

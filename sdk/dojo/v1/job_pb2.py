@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11\x64ojo/v1/job.proto\x12\x07\x64ojo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x07JobSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.dojo.v1.ModelSpec\x12%\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x14.dojo.v1.DatasetSpec\x12\'\n\x08training\x18\x04 \x01(\x0b\x32\x15.dojo.v1.TrainingSpec\x12(\n\tresources\x18\x05 \x01(\x0b\x32\x15.dojo.v1.ResourceSpec\x12#\n\x06limits\x18\x06 \x01(\x0b\x32\x13.dojo.v1.LimitsSpec\x12\x16\n\x0epriority_class\x18\x07 \x01(\t\"\x80\x01\n\tModelSpec\x12\x14\n\x0c\x61rchitecture\x18\x01 \x01(\t\x12.\n\x06params\x18\x02 \x03(\x0b\x32\x1e.dojo.v1.ModelSpec.ParamsEntry\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"&\n\x0b\x44\x61tasetSpec\x12\x0c\n\x04name\x18\x01 \x01(\tJ\x04\x08\x02\x10\x03R\x03uri\"\x99\x01\n\x0cTrainingSpec\x12\r\n\x05steps\x18\x01 \x01(\x03\x12\x12\n\nbatch_size\x18\x02 \x01(\x03\x12\x11\n\toptimizer\x18\x03 \x01(\t\x12\x15\n\rlearning_rate\x18\x04 \x01(\x01\x12\x11\n\tprecision\x18\x05 \x01(\t\x12\x1b\n\x13\x63heckpoint_interval\x18\x06 \x01(\x03\x12\x0c\n\x04seed\x18\x07 \x01(\x03\"3\n\x0cResourceSpec\x12\x14\n\x0c\x61\x63\x63\x65lerators\x18\x01 \x03(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\")\n\nLimitsSpec\x12\x1b\n\x13max_runtime_seconds\x18\x01 \x01(\x03\"?\n\tPlacement\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65lerator\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x03 \x03(\t\"P\n\x05Usage\x12\x19\n\x11\x61llocated_seconds\x18\x01 \x01(\x01\x12\x16\n\x0e\x64\x65vice_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cwall_seconds\x18\x03 \x01(\x01\"\xe3\x03\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x1e\n\x04spec\x18\x03 \x01(\x0b\x32\x10.dojo.v1.JobSpec\x12 \n\x05state\x18\x04 \x01(\x0e\x32\x11.dojo.v1.JobState\x12\x14\n\x0cstate_reason\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\t \x01(\x05\x12\x14\n\x0c\x63urrent_step\x18\n \x01(\x03\x12%\n\tplacement\x18\x0b \x01(\x0b\x32\x12.dojo.v1.Placement\x12\x16\n\x0epending_reason\x18\x0c \x01(\t\x12\x16\n\x0equeue_position\x18\r \x01(\x05\x12\x1d\n\x05usage\x18\x0e \x01(\x0b\x32\x0e.dojo.v1.Usage\x12,\n\x0elatest_metrics\x18\x0f \x01(\x0b\x32\x14.dojo.v1.MetricPoint\x12\x0f\n\x07\x63reator\x18\x10 \x01(\t\"\xaa\x01\n\x0bMetricPoint\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x0c\n\x04loss\x18\x02 \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x03 \x01(\x01\x12\x1a\n\x12samples_per_second\x18\x04 \x01(\x01\x12\x16\n\x0e\x64\x65vice_seconds\x18\x05 \x01(\x01\x12\x14\n\x0cwall_seconds\x18\x06 \x01(\x01\x12#\n\x1bmodelled_samples_per_second\x18\x07 \x01(\x01\"i\n\x0bStateChange\x12%\n\nfrom_state\x18\x01 \x01(\x0e\x32\x11.dojo.v1.JobState\x12#\n\x08to_state\x18\x02 \x01(\x0e\x32\x11.dojo.v1.JobState\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xab\x01\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03job\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0cstate_change\x18\x04 \x01(\x0b\x32\x14.dojo.v1.StateChangeH\x00\x12&\n\x06metric\x18\x05 \x01(\x0b\x32\x14.dojo.v1.MetricPointH\x00\x42\x06\n\x04kind\"Z\n\x10\x43reateJobRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\"\n\x08job_spec\x18\x02 \x01(\x0b\x32\x10.dojo.v1.JobSpec\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"X\n\x0fListJobsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"G\n\x10ListJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.dojo.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"0\n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"7\n\x0fWatchJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x03\"8\n\x12\x45stimateJobRequest\x12\"\n\x08job_spec\x18\x01 \x01(\x0b\x32\x10.dojo.v1.JobSpec\"\xdc\x01\n\x0e\x45stimateOption\x12\x13\n\x0b\x61\x63\x63\x65lerator\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x14\n\x0cstep_seconds\x18\x03 \x01(\x01\x12\x15\n\rtotal_seconds\x18\x04 \x01(\x01\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x10\n\x08\x63heapest\x18\x06 \x01(\x08\x12\x0f\n\x07\x66\x61stest\x18\x07 \x01(\x08\x12\x19\n\x11peak_memory_bytes\x18\x08 \x01(\x03\x12\x1b\n\x13\x64\x65vice_memory_bytes\x18\t \x01(\x03\x12\x0c\n\x04\x66its\x18\n \x01(\x08\"?\n\x13\x45stimateJobResponse\x12(\n\x07options\x18\x01 \x03(\x0b\x32\x17.dojo.v1.EstimateOption*\x86\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\r\n\tSCHEDULED\x10\x02\x12\x0b\n\x07RUNNING\x10\x03\x12\r\n\tSUCCEEDED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\r\n\tCANCELLED\x10\x06\x12\r\n\tPREEMPTED\x10\x07\x32\xee\x02\n\nJobService\x12\x34\n\tCreateJob\x12\x19.dojo.v1.CreateJobRequest\x1a\x0c.dojo.v1.Job\x12.\n\x06GetJob\x12\x16.dojo.v1.GetJobRequest\x1a\x0c.dojo.v1.Job\x12?\n\x08ListJobs\x12\x18.dojo.v1.ListJobsRequest\x1a\x19.dojo.v1.ListJobsResponse\x12\x34\n\tCancelJob\x12\x19.dojo.v1.CancelJobRequest\x1a\x0c.dojo.v1.Job\x12\x39\n\x08WatchJob\x12\x18.dojo.v1.WatchJobRequest\x1a\x11.dojo.v1.JobEvent0\x01\x12H\n\x0b\x45stimateJob\x12\x1b.dojo.v1.EstimateJobRequest\x1a\x1c.dojo.v1.EstimateJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11\x64ojo/v1/job.proto\x12\x07\x64ojo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x07JobSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.dojo.v1.ModelSpec\x12%\n\x07\x64\x61taset\x18\x03 \x01(\x0b\x32\x14.dojo.v1.DatasetSpec\x12\'\n\x08training\x18\x04 \x01(\x0b\x32\x15.dojo.v1.TrainingSpec\x12(\n\tresources\x18\x05 \x01(\x0b\x32\x15.dojo.v1.ResourceSpec\x12#\n\x06limits\x18\x06 \x01(\x0b\x32\x13.dojo.v1.LimitsSpec\x12\x16\n\x0epriority_class\x18\x07 \x01(\t\"\x80\x01\n\tModelSpec\x12\x14\n\x0c\x61rchitecture\x18\x01 \x01(\t\x12.\n\x06params\x18\x02 \x03(\x0b\x32\x1e.dojo.v1.ModelSpec.ParamsEntry\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"&\n\x0b\x44\x61tasetSpec\x12\x0c\n\x04name\x18\x01 \x01(\tJ\x04\x08\x02\x10\x03R\x03uri\"\x99\x01\n\x0cTrainingSpec\x12\r\n\x05steps\x18\x01 \x01(\x03\x12\x12\n\nbatch_size\x18\x02 \x01(\x03\x12\x11\n\toptimizer\x18\x03 \x01(\t\x12\x15\n\rlearning_rate\x18\x04 \x01(\x01\x12\x11\n\tprecision\x18\x05 \x01(\t\x12\x1b\n\x13\x63heckpoint_interval\x18\x06 \x01(\x03\x12\x0c\n\x04seed\x18\x07 \x01(\x03\"3\n\x0cResourceSpec\x12\x14\n\x0c\x61\x63\x63\x65lerators\x18\x01 \x03(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\")\n\nLimitsSpec\x12\x1b\n\x13max_runtime_seconds\x18\x01 \x01(\x03\"?\n\tPlacement\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63\x63\x65lerator\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x03 \x03(\t\"b\n\x05Usage\x12\x19\n\x11\x61llocated_seconds\x18\x01 \x01(\x01\x12\x16\n\x0e\x64\x65vice_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cwall_seconds\x18\x03 \x01(\x01\x12\x10\n\x08\x63ost_usd\x18\x04 \x01(\t\"\xe3\x03\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x1e\n\x04spec\x18\x03 \x01(\x0b\x32\x10.dojo.v1.JobSpec\x12 \n\x05state\x18\x04 \x01(\x0e\x32\x11.dojo.v1.JobState\x12\x14\n\x0cstate_reason\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\t \x01(\x05\x12\x14\n\x0c\x63urrent_step\x18\n \x01(\x03\x12%\n\tplacement\x18\x0b \x01(\x0b\x32\x12.dojo.v1.Placement\x12\x16\n\x0epending_reason\x18\x0c \x01(\t\x12\x16\n\x0equeue_position\x18\r \x01(\x05\x12\x1d\n\x05usage\x18\x0e \x01(\x0b\x32\x0e.dojo.v1.Usage\x12,\n\x0elatest_metrics\x18\x0f \x01(\x0b\x32\x14.dojo.v1.MetricPoint\x12\x0f\n\x07\x63reator\x18\x10 \x01(\t\"\xaa\x01\n\x0bMetricPoint\x12\x0c\n\x04step\x18\x01 \x01(\x03\x12\x0c\n\x04loss\x18\x02 \x01(\x01\x12\x10\n\x08\x61\x63\x63uracy\x18\x03 \x01(\x01\x12\x1a\n\x12samples_per_second\x18\x04 \x01(\x01\x12\x16\n\x0e\x64\x65vice_seconds\x18\x05 \x01(\x01\x12\x14\n\x0cwall_seconds\x18\x06 \x01(\x01\x12#\n\x1bmodelled_samples_per_second\x18\x07 \x01(\x01\"i\n\x0bStateChange\x12%\n\nfrom_state\x18\x01 \x01(\x0e\x32\x11.dojo.v1.JobState\x12#\n\x08to_state\x18\x02 \x01(\x0e\x32\x11.dojo.v1.JobState\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xab\x01\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0b\n\x03job\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x0cstate_change\x18\x04 \x01(\x0b\x32\x14.dojo.v1.StateChangeH\x00\x12&\n\x06metric\x18\x05 \x01(\x0b\x32\x14.dojo.v1.MetricPointH\x00\x42\x06\n\x04kind\"Z\n\x10\x43reateJobRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\"\n\x08job_spec\x18\x02 \x01(\x0b\x32\x10.dojo.v1.JobSpec\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"X\n\x0fListJobsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"G\n\x10ListJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.dojo.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"0\n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"7\n\x0fWatchJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_event_id\x18\x02 \x01(\x03\"8\n\x12\x45stimateJobRequest\x12\"\n\x08job_spec\x18\x01 \x01(\x0b\x32\x10.dojo.v1.JobSpec\"\xdc\x01\n\x0e\x45stimateOption\x12\x13\n\x0b\x61\x63\x63\x65lerator\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x14\n\x0cstep_seconds\x18\x03 \x01(\x01\x12\x15\n\rtotal_seconds\x18\x04 \x01(\x01\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x10\n\x08\x63heapest\x18\x06 \x01(\x08\x12\x0f\n\x07\x66\x61stest\x18\x07 \x01(\x08\x12\x19\n\x11peak_memory_bytes\x18\x08 \x01(\x03\x12\x1b\n\x13\x64\x65vice_memory_bytes\x18\t \x01(\x03\x12\x0c\n\x04\x66its\x18\n \x01(\x08\"?\n\x13\x45stimateJobResponse\x12(\n\x07options\x18\x01 \x03(\x0b\x32\x17.dojo.v1.EstimateOption*\x86\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\n\n\x06QUEUED\x10\x01\x12\r\n\tSCHEDULED\x10\x02\x12\x0b\n\x07RUNNING\x10\x03\x12\r\n\tSUCCEEDED\x10\x04\x12\n\n\x06\x46\x41ILED\x10\x05\x12\r\n\tCANCELLED\x10\x06\x12\r\n\tPREEMPTED\x10\x07\x32\xee\x02\n\nJobService\x12\x34\n\tCreateJob\x12\x19.dojo.v1.CreateJobRequest\x1a\x0c.dojo.v1.Job\x12.\n\x06GetJob\x12\x16.dojo.v1.GetJobRequest\x1a\x0c.dojo.v1.Job\x12?\n\x08ListJobs\x12\x18.dojo.v1.ListJobsRequest\x1a\x19.dojo.v1.ListJobsResponse\x12\x34\n\tCancelJob\x12\x19.dojo.v1.CancelJobRequest\x1a\x0c.dojo.v1.Job\x12\x39\n\x08WatchJob\x12\x18.dojo.v1.WatchJobRequest\x1a\x11.dojo.v1.JobEvent0\x01\x12H\n\x0b\x45stimateJob\x12\x1b.dojo.v1.EstimateJobRequest\x1a\x1c.dojo.v1.EstimateJobResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELSPEC_PARAMSENTRY']._loaded_options = None
   _globals['_MODELSPEC_PARAMSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATE']._serialized_start=2557
-  _globals['_JOBSTATE']._serialized_end=2691
+  _globals['_JOBSTATE']._serialized_start=2575
+  _globals['_JOBSTATE']._serialized_end=2709
   _globals['_JOBSPEC']._serialized_start=64
   _globals['_JOBSPEC']._serialized_end=305
   _globals['_MODELSPEC']._serialized_start=308
@@ -53,33 +53,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLACEMENT']._serialized_start=730
   _globals['_PLACEMENT']._serialized_end=793
   _globals['_USAGE']._serialized_start=795
-  _globals['_USAGE']._serialized_end=875
-  _globals['_JOB']._serialized_start=878
-  _globals['_JOB']._serialized_end=1361
-  _globals['_METRICPOINT']._serialized_start=1364
-  _globals['_METRICPOINT']._serialized_end=1534
-  _globals['_STATECHANGE']._serialized_start=1536
-  _globals['_STATECHANGE']._serialized_end=1641
-  _globals['_JOBEVENT']._serialized_start=1644
-  _globals['_JOBEVENT']._serialized_end=1815
-  _globals['_CREATEJOBREQUEST']._serialized_start=1817
-  _globals['_CREATEJOBREQUEST']._serialized_end=1907
-  _globals['_GETJOBREQUEST']._serialized_start=1909
-  _globals['_GETJOBREQUEST']._serialized_end=1938
-  _globals['_LISTJOBSREQUEST']._serialized_start=1940
-  _globals['_LISTJOBSREQUEST']._serialized_end=2028
-  _globals['_LISTJOBSRESPONSE']._serialized_start=2030
-  _globals['_LISTJOBSRESPONSE']._serialized_end=2101
-  _globals['_CANCELJOBREQUEST']._serialized_start=2103
-  _globals['_CANCELJOBREQUEST']._serialized_end=2151
-  _globals['_WATCHJOBREQUEST']._serialized_start=2153
-  _globals['_WATCHJOBREQUEST']._serialized_end=2208
-  _globals['_ESTIMATEJOBREQUEST']._serialized_start=2210
-  _globals['_ESTIMATEJOBREQUEST']._serialized_end=2266
-  _globals['_ESTIMATEOPTION']._serialized_start=2269
-  _globals['_ESTIMATEOPTION']._serialized_end=2489
-  _globals['_ESTIMATEJOBRESPONSE']._serialized_start=2491
-  _globals['_ESTIMATEJOBRESPONSE']._serialized_end=2554
-  _globals['_JOBSERVICE']._serialized_start=2694
-  _globals['_JOBSERVICE']._serialized_end=3060
+  _globals['_USAGE']._serialized_end=893
+  _globals['_JOB']._serialized_start=896
+  _globals['_JOB']._serialized_end=1379
+  _globals['_METRICPOINT']._serialized_start=1382
+  _globals['_METRICPOINT']._serialized_end=1552
+  _globals['_STATECHANGE']._serialized_start=1554
+  _globals['_STATECHANGE']._serialized_end=1659
+  _globals['_JOBEVENT']._serialized_start=1662
+  _globals['_JOBEVENT']._serialized_end=1833
+  _globals['_CREATEJOBREQUEST']._serialized_start=1835
+  _globals['_CREATEJOBREQUEST']._serialized_end=1925
+  _globals['_GETJOBREQUEST']._serialized_start=1927
+  _globals['_GETJOBREQUEST']._serialized_end=1956
+  _globals['_LISTJOBSREQUEST']._serialized_start=1958
+  _globals['_LISTJOBSREQUEST']._serialized_end=2046
+  _globals['_LISTJOBSRESPONSE']._serialized_start=2048
+  _globals['_LISTJOBSRESPONSE']._serialized_end=2119
+  _globals['_CANCELJOBREQUEST']._serialized_start=2121
+  _globals['_CANCELJOBREQUEST']._serialized_end=2169
+  _globals['_WATCHJOBREQUEST']._serialized_start=2171
+  _globals['_WATCHJOBREQUEST']._serialized_end=2226
+  _globals['_ESTIMATEJOBREQUEST']._serialized_start=2228
+  _globals['_ESTIMATEJOBREQUEST']._serialized_end=2284
+  _globals['_ESTIMATEOPTION']._serialized_start=2287
+  _globals['_ESTIMATEOPTION']._serialized_end=2507
+  _globals['_ESTIMATEJOBRESPONSE']._serialized_start=2509
+  _globals['_ESTIMATEJOBRESPONSE']._serialized_end=2572
+  _globals['_JOBSERVICE']._serialized_start=2712
+  _globals['_JOBSERVICE']._serialized_end=3078
 # @@protoc_insertion_point(module_scope)

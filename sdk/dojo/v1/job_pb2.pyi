@@ -111,14 +111,16 @@ class Placement(_message.Message):
     def __init__(self, pool: _Optional[str] = ..., accelerator: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("allocated_seconds", "device_seconds", "wall_seconds")
+    __slots__ = ("allocated_seconds", "device_seconds", "wall_seconds", "cost_usd")
     ALLOCATED_SECONDS_FIELD_NUMBER: _ClassVar[int]
     DEVICE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
     allocated_seconds: float
     device_seconds: float
     wall_seconds: float
-    def __init__(self, allocated_seconds: _Optional[float] = ..., device_seconds: _Optional[float] = ..., wall_seconds: _Optional[float] = ...) -> None: ...
+    cost_usd: str
+    def __init__(self, allocated_seconds: _Optional[float] = ..., device_seconds: _Optional[float] = ..., wall_seconds: _Optional[float] = ..., cost_usd: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("name", "uid", "spec", "state", "state_reason", "create_time", "start_time", "end_time", "attempt", "current_step", "placement", "pending_reason", "queue_position", "usage", "latest_metrics", "creator")

@@ -218,3 +218,18 @@ def test_request_metrics_by_method_and_code(acme: Client) -> None:
         )
         or 0
     ) >= 1
+
+
+def test_jobs_carry_what_the_ledger_billed_so_far(acme: Client) -> None:
+    from dojocloud.billing.facade import UsageRecord, record_segment_usage
+    from tests.unit.platform.test_platform_billing import usage
+
+    billed, idle = acme.create_job(spec()), acme.create_job(spec())
+    job_id = billed.name.rsplit("/", 1)[-1]
+    for segment in (0, 1):
+        assert record_segment_usage(*usage(job_id, segment))
+    amount = sum(r.amount for r in UsageRecord.objects.filter(job_id=job_id))
+    assert amount > 0
+    assert acme.get_job(billed.name).usage.cost_usd == str(amount)
+    listed = {j.name: j.usage.cost_usd for j in acme.list_jobs()}
+    assert listed == {billed.name: str(amount), idle.name: ""}  # no row yet: no figure

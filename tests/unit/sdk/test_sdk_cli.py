@@ -156,3 +156,23 @@ def test_missing_key_and_unknown_job(
 def test_bad_timeout_is_bad_input(env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--timeout", "-3", "jobs", "list")
     assert code == cli.EXIT_BAD_INPUT and "timeout" in err
+
+
+@pytest.mark.parametrize(
+    ("cost_usd", "shown"),
+    [
+        ("", "-"),
+        ("0", "$0"),
+        ("0.000153", "$0.000153"),
+        ("0.05125", "$0.0512"),
+        ("12.345", "$12.34"),
+    ],
+)
+def test_job_list_shows_the_cost_so_far_as_decimal_money(cost_usd: str, shown: str) -> None:
+    from dojo import render
+
+    job = job_pb2.Job(name="organizations/acme/jobs/abc123", usage=job_pb2.Usage(cost_usd=cost_usd))
+    job.spec.name = "digits-mlp"
+    header, row = render.job_list([job]).splitlines()
+    assert header.split()[-1] == "COST" and row.split()[-1] == shown
+    assert ("cost:" in render.job(job)) == bool(cost_usd)
