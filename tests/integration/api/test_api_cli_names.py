@@ -65,7 +65,7 @@ def test_jobs_by_name_short_id_and_resource_name(
     # The list shows names, not only random ids, with what the job runs on and its progress.
     code, out, _ = run(capsys, "jobs", "list")
     header, row = out.splitlines()[:2]
-    assert header.split() == ["NAME", "ID", "STATE", "ACCELERATORS", "PROGRESS", "AGE", "USAGE"]
+    assert header.split() == ["NAME", "ID", "STATE", "ACCELERATORS", "PROGRESS", "AGE", "COST"]
     assert row.split()[:7] == ["solo", job_id, "QUEUED", "1", "x", "dojo-tile", "0/300"]
     code, out, _ = run(capsys, "jobs", "cancel", "solo", "--reason", "by name")
     assert code == cli.EXIT_OK and "CANCELLED (by name)" in out
