@@ -221,9 +221,10 @@ def test_request_metrics_by_method_and_code(acme: Client) -> None:
 
 
 def test_jobs_carry_what_the_ledger_billed_so_far(acme: Client) -> None:
-    from dojocloud.billing.facade import UsageRecord, record_segment_usage
+    from dojocloud.billing.facade import UsageRecord, record_segment_usage, seed_prices
     from tests.unit.platform.test_platform_billing import usage
 
+    seed_prices()  # a transactional test's flush took the migration's seed with it
     billed, idle = acme.create_job(spec()), acme.create_job(spec())
     job_id = billed.name.rsplit("/", 1)[-1]
     for segment in (0, 1):
