@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 from dojo.config import ClientConfig, ConfigError
 from dojo.datasets import DatasetMethods
 from dojo.errors import DojoError, from_rpc_error
+from dojo.retrying import RETRY_ATTEMPTS, Budget, retry_delay
 from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
 
 T = TypeVar("T")
@@ -35,11 +36,9 @@ M = TypeVar("M", bound=Message)
 Q = TypeVar("Q", bound=Message)
 Q_contra = TypeVar("Q_contra", bound=Message, contravariant=True)
 
-RETRY_ATTEMPTS = 5
-RETRY_BASE_DELAY = 0.2  # seconds; doubles per attempt
-RETRY_MAX_DELAY = 2.0
 WATCH_STREAM_TIMEOUT = 300.0  # deadline of one WatchJob connection; the watch reconnects
 WATCH_MAX_RECONNECTS = 5  # consecutive UNAVAILABLE reconnects without a new event
+WATCH_BUSY_PATIENCE = 600.0  # seconds a watch waits, without a new event, on a busy server
 
 FINAL_STATES = frozenset({job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED})
 
@@ -130,18 +129,18 @@ class ServiceClient:
             raise self._error(exc) from None
 
     def _retrying(self, call: Callable[[], T]) -> T:
-        """Runs an idempotent call, retrying UNAVAILABLE with exponential backoff (but not a
-        failed TLS handshake: a certificate does not start verifying on a retry)."""
+        """Runs an idempotent call, trying it again while the answer says waiting helps and
+        the config's retry budget lasts (see dojo.retrying)."""
+        budget = Budget(self.config.retry_wait)
         for attempt in range(RETRY_ATTEMPTS):
             try:
                 return call()
             except grpc.RpcError as exc:
-                unavailable = isinstance(exc, grpc.Call) and (
-                    exc.code() == grpc.StatusCode.UNAVAILABLE
-                )
-                if not unavailable or attempt == RETRY_ATTEMPTS - 1 or _tls_failure(_details(exc)):
+                delay = retry_delay(exc, attempt, tls_failure=_tls_failure(_details(exc)))
+                if delay is None or attempt == RETRY_ATTEMPTS - 1 or not budget.allows(delay):
                     raise self._error(exc) from None
-                time.sleep(_backoff(attempt))
+                budget.spend(delay)
+                time.sleep(delay)
         raise AssertionError("unreachable")
 
     def _error(self, exc: grpc.RpcError) -> DojoError:
@@ -303,15 +302,23 @@ class Client(DatasetMethods, ServiceClient):
                 return
 
     def watch_job(
-        self, name: str, *, after_event_id: int = 0, stream_timeout: float = WATCH_STREAM_TIMEOUT
+        self,
+        name: str,
+        *,
+        after_event_id: int = 0,
+        stream_timeout: float = WATCH_STREAM_TIMEOUT,
+        busy_patience: float = WATCH_BUSY_PATIENCE,
     ) -> Iterator[job_pb2.JobEvent]:
         """State changes and metrics of a job, until it is final.
 
         Each connection has a deadline of `stream_timeout`; when it passes, or the
         connection drops, the watch reconnects and resumes after the last event delivered.
+        A server that turns the stream away with RetryInfo (its stream cap is full) is asked
+        again after its delay, for up to `busy_patience` seconds without a new event.
         """
         last_id = after_event_id
         failures = 0
+        busy = Budget(busy_patience)
         while True:
             call = self._stub.WatchJob(
                 job_pb2.WatchJobRequest(name=name, after_event_id=last_id),
@@ -321,20 +328,25 @@ class Client(DatasetMethods, ServiceClient):
             try:
                 for event in call:
                     last_id, failures = max(last_id, event.id), 0
+                    busy = Budget(busy_patience)
                     yield event
                 return
             except grpc.RpcError as exc:
                 code = exc.code() if isinstance(exc, grpc.Call) else None
                 if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                     continue  # the server is alive; just a quiet job
-                failures += 1
-                if (
-                    code != grpc.StatusCode.UNAVAILABLE
-                    or failures > WATCH_MAX_RECONNECTS
-                    or _tls_failure(_details(exc))
-                ):
+                delay = retry_delay(exc, failures, tls_failure=_tls_failure(_details(exc)))
+                if code == grpc.StatusCode.UNAVAILABLE:
+                    failures += 1
+                    if failures > WATCH_MAX_RECONNECTS:
+                        delay = None
+                elif delay is not None and busy.allows(delay):
+                    busy.spend(delay)  # a busy server's own delay: not a failure
+                else:
+                    delay = None
+                if delay is None:
                     raise self._error(exc) from None
-                time.sleep(_backoff(failures - 1))
+                time.sleep(delay)
             finally:
                 call.cancel()  # no-op when finished; frees the stream if the caller stops
 
@@ -431,10 +443,6 @@ def _transport_hint(config: ClientConfig, details: str) -> str:
     if not config.tls and "Socket closed" in details:
         return "if the server requires TLS, set DOJO_TLS=1 (--tls) or DOJO_TLS_CA (--tls-ca)"
     return ""
-
-
-def _backoff(attempt: int) -> float:
-    return min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * (2.0**attempt))
 
 
 def is_final(job: job_pb2.Job) -> bool:

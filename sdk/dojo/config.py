@@ -3,6 +3,8 @@
     DOJO_SERVER     host:port of the API; a grpcs:// or https:// prefix turns on TLS
     DOJO_API_KEY    the API key
     DOJO_TIMEOUT    seconds, the deadline of each unary call
+    DOJO_RETRY_WAIT seconds a call may spend in all waiting to try again (default 30; 0: never
+                    wait: a busy or unreachable server's answer is raised at once)
     DOJO_TLS        1: TLS, verified against the system's root certificates
     DOJO_TLS_CA     a PEM CA bundle to verify the server against instead (implies TLS)
     DOJO_INSECURE   1: allow sending the API key without TLS to a host that is not loopback
@@ -22,6 +24,7 @@ from dojo.errors import DojoError
 
 DEFAULT_SERVER = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRY_WAIT = 30.0
 
 _TLS_SCHEMES = ("grpcs://", "https://")
 _PLAIN_SCHEMES = ("grpc://", "http://")
@@ -41,6 +44,7 @@ class ClientConfig:
     tls: bool = False  # TLS with the system roots (or tls_ca)
     tls_ca: str = ""  # PEM CA bundle to verify the server; implies TLS
     insecure: bool = False  # allow the API key in plain text to a remote host
+    retry_wait: float = DEFAULT_RETRY_WAIT  # seconds a call may wait in all to try again
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ClientConfig:
@@ -53,6 +57,9 @@ class ClientConfig:
             "tls": _flag("DOJO_TLS", env.get("DOJO_TLS", "")),
             "tls_ca": env.get("DOJO_TLS_CA", "").strip(),
             "insecure": _flag("DOJO_INSECURE", env.get("DOJO_INSECURE", "")),
+            "retry_wait": _seconds(
+                "DOJO_RETRY_WAIT", env.get("DOJO_RETRY_WAIT", ""), DEFAULT_RETRY_WAIT, zero=True
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -60,6 +67,8 @@ class ClientConfig:
     def __post_init__(self) -> None:
         if self.timeout <= 0:
             raise ConfigError(f"timeout must be positive, got {self.timeout}")
+        if self.retry_wait < 0:
+            raise ConfigError(f"retry_wait must be zero or more, got {self.retry_wait}")
         server = self.server.strip()
         tls_ca = os.fspath(self.tls_ca).strip()
         tls = bool(self.tls) or bool(tls_ca)
@@ -142,12 +151,16 @@ def _flag(name: str, raw: str) -> bool:
 
 
 def _timeout(raw: str) -> float:
+    return _seconds("DOJO_TIMEOUT", raw, DEFAULT_TIMEOUT)
+
+
+def _seconds(name: str, raw: str, default: float, *, zero: bool = False) -> float:
     if not raw.strip():
-        return DEFAULT_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"DOJO_TIMEOUT must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"DOJO_TIMEOUT must be positive, got {raw!r}")
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0 or (value == 0 and not zero):
+        raise ConfigError(f"{name} must be {'zero or more' if zero else 'positive'}, got {raw!r}")
     return value

@@ -197,7 +197,7 @@ def test_nothing_listening_is_one_clean_line(
 ) -> None:
     import dojo.client
 
-    monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
+    monkeypatch.setattr(dojo.retrying, "RETRY_BASE_DELAY", 0.001)
     server = f"127.0.0.1:{free_port()}"
     code, _, err = run(capsys, "--server", server, "jobs", "list")
     assert code == cli.EXIT_API_ERROR

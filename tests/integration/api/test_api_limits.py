@@ -50,7 +50,9 @@ def dial(limited: None, transactional_db: None) -> Iterator[Callable[[str, str],
     clients: list[Client] = []
 
     def make(host: str, api_key: str) -> Client:
-        client = Client(ClientConfig(server=f"{host}:{port}", api_key=api_key, timeout=20))
+        # retry_wait=0: these tests read the server's own answers, not a patient client's
+        config = ClientConfig(server=f"{host}:{port}", api_key=api_key, timeout=20, retry_wait=0)
+        client = Client(config)
         clients.append(client)
         return client
 

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 import dojo.client
+import dojo.retrying
 from dojo import errors
 from dojo.client import Client
 from dojo.config import ClientConfig
@@ -43,7 +44,7 @@ def tls_server(transactional_db: None, pki: PKI) -> Iterator[tuple[grpc.Server, 
 
 @pytest.fixture
 def no_retry_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
+    monkeypatch.setattr(dojo.retrying, "RETRY_BASE_DELAY", 0.001)
 
 
 def tls_channel(address: str, ca: Path) -> grpc.Channel:

@@ -24,6 +24,12 @@ from tests.support.grpc_server import serving_fake
 API_KEY = "dojo_test_key"
 
 
+def _retry_info(seconds: float) -> error_details_pb2.RetryInfo:
+    info = error_details_pb2.RetryInfo()
+    info.retry_delay.FromNanoseconds(int(seconds * 1e9))
+    return info
+
+
 def abort(context: grpc.ServicerContext, code: int, message: str, *details: object) -> None:
     packed = []
     for d in details:
@@ -42,6 +48,8 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
         self.events: dict[str, list[job_pb2.JobEvent]] = {}
         self.calls: list[str] = []
         self.unavailable_next = 0  # fail this many coming calls with UNAVAILABLE
+        self.busy_next = 0  # turn away this many coming calls with RESOURCE_EXHAUSTED ...
+        self.busy_retry_after: float | None = 0.05  # ... and this RetryInfo (None: none)
         self.cut_watch_after: int | None = None  # first WatchJob drops after N events
         self.watch_requests: list[job_pb2.WatchJobRequest] = []
         self.finish_on_create: int | None = None  # give each new job a finished history
@@ -53,6 +61,12 @@ class FakeJobService(job_pb2_grpc.JobServiceServicer):
             if self.unavailable_next > 0:
                 self.unavailable_next -= 1
                 context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
+            busy = self.busy_next > 0
+            self.busy_next -= busy
+        if busy:
+            after = self.busy_retry_after
+            details = [] if after is None else [_retry_info(after)]
+            abort(context, code_pb2.RESOURCE_EXHAUSTED, "too many streams", *details)
         md = dict(context.invocation_metadata())
         if md.get("authorization") != f"Bearer {API_KEY}":
             abort(context, code_pb2.UNAUTHENTICATED, "bad API key")

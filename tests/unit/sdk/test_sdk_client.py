@@ -1,22 +1,25 @@
 """The typed client against a fake JobService on a real gRPC server."""
 
+import time
 from typing import Any
 
 import grpc
 import pytest
 
 import dojo.client
+import dojo.retrying
 from dojo import errors
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojo.v1 import audit_pb2, dataset_pb2, job_pb2
+from tests.unit.sdk.conftest import API_KEY
 
 FakeJobService = Any  # the fixture's fake (conftest.py); not importable by name
 
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
+    monkeypatch.setattr(dojo.retrying, "RETRY_BASE_DELAY", 0.001)
 
 
 def spec(**training: object) -> job_pb2.JobSpec:
@@ -195,3 +198,62 @@ def test_every_unary_call_has_a_deadline(fake: tuple[FakeJobService, str]) -> No
     assert len(seen) == 7
     assert all(t is not None and t > 0 for t in seen)
     assert seen[0] == 7
+
+
+def test_a_busy_server_is_asked_again_after_its_retry_info(
+    client: Client, service: FakeJobService
+) -> None:
+    job = client.create_job(spec())
+    service.busy_next = 2  # RESOURCE_EXHAUSTED with RetryInfo 0.05 s, twice
+    started = time.monotonic()
+    assert client.get_job(job.name).name == job.name
+    assert service.calls.count("GetJob") == 3
+    assert time.monotonic() - started >= 0.1  # it waited the server's delay each time
+
+
+def test_resource_exhausted_without_retry_info_is_final(
+    client: Client, service: FakeJobService
+) -> None:
+    job = client.create_job(spec())
+    service.busy_next, service.busy_retry_after = 1, None  # a quota: waiting frees nothing
+    with pytest.raises(errors.ResourceExhaustedError):
+        client.get_job(job.name)
+    assert service.calls.count("GetJob") == 1
+
+
+def test_a_delay_past_the_retry_budget_is_raised_at_once(
+    fake: tuple[FakeJobService, str],
+) -> None:
+    service, address = fake
+    with Client(ClientConfig(server=address, api_key=API_KEY, retry_wait=0.5)) as patient:
+        job = patient.create_job(spec())
+        service.busy_next, service.busy_retry_after = 1, 60.0
+        started = time.monotonic()
+        with pytest.raises(errors.ResourceExhaustedError) as info:
+            patient.get_job(job.name)
+        assert info.value.retry_after == 60.0 and time.monotonic() - started < 5
+    with Client(ClientConfig(server=address, api_key=API_KEY, retry_wait=0)) as hasty:
+        service.busy_next, service.busy_retry_after = 1, 0.05
+        with pytest.raises(errors.ResourceExhaustedError):
+            hasty.get_job(job.name)
+
+
+def test_a_watch_turned_away_by_a_full_stream_cap_waits_and_gets_every_event(
+    client: Client, service: FakeJobService
+) -> None:
+    job = client.create_job(spec())
+    service.finish(service.jobs[job.uid], job_pb2.SUCCEEDED, steps=3)
+    service.busy_next = 3
+    events = list(client.watch_job(job.name))
+    assert [e.id for e in events] == [1, 2, 3, 4, 5]
+    assert service.calls.count("WatchJob") == 4
+
+
+def test_a_watch_gives_up_on_a_server_busy_past_its_patience(
+    client: Client, service: FakeJobService
+) -> None:
+    job = client.create_job(spec())
+    service.busy_next = 100
+    with pytest.raises(errors.ResourceExhaustedError):
+        list(client.watch_job(job.name, busy_patience=0.2))
+    assert 2 <= service.calls.count("WatchJob") <= 5

@@ -19,3 +19,15 @@ def test_defaults_and_overrides() -> None:
 def test_bad_timeout_names_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError, match="DOJO_TIMEOUT"):
         ClientConfig.from_env({"DOJO_TIMEOUT": raw})
+
+
+def test_retry_wait_from_the_environment_zero_allowed() -> None:
+    assert ClientConfig.from_env({}).retry_wait == 30
+    assert ClientConfig.from_env({"DOJO_RETRY_WAIT": "0"}).retry_wait == 0
+    assert ClientConfig.from_env({"DOJO_RETRY_WAIT": "120"}).retry_wait == 120
+
+
+@pytest.mark.parametrize("raw", ["later", "-1"])
+def test_bad_retry_wait_names_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="DOJO_RETRY_WAIT"):
+        ClientConfig.from_env({"DOJO_RETRY_WAIT": raw})

@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 import dojo.client
+import dojo.retrying
 from dojo import cli, errors, render
 from dojo.config import ClientConfig
 from dojo.operator import OperatorClient
@@ -112,7 +113,7 @@ class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
 
 @pytest.fixture
 def fake_ops(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeScheduler, str]]:
-    monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
+    monkeypatch.setattr(dojo.retrying, "RETRY_BASE_DELAY", 0.001)
     service = FakeScheduler()
     with serving_fake(
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server, service

@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 import dojo.client
+import dojo.retrying
 from dojo import cli, errors
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError, is_local
@@ -292,7 +293,7 @@ def test_cli_over_tls(
     monkeypatch.setenv("DOJO_TIMEOUT", "5")
     for name in TLS_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(dojo.client, "RETRY_BASE_DELAY", 0.001)
+    monkeypatch.setattr(dojo.retrying, "RETRY_BASE_DELAY", 0.001)
     assert cli.main(["jobs", "list", "--tls-ca", str(pki.ca)]) == cli.EXIT_OK
     monkeypatch.setenv("DOJO_TLS_CA", str(pki.ca))
     assert cli.main(["jobs", "list"]) == cli.EXIT_OK
