@@ -11,13 +11,16 @@ per device, in the job's precision (dojo_runtime.ops.policy formats):
   with momentum 1 per parameter), plus an FP32 master copy of the weights where the weight
   format is narrower than FP32 (mixed precision: bf16 + Adam is 2 + 2 + 12 = 16 bytes per
   parameter, as in Rajbhandari et al., "ZeRO", 2020);
-- activations: every forward op's output at the per-device batch, ceil(batch / devices),
-  in the activation format: what the backward pass keeps when nothing is recomputed
-  (attention counts as a fused kernel: its output, not the T x T scores).
+- activations: what autograd keeps for the backward pass at the per-device batch,
+  ceil(batch / devices), in the activation format: every tensor a forward op saves (each
+  storage once; attention counts as a fused kernel, which saves q, k, v and its output, not
+  the T x T scores), plus three of the largest of them in flight in a backward op (see
+  dojo_runtime.catalog.footprint).
 
-The peak is the sum: during the backward pass all activations, all gradients and the
-weights and optimizer state are live at once. Not counted: the input batch (integers or
-pixels, small beside the activations), framework workspace and fragmentation.
+The peak is taken as the sum, as if every saved activation, weight, gradient and optimizer
+buffer were live at once in the backward pass (an upper bound on the device's live set). Not
+counted: the input batch (integers or pixels, small beside the activations), framework
+workspace (convolution algorithms, allocator slack) and fragmentation.
 
 Counts come from the catalog's shapes on meta tensors (dojo_runtime.catalog.footprint),
 cached per shape. `fits` asks the cheap question first (the parameters' share, which no

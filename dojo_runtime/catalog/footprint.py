@@ -7,13 +7,18 @@ bounded LRU cache:
   "weight" (linear and convolution kernels, embedding and position tables) and "vector"
   (biases, layer-norm gains and offsets). Building the model on the meta device costs tens
   of milliseconds even at the catalog's largest sizes (4e11 parameters).
-- `activation_bytes_per_sample`: the bytes every forward op writes for one sample, in the
-  activation format, from the step's kernel trace through the real ops
-  (`catalog.step_profile`, whose own cache the estimate then reuses: one trace serves
-  both). Every op's output scales with the batch (no op of the catalog mixes samples), so
-  the trace at any batch B gives B times this, exactly. Tracing walks every layer, up to a
-  second for the deepest models: callers that can refuse a job on its parameters alone do
-  so first.
+- `activation_bytes_per_sample`: what the backward pass needs of one sample, in the
+  activation format: every tensor autograd saves in the forward pass (each storage once,
+  parameters excluded; caught with `torch.autograd.graph.saved_tensors_hooks` on a forward
+  over meta tensors), plus three of the largest of them for the buffers in flight in a
+  backward op (its output gradient, its input gradient and one temporary of the
+  derivative). A tensor no
+  backward needs (a norm's output that only feeds a ReLU, a residual branch after its add)
+  is freed in the forward pass and not counted. The per-sample figure is the difference of
+  batches of 2 and 1, so parts that do not grow with the batch (masks, statistics of
+  parameters) drop out and the figure at any batch B is B times it, exactly. Walking every
+  layer takes up to a second for the deepest models: callers that can refuse a job on its
+  parameters alone do so first.
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from dojo_runtime.catalog.layers import LayerNorm
 from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import PlainTorchNumerics
-from dojo_runtime.catalog.profile import data_info_for
+from dojo_runtime.catalog.profile import data_info_for, sample_batch
 from dojo_runtime.catalog.registry import resolve_params, validate_params
 from dojo_runtime.config import CustomData, TrainConfig
 from dojo_runtime.data import kind_of
+from dojo_runtime.ops import make_policy
 
 CACHE_SIZE = 512  # shapes; an entry is a few integers
 ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, CustomData | None, str]
@@ -66,13 +73,66 @@ def activation_bytes_per_sample(config: TrainConfig) -> int:
     key = shape_key(config)
     hit = ACTIVATIONS.get(key)
     if hit is None:
-        from dojo_runtime.catalog import step_profile  # the package imports this module
-
-        kernels, _ = step_profile(config)
-        written = sum(k.bytes_written for k in kernels if k.phase == "forward")
-        hit = math.ceil(written / max(config.batch_size, 1))
+        width = make_policy(config.precision).fmt("activation").storage_bytes
+        one, two = (_saved_elements(key, batch) for batch in (1, 2))
+        hit = math.ceil((two[0] - one[0] + IN_FLIGHT * (two[1] - one[1])) * width)
         ACTIVATIONS.put(key, hit)
     return hit
+
+
+IN_FLIGHT = 3  # largest-tensor-sized buffers live at once in a backward op: the output
+# gradient, the input gradient and one temporary of the derivative (GELU's, a norm's)
+
+
+class _FusedAttention(torch.autograd.Function):
+    """Attention as a fused kernel keeps it for backward: q, k, v, the output and one
+    log-sum-exp per query row, never the T x T scores (SDPA's math path, which meta tensors
+    take, would save those)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        causal: bool,
+    ) -> torch.Tensor:
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        ctx.save_for_backward(q, k, v, out, q.new_empty(q.shape[:-1]))
+        return out
+
+
+class _FootprintNumerics(PlainTorchNumerics):
+    def attention(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
+    ) -> torch.Tensor:
+        out: torch.Tensor = _FusedAttention.apply(q, k, v, causal)  # type: ignore[no-untyped-call]
+        return out
+
+
+def _saved_elements(key: ShapeKey, batch: int) -> tuple[int, int]:
+    """(elements of every tensor the forward pass and loss save for backward, each storage
+    once and parameters left out; elements of the largest of them) at `batch` samples."""
+    config = _config(key)
+    params = resolve_params(config.architecture, config.model_params)
+    info = data_info_for(config)
+    with torch.device("meta"):
+        model = MODEL_CLASSES[config.architecture](_FootprintNumerics(), params, info)
+    weights = {p.untyped_storage()._cdata for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage._cdata not in weights:
+            saved[storage._cdata] = max(saved.get(storage._cdata, 0), storage.nbytes())
+        return t
+
+    x, y = sample_batch(info, batch, "meta")
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        logits = model(x)
+        F.cross_entropy(logits.flatten(0, -2), y.flatten())
+    sizes = [n // 4 for n in saved.values()]  # meta tensors here are FP32 (or int64 ids)
+    return sum(sizes), max(sizes, default=0)
 
 
 class BoundedCache:

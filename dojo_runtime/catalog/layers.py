@@ -131,7 +131,7 @@ class Positions(_Table):
     """Learned additive position embeddings for a fixed number of tokens."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.weight[: x.shape[-2]]
+        return self.nx.residual(x, self.weight[: x.shape[-2]])
 
 
 class FeedForward(NumericsModule):
@@ -171,8 +171,8 @@ class TransformerBlock(NumericsModule):
         self.mlp = FeedForward(nx, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        x = self.nx.residual(x, self.attn(self.norm1(x)))
+        return self.nx.residual(x, self.mlp(self.norm2(x)))
 
 
 def init_model(model: nn.Module, seed: int) -> None:

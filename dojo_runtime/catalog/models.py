@@ -55,7 +55,7 @@ class ResidualBlock(NumericsModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv1(self.nx.relu(self.norm1(x)))
-        return x + self.conv2(self.nx.relu(self.norm2(h)))
+        return self.nx.residual(x, self.conv2(self.nx.relu(self.norm2(h))))
 
 
 class CNN(NumericsModule):

@@ -283,6 +283,16 @@ class Numerics:
             self._report("elementwise", float(n), 2 * n, n, y)
         return y
 
+    def residual(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The catalog blocks' skip connection: the FP32 sum they always computed (the next
+        kernel's input rounding applies the format, and resumed jobs keep their bits), costed
+        as the elementwise kernel a device runs for it: reads both operands, writes the sum."""
+        y = a + b
+        if self.on_kernel is not None:
+            n = y.numel()
+            self._report("elementwise", float(n), 2 * n, n, y)
+        return y
+
     # --- embedding and loss ------------------------------------------------------------------
     def embedding(self, idx: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         # The whole table is stored in the weight format (one bias); rows are read as is.

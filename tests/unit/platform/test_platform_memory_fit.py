@@ -40,25 +40,25 @@ def test_absurd_model_is_refused_on_its_parameters_with_the_figures() -> None:
 def test_more_devices_would_fit_names_resources_count() -> None:
     v = refusal(model=WIDE, training={**BF16, "batch_size": 256})
     assert v.field == "resources.count"
-    assert "1 x dojo-tile needs 391 GiB per device, has 109 GiB" in v.description
-    assert "4 x dojo-tile hold a batch of 256" in v.description
-    assert "training.batch_size to at most 69" in v.description
-    four = validate_spec(
+    assert "1 x dojo-tile needs 427 GiB per device, has 109 GiB" in v.description
+    assert "5 x dojo-tile hold a batch of 256" in v.description
+    assert "training.batch_size to at most 63" in v.description
+    five = validate_spec(
         make_spec(
             dataset=TEXT,
             model=WIDE,
             training={**BF16, "batch_size": 256},
-            resources={"accelerators": ["dojo-tile"], "count": 4},
+            resources={"accelerators": ["dojo-tile"], "count": 5},
         )
     )
-    assert four.resources.count == 4
+    assert five.resources.count == 5
 
 
 def test_more_than_the_pool_holds_names_the_batch_size() -> None:
     v = refusal(model=WIDE, training={**BF16, "batch_size": 1024})
     assert v.field == "training.batch_size"
-    assert "needs 1,550 GiB per device, has 109 GiB" in v.description
-    assert "at most 69 fits on 1 x dojo-tile (414 on 6, its largest pool)" in v.description
+    assert "needs 1,695 GiB per device, has 109 GiB" in v.description
+    assert "at most 63 fits on 1 x dojo-tile (378 on 6, its largest pool)" in v.description
 
 
 def test_types_that_do_not_fit_are_dropped_keeping_the_order() -> None:
