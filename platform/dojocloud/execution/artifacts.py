@@ -31,8 +31,8 @@ METRIC_COLUMNS = ("step", "loss", "accuracy", "samples_per_second")
 def send_produce(job_id: str, pool: str) -> None:
     try:
         app.send_task(PRODUCE_ARTIFACTS_TASK, args=[job_id], queue=pool, retry=False)
-    except Exception as exc:  # broker down: `manage.py` can rerun it (idempotent)
-        log.warning("artifacts of %s not queued on %s: %s", job_id, pool, exc)
+    except Exception as exc:  # broker down: the job stays without artifacts (logged loudly)
+        log.error("artifacts of %s not queued on %s: %s", job_id, pool, exc)
 
 
 def produce_artifacts(job_id: str) -> list[str]:
