@@ -46,7 +46,6 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 DATA_DIR = env_path("DOJO_DATA_DIR", Path("var"), base=REPO_DIR)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
-CHECKPOINT_DIR = DATA_DIR / "checkpoints"
 # Object storage (dojocloud.common.storage): a folder, or an S3 bucket through boto3.
 STORAGE_URL = env_str("DOJO_STORAGE_URL", "") or (DATA_DIR / "storage").as_uri()
 _storage = urlsplit(STORAGE_URL)
@@ -67,6 +66,8 @@ AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY")
 CACHE_DIR = DATA_DIR / "cache"
 DATASET_MAX_BYTES = env_int("DOJO_DATASET_MAX_BYTES", 2 * 1024**3, minimum=1)
 STORAGE_QUOTA_BYTES = env_int("DOJO_STORAGE_QUOTA_BYTES", 20 * 1024**3, minimum=0)
+# A job's artifacts are kept this many days after they are made (0: kept until deleted).
+ARTIFACT_RETENTION_DAYS = env_int("DOJO_ARTIFACT_RETENTION_DAYS", 30, minimum=0)
 
 CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=REPO_DIR)
 if not CLUSTER_FILE.is_file():
@@ -188,6 +189,7 @@ INSTALLED_APPS = [
     "dojocloud.tenancy",
     "dojocloud.datasets",
     "dojocloud.jobs",
+    "dojocloud.artifacts",
     "dojocloud.billing",
     "dojocloud.execution",
     "dojocloud.scheduling",

@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import cli_audit, cli_billing, cli_datasets, cli_ops, render, specfile
+from dojo import cli_artifacts, cli_audit, cli_billing, cli_datasets, cli_ops, render, specfile
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("name", help=ref)
     estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
     estimate.add_argument("file")
+    cli_artifacts.register(command, ref)
     cli_ops.register(groups, _common, EPILOG)
     cli_audit.register(groups, _common, EPILOG)
     cli_datasets.register(groups, _common, EPILOG)

@@ -25,6 +25,7 @@ from typing import Protocol, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from dojo.artifacts import ArtifactMethods
 from dojo.config import ClientConfig, ConfigError
 from dojo.datasets import DatasetMethods
 from dojo.errors import DojoError, from_rpc_error
@@ -162,7 +163,7 @@ class ServiceClient:
         return err
 
 
-class Client(DatasetMethods, ServiceClient):
+class Client(ArtifactMethods, DatasetMethods, ServiceClient):
     """`with Client.from_env() as client: client.create_job(spec)`; DatasetService's
     methods come from dojo.datasets."""
 

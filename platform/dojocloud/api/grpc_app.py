@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 from django.conf import settings
 
+from dojocloud.api.artifact_service import add_artifact_service
 from dojocloud.api.audit_service import add_audit_service
 from dojocloud.api.billing_service import add_billing_service
 from dojocloud.api.dataset_service import add_dataset_service
@@ -96,6 +97,7 @@ def build_api_server(
         add_scheduler_service(server)
         add_audit_service(server)
         add_billing_service(server)
+        add_artifact_service(server)
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.

@@ -8,7 +8,8 @@ from the standard AWS variables, each also as NAME_FILE, read by settings.py).
 
 Keys are slash-separated, relative, and chosen by the platform, never by a customer:
 `orgs/{org_id}/datasets/{dataset_uuid}/data`, `orgs/{org_id}/uploads/{upload_uuid}/part-…`,
-`jobs/{job_id}/checkpoints/…`. Writes are atomic: a reader sees a whole object or none.
+`orgs/{org_id}/jobs/{job_id}/checkpoints/…`, `orgs/{org_id}/jobs/{job_id}/artifacts/…`.
+Writes are atomic: a reader sees a whole object or none.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 # The task kept its name when it moved from jobs to execution: messages already queued (and
 # workers of the previous release) still match it.
 RUN_SEGMENT_TASK = "dojocloud.jobs.tasks.run_segment"
+PRODUCE_ARTIFACTS_TASK = "dojocloud.execution.produce_artifacts"
 
 
 def new_token() -> str:

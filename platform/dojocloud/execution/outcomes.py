@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from dojocloud.execution import checkpoints
+from dojocloud.execution.artifacts import send_produce
 from dojocloud.execution.dispatch import new_token, send_segment
 from dojocloud.execution.heartbeat import LOST_LEASE
 from dojocloud.jobs.facade import (
@@ -71,7 +72,7 @@ def _end(
     )
     if result is not None and result.checkpoint is not None:
         checkpoints.save_checkpoint(
-            job.id,
+            job,
             step=result.end_step,
             attempt=job.attempt,
             segment=job.segment,
@@ -103,6 +104,8 @@ def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
         with transaction.atomic():
             if result.end_step >= job.total_steps:
                 _end(job, lease, Outcome.SUCCEEDED, f"trained {result.end_step} steps", result)
+                done_pool = job.pool
+                transaction.on_commit(lambda: send_produce(job.id, done_pool))
                 return "succeeded"
             token = new_token()
             _end(job, lease, Outcome.NEXT_SEGMENT, "next segment", result, next_token=token)

@@ -9,7 +9,7 @@ from celery.signals import worker_init
 from django.conf import settings
 
 from dojocloud.common.metrics import serve_metrics
-from dojocloud.execution.dispatch import RUN_SEGMENT_TASK
+from dojocloud.execution.dispatch import PRODUCE_ARTIFACTS_TASK, RUN_SEGMENT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,15 @@ def run_segment(job_id: str, token: str) -> str:
     outcome = run(job_id, token)
     log.info("job %s segment: %s", job_id, outcome)
     return outcome
+
+
+@shared_task(name=PRODUCE_ARTIFACTS_TASK, acks_late=True, ignore_result=True)
+def produce_artifacts(job_id: str) -> list[str]:
+    from dojocloud.execution.artifacts import produce_artifacts as produce
+
+    names = produce(job_id)
+    log.info("job %s artifacts: %s", job_id, ", ".join(names) or "none")
+    return names
 
 
 @worker_init.connect

@@ -198,7 +198,7 @@ class Checkpoint(models.Model):
     step = models.BigIntegerField()
     attempt = models.PositiveIntegerField()
     segment = models.PositiveIntegerField()
-    path = models.CharField(max_length=500)
+    key = models.CharField(max_length=500)  # object storage key (dojocloud.common.storage)
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)

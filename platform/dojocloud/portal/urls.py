@@ -6,6 +6,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from dojocloud.portal.views import (
+    artifacts,
     audit,
     billing,
     datasets,
@@ -36,6 +37,11 @@ urlpatterns = [
     path("jobs/<str:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<str:job_id>/events.json", jobs.job_events_json, name="job-events"),
     path("jobs/<str:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
+    path(
+        "jobs/<str:job_id>/artifacts/<str:name>",
+        artifacts.artifact_download,
+        name="job-artifact",
+    ),
     path("org/", orgs.switch_org, name="switch-org"),
     path("orgs/new/", orgs.org_new, name="org-new"),
     path("members/", members.member_list, name="member-list"),

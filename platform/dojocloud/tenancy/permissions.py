@@ -43,6 +43,7 @@ class Action(StrEnum):
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
     BILLING_ACT = "billing.act"  # set prices, credit or adjust a tenant's draft invoice
+    ARTIFACTS_READ = "artifacts.read"  # list and download a job's artifacts
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -67,6 +68,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
     Action.BILLING_ACT: "set prices or adjust invoices",
+    Action.ARTIFACTS_READ: "list and download job artifacts",
 }
 
 _ALL = frozenset(Role)
@@ -98,6 +100,7 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
     Action.BILLING_ACT: _ADMINS,
+    Action.ARTIFACTS_READ: _ALL,
 }
 OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 
@@ -112,6 +115,7 @@ _READS = frozenset(
         Action.DATASETS_READ,
         Action.PRICES_READ,
         Action.OPERATOR_READ,
+        Action.ARTIFACTS_READ,
     }
 )
 # What a key's scope allows at most; a key acts with table[role] ∩ scope.

@@ -1,5 +1,5 @@
 """The permission table, generated over the gRPC API: every RPC of JobService, DatasetService,
-SchedulerService and AuditService (taken from the protos, so a new RPC fails here until it has a recipe and
+ArtifactService, SchedulerService and AuditService (taken from the protos, so a new RPC fails here until it has a recipe and
 an @rpc action), called by every role and key scope (tests/support/roles.py) on a real server.
 
 For each call the expected code follows from the table: PERMISSION_DENIED where it denies
@@ -22,6 +22,8 @@ import pytest
 from django.utils import timezone
 
 from dojo.v1 import (
+    artifact_pb2,
+    artifact_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     billing_pb2,
@@ -35,11 +37,13 @@ from dojo.v1 import (
 )
 from dojo.v1 import billing_pb2 as bpb
 from dojo.v1 import scheduler_pb2 as pb
+from dojocloud.api.artifact_service import ArtifactService
 from dojocloud.api.audit_service import AuditService
 from dojocloud.api.billing_service import BillingService
 from dojocloud.api.dataset_service import DatasetService
 from dojocloud.api.job_service import JobService
 from dojocloud.api.scheduler_service import SchedulerService
+from dojocloud.artifacts.facade import record_artifact
 from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.errors import FailedPrecondition, InvalidArgument
 from dojocloud.common.inventory import inventory
@@ -84,6 +88,11 @@ class Fixtures:
         if final:
             jobs.cancel_job(self.acme, job.id, reason="done")
         return f"organizations/acme/jobs/{job.id}"
+
+    def job_with_artifact(self) -> str:
+        """An acme job with one artifact; returns the artifact's resource name."""
+        job = jobs.create_job(self.acme, self.spec())
+        return record_artifact(job, "spec.json", b"{}", "application/json").resource_name
 
     def upload_messages(self) -> Iterator[dataset_pb2.CreateDatasetRequest]:
         self.uploads += 1
@@ -158,6 +167,13 @@ class Recipe:
 TILE = "dojo/e0/c0/t0/r0c0"
 TEXT = b"a small corpus for the permission table\n" * 4
 RECIPES: dict[str, Recipe] = {
+    "/dojo.v1.ArtifactService/ListArtifacts": Recipe(
+        lambda f: artifact_pb2.ListArtifactsRequest(parent=f.job_with_artifact().split("/art")[0])
+    ),
+    "/dojo.v1.ArtifactService/DownloadArtifact": Recipe(
+        lambda f: artifact_pb2.DownloadArtifactRequest(name=f.job_with_artifact()),
+        streaming=True,
+    ),
     "/dojo.v1.DatasetService/CreateDataset": Recipe(lambda f: f.upload_messages()),
     "/dojo.v1.DatasetService/GetUploadStatus": Recipe(
         lambda f: dataset_pb2.GetUploadStatusRequest(
@@ -262,6 +278,7 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 SERVICES = {
+    "ArtifactService": (artifact_pb2, ArtifactService, artifact_pb2_grpc.ArtifactServiceStub),
     "JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
     "DatasetService": (dataset_pb2, DatasetService, dataset_pb2_grpc.DatasetServiceStub),
     "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),

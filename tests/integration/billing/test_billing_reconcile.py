@@ -210,7 +210,7 @@ def metered(
     from dojocloud.celery import app
 
     settings.REDIS_URL = redis_url
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     old_broker = app.conf.broker_url
     app.conf.broker_url = redis_url
     app._pool = None  # Celery caches pools built for the broker URL it saw first

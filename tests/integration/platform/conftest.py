@@ -17,7 +17,7 @@ def live(transactional_db: None, redis_url: str, settings, tmp_path: Path) -> It
     from dojocloud.celery import app
 
     settings.REDIS_URL = redis_url
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     settings.HEARTBEAT_TIMEOUT_S = 4.0
     old_broker = app.conf.broker_url
     app.conf.broker_url = redis_url
@@ -28,6 +28,7 @@ def live(transactional_db: None, redis_url: str, settings, tmp_path: Path) -> It
         "REDIS_URL": redis_url,
         "DOJO_TORCH_THREADS": "1",
         "DOJO_DATA_DIR": str(tmp_path),
+        "DOJO_STORAGE_URL": settings.STORAGE_URL,
         "DOJO_HEARTBEAT_INTERVAL_S": "0.5",
         "DOJO_HEARTBEAT_TIMEOUT_S": "4",
         "DOJO_METRIC_EVERY_STEPS": "1",

@@ -29,6 +29,7 @@ from django.urls import URLPattern, resolve
 from django.utils import timezone
 
 from dojo.specfile import parse_yaml
+from dojocloud.artifacts.facade import record_artifact
 from dojocloud.billing.models import InvoiceLine, PriceEntry
 from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.inventory import inventory
@@ -108,6 +109,13 @@ class Recipe:
 def _job(world: World) -> Job:
     """A fresh job of acme's, submitted as the SDK would."""
     return jobs.create_job(principal_for_user(world.users["alice"], "acme"), parse_yaml(SPEC))
+
+
+def _artifact_path(world: World) -> str:
+    """The download URL of an artifact of a fresh job of acme's."""
+    job = _job(world)
+    record_artifact(job, "spec.json", b'{"name": "perm"}', "application/json")
+    return f"/jobs/{job.id}/artifacts/spec.json"
 
 
 def _key_of(world: World, username: str, org: str = "acme") -> ApiKey:
@@ -398,6 +406,7 @@ RECIPES: dict[str, Recipe] = {
         _get(lambda w: f"/jobs/{_job(w).id}/events.json"), acme_object=True
     ),
     "portal:job-cancel": Recipe(_cancel, acme_object=True),
+    "portal:job-artifact": Recipe(_get(_artifact_path), acme_object=True),
     "portal:switch-org": Recipe(
         lambda w, c: Prepared("post", "/org/", {"org": "acme"}), acme_object=True, foreign=403
     ),

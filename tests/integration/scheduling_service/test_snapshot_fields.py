@@ -33,7 +33,7 @@ TILES = tuple(f"dojo/e0/c0/t0/r{r}c{c}" for r in range(2) for c in range(3))
 
 @pytest.fixture
 def people(db: None, settings, tmp_path: Path) -> tuple[Principal, Principal]:  # type: ignore[no-untyped-def]
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     return two_tenants()
 
 

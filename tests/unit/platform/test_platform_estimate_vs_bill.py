@@ -18,7 +18,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples").glob("*.yam
 
 @pytest.fixture
 def ready(people: People, settings, tmp_path: Path) -> People:  # type: ignore[no-untyped-def]
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     settings.HEARTBEAT_INTERVAL_S = 3600
     capacity.sync_inventory(inventory())
     return people

@@ -28,7 +28,7 @@ TILE = "dojo/e0/c0/t0/r0c0"
 
 @pytest.fixture
 def store(db: None, settings, tmp_path: Path) -> DatabaseStore:  # type: ignore[no-untyped-def]
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     settings.METRIC_EVERY_STEPS = 1
     settings.HEARTBEAT_TIMEOUT_S = 30
     settings.HEARTBEAT_INTERVAL_S = 3600  # no heartbeat thread traffic inside the test

@@ -29,7 +29,7 @@ TILE = "dojo/e0/c0/t0/r0c0"
 @pytest.fixture
 def running(db: None, people: People, settings, tmp_path: Path) -> tuple[Job, str]:  # type: ignore[no-untyped-def]
     """A one-segment job claimed and running under a worker lease."""
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     capacity.sync_inventory(inventory())
     job = jobs.create_job(people.owner, make_spec(training={**TRAINING, "steps": 2}))
     admit(job, (TILE,), reason="fits")

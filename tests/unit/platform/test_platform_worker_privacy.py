@@ -23,7 +23,7 @@ TILE = "dojo/e0/c0/t0/r0c0"
 
 @pytest.fixture
 def placed(db: None, settings, tmp_path: Path, people: People) -> Job:  # type: ignore[no-untyped-def]
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.STORAGE_URL = (tmp_path / "storage").as_uri()
     settings.HEARTBEAT_INTERVAL_S = 3600
     capacity.sync_inventory(inventory())
     job = jobs.create_job(people.owner, make_spec(training={**TRAINING, "steps": 2}))

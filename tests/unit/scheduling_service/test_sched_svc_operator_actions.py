@@ -63,7 +63,7 @@ def test_drain_with_evict_asks_the_job_to_checkpoint_and_move(fleet: Fleet) -> N
 def test_mark_failed_requeues_now_and_keeps_the_checkpoint(fleet: Fleet) -> None:
     job = place(fleet, fleet.acme, "a", (T00,))
     Checkpoint.objects.create(
-        job=job, step=2, attempt=1, segment=0, path="x", size_bytes=1, sha256="0" * 64
+        job=job, step=2, attempt=1, segment=0, key="x", size_bytes=1, sha256="0" * 64
     )
     result = operator_actions.mark_failed(T00, actor="user:ops", reason="smoke")
     assert result.jobs == (job.id,)

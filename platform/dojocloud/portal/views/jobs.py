@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dojocloud.artifacts import facade as artifacts
 from dojocloud.billing import facade as billing
 from dojocloud.common.errors import (
     FailedPrecondition,
@@ -151,6 +152,11 @@ def job_detail(request: HttpRequest, principal: Principal, job_id: str) -> HttpR
             principal,
             job=presenters.job_detail(job, jobs.spec_of(job)),
             timeline=[presenters.state_event(e) for e in events if e.kind == "state"],
+            artifacts=(
+                artifacts.job_artifacts(principal, job.id)
+                if principal.can(Action.ARTIFACTS_READ)
+                else None
+            ),
         ),
     )
 
