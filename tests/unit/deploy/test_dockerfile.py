@@ -169,3 +169,29 @@ def test_the_healthcheck_asks_the_web_its_health(healthz: int) -> None:
     worker = ["celery", "-A", "dojocloud", "worker"]
     assert not healthcheck.healthy(worker, {"DOJO_WORKER_METRICS_PORT": str(healthz)})  # 404
     assert healthcheck.healthy(["python", "manage.py", "migrate"], {})
+
+
+def test_the_image_holds_what_the_pods_run() -> None:
+    """The manifests' user, inventories and commands are the image's."""
+    from tests.support.k8s_manifests import K8S, render
+
+    *_, final = stages()
+    uid = dict(final)["USER"].split(":")[0]
+    copied = {
+        source.rstrip("/")
+        for i, a in final
+        if i == "COPY" and not a.startswith("--from")
+        for source in shlex.split(a)[:-1]
+    }
+    for overlay in ("dev", "prod"):
+        objs = render(K8S / "overlays" / overlay)
+        config = next(o for o in objs if o["metadata"]["name"] == "dojo-settings")
+        inventory = config["data"]["DOJO_CLUSTER"]
+        assert any(inventory == c or inventory.startswith(c + "/") for c in copied), inventory
+        for workload in (o for o in objs if o["kind"] in ("Deployment", "Job")):
+            pod = workload["spec"]["template"]["spec"]
+            assert str(pod["securityContext"]["runAsUser"]) == uid
+            command = pod["containers"][0]["command"]
+            assert command[0] in ("python", "celery"), command
+            if command[:2] == ["python", "manage.py"]:
+                assert "manage.py" in copied
