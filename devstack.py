@@ -138,6 +138,13 @@ def worker_argv(queue: str, name: str, *, alone: bool = False) -> list[str]:
     return celery + ["-Q", queue, "--pool", "threads", "-n", name, *peers]
 
 
+def web_argv(address: str) -> list[str]:
+    """The web process: Django under gunicorn, gthread workers sized for the host by
+    dojocloud.gunicorn_conf (gunicorn's own GUNICORN_CMD_ARGS overrides them); static files
+    through whitenoise inside the app."""
+    return [PY, "-m", "gunicorn", "-c", "python:dojocloud.gunicorn_conf", "--bind", address]
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as s:
         # As the servers bind: a closed connection's TIME_WAIT does not count as busy.
@@ -383,11 +390,7 @@ class Stack:
                 self.ports.prometheus = free_port()
             env["DOJO_PROMETHEUS_URL"] = f"http://127.0.0.1:{self.ports.prometheus}"
         manage = [PY, "manage.py"]
-        web = self._spawn(
-            "web",
-            manage + ["runserver", f"127.0.0.1:{self.ports.web}", "--noreload", "--skip-checks"],
-            env,
-        )
+        web = self._spawn("web", web_argv(f"127.0.0.1:{self.ports.web}"), env)
         grpc_env = dict(env, DOJO_GRPC_METRICS_PORT=str(self.ports.grpc_metrics))
         api = self._spawn("api", manage + ["serve_grpc"], grpc_env)
         pools = pools_of(self.cluster_file(env))

@@ -78,6 +78,7 @@ def parse_inventory(data: Any) -> Capacity:
                         for col in range(TRAY_COLS):
                             tiles.append(Tile(pool, e, c, t, r, col))
     nodes: list[GpuNode] = []
+    numbered: dict[str, int] = {}  # a pool's node groups (one per rack) number on in turn
     for i, gp in enumerate(data.get("gpu_pools") or []):
         where = f"gpu_pools[{i}]"
         pool = gp.get("pool")
@@ -85,5 +86,7 @@ def parse_inventory(data: Any) -> Capacity:
             raise InventoryError(f"{where}.pool must be a name like 'gpu-a100', got {pool!r}")
         count = _positive_int(gp, "nodes", where)
         per_node = _positive_int(gp, "gpus_per_node", where, 8)
-        nodes.extend(GpuNode(pool, f"n{n}", per_node) for n in range(count))
+        first = numbered.get(pool, 0)
+        nodes.extend(GpuNode(pool, f"n{first + n}", per_node) for n in range(count))
+        numbered[pool] = first + count
     return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(nodes), figures=hardware_figures())

@@ -141,6 +141,10 @@ OPERATOR_ENV_FILE = env_path("DOJO_OPERATOR_ENV_FILE", Path(".dojo/operator.env"
 INVITATION_EXPIRY_DAYS = env_int("DOJO_INVITATION_EXPIRY_DAYS", 7, minimum=1, maximum=90)
 
 
+# Seconds a PostgreSQL connection is reused (0: one per request); see "Serving" in the README.
+DB_CONN_MAX_AGE_S = env_int("DOJO_DB_CONN_MAX_AGE_S", 60, minimum=0)
+
+
 def _database() -> dict[str, object]:
     url = env_url("DATABASE_URL", "sqlite:///var/dojo.sqlite3")
     try:
@@ -164,6 +168,11 @@ def _database() -> dict[str, object]:
         db["TEST"] = {
             "NAME": os.path.join(tempfile.gettempdir(), f"dojo-test-{os.getpid()}.sqlite3")
         }
+    else:
+        # PostgreSQL: each thread keeps its connection this long (a connect costs a TLS and
+        # auth round trip), checked before reuse so a server restart costs no failed request.
+        db["CONN_MAX_AGE"] = DB_CONN_MAX_AGE_S
+        db["CONN_HEALTH_CHECKS"] = True
     return db
 
 

@@ -1,4 +1,6 @@
-"""Chromium through Playwright against pytest-django's live server.
+"""Chromium through Playwright against the web process as it runs in production: gunicorn
+(tests/support/web_server.py) on a free port, serving the tests' database, one per test.
+The fixture keeps pytest-django's name, `live_server`, and its `.url`.
 
 Debian's Chromium (`apt-get install chromium`), never a browser Playwright downloads.
 Playwright's sync API runs an event loop in this thread, so Django must be told that its
@@ -9,8 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.support.web_server import WebServer, gunicorn_web
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -36,11 +41,18 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def _warm_imports() -> None:
-    # The live server runs in this process: import the model catalog (and torch) once here,
-    # so the first submit does not spend a page timeout on imports.
+    # Pages render estimates in the web process (tests/support/web_settings.py imports the
+    # catalog there); tests that build jobs here import it once too.
     import importlib
 
     importlib.import_module("dojo_runtime.catalog")
+
+
+@pytest.fixture
+def live_server(transactional_db: None, redis_url: str, tmp_path: Path) -> Iterator[WebServer]:
+    """The web under gunicorn for this test: what the test commits, the server reads."""
+    with gunicorn_web(tmp_path, REDIS_URL=redis_url) as server:
+        yield server
 
 
 @pytest.fixture

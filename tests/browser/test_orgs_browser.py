@@ -2,22 +2,20 @@
 email → create an organization → invite a second address → the second person signs up,
 verifies and accepts → the owner changes their role → the Members page shows the new role.
 
-The email: the live server runs in this process, and pytest-django's test set-up gives Django
-the locmem backend, so every message the server sends lands in `django.core.mail.outbox`,
-which the test reads (what `make up` prints on the console instead). Each step's audit row
-is checked at the end."""
+The email: the web process (gunicorn) writes every message it sends into a file in its
+`mail_dir` (Django's file backend), which the test reads (what `make up` prints on the
+console instead). Each step's audit row is checked at the end."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.core import mail
-from django.core.cache import cache
 from playwright.sync_api import Browser, Page, expect
 
 from dojocloud.audit.facade import AuditEvent
 from dojocloud.tenancy.models import Membership
+from tests.support.web_server import WebServer, body_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = "/tmp/dojo-orgs"
@@ -25,18 +23,19 @@ PASSWORD = "a long enough passphrase"
 LINK = re.compile(r"(https?://\S+)")
 
 
-def last_link(to: str, containing: str) -> str:
-    for message in reversed(mail.outbox):
-        if to in message.to:
-            for url in LINK.findall(str(message.body)):
+def last_link(server: WebServer, to: str, containing: str) -> str:
+    sent = server.emails()
+    for message in reversed(sent):
+        if to in str(message["To"]):
+            for url in LINK.findall(body_text(message)):
                 if containing in url:
                     return url
-    raise AssertionError(f"no email to {to} with a {containing} link: {mail.outbox}")
+    raise AssertionError(f"no email to {to} with a {containing} link: {[m['To'] for m in sent]}")
 
 
-def sign_up_and_verify(page: Page, base: str, username: str, email: str) -> None:
+def sign_up_and_verify(page: Page, server: WebServer, username: str, email: str) -> None:
     if "/accounts/signup/" not in page.url:
-        page.goto(f"{base}/accounts/signup/")
+        page.goto(f"{server.url}/accounts/signup/")
     expect(page.locator("h1")).to_have_text("Create an account")
     page.fill("#id_username", username)
     page.fill("#id_email", email)
@@ -44,7 +43,7 @@ def sign_up_and_verify(page: Page, base: str, username: str, email: str) -> None
     page.fill("#id_password2", PASSWORD)
     page.click("button:text('Create account')")
     expect(page.locator("h1")).to_have_text("Verify your email")
-    page.goto(last_link(email, "/accounts/confirm-email/"))
+    page.goto(last_link(server, email, "/accounts/confirm-email/"))
     expect(page.locator(".confirm-email")).to_have_text(email)
     page.click("button:text('Confirm')")
 
@@ -52,9 +51,8 @@ def sign_up_and_verify(page: Page, base: str, username: str, email: str) -> None
 def test_sign_up_create_invite_accept_change_role(
     browser: Browser, page: Page, live_server, _warm_imports
 ) -> None:
-    cache.clear()  # allauth's sign-up limits count in this process's cache
-    base = live_server.url
-    sign_up_and_verify(page, base, "olivia", "olivia@example.com")
+    # allauth's sign-up limits count in the web process's cache, new for each test.
+    sign_up_and_verify(page, live_server, "olivia", "olivia@example.com")
     # Verified in the browser that signed up: signed in, with no organization yet.
     expect(page.locator("h1")).to_have_text("No organization")
     page.click("text=Create an organization")
@@ -72,7 +70,7 @@ def test_sign_up_create_invite_accept_change_role(
     page.click("button:text('Send invitation')")
     expect(page.locator('tr[data-invitation="sam@example.com"]')).to_contain_text("member")
     page.screenshot(path=f"{SHOTS}-invited.png", full_page=True)
-    invitation = last_link("sam@example.com", "/invitations/")
+    invitation = last_link(live_server, "sam@example.com", "/invitations/")
 
     # The invitee, in a browser of their own: the link, then an account for that address.
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -81,7 +79,7 @@ def test_sign_up_create_invite_accept_change_role(
         sam.goto(invitation)
         expect(sam.locator("h1")).to_have_text("Join Orbital Labs")
         sam.click("text=Create an account")
-        sign_up_and_verify(sam, base, "sam", "sam@example.com")
+        sign_up_and_verify(sam, live_server, "sam", "sam@example.com")
         sam.goto(invitation)
         sam.click("button:text('Accept and join')")
         expect(sam.locator(".messages")).to_contain_text("You joined orbital as member")
