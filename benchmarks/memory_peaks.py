@@ -9,13 +9,19 @@ profile are loaded and before the model is built, so the peak it reports (VmHWM)
 resident memory at the reset is what the model, its gradients, optimizer state and the
 step's activations took. tracemalloc would not see torch's allocations; this does.
 
-python -m benchmarks.memory_peaks      prints the table
+python -m benchmarks.memory_peaks          measures every case and prints the table
+python -m benchmarks.memory_peaks --write  ... and writes it into dojo_runtime/VALIDATION.md
+
+The committed table keeps what was measured; tests/unit/runtime_cost/test_runtime_memory_table
+recomputes every estimate against it (a memory-model change that leaves the band, or a stale
+estimated column, fails) and measures the smallest case again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +32,8 @@ from dojo_runtime.memory import peak_memory
 
 BAND = 0.20
 MIB = 2**20
+BEGIN, END = "<!-- memory table: begin (generated) -->", "<!-- memory table: end -->"
+HEADER = "| Model (FP32, Adam, 1 device) | Estimated peak | Measured peak | Estimated / measured |"
 
 CHILD = r"""
 import json, sys
@@ -131,10 +139,7 @@ def run(cases: tuple[MemoryCase, ...] = CASES, workers: int = 2) -> list[MemoryR
 
 
 def memory_table(results: list[MemoryResult]) -> str:
-    lines = [
-        "| Model (FP32, Adam, 1 device) | Estimated peak | Measured peak | Estimated / measured |",
-        "|---|---|---|---|",
-    ]
+    lines = [HEADER, "|---|---|---|---|"]
     for r in results:
         lines.append(
             f"| {r.case.label} | {r.estimated / MIB:,.0f} MiB | {r.measured / MIB:,.0f} MiB | "
@@ -143,5 +148,32 @@ def memory_table(results: list[MemoryResult]) -> str:
     return "\n".join(lines)
 
 
+def memory_section(results: list[MemoryResult]) -> str:
+    return f"{BEGIN}\n{memory_table(results)}\n{END}"
+
+
+_ROW = re.compile(r"^\| (?P<label>[^|]+) \| (?P<est>[\d,]+) MiB \| (?P<meas>[\d,]+) MiB \|")
+
+
+def stored_rows(validation_md: str) -> dict[str, tuple[int, int]]:
+    """label -> (estimated MiB, measured MiB) as the committed table holds them."""
+    start, stop = validation_md.index(BEGIN), validation_md.index(END)
+    rows = {}
+    for line in validation_md[start:stop].splitlines():
+        match = _ROW.match(line)
+        if match:
+            est, meas = (int(match[k].replace(",", "")) for k in ("est", "meas"))
+            rows[match["label"].strip()] = (est, meas)
+    return rows
+
+
 if __name__ == "__main__":
-    print(memory_table(run()))
+    from benchmarks.bench_cost_validation import VALIDATION_MD, replace_section
+
+    table = run()
+    print(memory_table(table))
+    if "--write" in sys.argv[1:]:
+        text = VALIDATION_MD.read_text(encoding="utf-8")
+        VALIDATION_MD.write_text(
+            replace_section(text, memory_section(table), BEGIN, END), encoding="utf-8"
+        )
