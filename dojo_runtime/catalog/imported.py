@@ -37,7 +37,7 @@ def graph_of(config: TrainConfig) -> OnnxGraph:
     model = config.custom_model
     if model is None or not model.graph:
         raise ValueError("model.onnx: an imported model needs its file")
-    return parse_cached(model.sha256, model.graph)
+    return parse_cached(model.sha256, model.graph)  # checks the bytes against the sha256
 
 
 def context_of(config: TrainConfig) -> int:

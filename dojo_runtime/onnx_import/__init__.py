@@ -13,6 +13,7 @@ and the remaining elementwise math run as plain torch.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -95,6 +96,8 @@ def parse_cached(sha256: str, data: bytes) -> OnnxGraph:
     """parse(), once per file: keyed by the sha256 the platform recorded at upload."""
     graph = _PARSED.get(sha256)
     if graph is None:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise OnnxImportError("the model's bytes do not match its sha256")
         graph = parse(data)
         _PARSED[sha256] = graph
         while len(_PARSED) > PARSED_CACHE:

@@ -139,3 +139,22 @@ class ResNet50(nn.Module):
         x = F.max_pool2d(F.relu(self.bn(self.stem(x))), 3, 2, 1)
         x = self.blocks(x)
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+def tiny_onnx(features: int = 4, classes: int = 3) -> bytes:
+    """A hand-built two-node graph (Gemm, Relu): no export, for tests of the upload path."""
+    import onnx
+    from onnx import helper
+
+    w = helper.make_tensor(
+        "w", onnx.TensorProto.FLOAT, [classes, features], [0.1] * (classes * features)
+    )
+    b = helper.make_tensor("b", onnx.TensorProto.FLOAT, [classes], [0.0] * classes)
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", features])
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["batch", classes])
+    nodes = [
+        helper.make_node("Gemm", ["x", "w", "b"], ["h"], name="fc", transB=1),
+        helper.make_node("Relu", ["h"], ["y"], name="act"),
+    ]
+    graph = helper.make_graph(nodes, "tiny", [x], [y], [w, b])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()

@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +24,7 @@ from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.storage import blob_store, fetch_cached
 from dojocloud.datasets import ports
-from dojocloud.datasets.models import DELETING, NPZ, READY, Dataset
+from dojocloud.datasets.models import DELETING, NPZ, READY, Dataset, OnnxModel
 from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
 
 log = logging.getLogger(__name__)
@@ -73,19 +74,26 @@ def list_datasets(
     principal: Principal, *, page_size: int = 0, page_token: str = ""
 ) -> tuple[list[Dataset], str]:
     """A page in id order and the token of the next ("" at the end)."""
+    return page_of(datasets_for(principal), "dataset_id", page_size, page_token)
+
+
+def page_of(
+    rows: QuerySet[Any], id_field: str, page_size: int, page_token: str
+) -> tuple[list[Any], str]:
+    """Rows in `id_field` order from after the token's id: a page and the next token."""
     size = page_size or DEFAULT_PAGE_SIZE
     if not 0 < size <= MAX_PAGE_SIZE:
         raise InvalidArgument(
             [FieldViolation("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")]
         )
-    rows = datasets_for(principal).order_by("dataset_id")
+    rows = rows.order_by(id_field)
     if page_token:
-        rows = rows.filter(dataset_id__gt=_decode_token(page_token))
+        rows = rows.filter(**{f"{id_field}__gt": _decode_token(page_token)})
     page = list(rows[: size + 1])
     more = len(page) > size
     page = page[:size]
-    token = base64.urlsafe_b64encode(page[-1].dataset_id.encode()).decode() if more else ""
-    return page, token
+    last = str(getattr(page[-1], id_field)) if more else ""
+    return page, base64.urlsafe_b64encode(last.encode()).decode() if more else ""
 
 
 def _decode_token(token: str) -> str:
@@ -139,8 +147,13 @@ def audit_state(dataset: Dataset) -> dict[str, object]:
 
 
 def storage_used(organization: Organization) -> int:
-    total = Dataset.objects.filter(organization=organization).aggregate(n=Sum("size_bytes"))["n"]
-    return int(total or 0)
+    """Datasets and models share the organization's storage quota."""
+    total = 0
+    for rows in (Dataset.objects, OnnxModel.objects):
+        total += int(
+            rows.filter(organization=organization).aggregate(n=Sum("size_bytes"))["n"] or 0
+        )
+    return total
 
 
 @dataclass(frozen=True)
