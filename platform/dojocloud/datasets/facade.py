@@ -13,6 +13,7 @@ from dojocloud.datasets.model_services import (
     get_model,
     is_model_name,
     list_models,
+    models_for,
     resolve_model,
 )
 from dojocloud.datasets.models import (
@@ -62,6 +63,7 @@ __all__ = [
     "get_model",
     "is_model_name",
     "list_models",
+    "models_for",
     "resolve_model",
     "TEXT",
     "Dataset",

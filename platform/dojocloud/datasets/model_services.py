@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from dojo_runtime.onnx_import import OnnxImportError, check, parse, summarize
-from dojocloud.audit.facade import Actor, AuditAction, record
-from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from dojocloud.audit.facade import Actor, AuditAction
+from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.storage import blob_store, fetch_cached
-from dojocloud.datasets import ports
-from dojocloud.datasets.models import DELETING, READY, OnnxModel
-from dojocloud.datasets.services import ID_RE, page_of
-from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
+from dojocloud.datasets.models import READY, OnnxModel
+from dojocloud.datasets.services import ID_RE, delete_resource, page_of
+from dojocloud.tenancy.facade import Action, Organization, Principal, require
 
 NAME_RE = re.compile(r"^organizations/(?P<org>[^/]+)/models/(?P<id>[^/]+)$")
 
@@ -93,33 +91,18 @@ def list_models(
 
 
 def delete_model(principal: Principal, name: str, actor: Actor | None = None) -> None:
-    """Deletes the model and its bytes; FailedPrecondition while a non-final job uses it.
-    The row is marked DELETING first, so a job submitted meanwhile no longer resolves it."""
+    """Deletes the model and its bytes; FailedPrecondition while a non-final job uses it."""
     require(principal, Action.MODELS_WRITE)
     model = get_model(principal, name)
-    if not OnnxModel.objects.filter(uid=model.uid, state=READY).update(state=DELETING):
-        raise NotFound(name.strip())
-    users = ports.users_of(principal.organization.id, model.resource_name)
-    if users:
-        OnnxModel.objects.filter(uid=model.uid).update(state=READY)
-        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
-        err = FailedPrecondition(
-            f"{model.resource_name} is used by {len(users)} job(s) that are not final: "
-            f"{shown}; cancel them or wait for them to finish"
-        )
-        err.reason = "MODEL_IN_USE"  # type: ignore[attr-defined]
-        raise err
-    with transaction.atomic():
-        OnnxModel.objects.filter(uid=model.uid).delete()
-        record(
-            AuditAction.MODEL_DELETED,
-            actor=actor or actor_for(principal),
-            org_slug=principal.organization.slug,
-            organization_id=principal.organization.pk,
-            target=model.resource_name,
-            before=audit_state(model),
-        )
-    blob_store().delete(model.storage_key)
+    delete_resource(
+        principal,
+        model,
+        name,
+        deleted=AuditAction.MODEL_DELETED,
+        in_use="MODEL_IN_USE",
+        audit=audit_state(model),
+        actor=actor,
+    )
 
 
 def audit_state(model: OnnxModel) -> dict[str, object]:

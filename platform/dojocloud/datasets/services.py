@@ -107,33 +107,57 @@ def _decode_token(token: str) -> str:
 
 
 def delete_dataset(principal: Principal, name: str, actor: Actor | None = None) -> None:
-    """Deletes the dataset and its bytes; FailedPrecondition while a non-final job uses it.
-    The row is marked DELETING first, so a job submitted meanwhile no longer resolves it."""
+    """Deletes the dataset and its bytes; FailedPrecondition while a non-final job uses it."""
     require(principal, Action.DATASETS_WRITE)
     dataset = get_dataset(principal, name)
-    if not Dataset.objects.filter(uid=dataset.uid, state=READY).update(state=DELETING):
+    delete_resource(
+        principal,
+        dataset,
+        name,
+        deleted=AuditAction.DATASET_DELETED,
+        in_use="DATASET_IN_USE",
+        audit=audit_state(dataset),
+        actor=actor,
+    )
+
+
+def delete_resource(
+    principal: Principal,
+    row: Dataset | OnnxModel,
+    name: str,
+    *,
+    deleted: AuditAction,
+    in_use: str,
+    audit: dict[str, object],
+    actor: Actor | None,
+) -> None:
+    """Deletes an uploaded dataset or model and its bytes (audited); FailedPrecondition
+    (reason `in_use`) while a non-final job names it. The row is marked DELETING first, so
+    a job submitted meanwhile no longer resolves it."""
+    rows = type(row).objects.filter(uid=row.uid)
+    if not rows.filter(state=READY).update(state=DELETING):
         raise NotFound(name.strip())
-    users = ports.users_of(principal.organization.id, dataset.resource_name)
+    users = ports.users_of(principal.organization.id, row.resource_name)
     if users:
-        Dataset.objects.filter(uid=dataset.uid).update(state=READY)
+        rows.update(state=READY)
         shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
         err = FailedPrecondition(
-            f"{dataset.resource_name} is used by {len(users)} job(s) that are not final: "
+            f"{row.resource_name} is used by {len(users)} job(s) that are not final: "
             f"{shown}; cancel them or wait for them to finish"
         )
-        err.reason = "DATASET_IN_USE"  # type: ignore[attr-defined]
+        err.reason = in_use  # type: ignore[attr-defined]
         raise err
     with transaction.atomic():
-        Dataset.objects.filter(uid=dataset.uid).delete()
+        rows.delete()
         record(
-            AuditAction.DATASET_DELETED,
+            deleted,
             actor=actor or actor_for(principal),
             org_slug=principal.organization.slug,
             organization_id=principal.organization.pk,
-            target=dataset.resource_name,
-            before=audit_state(dataset),
+            target=row.resource_name,
+            before=audit,
         )
-    blob_store().delete(dataset.storage_key)
+    blob_store().delete(row.storage_key)
 
 
 def audit_state(dataset: Dataset) -> dict[str, object]:
