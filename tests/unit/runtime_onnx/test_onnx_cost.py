@@ -86,3 +86,11 @@ def test_an_imported_model_is_estimated_and_cfp8_is_faster_on_dojo() -> None:
     }
     assert rows["fp32"].total_seconds > 0 and rows["fp32"].peak_memory_bytes > 0
     assert rows["cfp8"].step_seconds < rows["fp32"].step_seconds
+
+
+def test_the_offline_estimator_sends_an_uploaded_model_to_the_platform() -> None:
+    from dojo_runtime.estimate import config_from_spec
+
+    spec = {"model": {"onnx": "organizations/acme/models/net"}, "dataset": {"name": "digits"}}
+    with pytest.raises(ValueError, match="model.onnx: an uploaded model is known to the platform"):
+        config_from_spec(spec)
