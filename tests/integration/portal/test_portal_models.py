@@ -74,3 +74,32 @@ def test_another_organizations_model_is_404(alice: User, bob: User) -> None:
     assert client.get("/models/secret/").status_code == 404
     assert client.post("/models/secret/delete/").status_code == 404
     assert "secret" not in client.get("/models/").content.decode()
+
+
+def test_a_job_on_the_model_is_listed_and_copies_as_yaml(alice: User) -> None:
+    import torch
+
+    from dojo.specfile import parse_yaml
+    from dojocloud.jobs import services as jobs
+    from dojocloud.tenancy.services import principal_for_user
+    from tests.support.onnx_models import MLP, export
+    from tests.support.people import make_spec
+
+    client = signed_in(alice)
+    torch.manual_seed(0)
+    assert post_model(client, export(MLP(), torch.randn(2, 1, 8, 8)), "mlp").status_code == 302
+    spec = make_spec("on-onnx")
+    spec.model.Clear()
+    spec.model.onnx = "organizations/acme/models/mlp"
+    job = jobs.create_job(principal_for_user(alice, "acme"), spec)
+    detail = client.get("/models/mlp/").content.decode()
+    assert job.id in detail  # the jobs that use it
+    page = client.get(f"/jobs/new/?from={job.id}").content.decode()
+    text = page.split('id="id_spec_yaml"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    import html
+
+    copied = parse_yaml(html.unescape(text))
+    assert copied.model.onnx == "organizations/acme/models/mlp"
+    assert copied.model.task == "classification"
+    deleted = client.post("/models/mlp/delete/", follow=True).content.decode()
+    assert "Not deleted" in deleted and job.id in deleted  # in use by the job
