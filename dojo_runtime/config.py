@@ -19,8 +19,18 @@ class CustomData:
 
 
 @dataclass(frozen=True)
+class CustomModel:
+    """An uploaded ONNX model as the runtime sees it: its file (parsed and cached by sha256)
+    and the task that picks the loss. Compared and hashed by sha256 and task only."""
+
+    sha256: str
+    task: str  # "classification" | "language_model"
+    graph: bytes = field(default=b"", compare=False, repr=False)  # the .onnx file
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    architecture: str  # "mlp" | "cnn" | "gpt" | "vit" | "video"
+    architecture: str  # "mlp" | "cnn" | "gpt" | "vit" | "video" | "onnx"
     model_params: Mapping[str, int] = field(default_factory=dict)
     dataset: str = "digits"  # built-in name, or an uploaded dataset's resource name
     dataset_meta: CustomData | None = None  # set for an uploaded dataset (its shapes)
@@ -32,6 +42,7 @@ class TrainConfig:
     seed: int = 0
     accelerator: str = "dojo-tile"  # target whose numerics and cost model apply
     device_count: int = 1
+    custom_model: CustomModel | None = None  # set when architecture == "onnx"
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,11 @@ def config_from_spec(spec: Mapping[str, Any]) -> TrainConfig:
     data = spec.get("dataset") or {}
     training = spec.get("training") or {}
     resources = spec.get("resources") or {}
+    if model.get("onnx"):
+        raise ValueError(
+            "model.onnx: an uploaded model is known to the platform only; "
+            "estimate this spec with `dojo jobs estimate FILE`"
+        )
     if not model.get("architecture"):
         raise ValueError("model.architecture is required")
     if str(data.get("name", "")).startswith("organizations/"):

@@ -181,7 +181,9 @@ class Trainer:
 
     def _identity(self) -> dict[str, Any]:
         c = self.config
+        model = {"model_sha256": c.custom_model.sha256} if c.custom_model is not None else {}
         return {
+            **model,
             "architecture": c.architecture,
             "params": dict(sorted(c.model_params.items())),
             "dataset": c.dataset,

@@ -14,6 +14,7 @@ import functools
 
 import torch
 
+from dojo_runtime.catalog import imported
 from dojo_runtime.catalog.footprint import (
     ParameterSplit,
     activation_bytes_per_sample,
@@ -37,7 +38,7 @@ from dojo_runtime.catalog.registry import (
     resolve_params,
     validate_params,
 )
-from dojo_runtime.config import CustomData, TrainConfig
+from dojo_runtime.config import CustomData, CustomModel, TrainConfig
 from dojo_runtime.data import DataInfo, kind_of
 from dojo_runtime.kernels import KernelCall
 
@@ -77,18 +78,23 @@ def step_profile(config: TrainConfig) -> tuple[list[KernelCall], float]:
         config.batch_size,
         config.precision,
         config.optimizer,
+        config.custom_model,
     )
     return list(kernels), grad_bytes
 
 
 def parameter_count(config: TrainConfig) -> int:
     """Trainable parameters of the config's model (counted on meta tensors)."""
+    if config.architecture == imported.ONNX:
+        return sum(imported.parameter_roles(config))
     with torch.device("meta"):
         model = _construct(config, PlainTorchNumerics(), data_info_for(config))
     return sum(p.numel() for p in model.parameters())
 
 
 def _construct(config: TrainConfig, numerics: Numerics, info: DataInfo) -> NumericsModule:
+    if config.architecture == imported.ONNX:
+        return imported.build(config, numerics, info)
     errors = validate_params(config.architecture, config.model_params, kind_of(config))
     if errors:
         field, message = errors[0]
@@ -106,6 +112,7 @@ def _cached_profile(
     batch_size: int,
     precision: str,
     optimizer: str,
+    custom_model: CustomModel | None,
 ) -> tuple[tuple[KernelCall, ...], float]:
     config = TrainConfig(
         architecture,
@@ -115,12 +122,13 @@ def _cached_profile(
         batch_size=batch_size,
         precision=precision,
         optimizer=optimizer,
+        custom_model=custom_model,
     )
     calls: list[KernelCall] = []
     nx = tracing_numerics(precision, calls)
     info = data_info_for(config)
     with torch.device("meta"):
-        model = _construct(config, nx, info)
+        model = _construct(config, nx, info).to("meta")  # an import's weights come from its file
     # Forward outside the device context: its function mode would route every op through
     # Python decompositions; explicit meta inputs keep the ops on their fast meta kernels.
     x, y = sample_batch(info, batch_size, "meta")

@@ -31,17 +31,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from dojo_runtime.catalog import imported
 from dojo_runtime.catalog.layers import LayerNorm
 from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import PlainTorchNumerics
 from dojo_runtime.catalog.profile import data_info_for, sample_batch
 from dojo_runtime.catalog.registry import resolve_params, validate_params
-from dojo_runtime.config import CustomData, TrainConfig
+from dojo_runtime.config import CustomData, CustomModel, TrainConfig
 from dojo_runtime.data import kind_of
 from dojo_runtime.ops import make_policy
 
 CACHE_SIZE = 512  # shapes; an entry is a few integers
-ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, CustomData | None, str]
+ShapeKey = tuple[str, tuple[tuple[str, int], ...], str, CustomData | None, str, CustomModel | None]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def shape_key(config: TrainConfig) -> ShapeKey:
         config.dataset,
         config.dataset_meta,
         config.precision,
+        config.custom_model,
     )
 
 
@@ -114,10 +116,13 @@ def _saved_elements(key: ShapeKey, batch: int) -> tuple[int, int]:
     """(elements of every tensor the forward pass and loss save for backward, each storage
     once and parameters left out; elements of the largest of them) at `batch` samples."""
     config = _config(key)
-    params = resolve_params(config.architecture, config.model_params)
     info = data_info_for(config)
-    with torch.device("meta"):
-        model = MODEL_CLASSES[config.architecture](_FootprintNumerics(), params, info)
+    if config.architecture == imported.ONNX:  # built from the file's initializers
+        model = imported.build(config, _FootprintNumerics(), info).to("meta")
+    else:
+        params = resolve_params(config.architecture, config.model_params)
+        with torch.device("meta"):
+            model = MODEL_CLASSES[config.architecture](_FootprintNumerics(), params, info)
     weights = {p.untyped_storage()._cdata for p in model.parameters()}
     saved: dict[int, int] = {}
 
@@ -171,13 +176,17 @@ def cache_clear() -> None:
 
 
 def _config(key: ShapeKey) -> TrainConfig:
-    arch, params, dataset, meta, precision = key
-    return TrainConfig(arch, dict(params), dataset, meta, batch_size=1, precision=precision)
+    arch, params, dataset, meta, precision, model = key
+    return TrainConfig(
+        arch, dict(params), dataset, meta, batch_size=1, precision=precision, custom_model=model
+    )
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _split(key: ShapeKey) -> ParameterSplit:
     config = _config(key)
+    if config.architecture == imported.ONNX:
+        return ParameterSplit(*imported.parameter_roles(config))
     errors = validate_params(config.architecture, config.model_params, kind_of(config))
     if errors:
         raise ValueError(f"{errors[0][0]}: {errors[0][1]}")

@@ -32,8 +32,8 @@ class Numerics(Protocol):
         x: torch.Tensor,
         w: torch.Tensor,
         b: torch.Tensor | None = None,
-        stride: int = 1,
-        padding: int = 0,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
     ) -> torch.Tensor: ...
     def attention(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
@@ -85,8 +85,8 @@ class PlainTorchNumerics:
         x: torch.Tensor,
         w: torch.Tensor,
         b: torch.Tensor | None = None,
-        stride: int = 1,
-        padding: int = 0,
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
     ) -> torch.Tensor:
         return F.conv2d(x, w, b, stride=stride, padding=padding)
 

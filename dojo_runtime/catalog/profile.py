@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import torch
 
+from dojo_runtime.catalog import imported
 from dojo_runtime.catalog.layers import NumericsModule
 from dojo_runtime.catalog.registry import resolve_params
 from dojo_runtime.config import TrainConfig
@@ -34,8 +35,11 @@ OPTIMIZER_COST: Mapping[str, tuple[float, float, float]] = {
 
 def data_info_for(config: TrainConfig) -> DataInfo:
     """The dataset's shapes with the language model's window taken from the model's context."""
-    params = resolve_params(config.architecture, config.model_params)
-    return describe(config.dataset, config.dataset_meta, seq_len=params.get("context", 64))
+    if config.architecture == imported.ONNX:
+        context = imported.context_of(config)
+    else:
+        context = resolve_params(config.architecture, config.model_params).get("context", 64)
+    return describe(config.dataset, config.dataset_meta, seq_len=context)
 
 
 def tracing_numerics(precision: str, sink: list[KernelCall]) -> Numerics:

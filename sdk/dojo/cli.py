@@ -20,7 +20,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import cli_artifacts, cli_audit, cli_billing, cli_datasets, cli_ops, render, specfile
+from dojo import (
+    cli_artifacts,
+    cli_audit,
+    cli_billing,
+    cli_datasets,
+    cli_models,
+    cli_ops,
+    render,
+    specfile,
+)
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -117,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_ops.register(groups, _common, EPILOG)
     cli_audit.register(groups, _common, EPILOG)
     cli_datasets.register(groups, _common, EPILOG)
+    cli_models.register(groups, _common, EPILOG)
     cli_billing.register(groups, _common, EPILOG)
     return parser
 

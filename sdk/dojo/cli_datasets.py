@@ -11,9 +11,10 @@ NAME is organizations/{org}/datasets/{ID}. A job names a dataset in `dataset: {n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from google.protobuf import json_format
 from tqdm import tqdm
@@ -21,6 +22,7 @@ from tqdm import tqdm
 from dojo import render
 from dojo.cli_groups import AddCommon, command_group
 from dojo.client import Client
+from dojo.uploads import Progress
 from dojo.v1 import dataset_pb2
 
 
@@ -55,7 +57,9 @@ def register(
         command(name, help, run).add_argument("name", help="organizations/{org}/datasets/{id}")
 
 
-def cmd_upload(client: Client, args: argparse.Namespace, output: str) -> int:
+@contextlib.contextmanager
+def upload_bar(output: str) -> Iterator[Progress]:
+    """A progress bar on stderr (none for JSON output) and the callback that moves it."""
     bar = tqdm(
         total=0,
         unit="B",
@@ -72,6 +76,13 @@ def cmd_upload(client: Client, args: argparse.Namespace, output: str) -> int:
         bar.refresh()
 
     try:
+        yield progress
+    finally:
+        bar.close()
+
+
+def cmd_upload(client: Client, args: argparse.Namespace, output: str) -> int:
+    with upload_bar(output) as progress:
         dataset = client.create_dataset(
             args.file,
             args.name,
@@ -79,8 +90,6 @@ def cmd_upload(client: Client, args: argparse.Namespace, output: str) -> int:
             display_name=args.display_name,
             on_progress=progress,
         )
-    finally:
-        bar.close()
     print(_one(dataset) if output == "json" else dataset.name)
     return 0
 

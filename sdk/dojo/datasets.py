@@ -1,28 +1,30 @@
 """DatasetService methods of the typed client (mixed into `dojo.client.Client`).
 
-`create_dataset(path, "my-data")` uploads a file in chunks and returns the Dataset. The
-upload id is derived from the parent, the dataset id, the file's size and sha256, so running
-the same upload again resumes it from what the server committed (GetUploadStatus), and a
-dropped connection resumes the same way.
+`create_dataset(path, "my-data")` uploads a file in chunks and returns the Dataset; running
+the same upload again resumes it (dojo.uploads: the loop models share).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cached_property
 from typing import BinaryIO
 
 import grpc
 
 from dojo.errors import NotFoundError
+from dojo.uploads import (
+    CHUNK_BYTES,
+    Progress,
+    chunks,
+    derived_upload_id,
+    file_digest,
+    resumable_upload,
+)
 from dojo.v1 import dataset_pb2, dataset_pb2_grpc
 
-CHUNK_BYTES = 1023 * 1024  # under 1 MiB with the message's framing: fits the server's limit
-UPLOAD_RETRIES = 5
-Progress = Callable[[int, int], None]  # (bytes committed or sent, total)
+__all__ = ["CHUNK_BYTES", "DatasetMethods", "derived_upload_id", "file_digest", "format_for"]
 
 FORMATS = {"npz": dataset_pb2.NPZ, "text": dataset_pb2.TEXT}
 
@@ -33,21 +35,6 @@ def format_for(path: str | os.PathLike[str], given: str | None = None) -> datase
     if name not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {given!r}")
     return FORMATS[name]
-
-
-def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_BYTES):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
-
-
-def derived_upload_id(parent: str, dataset_id: str, size: int, sha256: str) -> str:
-    key = f"{parent}\n{dataset_id}\n{size}\n{sha256}".encode()
-    return "sdk-" + hashlib.sha256(key).hexdigest()[:40]
 
 
 class DatasetMethods:
@@ -89,32 +76,27 @@ class DatasetMethods:
             upload_id=upload_id,
             display_name=display_name,
         )
-        for attempt in range(UPLOAD_RETRIES):
-            status = self._status(parent, upload_id)
-            if status is not None and status.complete:  # this very upload finished before
-                done = self.get_dataset(status.dataset)
-                if on_progress:
-                    on_progress(size, size)
-                return done
-            offset = status.committed_offset if status is not None else 0
+
+        def send(f: BinaryIO, offset: int) -> dataset_pb2.Dataset:
             meta.offset = offset
-            try:
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    answer = self._datasets.CreateDataset(
-                        _messages(meta, f, offset, size, on_progress),
-                        timeout=deadline,
-                        metadata=self._metadata,
-                    )
-                if not isinstance(answer, dataset_pb2.Dataset):
-                    raise TypeError(f"expected a Dataset, got {type(answer).__name__}")
-                return answer
-            except grpc.RpcError as exc:
-                code = exc.code() if isinstance(exc, grpc.Call) else None
-                if code != grpc.StatusCode.UNAVAILABLE or attempt == UPLOAD_RETRIES - 1:
-                    raise self._error(exc) from None  # type: ignore[attr-defined]
-                time.sleep(min(2.0, 0.2 * 2**attempt))
-        raise AssertionError("unreachable")
+            answer = self._datasets.CreateDataset(
+                _messages(meta, f, offset, size, on_progress),
+                timeout=deadline,
+                metadata=self._metadata,
+            )
+            if not isinstance(answer, dataset_pb2.Dataset):
+                raise TypeError(f"expected a Dataset, got {type(answer).__name__}")
+            return answer
+
+        return resumable_upload(
+            path,
+            size,
+            status=lambda: self._status(parent, upload_id),
+            finished=lambda done: self.get_dataset(done.dataset),
+            send=send,
+            error=self._error,  # type: ignore[attr-defined]
+            on_progress=on_progress,
+        )
 
     def _status(self, parent: str, upload_id: str) -> dataset_pb2.UploadStatus | None:
         try:
@@ -181,11 +163,5 @@ def _messages(
     on_progress: Progress | None,
 ) -> Iterator[dataset_pb2.CreateDatasetRequest]:
     yield dataset_pb2.CreateDatasetRequest(metadata=meta)
-    sent = offset
-    if on_progress:
-        on_progress(sent, size)
-    while chunk := f.read(CHUNK_BYTES):
+    for chunk in chunks(f, offset, size, on_progress):
         yield dataset_pb2.CreateDatasetRequest(chunk=chunk)
-        sent += len(chunk)
-        if on_progress:
-            on_progress(sent, size)

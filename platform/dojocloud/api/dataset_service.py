@@ -4,6 +4,7 @@ facade, map. DojoErrors raised here become gRPC statuses in dojocloud.api.interc
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 
@@ -45,7 +46,7 @@ class DatasetService(dataset_pb2_grpc.DatasetServiceServicer):
         dataset = datasets.upload(
             principal,
             request,
-            _chunks(request_iterator),
+            upload_chunks(request_iterator),
             actor_for(principal, context.peer() or ""),
         )
         return dataset_to_proto(dataset)
@@ -102,7 +103,8 @@ class DatasetService(dataset_pb2_grpc.DatasetServiceServicer):
         return dataset_pb2.DeleteDatasetResponse()
 
 
-def _chunks(requests: Iterator[dataset_pb2.CreateDatasetRequest]) -> Iterator[bytes]:
+def upload_chunks(requests: Iterator[Any]) -> Iterator[bytes]:
+    """The chunks after an upload's metadata message (datasets and models alike)."""
     for i, message in enumerate(requests, start=1):
         if message.WhichOneof("part") != "chunk":
             raise InvalidArgument(

@@ -16,6 +16,7 @@ from dojocloud.api.billing_service import add_billing_service
 from dojocloud.api.dataset_service import add_dataset_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
+from dojocloud.api.model_service import add_model_service
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
 from dojocloud.api.scheduler_service import add_scheduler_service
 from scheduler.server import build_server
@@ -94,6 +95,7 @@ def build_api_server(
     def add_services(server: grpc.Server) -> None:
         add_job_service(server, max_streams=max(1, max_workers // 2))
         add_dataset_service(server)
+        add_model_service(server)
         add_scheduler_service(server)
         add_audit_service(server)
         add_billing_service(server)

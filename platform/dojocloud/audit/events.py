@@ -42,3 +42,6 @@ class AuditAction(StrEnum):
     # Uploaded datasets (an upload is recorded once, when it became a dataset).
     DATASET_CREATED = "dataset.created"
     DATASET_DELETED = "dataset.deleted"
+    # Uploaded ONNX models, the same way.
+    MODEL_CREATED = "model.created"
+    MODEL_DELETED = "model.deleted"

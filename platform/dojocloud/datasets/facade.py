@@ -1,11 +1,31 @@
 """Datasets' public entry: the only module of datasets that other apps import.
 
-Uploaded datasets (organizations/{org}/datasets/{id}): the resumable upload, read, list,
-delete, resolving a job's `dataset.name` to the runtime's shapes, and fetching the bytes on
-a worker. Below jobs: jobs registers who uses a dataset (`register_users_check`), so a
+Uploaded datasets (organizations/{org}/datasets/{id}) and ONNX models
+(organizations/{org}/models/{id}): the resumable upload, read, list, delete, resolving a
+job's `dataset.name` / `model.onnx`, and fetching the bytes on a worker. Below jobs: jobs registers who uses a dataset (`register_users_check`), so a
 dataset in use is not deleted."""
 
-from dojocloud.datasets.models import NPZ, TEXT, Dataset, DatasetUpload
+from dojocloud.datasets.model_services import (
+    ResolvedModel,
+    delete_model,
+    fetch_model,
+    fetch_model_path,
+    get_model,
+    is_model_name,
+    list_models,
+    models_for,
+    resolve_model,
+)
+from dojocloud.datasets.models import (
+    DATASET,
+    MODEL,
+    NPZ,
+    ONNX,
+    TEXT,
+    Dataset,
+    DatasetUpload,
+    OnnxModel,
+)
 from dojocloud.datasets.ports import register_users_check
 from dojocloud.datasets.services import (
     ResolvedDataset,
@@ -25,12 +45,26 @@ from dojocloud.datasets.uploads import (
     StorageQuotaExceeded,
     UploadRequest,
     upload,
+    upload_model,
     upload_status,
 )
 
 __all__ = [
+    "DATASET",
     "MAX_CHUNK",
+    "MODEL",
     "NPZ",
+    "ONNX",
+    "OnnxModel",
+    "ResolvedModel",
+    "delete_model",
+    "fetch_model",
+    "fetch_model_path",
+    "get_model",
+    "is_model_name",
+    "list_models",
+    "models_for",
+    "resolve_model",
     "TEXT",
     "Dataset",
     "DatasetUpload",
@@ -49,5 +83,6 @@ __all__ = [
     "resolve",
     "storage_used",
     "upload",
+    "upload_model",
     "upload_status",
 ]

@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +24,7 @@ from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from dojocloud.common.storage import blob_store, fetch_cached
 from dojocloud.datasets import ports
-from dojocloud.datasets.models import DELETING, NPZ, READY, Dataset
+from dojocloud.datasets.models import DELETING, NPZ, READY, Dataset, OnnxModel
 from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
 
 log = logging.getLogger(__name__)
@@ -73,19 +74,26 @@ def list_datasets(
     principal: Principal, *, page_size: int = 0, page_token: str = ""
 ) -> tuple[list[Dataset], str]:
     """A page in id order and the token of the next ("" at the end)."""
+    return page_of(datasets_for(principal), "dataset_id", page_size, page_token)
+
+
+def page_of(
+    rows: QuerySet[Any], id_field: str, page_size: int, page_token: str
+) -> tuple[list[Any], str]:
+    """Rows in `id_field` order from after the token's id: a page and the next token."""
     size = page_size or DEFAULT_PAGE_SIZE
     if not 0 < size <= MAX_PAGE_SIZE:
         raise InvalidArgument(
             [FieldViolation("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")]
         )
-    rows = datasets_for(principal).order_by("dataset_id")
+    rows = rows.order_by(id_field)
     if page_token:
-        rows = rows.filter(dataset_id__gt=_decode_token(page_token))
+        rows = rows.filter(**{f"{id_field}__gt": _decode_token(page_token)})
     page = list(rows[: size + 1])
     more = len(page) > size
     page = page[:size]
-    token = base64.urlsafe_b64encode(page[-1].dataset_id.encode()).decode() if more else ""
-    return page, token
+    last = str(getattr(page[-1], id_field)) if more else ""
+    return page, base64.urlsafe_b64encode(last.encode()).decode() if more else ""
 
 
 def _decode_token(token: str) -> str:
@@ -99,33 +107,57 @@ def _decode_token(token: str) -> str:
 
 
 def delete_dataset(principal: Principal, name: str, actor: Actor | None = None) -> None:
-    """Deletes the dataset and its bytes; FailedPrecondition while a non-final job uses it.
-    The row is marked DELETING first, so a job submitted meanwhile no longer resolves it."""
+    """Deletes the dataset and its bytes; FailedPrecondition while a non-final job uses it."""
     require(principal, Action.DATASETS_WRITE)
     dataset = get_dataset(principal, name)
-    if not Dataset.objects.filter(uid=dataset.uid, state=READY).update(state=DELETING):
+    delete_resource(
+        principal,
+        dataset,
+        name,
+        deleted=AuditAction.DATASET_DELETED,
+        in_use="DATASET_IN_USE",
+        audit=audit_state(dataset),
+        actor=actor,
+    )
+
+
+def delete_resource(
+    principal: Principal,
+    row: Dataset | OnnxModel,
+    name: str,
+    *,
+    deleted: AuditAction,
+    in_use: str,
+    audit: dict[str, object],
+    actor: Actor | None,
+) -> None:
+    """Deletes an uploaded dataset or model and its bytes (audited); FailedPrecondition
+    (reason `in_use`) while a non-final job names it. The row is marked DELETING first, so
+    a job submitted meanwhile no longer resolves it."""
+    rows = type(row).objects.filter(uid=row.uid)
+    if not rows.filter(state=READY).update(state=DELETING):
         raise NotFound(name.strip())
-    users = ports.users_of(principal.organization.id, dataset.resource_name)
+    users = ports.users_of(principal.organization.id, row.resource_name)
     if users:
-        Dataset.objects.filter(uid=dataset.uid).update(state=READY)
+        rows.update(state=READY)
         shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
         err = FailedPrecondition(
-            f"{dataset.resource_name} is used by {len(users)} job(s) that are not final: "
+            f"{row.resource_name} is used by {len(users)} job(s) that are not final: "
             f"{shown}; cancel them or wait for them to finish"
         )
-        err.reason = "DATASET_IN_USE"  # type: ignore[attr-defined]
+        err.reason = in_use  # type: ignore[attr-defined]
         raise err
     with transaction.atomic():
-        Dataset.objects.filter(uid=dataset.uid).delete()
+        rows.delete()
         record(
-            AuditAction.DATASET_DELETED,
+            deleted,
             actor=actor or actor_for(principal),
             org_slug=principal.organization.slug,
             organization_id=principal.organization.pk,
-            target=dataset.resource_name,
-            before=audit_state(dataset),
+            target=row.resource_name,
+            before=audit,
         )
-    blob_store().delete(dataset.storage_key)
+    blob_store().delete(row.storage_key)
 
 
 def audit_state(dataset: Dataset) -> dict[str, object]:
@@ -139,8 +171,13 @@ def audit_state(dataset: Dataset) -> dict[str, object]:
 
 
 def storage_used(organization: Organization) -> int:
-    total = Dataset.objects.filter(organization=organization).aggregate(n=Sum("size_bytes"))["n"]
-    return int(total or 0)
+    """Datasets and models share the organization's storage quota."""
+    total = 0
+    for rows in (Dataset.objects, OnnxModel.objects):
+        total += int(
+            rows.filter(organization=organization).aggregate(n=Sum("size_bytes"))["n"] or 0
+        )
+    return total
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from dojocloud.audit.facade import Actor, AuditAction, record
+from dojocloud.audit.facade import Actor, record
 from dojocloud.common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -31,17 +31,17 @@ from dojocloud.common.errors import (
     ResourceExhausted,
 )
 from dojocloud.common.storage import BlobStore, blob_store
-from dojocloud.datasets.formats import FormatError, summarize
-from dojocloud.datasets.models import FORMAT_CHOICES, Dataset, DatasetUpload
-from dojocloud.datasets.services import ID_RE, audit_state, storage_used
-from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
+from dojocloud.datasets.formats import FormatError
+from dojocloud.datasets.models import DATASET, MODEL, ONNX, Dataset, DatasetUpload, OnnxModel
+from dojocloud.datasets.services import ID_RE, storage_used
+from dojocloud.datasets.upload_kinds import KINDS, Row, UploadKind
+from dojocloud.tenancy.facade import Organization, Principal, actor_for, require
 
 MAX_CHUNK = 1024 * 1024  # bytes a chunk may carry
 PART_BYTES = 8 * 1024 * 1024  # the server stores a part each time this much has arrived
 UPLOAD_EXPIRY = timedelta(hours=24)
 UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-FORMATS = tuple(f for f, _ in FORMAT_CHOICES)
 
 
 class StorageQuotaExceeded(ResourceExhausted):
@@ -50,19 +50,20 @@ class StorageQuotaExceeded(ResourceExhausted):
 
 @dataclass(frozen=True)
 class UploadRequest:
-    dataset_id: str
-    format: str  # "npz" | "text"
+    dataset_id: str  # the id of what it becomes: a dataset's or (kind MODEL) a model's
+    format: str  # "npz" | "text" | "onnx"
     size: int
     sha256: str
     upload_id: str
     offset: int = 0
     display_name: str = ""
+    kind: str = DATASET  # DATASET | MODEL
 
 
-def upload_status(principal: Principal, upload_id: str) -> DatasetUpload:
-    require(principal, Action.DATASETS_READ)
+def upload_status(principal: Principal, upload_id: str, kind: str = DATASET) -> DatasetUpload:
+    require(principal, KINDS[kind].read)
     found = DatasetUpload.objects.filter(
-        organization=principal.organization, upload_id=upload_id
+        organization=principal.organization, upload_id=upload_id, kind=kind
     ).first()
     if found is None:
         raise NotFound(f"organizations/{principal.organization.slug}/uploads/{upload_id}")
@@ -75,25 +76,46 @@ def upload(
     chunks: Iterable[bytes],
     actor: Actor | None = None,
 ) -> Dataset:
-    """Receives one stream of an upload; the dataset once the file is whole and valid.
-    `actor` is who the audit trail names (default: the principal, from nowhere known)."""
+    """Receives one stream of a dataset's upload; the dataset once the file is whole and
+    valid. `actor` is who the audit trail names (default: the principal, from nowhere known)."""
+    row = _upload(principal, replace(request, kind=DATASET), chunks, actor)
+    assert isinstance(row, Dataset)
+    return row
+
+
+def upload_model(
+    principal: Principal,
+    request: UploadRequest,
+    chunks: Iterable[bytes],
+    actor: Actor | None = None,
+) -> OnnxModel:
+    """upload() for an ONNX model: the model once the file is whole and its graph imports."""
+    row = _upload(principal, replace(request, kind=MODEL, format=ONNX), chunks, actor)
+    assert isinstance(row, OnnxModel)
+    return row
+
+
+def _upload(
+    principal: Principal, request: UploadRequest, chunks: Iterable[bytes], actor: Actor | None
+) -> Row:
     state = begin(principal, request)
     receive(state, chunks)
     return finish(principal, state, actor)
 
 
 def begin(principal: Principal, request: UploadRequest) -> DatasetUpload:
-    require(principal, Action.DATASETS_WRITE)
+    kind = KINDS[request.kind]
+    require(principal, kind.write)
     org = principal.organization
-    _check(request)
+    _check(request, kind)
     _expire(org)
-    name = f"organizations/{org.slug}/datasets/{request.dataset_id}"
-    if Dataset.objects.filter(organization=org, dataset_id=request.dataset_id).exists():
-        raise AlreadyExists(name)
+    if kind.exists(org, request.dataset_id):
+        raise AlreadyExists(kind.resource_name(org, request.dataset_id))
     state, _ = DatasetUpload.objects.get_or_create(
         organization=org,
         upload_id=request.upload_id,
         defaults={
+            "kind": request.kind,
             "dataset_id": request.dataset_id,
             "display_name": request.display_name,
             "format": request.format,
@@ -102,7 +124,8 @@ def begin(principal: Principal, request: UploadRequest) -> DatasetUpload:
             "creator_label": principal.label,
         },
     )
-    same = (state.dataset_id, state.format, state.size_bytes, state.sha256) == (
+    same = (state.kind, state.dataset_id, state.format, state.size_bytes, state.sha256) == (
+        request.kind,
         request.dataset_id,
         request.format,
         request.size,
@@ -123,17 +146,18 @@ def begin(principal: Principal, request: UploadRequest) -> DatasetUpload:
     return state
 
 
-def _check(request: UploadRequest) -> None:
+def _check(request: UploadRequest, kind: UploadKind) -> None:
     errors: list[FieldViolation] = []
     if not ID_RE.match(request.dataset_id):
         errors.append(
             FieldViolation(
-                "metadata.dataset_id",
+                kind.id_field,
                 "must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'",
             )
         )
-    if request.format not in FORMATS:
-        errors.append(FieldViolation("metadata.format", "must be NPZ or TEXT"))
+    if request.format not in kind.formats:
+        shown = " or ".join(f.upper() for f in kind.formats)
+        errors.append(FieldViolation("metadata.format", f"must be {shown}"))
     limit = int(settings.DATASET_MAX_BYTES)
     if not 0 < request.size <= limit:
         errors.append(
@@ -160,7 +184,9 @@ def _check_quota(org: Organization, size: int, state: DatasetUpload) -> None:
     """Datasets plus the other uploads in progress plus this one must fit the quota."""
     quota = int(settings.STORAGE_QUOTA_BYTES)
     pending = (
-        DatasetUpload.objects.filter(organization=org, result__isnull=True)
+        DatasetUpload.objects.filter(
+            organization=org, result__isnull=True, model_result__isnull=True
+        )
         .exclude(uid=state.uid)
         .aggregate(n=Sum("size_bytes"))["n"]
         or 0
@@ -177,7 +203,7 @@ def _check_quota(org: Organization, size: int, state: DatasetUpload) -> None:
 def _expire(org: Organization) -> None:
     cutoff = timezone.now() - UPLOAD_EXPIRY
     stale_uploads = DatasetUpload.objects.filter(
-        organization=org, result__isnull=True, updated_at__lt=cutoff
+        organization=org, result__isnull=True, model_result__isnull=True, updated_at__lt=cutoff
     )
     for stale in stale_uploads:
         discard(stale)
@@ -235,15 +261,16 @@ def _commit_part(store: BlobStore, state: DatasetUpload, data: bytes) -> None:
     state.committed = offset + len(data)
 
 
-def finish(principal: Principal, state: DatasetUpload, actor: Actor | None = None) -> Dataset:
+def finish(principal: Principal, state: DatasetUpload, actor: Actor | None = None) -> Row:
     org = principal.organization
+    kind = KINDS[state.kind]
     if state.committed < state.size_bytes:
         raise InvalidArgument(
             [
                 FieldViolation(
                     "chunk",
                     f"truncated upload: {state.committed} of {state.size_bytes} bytes "
-                    f"received; no dataset was stored. Resume from offset {state.committed} "
+                    f"received; no {kind.name} was stored. Resume from offset {state.committed} "
                     f"with upload_id {state.upload_id}",
                 )
             ]
@@ -263,40 +290,32 @@ def finish(principal: Principal, state: DatasetUpload, actor: Actor | None = Non
             ]
         )
     try:
-        summary = summarize(state.format, payload)
+        summary = kind.validate(state.format, payload)
     except FormatError as exc:
         discard(state)
         raise InvalidArgument([FieldViolation("file", f"{exc}; nothing was stored")]) from None
-    dataset = Dataset(
-        organization=org,
-        dataset_id=state.dataset_id,
-        display_name=state.display_name,
-        format=state.format,
-        size_bytes=state.size_bytes,
-        sha256=state.sha256,
-        summary=summary,
-        creator_label=state.creator_label,
-    )
-    dataset.storage_key = f"orgs/{org.id}/datasets/{dataset.uid}/data"
-    store.put(dataset.storage_key, payload)
+    row = kind.new_row(org, state, summary)
+    row.storage_key = f"orgs/{org.id}/{kind.collection}/{row.uid}/data"
+    store.put(row.storage_key, payload)
     try:
         with transaction.atomic():
-            dataset.save(force_insert=True)
-            DatasetUpload.objects.filter(uid=state.uid).update(result=dataset)
+            row.save(force_insert=True)
+            done = {"model_result": row} if kind.name == MODEL else {"result": row}
+            DatasetUpload.objects.filter(uid=state.uid).update(**done)
             record(
-                AuditAction.DATASET_CREATED,
+                kind.created,
                 actor=actor or actor_for(principal),
                 org_slug=org.slug,
                 organization_id=org.pk,
-                target=dataset.resource_name,
-                after=audit_state(dataset),
+                target=row.resource_name,
+                after=kind.audit_state(row),
             )
     except IntegrityError:
-        store.delete(dataset.storage_key)
+        store.delete(row.storage_key)
         discard(state)
-        raise AlreadyExists(dataset.resource_name) from None
+        raise AlreadyExists(row.resource_name) from None
     _delete_parts(store, state)
-    return dataset
+    return row
 
 
 def _assemble(store: BlobStore, state: DatasetUpload) -> bytes:

@@ -22,7 +22,7 @@ import resource
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,6 +53,7 @@ class SegmentOrder:
     memory_limit_bytes: int  # RLIMIT_AS of the process; 0: none
     metric_every: int  # steps between metric messages (and the segment's last step)
     dataset_path: str | None = None  # an uploaded dataset in this machine's cache; None: built-in
+    model_path: str | None = None  # an uploaded ONNX model in this machine's cache
 
 
 def vm_peak_bytes(pid: int | str = "self") -> int:
@@ -151,7 +152,11 @@ def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
     from dojo_runtime.training import Trainer
 
     payload = Path(order.dataset_path).read_bytes() if order.dataset_path else None
-    trainer = Trainer(order.config, payload=payload)  # checks the bytes against the sha256
+    config = order.config
+    if order.model_path and config.custom_model is not None:
+        graph = Path(order.model_path).read_bytes()  # checked against its sha256 when parsed
+        config = replace(config, custom_model=replace(config.custom_model, graph=graph))
+    trainer = Trainer(config, payload=payload)  # checks the bytes against the sha256
     state = trainer.restore(order.checkpoint) if order.checkpoint else trainer.initial_state()
     start_step = state.step
     _send(conn, kind="started", step=state.step, device_seconds=state.device_seconds)

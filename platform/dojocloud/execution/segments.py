@@ -16,8 +16,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from dojo_runtime.config import StepMetrics
-from dojocloud.datasets.facade import fetch_path, is_dataset_name, resolve
+from dojo_runtime.config import CustomModel, StepMetrics
+from dojocloud.datasets.facade import (
+    fetch_model_path,
+    fetch_path,
+    is_dataset_name,
+    resolve,
+    resolve_model,
+)
 from dojocloud.execution import checkpoints, limits, supervisor
 from dojocloud.execution.heartbeat import Heartbeat
 from dojocloud.execution.jobproc import SegmentOrder
@@ -134,9 +140,12 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
     data = (
         resolve(job.organization, spec.dataset.name) if is_dataset_name(spec.dataset.name) else None
     )
+    model = resolve_model(job.organization, spec.model.onnx) if spec.model.onnx else None
     config = train_config(
         spec,
         dataset=data.meta if data else None,
+        # The file travels as a path in this machine's cache; the job process reads it.
+        model=CustomModel(model.sha256, spec.model.task or "classification") if model else None,
         accelerator=job.accelerator or None,
         device_count=len(job.devices) or None,
     )
@@ -149,6 +158,7 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         memory_limit_bytes=memory,
         metric_every=int(settings.METRIC_EVERY_STEPS),
         dataset_path=str(fetch_path(data)) if data else None,
+        model_path=str(fetch_model_path(model)) if model else None,
     )
 
 

@@ -14,7 +14,7 @@ count or batch can help), with every option's figures.
 from __future__ import annotations
 
 from dojo.v1 import job_pb2
-from dojo_runtime.config import CustomData, TrainConfig
+from dojo_runtime.config import CustomData, CustomModel, TrainConfig
 from dojo_runtime.memory import GIB, Fit, fits, largest_batch_that_fits
 from dojocloud.common.errors import FieldViolation
 from dojocloud.common.inventory import inventory, pool_sizes
@@ -23,13 +23,16 @@ from scheduler.core.sizing import equivalent_count
 
 
 def check_memory(
-    spec: job_pb2.JobSpec, errors: list[FieldViolation], data: CustomData | None = None
+    spec: job_pb2.JobSpec,
+    errors: list[FieldViolation],
+    data: CustomData | None = None,
+    model: CustomModel | None = None,
 ) -> None:
     """Trims spec.resources to the options that fit, or adds the violation why none does.
     Runs after the other checks, on a spec whose other fields are valid."""
     if errors:
         return
-    config = train_config(spec, dataset=data)
+    config = train_config(spec, dataset=data, model=model)
     sizes = pool_sizes()
     first = spec.resources.accelerators[0]
     figures = inventory().figures
@@ -39,7 +42,8 @@ def check_memory(
     ]
     try:
         table = fits(config, options)
-    except ValueError as exc:  # an uploaded dataset's shapes the model cannot take
+    except ValueError as exc:  # an uploaded dataset's shapes the model cannot take, or an
+        # uploaded model that does not fit the data (named field: model.onnx, model.task)
         field, _, message = str(exc).partition(": ")
         if not field.startswith(("dataset.", "model.")):
             raise

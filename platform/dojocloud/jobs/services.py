@@ -25,12 +25,13 @@ from dojocloud.common.errors import (
     NotFound,
 )
 from dojocloud.common.inventory import pool_sizes
+from dojocloud.datasets.facade import is_model_name
 from dojocloud.jobs import control, lifecycle, memory_fit, rate, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
 from dojocloud.jobs.transitions import record_state_event, transition
-from dojocloud.jobs.validation import dataset_of, validate_spec
+from dojocloud.jobs.validation import dataset_of, model_of, validate_spec
 from dojocloud.tenancy.facade import Action, Principal, require
 from scheduler.core.priority import priority_value
 
@@ -256,7 +257,8 @@ def estimate_job(
     adapters above billing pass in (billing.accelerator_prices); None: the packaged ones."""
     require(principal, Action.JOBS_ESTIMATE)
     valid = validate_spec(spec, organization=principal.organization)
-    config = train_config(valid, dataset=dataset_of(valid, principal.organization))
+    org = principal.organization
+    config = train_config(valid, dataset=dataset_of(valid, org), model=model_of(valid, org))
     # Only what this platform can actually run: accelerator types of the inventory, in
     # counts that fit their largest pool.
     sizes = pool_sizes()
@@ -265,10 +267,11 @@ def estimate_job(
 
 
 def dataset_users(organization_id: int, dataset_name: str) -> list[str]:
-    """The non-final jobs of an organization whose spec names the dataset (asked before the
-    dataset is deleted)."""
+    """The non-final jobs of an organization whose spec names the dataset, or the uploaded
+    model (`model.onnx`; asked before either is deleted)."""
+    field = "spec__model__onnx" if is_model_name(dataset_name) else "spec__dataset__name"
     jobs = (
-        Job.objects.filter(organization_id=organization_id, spec__dataset__name=dataset_name)
+        Job.objects.filter(organization_id=organization_id, **{field: dataset_name})
         .exclude(state__in=lifecycle.FINAL_STATES)
         .select_related("organization")
         .order_by("created_at")

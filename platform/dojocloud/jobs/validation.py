@@ -12,12 +12,13 @@ from django.conf import settings
 from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
-from dojo_runtime.config import CustomData
+from dojo_runtime.config import CustomData, CustomModel
 from dojo_runtime.data import BUILT_IN, DATASETS
 from dojocloud.common.errors import FieldViolation, InvalidArgument, shown
 from dojocloud.common.inventory import pool_sizes
-from dojocloud.datasets.facade import is_dataset_name, resolve
+from dojocloud.datasets.facade import fetch_model, is_dataset_name, resolve, resolve_model
 from dojocloud.jobs.memory_fit import check_memory
+from dojocloud.jobs.runtime_config import ONNX
 from dojocloud.jobs.stored_spec import DEFAULT_ACCELERATOR, DEFAULT_DEVICE_COUNT
 from dojocloud.tenancy.facade import Organization
 from scheduler.core.priority import DEFAULT_PRIORITY_CLASS, PRIORITY_CLASSES
@@ -30,6 +31,8 @@ ARCHITECTURE_CATALOG = CATALOG_ARCHITECTURES
 # The built-in datasets (a job names uploaded ones by resource name).
 DATASET_CATALOG = {n: e for n, e in DATASETS.items() if not e.customer}
 OPTIMIZERS = ("sgd", "adam", "adamw")
+TASKS = ("classification", "language_model")  # of an uploaded model (model.task)
+DEFAULT_TASK = "classification"
 PRECISIONS = ("fp32", "bf16", "cfp8")
 # PRIORITY_CLASSES (names and values) are the scheduler core's; a spec names one exactly.
 MAX_STEPS = 10_000_000
@@ -65,8 +68,10 @@ def validate_spec(
     errors: Violations = []
     _check_given(out, given, errors)
     data = dataset_of(out, organization, errors)
+    model = model_of(out, organization, errors)
     for check in _CHECKS:
         check(out, errors, data)
+    check_memory(out, errors, data, model)  # last: it needs the rest valid; trims accelerators
     if errors:
         raise InvalidArgument(errors)
     return out
@@ -98,6 +103,24 @@ def dataset_of(
     return resolve(organization, name).meta
 
 
+def model_of(
+    spec: job_pb2.JobSpec, organization: Organization | None, errors: Violations | None = None
+) -> CustomModel | None:
+    """The uploaded ONNX model a spec names in `model.onnx`, with its file (fetched into
+    this machine's cache by sha256); None when the spec names an architecture."""
+    name = spec.model.onnx
+    if not name:
+        return None
+    if organization is None:
+        (errors if errors is not None else []).append(
+            FieldViolation("model.onnx", "an uploaded model is resolved by the API only")
+        )
+        return None
+    resolved = resolve_model(organization, name)
+    task = spec.model.task or DEFAULT_TASK
+    return CustomModel(resolved.sha256, task, fetch_model(resolved))
+
+
 def _check_name(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     if not spec.name:
         errors.append(FieldViolation("name", "is required"))
@@ -110,7 +133,28 @@ def _check_name(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
         )
 
 
+def _check_onnx(spec: job_pb2.JobSpec, errors: Violations) -> None:
+    """`model.onnx` instead of an architecture: how it fits the data is judged by the
+    runtime when the memory check builds it (model.onnx / model.task violations)."""
+    m = spec.model
+    if m.architecture not in ("", ONNX):
+        errors.append(
+            FieldViolation("model.architecture", "leave it empty when model.onnx names a model")
+        )
+    if m.params:
+        errors.append(FieldViolation("model.params", "an uploaded model takes no size parameters"))
+    m.architecture = ONNX
+    m.task = m.task or DEFAULT_TASK
+    if m.task not in TASKS:
+        errors.append(FieldViolation("model.task", f"must be one of {', '.join(TASKS)}"))
+
+
 def _check_model(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
+    if spec.model.onnx:
+        _check_onnx(spec, errors)
+        return
+    if spec.model.task:
+        errors.append(FieldViolation("model.task", "applies to an uploaded model (model.onnx)"))
     arch = spec.model.architecture
     if not arch:
         errors.append(FieldViolation("model.architecture", "is required"))
@@ -239,5 +283,4 @@ _CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations, Data], None], ...] = (
     _check_resources,
     _check_limits,
     _check_priority,
-    check_memory,
-)  # last: it needs the other fields valid, and trims the accelerators
+)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import yaml
+
 from dojo.v1 import job_pb2
 from dojocloud.jobs import facade as jobs
 from dojocloud.portal.forms import CATALOG, catalog_defaults, param_field
@@ -92,3 +94,23 @@ def form_field_for(spec_path: str, architecture: str = "") -> str | None:
             return _SPEC_PATH_TO_FORM[path]
         path = path.rpartition(".")[0]
     return None
+
+
+def yaml_from_spec(spec: job_pb2.JobSpec) -> str:
+    """JobSpec → a job file, for specs the form cannot show (a model.onnx)."""
+    return yaml.safe_dump(_plain(spec), sort_keys=False)
+
+
+def _plain(message: Any) -> dict[str, Any]:
+    """The set fields as plain values (JSON's mapping would write 64-bit integers as text)."""
+    out: dict[str, Any] = {}
+    for fd, value in message.ListFields():
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            out[fd.name] = dict(value)
+        elif fd.message_type is not None:
+            out[fd.name] = _plain(value)
+        elif fd.is_repeated:
+            out[fd.name] = list(value)
+        else:
+            out[fd.name] = value
+    return out

@@ -14,6 +14,7 @@ from dojocloud.portal.views import (
     jobs,
     keys,
     members,
+    models,
     orgs,
     profile,
     reference,
@@ -68,6 +69,10 @@ urlpatterns = [
     path("datasets/upload/", datasets.dataset_upload, name="dataset-upload"),
     path("datasets/<str:dataset_id>/", datasets.dataset_detail, name="dataset-detail"),
     path("datasets/<str:dataset_id>/delete/", datasets.dataset_delete, name="dataset-delete"),
+    path("models/", models.model_list, name="model-list"),
+    path("models/upload/", models.model_upload, name="model-upload"),
+    path("models/<str:model_id>/", models.model_detail, name="model-detail"),
+    path("models/<str:model_id>/delete/", models.model_delete, name="model-delete"),
     path("reference/", reference.reference, name="reference"),
     path("profile/", profile.profile, name="profile"),
 ]

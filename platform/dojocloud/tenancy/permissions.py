@@ -39,6 +39,8 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"  # the organization's audit log (operators: every one's)
     DATASETS_READ = "datasets.read"  # list, get, upload status
     DATASETS_WRITE = "datasets.write"  # upload, delete
+    MODELS_READ = "models.read"  # ONNX models: list, get, upload status
+    MODELS_WRITE = "models.write"  # upload, delete
     PRICES_READ = "prices.read"  # the price book (the same figures every estimate shows)
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
@@ -64,6 +66,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.AUDIT_READ: "read the organization's audit log",
     Action.DATASETS_READ: "read datasets",
     Action.DATASETS_WRITE: "upload and delete datasets",
+    Action.MODELS_READ: "read models",
+    Action.MODELS_WRITE: "upload and delete models",
     Action.PRICES_READ: "read the price book",
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
@@ -95,6 +99,8 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.AUDIT_READ: _ADMINS,
     Action.DATASETS_READ: _ALL,
     Action.DATASETS_WRITE: _WRITERS,
+    Action.MODELS_READ: _ALL,
+    Action.MODELS_WRITE: _WRITERS,
     Action.PRICES_READ: _ALL,
     # The operator grant: these two only in settings.OPERATOR_ORG (DOJO_OPERATOR_ORG).
     Action.OPERATOR_READ: _ADMINS,
@@ -113,6 +119,7 @@ _READS = frozenset(
         Action.USAGE_READ,
         Action.AUDIT_READ,
         Action.DATASETS_READ,
+        Action.MODELS_READ,
         Action.PRICES_READ,
         Action.OPERATOR_READ,
         Action.ARTIFACTS_READ,

@@ -48,7 +48,7 @@ class JobSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., training: _Optional[_Union[TrainingSpec, _Mapping]] = ..., resources: _Optional[_Union[ResourceSpec, _Mapping]] = ..., limits: _Optional[_Union[LimitsSpec, _Mapping]] = ..., priority_class: _Optional[str] = ...) -> None: ...
 
 class ModelSpec(_message.Message):
-    __slots__ = ("architecture", "params")
+    __slots__ = ("architecture", "params", "onnx", "task")
     class ParamsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -58,9 +58,13 @@ class ModelSpec(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    ONNX_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
     architecture: str
     params: _containers.ScalarMap[str, int]
-    def __init__(self, architecture: _Optional[str] = ..., params: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    onnx: str
+    task: str
+    def __init__(self, architecture: _Optional[str] = ..., params: _Optional[_Mapping[str, int]] = ..., onnx: _Optional[str] = ..., task: _Optional[str] = ...) -> None: ...
 
 class DatasetSpec(_message.Message):
     __slots__ = ("name",)

@@ -32,6 +32,8 @@ from dojo.v1 import (
     dataset_pb2_grpc,
     job_pb2,
     job_pb2_grpc,
+    model_pb2,
+    model_pb2_grpc,
     scheduler_pb2,
     scheduler_pb2_grpc,
 )
@@ -42,6 +44,7 @@ from dojocloud.api.audit_service import AuditService
 from dojocloud.api.billing_service import BillingService
 from dojocloud.api.dataset_service import DatasetService
 from dojocloud.api.job_service import JobService
+from dojocloud.api.model_service import ModelService
 from dojocloud.api.scheduler_service import SchedulerService
 from dojocloud.artifacts.facade import record_artifact
 from dojocloud.billing.services import record_segment_usage
@@ -54,6 +57,7 @@ from dojocloud.scheduling import capacity
 from dojocloud.scheduling.facade import QuotaSpec, set_quota
 from dojocloud.tenancy.permissions import Action
 from dojocloud.tenancy.services import principal_for_user
+from tests.support.onnx_models import tiny_onnx
 from tests.support.people import admit, make_spec
 from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, make_world
 
@@ -122,6 +126,39 @@ class Fixtures:
         )
         return datasets.upload(self.acme, request, [TEXT]).resource_name
 
+    def model_messages(self) -> Iterator[model_pb2.CreateModelRequest]:
+        self.uploads += 1
+        meta = model_pb2.ModelUploadMetadata(
+            parent="organizations/acme",
+            model_id=f"mup{self.uploads}",
+            size=len(ONNX),
+            sha256=hashlib.sha256(ONNX).hexdigest(),
+            upload_id=f"mperm{self.uploads}",
+        )
+        return iter(
+            [
+                model_pb2.CreateModelRequest(metadata=meta),
+                model_pb2.CreateModelRequest(chunk=ONNX),
+            ]
+        )
+
+    def model(self, *, partial: bool = False) -> str:
+        """An uploaded model of acme's (its name), or a half-sent upload's id."""
+        self.uploads += 1
+        request = datasets.UploadRequest(
+            dataset_id=f"m{self.uploads}",
+            format=datasets.ONNX,
+            size=len(ONNX),
+            sha256=hashlib.sha256(ONNX).hexdigest(),
+            upload_id=f"mfixture{self.uploads}",
+            kind=datasets.MODEL,
+        )
+        if partial:
+            with contextlib.suppress(InvalidArgument):  # truncated, as intended
+                datasets.upload_model(self.acme, request, [ONNX[:10]])
+            return request.upload_id
+        return datasets.upload_model(self.acme, request, [ONNX]).resource_name
+
     def partial_upload(self) -> str:
         """An upload of acme's with half its bytes committed."""
         self.uploads += 1
@@ -166,6 +203,7 @@ class Recipe:
 
 TILE = "dojo/e0/c0/t0/r0c0"
 TEXT = b"a small corpus for the permission table\n" * 4
+ONNX = tiny_onnx()
 RECIPES: dict[str, Recipe] = {
     "/dojo.v1.ArtifactService/ListArtifacts": Recipe(
         lambda f: artifact_pb2.ListArtifactsRequest(parent=f.job_with_artifact().split("/art")[0])
@@ -173,6 +211,19 @@ RECIPES: dict[str, Recipe] = {
     "/dojo.v1.ArtifactService/DownloadArtifact": Recipe(
         lambda f: artifact_pb2.DownloadArtifactRequest(name=f.job_with_artifact()),
         streaming=True,
+    ),
+    "/dojo.v1.ModelService/CreateModel": Recipe(lambda f: f.model_messages()),
+    "/dojo.v1.ModelService/GetUploadStatus": Recipe(
+        lambda f: model_pb2.GetModelUploadStatusRequest(
+            parent="organizations/acme", upload_id=f.model(partial=True)
+        )
+    ),
+    "/dojo.v1.ModelService/GetModel": Recipe(lambda f: model_pb2.GetModelRequest(name=f.model())),
+    "/dojo.v1.ModelService/ListModels": Recipe(
+        lambda f: model_pb2.ListModelsRequest(parent="organizations/acme")
+    ),
+    "/dojo.v1.ModelService/DeleteModel": Recipe(
+        lambda f: model_pb2.DeleteModelRequest(name=f.model())
     ),
     "/dojo.v1.DatasetService/CreateDataset": Recipe(lambda f: f.upload_messages()),
     "/dojo.v1.DatasetService/GetUploadStatus": Recipe(
@@ -281,6 +332,7 @@ SERVICES = {
     "ArtifactService": (artifact_pb2, ArtifactService, artifact_pb2_grpc.ArtifactServiceStub),
     "JobService": (job_pb2, JobService, job_pb2_grpc.JobServiceStub),
     "DatasetService": (dataset_pb2, DatasetService, dataset_pb2_grpc.DatasetServiceStub),
+    "ModelService": (model_pb2, ModelService, model_pb2_grpc.ModelServiceStub),
     "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),
     "AuditService": (audit_pb2, AuditService, audit_pb2_grpc.AuditServiceStub),
     "BillingService": (billing_pb2, BillingService, billing_pb2_grpc.BillingServiceStub),

@@ -35,7 +35,7 @@ from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.inventory import inventory
 from dojocloud.console import urls as console_urls
 from dojocloud.datasets import facade as datasets
-from dojocloud.datasets.models import Dataset
+from dojocloud.datasets.models import Dataset, OnnxModel
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
@@ -47,6 +47,7 @@ from dojocloud.tenancy import invitations
 from dojocloud.tenancy.models import ApiKey, Invitation, Membership, Organization
 from dojocloud.tenancy.permissions import Action
 from dojocloud.tenancy.services import add_member, create_api_key, principal_for_user
+from tests.support.onnx_models import tiny_onnx
 from tests.support.roles import SESSIONS, Caller, World, expected_allowed, make_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_request_limits")]
@@ -388,6 +389,33 @@ def _delete_dataset(world: World, c: Caller) -> Prepared:
     )
 
 
+def _model(world: World) -> OnnxModel:
+    """A fresh model of acme's, uploaded by its owner."""
+    payload = tiny_onnx()
+    n = OnnxModel.objects.count()
+    request = datasets.UploadRequest(
+        f"m{n}", datasets.ONNX, len(payload), hashlib.sha256(payload).hexdigest(), f"mu{n}"
+    )
+    return datasets.upload_model(
+        principal_for_user(world.users["alice"], "acme"), request, [payload]
+    )
+
+
+def _upload_model(world: World, c: Caller) -> Prepared:
+    before = OnnxModel.objects.count()
+    data = {"file": SimpleUploadedFile("m.onnx", tiny_onnx()), "model_id": f"mup{before}"}
+    return Prepared("post", "/models/upload/", data, lambda: OnnxModel.objects.count() > before)
+
+
+def _delete_model(world: World, c: Caller) -> Prepared:
+    model = _model(world)
+    return Prepared(
+        "post",
+        f"/models/{model.model_id}/delete/",
+        changed=lambda: not OnnxModel.objects.filter(uid=model.uid).exists(),
+    )
+
+
 def _get(path: str | Callable[[World], str]) -> Callable[[World, Caller], Prepared]:
     return lambda w, c: Prepared("get", path if isinstance(path, str) else path(w))
 
@@ -423,6 +451,12 @@ RECIPES: dict[str, Recipe] = {
         _get(lambda w: f"/datasets/{_dataset(w).dataset_id}/"), acme_object=True
     ),
     "portal:dataset-delete": Recipe(_delete_dataset, acme_object=True),
+    "portal:model-list": Recipe(_get("/models/")),
+    "portal:model-upload": Recipe(_upload_model),
+    "portal:model-detail": Recipe(
+        _get(lambda w: f"/models/{_model(w).model_id}/"), acme_object=True
+    ),
+    "portal:model-delete": Recipe(_delete_model, acme_object=True),
     "portal:profile": Recipe(_get("/profile/"), kind="signed-in"),
     "portal:profile#post": Recipe(
         lambda w, c: Prepared("post", "/profile/", {"time_zone": "Europe/Berlin"}),

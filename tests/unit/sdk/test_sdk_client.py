@@ -11,7 +11,7 @@ import dojo.retrying
 from dojo import errors
 from dojo.client import Client
 from dojo.config import ClientConfig
-from dojo.v1 import audit_pb2, dataset_pb2, job_pb2
+from dojo.v1 import audit_pb2, dataset_pb2, job_pb2, model_pb2
 from tests.unit.sdk.conftest import API_KEY
 
 FakeJobService = Any  # the fixture's fake (conftest.py); not importable by name
@@ -53,6 +53,20 @@ def test_every_rpc_of_the_dataset_service_has_a_client_method() -> None:
     methods = dataset_pb2.DESCRIPTOR.services_by_name["DatasetService"].methods
     snake = {
         m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
+        for m in methods
+    }
+    missing = [rpc for rpc, name in snake.items() if not callable(getattr(Client, name, None))]
+    assert missing == []
+    assert len(snake) == 5
+
+
+def test_every_rpc_of_the_model_service_has_a_client_method() -> None:
+    methods = model_pb2.DESCRIPTOR.services_by_name["ModelService"].methods
+    # GetUploadStatus is the datasets' name too: the model's is get_model_upload_status.
+    named = {"GetUploadStatus": "get_model_upload_status"}
+    snake = {
+        m.name: named.get(m.name)
+        or "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
         for m in methods
     }
     missing = [rpc for rpc, name in snake.items() if not callable(getattr(Client, name, None))]

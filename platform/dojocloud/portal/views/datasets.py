@@ -62,16 +62,16 @@ class DatasetUploadForm(forms.Form):
     display_name = forms.CharField(max_length=200, required=False, label="Display name")
 
 
-def _chunks(file: UploadedFile) -> Iterator[bytes]:
+def file_chunks(file: UploadedFile) -> Iterator[bytes]:
     # Read by hand: an in-memory upload's chunks() returns the whole file at once.
     file.seek(0)
     while chunk := file.read(datasets.MAX_CHUNK):
         yield chunk
 
 
-def _sha256(file: UploadedFile) -> str:
+def file_sha256(file: UploadedFile) -> str:
     digest = hashlib.sha256()
-    for chunk in _chunks(file):
+    for chunk in file_chunks(file):
         digest.update(chunk)
     return digest.hexdigest()
 
@@ -84,14 +84,14 @@ def _upload(request: HttpRequest, principal: Principal, form: DatasetUploadForm)
         dataset_id=form.cleaned_data["dataset_id"].strip(),
         format=form.cleaned_data["format"],
         size=int(file.size or 0),
-        sha256=_sha256(file),
+        sha256=file_sha256(file),
         # One browser POST carries the whole file: nothing to resume, a fresh upload each time.
         upload_id=f"portal-{uuid.uuid4().hex}",
         display_name=form.cleaned_data["display_name"].strip(),
     )
     try:
         dataset = datasets.upload(
-            principal, upload, _chunks(file), actor_for(principal, remote_addr(request))
+            principal, upload, file_chunks(file), actor_for(principal, remote_addr(request))
         )
     except InvalidArgument as exc:
         for v in exc.violations:

@@ -23,7 +23,7 @@ from dojocloud.jobs import facade as jobs
 from dojocloud.portal import presenters
 from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, YamlSpecForm
 from dojocloud.portal.spec_input import SpecInput, read_spec
-from dojocloud.portal.spec_mapping import form_initial_from_spec
+from dojocloud.portal.spec_mapping import form_initial_from_spec, yaml_from_spec
 from dojocloud.portal.views.common import base_context, portal_view
 from dojocloud.tenancy.facade import Action, Principal
 
@@ -88,7 +88,11 @@ def _blank_input(request: HttpRequest, principal: Principal) -> SpecInput:
     initial = dict(DEFAULTS)
     source_id = request.GET.get("from")
     if source_id:
-        initial = form_initial_from_spec(jobs.spec_of(jobs.get_job(principal, source_id)))
+        spec = jobs.spec_of(jobs.get_job(principal, source_id))
+        if spec.model.onnx:  # the form has no model picker: the copy opens as YAML
+            text = yaml_from_spec(spec)
+            return SpecInput("yaml", JobSpecForm(initial=initial), YamlSpecForm(), yaml_text=text)
+        initial = form_initial_from_spec(spec)
     mode = "yaml" if request.GET.get("mode") == "yaml" else "form"
     return SpecInput(mode=mode, form=JobSpecForm(initial=initial), yaml_form=YamlSpecForm())
 

@@ -1,0 +1,163 @@
+"""The Models pages: the organization's ONNX models (list), an upload form (a plain
+multipart POST streamed into the same resumable upload as datasets), a model's detail (the
+graph's inputs, outputs and op counts, the jobs naming it) and delete.
+
+Another organization's model, and an id that could not be one, are 404 alike."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from dojocloud.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
+from dojocloud.datasets import facade as datasets
+from dojocloud.jobs import facade as jobs
+from dojocloud.portal.views.common import base_context, portal_view, remote_addr
+from dojocloud.portal.views.datasets import JOBS_SHOWN, file_chunks, file_sha256
+from dojocloud.tenancy.facade import Action, Principal, actor_for
+
+_FIELDS = {
+    "metadata.model_id": "model_id",
+    "metadata.display_name": "display_name",
+    "metadata.size": "file",
+    "metadata.sha256": "file",
+    "chunk": "file",
+    "file": "file",
+}
+
+
+class ModelUploadForm(forms.Form):
+    file = forms.FileField(
+        label="ONNX file",
+        help_text="an .onnx file with its weights inside, e.g. from torch.onnx.export",
+    )
+    model_id = forms.CharField(
+        max_length=63,
+        label="Model id",
+        help_text="a-z, 0-9 and '-': the model is organizations/{org}/models/{id}",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. resnet-small"}),
+    )
+    display_name = forms.CharField(max_length=200, required=False, label="Display name")
+
+
+def _upload(request: HttpRequest, principal: Principal, form: ModelUploadForm) -> str | None:
+    """Streams the posted file into the upload; the model's id, or None with the problems
+    added to `form` as field errors."""
+    file: UploadedFile = form.cleaned_data["file"]
+    upload = datasets.UploadRequest(
+        dataset_id=form.cleaned_data["model_id"].strip(),
+        format=datasets.ONNX,
+        size=int(file.size or 0),
+        sha256=file_sha256(file),
+        upload_id=f"portal-{uuid.uuid4().hex}",  # one POST carries the whole file
+        display_name=form.cleaned_data["display_name"].strip(),
+    )
+    try:
+        model = datasets.upload_model(
+            principal, upload, file_chunks(file), actor_for(principal, remote_addr(request))
+        )
+    except InvalidArgument as exc:
+        for v in exc.violations:
+            form.add_error(_FIELDS.get(v.field), v.description)
+        return None
+    except AlreadyExists:
+        form.add_error("model_id", f"{upload.dataset_id} already exists in this organization")
+        return None
+    except (ResourceExhausted, FailedPrecondition) as exc:
+        form.add_error("file" if isinstance(exc, ResourceExhausted) else None, exc.message)
+        return None
+    return model.model_id
+
+
+def _list_page(
+    request: HttpRequest, principal: Principal, form: ModelUploadForm | None
+) -> HttpResponse:
+    return render(
+        request,
+        "portal/model_list.html",
+        base_context(
+            principal,
+            form=form,
+            models=datasets.models_for(principal).order_by("model_id"),
+            used=datasets.storage_used(principal.organization),
+        ),
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@require_GET
+@portal_view(Action.MODELS_READ)
+def model_list(request: HttpRequest, principal: Principal) -> HttpResponse:
+    form = ModelUploadForm() if principal.can(Action.MODELS_WRITE) else None
+    return _list_page(request, principal, form)
+
+
+@require_POST
+@portal_view(Action.MODELS_WRITE)
+def model_upload(request: HttpRequest, principal: Principal) -> HttpResponse:
+    form = ModelUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        created = _upload(request, principal, form)
+        if created is not None:
+            messages.success(request, f"Model {created} uploaded.")
+            return redirect("portal:model-detail", model_id=created)
+    return _list_page(request, principal, form)
+
+
+def _model(principal: Principal, model_id: str) -> datasets.OnnxModel:
+    name = f"organizations/{principal.organization.slug}/models/{model_id}"
+    try:
+        return datasets.get_model(principal, name)
+    except InvalidArgument:  # not even an id: no such model
+        raise NotFound(name) from None
+
+
+@require_GET
+@portal_view(Action.MODELS_READ)
+def model_detail(request: HttpRequest, principal: Principal, model_id: str) -> HttpResponse:
+    model = _model(principal, model_id)
+    users = list(
+        jobs.jobs_for(principal)
+        .filter(spec__model__onnx=model.resource_name)
+        .order_by("-created_at")[:JOBS_SHOWN]
+    )
+    summary = model.summary
+    return render(
+        request,
+        "portal/model_detail.html",
+        base_context(
+            principal,
+            model=model,
+            summary=summary,
+            op_counts=sorted(summary.get("op_counts", {}).items()),
+            jobs=users,
+            can_delete=principal.can(Action.MODELS_WRITE),
+        ),
+    )
+
+
+@require_POST
+@portal_view(Action.MODELS_WRITE)
+def model_delete(request: HttpRequest, principal: Principal, model_id: str) -> HttpResponse:
+    model = _model(principal, model_id)
+    try:
+        datasets.delete_model(
+            principal, model.resource_name, actor_for(principal, remote_addr(request))
+        )
+    except FailedPrecondition as exc:
+        messages.error(request, f"Not deleted: {exc.message}")
+        return redirect("portal:model-detail", model_id=model.model_id)
+    messages.success(request, f"Model {model.model_id} deleted.")
+    return redirect("portal:model-list")

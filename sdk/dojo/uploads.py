@@ -1,0 +1,90 @@
+"""The resumable, chunked upload that datasets and models share.
+
+The upload id is derived from the parent, the resource id, the file's size and sha256, so
+running the same upload again resumes it from what the server committed (GetUploadStatus),
+and a dropped connection resumes the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, Protocol, TypeVar
+
+import grpc
+
+CHUNK_BYTES = 1023 * 1024  # under 1 MiB with the message's framing: fits the server's limit
+UPLOAD_RETRIES = 5
+Progress = Callable[[int, int], None]  # (bytes committed or sent, total)
+T = TypeVar("T")
+
+
+class Status(Protocol):
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def committed_offset(self) -> int: ...
+
+
+S = TypeVar("S", bound=Status)
+
+
+def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def derived_upload_id(parent: str, resource_id: str, size: int, sha256: str) -> str:
+    key = f"{parent}\n{resource_id}\n{size}\n{sha256}".encode()
+    return "sdk-" + hashlib.sha256(key).hexdigest()[:40]
+
+
+def resumable_upload(
+    path: str | os.PathLike[str],
+    size: int,
+    *,
+    status: Callable[[], S | None],
+    finished: Callable[[S], T],
+    send: Callable[[BinaryIO, int], T],
+    error: Callable[[grpc.RpcError], Exception],
+    on_progress: Progress | None = None,
+) -> T:
+    """Asks where the upload stands, then sends the file from there: `finished` when this
+    very upload already completed, else `send(file at offset, offset)`. A stream the
+    server dropped (UNAVAILABLE) is resumed; any other error is raised as `error` maps it."""
+    for attempt in range(UPLOAD_RETRIES):
+        current = status()
+        if current is not None and current.complete:
+            if on_progress:
+                on_progress(size, size)
+            return finished(current)
+        offset = current.committed_offset if current is not None else 0
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                return send(f, offset)
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            if code != grpc.StatusCode.UNAVAILABLE or attempt == UPLOAD_RETRIES - 1:
+                raise error(exc) from None
+            time.sleep(min(2.0, 0.2 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def chunks(f: BinaryIO, offset: int, size: int, on_progress: Progress | None) -> Iterator[bytes]:
+    """The file's chunks from `offset`, reporting progress as each is handed to the stream."""
+    sent = offset
+    if on_progress:
+        on_progress(sent, size)
+    while chunk := f.read(CHUNK_BYTES):
+        yield chunk
+        sent += len(chunk)
+        if on_progress:
+            on_progress(sent, size)
