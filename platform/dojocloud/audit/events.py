@@ -42,3 +42,7 @@ class AuditAction(StrEnum):
     # Uploaded datasets (an upload is recorded once, when it became a dataset).
     DATASET_CREATED = "dataset.created"
     DATASET_DELETED = "dataset.deleted"
+    # Webhook endpoints (the secret is never recorded; its hint is).
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_TESTED = "webhook.tested"

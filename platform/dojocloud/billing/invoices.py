@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.billing import periods
+from dojocloud.billing.invoice_events import InvoiceFinalized, invoice_finalized
 from dojocloud.billing.models import (
     Basis,
     Invoice,
@@ -197,14 +198,24 @@ def finalize(invoice: Invoice, *, now: datetime | None = None) -> Invoice:
         refresh_draft(org, invoice.month, now=now)
         try:
             with transaction.atomic():
-                Invoice.objects.filter(pk=invoice.pk, status=InvoiceStatus.DRAFT).update(
-                    status=InvoiceStatus.FINAL, number=_next_number(), finalized_at=now
-                )
+                made_final = Invoice.objects.filter(
+                    pk=invoice.pk, status=InvoiceStatus.DRAFT
+                ).update(status=InvoiceStatus.FINAL, number=_next_number(), finalized_at=now)
+                if made_final:
+                    transaction.on_commit(lambda: _announce(invoice.pk))
         except IntegrityError:
             continue
         break
     invoice.refresh_from_db()
     return invoice
+
+
+def _announce(invoice_pk: int) -> None:
+    final = Invoice.objects.get(pk=invoice_pk)
+    event = InvoiceFinalized(
+        final.organization_id, final.period, final.display_number, final.total_cents
+    )
+    invoice_finalized.send(sender=InvoiceFinalized, invoice=event)
 
 
 def finalize_due(*, now: datetime | None = None) -> list[Invoice]:

@@ -43,6 +43,8 @@ class Action(StrEnum):
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
     BILLING_ACT = "billing.act"  # set prices, credit or adjust a tenant's draft invoice
+    WEBHOOKS_READ = "webhooks.read"  # the organization's endpoints and their deliveries
+    WEBHOOKS_MANAGE = "webhooks.manage"  # add and delete endpoints, send a test event
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -67,6 +69,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
     Action.BILLING_ACT: "set prices or adjust invoices",
+    Action.WEBHOOKS_READ: "read webhooks",
+    Action.WEBHOOKS_MANAGE: "manage webhooks",
 }
 
 _ALL = frozenset(Role)
@@ -98,6 +102,8 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
     Action.BILLING_ACT: _ADMINS,
+    Action.WEBHOOKS_READ: _ADMINS,  # deliveries show what the receivers answered
+    Action.WEBHOOKS_MANAGE: _ADMINS,
 }
 OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 
@@ -112,6 +118,7 @@ _READS = frozenset(
         Action.DATASETS_READ,
         Action.PRICES_READ,
         Action.OPERATOR_READ,
+        Action.WEBHOOKS_READ,
     }
 )
 # What a key's scope allows at most; a key acts with table[role] ∩ scope.
