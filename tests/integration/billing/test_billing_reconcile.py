@@ -401,7 +401,9 @@ def test_generated_prometheus_config_matches_the_reference(tmp_path: Path) -> No
     import yaml
 
     reference = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
-    stack = Stack(worker_metrics_ports={"dojo": 9102, "gpu-a100": 9103, "gpu-h100": 9104})
+    stack = Stack(
+        worker_metrics_ports={"dojo": 9102, "gpu-a100": 9103, "gpu-h100": 9104, "services": 9105}
+    )
     generated = stack.prometheus_config()
     assert generated["scrape_configs"] == reference["scrape_configs"]
     assert generated["global"] == reference["global"]
