@@ -16,6 +16,7 @@ from dojocloud.portal.views import (
     orgs,
     profile,
     reference,
+    webhooks,
 )
 
 app_name = "portal"
@@ -62,6 +63,11 @@ urlpatterns = [
     path("datasets/upload/", datasets.dataset_upload, name="dataset-upload"),
     path("datasets/<str:dataset_id>/", datasets.dataset_detail, name="dataset-detail"),
     path("datasets/<str:dataset_id>/delete/", datasets.dataset_delete, name="dataset-delete"),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/add/", webhooks.webhook_add, name="webhook-add"),
+    path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook-detail"),
+    path("webhooks/<str:endpoint_id>/test/", webhooks.webhook_test, name="webhook-test"),
+    path("webhooks/<str:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
     path("reference/", reference.reference, name="reference"),
     path("profile/", profile.profile, name="profile"),
 ]
