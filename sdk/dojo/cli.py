@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from dojo import cli_audit, cli_billing, cli_datasets, cli_ops, render, specfile
+from dojo import cli_audit, cli_billing, cli_datasets, cli_ops, cli_webhooks, render, specfile
 from dojo.client import Client
 from dojo.config import ClientConfig, ConfigError
 from dojo.errors import DojoError, InvalidArgumentError
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_audit.register(groups, _common, EPILOG)
     cli_datasets.register(groups, _common, EPILOG)
     cli_billing.register(groups, _common, EPILOG)
+    cli_webhooks.register(groups, _common, EPILOG)
     return parser
 
 

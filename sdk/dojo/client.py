@@ -29,6 +29,7 @@ from dojo.config import ClientConfig, ConfigError
 from dojo.datasets import DatasetMethods
 from dojo.errors import DojoError, from_rpc_error
 from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
+from dojo.webhook_methods import WebhookMethods
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
@@ -163,7 +164,7 @@ class ServiceClient:
         return err
 
 
-class Client(DatasetMethods, ServiceClient):
+class Client(DatasetMethods, WebhookMethods, ServiceClient):
     """`with Client.from_env() as client: client.create_job(spec)`; DatasetService's
     methods come from dojo.datasets."""
 

@@ -9,7 +9,7 @@ import dojo.client
 from dojo import errors
 from dojo.client import Client
 from dojo.config import ClientConfig
-from dojo.v1 import audit_pb2, dataset_pb2, job_pb2
+from dojo.v1 import audit_pb2, dataset_pb2, job_pb2, webhook_pb2
 
 FakeJobService = Any  # the fixture's fake (conftest.py); not importable by name
 
@@ -48,6 +48,17 @@ def test_every_rpc_of_the_audit_service_has_a_client_method() -> None:
 
 def test_every_rpc_of_the_dataset_service_has_a_client_method() -> None:
     methods = dataset_pb2.DESCRIPTOR.services_by_name["DatasetService"].methods
+    snake = {
+        m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
+        for m in methods
+    }
+    missing = [rpc for rpc, name in snake.items() if not callable(getattr(Client, name, None))]
+    assert missing == []
+    assert len(snake) == 5
+
+
+def test_every_rpc_of_the_webhook_service_has_a_client_method() -> None:
+    methods = webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"].methods
     snake = {
         m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
         for m in methods
