@@ -13,7 +13,7 @@ from dojocloud.billing.facade import UsageRecord
 from dojocloud.jobs.facade import Job
 from dojocloud.tenancy.facade import Organization
 
-RATE = Decimal("0.000123456789")  # USD per device-second: amounts round at every step
+RATE = Decimal("0.012345678901")  # USD per device-second: amounts round at every step
 SECONDS = 7.25  # each row's device-seconds (two devices)
 
 
