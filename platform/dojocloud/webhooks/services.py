@@ -17,7 +17,7 @@ from django.utils import timezone
 from dojocloud.audit.facade import Actor, AuditAction, record
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.tenancy.facade import Action, Organization, Principal, actor_for, require
-from dojocloud.webhooks import events, sealing
+from dojocloud.webhooks import events, sealing, tasks
 from dojocloud.webhooks.models import Delivery, Endpoint
 from dojocloud.webhooks.urls import url_violations
 
@@ -186,8 +186,6 @@ def _queue(
     data: Mapping[str, Any],
     now: datetime | None = None,
 ) -> list[Delivery]:
-    from dojocloud.webhooks import tasks  # the Celery task: imported when there is work
-
     now = now or timezone.now()
     event_id = events.new_event_id()
     with transaction.atomic():

@@ -284,3 +284,20 @@ def test_a_budget_alert_and_a_finalized_invoice_are_delivered(
     assert second["type"] == "invoice.finalized"
     assert second["data"]["invoice"]["number"] == final.display_number
     assert second["data"]["invoice"]["month"] == "2026-10"
+
+
+def test_beats_sweep_sends_deliveries_whose_message_was_lost(people: People) -> None:
+    from dojocloud.webhooks import tasks
+
+    with receiving([200]) as receiver:
+        _endpoint(people, receiver)
+        with transaction.atomic():  # committed here, but its send never ran (a lost message)
+            (queued,) = services.publish(people.acme, "job.failed", {})
+        assert delivery.overdue_ids() == []  # not yet overdue: its own message may still come
+        Delivery.objects.filter(id=queued.id).update(
+            next_attempt_at=datetime.now(UTC) - timedelta(minutes=5)
+        )
+        assert tasks.send_due() == 1
+        (got,) = receiver.wait_for(1)
+    assert got.verified and Delivery.objects.get(id=queued.id).status == "succeeded"
+    assert tasks.send_due() == 0
