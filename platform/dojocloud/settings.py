@@ -202,6 +202,7 @@ INSTALLED_APPS = [
     "dojocloud.billing",
     "dojocloud.execution",
     "dojocloud.scheduling",
+    "dojocloud.webhooks",
     *_present("dojocloud.api", "dojocloud.portal", "dojocloud.console"),
     # After the portal: its templates/account/ override allauth's (first app wins).
     "allauth",
@@ -362,8 +363,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dojocloud.billing.tasks.finalize_invoices",
         "schedule": 3600.0,
         "options": {"queue": "billing"},
-    }
+    },
+    # Deliveries whose retry message Redis lost (a flush, a restart) are sent again.
+    "webhooks-send-due": {
+        "task": "dojocloud.webhooks.tasks.send_due",
+        "schedule": 60.0,
+        "options": {"queue": "webhooks"},
+    },
 }
+
+# Webhooks (dojocloud.webhooks): each delivery is tried up to WEBHOOK_MAX_ATTEMPTS times, the
+# n-th retry WEBHOOK_BACKOFF_S x 2^(n-1) seconds after the failure before it (at most 6 h).
+WEBHOOK_MAX_ATTEMPTS = env_int("DOJO_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=30)
+WEBHOOK_BACKOFF_S = env_float("DOJO_WEBHOOK_BACKOFF_S", 30.0, minimum=0.01)
+WEBHOOK_TIMEOUT_S = env_float("DOJO_WEBHOOK_TIMEOUT_S", 10.0, minimum=0.1)
+# Endpoints must be https://; plain http:// only to a loopback host, and only with this on.
+WEBHOOK_ALLOW_LOOPBACK_HTTP = env_bool("DOJO_WEBHOOK_ALLOW_LOOPBACK_HTTP", DEBUG)
 
 LOG_LEVEL = env_choice("DOJO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {

@@ -27,6 +27,7 @@ from dojo import (
     cli_datasets,
     cli_models,
     cli_ops,
+    cli_webhooks,
     render,
     specfile,
 )
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_datasets.register(groups, _common, EPILOG)
     cli_models.register(groups, _common, EPILOG)
     cli_billing.register(groups, _common, EPILOG)
+    cli_webhooks.register(groups, _common, EPILOG)
     return parser
 
 

@@ -32,6 +32,7 @@ from dojo.errors import DojoError, from_rpc_error
 from dojo.models import ModelMethods
 from dojo.retrying import RETRY_ATTEMPTS, Budget, retry_delay
 from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
+from dojo.webhook_methods import WebhookMethods
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
@@ -164,7 +165,7 @@ class ServiceClient:
         return err
 
 
-class Client(ArtifactMethods, DatasetMethods, ModelMethods, ServiceClient):
+class Client(ArtifactMethods, DatasetMethods, ModelMethods, WebhookMethods, ServiceClient):
     """`with Client.from_env() as client: client.create_job(spec)`; DatasetService's
     methods come from dojo.datasets, ModelService's from dojo.models."""
 

@@ -19,6 +19,7 @@ from dojocloud.api.job_service import add_job_service
 from dojocloud.api.model_service import add_model_service
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
 from dojocloud.api.scheduler_service import add_scheduler_service
+from dojocloud.api.webhook_service import add_webhook_service
 from scheduler.server import build_server
 
 CERT_VAR = "DOJO_GRPC_TLS_CERT"
@@ -100,6 +101,7 @@ def build_api_server(
         add_audit_service(server)
         add_billing_service(server)
         add_artifact_service(server)
+        add_webhook_service(server)
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.

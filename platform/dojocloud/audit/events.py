@@ -45,3 +45,7 @@ class AuditAction(StrEnum):
     # Uploaded ONNX models, the same way.
     MODEL_CREATED = "model.created"
     MODEL_DELETED = "model.deleted"
+    # Webhook endpoints (the secret is never recorded; its hint is).
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_TESTED = "webhook.tested"

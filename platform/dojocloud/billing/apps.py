@@ -6,7 +6,11 @@ class BillingConfig(AppConfig):
     label = "billing"
 
     def ready(self) -> None:
-        from dojocloud.billing import services  # models are ready only now
+        from dojocloud.billing import ledger_metrics, services  # models are ready only now
+        from dojocloud.billing.ports import budget_alerted
+        from dojocloud.common import metrics
         from dojocloud.jobs.facade import segment_ended
 
         segment_ended.subscribe("billing", services.on_segment_ended)
+        metrics.register_scrape_collector(ledger_metrics.COLLECTOR)
+        budget_alerted.connect(ledger_metrics.on_budget_alert, dispatch_uid="billing.metrics")

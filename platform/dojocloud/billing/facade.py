@@ -4,6 +4,7 @@ The rated usage ledger, the price book, invoices and the month's summary; the mo
 other apps read (the scheduling snapshot, the console's admin, the portal's pages) are
 re-exported as they are."""
 
+from dojocloud.billing.invoice_events import InvoiceFinalized, invoice_finalized
 from dojocloud.billing.invoices import (
     CSV_COLUMNS,
     adjust,
@@ -23,6 +24,7 @@ from dojocloud.billing.models import (
 )
 from dojocloud.billing.money import MoneyError, parse_cents, parse_rate, per_hour, usd
 from dojocloud.billing.periods import month_of, parse_month
+from dojocloud.billing.ports import BudgetAlert, budget_alerted
 from dojocloud.billing.prices import (
     PriceSpec,
     accelerator_prices,
@@ -42,6 +44,10 @@ from dojocloud.billing.services import (
 from dojocloud.billing.summary import JobSpend, MonthSummary, month_summary
 
 __all__ = [
+    "BudgetAlert",
+    "InvoiceFinalized",
+    "budget_alerted",
+    "invoice_finalized",
     "CSV_COLUMNS",
     "Hardware",
     "ImmutableError",

@@ -1,8 +1,9 @@
 """Usage reconciliation: the ledger (what invoices come from) against Prometheus's counters.
 
-For every (organization, pool) it compares the ledger's allocated and device seconds with the
-increase of `dojo_usage_*_seconds_total` that Prometheus scraped, and lists the pairs that
-disagree by more than a tolerance.
+For every (organization, pool) it compares the ledger's allocated and device seconds and its
+rated cost (the rows' amounts, USD) with the increase of `dojo_usage_*_seconds_total` and
+`dojo_usage_cost_usd_total` that Prometheus scraped, and lists the pairs that disagree by more
+than a tolerance (for cost: one micro-dollar, the ledger's own unit, or the relative one).
 
 Counter restarts. A worker's counters start at zero when the process (or, in multiprocess
 mode, its metrics folder) is new, so the raw values cannot simply be summed. Like PromQL's
@@ -42,7 +43,10 @@ from dojocloud.billing.models import UsageRecord
 METRICS = {
     "dojo_usage_allocated_seconds_total": "allocated_seconds",
     "dojo_usage_device_seconds_total": "device_seconds",
+    "dojo_usage_cost_usd_total": "cost_usd",
 }
+FIELDS = ("allocated_seconds", "device_seconds", "cost_usd")
+UNITS = {"allocated_seconds": "s", "device_seconds": "s", "cost_usd": "USD"}
 # Range of a lifetime check: longer than any retention, so it reads everything kept.
 LIFETIME_RANGE_S = 10 * 365 * 86400
 # Prometheus's lookback: a sample this long before the window start still counts as the
@@ -62,11 +66,13 @@ class PrometheusError(RuntimeError):
 class Usage:
     allocated_seconds: float = 0.0
     device_seconds: float = 0.0
+    cost_usd: float = 0.0  # the rows' amounts (billing.money: whole micro-dollars each)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.allocated_seconds + other.allocated_seconds,
             self.device_seconds + other.device_seconds,
+            self.cost_usd + other.cost_usd,
         )
 
 
@@ -84,9 +90,14 @@ class Series:
 class Tolerance:
     absolute: float = 0.01  # seconds: float sums in different orders differ by far less
     relative: float = 1e-6
+    absolute_usd: float = 1e-6  # one micro-dollar: a segment may cost less than a cent
 
-    def allows(self, a: float, b: float) -> bool:
-        return abs(a - b) <= max(self.absolute, self.relative * max(abs(a), abs(b)))
+    def allows(self, a: float, b: float, absolute: float | None = None) -> bool:
+        floor = self.absolute if absolute is None else absolute
+        return abs(a - b) <= max(floor, self.relative * max(abs(a), abs(b)))
+
+    def absolute_for(self, name: str) -> float:
+        return self.absolute_usd if name == "cost_usd" else self.absolute
 
 
 @dataclass(frozen=True)
@@ -155,10 +166,10 @@ def prometheus_usage(series: Iterable[Series], start: float | None) -> dict[Key,
     return totals
 
 
-def _judge(ledger: float, prom: float, pending: float, tol: Tolerance) -> str:
-    if tol.allows(ledger, prom):
+def _judge(ledger: float, prom: float, pending: float, tol: Tolerance, absolute: float) -> str:
+    if tol.allows(ledger, prom, absolute):
         return "ok"
-    if prom < ledger and ledger - prom <= pending + tol.absolute:
+    if prom < ledger and ledger - prom <= pending + absolute:
         return "pending"
     return "mismatch"
 
@@ -167,15 +178,24 @@ def compare_line(
     key: Key, ledger: Usage, prom: Usage, pending: Usage, tol: Tolerance
 ) -> ReconcileLine:
     verdicts: dict[str, str] = {}
-    for name in ("allocated_seconds", "device_seconds"):
+    for name in FIELDS:
         verdicts[name] = _judge(
-            getattr(ledger, name), getattr(prom, name), getattr(pending, name), tol
+            getattr(ledger, name),
+            getattr(prom, name),
+            getattr(pending, name),
+            tol,
+            tol.absolute_for(name),
         )
     order = ["ok", "pending", "mismatch"]
     status = max(verdicts.values(), key=order.index)
     reason = "; ".join(
-        f"{name}: ledger {getattr(ledger, name):.3f} s, Prometheus {getattr(prom, name):.3f} s"
-        + (f", {getattr(pending, name):.3f} s not yet scraped" if verdict == "pending" else "")
+        f"{name}: ledger {getattr(ledger, name):.6f} {UNITS[name]}, "
+        f"Prometheus {getattr(prom, name):.6f} {UNITS[name]}"
+        + (
+            f", {getattr(pending, name):.6f} {UNITS[name]} not yet scraped"
+            if verdict == "pending"
+            else ""
+        )
         for name, verdict in verdicts.items()
         if verdict != "ok"
     )
@@ -238,10 +258,13 @@ def ledger_usage(since: float | None, until: float) -> dict[Key, Usage]:
     grouped = (
         rows.order_by()
         .values("organization__slug", "pool")
-        .annotate(a=Sum("allocated_seconds"), d=Sum("device_seconds"))
+        .annotate(a=Sum("allocated_seconds"), d=Sum("device_seconds"), m=Sum("amount_micros"))
     )
     return {
-        (g["organization__slug"], g["pool"]): Usage(g["a"] or 0.0, g["d"] or 0.0) for g in grouped
+        (g["organization__slug"], g["pool"]): Usage(
+            g["a"] or 0.0, g["d"] or 0.0, (g["m"] or 0) / 1_000_000
+        )
+        for g in grouped
     }
 
 

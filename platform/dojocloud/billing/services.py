@@ -62,6 +62,7 @@ def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
     rate = price.rate(kind) if price is not None else Decimal(0)
     if price is None:  # usage is never dropped: rated at zero, and said loudly
         log.error("pool %s has no price at %s: usage rated at 0", segment.pool, run.ended_at)
+    amount = amount_micros(quantity, rate)
     try:
         with transaction.atomic():
             UsageRecord.objects.create(
@@ -84,7 +85,7 @@ def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
                 billed_micros=quantity,
                 rate_kind=kind,
                 rate=rate,
-                amount_micros=amount_micros(quantity, rate),
+                amount_micros=amount,
                 price=price,
                 period=open_period(job.organization_id, month_of(run.ended_at)),
             )
@@ -95,7 +96,7 @@ def record_segment_usage(segment: SegmentEnded, run: SegmentRun) -> bool:
                 samples_trained=F("samples_trained") + run.samples,
             )
             labels = {"organization": job.organization.slug, "pool": segment.pool}
-            transaction.on_commit(lambda: _count(labels, allocated, run))
+            transaction.on_commit(lambda: _count(labels, allocated, run, amount))
     except IntegrityError:
         return False
     return True
@@ -142,8 +143,9 @@ def on_segment_ended(event: SegmentEnded) -> None:
         record_segment_usage(event, event.run)
 
 
-def _count(labels: dict[str, str], allocated: float, run: SegmentRun) -> None:
+def _count(labels: dict[str, str], allocated: float, run: SegmentRun, amount: int) -> None:
     metrics.USAGE_ALLOCATED_SECONDS.labels(**labels).inc(allocated)
+    metrics.USAGE_COST_USD.labels(**labels).inc(amount / 1_000_000)  # the row's micro-dollars
     metrics.USAGE_DEVICE_SECONDS.labels(**labels).inc(run.device_seconds)
     metrics.SAMPLES_TRAINED.labels(**labels).inc(run.samples)
     metrics.SEGMENTS.labels(**labels).inc()

@@ -8,17 +8,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Sum
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Sum
+from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
 from dojocloud.billing import periods
-from dojocloud.billing.invoices import get_invoice, usage_lines
-from dojocloud.billing.models import UsageRecord
-from dojocloud.common.errors import NotFound
+from dojocloud.billing.invoices import usage_lines
+from dojocloud.billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind, UsageRecord
 from dojocloud.tenancy.facade import Organization
 
 TOP_JOBS = 5
+# The UTC day of a row's end as "YYYY-MM-DD", in SQL: the connection's time zone is UTC, and
+# on SQLite this is a substring where TruncDate would call a Python function for every row.
+_UTC_DAY = Substr(Cast("ended_at", output_field=CharField()), 1, 10)
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,10 @@ def month_summary(
 ) -> MonthSummary:
     now = now or timezone.now()
     month = month or periods.month_of(now)
-    try:
-        invoice = get_invoice(org, month, now=now)
-        total, status = invoice.total_cents, invoice.status
-    except NotFound:
-        total, status = 0, ""
+    # One GROUP BY for the usage lines (the draft is not rebuilt and re-read on every view).
     lines = usage_lines(org.id, month)
     usage = sum(ln.amount_cents for ln in lines)
+    total, status = _total_and_status(org, month, usage, bool(lines))
     pools: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
     cents: dict[str, int] = defaultdict(int)
@@ -81,6 +80,19 @@ def month_summary(
     )
 
 
+def _total_and_status(
+    org: Organization, month: date, usage: int, has_usage: bool
+) -> tuple[int, str]:
+    """A final invoice's total; a draft's is its usage now plus the operators' lines."""
+    invoice = Invoice.objects.filter(organization=org, month=month).first()
+    if invoice is not None and invoice.is_final:
+        return invoice.total_cents, invoice.status
+    if invoice is None:
+        return usage, InvoiceStatus.DRAFT if has_usage else ""
+    others = InvoiceLine.objects.filter(invoice=invoice).exclude(kind=LineKind.USAGE)
+    return usage + (others.aggregate(t=Sum("amount_cents"))["t"] or 0), invoice.status
+
+
 def _daily(org_id: int, month: date, days: list[date]) -> dict[str, list[int]]:
     """Micro-dollars per pool and day of the rows billed in `month` (a late row, ended in
     an earlier month, counts on the month's first day)."""
@@ -88,12 +100,12 @@ def _daily(org_id: int, month: date, days: list[date]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     grouped = (
         UsageRecord.objects.filter(organization_id=org_id, period=month)
-        .annotate(day=TruncDate("ended_at"))
+        .annotate(day=_UTC_DAY)
         .order_by()
         .values("pool", "day")
         .annotate(m=Sum("amount_micros"))
     )
     for g in grouped:
         series = out.setdefault(g["pool"], [0] * len(days))
-        series[index.get(g["day"], 0)] += int(g["m"] or 0)
+        series[index.get(date.fromisoformat(g["day"]), 0)] += int(g["m"] or 0)
     return dict(sorted(out.items()))

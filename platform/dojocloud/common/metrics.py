@@ -18,6 +18,7 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client.registry import Collector
 
 USAGE_ALLOCATED_SECONDS = Counter(
     "dojo_usage_allocated_seconds",
@@ -26,6 +27,11 @@ USAGE_ALLOCATED_SECONDS = Counter(
 )
 USAGE_DEVICE_SECONDS = Counter(
     "dojo_usage_device_seconds", "Modelled device-seconds of what ran", ["organization", "pool"]
+)
+USAGE_COST_USD = Counter(
+    "dojo_usage_cost_usd",
+    "Rated cost of the usage ledger's rows, USD (each row's amount)",
+    ["organization", "pool"],
 )
 SAMPLES_TRAINED = Counter(
     "dojo_samples_trained", "Training samples processed", ["organization", "pool"]
@@ -51,7 +57,25 @@ CAPACITY_FREE = Gauge(
     multiprocess_mode="livemostrecent",
 )
 SCHED_PASS_SECONDS = Histogram("dojo_scheduler_pass_seconds", "Duration of a scheduling pass")
+WEBHOOK_ATTEMPTS = Counter(
+    "dojo_webhook_attempts", "Webhook delivery attempts by result", ["organization", "result"]
+)
 PREEMPTIONS = Counter("dojo_preemptions", "Preemptions requested by the scheduler", ["reason"])
+
+
+BUDGET_ALERTS = Counter(
+    "dojo_budget_alerts",
+    "Budget thresholds crossed (billing's budget_alerted), by organization and threshold",
+    ["organization", "threshold_percent", "cap_reached"],
+)
+# Collectors that only the web's /metrics exposes (one copy per deployment, not per worker):
+# billing's ledger totals, read from the database at scrape time.
+SCRAPE_COLLECTORS: list[Collector] = []
+
+
+def register_scrape_collector(collector: Collector) -> None:
+    if collector not in SCRAPE_COLLECTORS:  # ready() may run twice (tests)
+        SCRAPE_COLLECTORS.append(collector)
 
 
 def _registry() -> CollectorRegistry | None:
@@ -63,12 +87,18 @@ def _registry() -> CollectorRegistry | None:
 
 
 def render_metrics() -> tuple[bytes, str]:
-    registry = _registry()
-    if registry is None:
-        from prometheus_client import REGISTRY
+    """The web's /metrics: this process's (or every process's, multiprocess) metrics and the
+    scrape-time collectors."""
+    from prometheus_client import REGISTRY
 
-        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    registry = _registry()
+    body = generate_latest(REGISTRY if registry is None else registry)
+    if SCRAPE_COLLECTORS:
+        extra = CollectorRegistry(auto_describe=False)
+        for collector in SCRAPE_COLLECTORS:
+            extra.register(collector)
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST
 
 
 def serve_metrics(port: int, addr: str = "127.0.0.1") -> None:

@@ -6,6 +6,8 @@ imports none of them.
   scheduling releases the placement and wakes the loop.
 * `job_submitted` and `job_cancelled`: scheduling wakes the loop (and, on a cancel, releases
   the placement).
+* `job_finished`: a job reached a final state (SUCCEEDED, FAILED, CANCELLED), by whatever
+  path: webhooks writes its deliveries in the same transaction (sent once it commits).
 
 Each app subscribes in its AppConfig.ready(). Listeners run synchronously, in the port's
 fixed order, inside the publisher's transaction: the checkpoint row, the usage row, the job
@@ -144,6 +146,17 @@ class JobCancelled:
     job_id: str
 
 
+@dataclass(frozen=True)
+class JobFinished:
+    job_id: str
+    organization_id: int
+    state: str  # SUCCEEDED, FAILED or CANCELLED
+    reason: str
+    at: datetime
+    detail: Mapping[str, object] = field(default_factory=dict)  # the state event's figures
+
+
 segment_ended: Port[SegmentEnded] = Port("segment_ended", ("jobs", "billing", "scheduling"))
 job_submitted: Port[JobSubmitted] = Port("job_submitted", ("scheduling",))
 job_cancelled: Port[JobCancelled] = Port("job_cancelled", ("scheduling",))
+job_finished: Port[JobFinished] = Port("job_finished", ("webhooks",))

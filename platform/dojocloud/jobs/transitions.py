@@ -15,6 +15,7 @@ from django.utils import timezone
 from dojocloud.common import metrics
 from dojocloud.jobs import lifecycle
 from dojocloud.jobs.models import Job, JobEvent
+from dojocloud.jobs.ports import JobFinished, job_finished
 
 _RETRIES = 4
 
@@ -74,7 +75,11 @@ def transition(
     now = now or timezone.now()
     allowed = set(expect) if expect is not None else set(lifecycle.ALL_STATES)
     for _ in range(_RETRIES):
-        row = Job.objects.filter(id=job_id).values("state", "pool", "organization__slug").first()
+        row = (
+            Job.objects.filter(id=job_id)
+            .values("state", "pool", "organization_id", "organization__slug")
+            .first()
+        )
         if row is None:
             return None
         src = row["state"]
@@ -91,6 +96,10 @@ def transition(
                 record_state_event(job_id, src, dst, reason, now, event_data)
                 if dst in lifecycle.FINAL_STATES:
                     _count_final(row["organization__slug"], row["pool"], dst)
+                    finished = JobFinished(
+                        job_id, row["organization_id"], dst, reason, now, event_data or {}
+                    )
+                    job_finished.publish(finished)
                 return str(src)
         if where is not None and not Job.objects.filter(id=job_id).filter(where).exists():
             return None

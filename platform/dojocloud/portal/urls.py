@@ -18,6 +18,7 @@ from dojocloud.portal.views import (
     orgs,
     profile,
     reference,
+    webhooks,
 )
 
 app_name = "portal"
@@ -73,6 +74,11 @@ urlpatterns = [
     path("models/upload/", models.model_upload, name="model-upload"),
     path("models/<str:model_id>/", models.model_detail, name="model-detail"),
     path("models/<str:model_id>/delete/", models.model_delete, name="model-delete"),
+    path("webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path("webhooks/add/", webhooks.webhook_add, name="webhook-add"),
+    path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook-detail"),
+    path("webhooks/<str:endpoint_id>/test/", webhooks.webhook_test, name="webhook-test"),
+    path("webhooks/<str:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook-delete"),
     path("reference/", reference.reference, name="reference"),
     path("profile/", profile.profile, name="profile"),
 ]

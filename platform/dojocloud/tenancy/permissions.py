@@ -46,6 +46,8 @@ class Action(StrEnum):
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
     BILLING_ACT = "billing.act"  # set prices, credit or adjust a tenant's draft invoice
     ARTIFACTS_READ = "artifacts.read"  # list and download a job's artifacts
+    WEBHOOKS_READ = "webhooks.read"  # the organization's endpoints and their deliveries
+    WEBHOOKS_MANAGE = "webhooks.manage"  # add and delete endpoints, send a test event
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -73,6 +75,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.OPERATOR_ACT: "act on the fleet",
     Action.BILLING_ACT: "set prices or adjust invoices",
     Action.ARTIFACTS_READ: "list and download job artifacts",
+    Action.WEBHOOKS_READ: "read webhooks",
+    Action.WEBHOOKS_MANAGE: "manage webhooks",
 }
 
 _ALL = frozenset(Role)
@@ -107,6 +111,8 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.OPERATOR_ACT: _ADMINS,
     Action.BILLING_ACT: _ADMINS,
     Action.ARTIFACTS_READ: _ALL,
+    Action.WEBHOOKS_READ: _ADMINS,  # deliveries show what the receivers answered
+    Action.WEBHOOKS_MANAGE: _ADMINS,
 }
 OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 
@@ -123,6 +129,7 @@ _READS = frozenset(
         Action.PRICES_READ,
         Action.OPERATOR_READ,
         Action.ARTIFACTS_READ,
+        Action.WEBHOOKS_READ,
     }
 )
 # What a key's scope allows at most; a key acts with table[role] ∩ scope.

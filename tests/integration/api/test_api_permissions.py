@@ -36,6 +36,8 @@ from dojo.v1 import (
     model_pb2_grpc,
     scheduler_pb2,
     scheduler_pb2_grpc,
+    webhook_pb2,
+    webhook_pb2_grpc,
 )
 from dojo.v1 import billing_pb2 as bpb
 from dojo.v1 import scheduler_pb2 as pb
@@ -46,6 +48,7 @@ from dojocloud.api.dataset_service import DatasetService
 from dojocloud.api.job_service import JobService
 from dojocloud.api.model_service import ModelService
 from dojocloud.api.scheduler_service import SchedulerService
+from dojocloud.api.webhook_service import WebhookService
 from dojocloud.artifacts.facade import record_artifact
 from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.errors import FailedPrecondition, InvalidArgument
@@ -57,6 +60,7 @@ from dojocloud.scheduling import capacity
 from dojocloud.scheduling.facade import QuotaSpec, set_quota
 from dojocloud.tenancy.permissions import Action
 from dojocloud.tenancy.services import principal_for_user
+from dojocloud.webhooks import facade as webhooks
 from tests.support.onnx_models import tiny_onnx
 from tests.support.people import admit, make_spec
 from tests.support.roles import KEY_CALLERS, Caller, World, expected_allowed, make_world
@@ -320,6 +324,23 @@ RECIPES: dict[str, Recipe] = {
     "/dojo.v1.BillingService/ExportInvoice": Recipe(
         lambda f: bpb.GetInvoiceRequest(parent="organizations/acme", month=f.month_with_usage())
     ),
+    "/dojo.v1.WebhookService/CreateWebhook": Recipe(
+        lambda f: webhook_pb2.CreateWebhookRequest(
+            parent="organizations/acme", url="https://hooks.example.com/dojo"
+        )
+    ),
+    "/dojo.v1.WebhookService/ListWebhooks": Recipe(
+        lambda f: webhook_pb2.ListWebhooksRequest(parent="organizations/acme")
+    ),
+    "/dojo.v1.WebhookService/DeleteWebhook": Recipe(
+        lambda f: webhook_pb2.DeleteWebhookRequest(name=_webhook(f))
+    ),
+    "/dojo.v1.WebhookService/TestWebhook": Recipe(
+        lambda f: webhook_pb2.TestWebhookRequest(name=_webhook(f))
+    ),
+    "/dojo.v1.WebhookService/ListWebhookDeliveries": Recipe(
+        lambda f: webhook_pb2.ListWebhookDeliveriesRequest(name=_webhook(f))
+    ),
     # Operators credit any tenant: acme is no foreign object to them.
     "/dojo.v1.BillingService/AdjustInvoice": Recipe(
         lambda f: bpb.AdjustInvoiceRequest(
@@ -336,7 +357,13 @@ SERVICES = {
     "SchedulerService": (scheduler_pb2, SchedulerService, scheduler_pb2_grpc.SchedulerServiceStub),
     "AuditService": (audit_pb2, AuditService, audit_pb2_grpc.AuditServiceStub),
     "BillingService": (billing_pb2, BillingService, billing_pb2_grpc.BillingServiceStub),
+    "WebhookService": (webhook_pb2, WebhookService, webhook_pb2_grpc.WebhookServiceStub),
 }
+
+
+def _webhook(f: Fixtures) -> str:
+    """A fresh endpoint of acme's (its resource name), added by its owner."""
+    return webhooks.create_endpoint(f.acme, "https://hooks.example.com/x").endpoint.resource_name
 
 
 def split(rpc: str) -> tuple[str, str]:

@@ -83,15 +83,17 @@ def test_counter_increase(
 
 def test_prometheus_usage_sums_series_of_all_instances_by_org_and_pool() -> None:
     alloc, dev = "dojo_usage_allocated_seconds_total", "dojo_usage_device_seconds_total"
+    usd = "dojo_usage_cost_usd_total"
     series = [
         Series(alloc, "acme", "dojo", [(1, 5.0), (2, 8.0)]),  # worker 1
         Series(alloc, "acme", "dojo", [(1, 2.0)]),  # worker 2, same labels
         Series(dev, "acme", "dojo", [(1, 1.5)]),
+        Series(usd, "acme", "dojo", [(1, 0.25), (2, 0.1)]),  # a restart: 0.25 + 0.1
         Series(alloc, "acme", "gpu-a100", [(1, 16.0)]),
         Series("dojo_segments_total", "acme", "dojo", [(1, 99.0)]),  # not a usage counter
     ]
     assert prometheus_usage(series, None) == {
-        ("acme", "dojo"): Usage(10.0, 1.5),
+        ("acme", "dojo"): Usage(10.0, 1.5, 0.35),
         ("acme", "gpu-a100"): Usage(16.0, 0.0),
     }
 
@@ -109,6 +111,10 @@ K = ("acme", "dojo")
         (Usage(100.0, 10.0), Usage(80.0, 8.0), Usage(20.0, 2.0), "pending"),  # not scraped yet
         (Usage(100.0, 10.0), Usage(70.0, 7.0), Usage(20.0, 2.0), "mismatch"),  # more than recent
         (Usage(100.0, 10.0), Usage(120.0, 12.0), Usage(20.0, 2.0), "mismatch"),  # no ledger row
+        # Cost, to the micro-dollar: a segment may cost less than a cent.
+        (Usage(100.0, 10.0, 0.5), Usage(100.0, 10.0, 0.5 + 1e-12), Usage(), "ok"),
+        (Usage(100.0, 10.0, 0.5), Usage(100.0, 10.0, 0.4996), Usage(), "mismatch"),
+        (Usage(100.0, 10.0, 0.5), Usage(80.0, 8.0, 0.4), Usage(20.0, 2.0, 0.1), "pending"),
     ],
 )
 def test_compare(ledger: Usage, prom: Usage, pending: Usage, status: str) -> None:
@@ -280,9 +286,9 @@ def _ledger(org: str, pool: str) -> Usage:
     from dojocloud.billing.models import UsageRecord
 
     agg = UsageRecord.objects.filter(organization__slug=org, pool=pool).aggregate(
-        a=Sum("allocated_seconds"), d=Sum("device_seconds")
+        a=Sum("allocated_seconds"), d=Sum("device_seconds"), m=Sum("amount_micros")
     )
-    return Usage(agg["a"] or 0.0, agg["d"] or 0.0)
+    return Usage(agg["a"] or 0.0, agg["d"] or 0.0, (agg["m"] or 0) / 1_000_000)
 
 
 @pytest.mark.slow
@@ -310,6 +316,9 @@ def test_reconcile_against_real_prometheus(metered: Metered) -> None:
     assert (line.organization, line.pool, line.status) == ("acme", "dojo", "ok"), report
     assert line.ledger == _ledger("acme", "dojo") and line.ledger.allocated_seconds > 0
     assert line.prometheus.allocated_seconds == pytest.approx(line.ledger.allocated_seconds)
+    # Cost too: the cost counter's increase is the rows' amounts, to the micro-dollar.
+    assert line.ledger.cost_usd > 0
+    assert line.prometheus.cost_usd == pytest.approx(line.ledger.cost_usd, abs=1e-6)
     assert UsageRecord.objects.filter(job_id=first).count() == 8
 
     time.sleep(2)  # a quiet moment: the last sample before it holds all of the first job
@@ -371,6 +380,8 @@ def test_reconcile_against_real_prometheus(metered: Metered) -> None:
         pytest.approx(42.0)
     )
     assert "allocated_seconds" in line.reason and not report.ok
+    assert line.ledger.cost_usd - line.prometheus.cost_usd == pytest.approx(0.0004, abs=1e-9)
+    assert "cost_usd" in line.reason
 
     # The command, as an operator runs it: the table, and exit status 1.
     res = subprocess.run(
@@ -390,7 +401,9 @@ def test_generated_prometheus_config_matches_the_reference(tmp_path: Path) -> No
     import yaml
 
     reference = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
-    stack = Stack(worker_metrics_ports={"dojo": 9102, "gpu-a100": 9103, "gpu-h100": 9104})
+    stack = Stack(
+        worker_metrics_ports={"dojo": 9102, "gpu-a100": 9103, "gpu-h100": 9104, "services": 9105}
+    )
     generated = stack.prometheus_config()
     assert generated["scrape_configs"] == reference["scrape_configs"]
     assert generated["global"] == reference["global"]

@@ -47,6 +47,8 @@ from dojocloud.tenancy import invitations
 from dojocloud.tenancy.models import ApiKey, Invitation, Membership, Organization
 from dojocloud.tenancy.permissions import Action
 from dojocloud.tenancy.services import add_member, create_api_key, principal_for_user
+from dojocloud.webhooks import facade as webhooks
+from dojocloud.webhooks.models import Delivery, Endpoint
 from tests.support.onnx_models import tiny_onnx
 from tests.support.roles import SESSIONS, Caller, World, expected_allowed, make_world
 
@@ -165,6 +167,36 @@ def _new_key(world: World, c: Caller) -> Prepared:
         "/keys/",
         {"name": "new", "scope": "read", "expires_in": "30"},
         lambda: ApiKey.objects.count() > before,
+    )
+
+
+def _endpoint(world: World) -> Endpoint:
+    """A fresh webhook endpoint of acme's, added by its owner."""
+    principal = principal_for_user(world.users["alice"], "acme")
+    return webhooks.create_endpoint(principal, "https://hooks.example.com/dojo").endpoint
+
+
+def _add_endpoint(world: World, c: Caller) -> Prepared:
+    before = Endpoint.objects.count()
+    data = {"url": "https://hooks.example.com/new", "event_types": ["job.failed"]}
+    return Prepared("post", "/webhooks/add/", data, lambda: Endpoint.objects.count() > before)
+
+
+def _test_endpoint(world: World, c: Caller) -> Prepared:
+    endpoint = _endpoint(world)
+    return Prepared(
+        "post",
+        f"/webhooks/{endpoint.endpoint_id}/test/",
+        changed=lambda: Delivery.objects.filter(endpoint=endpoint).exists(),
+    )
+
+
+def _delete_endpoint(world: World, c: Caller) -> Prepared:
+    endpoint = _endpoint(world)
+    return Prepared(
+        "post",
+        f"/webhooks/{endpoint.endpoint_id}/delete/",
+        changed=lambda: not Endpoint.objects.filter(id=endpoint.id).exists(),
     )
 
 
@@ -445,6 +477,13 @@ RECIPES: dict[str, Recipe] = {
     "portal:key-revoke#admin's": Recipe(_revoke("adam"), acme_object=True),
     "portal:key-revoke#owner's": Recipe(_revoke("alice"), acme_object=True),
     "portal:reference": Recipe(_get("/reference/")),
+    "portal:webhook-list": Recipe(_get("/webhooks/")),
+    "portal:webhook-add": Recipe(_add_endpoint),
+    "portal:webhook-detail": Recipe(
+        _get(lambda w: f"/webhooks/{_endpoint(w).endpoint_id}/"), acme_object=True
+    ),
+    "portal:webhook-test": Recipe(_test_endpoint, acme_object=True),
+    "portal:webhook-delete": Recipe(_delete_endpoint, acme_object=True),
     "portal:dataset-list": Recipe(_get("/datasets/")),
     "portal:dataset-upload": Recipe(_upload),
     "portal:dataset-detail": Recipe(

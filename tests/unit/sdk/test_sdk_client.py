@@ -11,7 +11,7 @@ import dojo.retrying
 from dojo import errors
 from dojo.client import Client
 from dojo.config import ClientConfig
-from dojo.v1 import audit_pb2, dataset_pb2, job_pb2, model_pb2
+from dojo.v1 import audit_pb2, dataset_pb2, job_pb2, model_pb2, webhook_pb2
 from tests.unit.sdk.conftest import API_KEY
 
 FakeJobService = Any  # the fixture's fake (conftest.py); not importable by name
@@ -271,3 +271,14 @@ def test_a_watch_gives_up_on_a_server_busy_past_its_patience(
     with pytest.raises(errors.ResourceExhaustedError):
         list(client.watch_job(job.name, busy_patience=0.2))
     assert 2 <= service.calls.count("WatchJob") <= 5
+
+
+def test_every_rpc_of_the_webhook_service_has_a_client_method() -> None:
+    methods = webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"].methods
+    snake = {
+        m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
+        for m in methods
+    }
+    missing = [rpc for rpc, name in snake.items() if not callable(getattr(Client, name, None))]
+    assert missing == []
+    assert len(snake) == 5

@@ -74,6 +74,7 @@ def base_context(principal: Principal, **extra: Any) -> dict[str, Any]:
         "can_cancel": principal.can(Action.JOBS_CANCEL),
         "can_read_audit": principal.can(Action.AUDIT_READ),
         "can_bill": principal.can(Action.USAGE_READ),
+        "can_webhooks": principal.can(Action.WEBHOOKS_READ),
         "organizations": orgs,
         **extra,
     }

@@ -73,6 +73,8 @@ def render(report: ReconcileReport) -> str:
         "prom alloc s",
         "ledger dev s",
         "prom dev s",
+        "ledger USD",
+        "prom USD",
         "status",
     )
     rows = [
@@ -83,6 +85,8 @@ def render(report: ReconcileReport) -> str:
             f"{ln.prometheus.allocated_seconds:.3f}",
             f"{ln.ledger.device_seconds:.3f}",
             f"{ln.prometheus.device_seconds:.3f}",
+            f"{ln.ledger.cost_usd:.6f}",
+            f"{ln.prometheus.cost_usd:.6f}",
             ln.status,
         )
         for ln in report.lines
