@@ -6,7 +6,8 @@ class BillingConfig(AppConfig):
     label = "billing"
 
     def ready(self) -> None:
-        from dojocloud.billing import services  # models are ready only now
-        from dojocloud.jobs.facade import segment_ended
+        from dojocloud.billing import budgets, services  # models are ready only now
+        from dojocloud.jobs.facade import job_admitting, segment_ended
 
         segment_ended.subscribe("billing", services.on_segment_ended)
+        job_admitting.subscribe("billing", budgets.on_job_admitting)

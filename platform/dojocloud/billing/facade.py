@@ -4,6 +4,14 @@ The rated usage ledger, the price book, invoices and the month's summary; the mo
 other apps read (the scheduling snapshot, the console's admin, the portal's pages) are
 re-exported as they are."""
 
+from dojocloud.billing.budget_rules import BUDGET_EXHAUSTED
+from dojocloud.billing.budgets import (
+    BudgetExhausted,
+    BudgetView,
+    get_budget,
+    organizations_at_cap,
+    set_budget,
+)
 from dojocloud.billing.invoices import (
     CSV_COLUMNS,
     adjust,
@@ -14,6 +22,7 @@ from dojocloud.billing.invoices import (
     list_invoices,
 )
 from dojocloud.billing.models import (
+    Budget,
     Hardware,
     ImmutableError,
     Invoice,
@@ -23,6 +32,7 @@ from dojocloud.billing.models import (
 )
 from dojocloud.billing.money import MoneyError, parse_cents, parse_rate, per_hour, usd
 from dojocloud.billing.periods import month_of, parse_month
+from dojocloud.billing.ports import BudgetAlert, budget_alerted
 from dojocloud.billing.prices import (
     PriceSpec,
     accelerator_prices,
@@ -41,6 +51,15 @@ from dojocloud.billing.services import (
 from dojocloud.billing.summary import JobSpend, MonthSummary, month_summary
 
 __all__ = [
+    "BUDGET_EXHAUSTED",
+    "BudgetAlert",
+    "BudgetExhausted",
+    "BudgetView",
+    "budget_alerted",
+    "get_budget",
+    "organizations_at_cap",
+    "set_budget",
+    "Budget",
     "CSV_COLUMNS",
     "Hardware",
     "ImmutableError",

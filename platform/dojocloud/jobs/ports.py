@@ -6,6 +6,8 @@ imports none of them.
   scheduling releases the placement and wakes the loop.
 * `job_submitted` and `job_cancelled`: scheduling wakes the loop (and, on a cancel, releases
   the placement).
+* `job_admitting`: a valid job is about to be created; billing refuses it (raises
+  ResourceExhausted) when its estimated cost exceeds what is left of the monthly budget.
 
 Each app subscribes in its AppConfig.ready(). Listeners run synchronously, in the port's
 fixed order, inside the publisher's transaction: the checkpoint row, the usage row, the job
@@ -144,6 +146,19 @@ class JobCancelled:
     job_id: str
 
 
+@dataclass(frozen=True)
+class JobAdmission:
+    """A validated job about to be created, as the budget check needs it. The billed
+    quantity is computed only if asked (an organization without a budget costs nothing)."""
+
+    organization_id: int
+    organization_slug: str
+    accelerator: str  # the spec's first (preferred) type: what the estimate is for
+    preemptible: bool  # the spec's flag: which of the pool's rates it would pay
+    device_seconds: Callable[[], float]  # the estimate's modelled device-seconds, all devices
+
+
 segment_ended: Port[SegmentEnded] = Port("segment_ended", ("jobs", "billing", "scheduling"))
 job_submitted: Port[JobSubmitted] = Port("job_submitted", ("scheduling",))
 job_cancelled: Port[JobCancelled] = Port("job_cancelled", ("scheduling",))
+job_admitting: Port[JobAdmission] = Port("job_admitting", ("billing",))

@@ -43,6 +43,7 @@ class Action(StrEnum):
     OPERATOR_READ = "operator.read"  # capacity, queue, quotas of every tenant
     OPERATOR_ACT = "operator.act"  # drain, mark failed, quotas, preempt, requeue
     BILLING_ACT = "billing.act"  # set prices, credit or adjust a tenant's draft invoice
+    BUDGET_SET = "budget.set"  # the organization's monthly budget, alerts and hard cap
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -67,6 +68,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.OPERATOR_READ: "read the fleet",
     Action.OPERATOR_ACT: "act on the fleet",
     Action.BILLING_ACT: "set prices or adjust invoices",
+    Action.BUDGET_SET: "set the monthly budget",
 }
 
 _ALL = frozenset(Role)
@@ -98,6 +100,7 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.OPERATOR_READ: _ADMINS,
     Action.OPERATOR_ACT: _ADMINS,
     Action.BILLING_ACT: _ADMINS,
+    Action.BUDGET_SET: _ADMINS,
 }
 OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 
