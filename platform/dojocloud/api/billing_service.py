@@ -150,14 +150,11 @@ def _micros_usd(value: int | None) -> str:
     return "" if value is None else f"{value / 1_000_000:.6f}"
 
 
-def _budget_org(principal: Principal, parent: str) -> Organization:
-    """The caller's organization; operators (billing.act) may name any by its parent."""
+def _budget_org(principal: Principal, parent: str, operators: Action) -> Organization:
+    """The caller's organization; operators (`operators`: operator.read to read,
+    billing.act to set) may name any organization by its parent."""
     slug = parent.strip().removeprefix("organizations/")
-    if (
-        parent.strip()
-        and slug != principal.organization.slug
-        and allows(principal, Action.BILLING_ACT)
-    ):
+    if parent.strip() and slug != principal.organization.slug and allows(principal, operators):
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
             raise NotFound(f"organizations/{slug}")
@@ -274,14 +271,16 @@ class BillingService(billing_pb2_grpc.BillingServiceServicer):
     def GetBudget(
         self, request: pb.GetBudgetRequest, context: grpc.ServicerContext, principal: Principal
     ) -> pb.Budget:
-        return budget_to_proto(billing.get_budget(_budget_org(principal, request.parent)))
+        return budget_to_proto(
+            billing.get_budget(_budget_org(principal, request.parent, Action.OPERATOR_READ))
+        )
 
     @rpc(Action.BUDGET_SET)
     def SetBudget(
         self, request: pb.SetBudgetRequest, context: grpc.ServicerContext, principal: Principal
     ) -> pb.Budget:
         view = billing.set_budget(
-            _budget_org(principal, request.parent),
+            _budget_org(principal, request.parent, Action.BILLING_ACT),
             monthly_usd=request.monthly_usd,
             alert_percents=list(request.alert_percents),
             hard_cap=not request.no_hard_cap,

@@ -17,7 +17,7 @@ BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"  # the classified reason of a held job and
 
 
 def parse_budget(text: str, field: str = "monthly_usd") -> tuple[int | None, list[FieldViolation]]:
-    """USD as micro-dollars: "" means no budget (None); otherwise > 0, whole cents."""
+    """USD as micro-dollars: "" means no budget (None); otherwise > 0, at most 6 places."""
     text = text.strip()
     if not text:
         return None, []
@@ -27,8 +27,8 @@ def parse_budget(text: str, field: str = "monthly_usd") -> tuple[int | None, lis
         return None, [FieldViolation(field, f"not a decimal number of USD: {text[:40]!r}")]
     if not value.is_finite() or value <= 0:
         return None, [FieldViolation(field, f"must be more than 0 USD, got {text[:40]}")]
-    if value != value.quantize(Decimal("0.01")):
-        return None, [FieldViolation(field, f"whole cents only, got {text[:40]}")]
+    if value != value.quantize(Decimal("0.000001")):  # the ledger's own precision
+        return None, [FieldViolation(field, f"at most 6 decimal places, got {text[:40]}")]
     micros = int(value.scaleb(6))
     if micros > MAX_BUDGET_MICROS:
         return None, [FieldViolation(field, "must be at most 1000000000 USD")]

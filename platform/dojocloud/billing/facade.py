@@ -5,6 +5,7 @@ other apps read (the scheduling snapshot, the console's admin, the portal's page
 re-exported as they are."""
 
 from dojocloud.billing.budget_rules import BUDGET_EXHAUSTED
+from dojocloud.billing.budget_rules import usd_text as usd_micros
 from dojocloud.billing.budgets import (
     BudgetExhausted,
     BudgetView,
@@ -94,4 +95,5 @@ __all__ = [
     "seed_prices",
     "set_price",
     "usd",
+    "usd_micros",
 ]

@@ -57,7 +57,7 @@ def test_owners_set_and_read_the_budget(
     with pytest.raises(errors.NotFoundError):
         globex.set_budget("1", parent="organizations/acme")
     with pytest.raises(errors.InvalidArgumentError) as bad:
-        acme.set_budget("12.345", alerts=[0, 50])
+        acme.set_budget("12.3456789", alerts=[0, 50])
     fields = [v.field for v in bad.value.field_violations]
     assert fields == ["monthly_usd", "alert_percents[0]"]
     assert acme.get_budget().monthly_usd == "120.500000"  # unchanged
