@@ -270,3 +270,21 @@ def test_the_loop_holds_jobs_at_the_cap_and_resumes_when_raised(people: People) 
     billing.set_budget(people.acme, monthly_usd="5", alert_percents=[], hard_cap=True, actor=ACTOR)
     snap = store.snapshot(timezone.now().timestamp())
     assert {j.job_id for j in snap.queued} == {theirs.id, waiting.id}
+
+
+def test_the_estimate_of_a_preemptible_job_shows_the_preemptible_rate(people: People) -> None:
+    spec = make_spec("spot", preemptible=True)
+    rows = {
+        kind: next(
+            r
+            for r in jobs.estimate_job(
+                people.owner, spec, prices=billing.accelerator_prices(preemptible=kind)
+            )
+            if (r.accelerator, r.count) == ("dojo-tile", 1)
+        )
+        for kind in (False, True)
+    }
+    assert rows[True].usd_per_device_hour == pytest.approx(
+        float(dojo_rate(RateKind.PREEMPTIBLE) * 3600)
+    )
+    assert rows[True].cost_usd < rows[False].cost_usd
