@@ -191,6 +191,7 @@ class Scheduler:
                     attained_service_s=job.attained_service_s,
                     submit_time=job.submit_time,
                     displaced=frozenset(self._victims_of.pop(job.job_id, ())),
+                    spot=job.spot,
                 )
             )
         return decisions

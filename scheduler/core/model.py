@@ -108,6 +108,8 @@ class JobRequest:
     # missing ones come from the sizing model in scheduler.core.sizing (Capacity.figures).
     est_durations: Mapping[str, float] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)  # devices per alternative
+    # The spec's `preemptible` flag (spot): a spot waiter never preempts other spot jobs.
+    spot: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,9 @@ class RunningJob:
     # When it was submitted (None: unknown). A job that had starved before this run started
     # (Policy.starvation_s) is not preempted for a shorter one: it would only starve again.
     submit_time: float | None = None
+    # The spec's `preemptible` flag (spot; not `preemptible` above, which says whether it
+    # may be a victim at all): the first victim of any waiter that is not spot itself.
+    spot: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +195,8 @@ class ReasonCode(StrEnum):
     PRIORITY = "priority"
     SHORTER = "shorter"
     SERVICE = "service"  # least attained service: the victim has had a whole queue more
+    PREEMPTIBLE = "preemptible"  # the victim is a preemptible (spot) job: it goes first
+    BUDGET = "budget"  # its organization reached its monthly budget's hard cap (the platform)
     OPERATOR = "operator"
     DRAIN = "drain"
     FAILURE = "failure"
@@ -209,7 +216,8 @@ class Preempt:
     reason: str
     for_job_id: str | None = None
     grace_s: float = 0.0  # checkpoint within this, then stop and requeue
-    # "reclaim" | "priority" | "shorter" | "service" | "operator" | "drain" | "failure"
+    # "preemptible" | "reclaim" | "priority" | "shorter" | "service" | "operator" | "drain"
+    # | "failure" | "budget"
     # (stored as text)
     kind: str = "priority"
 

@@ -27,7 +27,7 @@ class PreemptionPhase(BackfillPhase):
     preemption: bool  # preemption is worth trying at all in this pass (the gate)
     preempts: list[Preempt]
     attempts: int
-    no_victims: set[tuple[str, int, int, str, int | None]]
+    no_victims: set[tuple[str, int, int, str, int | None, bool]]
     reclaim_failed: dict[tuple[str, str], int]  # (tenant, pool) -> smallest size
     # (tenant, pool) whose next job found nobody to outrun: later ones are longer.
     short_failed: set[tuple[str, str]]
@@ -41,7 +41,8 @@ class PreemptionPhase(BackfillPhase):
             or policy.shortest_first
             or policy.las is not None
             or any(
-                state.any_victim_below(p, queue.top_priority() or 0) for p in state.cluster.pools
+                state.any_victim_below(p, queue.top_priority() or 0) or state.any_spot(p)
+                for p in state.cluster.pools
             )
         )
         self.preempts = []
@@ -92,7 +93,7 @@ class PreemptionPhase(BackfillPhase):
         state = self.state
         las = self.policy.las
         level = None if las is None else las.queued_level(job)
-        key = (opt.pool, opt.count, job.priority, job.tenant, level)
+        key = (opt.pool, opt.count, job.priority, job.tenant, level, job.spot)
         if self.attempts >= MAX_PREEMPTION_ATTEMPTS or key in self.no_victims:
             return None
         quota = state.quota
@@ -105,6 +106,7 @@ class PreemptionPhase(BackfillPhase):
             and remaining is None
             and level is None
             and not state.any_victim_below(opt.pool, job.priority)
+            and (job.spot or not state.any_spot(opt.pool))
         ):
             return None
         self.attempts += 1
@@ -178,6 +180,8 @@ def nominate(state: PassState, job: JobRequest, pool: str, devices: tuple[str, .
 
 
 def preempt_reason(kind: str, job: JobRequest, opt: Option) -> str:
+    if kind == "preemptible":
+        return f"preemptible: {job.job_id} needs {opt.pool} capacity and this job is preemptible"
     if kind == "reclaim":
         return f"reclaim: {job.tenant} reclaims its nominal {opt.pool} quota"
     if kind == "shorter":

@@ -1,6 +1,8 @@
 """Victim selection: which whole running jobs to stop so that a waiting job fits.
 
 Eligible victims (Kueue's reclaimWithinCohort=Any plus withinClusterQueue=LowerPriority):
+  * preemptible: the victim's spec is preemptible (spot) and the waiter's is not — any
+    tenant, any priority, no minimum run time; such victims cost least, so they go first;
   * reclaim: the waiter is within its nominal quota, and the victim's tenant is borrowing
     (above its nominal, or has no quota at all) in the same cohort — any priority;
   * priority: the victim has lower priority and belongs to the waiter's tenant or to a
@@ -45,12 +47,13 @@ MAX_DOMAINS = 6  # bound the search per waiter; domains are sorted cheapest firs
 # cluster every waiter searches, and most searches that fail would otherwise scan the
 # whole pool. A wider waiter needs victims that free a whole node or block: it scans all.
 SERVICE_SCAN = 64
+SPOT_FIRST = -(2**31)  # a spot victim's cost rank: below every priority class
 
 
 @dataclass(frozen=True, slots=True)
 class Victims:
     job_ids: tuple[str, ...]
-    kind: str  # "reclaim", "priority", "shorter" or "service"
+    kind: str  # "preemptible", "reclaim", "priority", "shorter" or "service"
     devices: tuple[str, ...]  # where the waiter will run once they stop
 
 
@@ -106,6 +109,7 @@ def _eligible(
         and not within
         and remaining is None
         and not state.any_victim_below(opt.pool, job.priority)
+        and (job.spot or not state.any_spot(opt.pool))  # a spot victim may be anywhere
         else -1
     )
     for jid in state.by_pool.get(opt.pool, {}):
@@ -114,6 +118,9 @@ def _eligible(
             return  # looked at SERVICE_SCAN jobs (never when scan started at -1)
         r = running[jid]
         if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
+            continue
+        if r.spot and not job.spot:
+            yield r, "preemptible"
             continue
         lower = r.priority < job.priority
         if not lower and not within and remaining is None and above is None:
@@ -285,6 +292,8 @@ def _cost(state: PassState, r: RunningJob, kind: str) -> tuple[int, float, float
     the longest remaining ones (true SRPT: a victim is never shorter than a job that keeps
     running, so it cannot in turn outrun one and cascade). A service victim costs the
     device-seconds it loses, then the more service it has had the sooner it goes."""
+    if kind == "preemptible":  # before any other kind of victim, whatever its priority
+        return (SPOT_FIRST, _lost_work(state, r), -r.start_time)
     if kind == "shorter":
         return (r.priority, -running_remaining(r, state.now), -r.start_time)
     if kind == "service":
@@ -335,7 +344,9 @@ def _try_domain(
                 released[i] = (r, "", held)
         chosen = [(r, kind) for r, kind, _ in released if kind]
         kinds = {k for _, k in chosen}
-        kind = next(k for k in ("reclaim", "priority", "shorter", "service") if k in kinds)
+        kind = next(
+            k for k in ("preemptible", "reclaim", "priority", "shorter", "service") if k in kinds
+        )
         return Victims(tuple(r.job_id for r, _ in chosen), kind, devices)
     finally:
         for r, kind, held in reversed(released):

@@ -49,6 +49,8 @@ class PassState:
     domains: dict[tuple[str, int], tuple[Placement, tuple[int, ...]]] = field(default_factory=dict)
     # (job id, victim kind) -> victim cost; depends on `now`, so cleared every pass
     victim_costs: dict[tuple[str, str], tuple[int, float, float]] = field(default_factory=dict)
+    # pool -> running spot jobs that could still be victims (the spot gate)
+    spot_jobs: dict[str, int] = field(default_factory=dict)
 
     def _end(self, r: RunningJob) -> float:
         if r.preempted_for is not None:
@@ -85,6 +87,9 @@ class PassState:
                     del self.awaiting[r.preempted_for]
         elif r.preemptible:
             self._count(r, delta)
+            if r.spot:
+                pool = r.placement.pool
+                self.spot_jobs[pool] = self.spot_jobs.get(pool, 0) + delta
 
     def add_running(self, r: RunningJob) -> None:
         self.cluster.allocate(r.job_id, r.tenant, r.placement.pool, r.placement.devices)
@@ -168,6 +173,10 @@ class PassState:
         if not ends or len(ends) < count:
             return math.inf
         return ends[count - 1][0] - self.now
+
+    def any_spot(self, pool: str) -> bool:
+        """Some running spot job of the pool could be a victim."""
+        return self.spot_jobs.get(pool, 0) > 0
 
     def any_victim_below(self, pool: str, priority: int) -> bool:
         return any(p < priority for p in self.victim_priorities.get(pool, {}))

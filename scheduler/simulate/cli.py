@@ -107,6 +107,13 @@ def replay_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hide run times from the core (the same as --estimates hidden)",
     )
+    p.add_argument(
+        "--preemptible-fraction",
+        type=float,
+        default=0.0,
+        help="this fraction of the jobs is preemptible (spot: the first victims), seeded",
+    )
+    p.add_argument("--preemptible-seed", type=int, default=0, help="which jobs are preemptible")
     p.add_argument("--limit", type=int, default=None, help="replay only the first N jobs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -215,6 +222,8 @@ def main_replay(argv: Sequence[str]) -> int:
             driver=a.driver,
             estimate_sigma=a.estimate_sigma,
             estimate_seed=a.estimate_seed,
+            preemptible_fraction=a.preemptible_fraction,
+            preemptible_seed=a.preemptible_seed,
         )
         results = run_policies(
             trace, cluster, policies, options, cap, a.limit, not a.no_progress, modes

@@ -68,6 +68,7 @@ def job_request(job: SimJob) -> JobRequest:
         priority=job.priority,
         est_duration_s=job.est_duration_s,
         attained_service_s=job.attained_s,
+        spot=job.spot,
     )
 
 
@@ -91,6 +92,7 @@ def running_job(job: SimJob, now: float, checkpoint_s: float) -> RunningJob:
         preempted_for=job.preempted_for,
         displaced=frozenset(job.displaced),
         submit_time=job.trace.submit_s,
+        spot=job.spot,
     )
 
 

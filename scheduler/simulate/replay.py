@@ -63,6 +63,10 @@ class ReplayOptions:
     check_conflicts: bool = True  # verify the core never double-books a device
     grace_period_s: float = 60.0  # the victim's time to checkpoint (Snapshot.grace_period_s)
     driver: str = "incremental"  # or "snapshot": a full Snapshot per pass, as the live loop
+    # This fraction of the trace's jobs is preemptible (spot), drawn with its own seed.
+    preemptible_fraction: float = 0.0
+    preemptible_seed: int = 0
+    preemptible_ids: frozenset[str] = frozenset()  # these jobs are preemptible besides
 
 
 def pool_capacity(capacity: Capacity) -> dict[str, int]:
@@ -90,11 +94,24 @@ def estimates_for(trace: Sequence[TraceJob], options: ReplayOptions) -> list[flo
     return [t.duration_s * float(e) for t, e in zip(trace, error, strict=True)]
 
 
+def preemptible_for(trace: Sequence[TraceJob], options: ReplayOptions) -> list[bool]:
+    """Which jobs are preemptible (spot): a seeded draw of `preemptible_fraction` of them."""
+    fraction = options.preemptible_fraction
+    if not (math.isfinite(fraction) and 0.0 <= fraction <= 1.0):
+        raise ValueError(f"preemptible fraction must be between 0 and 1, got {fraction!r}")
+    named = options.preemptible_ids
+    if fraction == 0.0:
+        return [t.job_id in named for t in trace]
+    draws = np.random.default_rng(options.preemptible_seed).random(len(trace))
+    return [bool(d < fraction) or t.job_id in named for t, d in zip(trace, draws, strict=True)]
+
+
 def _sim_jobs(
     trace: Sequence[TraceJob], tenants: list[str], options: ReplayOptions, figures: Figures
 ) -> list[SimJob]:
     index = {t: i for i, t in enumerate(tenants)}
     jobs = []
+    spot = preemptible_for(trace, options)
     for i, (t, est) in enumerate(zip(trace, estimates_for(trace, options), strict=True)):
         work = tp.work_units(t.duration_s, t.count, t.accelerators[0], figures)
         jobs.append(
@@ -106,6 +123,7 @@ def _sim_jobs(
                 work,
                 est,
                 requeued_at=t.submit_s,
+                spot=spot[i],
             )
         )
     return jobs

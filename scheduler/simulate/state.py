@@ -35,6 +35,7 @@ class SimJob:
     accelerator: str = ""  # type of its latest placement
     preempted_for: str | None = None  # set while it checkpoints in a preemption grace period
     saves_on_stop: bool = False  # its grace period is long enough to write a checkpoint
+    spot: bool = False  # preemptible (ReplayOptions.preemptible_fraction): the first victim
     displaced: set[str] = field(default_factory=set)  # jobs it preempted (no ping-pong)
 
     @property

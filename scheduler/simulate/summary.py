@@ -96,6 +96,10 @@ def summarize(result: ReplayResult) -> dict[str, Any]:
         "utilization": m.utilization(result.timeline, first, last),
         "makespan_s": last - first,
         "preemptions": result.preemptions,
+        "preemptible_jobs": sum(1 for j in result.jobs if j.spot),
+        # stops of preemptible (spot) jobs and of the others: spot ones should carry most
+        "preemptions_of_preemptible": sum(j.preemptions for j in result.jobs if j.spot),
+        "preemptions_of_others": sum(j.preemptions for j in result.jobs if not j.spot),
         "lost_work_s": float(sum(j.lost_s for j in result.jobs)),
         "jain_index": m.jain_index(ratios),
         "ftf_mean": float(np.mean(rhos)) if rhos else None,

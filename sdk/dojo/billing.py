@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cached_property
 
-from dojo.client import ServiceClient
+from dojo.budget import BudgetMethods
 from dojo.v1 import billing_pb2 as pb
 from dojo.v1 import billing_pb2_grpc
 
 
-class BillingClient(ServiceClient):
+class BillingClient(BudgetMethods):  # a ServiceClient with the budget methods
     @cached_property
     def _stub(self) -> billing_pb2_grpc.BillingServiceStub:
         return billing_pb2_grpc.BillingServiceStub(self._channel)

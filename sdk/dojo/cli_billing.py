@@ -4,6 +4,8 @@ dojo billing usage [--month YYYY-MM]     this month's (or that month's) spend
 dojo billing invoices                    every invoice, newest first
 dojo billing invoice YYYY-MM [--csv]     one invoice's lines (or its CSV)
 dojo billing prices [--history]          the price book
+dojo billing budget                      the monthly budget and this month's spend
+dojo billing budget set --monthly USD [--alerts 50,80,100] [--no-hard-cap]
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ def register(
     invoice.add_argument("--csv", action="store_true", help="print the invoice as CSV")
     command("prices", "the price book (USD per device-second)", cmd_prices).add_argument(
         "--history", action="store_true", help="every entry, not only those in force"
+    )
+    budget = command("budget", "show the monthly budget, or `budget set` it", cmd_budget)
+    budget.add_argument("action", nargs="?", choices=("set",), help="set the budget")
+    budget.add_argument("--monthly", help="set: the monthly budget in USD ('' removes it)")
+    budget.add_argument(
+        "--alerts", default="", help="set: alert thresholds in percent, e.g. 50,80,100"
+    )
+    budget.add_argument(
+        "--no-hard-cap", action="store_true", help="set: alerts only, never stop jobs"
     )
 
 
@@ -144,4 +155,53 @@ def cmd_prices(client: BillingClient, args: argparse.Namespace, output: str) -> 
         for p in prices
     ]
     print(_table(rows) + "\n(USD per device-second)")
+    return 0
+
+
+def parse_alerts(text: str) -> list[int]:
+    """ "50,80,100" -> [50, 80, 100]; the server checks the range."""
+    try:
+        return [int(p) for p in text.replace(" ", "").split(",") if p]
+    except ValueError:
+        raise SystemExit(
+            f"dojo billing budget set: --alerts takes percents like 50,80,100, got {text!r}"
+        ) from None
+
+
+def render_budget(b: pb.Budget) -> str:
+    if not b.monthly_usd:
+        return f"no budget set for {b.organization}; spent USD {b.spent_usd} in {b.month}"
+    used = Decimal(b.spent_usd) / Decimal(b.monthly_usd) * 100
+    cap = "hard cap: jobs stop at it" if b.hard_cap else "alerts only"
+    lines = [
+        f"budget:    USD {Decimal(b.monthly_usd):.2f} a month ({cap})",
+        f"month:     {b.month} (UTC)",
+        f"spent:     USD {Decimal(b.spent_usd):.2f} ({used:.1f}%)",
+        f"left:      USD {Decimal(b.remaining_usd):.2f}",
+        f"alerts:    {', '.join(f'{p}%' for p in b.alert_percents)}"
+        + (
+            f" (sent: {', '.join(f'{p}%' for p in b.alerted_percents)})"
+            if b.alerted_percents
+            else ""
+        ),
+    ]
+    if b.cap_reached:
+        lines.append("CAP REACHED: jobs are held (BUDGET_EXHAUSTED) until it is raised")
+    return "\n".join(lines)
+
+
+def cmd_budget(client: BillingClient, args: argparse.Namespace, output: str) -> int:
+    if args.action == "set":
+        if args.monthly is None:
+            print("dojo billing budget set: --monthly USD is required", file=sys.stderr)
+            return 2
+        budget = client.set_budget(
+            args.monthly, alerts=parse_alerts(args.alerts), hard_cap=not args.no_hard_cap
+        )
+    elif args.monthly is not None or args.alerts or args.no_hard_cap:
+        print("dojo billing budget: use `dojo billing budget set --monthly USD`", file=sys.stderr)
+        return 2
+    else:
+        budget = client.get_budget()
+    print(_json(budget) if output == "json" else render_budget(budget))
     return 0

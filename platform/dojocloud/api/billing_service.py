@@ -20,7 +20,8 @@ from dojocloud.api.mappers import check_parent
 from dojocloud.audit.facade import Actor
 from dojocloud.billing import facade as billing
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
-from dojocloud.tenancy.facade import Action, Organization, Principal
+from dojocloud.scheduling.facade import wake
+from dojocloud.tenancy.facade import Action, Organization, Principal, allows
 
 # --- mapper: billing's rows and results -> wire --------------------------------------------
 
@@ -127,6 +128,41 @@ def usage_to_proto(org: str, s: billing.MonthSummary) -> pb.MonthUsage:
     )
 
 
+def budget_to_proto(b: billing.BudgetView) -> pb.Budget:
+    out = pb.Budget(
+        organization=f"organizations/{b.organization}",
+        monthly_usd=_micros_usd(b.monthly_micros),
+        alert_percents=list(b.alert_percents),
+        hard_cap=b.hard_cap,
+        month=f"{b.month:%Y-%m}",
+        spent_usd=_micros_usd(b.spent_micros),
+        remaining_usd=_micros_usd(b.remaining_micros),
+        cap_reached=b.cap_reached,
+        alerted_percents=list(b.alerted),
+        updated_by=b.updated_by,
+    )
+    if b.updated_at is not None:
+        out.update_time.CopyFrom(_ts(b.updated_at))
+    return out
+
+
+def _micros_usd(value: int | None) -> str:
+    return "" if value is None else f"{value / 1_000_000:.6f}"
+
+
+def _budget_org(principal: Principal, parent: str, operators: Action) -> Organization:
+    """The caller's organization; operators (`operators`: operator.read to read,
+    billing.act to set) may name any organization by its parent."""
+    slug = parent.strip().removeprefix("organizations/")
+    if parent.strip() and slug != principal.organization.slug and allows(principal, operators):
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None:
+            raise NotFound(f"organizations/{slug}")
+        return org
+    check_parent(principal, parent)
+    return principal.organization
+
+
 def _month(text: str, *, default: date | None = None) -> date:
     if not text.strip() and default is not None:
         return default
@@ -230,6 +266,28 @@ class BillingService(billing_pb2_grpc.BillingServiceServicer):
             actor=_actor(principal, context),
         )
         return line_to_proto(org.slug, line)
+
+    @rpc(Action.USAGE_READ)
+    def GetBudget(
+        self, request: pb.GetBudgetRequest, context: grpc.ServicerContext, principal: Principal
+    ) -> pb.Budget:
+        return budget_to_proto(
+            billing.get_budget(_budget_org(principal, request.parent, Action.OPERATOR_READ))
+        )
+
+    @rpc(Action.BUDGET_SET)
+    def SetBudget(
+        self, request: pb.SetBudgetRequest, context: grpc.ServicerContext, principal: Principal
+    ) -> pb.Budget:
+        view = billing.set_budget(
+            _budget_org(principal, request.parent, Action.BILLING_ACT),
+            monthly_usd=request.monthly_usd,
+            alert_percents=list(request.alert_percents),
+            hard_cap=not request.no_hard_cap,
+            actor=_actor(principal, context),
+        )
+        wake()  # a raised cap resumes held jobs on the next pass
+        return budget_to_proto(view)
 
 
 def add_billing_service(server: grpc.Server) -> None:

@@ -132,7 +132,11 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     ) -> job_pb2.EstimateJobResponse:
         # The price book's rates, as the bill will be.
         return mappers.estimate_to_proto(
-            services.estimate_job(principal, request.job_spec, prices=billing.accelerator_prices())
+            services.estimate_job(
+                principal,
+                request.job_spec,
+                prices=billing.accelerator_prices(preemptible=request.job_spec.preemptible),
+            )
         )
 
 

@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     # Billing: the price book and invoices (operators).
     PRICE_CHANGED = "price.changed"
     INVOICE_ADJUSTED = "invoice.adjusted"
+    BUDGET_SET = "budget.set"  # an organization's monthly budget (its owners and admins)
     # Uploaded datasets (an upload is recorded once, when it became a dataset).
     DATASET_CREATED = "dataset.created"
     DATASET_DELETED = "dataset.deleted"

@@ -4,6 +4,15 @@ The rated usage ledger, the price book, invoices and the month's summary; the mo
 other apps read (the scheduling snapshot, the console's admin, the portal's pages) are
 re-exported as they are."""
 
+from dojocloud.billing.budget_rules import BUDGET_EXHAUSTED
+from dojocloud.billing.budget_rules import usd_text as usd_micros
+from dojocloud.billing.budgets import (
+    BudgetExhausted,
+    BudgetView,
+    get_budget,
+    organizations_at_cap,
+    set_budget,
+)
 from dojocloud.billing.invoice_events import InvoiceFinalized, invoice_finalized
 from dojocloud.billing.invoices import (
     CSV_COLUMNS,
@@ -15,6 +24,7 @@ from dojocloud.billing.invoices import (
     list_invoices,
 )
 from dojocloud.billing.models import (
+    Budget,
     Hardware,
     ImmutableError,
     Invoice,
@@ -48,6 +58,13 @@ __all__ = [
     "InvoiceFinalized",
     "budget_alerted",
     "invoice_finalized",
+    "BUDGET_EXHAUSTED",
+    "BudgetExhausted",
+    "BudgetView",
+    "get_budget",
+    "organizations_at_cap",
+    "set_budget",
+    "Budget",
     "CSV_COLUMNS",
     "Hardware",
     "ImmutableError",
@@ -83,4 +100,5 @@ __all__ = [
     "seed_prices",
     "set_price",
     "usd",
+    "usd_micros",
 ]

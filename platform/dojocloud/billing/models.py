@@ -247,3 +247,49 @@ class InvoiceLine(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ImmutableError("invoice lines go only with a draft's rebuild")
+
+
+DEFAULT_ALERT_PERCENTS = [50, 80, 100]
+
+
+def _default_alerts() -> list[int]:
+    return list(DEFAULT_ALERT_PERCENTS)
+
+
+class Budget(models.Model):
+    """An organization's monthly budget (UTC calendar months). With `hard_cap` the budget is
+    also the cap: at it, running jobs are checkpointed and held, and admission refuses jobs
+    whose estimate exceeds what is left (billing.budgets). Changes are audited."""
+
+    organization = models.OneToOneField(
+        "tenancy.Organization", on_delete=models.CASCADE, related_name="budget"
+    )
+    monthly_micros = models.BigIntegerField()  # USD micro-dollars
+    alert_percents = models.JSONField(default=_default_alerts)  # ascending, 1..1000
+    hard_cap = models.BooleanField(default=True)
+    updated_by = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    @property
+    def monthly(self) -> Decimal:
+        return from_micros(self.monthly_micros)
+
+
+class BudgetAlertSent(models.Model):
+    """One threshold alerted in one month: the record that makes alerts once-only."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE)
+    month = models.DateField()  # first day, UTC
+    threshold_percent = models.IntegerField()
+    spent_micros = models.BigIntegerField()
+    budget_micros = models.BigIntegerField()
+    emailed = models.IntegerField(default=0)  # recipients the mail went to
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "threshold_percent"],
+                name="budget_alert_once_per_month",
+            )
+        ]

@@ -208,12 +208,19 @@ def known_pools() -> list[str]:
 
 
 def accelerator_prices(
-    at: datetime | None = None, entries: Sequence[PriceEntry] | None = None
+    at: datetime | None = None,
+    entries: Sequence[PriceEntry] | None = None,
+    *,
+    preemptible: bool = False,
 ) -> dict[str, float]:
     """USD per device-hour by accelerator type, for the estimator and the scheduler: the
-    on-demand rate of the inventory's pool of that type; a type several pools offer takes
-    the dearest, so an estimate never undershoots the bill."""
-    rates = {e.pool: e.on_demand_rate for e in (entries or current_prices(at))}
+    on-demand (or, for a preemptible job's estimate, the preemptible) rate of the
+    inventory's pool of that type; a type several pools offer takes the dearest, so an
+    estimate never undershoots the bill."""
+    rates = {
+        e.pool: e.preemptible_rate if preemptible else e.on_demand_rate
+        for e in (entries or current_prices(at))
+    }
     out: dict[str, float] = {}
     for pool, accelerator in inventory().pools().items():
         if pool in rates:

@@ -22,7 +22,9 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
+from django.utils import timezone
 
+from dojocloud.billing import budget_alerts
 from dojocloud.billing.models import (
     Basis,
     Invoice,
@@ -119,9 +121,8 @@ def billed_quantity(
 
 
 def rate_kind(job: Job) -> str:
-    """Which of the pool's rates the job pays. Every job is on demand until job specs
-    carry a preemptible flag; that flag is read here."""
-    return RateKind.ON_DEMAND
+    """Which of the pool's rates the job pays: its spec's preemptible flag (the column)."""
+    return RateKind.PREEMPTIBLE if job.preemptible else RateKind.ON_DEMAND
 
 
 def open_period(organization_id: int, month: date) -> date:
@@ -139,8 +140,9 @@ def open_period(organization_id: int, month: date) -> date:
 def on_segment_ended(event: SegmentEnded) -> None:
     """billing's reaction to a segment's end (jobs' segment_ended port): the ledger row, in
     the publisher's transaction. A segment that never trained has nothing to bill."""
-    if event.run is not None:
-        record_segment_usage(event, event.run)
+    if event.run is not None and record_segment_usage(event, event.run):
+        org_id = Job.objects.values_list("organization_id", flat=True).get(id=event.job_id)
+        budget_alerts.check(org_id, timezone.now())
 
 
 def _count(labels: dict[str, str], allocated: float, run: SegmentRun, amount: int) -> None:

@@ -60,6 +60,7 @@ class Job(models.Model):
     attempt = models.PositiveIntegerField(default=0)  # +1 each time the job is admitted
     current_step = models.BigIntegerField(default=0)
     total_steps = models.BigIntegerField(default=0)  # spec training.steps (stored_spec)
+    preemptible = models.BooleanField(default=False)  # spec preemptible (stored_spec)
     pending_reason = models.TextField(blank=True)
     queue_position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

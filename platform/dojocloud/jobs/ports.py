@@ -8,6 +8,8 @@ imports none of them.
   the placement).
 * `job_finished`: a job reached a final state (SUCCEEDED, FAILED, CANCELLED), by whatever
   path: webhooks writes its deliveries in the same transaction (sent once it commits).
+* `job_admitting`: a valid job is about to be created; billing refuses it (raises
+  ResourceExhausted) when its estimated cost exceeds what is left of the monthly budget.
 
 Each app subscribes in its AppConfig.ready(). Listeners run synchronously, in the port's
 fixed order, inside the publisher's transaction: the checkpoint row, the usage row, the job
@@ -156,7 +158,20 @@ class JobFinished:
     detail: Mapping[str, object] = field(default_factory=dict)  # the state event's figures
 
 
+@dataclass(frozen=True)
+class JobAdmission:
+    """A validated job about to be created, as the budget check needs it. The billed
+    quantity is computed only if asked (an organization without a budget costs nothing)."""
+
+    organization_id: int
+    organization_slug: str
+    accelerator: str  # the spec's first (preferred) type: what the estimate is for
+    preemptible: bool  # the spec's flag: which of the pool's rates it would pay
+    device_seconds: Callable[[], float]  # the estimate's modelled device-seconds, all devices
+
+
 segment_ended: Port[SegmentEnded] = Port("segment_ended", ("jobs", "billing", "scheduling"))
 job_submitted: Port[JobSubmitted] = Port("job_submitted", ("scheduling",))
 job_cancelled: Port[JobCancelled] = Port("job_cancelled", ("scheduling",))
 job_finished: Port[JobFinished] = Port("job_finished", ("webhooks",))
+job_admitting: Port[JobAdmission] = Port("job_admitting", ("billing",))

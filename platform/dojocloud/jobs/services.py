@@ -26,7 +26,7 @@ from dojocloud.common.errors import (
 )
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.datasets.facade import is_model_name
-from dojocloud.jobs import control, lifecycle, memory_fit, rate, stored_spec
+from dojocloud.jobs import admission, control, lifecycle, memory_fit, rate, stored_spec
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
@@ -77,6 +77,7 @@ def create_job(
         first = jobs_for(principal).filter(request_id=request_id).first()
         if first is not None:
             return _same_request(first, valid, request_id)
+    admission.admit(principal.organization, valid)  # the budget: billing's, via the port
     rate.admit_create(principal.organization)
     try:
         with transaction.atomic():

@@ -45,6 +45,7 @@ class SpecColumns:
     device_count: int  # of the first accepted type
     total_steps: int
     max_runtime_seconds: int
+    preemptible: bool = False
 
     @classmethod
     def of(cls, spec: job_pb2.JobSpec) -> SpecColumns:
@@ -54,6 +55,7 @@ class SpecColumns:
             device_count=int(spec.resources.count) or DEFAULT_DEVICE_COUNT,
             total_steps=int(spec.training.steps),
             max_runtime_seconds=int(spec.limits.max_runtime_seconds),
+            preemptible=bool(spec.preemptible),
         )
 
 
@@ -66,6 +68,7 @@ class JobFields(TypedDict):
     priority: int
     total_steps: int
     max_runtime_seconds: int
+    preemptible: bool
 
 
 def spec_to_dict(spec: job_pb2.JobSpec) -> dict[str, Any]:
@@ -89,6 +92,7 @@ def encode(spec: job_pb2.JobSpec, priority: int) -> JobFields:
         priority=priority,
         total_steps=columns.total_steps,
         max_runtime_seconds=columns.max_runtime_seconds,
+        preemptible=columns.preemptible,
     )
 
 

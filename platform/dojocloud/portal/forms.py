@@ -113,6 +113,11 @@ class JobSpecForm(forms.Form):
         required=False, label="Max runtime (s)", help_text="Empty: the platform default"
     )
     priority_class = forms.ChoiceField(choices=_choices(jobs.PRIORITY_CLASSES), label="Priority")
+    preemptible = forms.BooleanField(
+        required=False,
+        label="Preemptible",
+        help_text="Pays the preemptible rate; stopped first (and resumed) when capacity is needed",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -28,6 +28,7 @@ FORM_TO_SPEC_PATH = {
     "count": "resources.count",
     "max_runtime_seconds": "limits.max_runtime_seconds",
     "priority_class": "priority_class",
+    "preemptible": "preemptible",
 }
 _SPEC_PATH_TO_FORM = {path: name for name, path in FORM_TO_SPEC_PATH.items()}
 _INDEX = re.compile(r"\[\d+\]")
@@ -53,6 +54,7 @@ def spec_from_form(data: dict[str, Any], params: dict[str, int]) -> job_pb2.JobS
     spec.resources.accelerators.extend(data.get("accelerators") or [])
     spec.resources.count = data.get("count") or 0
     spec.limits.max_runtime_seconds = data.get("max_runtime_seconds") or 0
+    spec.preemptible = bool(data.get("preemptible"))
     return spec
 
 
@@ -77,6 +79,7 @@ def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
         "count": spec.resources.count or None,
         "max_runtime_seconds": spec.limits.max_runtime_seconds or None,
         "priority_class": spec.priority_class or jobs.DEFAULT_PRIORITY_CLASS,
+        "preemptible": spec.preemptible,
     }
 
 

@@ -63,6 +63,7 @@ urlpatterns = [
     path("keys/", keys.key_list, name="key-list"),
     path("keys/<int:key_id>/revoke/", keys.key_revoke, name="key-revoke"),
     path("billing/", billing.billing_overview, name="billing"),
+    path("billing/budget/", billing.budget_set, name="budget-set"),
     path("billing/invoices/", billing.invoice_list, name="invoice-list"),
     path("billing/invoices/<str:month>/", billing.invoice_detail, name="invoice-detail"),
     path("billing/invoices/<str:month>/csv/", billing.invoice_csv, name="invoice-csv"),

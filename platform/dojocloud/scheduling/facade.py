@@ -34,8 +34,10 @@ from dojocloud.scheduling.queries import (
 )
 from dojocloud.scheduling.quotas import QuotaSpec, QuotaView, get_quota, list_quotas, set_quota
 from dojocloud.scheduling.runner import start_scheduler
+from dojocloud.scheduling.wake import wake
 
 __all__ = [
+    "wake",
     "Allocation",
     "Device",
     "DeviceKind",

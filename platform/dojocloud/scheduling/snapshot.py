@@ -125,6 +125,7 @@ def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
             "allocated_seconds",
             "total_steps",
             "attempt",
+            "preemptible",
         )
     ]
     est = _measured_durations([j for j in jobs if j["attempt"] > 0])
@@ -140,6 +141,7 @@ def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
             j["priority"],
             est.get(j["id"]),
             j["allocated_seconds"],
+            j["preemptible"],
         )
         out.append(reuse.request(values, partial(_queued_request, values)))
     reuse.keep_only({j["id"] for j in jobs})
@@ -158,6 +160,7 @@ def _queued_request(v: tuple[Any, ...]) -> JobRequest:
         # Queued: all of its service is before its next run (Job mirrors
         # the ledger).
         attained_service_s=v[7],
+        spot=v[8],  # the spec's preemptible flag
     )
 
 
@@ -261,6 +264,7 @@ def running_jobs() -> tuple[RunningJob, ...]:
             "total_steps",
             "wall_seconds",
             "created_at",
+            "preemptible",
         )
     )
     ids = [r["id"] for r in rows]
@@ -286,6 +290,7 @@ def running_jobs() -> tuple[RunningJob, ...]:
             preempted_for=for_job.get(r["id"]),
             displaced=displaced.get(r["id"], frozenset()),
             submit_time=r["created_at"].timestamp(),
+            spot=r["preemptible"],
         )
         for r in rows
     )

@@ -15,6 +15,7 @@ from dojocloud.common.inventory import inventory
 from dojocloud.execution.facade import new_token, send_segment
 from dojocloud.jobs.facade import Job, lifecycle, transition
 from dojocloud.scheduling import capacity, quotas
+from dojocloud.scheduling.budget_hold import hold_over_cap
 from dojocloud.scheduling.models import Allocation
 from dojocloud.scheduling.preempting import request_preemption
 from dojocloud.scheduling.snapshot import Reuse, build_snapshot
@@ -41,7 +42,7 @@ class DatabaseStore:
         if not self._synced:
             capacity.sync_inventory(inventory())
             self._synced = True
-        snap = build_snapshot(now, self._reuse)
+        snap = hold_over_cap(build_snapshot(now, self._reuse))
         usage = quotas.advance_usage(snap, now)
         tenants = {
             t: replace(q, decayed_usage=usage.get(t, q.decayed_usage))

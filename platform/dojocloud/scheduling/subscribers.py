@@ -13,6 +13,9 @@ from dojocloud.scheduling.wake import wake
 def on_segment_ended(event: SegmentEnded) -> None:
     if event.releases_placement:
         release(event.job_id)
+    # Any segment with usage may have brought its organization to its budget's cap: the
+    # loop's next pass holds its jobs (budget_hold), so wake it for every ledger change.
+    if event.releases_placement or event.run is not None:
         transaction.on_commit(wake)
 
 

@@ -48,6 +48,7 @@ class Action(StrEnum):
     ARTIFACTS_READ = "artifacts.read"  # list and download a job's artifacts
     WEBHOOKS_READ = "webhooks.read"  # the organization's endpoints and their deliveries
     WEBHOOKS_MANAGE = "webhooks.manage"  # add and delete endpoints, send a test event
+    BUDGET_SET = "budget.set"  # the organization's monthly budget, alerts and hard cap
 
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -77,6 +78,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.ARTIFACTS_READ: "list and download job artifacts",
     Action.WEBHOOKS_READ: "read webhooks",
     Action.WEBHOOKS_MANAGE: "manage webhooks",
+    Action.BUDGET_SET: "set the monthly budget",
 }
 
 _ALL = frozenset(Role)
@@ -113,6 +115,7 @@ TABLE: Mapping[Action, frozenset[Role]] = {
     Action.ARTIFACTS_READ: _ALL,
     Action.WEBHOOKS_READ: _ADMINS,  # deliveries show what the receivers answered
     Action.WEBHOOKS_MANAGE: _ADMINS,
+    Action.BUDGET_SET: _ADMINS,
 }
 OPERATOR_ACTIONS = frozenset({Action.OPERATOR_READ, Action.OPERATOR_ACT, Action.BILLING_ACT})
 

@@ -25,43 +25,49 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x64ojo/v1/billing.proto\x12\x07\x64ojo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x01\n\x05Price\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x1fon_demand_usd_per_device_second\x18\x03 \x01(\t\x12)\n!preemptible_usd_per_device_second\x18\x04 \x01(\t\x12\x10\n\x08hardware\x18\x05 \x01(\t\x12\x0e\n\x06set_by\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\"2\n\x11ListPricesRequest\x12\x0f\n\x07history\x18\x01 \x01(\x08\x12\x0c\n\x04pool\x18\x02 \x01(\t\"4\n\x12ListPricesResponse\x12\x1e\n\x06prices\x18\x01 \x03(\x0b\x32\x0e.dojo.v1.Price\"@\n\x0fSetPriceRequest\x12\x1d\n\x05price\x18\x01 \x01(\x0b\x32\x0e.dojo.v1.Price\x12\x0e\n\x06reason\x18\x02 \x01(\t\"0\n\x0fGetUsageRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\"?\n\x07PoolDay\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x13\n\x0busd_per_day\x18\x02 \x03(\t\x12\x11\n\ttotal_usd\x18\x03 \x01(\t\"T\n\x07JobCost\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08job_name\x18\x02 \x01(\t\x12\x12\n\namount_usd\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x65vice_seconds\x18\x04 \x01(\t\"\xa1\x01\n\nMonthUsage\x12\r\n\x05month\x18\x01 \x01(\t\x12\x11\n\ttotal_usd\x18\x02 \x01(\t\x12\x14\n\x0c\x66orecast_usd\x18\x03 \x01(\t\x12\x1f\n\x05pools\x18\x04 \x03(\x0b\x32\x10.dojo.v1.PoolDay\x12\"\n\x08top_jobs\x18\x05 \x03(\x0b\x32\x10.dojo.v1.JobCost\x12\x16\n\x0einvoice_status\x18\x06 \x01(\t\"%\n\x13ListInvoicesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\":\n\x14ListInvoicesResponse\x12\"\n\x08invoices\x18\x01 \x03(\x0b\x32\x10.dojo.v1.Invoice\"2\n\x11GetInvoiceRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\"\xc7\x01\n\x0bInvoiceLine\x12\x10\n\x08position\x18\x01 \x01(\r\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0b\n\x03job\x18\x03 \x01(\t\x12\x0c\n\x04pool\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\t\x12\x0c\n\x04unit\x18\x07 \x01(\t\x12\x10\n\x08rate_usd\x18\x08 \x01(\t\x12\x12\n\namount_usd\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x12\n\ncreated_by\x18\x0b \x01(\t\"\xf4\x01\n\x07Invoice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06number\x18\x04 \x01(\t\x12\x11\n\ttotal_usd\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12#\n\x05lines\x18\x07 \x03(\x0b\x32\x14.dojo.v1.InvoiceLine\x12\x31\n\rfinalize_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\".\n\rInvoiceExport\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0b\n\x03\x63sv\x18\x02 \x01(\t\"_\n\x14\x41\x64justInvoiceRequest\x12\x14\n\x0corganization\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x12\n\namount_usd\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t2\xdc\x03\n\x0e\x42illingService\x12\x45\n\nListPrices\x12\x1a.dojo.v1.ListPricesRequest\x1a\x1b.dojo.v1.ListPricesResponse\x12\x34\n\x08SetPrice\x12\x18.dojo.v1.SetPriceRequest\x1a\x0e.dojo.v1.Price\x12\x39\n\x08GetUsage\x12\x18.dojo.v1.GetUsageRequest\x1a\x13.dojo.v1.MonthUsage\x12K\n\x0cListInvoices\x12\x1c.dojo.v1.ListInvoicesRequest\x1a\x1d.dojo.v1.ListInvoicesResponse\x12:\n\nGetInvoice\x12\x1a.dojo.v1.GetInvoiceRequest\x1a\x10.dojo.v1.Invoice\x12\x43\n\rExportInvoice\x12\x1a.dojo.v1.GetInvoiceRequest\x1a\x16.dojo.v1.InvoiceExport\x12\x44\n\rAdjustInvoice\x12\x1d.dojo.v1.AdjustInvoiceRequest\x1a\x14.dojo.v1.InvoiceLineb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x64ojo/v1/billing.proto\x12\x07\x64ojo.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x02\n\x06\x42udget\x12\x14\n\x0corganization\x18\x01 \x01(\t\x12\x13\n\x0bmonthly_usd\x18\x02 \x01(\t\x12\x16\n\x0e\x61lert_percents\x18\x03 \x03(\x05\x12\x10\n\x08hard_cap\x18\x04 \x01(\x08\x12\r\n\x05month\x18\x05 \x01(\t\x12\x11\n\tspent_usd\x18\x06 \x01(\t\x12\x15\n\rremaining_usd\x18\x07 \x01(\t\x12\x13\n\x0b\x63\x61p_reached\x18\x08 \x01(\x08\x12\x18\n\x10\x61lerted_percents\x18\t \x03(\x05\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x0b \x01(\t\"\"\n\x10GetBudgetRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"d\n\x10SetBudgetRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0bmonthly_usd\x18\x02 \x01(\t\x12\x16\n\x0e\x61lert_percents\x18\x03 \x03(\x05\x12\x13\n\x0bno_hard_cap\x18\x04 \x01(\x08\"\xcf\x01\n\x05Price\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x1fon_demand_usd_per_device_second\x18\x03 \x01(\t\x12)\n!preemptible_usd_per_device_second\x18\x04 \x01(\t\x12\x10\n\x08hardware\x18\x05 \x01(\t\x12\x0e\n\x06set_by\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\"2\n\x11ListPricesRequest\x12\x0f\n\x07history\x18\x01 \x01(\x08\x12\x0c\n\x04pool\x18\x02 \x01(\t\"4\n\x12ListPricesResponse\x12\x1e\n\x06prices\x18\x01 \x03(\x0b\x32\x0e.dojo.v1.Price\"@\n\x0fSetPriceRequest\x12\x1d\n\x05price\x18\x01 \x01(\x0b\x32\x0e.dojo.v1.Price\x12\x0e\n\x06reason\x18\x02 \x01(\t\"0\n\x0fGetUsageRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\"?\n\x07PoolDay\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\x13\n\x0busd_per_day\x18\x02 \x03(\t\x12\x11\n\ttotal_usd\x18\x03 \x01(\t\"T\n\x07JobCost\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x10\n\x08job_name\x18\x02 \x01(\t\x12\x12\n\namount_usd\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x65vice_seconds\x18\x04 \x01(\t\"\xa1\x01\n\nMonthUsage\x12\r\n\x05month\x18\x01 \x01(\t\x12\x11\n\ttotal_usd\x18\x02 \x01(\t\x12\x14\n\x0c\x66orecast_usd\x18\x03 \x01(\t\x12\x1f\n\x05pools\x18\x04 \x03(\x0b\x32\x10.dojo.v1.PoolDay\x12\"\n\x08top_jobs\x18\x05 \x03(\x0b\x32\x10.dojo.v1.JobCost\x12\x16\n\x0einvoice_status\x18\x06 \x01(\t\"%\n\x13ListInvoicesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\":\n\x14ListInvoicesResponse\x12\"\n\x08invoices\x18\x01 \x03(\x0b\x32\x10.dojo.v1.Invoice\"2\n\x11GetInvoiceRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\"\xc7\x01\n\x0bInvoiceLine\x12\x10\n\x08position\x18\x01 \x01(\r\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0b\n\x03job\x18\x03 \x01(\t\x12\x0c\n\x04pool\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\t\x12\x0c\n\x04unit\x18\x07 \x01(\t\x12\x10\n\x08rate_usd\x18\x08 \x01(\t\x12\x12\n\namount_usd\x18\t \x01(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x12\n\ncreated_by\x18\x0b \x01(\t\"\xf4\x01\n\x07Invoice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06number\x18\x04 \x01(\t\x12\x11\n\ttotal_usd\x18\x05 \x01(\t\x12\x10\n\x08\x63urrency\x18\x06 \x01(\t\x12#\n\x05lines\x18\x07 \x03(\x0b\x32\x14.dojo.v1.InvoiceLine\x12\x31\n\rfinalize_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\".\n\rInvoiceExport\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0b\n\x03\x63sv\x18\x02 \x01(\t\"_\n\x14\x41\x64justInvoiceRequest\x12\x14\n\x0corganization\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x12\n\namount_usd\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t2\xce\x04\n\x0e\x42illingService\x12\x45\n\nListPrices\x12\x1a.dojo.v1.ListPricesRequest\x1a\x1b.dojo.v1.ListPricesResponse\x12\x34\n\x08SetPrice\x12\x18.dojo.v1.SetPriceRequest\x1a\x0e.dojo.v1.Price\x12\x39\n\x08GetUsage\x12\x18.dojo.v1.GetUsageRequest\x1a\x13.dojo.v1.MonthUsage\x12K\n\x0cListInvoices\x12\x1c.dojo.v1.ListInvoicesRequest\x1a\x1d.dojo.v1.ListInvoicesResponse\x12:\n\nGetInvoice\x12\x1a.dojo.v1.GetInvoiceRequest\x1a\x10.dojo.v1.Invoice\x12\x43\n\rExportInvoice\x12\x1a.dojo.v1.GetInvoiceRequest\x1a\x16.dojo.v1.InvoiceExport\x12\x44\n\rAdjustInvoice\x12\x1d.dojo.v1.AdjustInvoiceRequest\x1a\x14.dojo.v1.InvoiceLine\x12\x37\n\tGetBudget\x12\x19.dojo.v1.GetBudgetRequest\x1a\x0f.dojo.v1.Budget\x12\x37\n\tSetBudget\x12\x19.dojo.v1.SetBudgetRequest\x1a\x0f.dojo.v1.Budgetb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dojo.v1.billing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRICE']._serialized_start=68
-  _globals['_PRICE']._serialized_end=275
-  _globals['_LISTPRICESREQUEST']._serialized_start=277
-  _globals['_LISTPRICESREQUEST']._serialized_end=327
-  _globals['_LISTPRICESRESPONSE']._serialized_start=329
-  _globals['_LISTPRICESRESPONSE']._serialized_end=381
-  _globals['_SETPRICEREQUEST']._serialized_start=383
-  _globals['_SETPRICEREQUEST']._serialized_end=447
-  _globals['_GETUSAGEREQUEST']._serialized_start=449
-  _globals['_GETUSAGEREQUEST']._serialized_end=497
-  _globals['_POOLDAY']._serialized_start=499
-  _globals['_POOLDAY']._serialized_end=562
-  _globals['_JOBCOST']._serialized_start=564
-  _globals['_JOBCOST']._serialized_end=648
-  _globals['_MONTHUSAGE']._serialized_start=651
-  _globals['_MONTHUSAGE']._serialized_end=812
-  _globals['_LISTINVOICESREQUEST']._serialized_start=814
-  _globals['_LISTINVOICESREQUEST']._serialized_end=851
-  _globals['_LISTINVOICESRESPONSE']._serialized_start=853
-  _globals['_LISTINVOICESRESPONSE']._serialized_end=911
-  _globals['_GETINVOICEREQUEST']._serialized_start=913
-  _globals['_GETINVOICEREQUEST']._serialized_end=963
-  _globals['_INVOICELINE']._serialized_start=966
-  _globals['_INVOICELINE']._serialized_end=1165
-  _globals['_INVOICE']._serialized_start=1168
-  _globals['_INVOICE']._serialized_end=1412
-  _globals['_INVOICEEXPORT']._serialized_start=1414
-  _globals['_INVOICEEXPORT']._serialized_end=1460
-  _globals['_ADJUSTINVOICEREQUEST']._serialized_start=1462
-  _globals['_ADJUSTINVOICEREQUEST']._serialized_end=1557
-  _globals['_BILLINGSERVICE']._serialized_start=1560
-  _globals['_BILLINGSERVICE']._serialized_end=2036
+  _globals['_BUDGET']._serialized_start=68
+  _globals['_BUDGET']._serialized_end=334
+  _globals['_GETBUDGETREQUEST']._serialized_start=336
+  _globals['_GETBUDGETREQUEST']._serialized_end=370
+  _globals['_SETBUDGETREQUEST']._serialized_start=372
+  _globals['_SETBUDGETREQUEST']._serialized_end=472
+  _globals['_PRICE']._serialized_start=475
+  _globals['_PRICE']._serialized_end=682
+  _globals['_LISTPRICESREQUEST']._serialized_start=684
+  _globals['_LISTPRICESREQUEST']._serialized_end=734
+  _globals['_LISTPRICESRESPONSE']._serialized_start=736
+  _globals['_LISTPRICESRESPONSE']._serialized_end=788
+  _globals['_SETPRICEREQUEST']._serialized_start=790
+  _globals['_SETPRICEREQUEST']._serialized_end=854
+  _globals['_GETUSAGEREQUEST']._serialized_start=856
+  _globals['_GETUSAGEREQUEST']._serialized_end=904
+  _globals['_POOLDAY']._serialized_start=906
+  _globals['_POOLDAY']._serialized_end=969
+  _globals['_JOBCOST']._serialized_start=971
+  _globals['_JOBCOST']._serialized_end=1055
+  _globals['_MONTHUSAGE']._serialized_start=1058
+  _globals['_MONTHUSAGE']._serialized_end=1219
+  _globals['_LISTINVOICESREQUEST']._serialized_start=1221
+  _globals['_LISTINVOICESREQUEST']._serialized_end=1258
+  _globals['_LISTINVOICESRESPONSE']._serialized_start=1260
+  _globals['_LISTINVOICESRESPONSE']._serialized_end=1318
+  _globals['_GETINVOICEREQUEST']._serialized_start=1320
+  _globals['_GETINVOICEREQUEST']._serialized_end=1370
+  _globals['_INVOICELINE']._serialized_start=1373
+  _globals['_INVOICELINE']._serialized_end=1572
+  _globals['_INVOICE']._serialized_start=1575
+  _globals['_INVOICE']._serialized_end=1819
+  _globals['_INVOICEEXPORT']._serialized_start=1821
+  _globals['_INVOICEEXPORT']._serialized_end=1867
+  _globals['_ADJUSTINVOICEREQUEST']._serialized_start=1869
+  _globals['_ADJUSTINVOICEREQUEST']._serialized_end=1964
+  _globals['_BILLINGSERVICE']._serialized_start=1967
+  _globals['_BILLINGSERVICE']._serialized_end=2557
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,50 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Budget(_message.Message):
+    __slots__ = ("organization", "monthly_usd", "alert_percents", "hard_cap", "month", "spent_usd", "remaining_usd", "cap_reached", "alerted_percents", "update_time", "updated_by")
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_USD_FIELD_NUMBER: _ClassVar[int]
+    ALERT_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    HARD_CAP_FIELD_NUMBER: _ClassVar[int]
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    SPENT_USD_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_USD_FIELD_NUMBER: _ClassVar[int]
+    CAP_REACHED_FIELD_NUMBER: _ClassVar[int]
+    ALERTED_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_BY_FIELD_NUMBER: _ClassVar[int]
+    organization: str
+    monthly_usd: str
+    alert_percents: _containers.RepeatedScalarFieldContainer[int]
+    hard_cap: bool
+    month: str
+    spent_usd: str
+    remaining_usd: str
+    cap_reached: bool
+    alerted_percents: _containers.RepeatedScalarFieldContainer[int]
+    update_time: _timestamp_pb2.Timestamp
+    updated_by: str
+    def __init__(self, organization: _Optional[str] = ..., monthly_usd: _Optional[str] = ..., alert_percents: _Optional[_Iterable[int]] = ..., hard_cap: _Optional[bool] = ..., month: _Optional[str] = ..., spent_usd: _Optional[str] = ..., remaining_usd: _Optional[str] = ..., cap_reached: _Optional[bool] = ..., alerted_percents: _Optional[_Iterable[int]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_by: _Optional[str] = ...) -> None: ...
+
+class GetBudgetRequest(_message.Message):
+    __slots__ = ("parent",)
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    def __init__(self, parent: _Optional[str] = ...) -> None: ...
+
+class SetBudgetRequest(_message.Message):
+    __slots__ = ("parent", "monthly_usd", "alert_percents", "no_hard_cap")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_USD_FIELD_NUMBER: _ClassVar[int]
+    ALERT_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    NO_HARD_CAP_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    monthly_usd: str
+    alert_percents: _containers.RepeatedScalarFieldContainer[int]
+    no_hard_cap: bool
+    def __init__(self, parent: _Optional[str] = ..., monthly_usd: _Optional[str] = ..., alert_percents: _Optional[_Iterable[int]] = ..., no_hard_cap: _Optional[bool] = ...) -> None: ...
+
 class Price(_message.Message):
     __slots__ = ("pool", "effective_time", "on_demand_usd_per_device_second", "preemptible_usd_per_device_second", "hardware", "set_by", "reason")
     POOL_FIELD_NUMBER: _ClassVar[int]

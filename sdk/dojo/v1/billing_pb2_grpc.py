@@ -69,6 +69,16 @@ class BillingServiceStub:
                 request_serializer=dojo_dot_v1_dot_billing__pb2.AdjustInvoiceRequest.SerializeToString,
                 response_deserializer=dojo_dot_v1_dot_billing__pb2.InvoiceLine.FromString,
                 _registered_method=True)
+        self.GetBudget = channel.unary_unary(
+                '/dojo.v1.BillingService/GetBudget',
+                request_serializer=dojo_dot_v1_dot_billing__pb2.GetBudgetRequest.SerializeToString,
+                response_deserializer=dojo_dot_v1_dot_billing__pb2.Budget.FromString,
+                _registered_method=True)
+        self.SetBudget = channel.unary_unary(
+                '/dojo.v1.BillingService/SetBudget',
+                request_serializer=dojo_dot_v1_dot_billing__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=dojo_dot_v1_dot_billing__pb2.Budget.FromString,
+                _registered_method=True)
 
 
 class BillingServiceServicer:
@@ -122,6 +132,20 @@ class BillingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetBudget(self, request, context):
+        """The organization's monthly budget and this month's spend against it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBudget(self, request, context):
+        """Owners and admins (and operators): set the monthly budget, its alerts and hard cap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +183,16 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.AdjustInvoice,
                     request_deserializer=dojo_dot_v1_dot_billing__pb2.AdjustInvoiceRequest.FromString,
                     response_serializer=dojo_dot_v1_dot_billing__pb2.InvoiceLine.SerializeToString,
+            ),
+            'GetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBudget,
+                    request_deserializer=dojo_dot_v1_dot_billing__pb2.GetBudgetRequest.FromString,
+                    response_serializer=dojo_dot_v1_dot_billing__pb2.Budget.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=dojo_dot_v1_dot_billing__pb2.SetBudgetRequest.FromString,
+                    response_serializer=dojo_dot_v1_dot_billing__pb2.Budget.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +384,60 @@ class BillingService:
             '/dojo.v1.BillingService/AdjustInvoice',
             dojo_dot_v1_dot_billing__pb2.AdjustInvoiceRequest.SerializeToString,
             dojo_dot_v1_dot_billing__pb2.InvoiceLine.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dojo.v1.BillingService/GetBudget',
+            dojo_dot_v1_dot_billing__pb2.GetBudgetRequest.SerializeToString,
+            dojo_dot_v1_dot_billing__pb2.Budget.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dojo.v1.BillingService/SetBudget',
+            dojo_dot_v1_dot_billing__pb2.SetBudgetRequest.SerializeToString,
+            dojo_dot_v1_dot_billing__pb2.Budget.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,6 +49,10 @@ class BillingServiceStub:
     """The invoice as CSV: one row per line and a total row; the rows sum to the total."""
     AdjustInvoice: _grpc.UnaryUnaryMultiCallable[_billing_pb2.AdjustInvoiceRequest, _billing_pb2.InvoiceLine]
     """Operators: a credit (negative amount) or an adjustment on a draft invoice."""
+    GetBudget: _grpc.UnaryUnaryMultiCallable[_billing_pb2.GetBudgetRequest, _billing_pb2.Budget]
+    """The organization's monthly budget and this month's spend against it."""
+    SetBudget: _grpc.UnaryUnaryMultiCallable[_billing_pb2.SetBudgetRequest, _billing_pb2.Budget]
+    """Owners and admins (and operators): set the monthly budget, its alerts and hard cap."""
 
 @_typing.type_check_only
 class BillingServiceAsyncStub(BillingServiceStub):
@@ -66,6 +70,10 @@ class BillingServiceAsyncStub(BillingServiceStub):
     """The invoice as CSV: one row per line and a total row; the rows sum to the total."""
     AdjustInvoice: _aio.UnaryUnaryMultiCallable[_billing_pb2.AdjustInvoiceRequest, _billing_pb2.InvoiceLine]  # type: ignore[assignment]
     """Operators: a credit (negative amount) or an adjustment on a draft invoice."""
+    GetBudget: _aio.UnaryUnaryMultiCallable[_billing_pb2.GetBudgetRequest, _billing_pb2.Budget]  # type: ignore[assignment]
+    """The organization's monthly budget and this month's spend against it."""
+    SetBudget: _aio.UnaryUnaryMultiCallable[_billing_pb2.SetBudgetRequest, _billing_pb2.Budget]  # type: ignore[assignment]
+    """Owners and admins (and operators): set the monthly budget, its alerts and hard cap."""
 
 class BillingServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -122,5 +130,21 @@ class BillingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_billing_pb2.InvoiceLine, _abc.Awaitable[_billing_pb2.InvoiceLine]]:
         """Operators: a credit (negative amount) or an adjustment on a draft invoice."""
+
+    @_abc_1.abstractmethod
+    def GetBudget(
+        self,
+        request: _billing_pb2.GetBudgetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_pb2.Budget, _abc.Awaitable[_billing_pb2.Budget]]:
+        """The organization's monthly budget and this month's spend against it."""
+
+    @_abc_1.abstractmethod
+    def SetBudget(
+        self,
+        request: _billing_pb2.SetBudgetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_pb2.Budget, _abc.Awaitable[_billing_pb2.Budget]]:
+        """Owners and admins (and operators): set the monthly budget, its alerts and hard cap."""
 
 def add_BillingServiceServicer_to_server(servicer: BillingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -341,6 +341,13 @@ RECIPES: dict[str, Recipe] = {
     "/dojo.v1.WebhookService/ListWebhookDeliveries": Recipe(
         lambda f: webhook_pb2.ListWebhookDeliveriesRequest(name=_webhook(f))
     ),
+    "/dojo.v1.BillingService/GetBudget": Recipe(
+        lambda f: bpb.GetBudgetRequest(parent="organizations/acme"), operators_reach=True
+    ),
+    "/dojo.v1.BillingService/SetBudget": Recipe(
+        lambda f: bpb.SetBudgetRequest(parent="organizations/acme", monthly_usd="100"),
+        operators_reach=True,
+    ),
     # Operators credit any tenant: acme is no foreign object to them.
     "/dojo.v1.BillingService/AdjustInvoice": Recipe(
         lambda f: bpb.AdjustInvoiceRequest(

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from dojo.specfile import parse_yaml
 from dojocloud.artifacts.facade import record_artifact
+from dojocloud.audit.models import AuditEvent
 from dojocloud.billing.models import InvoiceLine, PriceEntry
 from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.inventory import inventory
@@ -157,6 +158,16 @@ def _cancel(world: World, c: Caller) -> Prepared:
         "post",
         f"/jobs/{job.id}/cancel/",
         changed=lambda: Job.objects.get(id=job.id).state == "CANCELLED",
+    )
+
+
+def _set_budget(world: World, c: Caller) -> Prepared:
+    before = AuditEvent.objects.filter(action="budget.set").count()
+    return Prepared(
+        "post",
+        "/billing/budget/",
+        {"monthly_usd": "250", "alert_percents": "50,80,100", "hard_cap": "on"},
+        lambda: AuditEvent.objects.filter(action="budget.set").count() > before,
     )
 
 
@@ -526,6 +537,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "console:audit-csv": Recipe(_get("/console/audit.csv"), kind="console"),
     "portal:billing": Recipe(_get("/billing/")),
+    "portal:budget-set": Recipe(_set_budget),
     "portal:invoice-list": Recipe(_get("/billing/invoices/")),
     # Every organization has this month's invoice: each caller sees their own.
     "portal:invoice-detail": Recipe(_get(lambda w: f"/billing/invoices/{_usage_month(w)}/")),

@@ -54,6 +54,7 @@ def test_every_form_field_round_trips_through_the_spec() -> None:
         "count": 4,
         "max_runtime_seconds": 60,
         "priority_class": "high",
+        "preemptible": True,
     }
     initial = form_initial_from_spec(spec_from_form(data, {"layers": 4, "heads": 2}))
     params = {k for k in DEFAULTS if k.startswith("param_")}

@@ -383,6 +383,39 @@ ROWS = [
         preempts=(("r", "head", "service"),),
         pending=(("head", 1, C.PREEMPTING), ("small", 2, C.NO_CAPACITY)),
     ),
+    # --- preemptible (spot) jobs -----------------------------------------------------------
+    row(
+        "a preemptible job is the first victim, before a lower-priority one",
+        snap(
+            cluster(gpu_nodes=1),
+            (job("w", 4, GPU, priority=1),),
+            (
+                gpu_run("low", gpus(0, 4), start=900.0),
+                replace(gpu_run("spot", gpus(0, 4, 4), priority=1, start=900.0), spot=True),
+            ),
+        ),
+        preempts=(("spot", "w", "preemptible"),),
+        pending=(("w", 1, C.PREEMPTING),),
+    ),
+    row(
+        "a preemptible job is a victim of another tenant's waiter of lower priority",
+        snap(
+            cluster(gpu_nodes=1),
+            (job("w", 8, GPU, tenant="b"),),
+            (replace(gpu_run("spot", gpus(0, 8), priority=2, start=999.0), spot=True),),
+        ),
+        preempts=(("spot", "w", "preemptible"),),
+        pending=(("w", 1, C.PREEMPTING),),
+    ),
+    row(
+        "a preemptible waiter does not preempt another preemptible job",
+        snap(
+            cluster(gpu_nodes=1),
+            (replace(job("w", 8, GPU, tenant="b", dur=50.0), spot=True),),
+            (replace(gpu_run("spot", gpus(0, 8), priority=0, start=999.0), spot=True),),
+        ),
+        pending=(("w", 1, C.HOLDS_RESERVATION),),
+    ),
 ]
 
 
@@ -420,7 +453,8 @@ def test_every_code_a_pass_can_give_has_a_row() -> None:
     seen |= {
         p.code for r in ROWS for p in schedule(r.values[0].snapshot, r.values[0].policy).preemptions
     }
-    operator = {C.OPERATOR, C.DRAIN, C.FAILURE}  # issued by operator rules, not by a pass
+    # issued by operator rules, and by the platform for a budget's cap, not by a pass
+    operator = {C.OPERATOR, C.DRAIN, C.FAILURE, C.BUDGET}
     assert seen == set(ReasonCode) - operator
 
 

@@ -25,7 +25,7 @@ def test_every_rpc_of_the_service_has_a_client_method() -> None:
     missing = [
         m.name for m in methods if not callable(getattr(BillingClient, _snake(m.name), None))
     ]
-    assert missing == [] and len(methods) == 7
+    assert missing == [] and len(methods) == 9
 
 
 INVOICE = pb.Invoice(
@@ -67,6 +67,27 @@ class FakeBilling(billing_pb2_grpc.BillingServiceServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, f"organizations/acme/invoices/{request.month}")
         return INVOICE
 
+    budget = pb.Budget(organization="organizations/acme", month="2031-02", spent_usd="40.000000")
+
+    def GetBudget(self, request, context):
+        return self.budget
+
+    def SetBudget(self, request, context):
+        if request.monthly_usd == "-1":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "monthly_usd: must be more than 0")
+        self.budget = pb.Budget(
+            organization="organizations/acme",
+            month="2031-02",
+            monthly_usd=f"{Decimal(request.monthly_usd):.6f}",
+            alert_percents=list(request.alert_percents) or [50, 80, 100],
+            hard_cap=not request.no_hard_cap,
+            spent_usd="40.000000",
+            remaining_usd=f"{max(Decimal(request.monthly_usd) - 40, Decimal(0)):.6f}",
+            cap_reached=Decimal(request.monthly_usd) <= 40 and not request.no_hard_cap,
+            alerted_percents=[50],
+        )
+        return self.budget
+
     def ExportInvoice(self, request, context):
         return pb.InvoiceExport(filename="x.csv", csv="kind,amount_usd\nusage,10.01\ntotal,10.01\n")
 
@@ -97,3 +118,25 @@ def test_the_cli_shows_usage_invoices_and_csv(
     assert capsys.readouterr().out.endswith("total,10.01\n")
     assert run(address, "invoice", "2030-12") != 0
     assert "invoices/2030-12" in capsys.readouterr().err
+
+
+def test_the_cli_shows_and_sets_the_budget(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(address, "budget") == 0
+    assert "no budget set for organizations/acme" in capsys.readouterr().out
+    assert run(address, "budget", "set", "--monthly", "50", "--alerts", "50,90") == 0
+    out = capsys.readouterr().out
+    assert "USD 50.00 a month (hard cap" in out and "spent:     USD 40.00 (80.0%)" in out
+    assert "alerts:    50%, 90% (sent: 50%)" in out and "CAP REACHED" not in out
+    assert run(address, "budget", "set", "--monthly", "30") == 0
+    assert "CAP REACHED" in capsys.readouterr().out
+    assert run(address, "budget") == 0
+    assert "left:      USD 0.00" in capsys.readouterr().out
+    assert run(address, "budget", "set") == 2
+    assert "--monthly USD is required" in capsys.readouterr().err
+    assert run(address, "budget", "--monthly", "5") == 2
+    assert run(address, "budget", "set", "--monthly", "-1") != 0
+    assert "monthly_usd" in capsys.readouterr().err
+    assert run(address, "budget", "set", "--monthly", "60", "--no-hard-cap", "-o", "json") == 0
+    assert '"monthly_usd": "60.000000"' in capsys.readouterr().out

@@ -129,7 +129,9 @@ def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
     if spec_input.spec is not None:
         try:
             rows = jobs.estimate_job(
-                principal, spec_input.spec, prices=billing.accelerator_prices()
+                principal,
+                spec_input.spec,
+                prices=billing.accelerator_prices(preemptible=spec_input.spec.preemptible),
             )
         except InvalidArgument as exc:
             spec_input.add_violations(exc.violations)
