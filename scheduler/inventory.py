@@ -85,5 +85,9 @@ def parse_inventory(data: Any) -> Capacity:
             raise InventoryError(f"{where}.pool must be a name like 'gpu-a100', got {pool!r}")
         count = _positive_int(gp, "nodes", where)
         per_node = _positive_int(gp, "gpus_per_node", where, 8)
-        nodes.extend(GpuNode(pool, f"n{n}", per_node) for n in range(count))
+        # Racks of nodes_per_rack consecutive nodes (r0, r1, ...); absent: one rack.
+        per_rack = _positive_int(gp, "nodes_per_rack", where, count)
+        nodes.extend(
+            GpuNode(pool, f"n{n}", per_node, rack=f"r{n // per_rack}") for n in range(count)
+        )
     return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(nodes), figures=hardware_figures())

@@ -57,6 +57,9 @@ class GpuNode:
     gpus: int = GPUS_PER_NODE
     state: DeviceState = DeviceState.FREE
     failed_gpus: frozenset[int] = frozenset()
+    # The rack (top-of-rack switch) the node sits in; "" is one rack for the pool. A job
+    # above one node takes whole nodes of one rack when one rack holds it.
+    rack: str = ""
 
     @property
     def id(self) -> str:

@@ -61,7 +61,7 @@ def _gpu_node(pool: str, name: str, gpus: list[Device]) -> GpuNode:
         state = DeviceState.FAILED
     failed = frozenset(g.index for g in gpus if g.status == DeviceStatus.FAILED)
     size = max([g.gpus_on_node for g in gpus] + [len(gpus)])
-    return GpuNode(pool, name, size, state, failed)
+    return GpuNode(pool, name, size, state, failed, rack=gpus[0].rack)
 
 
 def _measured_durations(jobs: list[dict[str, Any]]) -> dict[str, float]:
