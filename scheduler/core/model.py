@@ -111,6 +111,9 @@ class JobRequest:
     # missing ones come from the sizing model in scheduler.core.sizing (Capacity.figures).
     est_durations: Mapping[str, float] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)  # devices per alternative
+    # The job's choice among its alternatives: the cheapest estimated cost instead of the
+    # earliest finish (both break ties by the other).
+    cheapest_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)

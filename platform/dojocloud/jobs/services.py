@@ -26,6 +26,7 @@ from dojocloud.common.errors import (
 )
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.jobs import control, lifecycle, memory_fit, rate, stored_spec
+from dojocloud.jobs.modelled import modelled_steps
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
@@ -77,6 +78,7 @@ def create_job(
         if first is not None:
             return _same_request(first, valid, request_id)
     rate.admit_create(principal.organization)
+    modelled = modelled_steps(valid, principal.organization)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -86,6 +88,7 @@ def create_job(
                 name=valid.name,
                 request_id=request_id,
                 **stored_spec.encode(valid, priority_value(valid.priority_class)),
+                modelled_steps=modelled,
                 pending_reason="waiting for the scheduler",
             )
             record_state_event(

@@ -66,6 +66,7 @@ class JobFields(TypedDict):
     priority: int
     total_steps: int
     max_runtime_seconds: int
+    cheapest_first: bool
 
 
 def spec_to_dict(spec: job_pb2.JobSpec) -> dict[str, Any]:
@@ -89,6 +90,7 @@ def encode(spec: job_pb2.JobSpec, priority: int) -> JobFields:
         priority=priority,
         total_steps=columns.total_steps,
         max_runtime_seconds=columns.max_runtime_seconds,
+        cheapest_first=spec.placement == "cheapest",
     )
 
 

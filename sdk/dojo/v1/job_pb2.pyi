@@ -30,7 +30,7 @@ CANCELLED: JobState
 PREEMPTED: JobState
 
 class JobSpec(_message.Message):
-    __slots__ = ("name", "model", "dataset", "training", "resources", "limits", "priority_class")
+    __slots__ = ("name", "model", "dataset", "training", "resources", "limits", "priority_class", "placement")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class JobSpec(_message.Message):
     RESOURCES_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_CLASS_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: ModelSpec
     dataset: DatasetSpec
@@ -45,7 +46,8 @@ class JobSpec(_message.Message):
     resources: ResourceSpec
     limits: LimitsSpec
     priority_class: str
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., training: _Optional[_Union[TrainingSpec, _Mapping]] = ..., resources: _Optional[_Union[ResourceSpec, _Mapping]] = ..., limits: _Optional[_Union[LimitsSpec, _Mapping]] = ..., priority_class: _Optional[str] = ...) -> None: ...
+    placement: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., training: _Optional[_Union[TrainingSpec, _Mapping]] = ..., resources: _Optional[_Union[ResourceSpec, _Mapping]] = ..., limits: _Optional[_Union[LimitsSpec, _Mapping]] = ..., priority_class: _Optional[str] = ..., placement: _Optional[str] = ...) -> None: ...
 
 class ModelSpec(_message.Message):
     __slots__ = ("architecture", "params")
