@@ -85,3 +85,18 @@ def test_only_changed_and_still_queued_rows_are_written(queue: Queue) -> None:
     assert _stored() == {a.id: ("waiting", 1), b.id: ("quota", 1)}
     c.refresh_from_db()
     assert (c.pending_reason, c.queue_position) == ("", 0)  # as it was created
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query planner only")
+def test_sqlite_looks_each_written_row_up_by_its_primary_key(queue: Queue) -> None:
+    """Driven by the state index instead, SQLite rescans the JSON for every queued job."""
+    from dojocloud.scheduling.pending_writes import _SQLITE
+
+    table = connection.ops.quote_name(Job._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN QUERY PLAN " + _SQLITE.format(table=table), ["[]", lifecycle.QUEUED]
+        )
+        plan = [row[-1] for row in cursor.fetchall()]
+    assert plan[0].startswith("SCAN v")
+    assert any("USING INDEX" in p and "(id=?)" in p for p in plan[1:])
