@@ -86,7 +86,17 @@ def parse_inventory(data: Any) -> Capacity:
             raise InventoryError(f"{where}.pool must be a name like 'gpu-a100', got {pool!r}")
         count = _positive_int(gp, "nodes", where)
         per_node = _positive_int(gp, "gpus_per_node", where, 8)
+        # A node group names its rack (`rack:`, as sync_inventory writes one group per rack),
+        # or is cut into racks of nodes_per_rack consecutive nodes (r0, r1, ...; absent: one
+        # rack); a pool's groups number their nodes on in turn.
         first = numbered.get(pool, 0)
-        nodes.extend(GpuNode(pool, f"n{first + n}", per_node) for n in range(count))
+        per_rack = _positive_int(gp, "nodes_per_rack", where, count)
+        named = gp.get("rack")
+        if named is not None and (not isinstance(named, str) or not named.strip()):
+            raise InventoryError(f"{where}.rack must be a non-empty name, got {named!r}")
+        nodes.extend(
+            GpuNode(pool, f"n{first + n}", per_node, rack=named or f"r{n // per_rack}")
+            for n in range(count)
+        )
         numbered[pool] = first + count
     return Capacity(tiles=tuple(tiles), gpu_nodes=tuple(nodes), figures=hardware_figures())

@@ -54,6 +54,10 @@ def usable_options(
             f" of {total} in service",
             ReasonCode.HARDWARE_OUT_OF_SERVICE,
         )
-    if fastest_first and len(usable) > 1:
+    if job.cheapest_first and len(usable) > 1:
+        usable.sort(
+            key=lambda o: (math.inf, 0.0) if o.duration_s is None else (o.price, o.duration_s)
+        )
+    elif fastest_first and len(usable) > 1:
         usable.sort(key=lambda o: (math.inf if o.duration_s is None else o.duration_s, o.price))
     return usable

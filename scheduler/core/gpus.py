@@ -1,7 +1,9 @@
 """GPU placement: a job of <= one node's GPUs goes on one node (best fit: the node with the
 fewest free GPUs that still holds it); a larger job takes whole free nodes, plus a best-fit
-node for a remainder. Nodes are bucketed by free-GPU count, so a fit is found in O(1)
-buckets instead of a scan of the pool.
+node for a remainder, all in one rack when one rack holds it (best fit again: the rack with
+the fewest whole free nodes that does, so large racks stay whole), else across racks. Nodes
+are bucketed by free-GPU count, so a fit is found in O(1) buckets instead of a scan of the
+pool.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class Node:
     usable: int  # bits of GPUs that may take new work
     free: int  # usable and not allocated
     full: int  # all GPU bits of the node
+    rack: int = 0  # index of its rack in the pool
 
 
 @dataclass(slots=True)
@@ -98,21 +101,48 @@ class GpuPool:
         ]
         if len(whole) < need:
             return None
-        chosen = whole[:need]
-        out = [g for ni in chosen for g in self.nodes[ni].gpu_ids]
+        chosen = self._in_one_rack(whole, need, rem, blocked)
+        if chosen is None:  # no rack holds it: whole nodes wherever they are
+            chosen = whole[:need]
+            if rem:
+                ni = self._best_fit(rem, blocked, chosen)
+                if ni is None:
+                    return None
+                chosen.append(ni)
+        out = [g for ni in chosen[:need] for g in self.nodes[ni].gpu_ids]
         if rem:
-            ni = self._best_fit(rem, blocked, chosen)
-            if ni is None:
-                return None
-            out.extend(self._ids(ni, rem, blocked))
+            out.extend(self._ids(chosen[need], rem, blocked))
         return tuple(out)
 
+    def _in_one_rack(
+        self, whole: list[int], need: int, rem: int, blocked: Mapping[int, int]
+    ) -> list[int] | None:
+        """`need` whole nodes (then the remainder's node, if any) of the rack with the fewest
+        whole free nodes that holds them all, or None."""
+        racks: dict[int, list[int]] = {}
+        for ni in whole:
+            racks.setdefault(self.nodes[ni].rack, []).append(ni)
+        for rack, nodes in sorted(racks.items(), key=lambda r: (len(r[1]), r[0])):
+            if len(nodes) < need:
+                continue
+            chosen = nodes[:need]
+            if not rem:
+                return chosen
+            last = self._best_fit(rem, blocked, chosen, rack)
+            if last is not None:
+                return [*chosen, last]
+        return None
+
     def _best_fit(
-        self, count: int, blocked: Mapping[int, int], skip: list[int] | tuple[()]
+        self,
+        count: int,
+        blocked: Mapping[int, int],
+        skip: list[int] | tuple[()],
+        rack: int | None = None,
     ) -> int | None:
         for k in range(count, self.per_node + 1):
             for ni in self.buckets[k]:
-                if ni in skip:
+                if ni in skip or (rack is not None and self.nodes[ni].rack != rack):
                     continue
                 if not blocked or (self.nodes[ni].free & ~blocked.get(ni, 0)).bit_count() >= count:
                     return ni
@@ -135,13 +165,14 @@ def build_gpu_pool(name: str, nodes: list[GpuNode]) -> GpuPool:
     per_node = max(n.gpus for n in nodes)
     out: list[Node] = []
     loc: dict[str, tuple[int, int]] = {}
+    racks: dict[str, int] = {}
     for ni, n in enumerate(nodes):
         ids = [n.gpu_id(i) for i in range(n.gpus)]
         full = (1 << n.gpus) - 1
         usable = 0
         if n.state is DeviceState.FREE:
             usable = full & ~sum(1 << i for i in n.failed_gpus if i < n.gpus)
-        out.append(Node(ids, usable, usable, full))
+        out.append(Node(ids, usable, usable, full, racks.setdefault(n.rack, len(racks))))
         for i, g in enumerate(ids):
             loc[g] = (ni, i)
     return GpuPool(name, out, loc, per_node)
@@ -149,5 +180,5 @@ def build_gpu_pool(name: str, nodes: list[GpuNode]) -> GpuPool:
 
 def fresh_gpu_pool(static: GpuPool) -> GpuPool:
     """A copy with every usable GPU free, sharing the immutable layout."""
-    nodes = [Node(n.gpu_ids, n.usable, n.usable, n.full) for n in static.nodes]
+    nodes = [Node(n.gpu_ids, n.usable, n.usable, n.full, n.rack) for n in static.nodes]
     return GpuPool(static.name, nodes, static.loc, static.per_node)

@@ -57,6 +57,9 @@ class GpuNode:
     gpus: int = GPUS_PER_NODE
     state: DeviceState = DeviceState.FREE
     failed_gpus: frozenset[int] = frozenset()
+    # The rack (top-of-rack switch) the node sits in; "" is one rack for the pool. A job
+    # above one node takes whole nodes of one rack when one rack holds it.
+    rack: str = ""
 
     @property
     def id(self) -> str:
@@ -110,6 +113,9 @@ class JobRequest:
     counts: Mapping[str, int] = field(default_factory=dict)  # devices per alternative
     # The spec's `preemptible` flag (spot): a spot waiter never preempts other spot jobs.
     spot: bool = False
+    # The job's choice among its alternatives: the cheapest estimated cost instead of the
+    # earliest finish (both break ties by the other).
+    cheapest_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """Sizing model for jobs that accept several accelerator types (heterogeneity, Gavel-style).
 
-Until the runtime's estimator supplies per-option figures (JobRequest.est_durations and
-JobRequest.counts), an alternative is sized by relative peak BF16 throughput per device
-(`thr`: Capacity.figures, filled from dojo_runtime.specs):
+The live platform supplies the runtime estimator's per-option figures (JobRequest.est_durations
+and JobRequest.counts, from dojocloud.jobs.modelled); where they are missing (the simulator,
+an option the estimator could not fit) an alternative is sized by relative peak BF16
+throughput per device (`thr`: Capacity.figures, filled from dojo_runtime.specs):
 
     count_alt    = ceil(count * thr[first] / thr[alt])          (same aggregate compute)
     duration_alt = duration * (count * thr[first]) / (count_alt * thr[alt])

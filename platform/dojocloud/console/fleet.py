@@ -30,6 +30,7 @@ class TrayView:
 class NodeView:
     pool: str
     name: str
+    rack: str = ""
     gpus: list[scheduling.DeviceRow] = field(default_factory=list)
 
 
@@ -78,7 +79,9 @@ def _group(rows: list[scheduling.DeviceRow]) -> tuple[list[TrayView], list[NodeV
             tray.cols = max(tray.cols, dev.col + 1)
             tray.tiles.append(row)
         else:
-            nodes.setdefault((dev.pool, dev.node), NodeView(dev.pool, dev.node)).gpus.append(row)
+            nodes.setdefault(
+                (dev.pool, dev.node), NodeView(dev.pool, dev.node, dev.rack)
+            ).gpus.append(row)
     return list(trays.values()), list(nodes.values())
 
 

@@ -79,6 +79,10 @@ class Job(models.Model):
     samples_trained = models.BigIntegerField(default=0)
     latest_metrics = models.JSONField(null=True, blank=True)
     max_runtime_seconds = models.PositiveIntegerField(default=0)  # spec limits (stored_spec)
+    cheapest_first = models.BooleanField(default=False)  # spec placement == "cheapest"
+    # The runtime's modelled seconds per step on each accepted type, for jobs accepting
+    # several: {accelerator: [devices, step seconds]} (jobs.modelled, at submit).
+    modelled_steps = models.JSONField(default=dict, blank=True)
 
     # Dispatch: a segment runs only under the current token, claimed by one worker lease.
     segment = models.PositiveIntegerField(default=0)  # next segment index in this attempt

@@ -27,6 +27,7 @@ from dojocloud.common.errors import (
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.datasets.facade import is_model_name
 from dojocloud.jobs import admission, control, lifecycle, memory_fit, rate, stored_spec
+from dojocloud.jobs.modelled import modelled_steps
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.jobs.ports import JobCancelled, JobSubmitted, job_cancelled, job_submitted
 from dojocloud.jobs.runtime_config import train_config
@@ -79,6 +80,7 @@ def create_job(
             return _same_request(first, valid, request_id)
     admission.admit(principal.organization, valid)  # the budget: billing's, via the port
     rate.admit_create(principal.organization)
+    modelled = modelled_steps(valid, principal.organization)
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -88,6 +90,7 @@ def create_job(
                 name=valid.name,
                 request_id=request_id,
                 **stored_spec.encode(valid, priority_value(valid.priority_class)),
+                modelled_steps=modelled,
                 pending_reason="waiting for the scheduler",
             )
             record_state_event(

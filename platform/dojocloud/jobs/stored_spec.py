@@ -69,6 +69,7 @@ class JobFields(TypedDict):
     total_steps: int
     max_runtime_seconds: int
     preemptible: bool
+    cheapest_first: bool
 
 
 def spec_to_dict(spec: job_pb2.JobSpec) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def encode(spec: job_pb2.JobSpec, priority: int) -> JobFields:
         total_steps=columns.total_steps,
         max_runtime_seconds=columns.max_runtime_seconds,
         preemptible=columns.preemptible,
+        cheapest_first=spec.placement == "cheapest",
     )
 
 

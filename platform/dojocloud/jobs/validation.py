@@ -275,6 +275,15 @@ def _check_priority(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> No
         )
 
 
+PLACEMENTS = ("fastest", "cheapest")
+
+
+def _check_placement(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
+    # "" is the default, fastest: left empty so specs stored before the field compare equal.
+    if spec.placement not in ("", *PLACEMENTS):
+        errors.append(FieldViolation("placement", f"must be one of {', '.join(PLACEMENTS)}"))
+
+
 _CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations, Data], None], ...] = (
     _check_name,
     _check_dataset,
@@ -282,5 +291,6 @@ _CHECKS: tuple[Callable[[job_pb2.JobSpec, Violations, Data], None], ...] = (
     _check_training,
     _check_resources,
     _check_limits,
+    _check_placement,
     _check_priority,
 )

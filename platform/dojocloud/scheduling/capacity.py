@@ -32,6 +32,7 @@ def sync_inventory(capacity: Capacity) -> int:
                 "pool": n.pool,
                 "accelerator": n.pool,
                 "node": n.name,
+                "rack": n.rack,
                 "index": i,
                 "gpus_on_node": n.gpus,
             }
@@ -48,7 +49,17 @@ def sync_inventory(capacity: Capacity) -> int:
             in_inventory=True
         )
         Device.objects.exclude(id__in=list(rows)).update(in_inventory=False)
+        _move_racks(capacity)
     return len(rows)
+
+
+def _move_racks(capacity: Capacity) -> None:
+    """GPUs already stored take their node's rack from the inventory (one query per rack)."""
+    racks: dict[str, list[str]] = {}
+    for n in capacity.gpu_nodes:
+        racks.setdefault(n.rack, []).extend(n.gpu_id(i) for i in range(n.gpus))
+    for rack, ids in racks.items():
+        Device.objects.filter(id__in=ids).exclude(rack=rack).update(rack=rack)
 
 
 def hold(job_id: str, attempt: int, device_ids: Sequence[str], now: datetime | None = None) -> bool:

@@ -33,6 +33,7 @@ class Device(models.Model):
     row = models.PositiveIntegerField(default=0)
     col = models.PositiveIntegerField(default=0)
     node = models.CharField(max_length=32, blank=True)
+    rack = models.CharField(max_length=32, blank=True)  # GPUs: the node's rack (inventory)
     index = models.PositiveIntegerField(default=0)
     gpus_on_node = models.PositiveIntegerField(default=0)
     status = models.CharField(

@@ -61,7 +61,7 @@ def _gpu_node(pool: str, name: str, gpus: list[Device]) -> GpuNode:
         state = DeviceState.FAILED
     failed = frozenset(g.index for g in gpus if g.status == DeviceStatus.FAILED)
     size = max([g.gpus_on_node for g in gpus] + [len(gpus)])
-    return GpuNode(pool, name, size, state, failed)
+    return GpuNode(pool, name, size, state, failed, rack=gpus[0].rack)
 
 
 def _measured_durations(jobs: list[dict[str, Any]]) -> dict[str, float]:
@@ -126,9 +126,14 @@ def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
             "total_steps",
             "attempt",
             "preemptible",
+            "cheapest_first",
+            "modelled_steps",
+            "current_step",
         )
     ]
-    est = _measured_durations([j for j in jobs if j["attempt"] > 0])
+    requeued = [j for j in jobs if j["attempt"] > 0]
+    est = _measured_durations(requeued)
+    paces = _paces([j for j in requeued if j["modelled_steps"]])
     reuse = reuse or Reuse()
     out = []
     for j in jobs:
@@ -142,6 +147,8 @@ def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
             est.get(j["id"]),
             j["allocated_seconds"],
             j["preemptible"],
+            j["cheapest_first"],
+            _option_estimates(j, paces.get(j["id"], 1.0)),
         )
         out.append(reuse.request(values, partial(_queued_request, values)))
     reuse.keep_only({j["id"] for j in jobs})
@@ -161,7 +168,43 @@ def _queued_request(v: tuple[Any, ...]) -> JobRequest:
         # the ledger).
         attained_service_s=v[7],
         spot=v[8],  # the spec's preemptible flag
+        cheapest_first=v[9],
+        est_durations=dict(v[10][0]),
+        counts=dict(v[10][1]),
     )
+
+
+Estimates = tuple[tuple[tuple[str, float], ...], tuple[tuple[str, int], ...]]
+
+
+def _option_estimates(job: Mapping[str, Any], pace: float) -> Estimates:
+    """(est_durations, counts) of a job accepting several types: the runtime's modelled
+    time for its remaining steps on each, times its pace (hashable: part of Reuse's key)."""
+    modelled: Mapping[str, list[float]] = job["modelled_steps"] or {}
+    left = max(job["total_steps"] - job["current_step"], 0)
+    return (
+        tuple((a, step * left * pace) for a, (_, step) in sorted(modelled.items())),
+        tuple((a, int(count)) for a, (count, _) in sorted(modelled.items())),
+    )
+
+
+def _paces(jobs: list[dict[str, Any]]) -> dict[str, float]:
+    """Measured wall seconds per step over the modelled ones, on the accelerator type a job
+    ran most steps on (the ledger's segments): the correction its estimates take once a
+    segment has finished. Modelled time is the real device's; the measured pace is what
+    this platform delivers, so one factor per job scales every option alike."""
+    by_id = {j["id"]: j["modelled_steps"] for j in jobs}
+    best: dict[str, tuple[int, float]] = {}
+    for job_id, accelerator, done, seconds in (
+        UsageRecord.objects.filter(job_id__in=list(by_id))
+        .values("job_id", "accelerator")
+        .annotate(done=Sum(F("end_step") - F("start_step")), seconds=Sum("wall_seconds"))
+        .values_list("job_id", "accelerator", "done", "seconds")
+    ):
+        modelled = by_id[job_id].get(accelerator)
+        if modelled and modelled[1] > 0 and done and seconds and done > best.get(job_id, (0,))[0]:
+            best[job_id] = (done, seconds / done / modelled[1])
+    return {job_id: pace for job_id, (_, pace) in best.items()}
 
 
 def _latest_checkpoints(job_ids: list[str]) -> dict[str, tuple[datetime, int]]:

@@ -17,9 +17,10 @@ from dojocloud.jobs.facade import Job, lifecycle, transition
 from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.budget_hold import hold_over_cap
 from dojocloud.scheduling.models import Allocation
+from dojocloud.scheduling.pending_writes import write_pending
 from dojocloud.scheduling.preempting import request_preemption
 from dojocloud.scheduling.snapshot import Reuse, build_snapshot
-from scheduler.core import Admit, Decisions, Pending, Preempt, Snapshot
+from scheduler.core import Admit, Decisions, Preempt, Snapshot
 from scheduler.loop import Applied
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class DatabaseStore:
     def apply(self, decisions: Decisions, now: float) -> Applied:
         admitted = sum(1 for a in decisions.admits if self._admit(a, now))
         preempted = sum(1 for p in decisions.preemptions if self._preempt(p))
-        self._pending(decisions.pending)
+        write_pending(decisions.pending)
         return Applied(admitted, preempted, len(decisions.pending))
 
     def _admit(self, admit: Admit, now: float) -> bool:
@@ -97,19 +98,6 @@ class DatabaseStore:
 
     def _preempt(self, preempt: Preempt) -> bool:
         return request_preemption(preempt, actor="scheduler")
-
-    def _pending(self, pending: tuple[Pending, ...]) -> None:
-        current = dict(
-            (r[0], (r[1], r[2]))
-            for r in Job.objects.filter(
-                state=lifecycle.QUEUED, id__in=[p.job_id for p in pending]
-            ).values_list("id", "pending_reason", "queue_position")
-        )
-        for p in pending:
-            if p.job_id in current and current[p.job_id] != (p.reason, p.position):
-                Job.objects.filter(id=p.job_id, state=lifecycle.QUEUED).update(
-                    pending_reason=p.reason, queue_position=p.position
-                )
 
     def recover(self, now: float) -> int:
         """Re-dispatches placed jobs whose worker went silent, and frees leaked devices."""

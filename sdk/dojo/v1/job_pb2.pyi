@@ -30,7 +30,7 @@ CANCELLED: JobState
 PREEMPTED: JobState
 
 class JobSpec(_message.Message):
-    __slots__ = ("name", "model", "dataset", "training", "resources", "limits", "priority_class", "preemptible")
+    __slots__ = ("name", "model", "dataset", "training", "resources", "limits", "priority_class", "preemptible", "placement")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class JobSpec(_message.Message):
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_CLASS_FIELD_NUMBER: _ClassVar[int]
     PREEMPTIBLE_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: ModelSpec
     dataset: DatasetSpec
@@ -47,7 +48,8 @@ class JobSpec(_message.Message):
     limits: LimitsSpec
     priority_class: str
     preemptible: bool
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., training: _Optional[_Union[TrainingSpec, _Mapping]] = ..., resources: _Optional[_Union[ResourceSpec, _Mapping]] = ..., limits: _Optional[_Union[LimitsSpec, _Mapping]] = ..., priority_class: _Optional[str] = ..., preemptible: _Optional[bool] = ...) -> None: ...
+    placement: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[_Union[ModelSpec, _Mapping]] = ..., dataset: _Optional[_Union[DatasetSpec, _Mapping]] = ..., training: _Optional[_Union[TrainingSpec, _Mapping]] = ..., resources: _Optional[_Union[ResourceSpec, _Mapping]] = ..., limits: _Optional[_Union[LimitsSpec, _Mapping]] = ..., priority_class: _Optional[str] = ..., preemptible: _Optional[bool] = ..., placement: _Optional[str] = ...) -> None: ...
 
 class ModelSpec(_message.Message):
     __slots__ = ("architecture", "params", "onnx", "task")

@@ -100,5 +100,6 @@ def test_fleet_overview_shows_tiles_with_job_and_tenant(
     assert f'class="tile busy" data-device="{tile_id}"' in page
     assert "on-a-tile" in page and "acme" in page
     assert page.count('class="gpu ') == sum(n.gpus for n in inventory().gpu_nodes)
+    assert "gpu-a100 · rack r0 · n1" in page  # each GPU node under its rack
     assert "waiting" in page and "jobs waiting" in page
     assert client_for(alice).get("/console/").status_code == 302

@@ -17,8 +17,10 @@ from dojocloud.jobs.models import Job
 from dojocloud.scheduling import capacity
 from dojocloud.scheduling.leader import LeaseLeader
 from dojocloud.scheduling.models import Allocation, Device
+from dojocloud.scheduling.snapshot import load_capacity
 from dojocloud.scheduling.store import DatabaseStore
 from scheduler.core import Admit, Decisions, Pending, Placement, Preempt, schedule
+from scheduler.inventory import parse_inventory
 from scheduler.loop import Applied, PassResult, SchedulingLoop
 from tests.support.people import People, make_spec
 
@@ -184,3 +186,17 @@ def test_loop_runs_passes_only_as_leader_and_releases_on_stop() -> None:
     leader.leading = True
     loop.run(stop)
     assert store.passes == 3 and leader.released
+
+
+def test_gpu_racks_reach_the_snapshot_and_follow_the_inventory(db: None) -> None:
+    def racks(per_rack: int) -> list[tuple[str, str]]:
+        capacity.sync_inventory(
+            parse_inventory(
+                {"gpu_pools": [{"pool": "gpu-a100", "nodes": 3, "nodes_per_rack": per_rack}]}
+            )
+        )
+        return [(n.name, n.rack) for n in load_capacity().gpu_nodes]
+
+    assert racks(2) == [("n0", "r0"), ("n1", "r0"), ("n2", "r1")]
+    assert racks(1) == [("n0", "r0"), ("n1", "r1"), ("n2", "r2")]  # stored GPUs moved
+    assert set(Device.objects.filter(node="n2").values_list("rack", flat=True)) == {"r2"}
