@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
+from dojo_runtime.parallel import gang_devices, rank_count
+from dojo_runtime.specs import accelerator_kind
 from dojocloud.datasets.facade import fetch_path, is_dataset_name, resolve
 from dojocloud.execution import checkpoints, limits, supervisor
 from dojocloud.execution.heartbeat import Heartbeat
@@ -24,6 +26,7 @@ from dojocloud.execution.jobproc import SegmentOrder
 from dojocloud.execution.limits import GIB
 from dojocloud.execution.outcomes import (
     LOST_LEASE,
+    RANK_LOST,
     SegmentResult,
     fail_job,
     finish_segment,
@@ -100,13 +103,14 @@ def run_segment(job_id: str, token: str) -> str:
         preempt_job(job, lease, reason=job.preempt_reason or "preempted before start")
         return "preempted"
     if job.state == lifecycle.SCHEDULED:
+        gang = _gang(job)
         if (
             transition(
                 job.id,
                 lifecycle.RUNNING,
                 # Customers read this reason: the worker's host and PID are the operators'
                 # (Job.lease_owner, shown in the console's admin), not theirs.
-                "training started",
+                f"training started: {gang.ranks} rank{'s' if gang.ranks > 1 else ''}, {gang.where}",
                 expect=[lifecycle.SCHEDULED],
                 where=Q(lease_owner=lease),
             )
@@ -125,6 +129,24 @@ def run_segment(job_id: str, token: str) -> str:
     return finish_segment(job, lease, result)
 
 
+@dataclass(frozen=True)
+class _GangPlan:
+    ranks: int
+    devices: list[str]  # each rank's torch device
+    where: str  # "training on cpu (...)", for the job's events
+
+
+def _gang(job: Job) -> _GangPlan:
+    """One rank per device of the job (at most one per sample of the global batch), on this
+    host's CUDA devices for a GPU-pool job when it has some, else on the CPU."""
+    spec = spec_of(job)
+    devices = len(job.devices) or 1
+    ranks = rank_count(devices, int(spec.training.batch_size))
+    kind = accelerator_kind(job.accelerator or spec.resources.accelerators[0])
+    chosen, where = gang_devices(kind, limits.cuda_devices(), ranks)
+    return _GangPlan(ranks, chosen, where)
+
+
 def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
     """What the job process trains. An uploaded dataset is resolved in the job's organization
     and fetched from object storage into this machine's cache (by sha256, checked): no disk
@@ -140,7 +162,11 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         accelerator=job.accelerator or None,
         device_count=len(job.devices) or None,
     )
-    threads, memory = limits.limits_for(config.accelerator, devices, limits.worker_slots())
+    # Each rank gets the share of its devices (devices ÷ ranks), as a job of that size would.
+    world = rank_count(devices, config.batch_size)
+    threads, memory = limits.limits_for(
+        config.accelerator, max(devices // world, 1), limits.worker_slots()
+    )
     return SegmentOrder(
         config=config,
         checkpoint=checkpoint,
@@ -149,6 +175,7 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         memory_limit_bytes=memory,
         metric_every=int(settings.METRIC_EVERY_STEPS),
         dataset_path=str(fetch_path(data)) if data else None,
+        world=world,
     )
 
 
@@ -183,10 +210,14 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         should_stop=lambda: watch.stop if watch.should_stop() else None,
         keep_checkpoint=lambda why: why not in (STOP_CANCEL, LOST_LEASE),
         grace_s=float(settings.CANCEL_GRACE_S),
+        devices=_gang(job).devices,
+        rendezvous_timeout_s=float(settings.RANK_TIMEOUT_S),
     )
     recorder.flush()
     if end.failure == supervisor.INTERRUPTED:
         watch.stop = LOST_LEASE  # the worker is stopping: the job resumes elsewhere
+    elif end.failure == supervisor.RANK_LOST and watch.stop is None:
+        watch.stop = RANK_LOST  # the segment is redone from the checkpoint (outcomes)
     steps = end.end_step - end.start_step
     run = _run(
         end.start_step,
@@ -196,7 +227,13 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         started_at,
         t0,
     )
-    return SegmentResult(run=run, stop=watch.stop, checkpoint=end.checkpoint, failure=_failure(end))
+    return SegmentResult(
+        run=run,
+        stop=watch.stop,
+        checkpoint=end.checkpoint,
+        failure=_failure(end),
+        note=end.message,
+    )
 
 
 def _run(
@@ -214,10 +251,12 @@ def _run(
 
 
 def _failure(end: supervisor.ProcessEnd) -> Failure | None:
-    if end.failure is None or end.failure == supervisor.INTERRUPTED:
+    if end.failure in (None, supervisor.INTERRUPTED, supervisor.RANK_LOST):
         return None
     reason = FailureReason(end.failure)
     detail: dict[str, int | float | str] = {"pid": end.pid, "exitcode": end.exitcode or 0}
+    if end.ranks > 1:
+        detail.update(ranks=end.ranks, failed_rank=end.failed_rank or 0)
     if reason == FailureReason.OUT_OF_MEMORY:
         detail.update(peak_bytes=end.peak_bytes, limit_bytes=end.limit_bytes)
         text = (
