@@ -51,8 +51,8 @@ class TorchCollective:
     def __init__(self, rendezvous: Rendezvous, rank: int, world: int, device: str) -> None:
         self.rank, self.world, self.device = rank, world, torch.device(device)
         if rendezvous.host == LOOPBACK:  # one node: gloo and NCCL's bootstrap on loopback
-            os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-            os.environ.setdefault("NCCL_SOCKET_IFNAME", "lo")
+            os.putenv("GLOO_SOCKET_IFNAME", "lo")
+            os.putenv("NCCL_SOCKET_IFNAME", "lo")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         timeout = timedelta(seconds=rendezvous.timeout_s)

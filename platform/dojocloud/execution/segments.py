@@ -142,7 +142,8 @@ def _gang(job: Job) -> _GangPlan:
     spec = spec_of(job)
     devices = len(job.devices) or 1
     ranks = rank_count(devices, int(spec.training.batch_size))
-    kind = accelerator_kind(job.accelerator or spec.resources.accelerators[0])
+    accelerator = job.accelerator or next(iter(spec.resources.accelerators), "dojo-tile")
+    kind = accelerator_kind(accelerator)
     chosen, where = gang_devices(kind, limits.cuda_devices(), ranks)
     return _GangPlan(ranks, chosen, where)
 
