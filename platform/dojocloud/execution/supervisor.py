@@ -101,7 +101,7 @@ class _Gang:
     end: ProcessEnd
     on_step: Callable[[StepMetrics], None]
     broken: _Rank | None = None  # the first rank seen to fail: the gang's cause
-    peer_seen_at: float | None = None  # when a failure was first seen
+    failure_seen_at: float | None = None  # when a failure was first seen
     killed: bool = False  # the supervisor killed the rest of a broken gang
 
 
@@ -218,9 +218,9 @@ def _check_broken(gang: _Gang, alive: list[_Rank]) -> None:
     if gang.broken is None:
         ends = [_rank_end(r) for r in gang.ranks]
         now = time.monotonic()
-        if any(_failed(e) for e in ends) and gang.peer_seen_at is None:
-            gang.peer_seen_at = now
-        waited = now - (gang.peer_seen_at or now) >= PEER_GRACE_S
+        if any(_failed(e) for e in ends) and gang.failure_seen_at is None:
+            gang.failure_seen_at = now
+        waited = now - (gang.failure_seen_at or now) >= PEER_GRACE_S
         cause = first_cause(ends, final=waited)
         gang.broken = gang.ranks[cause] if cause is not None else None
     if gang.broken is not None and alive and not gang.killed and len(gang.ranks) > 1:
