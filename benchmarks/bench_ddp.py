@@ -7,13 +7,15 @@ ddp_scaling_2ranks  samples/s of the CNN on digits trained as 2 ranks (one torch
                     the scaling). Timed from the step metrics after warm-up steps, so the
                     fork, the rendezvous and the data load are not in it. On an idle machine
                     of 2+ cores expect up to ~2 less the per-step all-reduce; a shared
-                    machine gives less.
+                    machine gives less (with the kernel's autogroup scheduling one session's
+                    processes share one session's slice: the cpu_share fields show it).
 """
 
 from __future__ import annotations
 
 import os
 
+from benchmarks.cpu_meter import CpuMeter
 from benchmarks.report import bench
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojocloud.execution import supervisor
@@ -70,8 +72,10 @@ def _samples_per_second(world: int) -> float:
 def main() -> None:
     supervisor.start_fork_server()
     _samples_per_second(1)  # warm: the fork server's imports, the dataset's cache
-    one = _samples_per_second(1)
-    two = _samples_per_second(2)
+    with CpuMeter() as alone:
+        one = _samples_per_second(1)
+    with CpuMeter() as gang:
+        two = _samples_per_second(2)
     bench(
         "ddp_scaling_2ranks",
         two,
@@ -84,4 +88,8 @@ def main() -> None:
         threads_per_rank=1,
         backend="gloo",
         cores=len(os.sched_getaffinity(0)),
+        # Where the CPU went (benchmarks/cpu_meter.py): a cpu_share near 1 ÷ cores for
+        # both means this session got one core's worth either way (a contended machine).
+        **alone.fields("one_rank"),
+        **gang.fields("two_ranks"),
     )

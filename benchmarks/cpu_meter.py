@@ -4,7 +4,9 @@ machine run job processes too) and how busy the whole machine was.
 
 A speedup below the core count with `machine_busy` near 1 and `cpu_share` well below it means
 other processes took the cores; `job_cpu_s` growing from the sequential to the concurrent
-phase means the jobs themselves slowed down running side by side (caches, memory).
+phase means the jobs themselves slowed down running side by side (caches, memory). With
+the kernel's autogroup scheduling the first is what a contended machine gives: the CPU is
+shared between sessions, and all of a worker's job processes are in its session.
 """
 
 from __future__ import annotations
