@@ -7,7 +7,8 @@ concurrent_jobs_speedup  six one-tile jobs submitted at once, as the platform ru
                          (value: the concurrent wall, baseline: the sequential wall, ratio:
                          sequential ÷ concurrent, the speedup). Each job process gets a thread
                          share of the host's cores, so on an idle machine of C cores expect
-                         about C (a shared machine gives less).
+                         about C (a shared machine gives less: the cpu_share and
+                         machine_busy fields say whether other processes took the cores).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.cpu_meter import CpuMeter
 from benchmarks.report import bench
 from devstack import REPO, Ports, Stack, env_file_value
 from dojo import specfile
@@ -98,8 +100,10 @@ def main() -> None:
         cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=30)
         with Client(cfg) as c:
             _wait(c, [c.create_job(_spec(-1)).name])  # warm: the fork server, the caches
-            concurrent = _concurrent(c)
-            sequential = _sequential(c)
+            with CpuMeter() as at_once:
+                concurrent = _concurrent(c)
+            with CpuMeter() as one_by_one:
+                sequential = _sequential(c)
         # value: the six at once; baseline: the same six one after another; ratio: speedup.
         bench(
             "concurrent_jobs_speedup",
@@ -112,6 +116,10 @@ def main() -> None:
             jobs=JOBS,
             cores=len(os.sched_getaffinity(0)),
             torch_threads=int(env.get("DOJO_TORCH_THREADS", "0")),
+            # Where the CPU went (benchmarks/cpu_meter.py): the jobs' own CPU seconds, their
+            # share of the machine's cores, and how busy the whole machine was.
+            **at_once.fields("concurrent"),
+            **one_by_one.fields("sequential"),
         )
     finally:
         stack.stop()

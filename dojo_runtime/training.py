@@ -15,6 +15,18 @@ stochastic rounding, bias trackers) is seeded by the job and saved in the snapsh
 
 The modelled device time of a step is costed once per trainer (every step has the same
 shapes) and added per step, so the device model costs nothing inside the loop.
+
+Data parallel: `Trainer(config, collective=c)` is one rank of `c.world`. Every rank builds
+the same model and walks the same global batch order, trains on its slice of each global
+batch (`parallel.shard_bounds`) and sums gradients with the others once per step
+(`parallel.reduce_step`), so the ranks keep identical weights. `snapshot` is collective:
+every rank calls it and rank 0 gets the blob, which carries every rank's numerics state
+(its bias trackers and rounding generator), so N ranks resume bit-identically. The
+modelled device time is the whole job's (config.device_count devices, collectives
+included), the same on every rank.
+
+`device`: the torch device the rank computes on ("cpu", "cuda:0"); `parallel.choose_device`
+picks it.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ from dojo_runtime import catalog, data
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojo_runtime.devices import make_device
 from dojo_runtime.ops import Numerics, get_numerics
+from dojo_runtime.parallel import Collective, StepTotals, rank_seed, reduce_step, shard_bounds
 
 SNAPSHOT_VERSION = 1
 PRECISIONS = ("fp32", "bf16", "cfp8")
@@ -50,29 +63,50 @@ class TrainState:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, *, payload: bytes | None = None) -> None:
-        """`payload`: the file of an uploaded dataset (config.dataset_meta), as bytes."""
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        payload: bytes | None = None,
+        collective: Collective | None = None,
+        device: str = "cpu",
+    ) -> None:
+        """`payload`: the file of an uploaded dataset (config.dataset_meta), as bytes;
+        `collective`: this rank's group (None: one rank); `device`: where it computes."""
         _check_config(config)
         self.config = config
+        self.collective = collective
+        self.device = torch.device(device)
+        self.rank = collective.rank if collective is not None else 0
         self.info = catalog.data_info_for(config)
         self.data = data.load(config, seq_len=self.info.input_shape[0], payload=payload)
+        if collective is not None:
+            self.data.set_shard(*shard_bounds(config.batch_size, self.rank, collective.world))
         try:
-            device = make_device(config.accelerator, config.device_count, config.precision)
+            # The whole job's devices (collectives included): what billing reads, per rank.
+            modelled = make_device(config.accelerator, config.device_count, config.precision)
         except (KeyError, ValueError) as exc:
             raise ValueError(f"resources.accelerators: {exc}") from exc
         kernels, grad_bytes = catalog.step_profile(config)
-        self.step_seconds = device.run_step(kernels, grad_bytes)
-        self.step_breakdown = device.breakdown()
+        self.step_seconds = modelled.run_step(kernels, grad_bytes)
+        self.step_breakdown = modelled.breakdown()
         self.language_model = self.info.task == data.LANGUAGE_MODEL
 
     # -- state -----------------------------------------------------------------------------
     def initial_state(self) -> TrainState:
         cfg = self.config
-        numerics = get_numerics(cfg.precision, seed=cfg.seed)
-        model = catalog.build_model(cfg, numerics, self.info)
+        numerics = get_numerics(
+            cfg.precision, seed=rank_seed(cfg.seed, self.rank), device=self.device
+        )
+        model = catalog.build_model(cfg, numerics, self.info).to(self.device)
         return TrainState(0, model, _optimizer(cfg, model), numerics)
 
     def snapshot(self, state: TrainState) -> bytes:
+        """The checkpoint's bytes. With a collective every rank must call it (it gathers the
+        ranks' numerics states); rank 0 gets the blob, the others b""."""
+        ranks = self._gather_numerics(state)
+        if self.rank != 0:
+            return b""
         buf = io.BytesIO()
         torch.save(
             {
@@ -84,19 +118,33 @@ class Trainer:
                 "numerics": state.numerics.state_dict(),
                 "data_position": dict(state.data_position),
                 "device_seconds": state.device_seconds,
+                "rank_numerics": ranks,
             },
             buf,
         )
         return buf.getvalue()
 
+    def _gather_numerics(self, state: TrainState) -> list[dict[str, Any]]:
+        """Ranks 1..N-1's numerics states, on rank 0 (torch.save'd over the collective and
+        read back with weights_only, as a checkpoint is)."""
+        if self.collective is None:
+            return []
+        buf = io.BytesIO()
+        torch.save(state.numerics.state_dict(), buf)
+        blobs = self.collective.gather_bytes(buf.getvalue())
+        return [torch.load(io.BytesIO(b), weights_only=True) for b in blobs[1:]]
+
     def restore(self, blob: bytes) -> TrainState:
-        saved = torch.load(io.BytesIO(blob), weights_only=True)
+        saved = torch.load(io.BytesIO(blob), weights_only=True, map_location="cpu")
         if saved.get("version") != SNAPSHOT_VERSION or saved.get("identity") != self._identity():
             raise ValueError("checkpoint: made by a different job configuration or version")
         state = self.initial_state()
         state.model.load_state_dict(saved["model"])
         state.optimizer.load_state_dict(saved["optimizer"])
-        state.numerics.load_state_dict(saved["numerics"])
+        ranks = saved.get("rank_numerics") or []
+        # Rank r > 0 resumes its own numerics when the checkpoint has them (same world size).
+        own = ranks[self.rank - 1] if 0 < self.rank <= len(ranks) else saved["numerics"]
+        state.numerics.load_state_dict(own)
         state.data_position = {k: int(v) for k, v in saved["data_position"].items()}
         state.step = int(saved["step"])
         state.device_seconds = float(saved["device_seconds"])
@@ -111,18 +159,21 @@ class Trainer:
         on_step: Callable[[StepMetrics], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainState:
-        """Train until state.step == until_step, or until should_stop() says so."""
+        """Train until state.step == until_step, or until should_stop() says so (with a
+        collective: until any rank's should_stop() says so, all ranks after the same step)."""
         bs = self.config.batch_size
         modelled_rate = bs / self.step_seconds if self.step_seconds > 0 else 0.0
         self.data.set_position(state.data_position)
         state.model.train()
         started = time.perf_counter()
+        stop = False
         try:
-            while state.step < until_step:
-                if should_stop is not None and should_stop():
+            while state.step < until_step and not stop:
+                if self.collective is None and should_stop is not None and should_stop():
                     break
                 t0 = time.perf_counter()
-                loss, logits, y = self._step(state)
+                totals = self._step(state, should_stop, report=on_step is not None)
+                stop = totals.stop
                 state.step += 1
                 state.device_seconds += self.step_seconds
                 if on_step is not None:
@@ -130,8 +181,8 @@ class Trainer:
                     on_step(
                         StepMetrics(
                             step=state.step,
-                            loss=float(loss.item()),
-                            accuracy=_accuracy(logits, y),
+                            loss=totals.loss,
+                            accuracy=totals.accuracy,
                             samples_per_second=bs / max(now - t0, 1e-9),
                             wall_seconds=now - started,
                             device_seconds=state.device_seconds,
@@ -142,14 +193,32 @@ class Trainer:
             state.data_position = self.data.position()
         return state
 
-    def _step(self, state: TrainState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _step(
+        self, state: TrainState, should_stop: Callable[[], bool] | None, *, report: bool
+    ) -> StepTotals:
         x, y = self.data.next_batch()
+        x, y = x.to(self.device), y.to(self.device)
         logits = state.model(x)
         loss = state.numerics.cross_entropy(logits.flatten(0, -2), y.flatten())
         state.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]  # Tensor.backward is unannotated in torch
+        if self.collective is not None:
+            n = self.data.shard_size
+            totals = reduce_step(
+                state.model.parameters(),
+                self.collective,
+                local_n=n,
+                global_n=self.config.batch_size,
+                loss=loss.detach(),
+                correct=_accuracy(logits.detach(), y) * n,
+                stop=should_stop is not None and should_stop(),
+            )
+        elif report:
+            totals = StepTotals(float(loss.item()), _accuracy(logits.detach(), y), stop=False)
+        else:
+            totals = StepTotals(0.0, 0.0, stop=False)
         state.optimizer.step()
-        return loss.detach(), logits.detach(), y
+        return totals
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate(self, state: TrainState) -> dict[str, float]:
@@ -163,7 +232,8 @@ class Trainer:
         state.model.eval()
         try:
             with torch.no_grad():
-                for x, y in self.data.eval_batches():
+                for x_cpu, y_cpu in self.data.eval_batches():
+                    x, y = x_cpu.to(self.device), y_cpu.to(self.device)
                     logits = state.model(x).flatten(0, -2)
                     target = y.flatten()
                     loss = state.numerics.cross_entropy(logits, target)

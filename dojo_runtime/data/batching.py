@@ -41,6 +41,18 @@ class Dataset:
         self._epoch = 0
         self._cursor = 0
         self._order = self._permutation(0)
+        self._shard = (0, batch_size)  # [lo, hi) of each global batch this rank trains on
+
+    def set_shard(self, lo: int, hi: int) -> None:
+        """Train on samples [lo, hi) of each global batch (a data-parallel rank's slice);
+        the position stays the global batch's, the same on every rank."""
+        if not 0 <= lo < hi <= self.batch_size:
+            raise ValueError(f"shard [{lo}, {hi}) is not inside a batch of {self.batch_size}")
+        self._shard = (lo, hi)
+
+    @property
+    def shard_size(self) -> int:
+        return self._shard[1] - self._shard[0]
 
     # -- position ----------------------------------------------------------------------
     def position(self) -> dict[str, int]:
@@ -61,7 +73,8 @@ class Dataset:
             self._epoch += 1
             self._cursor = 0
             self._order = self._permutation(self._epoch)
-        idx = self._order[self._cursor : self._cursor + self.batch_size]
+        lo, hi = self._shard
+        idx = self._order[self._cursor + lo : self._cursor + hi]
         self._cursor += self.batch_size
         return self._gather(self._train, idx)
 

@@ -45,9 +45,15 @@ def quantize(
     return y
 
 
-def random_bits(shape: torch.Size, nbits: int, generator: torch.Generator | None) -> torch.Tensor:
-    """Uniform int32 values in [0, 2^nbits), from `generator` (seeded => reproducible)."""
-    out = torch.empty(shape, dtype=torch.int32)
+def random_bits(
+    shape: torch.Size,
+    nbits: int,
+    generator: torch.Generator | None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Uniform int32 values in [0, 2^nbits), from `generator` (seeded => reproducible), on
+    `device` (the generator's device: a CUDA tensor draws from a CUDA generator)."""
+    out = torch.empty(shape, dtype=torch.int32, device=device)
     return out.random_(0, 1 << nbits, generator=generator)
 
 
@@ -66,7 +72,7 @@ def _quantize_ieee(
         if fmt.man_bits == 7:
             return x.to(torch.bfloat16).float()  # PyTorch's own RNE cast: exact and fast
         return nearest_ieee_bits(x, shift)
-    rounded = x.view(torch.int32) + random_bits(x.shape, shift, generator)
+    rounded = x.view(torch.int32) + random_bits(x.shape, shift, generator, x.device)
     y = rounded.bitwise_and_(~((1 << shift) - 1)).view(torch.float32)
     # Inf and NaN pass through unchanged (their low bits must not carry).
     return torch.where(torch.isfinite(x), y, x)
@@ -142,7 +148,7 @@ def _stochastic_cfp(
     # denormal grid's; the int32 trick then rounds every element the same way.
     offset = torch.zeros_like(a).masked_fill_(a < min_normal, min_normal)
     shifted = (a + offset).view(torch.int32)
-    rnd = random_bits(a.shape, 23 - m, generator)
+    rnd = random_bits(a.shape, 23 - m, generator, a.device)
     y = shifted.add_(rnd).bitwise_and_(~((1 << (23 - m)) - 1)).view(torch.float32)
     y = y.sub_(offset)
     if fmt.denormal_scale == "printed":

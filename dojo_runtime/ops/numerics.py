@@ -34,18 +34,20 @@ class Numerics:
         seed: int = 0,
         on_kernel: KernelSink | None = None,
         emulate: bool | None = None,
+        device: torch.device | str = "cpu",
         **options: Any,
     ) -> None:
         """`emulate=False` keeps the policy's formats for kernel reports (widths, datapath)
         but computes plain FP32, e.g. to trace a step's kernels on meta tensors. By default
-        every precision but "fp32" is emulated."""
+        every precision but "fp32" is emulated. `device`: where the tensors it rounds live
+        (the stochastic-rounding generator must be on the same device)."""
         if isinstance(precision, NumericsPolicy):
             self.policy = precision
         else:
             self.policy = make_policy(precision, **options)
         self.name: str = self.policy.name
         self.on_kernel: KernelSink | None = on_kernel
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
         self.rounder = Rounder(self.policy, self.generator)
         self.emulated = self.name != "fp32" if emulate is None else emulate
         self._width = self.policy.storage_bytes
@@ -62,7 +64,10 @@ class Numerics:
         if state["precision"] != self.name:
             raise ValueError(f"state is for {state['precision']}, not {self.name}")
         self.rounder.load_state_dict(state["trackers"])
-        self.generator.set_state(state["generator"])
+        try:
+            self.generator.set_state(state["generator"])
+        except RuntimeError as exc:  # a CUDA generator's state on a CPU one, or back
+            raise ValueError(f"rounding generator state is for another device: {exc}") from exc
 
     # --- helpers -------------------------------------------------------------------------
     def round(self, x: torch.Tensor, role: str = "activation", key: str = "user") -> torch.Tensor:
@@ -168,7 +173,7 @@ class Numerics:
         scores = torch.matmul(qq, kq.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
         if causal:
             t_q, t_k = q.shape[-2], k.shape[-2]
-            mask = torch.ones(t_q, t_k, dtype=torch.bool).triu_(t_k - t_q + 1)
+            mask = torch.ones(t_q, t_k, dtype=torch.bool, device=q.device).triu_(t_k - t_q + 1)
             scores = scores.masked_fill(mask, float("-inf"))
         probs = self._in(torch.softmax(scores, dim=-1), "activation", key + ".p")
         return self._out(torch.matmul(probs, vq), key + ".y")
@@ -321,7 +326,13 @@ class Numerics:
 
 
 def get_numerics(
-    precision: str, *, seed: int = 0, on_kernel: KernelSink | None = None, **options: Any
+    precision: str,
+    *,
+    seed: int = 0,
+    on_kernel: KernelSink | None = None,
+    device: torch.device | str = "cpu",
+    **options: Any,
 ) -> Numerics:
-    """Numerics for "fp32" | "bf16" | "cfp8" | "cfp16"; options as `make_policy` takes."""
-    return Numerics(precision, seed=seed, on_kernel=on_kernel, **options)
+    """Numerics for "fp32" | "bf16" | "cfp8" | "cfp16" on `device`; options as
+    `make_policy` takes."""
+    return Numerics(precision, seed=seed, on_kernel=on_kernel, device=device, **options)

@@ -126,6 +126,9 @@ JOB_MEMORY_LIMIT_BYTES = env_int("DOJO_JOB_MEMORY_LIMIT_BYTES", 0, minimum=0)
 # Seconds a cancelled or preempted job has to stop at a step boundary before its process
 # gets SIGTERM (and SIGKILL a second later): cancel takes effect within this plus ~1.5 s.
 CANCEL_GRACE_S = env_float("DOJO_CANCEL_GRACE_S", 2.0, minimum=0.0)
+# Seconds a rank of a data-parallel gang waits for the others (rendezvous, each collective)
+# before it fails; a dead rank is noticed by the worker at once, this bounds a hung one.
+RANK_TIMEOUT_S = env_float("DOJO_RANK_TIMEOUT_S", 120.0, minimum=1.0)
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 if PROMETHEUS_MULTIPROC_DIR:
     # prometheus_client reads the variable itself; it only needs the folder to exist.

@@ -1,4 +1,4 @@
-"""The job process: one segment of one job, trained in its own OS process.
+"""The job process: one rank of one segment of one job, trained in its own OS process.
 
 The pool's worker forks it from a fork server that has imported the runtime once (see
 `supervisor`), so a segment starts in milliseconds, not the seconds a fresh interpreter takes
@@ -7,10 +7,14 @@ checkpoint to resume from, the step to reach, its thread share and memory limit)
 arguments, and answers over a one-way pipe with JSON messages (and the checkpoint as raw
 bytes), so the worker never unpickles anything a job process wrote.
 
+A job of N ranks runs N such processes (a gang, see `supervisor`): each trains its slice of
+the global batch and they sum gradients over a torch.distributed group (`rankgroup`). Only
+rank 0 reports progress and sends the checkpoint; every rank reports how it ended.
+
 Messages: {"kind": "started", "step", "device_seconds"}, {"kind": "step", ...StepMetrics},
 {"kind": "done", "step", "device_seconds", "checkpoint_bytes"} followed by the checkpoint's
 bytes when checkpoint_bytes > 0, {"kind": "oom", "peak_bytes", "limit_bytes", "error"}, and
-{"kind": "error", "error"}.
+{"kind": "error", "error", "peer"} (peer: a collective failed because another rank is gone).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dojo_runtime.config import StepMetrics, TrainConfig
+from dojocloud.execution.rankgroup import PeerLost, Rendezvous
 
 # What the stop cell holds: the worker writes it, the job reads it between steps.
 RUN = 0
@@ -54,6 +59,10 @@ class SegmentOrder:
     metric_every: int  # steps between metric messages (and the segment's last step)
     dataset_path: str | None = None  # an uploaded dataset in this machine's cache; None: built-in
     model_path: str | None = None  # an uploaded ONNX model in this machine's cache
+    rank: int = 0
+    world: int = 1  # ranks of the gang; > 1: data parallel over `rendezvous`
+    rendezvous: Rendezvous | None = None
+    device: str = "cpu"  # the torch device this rank computes on ("cuda:0", ...)
 
 
 def vm_peak_bytes(pid: int | str = "self") -> int:
@@ -100,7 +109,9 @@ def _bound(order: SegmentOrder) -> None:
     import torch
 
     torch.set_num_threads(max(order.threads, 1))
-    if order.memory_limit_bytes > 0:
+    # CUDA maps tens of GiB of address space for itself: RLIMIT_AS would refuse its start,
+    # so a CUDA rank is bounded by its GPU's memory instead.
+    if order.memory_limit_bytes > 0 and not order.device.startswith("cuda"):
         limit = order.memory_limit_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
@@ -122,7 +133,8 @@ def main(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
             os._exit(EXIT_OOM)
         if isinstance(exc, BrokenPipeError | EOFError):  # the worker is gone
             os._exit(1)
-        _send_quietly(conn, kind="error", error=f"{type(exc).__name__}: {exc}")
+        peer = isinstance(exc, PeerLost)
+        _send_quietly(conn, kind="error", error=f"{type(exc).__name__}: {exc}", peer=peer)
         os._exit(1)
     conn.close()
 
@@ -150,16 +162,32 @@ def _send_quietly(conn: Connection, **message: Any) -> None:
 
 def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
     from dojo_runtime.training import Trainer
+    from dojocloud.execution.rankgroup import TorchCollective
 
     payload = Path(order.dataset_path).read_bytes() if order.dataset_path else None
     config = order.config
     if order.model_path and config.custom_model is not None:
         graph = Path(order.model_path).read_bytes()  # checked against its sha256 when parsed
         config = replace(config, custom_model=replace(config.custom_model, graph=graph))
-    trainer = Trainer(config, payload=payload)  # checks the bytes against the sha256
+    group = None
+    if order.world > 1:
+        assert order.rendezvous is not None, "a gang of ranks needs a rendezvous"
+        group = TorchCollective(order.rendezvous, order.rank, order.world, order.device)
+    try:
+        # Trainer checks an uploaded dataset's bytes against its sha256.
+        trainer = Trainer(config, payload=payload, collective=group, device=order.device)
+        _train_segment(order, trainer, conn, stop)
+    finally:
+        if group is not None:
+            group.close()
+
+
+def _train_segment(order: SegmentOrder, trainer: Any, conn: Connection, stop: StopCell) -> None:
+    lead = order.rank == 0  # only rank 0 reports progress and sends the checkpoint
     state = trainer.restore(order.checkpoint) if order.checkpoint else trainer.initial_state()
     start_step = state.step
-    _send(conn, kind="started", step=state.step, device_seconds=state.device_seconds)
+    if lead:
+        _send(conn, kind="started", step=state.step, device_seconds=state.device_seconds)
     every = max(order.metric_every, 1)
     last_sent = time.monotonic()
 
@@ -171,11 +199,16 @@ def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
             _send(conn, kind="step", **asdict(m))
 
     state = trainer.train(
-        state, order.until_step, on_step=on_step, should_stop=lambda: stop.value != RUN
+        state,
+        order.until_step,
+        on_step=on_step if lead else None,
+        should_stop=lambda: stop.value != RUN,
     )
-    blob = b""
-    if state.step > start_step and stop.value != STOP_DISCARD:
-        blob = trainer.snapshot(state)
+    # The snapshot is collective (rank 0 gathers the ranks' numerics), so every rank takes
+    # part whenever steps ran; rank 0 alone decides whether a cancel discards it.
+    blob = trainer.snapshot(state) if state.step > start_step else b""
+    if stop.value == STOP_DISCARD:
+        blob = b""
     _send(
         conn,
         kind="done",

@@ -71,6 +71,14 @@ def host_cores() -> int:
         return os.cpu_count() or 1
 
 
+def cuda_devices() -> int:
+    """CUDA devices on this host (0 without CUDA). Asked in the worker, whose job processes
+    come from a separate fork server, so no CUDA state is ever inherited across a fork."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def thread_share(*, devices: int, slots: int, cores: int, fixed: int = 0) -> int:
     if fixed > 0:
         return fixed

@@ -19,6 +19,7 @@ from dojocloud.jobs.facade import (
     Failure,
     FailureReason,
     Job,
+    JobEvent,
     LostLease,
     Outcome,
     SegmentEnded,
@@ -26,6 +27,10 @@ from dojocloud.jobs.facade import (
     clear_stop,
     segment_ended,
 )
+
+RANK_LOST = "rank_lost"  # a rank of the gang was killed from outside: redo the segment
+RANK_LOST_REASON = "rank lost: "  # how the PREEMPTED events of lost ranks begin
+MAX_RANK_LOSSES = 3  # then the job fails (PROCESS_CRASHED): a rank that keeps dying
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class SegmentResult:
     stop: str | None  # None (ran to the segment end), "cancel", "preempt", ...
     checkpoint: bytes | None
     failure: Failure | None = None  # the job process failed (out of memory, crashed, ...)
+    note: str = ""  # what the supervisor said of the end (a lost rank: which, how)
 
     @property
     def end_step(self) -> int:
@@ -100,6 +106,8 @@ def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
         return fail_job(job, lease, failure.reason_text, result, failure=failure)
     if result.stop == STOP_PREEMPT:
         return preempt_job(job, lease, job.preempt_reason or "preempted", result)
+    if result.stop == RANK_LOST:
+        return _rank_lost(job, lease, result)
     try:
         with transaction.atomic():
             if result.end_step >= job.total_steps:
@@ -114,6 +122,26 @@ def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
             return "segment"
     except LostLease:
         return LOST_LEASE
+
+
+def _rank_lost(job: Job, lease: str, result: SegmentResult) -> str:
+    """A lost rank fails the segment for the gang; the job goes back to the queue and resumes
+    from its checkpoint (billed for what ran, as a crash is), MAX_RANK_LOSSES times."""
+    losses = JobEvent.objects.filter(
+        job_id=job.id,
+        kind=JobEvent.KIND_STATE,
+        data__to="PREEMPTED",
+        data__reason__startswith=RANK_LOST_REASON,
+    ).count()
+    if losses >= MAX_RANK_LOSSES:
+        failure = Failure(
+            FailureReason.PROCESS_CRASHED, f"{result.note} (rank lost {losses + 1} times)"
+        )
+        plain = SegmentResult(run=result.run, stop=None, checkpoint=None)
+        return fail_job(job, lease, failure.reason_text, plain, failure=failure)
+    reason = f"{RANK_LOST_REASON}{result.note}; resuming from the last checkpoint"
+    plain = SegmentResult(run=result.run, stop=RANK_LOST, checkpoint=None)
+    return preempt_job(job, lease, reason, plain)
 
 
 def preempt_job(job: Job, lease: str, reason: str, result: SegmentResult | None = None) -> str:

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dojo_runtime.config import CustomModel, StepMetrics
+from dojo_runtime.parallel import gang_devices, rank_count
+from dojo_runtime.specs import accelerator_kind
 from dojocloud.datasets.facade import (
     fetch_model_path,
     fetch_path,
@@ -30,6 +32,7 @@ from dojocloud.execution.jobproc import SegmentOrder
 from dojocloud.execution.limits import GIB
 from dojocloud.execution.outcomes import (
     LOST_LEASE,
+    RANK_LOST,
     SegmentResult,
     fail_job,
     finish_segment,
@@ -106,13 +109,14 @@ def run_segment(job_id: str, token: str) -> str:
         preempt_job(job, lease, reason=job.preempt_reason or "preempted before start")
         return "preempted"
     if job.state == lifecycle.SCHEDULED:
+        gang = _gang(job)
         if (
             transition(
                 job.id,
                 lifecycle.RUNNING,
                 # Customers read this reason: the worker's host and PID are the operators'
                 # (Job.lease_owner, shown in the console's admin), not theirs.
-                "training started",
+                f"training started: {gang.ranks} rank{'s' if gang.ranks > 1 else ''}, {gang.where}",
                 expect=[lifecycle.SCHEDULED],
                 where=Q(lease_owner=lease),
             )
@@ -129,6 +133,25 @@ def run_segment(job_id: str, token: str) -> str:
         fail_job(job, lease, failure.reason_text, failure=failure)
         return "failed"
     return finish_segment(job, lease, result)
+
+
+@dataclass(frozen=True)
+class _GangPlan:
+    ranks: int
+    devices: list[str]  # each rank's torch device
+    where: str  # "training on cpu (...)", for the job's events
+
+
+def _gang(job: Job) -> _GangPlan:
+    """One rank per device of the job (at most one per sample of the global batch), on this
+    host's CUDA devices for a GPU-pool job when it has some, else on the CPU."""
+    spec = spec_of(job)
+    devices = len(job.devices) or 1
+    ranks = rank_count(devices, int(spec.training.batch_size))
+    accelerator = job.accelerator or next(iter(spec.resources.accelerators), "dojo-tile")
+    kind = accelerator_kind(accelerator)
+    chosen, where = gang_devices(kind, limits.cuda_devices(), ranks)
+    return _GangPlan(ranks, chosen, where)
 
 
 def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
@@ -149,7 +172,11 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         accelerator=job.accelerator or None,
         device_count=len(job.devices) or None,
     )
-    threads, memory = limits.limits_for(config.accelerator, devices, limits.worker_slots())
+    # Each rank gets the share of its devices (devices ÷ ranks), as a job of that size would.
+    world = rank_count(devices, config.batch_size)
+    threads, memory = limits.limits_for(
+        config.accelerator, max(devices // world, 1), limits.worker_slots()
+    )
     return SegmentOrder(
         config=config,
         checkpoint=checkpoint,
@@ -159,6 +186,7 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         metric_every=int(settings.METRIC_EVERY_STEPS),
         dataset_path=str(fetch_path(data)) if data else None,
         model_path=str(fetch_model_path(model)) if model else None,
+        world=world,
     )
 
 
@@ -193,10 +221,14 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         should_stop=lambda: watch.stop if watch.should_stop() else None,
         keep_checkpoint=lambda why: why not in (STOP_CANCEL, LOST_LEASE),
         grace_s=float(settings.CANCEL_GRACE_S),
+        devices=_gang(job).devices,
+        rendezvous_timeout_s=float(settings.RANK_TIMEOUT_S),
     )
     recorder.flush()
     if end.failure == supervisor.INTERRUPTED:
         watch.stop = LOST_LEASE  # the worker is stopping: the job resumes elsewhere
+    elif end.failure == supervisor.RANK_LOST and watch.stop is None:
+        watch.stop = RANK_LOST  # the segment is redone from the checkpoint (outcomes)
     steps = end.end_step - end.start_step
     run = _run(
         end.start_step,
@@ -206,7 +238,13 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         started_at,
         t0,
     )
-    return SegmentResult(run=run, stop=watch.stop, checkpoint=end.checkpoint, failure=_failure(end))
+    return SegmentResult(
+        run=run,
+        stop=watch.stop,
+        checkpoint=end.checkpoint,
+        failure=_failure(end),
+        note=end.message,
+    )
 
 
 def _run(
@@ -224,10 +262,12 @@ def _run(
 
 
 def _failure(end: supervisor.ProcessEnd) -> Failure | None:
-    if end.failure is None or end.failure == supervisor.INTERRUPTED:
+    if end.failure in (None, supervisor.INTERRUPTED, supervisor.RANK_LOST):
         return None
     reason = FailureReason(end.failure)
     detail: dict[str, int | float | str] = {"pid": end.pid, "exitcode": end.exitcode or 0}
+    if end.ranks > 1:
+        detail.update(ranks=end.ranks, failed_rank=end.failed_rank or 0)
     if reason == FailureReason.OUT_OF_MEMORY:
         detail.update(peak_bytes=end.peak_bytes, limit_bytes=end.limit_bytes)
         text = (

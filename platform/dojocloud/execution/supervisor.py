@@ -1,4 +1,12 @@
-"""The worker's side of a job process: start it, relay its steps, stop it, classify its end.
+"""The worker's side of a job's processes: start them, relay their steps, stop them, classify
+how they ended.
+
+A job of N ranks runs as a gang of N job processes (one per rank, see `jobproc`) that meet
+at a c10d TCPStore this worker hosts for the segment (`rankgroup.host_store`, a free port)
+and are supervised together: a rank that dies fails the segment for all of them (the others
+are killed at once, never left blocked in a collective); a rank killed from outside, not at
+its memory limit, is a lost rank (RANK_LOST) and the job resumes from its checkpoint.
+Progress and the checkpoint come from rank 0 only.
 
 Job processes are forked by multiprocessing's fork server, started once per worker with the
 runtime (torch, the training engine) imported: each job gets a fresh, isolated address
@@ -14,6 +22,7 @@ gone within grace_s + TERM_GRACE_S of the request.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -22,10 +31,12 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from dojo_runtime.config import StepMetrics
-from dojocloud.execution import jobproc
+from dojocloud.execution import jobproc, rankgroup
 from dojocloud.execution.jobproc import SegmentOrder
 
 log = logging.getLogger(__name__)
@@ -34,11 +45,13 @@ _ctx = multiprocessing.get_context("forkserver")
 # comes through scikit-learn).
 PRELOAD = ["dojocloud.execution.jobproc", "dojo_runtime.training", "sklearn.datasets"]
 TERM_GRACE_S = 1.0  # between SIGTERM and SIGKILL
+PEER_GRACE_S = 2.0  # see _check_broken
 POLL_S = 0.05  # how often the supervisor looks at the pipe, the stop request and the peak
 OOM = "OUT_OF_MEMORY"
 CRASHED = "PROCESS_CRASHED"
 ERROR = "TRAINING_ERROR"
 INTERRUPTED = "interrupted"  # a signal the worker did not send (the worker is stopping)
+RANK_LOST = "RANK_LOST"  # a rank of a gang was killed from outside: the segment is redone
 _STEP_FIELDS = tuple(StepMetrics.__dataclass_fields__)
 _ctx.set_forkserver_preload(PRELOAD)  # whoever starts the fork server first: it imports these
 
@@ -51,29 +64,45 @@ def start_fork_server() -> None:
 
 @dataclass
 class ProcessEnd:
-    """How a job process ended."""
+    """How a job's processes ended (rank 0's progress; the gang's failure, if any)."""
 
     start_step: int
     end_step: int
     start_device_seconds: float
     device_seconds: float
     checkpoint: bytes | None = None
-    failure: str | None = None  # OOM, CRASHED, ERROR, INTERRUPTED; None: it ran or stopped
+    failure: str | None = None  # OOM, CRASHED, ERROR, INTERRUPTED, RANK_LOST; None: ran or stopped
     message: str = ""
-    peak_bytes: int = 0
-    limit_bytes: int = 0
+    peak_bytes: int = 0  # the largest of the ranks' peaks
+    limit_bytes: int = 0  # per rank
     signalled: list[str] = field(default_factory=list)  # what the supervisor had to send
-    exitcode: int | None = None
+    exitcode: int | None = None  # of the rank that failed first (else rank 0)
     pid: int = 0
+    ranks: int = 1
+    failed_rank: int | None = None
 
 
 @dataclass
-class _Run:
-    order: SegmentOrder
-    end: ProcessEnd
-    on_step: Callable[[StepMetrics], None]
+class _Rank:
+    index: int
+    proc: BaseProcess
+    receiver: Connection
+    open: bool = True
     done: bool = False
     reported_oom: bool = False
+    error: str = ""
+    peer_error: bool = False  # its error was a collective losing another rank
+    peak_bytes: int = 0
+
+
+@dataclass
+class _Gang:
+    ranks: list[_Rank]
+    end: ProcessEnd
+    on_step: Callable[[StepMetrics], None]
+    broken: _Rank | None = None  # the first rank seen to fail: the gang's cause
+    failure_seen_at: float | None = None  # when a failure was first seen
+    killed: bool = False  # the supervisor killed the rest of a broken gang
 
 
 def run_job_process(
@@ -84,102 +113,236 @@ def run_job_process(
     should_stop: Callable[[], str | None],
     keep_checkpoint: Callable[[str], bool],
     grace_s: float,
+    devices: list[str] | None = None,
+    rendezvous_timeout_s: float = 120.0,
 ) -> ProcessEnd:
-    """Runs one segment in a job process until it ends; returns how it ended.
-    `should_stop()` names a reason to stop (or None); `keep_checkpoint(reason)` says whether
-    that stop checkpoints."""
+    """Runs one segment in `order.world` job processes until they end; returns how.
+    `devices[r]` is rank r's torch device (default: the order's); `should_stop()` names a
+    reason to stop (or None); `keep_checkpoint(reason)` says whether that stop checkpoints."""
+    world = max(order.world, 1)
+    devices = devices or [order.device] * world
+    store, rendezvous = rankgroup.host_store(rendezvous_timeout_s) if world > 1 else (None, None)
     stop = _ctx.Value("i", jobproc.RUN, lock=False)
+    orders = [
+        dataclasses.replace(order, rank=r, world=world, rendezvous=rendezvous, device=devices[r])
+        for r in range(world)
+    ]
+    end = ProcessEnd(start_step, start_step, 0.0, 0.0, limit_bytes=order.memory_limit_bytes)
+    end.ranks = world
+    gang = _Gang([_start(o, stop) for o in orders], end, on_step)
+    end.pid = gang.ranks[0].proc.pid or 0
+    try:
+        _supervise(gang, stop, should_stop, keep_checkpoint, grace_s)
+    finally:
+        for rank in gang.ranks:
+            _reap(rank)
+        del store  # the rendezvous closes with the segment
+    _classify(gang)
+    return end
+
+
+def _start(order: SegmentOrder, stop: Any) -> _Rank:
     receiver, sender = _ctx.Pipe(duplex=False)
     proc = _ctx.Process(
         target=jobproc.main, args=(order, sender, stop), name="dojo-job", daemon=True
     )
     proc.start()
-    sender.close()  # the job holds the only write end: its exit is our EOF
-    end = ProcessEnd(start_step, start_step, 0.0, 0.0, limit_bytes=order.memory_limit_bytes)
-    end.pid = proc.pid or 0
-    run = _Run(order, end, on_step)
+    sender.close()  # the rank holds the only write end: its exit is our EOF
+    return _Rank(order.rank, proc, receiver)
+
+
+def _reap(rank: _Rank) -> None:
+    rank.proc.join(timeout=5)
+    if rank.proc.is_alive():  # the supervisor itself is failing: leave nothing behind
+        rank.proc.kill()
+        rank.proc.join(timeout=5)
+    rank.receiver.close()
+
+
+def _supervise(
+    gang: _Gang,
+    stop: Any,
+    should_stop: Callable[[], str | None],
+    keep_checkpoint: Callable[[str], bool],
+    grace_s: float,
+) -> None:
+    end = gang.end
     stop_at: float | None = None
     term_at: float | None = None
-    try:
-        while True:
-            if receiver.poll(POLL_S):
-                try:
-                    _handle(run, json.loads(receiver.recv_bytes()), receiver)
-                except EOFError:
-                    break
-            elif not proc.is_alive():
-                break
-            end.peak_bytes = max(end.peak_bytes, jobproc.vm_peak_bytes(end.pid))
-            now = time.monotonic()
-            if stop_at is None:
-                reason = should_stop()
-                if reason is not None:
-                    keep = keep_checkpoint(reason)
-                    stop.value = jobproc.STOP_KEEP if keep else jobproc.STOP_DISCARD
-                    stop_at = now
-            elif term_at is None and now - stop_at >= grace_s and proc.is_alive():
-                log.info("job process %s: no stop after %.1fs; SIGTERM", end.pid, grace_s)
-                end.signalled.append("SIGTERM")
-                proc.terminate()
-                term_at = now
-            elif term_at is not None and now - term_at >= TERM_GRACE_S and proc.is_alive():
-                log.warning("job process %s: still alive after SIGTERM; SIGKILL", end.pid)
-                end.signalled.append("SIGKILL")
-                proc.kill()
-                term_at = float("inf")
-    finally:
-        proc.join(timeout=5)
-        if proc.is_alive():  # the supervisor itself is failing: leave nothing behind
-            proc.kill()
-            proc.join(timeout=5)
-        receiver.close()
-    end.exitcode = proc.exitcode
-    _classify(run)
-    return end
+    while True:
+        _read(gang)
+        alive = [r for r in gang.ranks if r.proc.is_alive()]
+        if not alive and not any(r.open for r in gang.ranks):
+            break
+        for rank in gang.ranks:
+            rank.peak_bytes = max(rank.peak_bytes, jobproc.vm_peak_bytes(rank.proc.pid or 0))
+        _check_broken(gang, alive)
+        now = time.monotonic()
+        if stop_at is None:
+            reason = should_stop()
+            if reason is not None:
+                keep = keep_checkpoint(reason)
+                stop.value = jobproc.STOP_KEEP if keep else jobproc.STOP_DISCARD
+                stop_at = now
+        elif term_at is None and now - stop_at >= grace_s and alive:
+            log.info("job process %s: no stop after %.1fs; SIGTERM", end.pid, grace_s)
+            end.signalled.append("SIGTERM")
+            for rank in alive:
+                rank.proc.terminate()
+            term_at = now
+        elif term_at is not None and now - term_at >= TERM_GRACE_S and alive:
+            log.warning("job process %s: still alive after SIGTERM; SIGKILL", end.pid)
+            end.signalled.append("SIGKILL")
+            for rank in alive:
+                rank.proc.kill()
+            term_at = float("inf")
 
 
-def _handle(run: _Run, msg: dict[str, Any], receiver: Any) -> None:
-    end, kind = run.end, msg.get("kind")
+def _read(gang: _Gang) -> None:
+    """Handles what the ranks sent (waiting up to POLL_S for something); marks EOFs."""
+    by_conn = {id(r.receiver): r for r in gang.ranks if r.open}
+    if not by_conn:
+        time.sleep(POLL_S)
+        return
+    for conn in wait([r.receiver for r in gang.ranks if r.open], timeout=POLL_S):
+        rank = by_conn[id(conn)]
+        try:
+            _handle(gang, rank, json.loads(rank.receiver.recv_bytes()))
+        except (EOFError, OSError):
+            rank.open = False
+
+
+def _check_broken(gang: _Gang, alive: list[_Rank]) -> None:
+    """The first rank to end badly breaks the gang: the others are killed at once (they
+    would block in their next collective until its timeout)."""
+    if gang.broken is None:
+        ends = [_rank_end(r) for r in gang.ranks]
+        now = time.monotonic()
+        if any(_failed(e) for e in ends) and gang.failure_seen_at is None:
+            gang.failure_seen_at = now
+        waited = now - (gang.failure_seen_at or now) >= PEER_GRACE_S
+        cause = first_cause(ends, final=waited)
+        gang.broken = gang.ranks[cause] if cause is not None else None
+    if gang.broken is not None and alive and not gang.killed and len(gang.ranks) > 1:
+        log.warning(
+            "job process %s: rank %d of %d failed; killing the gang",
+            gang.end.pid,
+            gang.broken.index,
+            len(gang.ranks),
+        )
+        gang.killed = True
+        for rank in alive:
+            rank.proc.kill()
+
+
+@dataclass(frozen=True)
+class RankEnd:
+    """What the supervisor knows of one rank (alive: exitcode None)."""
+
+    index: int
+    exitcode: int | None
+    done: bool = False
+    reported_oom: bool = False
+    error: str = ""
+    peer_error: bool = False
+    peak_bytes: int = 0
+
+
+def _rank_end(rank: _Rank) -> RankEnd:
+    return RankEnd(
+        rank.index,
+        None if rank.proc.is_alive() else rank.proc.exitcode,
+        rank.done,
+        rank.reported_oom,
+        rank.error,
+        rank.peer_error,
+        rank.peak_bytes,
+    )
+
+
+def _failed(rank: RankEnd) -> bool:
+    if rank.error or rank.reported_oom:
+        return True
+    return rank.exitcode is not None and (not rank.done or rank.exitcode != 0)
+
+
+def first_cause(ranks: list[RankEnd], *, final: bool) -> int | None:
+    """The rank whose failure is the gang's: one that failed on its own; a rank whose
+    collective lost a peer only when no other did and `final` (a killed peer's exit status
+    can reach the supervisor after the survivor's report)."""
+    failed = [r for r in ranks if _failed(r)]
+    own = [r for r in failed if not r.peer_error]
+    if own:
+        return own[0].index
+    return failed[0].index if failed and final else None
+
+
+def _handle(gang: _Gang, rank: _Rank, msg: dict[str, Any]) -> None:
+    end, kind = gang.end, msg.get("kind")
     if kind == "started":
         end.start_step = end.end_step = int(msg["step"])
         end.start_device_seconds = end.device_seconds = float(msg["device_seconds"])
     elif kind == "step":
         m = StepMetrics(**{k: msg[k] for k in _STEP_FIELDS})
         end.end_step, end.device_seconds = m.step, m.device_seconds
-        run.on_step(m)
+        gang.on_step(m)
     elif kind == "done":
-        end.end_step, end.device_seconds = int(msg["step"]), float(msg["device_seconds"])
-        if int(msg["checkpoint_bytes"]) > 0:
-            end.checkpoint = receiver.recv_bytes()
-        run.done = True
+        if rank.index == 0:
+            end.end_step, end.device_seconds = int(msg["step"]), float(msg["device_seconds"])
+            if int(msg["checkpoint_bytes"]) > 0:
+                end.checkpoint = rank.receiver.recv_bytes()
+        rank.done = True
     elif kind == "oom":
-        run.reported_oom = True
-        end.peak_bytes = max(end.peak_bytes, int(msg["peak_bytes"]))
-        end.message = str(msg.get("error", ""))
+        rank.reported_oom = True
+        rank.peak_bytes = max(rank.peak_bytes, int(msg["peak_bytes"]))
+        rank.error = str(msg.get("error", ""))
     elif kind == "error":
-        end.failure, end.message = ERROR, str(msg.get("error", ""))
+        rank.error = str(msg.get("error", "")) or "error"
+        rank.peer_error = bool(msg.get("peer", False))
 
 
-def _classify(run: _Run) -> None:
-    end = run.end
-    code = end.exitcode
-    near_limit = end.limit_bytes > 0 and end.peak_bytes >= 0.95 * end.limit_bytes
-    if end.failure == ERROR and near_limit:
+def _classify(gang: _Gang) -> None:
+    end = gang.end
+    ends = [_rank_end(r) for r in gang.ranks]
+    broken = gang.broken.index if gang.broken is not None else None
+    cause, failure, message = classify(
+        ends, limit_bytes=end.limit_bytes, signalled=bool(end.signalled), broken=broken
+    )
+    end.peak_bytes = max(r.peak_bytes for r in ends)
+    end.exitcode = ends[cause].exitcode
+    end.failure, end.message = failure, message
+    if failure is not None and len(ends) > 1:
+        end.failed_rank = cause
+        end.pid = gang.ranks[cause].proc.pid or end.pid
+
+
+def classify(
+    ranks: list[RankEnd], *, limit_bytes: int, signalled: bool, broken: int | None = None
+) -> tuple[int, str | None, str]:
+    """(cause rank, failure or None, message) of a gang whose ranks all ended."""
+    found = broken if broken is not None else first_cause(ranks, final=True)
+    if found is None:
+        return 0, None, ""
+    cause, world = ranks[found], len(ranks)
+    code = cause.exitcode
+    near_limit = limit_bytes > 0 and cause.peak_bytes >= 0.95 * limit_bytes
+    failure: str | None
+    if cause.reported_oom or code == jobproc.EXIT_OOM or (cause.error and near_limit):
         # An error at the limit is the limit's doing: torch reports some refused allocations
         # as other errors (torch.save's "unexpected pos" when its buffer cannot grow).
-        end.failure = OOM
-        return
-    if end.failure is not None or (run.done and code == 0):
-        return
-    if run.reported_oom or code == jobproc.EXIT_OOM:
-        end.failure = OOM
-    elif end.signalled:  # stopped by the supervisor: what it did is billed, nothing more
-        end.failure = None
+        failure, message = OOM, cause.error
+    elif cause.error:
+        failure, message = ERROR, cause.error
+    elif signalled:  # stopped by the supervisor: what it did is billed, nothing more
+        return found, None, ""
     elif code in (-signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP):
-        end.failure = INTERRUPTED
+        failure, message = INTERRUPTED, ""
+    elif code == -signal.SIGKILL and world > 1 and not near_limit:
+        return found, RANK_LOST, f"rank {found} of {world} was killed (signal 9)"
     elif code == -signal.SIGKILL or near_limit:  # the kernel's OOM killer, or a crash at it
-        end.failure = OOM
-        end.message = end.message or f"job process ended by signal {-(code or 0)}"
+        failure, message = OOM, f"job process ended by signal {-(code or 0)}"
     else:
-        end.failure = CRASHED
-        end.message = end.message or f"job process exited with status {code}"
+        failure, message = CRASHED, f"job process exited with status {code}"
+    if world > 1 and failure != INTERRUPTED:
+        message = f"rank {found} of {world}: {message}"
+    return found, failure, message

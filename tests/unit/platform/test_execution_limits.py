@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from dojo_runtime.config import TrainConfig
-from dojocloud.execution.jobproc import EXIT_OOM, SegmentOrder, is_out_of_memory
+from dojocloud.execution.jobproc import EXIT_OOM, is_out_of_memory
 from dojocloud.execution.limits import memory_limit, slots_for_pools, thread_share
-from dojocloud.execution.supervisor import ERROR, OOM, ProcessEnd, _classify, _Run
+from dojocloud.execution.supervisor import (
+    CRASHED,
+    ERROR,
+    OOM,
+    RANK_LOST,
+    RankEnd,
+    classify,
+    first_cause,
+)
 
 GIB = 2**30
 
@@ -69,20 +76,46 @@ def test_refused_allocations_are_out_of_memory() -> None:
 
 def _run(
     exitcode: int | None, peak: int, failure: str | None = None, done: bool = False
-) -> ProcessEnd:
-    order = SegmentOrder(TrainConfig("mlp"), None, 1, 1, 2 * GIB, 1)
-    end = ProcessEnd(0, 0, 0.0, 0.0, failure=failure, peak_bytes=peak, limit_bytes=2 * GIB)
-    end.exitcode = exitcode
-    run = _Run(order, end, lambda m: None, done=done)
-    _classify(run)
-    return end
+) -> str | None:
+    rank = RankEnd(0, exitcode, done, error="boom" if failure == ERROR else "", peak_bytes=peak)
+    return classify([rank], limit_bytes=2 * GIB, signalled=False)[1]
 
 
 def test_how_a_job_process_end_is_classified() -> None:
-    assert _run(0, GIB, done=True).failure is None
-    assert _run(EXIT_OOM, 2 * GIB).failure == OOM
-    assert _run(-9, GIB).failure == OOM  # the kernel's OOM killer
-    assert _run(1, int(1.99 * GIB), failure=ERROR).failure == OOM  # an error at the limit
-    assert _run(1, GIB, failure=ERROR).failure == ERROR
-    assert _run(-15, GIB).failure == "interrupted"  # not ours: the worker is stopping
-    assert _run(-11, GIB).failure == "PROCESS_CRASHED"
+    assert _run(0, GIB, done=True) is None
+    assert _run(EXIT_OOM, 2 * GIB) == OOM
+    assert _run(-9, GIB) == OOM  # the kernel's OOM killer
+    assert _run(1, int(1.99 * GIB), failure=ERROR) == OOM  # an error at the limit
+    assert _run(1, GIB, failure=ERROR) == ERROR
+    assert _run(-15, GIB) == "interrupted"  # not ours: the worker is stopping
+    assert _run(-11, GIB) == "PROCESS_CRASHED"
+
+
+def test_a_gang_is_failed_by_its_first_own_failure_not_by_lost_peers() -> None:
+    lost_peer = RankEnd(0, 1, error="PeerLost: all-reduce failed", peer_error=True)
+    killed = RankEnd(1, -9, peak_bytes=GIB)
+    assert first_cause([lost_peer, killed], final=False) == 1
+    assert classify([lost_peer, killed], limit_bytes=2 * GIB, signalled=False) == (
+        1,
+        RANK_LOST,
+        "rank 1 of 2 was killed (signal 9)",
+    )
+    # Killed at its memory limit: the kernel's OOM killer, not a lost rank.
+    at_limit = RankEnd(1, -9, peak_bytes=2 * GIB)
+    assert classify([lost_peer, at_limit], limit_bytes=2 * GIB, signalled=False)[1] == OOM
+    oom = RankEnd(1, EXIT_OOM, reported_oom=True, error="MemoryError: ")
+    assert classify([lost_peer, oom], limit_bytes=2 * GIB, signalled=False)[:2] == (1, OOM)
+    # Only lost peers seen: undecided until the grace passes, then the first of them.
+    alive = RankEnd(1, None)
+    assert first_cause([lost_peer, alive], final=False) is None
+    assert first_cause([lost_peer, alive], final=True) == 0
+    crashed = RankEnd(1, -11)
+    assert classify([RankEnd(0, 0, done=True), crashed], limit_bytes=0, signalled=False) == (
+        1,
+        CRASHED,
+        "rank 1 of 2: job process exited with status -11",
+    )
+    done = [RankEnd(0, 0, done=True), RankEnd(1, 0, done=True)]
+    assert classify(done, limit_bytes=0, signalled=False) == (0, None, "")
+    stopped = [RankEnd(0, -15), RankEnd(1, -15)]
+    assert classify(stopped, limit_bytes=0, signalled=True)[1] is None
