@@ -31,6 +31,7 @@ from torch import nn
 from dojo_runtime import catalog, data
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojo_runtime.devices import make_device
+from dojo_runtime.failures import InvalidData, UnsupportedModel, check_finite_loss
 from dojo_runtime.ops import Numerics, get_numerics
 
 SNAPSHOT_VERSION = 1
@@ -51,11 +52,19 @@ class TrainState:
 
 class Trainer:
     def __init__(self, config: TrainConfig, *, payload: bytes | None = None) -> None:
-        """`payload`: the file of an uploaded dataset (config.dataset_meta), as bytes."""
-        _check_config(config)
+        """`payload`: the file of an uploaded dataset (config.dataset_meta), as bytes.
+        Raises UnsupportedModel for a configuration it cannot train, InvalidData for a
+        dataset it cannot load (both ValueErrors naming the spec's field)."""
+        try:
+            _check_config(config)
+            self.info = catalog.data_info_for(config)
+        except ValueError as exc:
+            raise UnsupportedModel(str(exc)) from exc
         self.config = config
-        self.info = catalog.data_info_for(config)
-        self.data = data.load(config, seq_len=self.info.input_shape[0], payload=payload)
+        try:
+            self.data = data.load(config, seq_len=self.info.input_shape[0], payload=payload)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InvalidData(str(exc)) from exc
         try:
             device = make_device(config.accelerator, config.device_count, config.precision)
         except (KeyError, ValueError) as exc:
@@ -111,7 +120,8 @@ class Trainer:
         on_step: Callable[[StepMetrics], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainState:
-        """Train until state.step == until_step, or until should_stop() says so."""
+        """Train until state.step == until_step, or until should_stop() says so. Raises
+        Diverged (with the step) when a step's loss is NaN or infinite."""
         bs = self.config.batch_size
         modelled_rate = bs / self.step_seconds if self.step_seconds > 0 else 0.0
         self.data.set_position(state.data_position)
@@ -124,13 +134,15 @@ class Trainer:
                 t0 = time.perf_counter()
                 loss, logits, y = self._step(state)
                 state.step += 1
+                loss_value = float(loss.item())
+                check_finite_loss(state.step, loss_value)  # Diverged: no use going on
                 state.device_seconds += self.step_seconds
                 if on_step is not None:
                     now = time.perf_counter()
                     on_step(
                         StepMetrics(
                             step=state.step,
-                            loss=float(loss.item()),
+                            loss=loss_value,
                             accuracy=_accuracy(logits, y),
                             samples_per_second=bs / max(now - t0, 1e-9),
                             wall_seconds=now - started,

@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 from dojo.config import ClientConfig, ConfigError
 from dojo.datasets import DatasetMethods
 from dojo.errors import DojoError, from_rpc_error
+from dojo.logs import LogMethods
 from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
 
 T = TypeVar("T")
@@ -163,9 +164,9 @@ class ServiceClient:
         return err
 
 
-class Client(DatasetMethods, ServiceClient):
+class Client(DatasetMethods, LogMethods, ServiceClient):
     """`with Client.from_env() as client: client.create_job(spec)`; DatasetService's
-    methods come from dojo.datasets."""
+    methods come from dojo.datasets, the job log's from dojo.logs."""
 
     @cached_property
     def _stub(self) -> job_pb2_grpc.JobServiceStub:

@@ -9,8 +9,9 @@ bytes), so the worker never unpickles anything a job process wrote.
 
 Messages: {"kind": "started", "step", "device_seconds"}, {"kind": "step", ...StepMetrics},
 {"kind": "done", "step", "device_seconds", "checkpoint_bytes"} followed by the checkpoint's
-bytes when checkpoint_bytes > 0, {"kind": "oom", "peak_bytes", "limit_bytes", "error"}, and
-{"kind": "error", "error"}.
+bytes when checkpoint_bytes > 0, {"kind": "oom", "peak_bytes", "limit_bytes", "error"},
+{"kind": "error", "error", "code", "step"} (code: failure_codes), and {"kind": "log", "time",
+"level", "text"}: the job's log lines as they happen (the worker scrubs and stores them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dojo_runtime.config import StepMetrics, TrainConfig
+from dojocloud.execution import failure_codes, joblines, log_lines
 
 # What the stop cell holds: the worker writes it, the job reads it between steps.
 RUN = 0
@@ -53,6 +55,7 @@ class SegmentOrder:
     memory_limit_bytes: int  # RLIMIT_AS of the process; 0: none
     metric_every: int  # steps between metric messages (and the segment's last step)
     dataset_path: str | None = None  # an uploaded dataset in this machine's cache; None: built-in
+    evaluate: bool = False  # the job's last segment: evaluate on the held-out split at its end
 
 
 def vm_peak_bytes(pid: int | str = "self") -> int:
@@ -121,7 +124,12 @@ def main(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
             os._exit(EXIT_OOM)
         if isinstance(exc, BrokenPipeError | EOFError):  # the worker is gone
             os._exit(1)
-        _send_quietly(conn, kind="error", error=f"{type(exc).__name__}: {exc}")
+        code, step = failure_codes.code_of(exc)
+        for text in log_lines.error_lines(exc):
+            _send_quietly(conn, kind="log", time=time.time(), level="ERROR", text=text)
+        _send_quietly(
+            conn, kind="error", error=f"{type(exc).__name__}: {exc}", code=code, step=step
+        )
         os._exit(1)
     conn.close()
 
@@ -147,13 +155,20 @@ def _send_quietly(conn: Connection, **message: Any) -> None:
         print(f"job process: could not report {message}", file=sys.stderr)
 
 
+def _log(conn: Connection, text: str, level: str = "INFO") -> None:
+    _send(conn, kind="log", time=time.time(), level=level, text=text)
+
+
 def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
     from dojo_runtime.training import Trainer
 
+    joblines.log_warnings(lambda text: _log(conn, text, "WARNING"))
     payload = Path(order.dataset_path).read_bytes() if order.dataset_path else None
     trainer = Trainer(order.config, payload=payload)  # checks the bytes against the sha256
+    _log(conn, joblines.data_loaded(trainer))
     state = trainer.restore(order.checkpoint) if order.checkpoint else trainer.initial_state()
     start_step = state.step
+    _log(conn, joblines.segment_start(start_step, order.until_step, bool(order.checkpoint)))
     _send(conn, kind="started", step=state.step, device_seconds=state.device_seconds)
     every = max(order.metric_every, 1)
     last_sent = time.monotonic()
@@ -161,13 +176,20 @@ def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
     def on_step(m: StepMetrics) -> None:
         nonlocal last_sent
         now = time.monotonic()
-        if m.step % every == 0 or m.step == order.until_step or now - last_sent >= PROGRESS_EVERY_S:
+        metric = m.step % every == 0 or m.step == order.until_step
+        if metric or now - last_sent >= PROGRESS_EVERY_S:
             last_sent = now
             _send(conn, kind="step", **asdict(m))
+        if metric:
+            _log(conn, joblines.step_line(m))
 
     state = trainer.train(
         state, order.until_step, on_step=on_step, should_stop=lambda: stop.value != RUN
     )
+    if state.step < order.until_step:
+        _log(conn, f"stopped at step {state.step}, as asked")
+    elif order.evaluate:
+        _log(conn, joblines.evaluation(trainer.evaluate(state)))
     blob = b""
     if state.step > start_step and stop.value != STOP_DISCARD:
         blob = trainer.snapshot(state)

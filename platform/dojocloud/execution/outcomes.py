@@ -79,7 +79,9 @@ def _end(
         )
 
 
-def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
+def finish_segment(
+    job: Job, lease: str, result: SegmentResult, log_tail: tuple[str, ...] = ()
+) -> str:
     if result.stop == LOST_LEASE:
         return LOST_LEASE  # another worker owns the job now; it redoes this segment
     if result.failure is not None and result.stop != STOP_CANCEL:
@@ -93,8 +95,10 @@ def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
         return "cancelled"
     if result.stop == "max_runtime":
         failure = Failure(
-            FailureReason.MAX_RUNTIME_EXCEEDED,
+            FailureReason.MAX_RUNTIME,
             f"max runtime of {job.max_runtime_seconds}s exceeded",
+            step=result.end_step,
+            last_log_lines=log_tail,
         )
         return fail_job(job, lease, failure.reason_text, result, failure=failure)
     if result.stop == STOP_PREEMPT:

@@ -9,7 +9,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from dojo_runtime.config import StepMetrics
 from dojocloud.datasets.facade import fetch_path, is_dataset_name, resolve
-from dojocloud.execution import checkpoints, limits, supervisor
+from dojocloud.execution import checkpoints, failure_codes, limits, supervisor
 from dojocloud.execution.heartbeat import Heartbeat
+from dojocloud.execution.joblog import JobLogWriter
 from dojocloud.execution.jobproc import SegmentOrder
 from dojocloud.execution.limits import GIB
 from dojocloud.execution.outcomes import (
@@ -114,15 +115,30 @@ def run_segment(job_id: str, token: str) -> str:
         ):
             return "stale"
         job.refresh_from_db()
+    joblog = JobLogWriter(job.id)
     try:
         with Heartbeat(job.id, lease, float(settings.HEARTBEAT_INTERVAL_S)) as heartbeat:
-            result = _train(job, heartbeat)
+            result = _train(job, heartbeat, joblog)
     except Exception as exc:  # the job fails with the reason; the worker lives on
         log.exception("job %s failed", job.id)
-        failure = Failure(FailureReason.TRAINING_ERROR, f"{type(exc).__name__}: {exc}")
+        failure = joblog.failed(Failure(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"))
         fail_job(job, lease, failure.reason_text, failure=failure)
         return "failed"
-    return finish_segment(job, lease, result)
+    return finish_segment(job, lease, _logged_end(joblog, result), log_tail=joblog.tail())
+
+
+def _logged_end(joblog: JobLogWriter, result: SegmentResult) -> SegmentResult:
+    """Logs how the segment ended and writes the log out before the end is recorded (a
+    reader that sees the job final then has every line)."""
+    if result.failure is not None:
+        return replace(result, failure=joblog.failed(result.failure))
+    if result.checkpoint is not None:
+        size = len(result.checkpoint) / 1024
+        joblog.say(f"checkpoint saved at step {result.end_step} ({size:.0f} KiB)")
+    if result.stop is not None:
+        joblog.say(f"segment stopped at step {result.end_step}: {result.stop}")
+    joblog.flush()
+    return result
 
 
 def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
@@ -149,11 +165,14 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         memory_limit_bytes=memory,
         metric_every=int(settings.METRIC_EVERY_STEPS),
         dataset_path=str(fetch_path(data)) if data else None,
+        evaluate=until >= job.total_steps,
     )
 
 
-def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
-    """Trains the segment in a job process of its own (see supervisor)."""
+def _train(job: Job, heartbeat: Heartbeat, joblog: JobLogWriter | None = None) -> SegmentResult:
+    """Trains the segment in a job process of its own (see supervisor); its log lines go
+    to `joblog`."""
+    joblog = joblog or JobLogWriter(job.id)
     spec = spec_of(job)
     restored = checkpoints.latest_checkpoint(job.id)
     start_step = restored[0].step if restored else 0
@@ -183,6 +202,7 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         should_stop=lambda: watch.stop if watch.should_stop() else None,
         keep_checkpoint=lambda why: why not in (STOP_CANCEL, LOST_LEASE),
         grace_s=float(settings.CANCEL_GRACE_S),
+        on_log=joblog.line,
     )
     recorder.flush()
     if end.failure == supervisor.INTERRUPTED:
@@ -216,7 +236,7 @@ def _run(
 def _failure(end: supervisor.ProcessEnd) -> Failure | None:
     if end.failure is None or end.failure == supervisor.INTERRUPTED:
         return None
-    reason = FailureReason(end.failure)
+    reason = FailureReason(failure_codes.reason_of(end.failure, end.code))
     detail: dict[str, int | float | str] = {"pid": end.pid, "exitcode": end.exitcode or 0}
     if reason == FailureReason.OUT_OF_MEMORY:
         detail.update(peak_bytes=end.peak_bytes, limit_bytes=end.limit_bytes)
@@ -228,4 +248,4 @@ def _failure(end: supervisor.ProcessEnd) -> Failure | None:
             text += f" ({end.message})"
     else:
         text = end.message
-    return Failure(reason=reason, message=text, detail=detail)
+    return Failure(reason=reason, message=text, detail=detail, step=end.failed_step)

@@ -65,6 +65,8 @@ class ProcessEnd:
     signalled: list[str] = field(default_factory=list)  # what the supervisor had to send
     exitcode: int | None = None
     pid: int = 0
+    code: str | None = None  # ERROR: the runtime's failure code the process sent
+    failed_step: int | None = None  # ERROR: the step it failed at, where known
 
 
 @dataclass
@@ -72,6 +74,7 @@ class _Run:
     order: SegmentOrder
     end: ProcessEnd
     on_step: Callable[[StepMetrics], None]
+    on_log: Callable[[float, str, str], None] | None = None
     done: bool = False
     reported_oom: bool = False
 
@@ -84,10 +87,11 @@ def run_job_process(
     should_stop: Callable[[], str | None],
     keep_checkpoint: Callable[[str], bool],
     grace_s: float,
+    on_log: Callable[[float, str, str], None] | None = None,
 ) -> ProcessEnd:
     """Runs one segment in a job process until it ends; returns how it ended.
     `should_stop()` names a reason to stop (or None); `keep_checkpoint(reason)` says whether
-    that stop checkpoints."""
+    that stop checkpoints; `on_log(time, level, text)` gets the job's log lines."""
     stop = _ctx.Value("i", jobproc.RUN, lock=False)
     receiver, sender = _ctx.Pipe(duplex=False)
     proc = _ctx.Process(
@@ -97,7 +101,7 @@ def run_job_process(
     sender.close()  # the job holds the only write end: its exit is our EOF
     end = ProcessEnd(start_step, start_step, 0.0, 0.0, limit_bytes=order.memory_limit_bytes)
     end.pid = proc.pid or 0
-    run = _Run(order, end, on_step)
+    run = _Run(order, end, on_step, on_log)
     stop_at: float | None = None
     term_at: float | None = None
     try:
@@ -158,6 +162,10 @@ def _handle(run: _Run, msg: dict[str, Any], receiver: Any) -> None:
         end.message = str(msg.get("error", ""))
     elif kind == "error":
         end.failure, end.message = ERROR, str(msg.get("error", ""))
+        end.code = msg.get("code")
+        end.failed_step = msg.get("step")
+    elif kind == "log" and run.on_log is not None:
+        run.on_log(float(msg["time"]), str(msg["level"]), str(msg["text"]))
 
 
 def _classify(run: _Run) -> None:

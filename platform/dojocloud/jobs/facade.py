@@ -13,6 +13,7 @@ from dojocloud.jobs.control import (
     request_stop,
     stop_requested,
 )
+from dojocloud.jobs.job_logs import LogRead, append_log, read_job_log
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
 from dojocloud.jobs.operator_cancel import cancel_job_as_operator
 from dojocloud.jobs.ports import (
@@ -72,11 +73,13 @@ __all__ = [
     "JobCancelled",
     "JobEvent",
     "JobSubmitted",
+    "LogRead",
     "LostLease",
     "MissingSubscriber",
     "Outcome",
     "SegmentEnded",
     "SegmentRun",
+    "append_log",
     "cancel_job",
     "cancel_job_as_operator",
     "clear_stop",
@@ -89,6 +92,7 @@ __all__ = [
     "jobs_for",
     "lifecycle",
     "list_jobs",
+    "read_job_log",
     "record_state_event",
     "stored_spec",
     "request_stop",

@@ -397,6 +397,7 @@ RECIPES: dict[str, Recipe] = {
     "portal:job-events": Recipe(
         _get(lambda w: f"/jobs/{_job(w).id}/events.json"), acme_object=True
     ),
+    "portal:job-log": Recipe(_get(lambda w: f"/jobs/{_job(w).id}/log.json"), acme_object=True),
     "portal:job-cancel": Recipe(_cancel, acme_object=True),
     "portal:switch-org": Recipe(
         lambda w, c: Prepared("post", "/org/", {"org": "acme"}), acme_object=True, foreign=403
