@@ -13,7 +13,7 @@ from dojocloud.jobs.control import (
     request_stop,
     stop_requested,
 )
-from dojocloud.jobs.job_logs import LogRead, append_log, read_job_log
+from dojocloud.jobs.job_logs import LogRead, append_log, log_tail, read_job_log
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
 from dojocloud.jobs.operator_cancel import cancel_job_as_operator
 from dojocloud.jobs.ports import (
@@ -91,6 +91,7 @@ __all__ = [
     "job_submitted",
     "jobs_for",
     "lifecycle",
+    "log_tail",
     "list_jobs",
     "read_job_log",
     "record_state_event",

@@ -88,3 +88,15 @@ def _chunk_start(job: Job, offset: int) -> int:
         .first()
     )
     return holder if holder is not None else offset
+
+
+def log_tail(job_id: str, count: int, store: BlobStore | None = None) -> tuple[str, ...]:
+    """The last `count` lines of the job's log (read from its last chunks), for a failure
+    recorded away from the worker that wrote them."""
+    store = store or blob_store()
+    lines: list[str] = []
+    for chunk in JobLogChunk.objects.filter(job_id=job_id).order_by("-seq")[:count]:
+        lines = read_all(store, chunk.key).decode(errors="replace").splitlines() + lines
+        if len(lines) >= count:
+            break
+    return tuple(lines[-count:]) if count > 0 else ()

@@ -60,6 +60,9 @@ class Job(models.Model):
     # A FAILED job's classified reason: ports.Failure.record() (reason, message, step,
     # last_log_lines); null otherwise.
     failure = models.JSONField(null=True, blank=True)
+    # Times a worker holding the job went silent (re-dispatched by the scheduler's recovery);
+    # past settings.MAX_LOST_WORKERS the job FAILS with NODE_FAILURE.
+    lost_workers = models.PositiveIntegerField(default=0)
     attempt = models.PositiveIntegerField(default=0)  # +1 each time the job is admitted
     current_step = models.BigIntegerField(default=0)
     total_steps = models.BigIntegerField(default=0)  # spec training.steps (stored_spec)
