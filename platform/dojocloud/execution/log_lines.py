@@ -17,18 +17,25 @@ from datetime import UTC, datetime
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TRACEBACK_FRAMES = 4  # the last frames of an error's traceback that the log keeps
 MAX_LINE_CHARS = 2000
-_SECRETS = [  # (pattern, replacement)
-    (re.compile(r"dojo_[0-9a-f]{8}_[A-Za-z0-9_\-]{16,}"), "[redacted]"),  # our API keys
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted]"),  # AWS access key ids
-    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._\-+/=]{8,}"), r"\1[redacted]"),
+# (pattern, replacement, cheap substrings of the lower-cased text that must occur first: a
+# line without any of them skips the regex; most lines have none)
+_SECRETS = [
+    (re.compile(r"dojo_[0-9a-f]{8}_[A-Za-z0-9_\-]{16,}"), "[redacted]", ("dojo_",)),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted]", ("akia", "asia")),
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._\-+/=]{8,}"), r"\1[redacted]", ("bearer",)),
     (
         re.compile(
             r"(?i)\b(password|passwd|secret|token|api[_-]?key|access[_-]?key|authorization)"
             r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
         ),
         r"\1\2[redacted]",  # keep the name: the line still says what was there
+        ("passw", "secret", "token", "key", "authorization"),
     ),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s:/@]+:[^\s@/]+@"), r"\1[redacted]@"),
+    (
+        re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s:/@]+:[^\s@/]+@"),
+        r"\1[redacted]@",
+        ("@",),
+    ),
 ]
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/>])/(?:[\w.\-+@~]+/)+([\w.\-+@~]+)")
 
@@ -36,12 +43,15 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/>])/(?:[\w.\-+@~]+/)+([\w.\-+@~]+)")
 def scrub(text: str, roots: Sequence[tuple[str, str]]) -> str:
     """`text` without server paths or secrets. `roots`: (folder, what to show instead),
     longest first wins."""
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
+    lower = text.lower()
+    for pattern, replacement, hints in _SECRETS:
+        if any(hint in lower for hint in hints):
+            text = pattern.sub(replacement, text)
     for folder, shown in sorted(roots, key=lambda r: -len(r[0])):
         if folder and folder != "/":
             text = text.replace(folder.rstrip("/") + "/", shown + "/").replace(folder, shown)
-    text = _ABSOLUTE_PATH.sub(_short_path, text)
+    if "/" in text:
+        text = _ABSOLUTE_PATH.sub(_short_path, text)
     return text[:MAX_LINE_CHARS]
 
 
