@@ -13,7 +13,14 @@ from google.protobuf import timestamp_pb2
 
 from dojo.v1 import job_pb2
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound, shown
-from dojocloud.jobs.facade import FailureReason, Job, JobEvent, lifecycle, spec_of
+from dojocloud.jobs.facade import (
+    FailureReason,
+    Job,
+    JobEvent,
+    lifecycle,
+    record_from_reason,
+    spec_of,
+)
 from dojocloud.tenancy.facade import Principal
 
 if TYPE_CHECKING:
@@ -156,12 +163,7 @@ def job_to_proto(job: Job) -> job_pb2.Job:
 
 
 def _failure_from_reason(job: Job) -> dict[str, Any] | None:
-    """A FAILED job without a failure record (failed before records were kept, or by a path
-    that gives none): its code is the state reason's prefix, "CODE: message"."""
-    if job.state != lifecycle.FAILED:
-        return None
-    code, _, message = job.state_reason.partition(": ")
-    return {"reason": code, "message": message or job.state_reason}
+    return record_from_reason(job.state_reason) if job.state == lifecycle.FAILED else None
 
 
 def failure_to_proto(record: dict[str, Any] | None) -> job_pb2.JobFailure | None:

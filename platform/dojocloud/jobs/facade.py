@@ -28,6 +28,7 @@ from dojocloud.jobs.ports import (
     SegmentRun,
     job_cancelled,
     job_submitted,
+    record_from_reason,
     segment_ended,
 )
 from dojocloud.jobs.runtime_config import train_config
@@ -94,6 +95,7 @@ __all__ = [
     "log_tail",
     "list_jobs",
     "read_job_log",
+    "record_from_reason",
     "record_state_event",
     "stored_spec",
     "request_stop",

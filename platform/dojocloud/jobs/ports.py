@@ -134,6 +134,16 @@ class Failure:
         }
 
 
+def record_from_reason(state_reason: str) -> dict[str, object]:
+    """A FAILED job's failure record when it has none (failed before records were kept, or
+    by a path that gives none): the code is the state reason's prefix "CODE: message" when
+    that is a code, old or new; else INTERNAL with the whole reason as the message."""
+    code, sep, message = state_reason.partition(": ")
+    if sep and (code in FailureReason.__members__ or code in _OLD_CODES):
+        return {"reason": str(FailureReason.parse(code)), "message": message}
+    return {"reason": str(FailureReason.INTERNAL), "message": state_reason}
+
+
 RELEASING = frozenset({Outcome.SUCCEEDED, Outcome.PREEMPTED, Outcome.FAILED})
 
 

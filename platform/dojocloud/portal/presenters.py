@@ -11,7 +11,14 @@ import yaml
 from django.utils import timezone
 
 from dojo.v1 import job_pb2
-from dojocloud.jobs.facade import FailureReason, Job, JobEvent, lifecycle, stored_spec
+from dojocloud.jobs.facade import (
+    FailureReason,
+    Job,
+    JobEvent,
+    lifecycle,
+    record_from_reason,
+    stored_spec,
+)
 
 STATES = list(lifecycle.ALL_STATES)
 
@@ -102,13 +109,12 @@ def failure_view(job: Job) -> dict[str, Any] | None:
     """A FAILED job's reason, message, step, advice and last log lines, for the page."""
     if job.state != lifecycle.FAILED:
         return None
-    record = job.failure or {}
-    code, _, message = job.state_reason.partition(": ")
-    reason = str(FailureReason.parse(str(record.get("reason") or code)))
+    record: dict[str, Any] = job.failure or record_from_reason(job.state_reason)
+    reason = str(FailureReason.parse(str(record["reason"])))
     lines = [str(line) for line in record.get("last_log_lines") or []]
     return {
         "reason": reason,
-        "message": record.get("message") or message or job.state_reason,
+        "message": record.get("message") or job.state_reason,
         "step": record.get("step"),
         "advice": FAILURE_ADVICE.get(reason, ""),
         "log_text": "\n".join(lines),

@@ -16,7 +16,7 @@ from dojocloud.execution.joblog import JobLogWriter, server_roots
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.job_logs import append_log, read_job_log
 from dojocloud.jobs.models import JobLogChunk
-from dojocloud.jobs.ports import Failure, FailureReason
+from dojocloud.jobs.ports import Failure, FailureReason, record_from_reason
 from tests.support.people import People, make_spec
 
 ROOTS = [("/srv/dojo/var", "<data>"), ("/srv/dojo", "<platform>"), ("/opt/py/site", "<sp>")]
@@ -79,6 +79,15 @@ def test_old_failure_codes_map_onto_the_customer_ones() -> None:
     assert FailureReason.parse("MAX_RUNTIME_EXCEEDED") == FailureReason.MAX_RUNTIME
     assert FailureReason.parse("OUT_OF_MEMORY") == FailureReason.OUT_OF_MEMORY
     assert FailureReason.parse("something else") == FailureReason.INTERNAL
+    assert record_from_reason("OUT_OF_MEMORY: over 2 GiB") == {
+        "reason": "OUT_OF_MEMORY",
+        "message": "over 2 GiB",
+    }
+    assert record_from_reason("MAX_RUNTIME_EXCEEDED: late")["reason"] == "MAX_RUNTIME"
+    assert record_from_reason("tile t0 failed: SRAM error") == {
+        "reason": "INTERNAL",
+        "message": "tile t0 failed: SRAM error",
+    }
 
 
 def test_failure_on_the_wire() -> None:
