@@ -43,6 +43,7 @@ from torch import nn
 from dojo_runtime import catalog, data
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojo_runtime.devices import make_device
+from dojo_runtime.failures import InvalidData, UnsupportedModel, check_finite_loss
 from dojo_runtime.ops import Numerics, get_numerics
 from dojo_runtime.parallel import Collective, StepTotals, rank_seed, reduce_step, shard_bounds
 
@@ -72,14 +73,22 @@ class Trainer:
         device: str = "cpu",
     ) -> None:
         """`payload`: the file of an uploaded dataset (config.dataset_meta), as bytes;
-        `collective`: this rank's group (None: one rank); `device`: where it computes."""
-        _check_config(config)
+        `collective`: this rank's group (None: one rank); `device`: where it computes.
+        Raises UnsupportedModel for a configuration it cannot train, InvalidData for a
+        dataset it cannot load (both ValueErrors naming the spec's field)."""
+        try:
+            _check_config(config)
+            self.info = catalog.data_info_for(config)
+        except ValueError as exc:
+            raise UnsupportedModel(str(exc)) from exc
         self.config = config
         self.collective = collective
         self.device = torch.device(device)
         self.rank = collective.rank if collective is not None else 0
-        self.info = catalog.data_info_for(config)
-        self.data = data.load(config, seq_len=self.info.input_shape[0], payload=payload)
+        try:
+            self.data = data.load(config, seq_len=self.info.input_shape[0], payload=payload)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InvalidData(str(exc)) from exc
         if collective is not None:
             self.data.set_shard(*shard_bounds(config.batch_size, self.rank, collective.world))
         try:
@@ -160,7 +169,9 @@ class Trainer:
         should_stop: Callable[[], bool] | None = None,
     ) -> TrainState:
         """Train until state.step == until_step, or until should_stop() says so (with a
-        collective: until any rank's should_stop() says so, all ranks after the same step)."""
+        collective: until any rank's should_stop() says so, all ranks after the same step).
+        Raises Diverged (with the step) when a step's loss is NaN or infinite (with a
+        collective: the global batch's loss, so every rank raises at the same step)."""
         bs = self.config.batch_size
         modelled_rate = bs / self.step_seconds if self.step_seconds > 0 else 0.0
         self.data.set_position(state.data_position)
@@ -175,6 +186,7 @@ class Trainer:
                 totals = self._step(state, should_stop, report=on_step is not None)
                 stop = totals.stop
                 state.step += 1
+                check_finite_loss(state.step, totals.loss)  # Diverged: no use going on
                 state.device_seconds += self.step_seconds
                 if on_step is not None:
                     now = time.perf_counter()
@@ -213,10 +225,9 @@ class Trainer:
                 correct=_accuracy(logits.detach(), y) * n,
                 stop=should_stop is not None and should_stop(),
             )
-        elif report:
-            totals = StepTotals(float(loss.item()), _accuracy(logits.detach(), y), stop=False)
-        else:
-            totals = StepTotals(0.0, 0.0, stop=False)
+        else:  # the loss always: a diverged step must be caught
+            accuracy = _accuracy(logits.detach(), y) if report else 0.0
+            totals = StepTotals(float(loss.item()), accuracy, stop=False)
         state.optimizer.step()
         return totals
 

@@ -88,6 +88,8 @@ if (GRPC_TLS_CERT is None) != (GRPC_TLS_KEY is None):
     )
 HEARTBEAT_TIMEOUT_S = env_float("DOJO_HEARTBEAT_TIMEOUT_S", 60.0, minimum=1.0)
 HEARTBEAT_INTERVAL_S = env_float("DOJO_HEARTBEAT_INTERVAL_S", 5.0, minimum=0.1)
+# A job whose worker went silent more than this many times FAILS with NODE_FAILURE.
+MAX_LOST_WORKERS = env_int("DOJO_MAX_LOST_WORKERS", 3, minimum=0)
 SCHED_INTERVAL_S = env_float("DOJO_SCHED_INTERVAL_S", 5.0, minimum=0.05)
 USAGE_HALF_LIFE_S = env_float("DOJO_USAGE_HALF_LIFE_S", 7 * 24 * 3600.0, minimum=1.0)
 # What the scheduler assumes a preempted job takes to checkpoint and free its devices (its

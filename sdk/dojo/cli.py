@@ -2,6 +2,7 @@
 
     dojo jobs submit FILE [--wait]     dojo jobs get JOB       dojo jobs list [--state S]
     dojo jobs cancel JOB [--reason]    dojo jobs watch JOB     dojo jobs estimate FILE
+    dojo jobs logs JOB [-f] [--from-offset N]
 
 JOB is a job's name (when unique in the organization), its id (or a prefix of 4+
 characters), or its resource name organizations/ORG/jobs/ID.
@@ -121,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--reason", default="", help="recorded with the cancellation")
     watch = command("watch", "follow a job until it ends", cmd_watch)
     watch.add_argument("name", help=ref)
+    logs = command("logs", "print a job's log (-f: follow it until the job ends)", cmd_logs)
+    logs.add_argument("name", help=ref)
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument(
+        "--from-offset", type=int, default=0, metavar="N", help="start at byte N of the log"
+    )
     estimate = command("estimate", "modelled time and cost on each accelerator", cmd_estimate)
     estimate.add_argument("file")
     cli_artifacts.register(command, ref)
@@ -233,6 +240,27 @@ def cmd_cancel(client: Client, args: argparse.Namespace, output: str) -> int:
 
 def cmd_watch(client: Client, args: argparse.Namespace, output: str) -> int:
     return _follow(client, client.get_job(args.name), output)
+
+
+def cmd_logs(client: Client, args: argparse.Namespace, output: str) -> int:
+    """The log's bytes as they are (JSON lines of chunks with --output json); Ctrl-C says
+    where to resume."""
+    offset = args.from_offset
+    try:
+        for chunk in client.stream_job_logs(args.name, offset=offset, follow=args.follow):
+            if output == "json":
+                print(render.log_chunk_json(chunk), flush=True)
+            else:
+                sys.stdout.write(chunk.data.decode(errors="replace"))
+                sys.stdout.flush()
+            offset = chunk.next_offset
+    except KeyboardInterrupt:
+        print(
+            f"\nstopped; resume with: dojo jobs logs {args.name} -f --from-offset {offset}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def cmd_estimate(client: Client, args: argparse.Namespace, output: str) -> int:

@@ -29,6 +29,7 @@ from dojo.artifacts import ArtifactMethods
 from dojo.config import ClientConfig, ConfigError
 from dojo.datasets import DatasetMethods
 from dojo.errors import DojoError, from_rpc_error
+from dojo.logs import LogMethods
 from dojo.models import ModelMethods
 from dojo.retrying import RETRY_ATTEMPTS, Budget, retry_delay
 from dojo.v1 import audit_pb2, audit_pb2_grpc, job_pb2, job_pb2_grpc
@@ -165,9 +166,12 @@ class ServiceClient:
         return err
 
 
-class Client(ArtifactMethods, DatasetMethods, ModelMethods, WebhookMethods, ServiceClient):
+class Client(
+    ArtifactMethods, DatasetMethods, LogMethods, ModelMethods, WebhookMethods, ServiceClient
+):
     """`with Client.from_env() as client: client.create_job(spec)`; DatasetService's
-    methods come from dojo.datasets, ModelService's from dojo.models."""
+    methods come from dojo.datasets, ModelService's from dojo.models, the job log's from
+    dojo.logs, ArtifactService's from dojo.artifacts, WebhookService's from dojo.webhook_methods."""
 
     @cached_property
     def _stub(self) -> job_pb2_grpc.JobServiceStub:

@@ -143,6 +143,8 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
     rows.append(("state", state))
     if j.state == job_pb2.QUEUED and (j.pending_reason or j.queue_position):
         rows.append(("pending", f"#{j.queue_position} {j.pending_reason}".strip()))
+    if j.HasField("failure"):
+        rows.extend(failure_rows(j.failure))
     rows.append(("progress", progress(j)))
     if j.HasField("latest_metrics"):
         rows.append(("metrics", metric_summary(j.latest_metrics)))
@@ -163,6 +165,26 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
         if j.HasField(field):
             rows.append((label, _utc(getattr(j, field))))
     return _fields(rows)
+
+
+def failure_rows(f: job_pb2.JobFailure) -> list[tuple[str, str]]:
+    """A failed job's code (and step), message and the last lines of its log."""
+    reason = job_pb2.JobFailure.Reason.Name(f.reason)
+    rows = [("failure", reason + (f" at step {f.step}" if f.HasField("step") else ""))]
+    rows.append(("message", f.message))
+    if f.last_log_lines:
+        rows.append(("last log", ("\n" + " " * 11).join(f.last_log_lines)))
+    return rows
+
+
+def log_chunk_json(chunk: job_pb2.JobLogChunk) -> str:
+    return json.dumps(
+        {
+            "offset": chunk.offset,
+            "next_offset": chunk.next_offset,
+            "text": chunk.data.decode(errors="replace"),
+        }
+    )
 
 
 def progress(j: job_pb2.Job) -> str:

@@ -13,6 +13,7 @@ from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api import mappers
 from dojocloud.api.auth import authorize, rpc
 from dojocloud.api.event_stream import draining, follow_events
+from dojocloud.api.log_stream import follow_log
 from dojocloud.billing import facade as billing
 from dojocloud.common.errors import ResourceExhausted
 from dojocloud.jobs import facade as services
@@ -123,6 +124,43 @@ class JobService(job_pb2_grpc.JobServiceServicer):
                 grpc.StatusCode.UNAVAILABLE, f"server shutting down; resume after event {last}"
             )
 
+    @rpc(Action.JOBS_READ)
+    def StreamJobLogs(
+        self,
+        request: job_pb2.StreamJobLogsRequest,
+        context: grpc.ServicerContext,
+        principal: Principal,
+    ) -> Iterator[job_pb2.JobLogChunk]:
+        job_id = _resolve(principal, request.name).id  # NotFound before streaming
+        if not request.follow:
+            yield from _log_chunks(follow_log(principal, job_id, offset=request.offset))
+            return
+        if not self._streams.acquire(blocking=False):  # a follower holds a thread, as a watch
+            raise ResourceExhausted(
+                "too many streams on this server",
+                subject="StreamJobLogs",
+                retry_after_s=STREAM_RETRY_S,
+            )
+        try:
+            reads = follow_log(
+                principal,
+                job_id,
+                offset=request.offset,
+                follow=True,
+                active=context.is_active,
+                refresh=lambda: authorize(context, Action.JOBS_READ),
+            )
+            last = request.offset
+            for chunk in _log_chunks(reads):
+                last = chunk.next_offset
+                yield chunk
+            if draining.is_set():
+                context.abort(
+                    grpc.StatusCode.UNAVAILABLE, f"server shutting down; resume at offset {last}"
+                )
+        finally:
+            self._streams.release()
+
     @rpc(Action.JOBS_ESTIMATE)  # estimates are free, but only for customers
     def EstimateJob(
         self,
@@ -138,6 +176,11 @@ class JobService(job_pb2_grpc.JobServiceServicer):
                 prices=billing.accelerator_prices(preemptible=request.job_spec.preemptible),
             )
         )
+
+
+def _log_chunks(reads: Iterator[services.LogRead]) -> Iterator[job_pb2.JobLogChunk]:
+    for read in reads:
+        yield job_pb2.JobLogChunk(offset=read.offset, data=read.data, next_offset=read.next_offset)
 
 
 def _resolve(principal: Principal, name: str) -> services.Job:

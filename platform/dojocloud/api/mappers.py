@@ -14,7 +14,14 @@ from google.protobuf import timestamp_pb2
 
 from dojo.v1 import job_pb2
 from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound, shown
-from dojocloud.jobs.facade import Job, JobEvent, spec_of
+from dojocloud.jobs.facade import (
+    FailureReason,
+    Job,
+    JobEvent,
+    lifecycle,
+    record_from_reason,
+    spec_of,
+)
 from dojocloud.tenancy.facade import Principal
 
 if TYPE_CHECKING:
@@ -155,7 +162,26 @@ def job_to_proto(job: Job, cost: Decimal | None = None) -> job_pb2.Job:
         ),
         latest_metrics=metric_point(job.latest_metrics),
         creator=job.creator_label,
+        failure=failure_to_proto(job.failure or _failure_from_reason(job)),
     )
+
+
+def _failure_from_reason(job: Job) -> dict[str, Any] | None:
+    return record_from_reason(job.state_reason) if job.state == lifecycle.FAILED else None
+
+
+def failure_to_proto(record: dict[str, Any] | None) -> job_pb2.JobFailure | None:
+    """Job.failure (ports.Failure.record()) as the wire's JobFailure; None: not failed."""
+    if not record:
+        return None
+    out = job_pb2.JobFailure(
+        reason=str(FailureReason.parse(str(record["reason"]))),  # the same names as the enum
+        message=str(record.get("message") or ""),
+        last_log_lines=[str(line) for line in record.get("last_log_lines") or []],
+    )
+    if record.get("step") is not None:
+        out.step = int(record["step"])
+    return out
 
 
 def event_to_proto(event: JobEvent, job_name: str) -> job_pb2.JobEvent:

@@ -13,8 +13,10 @@ rank 0 reports progress and sends the checkpoint; every rank reports how it ende
 
 Messages: {"kind": "started", "step", "device_seconds"}, {"kind": "step", ...StepMetrics},
 {"kind": "done", "step", "device_seconds", "checkpoint_bytes"} followed by the checkpoint's
-bytes when checkpoint_bytes > 0, {"kind": "oom", "peak_bytes", "limit_bytes", "error"}, and
-{"kind": "error", "error", "peer"} (peer: a collective failed because another rank is gone).
+bytes when checkpoint_bytes > 0, {"kind": "oom", "peak_bytes", "limit_bytes", "error"},
+{"kind": "error", "error", "code", "step", "peer"} (code: failure_codes; peer: a collective
+failed because another rank is gone), and {"kind": "log", "time", "level", "text"}: the
+job's log lines as they happen (rank 0's; the worker scrubs and stores them).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dojo_runtime.config import StepMetrics, TrainConfig
+from dojocloud.execution import failure_codes, joblines, log_lines
 from dojocloud.execution.rankgroup import PeerLost, Rendezvous
 
 # What the stop cell holds: the worker writes it, the job reads it between steps.
@@ -63,6 +66,7 @@ class SegmentOrder:
     world: int = 1  # ranks of the gang; > 1: data parallel over `rendezvous`
     rendezvous: Rendezvous | None = None
     device: str = "cpu"  # the torch device this rank computes on ("cuda:0", ...)
+    evaluate: bool = False  # the job's last segment: evaluate on the held-out split at its end
 
 
 def vm_peak_bytes(pid: int | str = "self") -> int:
@@ -134,7 +138,17 @@ def main(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
         if isinstance(exc, BrokenPipeError | EOFError):  # the worker is gone
             os._exit(1)
         peer = isinstance(exc, PeerLost)
-        _send_quietly(conn, kind="error", error=f"{type(exc).__name__}: {exc}", peer=peer)
+        code, step = failure_codes.code_of(exc)
+        for text in log_lines.error_lines(exc):
+            _send_quietly(conn, kind="log", time=time.time(), level="ERROR", text=text)
+        _send_quietly(
+            conn,
+            kind="error",
+            error=f"{type(exc).__name__}: {exc}",
+            code=code,
+            step=step,
+            peer=peer,
+        )
         os._exit(1)
     conn.close()
 
@@ -160,10 +174,15 @@ def _send_quietly(conn: Connection, **message: Any) -> None:
         print(f"job process: could not report {message}", file=sys.stderr)
 
 
+def _log(conn: Connection, text: str, level: str = "INFO") -> None:
+    _send(conn, kind="log", time=time.time(), level=level, text=text)
+
+
 def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
     from dojo_runtime.training import Trainer
     from dojocloud.execution.rankgroup import TorchCollective
 
+    joblines.log_warnings(lambda text: _log(conn, text, "WARNING"))
     payload = Path(order.dataset_path).read_bytes() if order.dataset_path else None
     config = order.config
     if order.model_path and config.custom_model is not None:
@@ -183,10 +202,13 @@ def _train(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
 
 
 def _train_segment(order: SegmentOrder, trainer: Any, conn: Connection, stop: StopCell) -> None:
-    lead = order.rank == 0  # only rank 0 reports progress and sends the checkpoint
+    lead = order.rank == 0  # only rank 0 reports progress, logs and sends the checkpoint
+    if lead:
+        _log(conn, joblines.data_loaded(trainer))
     state = trainer.restore(order.checkpoint) if order.checkpoint else trainer.initial_state()
     start_step = state.step
     if lead:
+        _log(conn, joblines.segment_start(start_step, order.until_step, bool(order.checkpoint)))
         _send(conn, kind="started", step=state.step, device_seconds=state.device_seconds)
     every = max(order.metric_every, 1)
     last_sent = time.monotonic()
@@ -194,9 +216,12 @@ def _train_segment(order: SegmentOrder, trainer: Any, conn: Connection, stop: St
     def on_step(m: StepMetrics) -> None:
         nonlocal last_sent
         now = time.monotonic()
-        if m.step % every == 0 or m.step == order.until_step or now - last_sent >= PROGRESS_EVERY_S:
+        metric = m.step % every == 0 or m.step == order.until_step
+        if metric or now - last_sent >= PROGRESS_EVERY_S:
             last_sent = now
             _send(conn, kind="step", **asdict(m))
+        if metric:
+            _log(conn, joblines.step_line(m))
 
     state = trainer.train(
         state,
@@ -204,6 +229,10 @@ def _train_segment(order: SegmentOrder, trainer: Any, conn: Connection, stop: St
         on_step=on_step if lead else None,
         should_stop=lambda: stop.value != RUN,
     )
+    if lead and state.step < order.until_step:
+        _log(conn, f"stopped at step {state.step}, as asked")
+    elif lead and order.evaluate:
+        _log(conn, joblines.evaluation(trainer.evaluate(state)))
     # The snapshot is collective (rank 0 gathers the ranks' numerics), so every rank takes
     # part whenever steps ran; rank 0 alone decides whether a cancel discards it.
     blob = trainer.snapshot(state) if state.step > start_step else b""

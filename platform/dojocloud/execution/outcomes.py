@@ -30,7 +30,7 @@ from dojocloud.jobs.facade import (
 
 RANK_LOST = "rank_lost"  # a rank of the gang was killed from outside: redo the segment
 RANK_LOST_REASON = "rank lost: "  # how the PREEMPTED events of lost ranks begin
-MAX_RANK_LOSSES = 3  # then the job fails (PROCESS_CRASHED): a rank that keeps dying
+MAX_RANK_LOSSES = 3  # then the job fails (NODE_FAILURE): a rank that keeps dying
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,9 @@ def _end(
         )
 
 
-def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
+def finish_segment(
+    job: Job, lease: str, result: SegmentResult, log_tail: tuple[str, ...] = ()
+) -> str:
     if result.stop == LOST_LEASE:
         return LOST_LEASE  # another worker owns the job now; it redoes this segment
     if result.failure is not None and result.stop != STOP_CANCEL:
@@ -100,8 +102,10 @@ def finish_segment(job: Job, lease: str, result: SegmentResult) -> str:
         return "cancelled"
     if result.stop == "max_runtime":
         failure = Failure(
-            FailureReason.MAX_RUNTIME_EXCEEDED,
+            FailureReason.MAX_RUNTIME,
             f"max runtime of {job.max_runtime_seconds}s exceeded",
+            step=result.end_step,
+            last_log_lines=log_tail,
         )
         return fail_job(job, lease, failure.reason_text, result, failure=failure)
     if result.stop == STOP_PREEMPT:
@@ -135,7 +139,7 @@ def _rank_lost(job: Job, lease: str, result: SegmentResult) -> str:
     ).count()
     if losses >= MAX_RANK_LOSSES:
         failure = Failure(
-            FailureReason.PROCESS_CRASHED, f"{result.note} (rank lost {losses + 1} times)"
+            FailureReason.NODE_FAILURE, f"{result.note} (rank lost {losses + 1} times)"
         )
         plain = SegmentResult(run=result.run, stop=None, checkpoint=None)
         return fail_job(job, lease, failure.reason_text, plain, failure=failure)

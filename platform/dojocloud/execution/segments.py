@@ -9,7 +9,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,8 +26,9 @@ from dojocloud.datasets.facade import (
     resolve,
     resolve_model,
 )
-from dojocloud.execution import checkpoints, limits, supervisor
+from dojocloud.execution import checkpoints, failure_codes, limits, supervisor
 from dojocloud.execution.heartbeat import Heartbeat
+from dojocloud.execution.joblog import JobLogWriter
 from dojocloud.execution.jobproc import SegmentOrder
 from dojocloud.execution.limits import GIB
 from dojocloud.execution.outcomes import (
@@ -124,15 +125,30 @@ def run_segment(job_id: str, token: str) -> str:
         ):
             return "stale"
         job.refresh_from_db()
+    joblog = JobLogWriter(job.id)
     try:
         with Heartbeat(job.id, lease, float(settings.HEARTBEAT_INTERVAL_S)) as heartbeat:
-            result = _train(job, heartbeat)
+            result = _train(job, heartbeat, joblog)
     except Exception as exc:  # the job fails with the reason; the worker lives on
         log.exception("job %s failed", job.id)
-        failure = Failure(FailureReason.TRAINING_ERROR, f"{type(exc).__name__}: {exc}")
+        failure = joblog.failed(Failure(FailureReason.INTERNAL, f"{type(exc).__name__}: {exc}"))
         fail_job(job, lease, failure.reason_text, failure=failure)
         return "failed"
-    return finish_segment(job, lease, result)
+    return finish_segment(job, lease, _logged_end(joblog, result), log_tail=joblog.tail())
+
+
+def _logged_end(joblog: JobLogWriter, result: SegmentResult) -> SegmentResult:
+    """Logs how the segment ended and writes the log out before the end is recorded (a
+    reader that sees the job final then has every line)."""
+    if result.failure is not None:
+        return replace(result, failure=joblog.failed(result.failure))
+    if result.checkpoint is not None:
+        size = len(result.checkpoint) / 1024
+        joblog.say(f"checkpoint saved at step {result.end_step} ({size:.0f} KiB)")
+    if result.stop is not None:
+        joblog.say(f"segment stopped at step {result.end_step}: {result.stop}")
+    joblog.flush()
+    return result
 
 
 @dataclass(frozen=True)
@@ -187,11 +203,14 @@ def _order(job: Job, checkpoint: bytes | None, until: int) -> SegmentOrder:
         dataset_path=str(fetch_path(data)) if data else None,
         model_path=str(fetch_model_path(model)) if model else None,
         world=world,
+        evaluate=until >= job.total_steps,
     )
 
 
-def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
-    """Trains the segment in a job process of its own (see supervisor)."""
+def _train(job: Job, heartbeat: Heartbeat, joblog: JobLogWriter | None = None) -> SegmentResult:
+    """Trains the segment in a job process of its own (see supervisor); its log lines go
+    to `joblog`."""
+    joblog = joblog or JobLogWriter(job.id)
     spec = spec_of(job)
     restored = checkpoints.latest_checkpoint(job.id)
     start_step = restored[0].step if restored else 0
@@ -223,6 +242,7 @@ def _train(job: Job, heartbeat: Heartbeat) -> SegmentResult:
         grace_s=float(settings.CANCEL_GRACE_S),
         devices=_gang(job).devices,
         rendezvous_timeout_s=float(settings.RANK_TIMEOUT_S),
+        on_log=joblog.line,
     )
     recorder.flush()
     if end.failure == supervisor.INTERRUPTED:
@@ -264,7 +284,7 @@ def _run(
 def _failure(end: supervisor.ProcessEnd) -> Failure | None:
     if end.failure in (None, supervisor.INTERRUPTED, supervisor.RANK_LOST):
         return None
-    reason = FailureReason(end.failure)
+    reason = FailureReason(failure_codes.reason_of(end.failure, end.code))
     detail: dict[str, int | float | str] = {"pid": end.pid, "exitcode": end.exitcode or 0}
     if end.ranks > 1:
         detail.update(ranks=end.ranks, failed_rank=end.failed_rank or 0)
@@ -278,4 +298,4 @@ def _failure(end: supervisor.ProcessEnd) -> Failure | None:
             text += f" ({end.message})"
     else:
         text = end.message
-    return Failure(reason=reason, message=text, detail=detail)
+    return Failure(reason=reason, message=text, detail=detail, step=end.failed_step)

@@ -80,6 +80,8 @@ class ProcessEnd:
     pid: int = 0
     ranks: int = 1
     failed_rank: int | None = None
+    code: str | None = None  # ERROR: the runtime's failure code the failing rank sent
+    failed_step: int | None = None  # ERROR: the step it failed at, where known
 
 
 @dataclass
@@ -93,6 +95,8 @@ class _Rank:
     error: str = ""
     peer_error: bool = False  # its error was a collective losing another rank
     peak_bytes: int = 0
+    code: str | None = None  # the runtime's failure code it sent with its error
+    failed_step: int | None = None
 
 
 @dataclass
@@ -103,6 +107,7 @@ class _Gang:
     broken: _Rank | None = None  # the first rank seen to fail: the gang's cause
     failure_seen_at: float | None = None  # when a failure was first seen
     killed: bool = False  # the supervisor killed the rest of a broken gang
+    on_log: Callable[[float, str, str], None] | None = None  # rank 0's log lines
 
 
 def run_job_process(
@@ -115,10 +120,12 @@ def run_job_process(
     grace_s: float,
     devices: list[str] | None = None,
     rendezvous_timeout_s: float = 120.0,
+    on_log: Callable[[float, str, str], None] | None = None,
 ) -> ProcessEnd:
     """Runs one segment in `order.world` job processes until they end; returns how.
     `devices[r]` is rank r's torch device (default: the order's); `should_stop()` names a
-    reason to stop (or None); `keep_checkpoint(reason)` says whether that stop checkpoints."""
+    reason to stop (or None); `keep_checkpoint(reason)` says whether that stop checkpoints;
+    `on_log(time, level, text)` gets the job's log lines (rank 0's)."""
     world = max(order.world, 1)
     devices = devices or [order.device] * world
     store, rendezvous = rankgroup.host_store(rendezvous_timeout_s) if world > 1 else (None, None)
@@ -129,7 +136,7 @@ def run_job_process(
     ]
     end = ProcessEnd(start_step, start_step, 0.0, 0.0, limit_bytes=order.memory_limit_bytes)
     end.ranks = world
-    gang = _Gang([_start(o, stop) for o in orders], end, on_step)
+    gang = _Gang([_start(o, stop) for o in orders], end, on_step, on_log=on_log)
     end.pid = gang.ranks[0].proc.pid or 0
     try:
         _supervise(gang, stop, should_stop, keep_checkpoint, grace_s)
@@ -299,6 +306,10 @@ def _handle(gang: _Gang, rank: _Rank, msg: dict[str, Any]) -> None:
     elif kind == "error":
         rank.error = str(msg.get("error", "")) or "error"
         rank.peer_error = bool(msg.get("peer", False))
+        rank.code = msg.get("code")
+        rank.failed_step = msg.get("step")
+    elif kind == "log" and rank.index == 0 and gang.on_log is not None:
+        gang.on_log(float(msg["time"]), str(msg["level"]), str(msg["text"]))
 
 
 def _classify(gang: _Gang) -> None:
@@ -311,6 +322,8 @@ def _classify(gang: _Gang) -> None:
     end.peak_bytes = max(r.peak_bytes for r in ends)
     end.exitcode = ends[cause].exitcode
     end.failure, end.message = failure, message
+    if failure == ERROR:
+        end.code, end.failed_step = gang.ranks[cause].code, gang.ranks[cause].failed_step
     if failure is not None and len(ends) > 1:
         end.failed_rank = cause
         end.pid = gang.ranks[cause].proc.pid or end.pid

@@ -13,6 +13,7 @@ from dojocloud.jobs.control import (
     request_stop,
     stop_requested,
 )
+from dojocloud.jobs.job_logs import LogRead, append_log, log_tail, read_job_log
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
 from dojocloud.jobs.operator_cancel import cancel_job_as_operator
 from dojocloud.jobs.ports import (
@@ -31,6 +32,7 @@ from dojocloud.jobs.ports import (
     job_cancelled,
     job_finished,
     job_submitted,
+    record_from_reason,
     segment_ended,
 )
 from dojocloud.jobs.runtime_config import train_config
@@ -79,11 +81,13 @@ __all__ = [
     "JobEvent",
     "JobFinished",
     "JobSubmitted",
+    "LogRead",
     "LostLease",
     "MissingSubscriber",
     "Outcome",
     "SegmentEnded",
     "SegmentRun",
+    "append_log",
     "cancel_job",
     "cancel_job_as_operator",
     "clear_stop",
@@ -97,7 +101,10 @@ __all__ = [
     "job_submitted",
     "jobs_for",
     "lifecycle",
+    "log_tail",
     "list_jobs",
+    "read_job_log",
+    "record_from_reason",
     "record_state_event",
     "stored_spec",
     "request_stop",

@@ -57,6 +57,12 @@ class Job(models.Model):
         max_length=16, choices=STATE_CHOICES, default=lifecycle.QUEUED, db_index=True
     )
     state_reason = models.TextField(blank=True)
+    # A FAILED job's classified reason: ports.Failure.record() (reason, message, step,
+    # last_log_lines); null otherwise.
+    failure = models.JSONField(null=True, blank=True)
+    # Times a worker holding the job went silent (re-dispatched by the scheduler's recovery);
+    # past settings.MAX_LOST_WORKERS the job FAILS with NODE_FAILURE.
+    lost_workers = models.PositiveIntegerField(default=0)
     attempt = models.PositiveIntegerField(default=0)  # +1 each time the job is admitted
     current_step = models.BigIntegerField(default=0)
     total_steps = models.BigIntegerField(default=0)  # spec training.steps (stored_spec)
@@ -216,3 +222,29 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}@{self.step}"
+
+
+class JobLogChunk(models.Model):
+    """One piece of a job's log: an object in storage (object stores have no append) and its
+    place in the whole log. Chunks of a job are numbered from 0 without gaps and cover byte
+    offsets [offset, offset + size) back to back, so a reader resumes at any byte offset."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")
+    seq = models.PositiveIntegerField()
+    offset = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    key = models.CharField(max_length=200)  # storage key, jobs/{job}/logs/{seq:08d}
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="joblogchunk_unique_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} log#{self.seq}"
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size

@@ -77,29 +77,75 @@ class Outcome(enum.StrEnum):
 
 
 class FailureReason(enum.StrEnum):
-    """Why a job FAILED, as a stable code (match on it, never on the text)."""
+    """Why a job FAILED, as a stable code a customer can act on (match on it, never on the
+    text); the same names as the proto's JobFailure.Reason.
 
+    The codes before these were mapped so: PROCESS_CRASHED -> INTERNAL; TRAINING_ERROR ->
+    INVALID_DATA, UNSUPPORTED_MODEL or DIVERGED by the runtime's typed error, else INTERNAL;
+    MAX_RUNTIME_EXCEEDED -> MAX_RUNTIME (`parse` reads the old ones in stored events)."""
+
+    INVALID_DATA = "INVALID_DATA"  # the dataset failed to load in the worker
+    UNSUPPORTED_MODEL = "UNSUPPORTED_MODEL"  # the model cannot be built or trained here
+    DIVERGED = "DIVERGED"  # NaN or infinite loss, at Failure.step
     OUT_OF_MEMORY = "OUT_OF_MEMORY"  # its process exceeded its memory limit
-    PROCESS_CRASHED = "PROCESS_CRASHED"  # its process died otherwise (a signal, an exit)
-    TRAINING_ERROR = "TRAINING_ERROR"  # training raised (a bad checkpoint, a bad dataset)
-    MAX_RUNTIME_EXCEEDED = "MAX_RUNTIME_EXCEEDED"
+    MAX_RUNTIME = "MAX_RUNTIME"  # limits.max_runtime_seconds ran out
+    NODE_FAILURE = "NODE_FAILURE"  # the device or worker under it failed past its retries
+    INTERNAL = "INTERNAL"  # the platform's fault (a crash, an unexpected error)
+
+    @classmethod
+    def parse(cls, code: str) -> FailureReason:
+        """A stored code, old ones included; an unknown one is INTERNAL."""
+        code = _OLD_CODES.get(code, code)
+        return cls(code) if code in cls.__members__ else cls.INTERNAL
+
+
+_OLD_CODES = {
+    "PROCESS_CRASHED": "INTERNAL",
+    "TRAINING_ERROR": "INTERNAL",
+    "MAX_RUNTIME_EXCEEDED": "MAX_RUNTIME",
+}
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A classified failure: its code, what happened, and figures (the peak and the limit of
-    an OUT_OF_MEMORY) that go into the FAILED state event beside the code."""
+    """A classified failure: its code, what happened, the step it happened at (where known),
+    the last lines of the job's log, and figures (the peak and the limit of an
+    OUT_OF_MEMORY) that go into the FAILED state event beside the code."""
 
     reason: FailureReason
     message: str
     detail: Mapping[str, int | float | str] = field(default_factory=dict)
+    step: int | None = None
+    last_log_lines: tuple[str, ...] = ()
 
     @property
     def reason_text(self) -> str:
         return f"{self.reason}: {self.message}"
 
     def event_data(self) -> dict[str, int | float | str]:
-        return {**self.detail, "failure": str(self.reason)}
+        data = {**self.detail, "failure": str(self.reason)}
+        if self.step is not None:
+            data["step"] = self.step
+        return data
+
+    def record(self) -> dict[str, object]:
+        """What the job row keeps (Job.failure) and GetJob returns."""
+        return {
+            "reason": str(self.reason),
+            "message": self.message,
+            "step": self.step,
+            "last_log_lines": list(self.last_log_lines),
+        }
+
+
+def record_from_reason(state_reason: str) -> dict[str, object]:
+    """A FAILED job's failure record when it has none (failed before records were kept, or
+    by a path that gives none): the code is the state reason's prefix "CODE: message" when
+    that is a code, old or new; else INTERNAL with the whole reason as the message."""
+    code, sep, message = state_reason.partition(": ")
+    if sep and (code in FailureReason.__members__ or code in _OLD_CODES):
+        return {"reason": str(FailureReason.parse(code)), "message": message}
+    return {"reason": str(FailureReason.INTERNAL), "message": state_reason}
 
 
 RELEASING = frozenset({Outcome.SUCCEEDED, Outcome.PREEMPTED, Outcome.FAILED})

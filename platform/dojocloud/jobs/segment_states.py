@@ -18,9 +18,16 @@ def _mine(lease: str) -> Q:
 
 
 def _move(event: SegmentEnded, dst: str, expect: frozenset[str] | list[str]) -> None:
-    data = event.failure.event_data() if event.failure is not None else None
+    failure = event.failure
+    data = failure.event_data() if failure is not None else None
     moved = transition(
-        event.job_id, dst, event.reason, expect=expect, where=_mine(event.lease), event_data=data
+        event.job_id,
+        dst,
+        event.reason,
+        expect=expect,
+        where=_mine(event.lease),
+        event_data=data,
+        extra={"failure": failure.record()} if failure is not None else None,
     )
     if moved is None:
         raise LostLease(event.job_id)

@@ -11,7 +11,14 @@ import yaml
 from django.utils import timezone
 
 from dojo.v1 import job_pb2
-from dojocloud.jobs.facade import Job, JobEvent, lifecycle, stored_spec
+from dojocloud.jobs.facade import (
+    FailureReason,
+    Job,
+    JobEvent,
+    lifecycle,
+    record_from_reason,
+    stored_spec,
+)
 
 STATES = list(lifecycle.ALL_STATES)
 
@@ -83,6 +90,34 @@ def job_detail(job: Job, spec: job_pb2.JobSpec) -> dict[str, Any]:
         "devices": list(job.devices or []),
         "latest": _clean_metrics(metrics),
         "device_over_wall": _ratio(job.device_seconds, job.wall_seconds),
+        "failure": failure_view(job),
+    }
+
+
+FAILURE_ADVICE = {
+    "INVALID_DATA": "The dataset could not be loaded: check the file and upload it again.",
+    "UNSUPPORTED_MODEL": "This model and its parameters cannot be trained here: change them.",
+    "DIVERGED": "The loss became NaN or infinite: lower the learning rate or use fp32.",
+    "OUT_OF_MEMORY": "The job passed its memory: a smaller batch or model, or more devices.",
+    "MAX_RUNTIME": "The job ran out of time: raise limits.max_runtime_seconds.",
+    "NODE_FAILURE": "The hardware under the job failed: submitting it again should work.",
+    "INTERNAL": "The platform failed: submitting it again may work; tell support if not.",
+}
+
+
+def failure_view(job: Job) -> dict[str, Any] | None:
+    """A FAILED job's reason, message, step, advice and last log lines, for the page."""
+    if job.state != lifecycle.FAILED:
+        return None
+    record: dict[str, Any] = job.failure or record_from_reason(job.state_reason)
+    reason = str(FailureReason.parse(str(record["reason"])))
+    lines = [str(line) for line in record.get("last_log_lines") or []]
+    return {
+        "reason": reason,
+        "message": record.get("message") or job.state_reason,
+        "step": record.get("step"),
+        "advice": FAILURE_ADVICE.get(reason, ""),
+        "log_text": "\n".join(lines),
     }
 
 

@@ -38,6 +38,7 @@ urlpatterns = [
     path("jobs/estimate/", jobs.job_estimate, name="job-estimate"),
     path("jobs/<str:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<str:job_id>/events.json", jobs.job_events_json, name="job-events"),
+    path("jobs/<str:job_id>/log.json", jobs.job_log_json, name="job-log"),
     path("jobs/<str:job_id>/cancel/", jobs.job_cancel, name="job-cancel"),
     path(
         "jobs/<str:job_id>/artifacts/<str:name>",

@@ -16,6 +16,7 @@ from dojocloud.execution.facade import new_token, send_segment
 from dojocloud.jobs.facade import Job, lifecycle, transition
 from dojocloud.scheduling import capacity, quotas
 from dojocloud.scheduling.budget_hold import hold_over_cap
+from dojocloud.scheduling.lost_workers import count_lost_worker
 from dojocloud.scheduling.models import Allocation
 from dojocloud.scheduling.pending_writes import write_pending
 from dojocloud.scheduling.preempting import request_preemption
@@ -112,10 +113,13 @@ class DatabaseStore:
                 | Q(heartbeat_at__isnull=True, dispatched_at__lt=cutoff)
                 | Q(heartbeat_at__isnull=True, dispatched_at__isnull=True)
             )
-            .values_list("id", "dispatch_token", "pool")
+            .values_list("id", "dispatch_token", "pool", "heartbeat_at")
         )
         count = 0
-        for job_id, old_token, pool in stale:
+        for job_id, old_token, pool, heartbeat_at in stale:
+            if heartbeat_at is not None and count_lost_worker(job_id, old_token):
+                log.warning("job %s: its worker went silent too often; NODE_FAILURE", job_id)
+                continue
             token = new_token()
             if Job.objects.filter(
                 id=job_id, dispatch_token=old_token, state__in=lifecycle.PLACED_STATES

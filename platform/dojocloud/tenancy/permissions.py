@@ -22,7 +22,7 @@ from dojocloud.tenancy.models import Organization, Role, Scope
 
 
 class Action(StrEnum):
-    JOBS_READ = "jobs.read"  # list, get, watch, events
+    JOBS_READ = "jobs.read"  # list, get, watch, events, logs
     JOBS_SUBMIT = "jobs.submit"
     JOBS_CANCEL = "jobs.cancel"
     JOBS_ESTIMATE = "jobs.estimate"  # modelled time and cost: free, read-only

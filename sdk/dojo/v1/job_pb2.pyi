@@ -131,7 +131,7 @@ class Usage(_message.Message):
     def __init__(self, allocated_seconds: _Optional[float] = ..., device_seconds: _Optional[float] = ..., wall_seconds: _Optional[float] = ..., cost_usd: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("name", "uid", "spec", "state", "state_reason", "create_time", "start_time", "end_time", "attempt", "current_step", "placement", "pending_reason", "queue_position", "usage", "latest_metrics", "creator")
+    __slots__ = ("name", "uid", "spec", "state", "state_reason", "create_time", "start_time", "end_time", "attempt", "current_step", "placement", "pending_reason", "queue_position", "usage", "latest_metrics", "creator", "failure")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +148,7 @@ class Job(_message.Message):
     USAGE_FIELD_NUMBER: _ClassVar[int]
     LATEST_METRICS_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
     name: str
     uid: str
     spec: JobSpec
@@ -164,7 +165,38 @@ class Job(_message.Message):
     usage: Usage
     latest_metrics: MetricPoint
     creator: str
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., current_step: _Optional[int] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., pending_reason: _Optional[str] = ..., queue_position: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., latest_metrics: _Optional[_Union[MetricPoint, _Mapping]] = ..., creator: _Optional[str] = ...) -> None: ...
+    failure: JobFailure
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., current_step: _Optional[int] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., pending_reason: _Optional[str] = ..., queue_position: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., latest_metrics: _Optional[_Union[MetricPoint, _Mapping]] = ..., creator: _Optional[str] = ..., failure: _Optional[_Union[JobFailure, _Mapping]] = ...) -> None: ...
+
+class JobFailure(_message.Message):
+    __slots__ = ("reason", "message", "step", "last_log_lines")
+    class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        REASON_UNSPECIFIED: _ClassVar[JobFailure.Reason]
+        INVALID_DATA: _ClassVar[JobFailure.Reason]
+        UNSUPPORTED_MODEL: _ClassVar[JobFailure.Reason]
+        DIVERGED: _ClassVar[JobFailure.Reason]
+        OUT_OF_MEMORY: _ClassVar[JobFailure.Reason]
+        MAX_RUNTIME: _ClassVar[JobFailure.Reason]
+        NODE_FAILURE: _ClassVar[JobFailure.Reason]
+        INTERNAL: _ClassVar[JobFailure.Reason]
+    REASON_UNSPECIFIED: JobFailure.Reason
+    INVALID_DATA: JobFailure.Reason
+    UNSUPPORTED_MODEL: JobFailure.Reason
+    DIVERGED: JobFailure.Reason
+    OUT_OF_MEMORY: JobFailure.Reason
+    MAX_RUNTIME: JobFailure.Reason
+    NODE_FAILURE: JobFailure.Reason
+    INTERNAL: JobFailure.Reason
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    LAST_LOG_LINES_FIELD_NUMBER: _ClassVar[int]
+    reason: JobFailure.Reason
+    message: str
+    step: int
+    last_log_lines: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reason: _Optional[_Union[JobFailure.Reason, str]] = ..., message: _Optional[str] = ..., step: _Optional[int] = ..., last_log_lines: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MetricPoint(_message.Message):
     __slots__ = ("step", "loss", "accuracy", "samples_per_second", "device_seconds", "wall_seconds", "modelled_samples_per_second")
@@ -259,6 +291,26 @@ class WatchJobRequest(_message.Message):
     name: str
     after_event_id: int
     def __init__(self, name: _Optional[str] = ..., after_event_id: _Optional[int] = ...) -> None: ...
+
+class StreamJobLogsRequest(_message.Message):
+    __slots__ = ("name", "offset", "follow")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    offset: int
+    follow: bool
+    def __init__(self, name: _Optional[str] = ..., offset: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class JobLogChunk(_message.Message):
+    __slots__ = ("offset", "data", "next_offset")
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    NEXT_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    offset: int
+    data: bytes
+    next_offset: int
+    def __init__(self, offset: _Optional[int] = ..., data: _Optional[bytes] = ..., next_offset: _Optional[int] = ...) -> None: ...
 
 class EstimateJobRequest(_message.Message):
     __slots__ = ("job_spec",)

@@ -64,6 +64,11 @@ class JobServiceStub:
                 request_serializer=dojo_dot_v1_dot_job__pb2.EstimateJobRequest.SerializeToString,
                 response_deserializer=dojo_dot_v1_dot_job__pb2.EstimateJobResponse.FromString,
                 _registered_method=True)
+        self.StreamJobLogs = channel.unary_stream(
+                '/dojo.v1.JobService/StreamJobLogs',
+                request_serializer=dojo_dot_v1_dot_job__pb2.StreamJobLogsRequest.SerializeToString,
+                response_deserializer=dojo_dot_v1_dot_job__pb2.JobLogChunk.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -107,6 +112,13 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamJobLogs(self, request, context):
+        """The job's log from a byte offset; with follow, new lines until the job is final.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +151,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.EstimateJob,
                     request_deserializer=dojo_dot_v1_dot_job__pb2.EstimateJobRequest.FromString,
                     response_serializer=dojo_dot_v1_dot_job__pb2.EstimateJobResponse.SerializeToString,
+            ),
+            'StreamJobLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamJobLogs,
+                    request_deserializer=dojo_dot_v1_dot_job__pb2.StreamJobLogsRequest.FromString,
+                    response_serializer=dojo_dot_v1_dot_job__pb2.JobLogChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -303,6 +320,33 @@ class JobService:
             '/dojo.v1.JobService/EstimateJob',
             dojo_dot_v1_dot_job__pb2.EstimateJobRequest.SerializeToString,
             dojo_dot_v1_dot_job__pb2.EstimateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamJobLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dojo.v1.JobService/StreamJobLogs',
+            dojo_dot_v1_dot_job__pb2.StreamJobLogsRequest.SerializeToString,
+            dojo_dot_v1_dot_job__pb2.JobLogChunk.FromString,
             options,
             channel_credentials,
             insecure,

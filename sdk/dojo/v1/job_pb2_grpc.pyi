@@ -41,6 +41,8 @@ class JobServiceStub:
     """Streams state changes and metrics until the job is final."""
     EstimateJob: _grpc.UnaryUnaryMultiCallable[_job_pb2.EstimateJobRequest, _job_pb2.EstimateJobResponse]
     """Modelled step time, total time and cost of the spec on each accelerator option."""
+    StreamJobLogs: _grpc.UnaryStreamMultiCallable[_job_pb2.StreamJobLogsRequest, _job_pb2.JobLogChunk]
+    """The job's log from a byte offset; with follow, new lines until the job is final."""
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -53,6 +55,8 @@ class JobServiceAsyncStub(JobServiceStub):
     """Streams state changes and metrics until the job is final."""
     EstimateJob: _aio.UnaryUnaryMultiCallable[_job_pb2.EstimateJobRequest, _job_pb2.EstimateJobResponse]  # type: ignore[assignment]
     """Modelled step time, total time and cost of the spec on each accelerator option."""
+    StreamJobLogs: _aio.UnaryStreamMultiCallable[_job_pb2.StreamJobLogsRequest, _job_pb2.JobLogChunk]  # type: ignore[assignment]
+    """The job's log from a byte offset; with follow, new lines until the job is final."""
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -98,5 +102,13 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_job_pb2.EstimateJobResponse, _abc.Awaitable[_job_pb2.EstimateJobResponse]]:
         """Modelled step time, total time and cost of the spec on each accelerator option."""
+
+    @_abc_1.abstractmethod
+    def StreamJobLogs(
+        self,
+        request: _job_pb2.StreamJobLogsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_job_pb2.JobLogChunk], _abc.AsyncIterator[_job_pb2.JobLogChunk]]:
+        """The job's log from a byte offset; with follow, new lines until the job is final."""
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

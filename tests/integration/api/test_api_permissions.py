@@ -255,6 +255,9 @@ RECIPES: dict[str, Recipe] = {
     "/dojo.v1.JobService/WatchJob": Recipe(
         lambda f: job_pb2.WatchJobRequest(name=f.job(final=True)), streaming=True
     ),
+    "/dojo.v1.JobService/StreamJobLogs": Recipe(
+        lambda f: job_pb2.StreamJobLogsRequest(name=f.job(final=True), follow=True), streaming=True
+    ),
     "/dojo.v1.JobService/EstimateJob": Recipe(
         lambda f: job_pb2.EstimateJobRequest(job_spec=f.spec()), acme_objects=False
     ),

@@ -476,6 +476,7 @@ RECIPES: dict[str, Recipe] = {
     "portal:job-events": Recipe(
         _get(lambda w: f"/jobs/{_job(w).id}/events.json"), acme_object=True
     ),
+    "portal:job-log": Recipe(_get(lambda w: f"/jobs/{_job(w).id}/log.json"), acme_object=True),
     "portal:job-cancel": Recipe(_cancel, acme_object=True),
     "portal:job-artifact": Recipe(_get(_artifact_path), acme_object=True),
     "portal:switch-org": Recipe(

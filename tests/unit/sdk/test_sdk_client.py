@@ -35,7 +35,7 @@ def test_every_rpc_of_the_service_has_a_client_method() -> None:
     }
     missing = [rpc for rpc, name in snake.items() if not callable(getattr(Client, name, None))]
     assert missing == []
-    assert len(snake) == 6
+    assert len(snake) == 7  # StreamJobLogs: stream_job_logs (dojo.logs)
 
 
 def test_every_rpc_of_the_audit_service_has_a_client_method() -> None:

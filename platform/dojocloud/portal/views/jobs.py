@@ -198,6 +198,30 @@ def job_events_json(request: HttpRequest, principal: Principal, job_id: str) -> 
     )
 
 
+@require_GET
+@portal_view(Action.JOBS_READ)
+def job_log_json(request: HttpRequest, principal: Principal, job_id: str) -> JsonResponse:
+    """The job's log from `?offset=<bytes>` (up to a read's worth), for the live log pane."""
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    job = jobs.get_job(principal, job_id)  # 404 for another organization's job
+    try:
+        read = jobs.read_job_log(principal, job_id, offset=offset)
+    except InvalidArgument:  # past the end (a stale offset): start again from the top
+        read = jobs.read_job_log(principal, job_id, offset=0)
+    return JsonResponse(
+        {
+            "offset": read.offset,
+            "text": read.data.decode(errors="replace"),
+            "next_offset": read.next_offset,
+            "more": read.next_offset < read.size,
+            "final": job.is_final,
+        }
+    )
+
+
 @require_POST
 @portal_view(Action.JOBS_CANCEL)
 def job_cancel(request: HttpRequest, principal: Principal, job_id: str) -> HttpResponse:
