@@ -11,6 +11,7 @@ import io
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,6 +21,7 @@ from playwright.sync_api import Page, expect
 from dojocloud.billing.facade import UsageRecord, month_of
 from dojocloud.tenancy import facade as tenancy
 from tests.support.ledger_rows import make_jobs, orm_rows
+from tests.support.web_server import WebServer, gunicorn_web
 from tests.support.webhook_receiver import receiving
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,15 +36,13 @@ def customer(transactional_db: None) -> User:
     return user
 
 
-@pytest.fixture(autouse=True)
-def _eager_loopback(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    from dojocloud.execution.celery_app import app
-
-    settings.WEBHOOK_ALLOW_LOOPBACK_HTTP = True
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
+@pytest.fixture
+def live_server(transactional_db: None, redis_url: str, tmp_path: Path) -> Iterator[WebServer]:
+    """The web under gunicorn, with loopback http endpoints allowed and its queued tasks run
+    in the web process (no worker here takes the webhooks queue)."""
+    env = {"DOJO_WEBHOOK_ALLOW_LOOPBACK_HTTP": "1", "DOJO_TEST_EAGER_TASKS": "1"}
+    with gunicorn_web(tmp_path, REDIS_URL=redis_url, **env) as server:
+        yield server
 
 
 def log_in(page: Page, base: str) -> None:

@@ -6,6 +6,7 @@ tests' own process has it, so the first submit does not spend a page timeout on 
 from __future__ import annotations
 
 import importlib
+import os
 
 from django.conf import global_settings
 
@@ -16,3 +17,7 @@ PASSWORD_HASHERS = [
     *global_settings.PASSWORD_HASHERS,
 ]
 importlib.import_module("dojo_runtime.catalog")
+
+# A test that follows a task the web queues, with no worker running (a webhook's test event),
+# asks for it to run in the web process itself.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("DOJO_TEST_EAGER_TASKS") == "1"
