@@ -9,7 +9,8 @@ datapath, not part of the model: the ONNX graph is what `Trainer.evaluate` compu
 
 Inputs: float32 samples (batch, *input_shape) for classifiers, int64 byte tokens (batch, T)
 for the language model; outputs: logits (batch, classes) or (batch, T, vocab). The batch
-axis is dynamic. Checkpoints are read with `torch.load(weights_only=True)` only.
+axis is dynamic. A customer's imported ONNX model comes back as its own graph, with its own
+input and output names, holding the trained weights. Checkpoints are read with `torch.load(weights_only=True)` only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import torch
 
 from dojo_runtime import catalog, data
+from dojo_runtime.catalog import imported
 from dojo_runtime.config import TrainConfig
 from dojo_runtime.ops import get_numerics
 
@@ -61,7 +63,13 @@ def sample_input(config: TrainConfig, batch: int = 1) -> torch.Tensor:
 
 
 def onnx_model(config: TrainConfig, blob: bytes) -> bytes:
-    """The trained model as an ONNX file (TorchScript exporter, opset 17, dynamic batch)."""
+    """The trained model as an ONNX file (TorchScript exporter, opset 17, dynamic batch);
+    an imported model is its own file with the trained weights (onnx_import.export)."""
+    if config.custom_model is not None:
+        from dojo_runtime.onnx_import.export import with_weights
+
+        imported.graph_of(config)  # checks the file's bytes against its sha256
+        return with_weights(config.custom_model.graph, load_snapshot(blob)["model"])
     model = fp32_model(config, blob)
     buf = io.BytesIO()
     # The TorchScript exporter (dynamo=False): torch 2.13's default one needs the onnxscript

@@ -161,6 +161,7 @@ def job_to_proto(job: Job, cost: Decimal | None = None) -> job_pb2.Job:
             cost_usd=str(cost) if cost is not None else "",
         ),
         latest_metrics=metric_point(job.latest_metrics),
+        evaluation=metric_point(job.evaluation),
         creator=job.creator_label,
         failure=failure_to_proto(job.failure or _failure_from_reason(job)),
     )

@@ -6,6 +6,7 @@ sha256: `weights.safetensors` (the model's named tensors), `model.onnx` (the tra
 in FP32, see dojo_runtime.export), `metrics.csv` (step, loss, accuracy, samples/s from the
 job's metric events), `spec.json` (the job spec as the API returns it) and the job's kept
 checkpoints (`checkpoint-step-{step}.pt`, the checkpoint objects themselves, not copies).
+A job on an uploaded ONNX model gets its own file back with the trained weights.
 Jobs cancelled or failed produce none: what they trained stays in their checkpoints, which
 go when the job's row does. Running the task again replaces the same artifacts."""
 
@@ -17,8 +18,9 @@ import logging
 
 from google.protobuf import json_format
 
+from dojo_runtime.config import CustomModel
 from dojocloud.artifacts.facade import record_artifact, record_stored
-from dojocloud.datasets.facade import is_dataset_name, resolve
+from dojocloud.datasets.facade import fetch_model_path, is_dataset_name, resolve, resolve_model
 from dojocloud.execution.celery_app import app
 from dojocloud.execution.checkpoints import latest_checkpoint
 from dojocloud.execution.dispatch import PRODUCE_ARTIFACTS_TASK
@@ -64,12 +66,22 @@ def _model_artifacts(job: Job, blob: bytes) -> list[str]:
     spec = spec_of(job)
     uploaded = is_dataset_name(spec.dataset.name)
     data = resolve(job.organization, spec.dataset.name) if uploaded else None
-    config = train_config(spec, dataset=data.meta if data else None)
+    config = train_config(spec, dataset=data.meta if data else None, model=_custom_model(job))
     record_artifact(
         job, "weights.safetensors", weights_safetensors(blob), "application/octet-stream"
     )
     record_artifact(job, "model.onnx", onnx_model(config, blob), "application/onnx")
     return ["weights.safetensors", "model.onnx"]
+
+
+def _custom_model(job: Job) -> CustomModel | None:
+    """The job's uploaded ONNX model with its file, fetched into this worker's cache."""
+    spec = spec_of(job)
+    if not spec.model.onnx:
+        return None
+    model = resolve_model(job.organization, spec.model.onnx)
+    graph = fetch_model_path(model).read_bytes()  # checked against its sha256 when parsed
+    return CustomModel(model.sha256, spec.model.task or "classification", graph)
 
 
 def metrics_csv(job_id: str) -> bytes:

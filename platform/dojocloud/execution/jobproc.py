@@ -232,7 +232,9 @@ def _train_segment(order: SegmentOrder, trainer: Any, conn: Connection, stop: St
     if lead and state.step < order.until_step:
         _log(conn, f"stopped at step {state.step}, as asked")
     elif lead and order.evaluate:
-        _log(conn, joblines.evaluation(trainer.evaluate(state)))
+        result = trainer.evaluate(state)
+        _log(conn, joblines.evaluation(result))
+        _send(conn, kind="evaluation", step=state.step, **result)
     # The snapshot is collective (rank 0 gathers the ranks' numerics), so every rank takes
     # part whenever steps ran; rank 0 alone decides whether a cancel discards it.
     blob = trainer.snapshot(state) if state.step > start_step else b""

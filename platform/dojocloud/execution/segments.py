@@ -245,6 +245,9 @@ def _train(job: Job, heartbeat: Heartbeat, joblog: JobLogWriter | None = None) -
         on_log=joblog.line,
     )
     recorder.flush()
+    if end.evaluation is not None and end.failure is None:
+        # Recorded before the segment's end makes the job SUCCEEDED, so a final job has it.
+        Job.objects.filter(id=job.id).update(evaluation=end.evaluation)
     if end.failure == supervisor.INTERRUPTED:
         watch.stop = LOST_LEASE  # the worker is stopping: the job resumes elsewhere
     elif end.failure == supervisor.RANK_LOST and watch.stop is None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import multiprocessing
 import multiprocessing.forkserver
 import signal
@@ -82,6 +83,7 @@ class ProcessEnd:
     failed_rank: int | None = None
     code: str | None = None  # ERROR: the runtime's failure code the failing rank sent
     failed_step: int | None = None  # ERROR: the step it failed at, where known
+    evaluation: dict[str, float | None] | None = None  # rank 0's held-out evaluation (last segment)
 
 
 @dataclass
@@ -223,7 +225,12 @@ def _check_broken(gang: _Gang, alive: list[_Rank]) -> None:
     """The first rank to end badly breaks the gang: the others are killed at once (they
     would block in their next collective until its timeout)."""
     if gang.broken is None:
-        ends = [_rank_end(r) for r in gang.ranks]
+        # A rank that exited is judged once its pipe is drained to EOF: its last messages
+        # (the evaluation, "done" and the checkpoint) may still be waiting there.
+        ends = [
+            _rank_end(r) if not r.open else dataclasses.replace(_rank_end(r), exitcode=None)
+            for r in gang.ranks
+        ]
         now = time.monotonic()
         if any(_failed(e) for e in ends) and gang.failure_seen_at is None:
             gang.failure_seen_at = now
@@ -308,6 +315,10 @@ def _handle(gang: _Gang, rank: _Rank, msg: dict[str, Any]) -> None:
         rank.peer_error = bool(msg.get("peer", False))
         rank.code = msg.get("code")
         rank.failed_step = msg.get("step")
+    elif kind == "evaluation" and rank.index == 0:
+        # NaN (no accuracy for a regression or language model) is not JSON: stored as null.
+        values = {k: float(msg[k]) for k in ("step", "loss", "accuracy", "samples")}
+        end.evaluation = {k: v if math.isfinite(v) else None for k, v in values.items()}
     elif kind == "log" and rank.index == 0 and gang.on_log is not None:
         gang.on_log(float(msg["time"]), str(msg["level"]), str(msg["text"]))
 

@@ -84,6 +84,8 @@ class Job(models.Model):
     wall_seconds = models.FloatField(default=0.0)
     samples_trained = models.BigIntegerField(default=0)
     latest_metrics = models.JSONField(null=True, blank=True)
+    # The held-out evaluation at the end of the last segment: {step, loss, accuracy, samples}.
+    evaluation = models.JSONField(null=True, blank=True)
     max_runtime_seconds = models.PositiveIntegerField(default=0)  # spec limits (stored_spec)
     cheapest_first = models.BooleanField(default=False)  # spec placement == "cheapest"
     # The runtime's modelled seconds per step on each accepted type, for jobs accepting

@@ -131,7 +131,7 @@ class Usage(_message.Message):
     def __init__(self, allocated_seconds: _Optional[float] = ..., device_seconds: _Optional[float] = ..., wall_seconds: _Optional[float] = ..., cost_usd: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("name", "uid", "spec", "state", "state_reason", "create_time", "start_time", "end_time", "attempt", "current_step", "placement", "pending_reason", "queue_position", "usage", "latest_metrics", "creator", "failure")
+    __slots__ = ("name", "uid", "spec", "state", "state_reason", "create_time", "start_time", "end_time", "attempt", "current_step", "placement", "pending_reason", "queue_position", "usage", "latest_metrics", "creator", "failure", "evaluation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class Job(_message.Message):
     LATEST_METRICS_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     uid: str
     spec: JobSpec
@@ -166,7 +167,8 @@ class Job(_message.Message):
     latest_metrics: MetricPoint
     creator: str
     failure: JobFailure
-    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., current_step: _Optional[int] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., pending_reason: _Optional[str] = ..., queue_position: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., latest_metrics: _Optional[_Union[MetricPoint, _Mapping]] = ..., creator: _Optional[str] = ..., failure: _Optional[_Union[JobFailure, _Mapping]] = ...) -> None: ...
+    evaluation: MetricPoint
+    def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., state: _Optional[_Union[JobState, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempt: _Optional[int] = ..., current_step: _Optional[int] = ..., placement: _Optional[_Union[Placement, _Mapping]] = ..., pending_reason: _Optional[str] = ..., queue_position: _Optional[int] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., latest_metrics: _Optional[_Union[MetricPoint, _Mapping]] = ..., creator: _Optional[str] = ..., failure: _Optional[_Union[JobFailure, _Mapping]] = ..., evaluation: _Optional[_Union[MetricPoint, _Mapping]] = ...) -> None: ...
 
 class JobFailure(_message.Message):
     __slots__ = ("reason", "message", "step", "last_log_lines")

@@ -119,3 +119,26 @@ def test_a_gang_is_failed_by_its_first_own_failure_not_by_lost_peers() -> None:
     assert classify(done, limit_bytes=0, signalled=False) == (0, None, "")
     stopped = [RankEnd(0, -15), RankEnd(1, -15)]
     assert classify(stopped, limit_bytes=0, signalled=True)[1] is None
+
+
+def test_an_exited_rank_is_judged_once_its_pipe_is_drained() -> None:
+    """A job process sends its evaluation, "done" and the checkpoint, then exits: until the
+    supervisor has read the pipe to its end, an exit with status 0 is no failure."""
+    import multiprocessing
+
+    from dojocloud.execution.supervisor import ProcessEnd, _check_broken, _Gang, _Rank
+
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=sender.send_bytes, args=(b'{"kind": "done"}',))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 0
+    rank = _Rank(0, proc, receiver)  # open: "done" still waits in the pipe
+    gang = _Gang([rank], ProcessEnd(0, 0, 0.0, 0.0), on_step=lambda m: None)
+    _check_broken(gang, alive=[])
+    assert gang.broken is None
+    rank.open = False  # drained to EOF without "done": now it failed
+    _check_broken(gang, alive=[])
+    assert gang.broken is rank
+    receiver.close()
