@@ -60,11 +60,12 @@ def _passes() -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from dojocloud.scheduling.runner import build_loop
+    from dojocloud.scheduling.runner import build_loop, freeze_startup_heap
     from tests.support.pending_queue import full_cluster
 
     queue = full_cluster(TENANTS)
     queue.submit(PENDING)
+    freeze_startup_heap()  # as the API server does before it starts the loop
     loop = build_loop()
     seconds, queries, pending = [], [], []
     for _ in range(PASSES):

@@ -8,6 +8,7 @@ stop.set(); thread.join()
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -75,7 +76,18 @@ def _run(stop: threading.Event) -> None:
         connection.close()  # this thread's connection (and any advisory lock with it)
 
 
+def freeze_startup_heap() -> None:
+    """Moves every object alive now (the modules, Django, the server's setup) out of the
+    garbage collector's reach, after collecting what is already garbage. A full collection
+    walks every tracked object: with this process's ~400,000 of them, the one that fell
+    inside a pass every few passes took ~0.5 s of a 10,000-job pass; now it walks only
+    what was made since. Objects frozen stay freed by reference counting."""
+    gc.collect()
+    gc.freeze()
+
+
 def start_scheduler(stop: threading.Event) -> threading.Thread:
+    freeze_startup_heap()
     thread = threading.Thread(target=_run, args=(stop,), name="dojo-scheduler", daemon=True)
     thread.start()
     log.info("scheduling loop started (interval %.1fs)", float(settings.SCHED_INTERVAL_S))

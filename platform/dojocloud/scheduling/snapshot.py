@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -9,7 +10,8 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Max, Sum
+from django.db.models import F, Max, Sum, TextField
+from django.db.models.functions import Cast
 
 from dojocloud.billing.facade import UsageRecord, accelerator_prices
 from dojocloud.jobs.facade import Checkpoint, Job, lifecycle
@@ -90,13 +92,25 @@ def _measured_durations(jobs: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+# A queued job's columns that never change after submission (the spec's typed columns,
+# dojocloud.jobs.stored_spec, and its tenant), read once per job: with 10,000 queued jobs,
+# building a dict per row and decoding its JSON every pass cost most of the snapshot.
+_FIXED = ("organization__slug", "device_count", "created_at", "total_steps", "cheapest_first")
+_FIXED_JSON = ("accepted_accelerators", "modelled_steps")
+_LEARN_BY_ID = 500
+# The columns a queued job's request can change by while it waits (requeue, priority).
+_MOVING = ("id", "priority", "allocated_seconds", "attempt", "preemptible", "current_step")
+
+
 class Reuse:
-    """The JobRequests of the last snapshot by job id, each with the values it was built
-    from: a job whose values did not change gets the same object again, which the live
-    loop's kept queue (scheduler.core.incremental.Following) recognises at a glance."""
+    """Across passes: each queued job's fixed columns, and the JobRequests of the last
+    snapshot by job id with the values each was built from: a job whose values did not
+    change gets the same object again, which the live loop's kept queue
+    (scheduler.core.incremental.Following) recognises at a glance."""
 
     def __init__(self) -> None:
         self._requests: dict[str, tuple[tuple[Any, ...], JobRequest]] = {}
+        self.fixed: dict[str, dict[str, Any]] = {}
 
     def request(self, values: tuple[Any, ...], build: Callable[[], JobRequest]) -> JobRequest:
         hit = self._requests.get(values[0])
@@ -106,52 +120,65 @@ class Reuse:
         self._requests[values[0]] = (values, request)
         return request
 
+    def learn(self, job_ids: list[str]) -> None:
+        """Reads the fixed columns of the jobs not seen yet in one query (none when no job is
+        new): by id for a few, else every queued job's (a 10,000-id IN list is slower)."""
+        if not job_ids:
+            return
+        jobs = Job.objects.filter(
+            **({"id__in": job_ids} if len(job_ids) <= _LEARN_BY_ID else {"state": lifecycle.QUEUED})
+        )
+        # The JSON columns as text, each distinct text decoded once: jobs share a few.
+        texts = {f"{c}_text": Cast(c, TextField()) for c in _FIXED_JSON}
+        decoded: dict[str, Any] = {}
+        for row in jobs.values("id", *_FIXED, **texts).order_by():
+            for column in _FIXED_JSON:
+                text = row.pop(f"{column}_text")
+                if text not in decoded:
+                    decoded[text] = json.loads(text)
+                row[column] = decoded[text]
+            row["accelerators"] = tuple(row["accepted_accelerators"])
+            row["count"] = row["device_count"]
+            row["fresh"] = _option_estimates({**row, "current_step": 0}, 1.0)
+            self.fixed[row["id"]] = row
+
     def keep_only(self, job_ids: set[str]) -> None:
         if len(self._requests) > len(job_ids):
             self._requests = {k: v for k, v in self._requests.items() if k in job_ids}
+        if len(self.fixed) > len(job_ids):
+            self.fixed = {k: v for k, v in self.fixed.items() if k in job_ids}
 
 
 def queued_requests(reuse: Reuse | None = None) -> tuple[JobRequest, ...]:
-    # The spec's typed columns (dojocloud.jobs.stored_spec): no blob is decoded per job.
-    jobs: list[dict[str, Any]] = [
-        {**row, "accelerators": tuple(row["accepted_accelerators"]), "count": row["device_count"]}
-        for row in Job.objects.filter(state=lifecycle.QUEUED).values(
-            "id",
-            "organization__slug",
-            "accepted_accelerators",
-            "device_count",
-            "created_at",
-            "priority",
-            "allocated_seconds",
-            "total_steps",
-            "attempt",
-            "preemptible",
-            "cheapest_first",
-            "modelled_steps",
-            "current_step",
-        )
-    ]
-    requeued = [j for j in jobs if j["attempt"] > 0]
+    reuse = reuse or Reuse()
+    # Newest first (Job's default ordering), as the snapshot always listed them.
+    moving = list(Job.objects.filter(state=lifecycle.QUEUED).values_list(*_MOVING))
+    reuse.learn([m[0] for m in moving if m[0] not in reuse.fixed])
+    fixed = reuse.fixed
+    moving = [m for m in moving if m[0] in fixed]  # not one that left the queue in between
+    requeued = [{**fixed[m[0]], **dict(zip(_MOVING, m, strict=True))} for m in moving if m[3]]
     est = _measured_durations(requeued)
     paces = _paces([j for j in requeued if j["modelled_steps"]])
-    reuse = reuse or Reuse()
     out = []
-    for j in jobs:
+    for job_id, priority, allocated, _, preemptible, step in moving:
+        f = fixed[job_id]
         values = (
-            j["id"],
-            j["organization__slug"],
-            j["accelerators"],
-            j["count"],
-            j["created_at"],
-            j["priority"],
-            est.get(j["id"]),
-            j["allocated_seconds"],
-            j["preemptible"],
-            j["cheapest_first"],
-            _option_estimates(j, paces.get(j["id"], 1.0)),
+            job_id,
+            f["organization__slug"],
+            f["accelerators"],
+            f["count"],
+            f["created_at"],
+            priority,
+            est.get(job_id),
+            allocated,
+            preemptible,
+            f["cheapest_first"],
+            f["fresh"]
+            if not step and job_id not in paces
+            else _option_estimates({**f, "current_step": step}, paces.get(job_id, 1.0)),
         )
         out.append(reuse.request(values, partial(_queued_request, values)))
-    reuse.keep_only({j["id"] for j in jobs})
+    reuse.keep_only({m[0] for m in moving})
     return tuple(out)
 
 
