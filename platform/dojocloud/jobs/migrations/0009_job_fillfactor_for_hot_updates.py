@@ -25,7 +25,7 @@ def _set_fillfactor(percent: int) -> Any:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0007_job_failure_and_log_chunks"),
+        ("jobs", "0008_job_final_evaluation"),
     ]
 
     operations = [
