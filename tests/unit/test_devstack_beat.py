@@ -51,11 +51,27 @@ def test_the_services_workers_metrics_port_is_checked_too(tmp_path: Path) -> Non
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = int(busy.getsockname()[1])
+        while not all(_free(p) for p in range(port - len(pools), port)):
+            busy.close()  # another process holds a port the pools' workers need: move on
+            busy = socket.socket()
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = int(busy.getsockname()[1])
         ports.worker_metrics_base = port - len(pools)  # the one after the pools' workers
         stack = Stack(ports=ports, state_dir=tmp_path)
         with pytest.raises(PortBusy) as err:
             stack.check_ports()
+        busy.close()
     assert err.value.port == port and err.value.what == "worker-services's /metrics"
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def test_beats_schedule_file_is_in_the_state_dir(tmp_path: Path) -> None:

@@ -297,10 +297,12 @@ def _ledger(org: str, pool: str) -> Usage:
 def test_reconcile_against_real_prometheus(metered: Metered) -> None:
     from django.contrib.auth.models import User
 
+    from dojocloud.billing.facade import seed_prices
     from dojocloud.billing.models import UsageRecord
     from dojocloud.billing.reconcile import reconcile
     from dojocloud.tenancy.services import create_organization, principal_for_user
 
+    seed_prices()  # an earlier transactional test's flush took the migration's seed with it
     alice = User.objects.create_user("alice")
     create_organization("acme", "Acme", alice)
     principal = principal_for_user(alice)

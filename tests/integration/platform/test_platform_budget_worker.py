@@ -64,6 +64,7 @@ def spent(org_id: int) -> int:
 def test_cap_mid_job_holds_it_and_raising_resumes_to_the_same_weights(
     live: Workers, tmp_path: Path
 ) -> None:
+    billing.seed_prices()  # an earlier transactional test's flush took the migration's seed
     alice = User.objects.create_user("alice", email="alice@acme.test")
     org = create_organization("acme", "Acme", alice)
     owner = principal_for_user(alice)
