@@ -216,8 +216,7 @@ def cost(j: job_pb2.Job) -> str:
     value = Decimal(j.usage.cost_usd)  # money stays decimal, also when shown
     if value <= 0:
         return "$0"
-    digits = max(2, 2 - value.adjusted())  # as usd(): three significant digits below $1
-    return f"${value:.{digits}f}"
+    return f"${value:.{_cents_or_finer(value.adjusted())}f}"
 
 
 def age(ts: Timestamp, now: float | None = None) -> str:
@@ -358,8 +357,13 @@ def usd(value: float) -> str:
     """Money with the digits that matter: "$0.000423", "$0.0512", "$12.35", "$1234.50"."""
     if value <= 0:
         return "$0"
-    digits = max(2, 2 - math.floor(math.log10(value)))  # three significant digits below $1
-    return f"${value:.{digits}f}"
+    return f"${value:.{_cents_or_finer(math.floor(math.log10(value)))}f}"
+
+
+def _cents_or_finer(exponent: int) -> int:
+    """Decimal places for money whose leading digit is 10**exponent: cents, or three
+    significant digits below $1."""
+    return max(2, 2 - exponent)
 
 
 def _sig(value: float) -> str:
