@@ -90,17 +90,21 @@ def test_add_an_endpoint_and_send_a_test_event(page: Page, live_server, customer
         expect(page.locator("h1")).to_have_text("Webhooks")
         page.fill("#id_url", receiver.url)
         page.check("input[value='job.failed']")
-        page.click("button:text('Add endpoint')")
+        # Each POST answers with a page of its own: wait for it before reloading, or the
+        # reload races the navigation ("Not attached to an active page").
+        with page.expect_navigation():
+            page.click("button:text('Add endpoint')")
         secret = page.locator("#webhook-secret").input_value()
         assert secret.startswith("whsec_")
         receiver.secret = secret
-        page.reload()
+        page.goto(page.url)
         expect(page.locator("#webhook-secret")).to_have_count(0)  # shown once
         page.click("a:text('Deliveries')")
-        page.click("button:text('Send test event')")
+        with page.expect_navigation():
+            page.click("button:text('Send test event')")
         (got,) = receiver.wait_for(1)
         assert got.verified, got.why
-        page.reload()
+        page.goto(page.url)
         expect(page.locator("table.deliveries")).to_contain_text("HTTP 200")
         expect(page.locator("table.deliveries")).to_contain_text("succeeded")
         page.screenshot(path=f"{SHOTS}-webhook.png", full_page=True)
