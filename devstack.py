@@ -411,6 +411,16 @@ class Stack:
                 raise PortBusy(port, what, variable)
 
     def start(self) -> dict[str, str]:
+        """Starts every process and waits until each is healthy; on any failure or
+        interruption (a timeout's SIGTERM in a bench, Ctrl-C) it stops what it had started
+        before raising, so nothing is left running without an owner."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(grace=5.0)
+            raise
+
+    def _start(self) -> dict[str, str]:
         self.check_ports()  # before migrating, seeding or starting anything
         env = self.prepare()
         prometheus_bin = shutil.which("prometheus") if self.prometheus else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import signal
 import sys
 import time
 import traceback
@@ -16,7 +17,14 @@ import traceback
 import benchmarks
 
 
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    # SIGTERM (a timeout, `kill`) unwinds like Ctrl-C, so each bench's `finally` stops the
+    # stack it started instead of leaving its web, api, workers and Redis running.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     names = sorted(
         m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_")
     )
