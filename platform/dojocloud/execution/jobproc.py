@@ -21,6 +21,7 @@ job's log lines as they happen (rank 0's; the worker scrubs and stores them).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -106,6 +107,16 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _own_session() -> None:
+    """Each job process leads a session of its own. With the kernel's autogroup scheduling
+    (on by default) CPU time is shared between sessions first: left in the worker's session,
+    all of a worker's job processes would together get one session's share of a contended
+    host, the same as its Redis or API; in their own, each job competes as one entity. The
+    job still dies with the worker (PR_SET_PDEATHSIG) and is signalled by pid."""
+    with contextlib.suppress(OSError):  # already a session leader
+        os.setsid()
+
+
 def _bound(order: SegmentOrder) -> None:
     threads = str(max(order.threads, 1))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -128,6 +139,7 @@ def main(order: SegmentOrder, conn: Connection, stop: StopCell) -> None:
     """The job process's entry point (a multiprocessing target)."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the worker, which decides
+    _own_session()
     try:
         _bound(order)
         _train(order, conn, stop)
