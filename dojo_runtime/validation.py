@@ -97,6 +97,8 @@ CASES: tuple[PublishedCase, ...] = (
     # A miss, kept visible: the model puts V100 at 1/2.34 of the A100 in mixed precision,
     # the table at 1/2.06; both of the V100's roofs (peak 2.5x, HBM 2.27x lower) say more
     # than 2.06, so no shared efficiency closes it. Its band states what the model reaches.
+    # VALIDATION.md lists what was ruled out (spec figures, HBM efficiency, kernel and host
+    # overheads) and what a sourced V100 tensor-core efficiency would need to be.
     dataclasses.replace(
         _r50("dgx-1v", 1, "amp", "mixed", 256, 1200, "held out"), band=(0.75, 1 + BAND)
     ),

@@ -16,9 +16,12 @@ bounded LRU cache:
   backward needs (a norm's output that only feeds a ReLU, a residual branch after its add)
   is freed in the forward pass and not counted. The per-sample figure is the difference of
   batches of 2 and 1, so parts that do not grow with the batch (masks, statistics of
-  parameters) drop out and the figure at any batch B is B times it, exactly. Walking every
-  layer takes up to a second for the deepest models: callers that can refuse a job on its
-  parameters alone do so first.
+  parameters) drop out and the figure at any batch B is B times it, exactly. The model is
+  built once for both batches, and the ops whose meta kernels are slow Python (linear, layer
+  norm, GELU, adds, attention, the loss) are replaced by ones that keep exactly what torch's
+  keep and compute nothing, so both forwards together cost less than tracing the step's
+  kernels does. Walking every layer still takes a noticeable time for the deepest models:
+  callers that can refuse a job on its parameters alone do so first.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from dojo_runtime.catalog import imported
 from dojo_runtime.catalog.layers import LayerNorm
@@ -76,7 +79,7 @@ def activation_bytes_per_sample(config: TrainConfig) -> int:
     hit = ACTIVATIONS.get(key)
     if hit is None:
         width = make_policy(config.precision).fmt("activation").storage_bytes
-        one, two = (_saved_elements(key, batch) for batch in (1, 2))
+        one, two = _saved_at(key, (1, 2))
         hit = math.ceil((two[0] - one[0] + IN_FLIGHT * (two[1] - one[1])) * width)
         ACTIVATIONS.put(key, hit)
     return hit
@@ -99,9 +102,80 @@ class _FusedAttention(torch.autograd.Function):
         v: torch.Tensor,
         causal: bool,
     ) -> torch.Tensor:
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        out = q.new_empty((*q.shape[:-1], v.shape[-1]))  # SDPA's output shape, not computed
         ctx.save_for_backward(q, k, v, out, q.new_empty(q.shape[:-1]))
         return out
+
+
+# The ops below keep for backward exactly what PyTorch's own autograd nodes keep (named in
+# each docstring) and return an uncomputed output of the op's shape. On meta tensors the
+# real ops run Python meta kernels and decompositions, several milliseconds each; these
+# cost microseconds, so counting a model's saved tensors costs about what tracing its step
+# does. tests/unit/runtime_cost/test_runtime_footprint_fast.py checks them against the ops.
+
+
+class _LayerNorm(torch.autograd.Function):
+    """NativeLayerNormBackward0: input, weight, bias, mean and rstd (one per row)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x: torch.Tensor,
+        dims: int,
+        w: torch.Tensor | None,
+        b: torch.Tensor | None,
+    ) -> torch.Tensor:
+        stats = (*x.shape[: x.dim() - dims], *([1] * dims))
+        kept = (x, w, b, x.new_empty(stats), x.new_empty(stats))
+        ctx.save_for_backward(*(t for t in kept if t is not None))
+        return torch.empty_like(x)
+
+
+class _Linear(torch.autograd.Function):
+    """MmBackward0 / AddmmBackward0 on the input folded to 2-D: the folded input (a copy
+    where the input cannot be viewed so, as torch's reshape makes it) and the weight."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        b: torch.Tensor | None,
+    ) -> torch.Tensor:
+        ctx.save_for_backward(x if x.dim() == 2 else x.reshape(-1, x.shape[-1]), w)
+        return x.new_empty((*x.shape[:-1], w.shape[0]))
+
+
+class _Add(torch.autograd.Function):
+    """AddBackward0: nothing (the gradient passes through, reduced where broadcast)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, a: torch.Tensor, b: torch.Tensor
+    ) -> torch.Tensor:
+        return a.new_empty(torch.broadcast_shapes(a.shape, b.shape))  # type: ignore[no-untyped-call]
+
+
+class _Gelu(torch.autograd.Function):
+    """GeluBackward0: its input."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.empty_like(x)
+
+
+class _CrossEntropy(torch.autograd.Function):
+    """log_softmax then nll_loss (mean): LogSoftmaxBackward0 keeps its result,
+    NllLossBackward0 that same result, the targets and the total weight (a scalar)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, logits: torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
+        log_probs = torch.empty_like(logits)
+        ctx.save_for_backward(log_probs, target, logits.new_empty(()))
+        return logits.new_empty(())
 
 
 class _FootprintNumerics(PlainTorchNumerics):
@@ -111,33 +185,83 @@ class _FootprintNumerics(PlainTorchNumerics):
         out: torch.Tensor = _FusedAttention.apply(q, k, v, causal)  # type: ignore[no-untyped-call]
         return out
 
+    def linear(
+        self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if x.dim() < 2 or w.dim() != 2 or x.shape[-1] != w.shape[1]:
+            return super().linear(x, w, b)  # let torch name the mismatch
+        out: torch.Tensor = _Linear.apply(x, w, b)  # type: ignore[no-untyped-call]
+        return out
+
+    def layer_norm(
+        self,
+        x: torch.Tensor,
+        shape: Sequence[int],
+        w: torch.Tensor | None,
+        b: torch.Tensor | None,
+        eps: float = 1e-5,
+    ) -> torch.Tensor:
+        if tuple(x.shape[x.dim() - len(shape) :]) != tuple(shape):
+            return super().layer_norm(x, shape, w, b, eps)  # let torch name the mismatch
+        out: torch.Tensor = _LayerNorm.apply(x, len(shape), w, b)  # type: ignore[no-untyped-call]
+        return out
+
+    def add(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if a.dtype != b.dtype:
+            return super().add(a, b)  # type promotion: torch's own rule
+        out: torch.Tensor = _Add.apply(a, b)  # type: ignore[no-untyped-call]
+        return out
+
+    def residual(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.add(a, b)
+
+    def gelu(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = _Gelu.apply(x)  # type: ignore[no-untyped-call]
+        return out
+
+    def cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = _CrossEntropy.apply(logits, target)  # type: ignore[no-untyped-call]
+        return out
+
 
 def _saved_elements(key: ShapeKey, batch: int) -> tuple[int, int]:
     """(elements of every tensor the forward pass and loss save for backward, each storage
     once and parameters left out; elements of the largest of them) at `batch` samples."""
+    return _saved_at(key, (batch,))[0]
+
+
+def _saved_at(
+    key: ShapeKey, batches: Sequence[int], numerics: type[PlainTorchNumerics] | None = None
+) -> list[tuple[int, int]]:
+    """`_saved_elements` at each of `batches`, the model built once (with `numerics`, by
+    default the fast footprint ops; tests pass torch's own ops as the reference)."""
     config = _config(key)
     info = data_info_for(config)
+    nx = (numerics or _FootprintNumerics)()
     if config.architecture == imported.ONNX:  # built from the file's initializers
-        model = imported.build(config, _FootprintNumerics(), info).to("meta")
+        model = imported.build(config, nx, info).to("meta")
     else:
         params = resolve_params(config.architecture, config.model_params)
         with torch.device("meta"):
-            model = MODEL_CLASSES[config.architecture](_FootprintNumerics(), params, info)
+            model = MODEL_CLASSES[config.architecture](nx, params, info)
     weights = {p.untyped_storage()._cdata for p in model.parameters()}
-    saved: dict[int, int] = {}
+    counts = []
+    for batch in batches:
+        saved: dict[int, int] = {}
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage._cdata not in weights:
-            saved[storage._cdata] = max(saved.get(storage._cdata, 0), storage.nbytes())
-        return t
+        def pack(t: torch.Tensor, saved: dict[int, int] = saved) -> torch.Tensor:
+            storage = t.untyped_storage()
+            if storage._cdata not in weights:
+                saved[storage._cdata] = max(saved.get(storage._cdata, 0), storage.nbytes())
+            return t
 
-    x, y = sample_batch(info, batch, "meta")
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        logits = model(x)
-        F.cross_entropy(logits.flatten(0, -2), y.flatten())
-    sizes = [n // 4 for n in saved.values()]  # meta tensors here are FP32 (or int64 ids)
-    return sum(sizes), max(sizes, default=0)
+        x, y = sample_batch(info, batch, "meta")
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            logits = model(x)
+            nx.cross_entropy(logits.flatten(0, -2), y.flatten())
+        sizes = [n // 4 for n in saved.values()]  # meta tensors here are FP32 (or int64 ids)
+        counts.append((sum(sizes), max(sizes, default=0)))
+    return counts
 
 
 class BoundedCache:
