@@ -45,6 +45,7 @@ from dojocloud.datasets.uploads import (
     StorageQuotaExceeded,
     UploadRequest,
     upload,
+    upload_chunk,
     upload_model,
     upload_status,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "resolve",
     "storage_used",
     "upload",
+    "upload_chunk",
     "upload_model",
     "upload_status",
 ]
