@@ -83,6 +83,11 @@ def load(payload: bytes, *, max_decoded_bytes: int) -> Arrays:
     return split(xt, torch.from_numpy(y.astype(np.int64)))
 
 
+def arrays(payload: bytes, *, max_decoded_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as validated numpy arrays, as uploaded (a preview reads samples from them)."""
+    return _arrays(payload, max_decoded_bytes)
+
+
 def _arrays(payload: bytes, max_decoded_bytes: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(payload))

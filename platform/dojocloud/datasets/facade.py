@@ -27,6 +27,7 @@ from dojocloud.datasets.models import (
     OnnxModel,
 )
 from dojocloud.datasets.ports import register_users_check
+from dojocloud.datasets.previews import Preview, is_image_data, previews
 from dojocloud.datasets.services import (
     ResolvedDataset,
     datasets_for,
@@ -51,6 +52,9 @@ from dojocloud.datasets.uploads import (
 )
 
 __all__ = [
+    "Preview",
+    "is_image_data",
+    "previews",
     "DATASET",
     "MAX_CHUNK",
     "MODEL",

@@ -74,6 +74,11 @@ urlpatterns = [
     path("datasets/upload/status/", datasets.dataset_upload_status, name="dataset-upload-status"),
     path("datasets/<str:dataset_id>/", datasets.dataset_detail, name="dataset-detail"),
     path("datasets/<str:dataset_id>/delete/", datasets.dataset_delete, name="dataset-delete"),
+    path(
+        "datasets/<str:dataset_id>/preview/<int:n>.png",
+        datasets.dataset_preview,
+        name="dataset-preview",
+    ),
     path("models/", models.model_list, name="model-list"),
     path("models/upload/", models.model_upload, name="model-upload"),
     path("models/upload/chunk/", models.model_upload_chunk, name="model-upload-chunk"),

@@ -417,6 +417,18 @@ def _dataset(world: World) -> Dataset:
     return datasets.upload(principal_for_user(world.users["alice"], "acme"), request, [payload])
 
 
+def _image_dataset(world: World) -> Dataset:
+    """A fresh image dataset of acme's (x [N, 1, H, W]): its page has sample images."""
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.zeros((4, 1, 4, 4), np.float32), y=np.arange(4, dtype=np.int64) % 2)
+    payload = buffer.getvalue()
+    n = Dataset.objects.count()
+    request = datasets.UploadRequest(
+        f"i{n}", datasets.NPZ, len(payload), hashlib.sha256(payload).hexdigest(), f"iu{n}"
+    )
+    return datasets.upload(principal_for_user(world.users["alice"], "acme"), request, [payload])
+
+
 def _upload(world: World, c: Caller) -> Prepared:
     before = Dataset.objects.count()
     data = {"file": SimpleUploadedFile("d.npz", _npz()), "dataset_id": f"up{before}"}
@@ -528,6 +540,10 @@ RECIPES: dict[str, Recipe] = {
     "portal:webhook-delete": Recipe(_delete_endpoint, acme_object=True),
     "portal:dataset-list": Recipe(_get("/datasets/")),
     "portal:dataset-upload": Recipe(_upload),
+    "portal:dataset-preview": Recipe(
+        _get(lambda w: f"/datasets/{_image_dataset(w).dataset_id}/preview/0.png"),
+        acme_object=True,
+    ),
     "portal:dataset-upload-chunk": Recipe(_chunk("datasets")),
     "portal:dataset-upload-status": Recipe(_upload_status("datasets")),
     "portal:model-upload-chunk": Recipe(_chunk("models")),

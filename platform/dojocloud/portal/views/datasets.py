@@ -158,6 +158,7 @@ def dataset_detail(request: HttpRequest, principal: Principal, dataset_id: str) 
     )
     summary = dataset.summary
     counts = [int(c) for c in summary.get("class_counts", [])]
+    samples = datasets.previews(dataset)
     return render(
         request,
         "portal/dataset_detail.html",
@@ -166,10 +167,26 @@ def dataset_detail(request: HttpRequest, principal: Principal, dataset_id: str) 
             dataset=dataset,
             summary=summary,
             class_counts=list(enumerate(counts)),
+            samples=list(enumerate(samples)),
             jobs=users,
             can_delete=principal.can(Action.DATASETS_WRITE),
         ),
     )
+
+
+@require_GET
+@portal_view(Action.DATASETS_READ)
+def dataset_preview(
+    request: HttpRequest, principal: Principal, dataset_id: str, n: int
+) -> HttpResponse:
+    """The dataset's n-th sample image as a PNG (rendered on the server; 404 when there is
+    none, or the dataset is another organization's)."""
+    samples = datasets.previews(_dataset(principal, dataset_id))
+    if n >= len(samples):
+        raise NotFound(f"{dataset_id}/preview/{n}")
+    response = HttpResponse(samples[n].png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_POST
