@@ -13,9 +13,18 @@ class CustomData:
 
     kind: str  # "npz" (arrays) | "text" (a UTF-8 corpus)
     sample_shape: tuple[int, ...]  # one sample as models see it; () for text
-    num_classes: int  # classes, or the byte vocabulary for text
+    num_classes: int  # classes, the byte vocabulary for text, or the targets' width
     size: int  # samples (npz) or bytes (text)
     sha256: str  # of the uploaded file: the bytes handed to load() must match
+    targets: int = 0  # npz: width k of float32 targets y (regression); 0: int64 labels
+
+
+REGRESSION_TASK = "regression"  # an uploaded model's task trained by mean squared error
+
+
+def loss_function(task: str) -> str:
+    """What a job's loss figures are: "mse" for a regression, else "cross_entropy"."""
+    return "mse" if task == REGRESSION_TASK else "cross_entropy"
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,7 @@ class CustomModel:
     and the task that picks the loss. Compared and hashed by sha256 and task only."""
 
     sha256: str
-    task: str  # "classification" | "language_model"
+    task: str  # "classification" | "regression" | "language_model"
     graph: bytes = field(default=b"", compare=False, repr=False)  # the .onnx file
 
 

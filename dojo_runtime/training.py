@@ -8,6 +8,7 @@ Contract used by the platform's workers:
     blob = trainer.snapshot(state)             # weights, optimizer, numerics, data position,
                                                # device clock
     trainer.evaluate(state)                    # {"loss": ..., "accuracy": ...} held out
+                                               # (regression: loss is MSE, accuracy NaN)
 
 Training N steps in segments (restore -> train -> snapshot) gives bit-identical weights to
 training N steps straight: every source of randomness (initial weights, batch order,
@@ -32,6 +33,7 @@ picks it.
 from __future__ import annotations
 
 import io
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ import torch
 from torch import nn
 
 from dojo_runtime import catalog, data
+from dojo_runtime.catalog.losses import task_loss
 from dojo_runtime.config import StepMetrics, TrainConfig
 from dojo_runtime.devices import make_device
 from dojo_runtime.failures import InvalidData, UnsupportedModel, check_finite_loss
@@ -100,6 +103,7 @@ class Trainer:
         self.step_seconds = modelled.run_step(kernels, grad_bytes)
         self.step_breakdown = modelled.breakdown()
         self.language_model = self.info.task == data.LANGUAGE_MODEL
+        self.regression = self.info.task == data.REGRESSION  # MSE; no accuracy
 
     # -- state -----------------------------------------------------------------------------
     def initial_state(self) -> TrainState:
@@ -194,7 +198,7 @@ class Trainer:
                         StepMetrics(
                             step=state.step,
                             loss=totals.loss,
-                            accuracy=totals.accuracy,
+                            accuracy=None if self.regression else totals.accuracy,
                             samples_per_second=bs / max(now - t0, 1e-9),
                             wall_seconds=now - started,
                             device_seconds=state.device_seconds,
@@ -211,7 +215,7 @@ class Trainer:
         x, y = self.data.next_batch()
         x, y = x.to(self.device), y.to(self.device)
         logits = state.model(x)
-        loss = state.numerics.cross_entropy(logits.flatten(0, -2), y.flatten())
+        loss = task_loss(state.numerics, self.info.task, logits, y)
         state.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]  # Tensor.backward is unannotated in torch
         if self.collective is not None:
@@ -222,18 +226,22 @@ class Trainer:
                 local_n=n,
                 global_n=self.config.batch_size,
                 loss=loss.detach(),
-                correct=_accuracy(logits.detach(), y) * n,
+                correct=self._accuracy(logits.detach(), y) * n,
                 stop=should_stop is not None and should_stop(),
             )
         else:  # the loss always: a diverged step must be caught
-            accuracy = _accuracy(logits.detach(), y) if report else 0.0
+            accuracy = self._accuracy(logits.detach(), y) if report else 0.0
             totals = StepTotals(float(loss.item()), accuracy, stop=False)
         state.optimizer.step()
         return totals
 
     # -- evaluation --------------------------------------------------------------------------
+    def _accuracy(self, logits: torch.Tensor, y: torch.Tensor) -> float:
+        return 0.0 if self.regression else _accuracy(logits, y)
+
     def evaluate(self, state: TrainState) -> dict[str, float]:
-        """Held-out mean loss and accuracy (next-byte accuracy for a language model).
+        """Held-out mean loss and accuracy (next-byte accuracy for a language model; for
+        regression the loss is the mean squared error and accuracy NaN).
 
         Runs on the target's numerics but leaves their state (bias trackers, rounding
         generator) as it was, so evaluating never changes what training does next.
@@ -245,18 +253,20 @@ class Trainer:
             with torch.no_grad():
                 for x_cpu, y_cpu in self.data.eval_batches():
                     x, y = x_cpu.to(self.device), y_cpu.to(self.device)
-                    logits = state.model(x).flatten(0, -2)
-                    target = y.flatten()
-                    loss = state.numerics.cross_entropy(logits, target)
-                    total_loss += float(loss) * len(target)
-                    correct += int((logits.argmax(-1) == target).sum())
-                    count += len(target)
+                    out = state.model(x)
+                    loss = task_loss(state.numerics, self.info.task, out, y)
+                    # Per sample (per token for a language model); MSE per target value.
+                    n = len(y) if self.regression else y.numel()
+                    total_loss += float(loss) * n
+                    if not self.regression:
+                        correct += int((out.flatten(0, -2).argmax(-1) == y.flatten()).sum())
+                    count += n
         finally:
             state.numerics.load_state_dict(saved)
             state.model.train()
         return {
             "loss": total_loss / max(count, 1),
-            "accuracy": correct / max(count, 1),
+            "accuracy": math.nan if self.regression else correct / max(count, 1),
             "samples": float(count),
         }
 

@@ -132,7 +132,7 @@ def _cached_profile(
     # Forward outside the device context: its function mode would route every op through
     # Python decompositions; explicit meta inputs keep the ops on their fast meta kernels.
     x, y = sample_batch(info, batch_size, "meta")
-    trace_step(model, x, y, nx, calls)
+    trace_step(model, x, y, nx, calls, info.task)
     n_params = sum(p.numel() for p in model.parameters())
     calls.append(optimizer_kernel(optimizer, n_params))
     return tuple(calls), gradient_bytes(precision, n_params)

@@ -36,6 +36,7 @@ import torch
 
 from dojo_runtime.catalog import imported
 from dojo_runtime.catalog.layers import LayerNorm
+from dojo_runtime.catalog.losses import task_loss
 from dojo_runtime.catalog.models import MODEL_CLASSES
 from dojo_runtime.catalog.numerics_api import PlainTorchNumerics
 from dojo_runtime.catalog.profile import data_info_for, sample_batch
@@ -257,8 +258,7 @@ def _saved_at(
 
         x, y = sample_batch(info, batch, "meta")
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            logits = model(x)
-            nx.cross_entropy(logits.flatten(0, -2), y.flatten())
+            task_loss(nx, info.task, model(x), y)
         sizes = [n // 4 for n in saved.values()]  # meta tensors here are FP32 (or int64 ids)
         counts.append((sum(sizes), max(sizes, default=0)))
     return counts

@@ -3,11 +3,11 @@ file the config carries, judged against the dataset's shapes, and traced for its
 any catalog model.
 
 What is checked against the data (`fit_errors`): the task suits the data (classification on
-labelled arrays, language_model on text); the graph has one input whose first dimension is
+labelled arrays, regression on arrays with float targets, language_model on text); the graph has one input whose first dimension is
 dynamic (the batch: training and evaluation batches differ in size), whose rank is the
 sample's plus one, and whose fixed dimensions equal the sample's; and one forward pass (on
-meta tensors) gives a first output of (batch, classes), or (batch, tokens, vocabulary) for a
-language model.
+meta tensors) gives a first output of (batch, classes), (batch, k) for k regression targets
+((batch,) too when k is 1), or (batch, tokens, vocabulary) for a language model.
 """
 
 from __future__ import annotations
@@ -19,13 +19,23 @@ import torch
 from dojo_runtime.catalog.layers import NumericsModule
 from dojo_runtime.catalog.numerics_api import Numerics, PlainTorchNumerics
 from dojo_runtime.config import TrainConfig
-from dojo_runtime.data import CLASSIFICATION, LANGUAGE_MODEL, DataInfo
+from dojo_runtime.data import CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, DataInfo
 
 if TYPE_CHECKING:  # onnx_import builds on the catalog's layers: imported lazily below
     from dojo_runtime.onnx_import import OnnxGraph
 
 ONNX = "onnx"
-TASKS = {"classification": CLASSIFICATION, "language_model": LANGUAGE_MODEL}
+TASKS = {
+    "classification": CLASSIFICATION,
+    "regression": REGRESSION,
+    "language_model": LANGUAGE_MODEL,
+}
+# What each kind of data holds, as the task-mismatch message says it.
+_HOLDS = {
+    CLASSIFICATION: "int64 class labels y (an .npz)",
+    REGRESSION: "float32 targets y (an .npz)",
+    LANGUAGE_MODEL: "text",
+}
 DEFAULT_CONTEXT = 64
 PROBE_BATCH = 3  # unlike any fixed size an export is likely to bake in
 Violation = tuple[str, str]
@@ -66,17 +76,29 @@ def fit_errors(config: TrainConfig, info: DataInfo) -> list[Violation]:
     model = config.custom_model
     if model is None:
         return [("model.onnx", "is required for an imported model")]
-    if model.task not in TASKS:
-        return [("model.task", f"must be one of {sorted(TASKS)}, got {model.task!r}")]
-    if TASKS[model.task] != info.task:
-        kind = "text" if info.task == LANGUAGE_MODEL else "labelled arrays (.npz)"
-        return [("model.task", f"{model.task} does not train on {info.name}, which holds {kind}")]
+    mismatch = task_error(model.task, info)
+    if mismatch:
+        return [mismatch]
     try:
         graph = graph_of(config)
         errors = _input_errors(graph, info)
         return errors or _output_errors(graph, info)
     except OnnxImportError as exc:
         return [("model.onnx", str(exc))]
+
+
+def task_error(task: str, info: DataInfo) -> Violation | None:
+    """("model.task", why) when an uploaded model's task cannot train on the data."""
+    if task not in TASKS:
+        return ("model.task", f"must be one of {sorted(TASKS)}, got {task!r}")
+    if TASKS[task] == info.task:
+        return None
+    fits = [name for name, t in TASKS.items() if t == info.task]
+    return (
+        "model.task",
+        f"{task} does not train on {info.name}, which holds {_HOLDS[info.task]}; "
+        f"its task is {fits[0]}",
+    )
 
 
 def _input_errors(graph: OnnxGraph, info: DataInfo) -> list[Violation]:
@@ -120,7 +142,8 @@ def _output_errors(graph: OnnxGraph, info: DataInfo) -> list[Violation]:
         out = module(x)
     lead = (PROBE_BATCH, *info.input_shape) if info.task == LANGUAGE_MODEL else (PROBE_BATCH,)
     want = (*lead, info.num_classes)
-    if tuple(out.shape) != want:
+    scalar = info.task == REGRESSION and info.num_classes == 1 and out.shape == (PROBE_BATCH,)
+    if tuple(out.shape) != want and not scalar:
         shown = ["batch", *want[1:]]
         return [
             (

@@ -16,9 +16,10 @@ import torch
 
 from dojo_runtime.catalog import imported
 from dojo_runtime.catalog.layers import NumericsModule
+from dojo_runtime.catalog.losses import task_loss
 from dojo_runtime.catalog.registry import resolve_params
 from dojo_runtime.config import TrainConfig
-from dojo_runtime.data import LANGUAGE_MODEL, DataInfo, describe
+from dojo_runtime.data import CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, DataInfo, describe
 from dojo_runtime.kernels import KernelCall
 from dojo_runtime.ops import Numerics, make_policy
 from dojo_runtime.ops.costs import BACKWARD_RATIO
@@ -52,7 +53,12 @@ def tracing_numerics(precision: str, sink: list[KernelCall]) -> Numerics:
 
 
 def trace_step(
-    model: NumericsModule, x: torch.Tensor, y: torch.Tensor, nx: Numerics, sink: list[KernelCall]
+    model: NumericsModule,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    nx: Numerics,
+    sink: list[KernelCall],
+    task: str = CLASSIFICATION,
 ) -> None:
     """Forward and loss of one batch, then each forward kernel's backward, as the ops'
     autograd hooks would report them (in reverse order; every op of a catalog model has a
@@ -60,8 +66,7 @@ def trace_step(
     tensors goes through Python decompositions and is far slower for large models."""
     start = len(sink)
     with torch.no_grad():
-        logits = model(x)
-        nx.cross_entropy(logits.flatten(0, -2), y.flatten())
+        task_loss(nx, task, model(x), y)
     sink.extend(_backward(call) for call in reversed(sink[start:]))
 
 
@@ -76,6 +81,8 @@ def sample_batch(info: DataInfo, batch_size: int, device: str) -> tuple[torch.Te
         x = torch.zeros(batch_size, *info.input_shape, dtype=torch.long, device=device)
         return x, torch.zeros_like(x)
     x = torch.zeros(batch_size, *info.input_shape, device=device)
+    if info.task == REGRESSION:
+        return x, torch.zeros(batch_size, info.num_classes, device=device)
     return x, torch.zeros(batch_size, dtype=torch.long, device=device)
 
 

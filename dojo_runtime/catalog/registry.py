@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from dojo_runtime.data import BUILT_IN, DATASETS, describe
+from dojo_runtime.data import BUILT_IN, DATASETS, REGRESSION, describe
 
 Violation = tuple[str, str]  # (field path, message)
 SHOWN_CHARS = 60  # of an echoed value: a message names what was sent, not a megabyte of it
@@ -110,6 +110,14 @@ def validate_params(architecture: str, params: Mapping[str, int], dataset: str) 
     if dataset not in DATASETS:
         errors.append(
             ("dataset.name", f"unknown dataset {_shown(dataset)}; choose one of {list(BUILT_IN)}")
+        )
+    elif DATASETS[dataset].task == REGRESSION:
+        errors.append(
+            (
+                "dataset.name",
+                f"holds float32 targets (regression); {architecture} trains classification "
+                "only: name an uploaded ONNX model (model.onnx) with model.task: regression",
+            )
         )
     elif dataset not in info.datasets:
         errors.append(

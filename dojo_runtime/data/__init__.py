@@ -21,6 +21,8 @@ from dojo_runtime.data.info import (
     CLASSIFICATION,
     DATASETS,
     LANGUAGE_MODEL,
+    NPZ_TARGETS,
+    REGRESSION,
     DataInfo,
     DatasetEntry,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "CLASSIFICATION",
     "DATASETS",
     "LANGUAGE_MODEL",
+    "REGRESSION",
     "Batch",
     "CustomData",
     "DataInfo",
@@ -41,6 +44,7 @@ __all__ = [
     "describe",
     "kind_of",
     "load",
+    "meta_kind",
 ]
 
 _IMAGE_SETS: dict[str, tuple[Callable[[], sources.Arrays], int, tuple[int, ...], int]] = {
@@ -67,8 +71,14 @@ _TEXT_SETS: dict[str, tuple[Callable[[], torch.Tensor], Callable[[], int]]] = {
 
 def kind_of(config: TrainConfig) -> str:
     """The registry entry a config's data is judged by: a built-in name, or the uploaded
-    data's kind ("npz", "text")."""
-    return config.dataset_meta.kind if config.dataset_meta is not None else config.dataset
+    data's kind ("npz", "npz-targets" for float targets, "text")."""
+    meta = config.dataset_meta
+    return config.dataset if meta is None else meta_kind(meta)
+
+
+def meta_kind(meta: CustomData) -> str:
+    """The registry entry of uploaded data: "npz", "npz-targets" (float y) or "text"."""
+    return NPZ_TARGETS if meta.kind == "npz" and meta.targets else meta.kind
 
 
 def describe(name: str, meta: CustomData | None = None, *, seq_len: int = 64) -> DataInfo:
@@ -80,7 +90,8 @@ def describe(name: str, meta: CustomData | None = None, *, seq_len: int = 64) ->
         if meta.kind == "text":
             return _text_info(name, meta.size, seq_len)
         k = sources.eval_count(meta.size)
-        return DataInfo(name, CLASSIFICATION, meta.sample_shape, meta.num_classes, meta.size - k, k)
+        task = REGRESSION if meta.targets else CLASSIFICATION
+        return DataInfo(name, task, meta.sample_shape, meta.num_classes, meta.size - k, k)
     if name in _IMAGE_SETS:
         _, n, shape, classes = _IMAGE_SETS[name]
         k = sources.eval_count(n)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dojo_runtime.config import REGRESSION_TASK
+
 CLASSIFICATION = "classification"
 LANGUAGE_MODEL = "language_model"
+REGRESSION = REGRESSION_TASK
+# The registry entry of uploaded arrays whose y holds float targets (see data.kind_of).
+NPZ_TARGETS = "npz-targets"
 
 
 @dataclass(frozen=True)
 class DataInfo:
     name: str
-    task: str  # CLASSIFICATION | LANGUAGE_MODEL
+    task: str  # CLASSIFICATION | REGRESSION | LANGUAGE_MODEL
     input_shape: tuple[int, ...]  # one sample: (F,), (C, H, W), (T,) or (frames, C, H, W)
-    num_classes: int  # classes, or vocabulary size for a language model
+    num_classes: int  # classes, vocabulary size for a language model, targets' width k
     train_size: int  # samples (or windows) in the training split
     eval_size: int
 
@@ -48,6 +53,14 @@ DATASETS: dict[str, DatasetEntry] = {
             "uploaded arrays: an .npz file with x (float32, samples first) and y (int64 labels)",
             CLASSIFICATION,
             ("mlp", "cnn", "vit"),
+            customer=True,
+        ),
+        DatasetEntry(
+            NPZ_TARGETS,
+            "uploaded arrays with float32 targets y ([N] or [N, k]): regression, trained by "
+            "an uploaded ONNX model with model.task: regression",
+            REGRESSION,
+            (),
             customer=True,
         ),
         DatasetEntry(

@@ -1,5 +1,7 @@
 """Uploaded arrays: an .npz file holding `x` (float32, samples first; images channels-first)
-and `y` (int64 labels), parsed from bytes the platform fetched.
+and `y`: int64 class labels `[N]`, or float32 regression targets `[N]` or `[N, k]`, parsed
+from bytes the platform fetched. Which of the two `y` holds is recorded (`targets`), not
+judged here: whether it suits the job's task is checked when a job names the data.
 
 Pure: no file system, no network. Arrays are read with `allow_pickle=False` only, and every
 header is checked before any array is read: an object array (pickled Python objects) is
@@ -20,6 +22,13 @@ from dojo_runtime.data.sources import Arrays, split
 
 MAX_CLASSES = 10_000
 KEYS = ("x", "y")
+# (dtype kind, item size) each key may have: y holds int64 labels or float32 targets.
+_DTYPES = {"x": {("f", 4)}, "y": {("i", 8), ("f", 4)}}
+_WANT = {
+    "x": "float32 (x.astype(numpy.float32))",
+    "y": "int64 class labels (y.astype(numpy.int64)) or float32 regression targets "
+    "(y.astype(numpy.float32))",
+}
 
 
 class NpzError(ValueError):
@@ -30,8 +39,9 @@ class NpzError(ValueError):
 class NpzSummary:
     samples: int
     sample_shape: tuple[int, ...]  # as models see one sample: (F,) or (C, H, W)
-    num_classes: int
-    class_counts: tuple[int, ...]  # samples per label 0..num_classes-1
+    num_classes: int  # classes; for float targets, their width k (1 for y of shape [N])
+    class_counts: tuple[int, ...]  # samples per label 0..num_classes-1; () for targets
+    targets: int = 0  # width k of float32 targets (regression); 0: int64 class labels
 
 
 def sample_shape(x_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -43,21 +53,39 @@ def sample_shape(x_shape: tuple[int, ...]) -> tuple[int, ...]:
 def inspect(payload: bytes, *, max_decoded_bytes: int) -> NpzSummary:
     """Validates the whole file (headers first, then values) and summarises it."""
     x, y = _arrays(payload, max_decoded_bytes)
+    shape = sample_shape(tuple(int(s) for s in x.shape))
+    if y.dtype.kind == "f":
+        k = target_width(tuple(int(s) for s in y.shape))
+        return NpzSummary(int(x.shape[0]), shape, k, (), targets=k)
     counts = np.bincount(y, minlength=int(y.max()) + 1)
     return NpzSummary(
         samples=int(x.shape[0]),
-        sample_shape=sample_shape(tuple(int(s) for s in x.shape)),
+        sample_shape=shape,
         num_classes=len(counts),
         class_counts=tuple(int(c) for c in counts),
     )
 
 
+def target_width(y_shape: tuple[int, ...]) -> int:
+    """k of float targets shaped [N] (1) or [N, k]."""
+    return y_shape[1] if len(y_shape) == 2 else 1
+
+
 def load(payload: bytes, *, max_decoded_bytes: int) -> Arrays:
-    """The arrays as tensors, split into training and held-out samples."""
+    """The arrays as tensors, split into training and held-out samples; float targets
+    as [N, k] float32 (k = 1 for y of shape [N])."""
     x, y = _arrays(payload, max_decoded_bytes)
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     xt = xt.reshape(len(xt), *sample_shape(tuple(xt.shape)))
+    if y.dtype.kind == "f":
+        yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+        return split(xt, yt.reshape(len(yt), -1))
     return split(xt, torch.from_numpy(y.astype(np.int64)))
+
+
+def arrays(payload: bytes, *, max_decoded_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as validated numpy arrays, as uploaded (a preview reads samples from them)."""
+    return _arrays(payload, max_decoded_bytes)
 
 
 def _arrays(payload: bytes, max_decoded_bytes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,6 +110,10 @@ def _arrays(payload: bytes, max_decoded_bytes: int) -> tuple[np.ndarray, np.ndar
     x, y = arrays["x"], arrays["y"]
     if not np.isfinite(x).all():
         raise NpzError("x contains NaN or infinite values")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise NpzError("y contains NaN or infinite values")
+        return x, y
     if y.min() < 0 or y.max() >= MAX_CLASSES:
         raise NpzError(f"y: labels must be in 0..{MAX_CLASSES - 1}, got {y.min()}..{y.max()}")
     return x, y
@@ -105,9 +137,8 @@ def _header(archive: zipfile.ZipFile, member: str, key: str) -> tuple[tuple[int,
             f"{key}: an object array (pickled Python objects, dtype {dtype}); refused: only "
             "numeric arrays are read, never unpickled"
         )
-    want = "float32" if key == "x" else "int64"
-    if dtype.kind != ("f" if key == "x" else "i") or dtype.itemsize != (4 if key == "x" else 8):
-        raise NpzError(f"{key}: dtype is {dtype}; expected {want} ({key}.astype(numpy.{want}))")
+    if (dtype.kind, dtype.itemsize) not in _DTYPES[key]:
+        raise NpzError(f"{key}: dtype is {dtype}; expected {_WANT[key]}")
     return tuple(int(s) for s in shape), dtype
 
 
@@ -122,10 +153,15 @@ def _check_shapes(
             f"x: shape {xs} looks channels-last; images must be channels-first (N, C, H, W): "
             "x.transpose(0, 3, 1, 2)"
         )
-    if len(ys) != 1:
+    if yd.kind == "f" and len(ys) not in (1, 2):
+        raise NpzError(f"y: shape {ys}; expected (N,) or (N, k), one target row per sample")
+    if yd.kind != "f" and len(ys) != 1:
         raise NpzError(f"y: shape {ys}; expected (N,), one label per sample")
+    if len(ys) == 2 and ys[1] < 1:
+        raise NpzError(f"y: shape {ys}; a target row needs at least one value")
     if ys[0] != xs[0]:
-        raise NpzError(f"x has {xs[0]} samples but y has {ys[0]} labels")
+        what = "targets" if yd.kind == "f" else "labels"
+        raise NpzError(f"x has {xs[0]} samples but y has {ys[0]} {what}")
     if xs[0] < 2:
         raise NpzError("x: need at least 2 samples (one is held out for evaluation)")
     decoded = math.prod(xs) * xd.itemsize + math.prod(ys) * yd.itemsize

@@ -21,6 +21,10 @@ from dojo_runtime.onnx_import.ops_tensor import TENSOR_OPS
 OPS: Mapping[str, OpFn] = {**COMPUTE_OPS, **TENSOR_OPS}
 # Inputs that hold state rather than weights: batch norm's running mean and variance.
 NOT_TRAINED = {"BatchNormalization": (3, 4)}
+# A layer's weight or bias is trained even when it holds one value (the bias of a head with
+# one output, as a scalar regression has); elsewhere a one-value float is a constant of the
+# graph (an epsilon, a scale) and stays one.
+LAYER_OPS = frozenset({"Gemm", "Conv", "BatchNormalization", "LayerNormalization"})
 
 
 def check_operators(graph: OnnxGraph) -> None:
@@ -36,15 +40,21 @@ def check_operators(graph: OnnxGraph) -> None:
 
 
 def trainable_initializers(graph: OnnxGraph) -> list[str]:
-    """Float initializers of more than one value that some node reads as a weight."""
+    """Float initializers of more than one value that some node reads as a weight, and a
+    layer's one-value weight or bias."""
     weight_uses: set[str] = set()
+    layer_inputs: set[str] = set()
     for node in graph.nodes:
         skipped = NOT_TRAINED.get(node.op_type, ())
         weight_uses.update(n for i, n in enumerate(node.inputs) if i not in skipped)
+        if node.op_type in LAYER_OPS:
+            layer_inputs.update(n for i, n in enumerate(node.inputs) if i and i not in skipped)
     return [
         name
         for name, arr in graph.initializers.items()
-        if name in weight_uses and np.issubdtype(arr.dtype, np.floating) and arr.size > 1
+        if name in weight_uses
+        and np.issubdtype(arr.dtype, np.floating)
+        and (arr.size > 1 or (name in layer_inputs and arr.size == 1))
     ]
 
 

@@ -324,6 +324,18 @@ class Numerics:
             self._report("loss", costs.PER_ELEMENT_FLOPS["loss"] * n, n, target.numel(), loss)
         return loss
 
+    def mse(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean squared error; the prediction in the activation format, the loss in FP32
+        (costed as the cross-entropy is: a per-element loss kernel)."""
+        if self.emulated:
+            key = f"mse{tuple(prediction.shape[-1:])}.x"
+            prediction = self._in(prediction, "activation", key)
+        loss = F.mse_loss(prediction, target)
+        if self.on_kernel is not None:
+            n = prediction.numel()
+            self._report("loss", costs.PER_ELEMENT_FLOPS["loss"] * n, n, target.numel(), loss)
+        return loss
+
 
 def get_numerics(
     precision: str,

@@ -120,6 +120,8 @@ def _format(d: dataset_pb2.Dataset) -> str:
 
 def _shape(d: dataset_pb2.Dataset) -> str:
     if d.format == dataset_pb2.NPZ:
+        if d.targets:  # float32 y: regression targets
+            return f"x {list(d.x_shape)}, {d.targets} float32 target(s)"
         return f"x {list(d.x_shape)}, {d.num_classes} classes"
     return f"{d.text_lines} lines"
 
@@ -150,7 +152,7 @@ def detail(d: dataset_pb2.Dataset, output: str) -> str:
         ("sha256", d.sha256),
         ("shape", _shape(d)),
     ]
-    if d.format == dataset_pb2.NPZ:
+    if d.format == dataset_pb2.NPZ and not d.targets:
         rows.append(("classes", ", ".join(f"{i}: {n}" for i, n in enumerate(d.class_counts))))
     if d.display_name:
         rows.insert(1, ("label", d.display_name))

@@ -148,6 +148,8 @@ def job(j: job_pb2.Job, output: str = "text") -> str:
     rows.append(("progress", progress(j)))
     if j.HasField("latest_metrics"):
         rows.append(("metrics", metric_summary(j.latest_metrics)))
+    if j.HasField("evaluation"):
+        rows.append(("evaluation", evaluation(j.evaluation)))
     rows.append(("resources", devices(j)))
     if j.placement.accelerator:
         placed = ", ".join(j.placement.devices)
@@ -304,6 +306,18 @@ def metric_summary(m: job_pb2.MetricPoint) -> str:
     if m.samples_per_second:
         parts.append(f"{m.samples_per_second:.0f} samples/s")
     return " ".join(parts)
+
+
+def evaluation(m: job_pb2.MetricPoint) -> str:
+    """The held-out evaluation: "mse=0.0123 at step 40" for a regression (no accuracy),
+    "loss=0.4321 acc=0.912 at step 40" otherwise."""
+    if m.loss_function == "mse":
+        parts = [f"mse={m.loss:.4g}"]
+    else:
+        parts = [f"loss={m.loss:.4f}"]
+        if not math.isnan(m.accuracy):
+            parts.append(f"acc={m.accuracy:.3f}")
+    return " ".join(parts) + f" at step {m.step} (held out)"
 
 
 def final_metrics(j: job_pb2.Job) -> str:

@@ -126,6 +126,8 @@ def dataset_to_proto(d: datasets.Dataset) -> dataset_pb2.Dataset:
         num_classes=int(s.get("num_classes", 0)),
         class_counts=[int(v) for v in s.get("class_counts", [])],
         text_lines=int(s.get("lines", 0)),
+        y_dtype=str(s.get("y_dtype", "int64" if d.format == datasets.NPZ else "")),
+        targets=int(s.get("targets", 0)),
         create_time=mappers.timestamp(d.created_at),
         creator=d.creator_label,
     )

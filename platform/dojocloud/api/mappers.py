@@ -132,6 +132,7 @@ def metric_point(data: Mapping[str, Any] | None) -> job_pb2.MetricPoint | None:
         device_seconds=float(data.get("device_seconds") or 0.0),
         wall_seconds=float(data.get("wall_seconds") or 0.0),
         modelled_samples_per_second=float(data.get("modelled_samples_per_second") or 0.0),
+        loss_function=str(data.get("loss_function") or ""),
     )
 
 

@@ -27,6 +27,7 @@ from dojocloud.datasets.models import (
     OnnxModel,
 )
 from dojocloud.datasets.ports import register_users_check
+from dojocloud.datasets.previews import Preview, is_image_data, previews
 from dojocloud.datasets.services import (
     ResolvedDataset,
     datasets_for,
@@ -45,11 +46,15 @@ from dojocloud.datasets.uploads import (
     StorageQuotaExceeded,
     UploadRequest,
     upload,
+    upload_chunk,
     upload_model,
     upload_status,
 )
 
 __all__ = [
+    "Preview",
+    "is_image_data",
+    "previews",
     "DATASET",
     "MAX_CHUNK",
     "MODEL",
@@ -83,6 +88,7 @@ __all__ = [
     "resolve",
     "storage_used",
     "upload",
+    "upload_chunk",
     "upload_model",
     "upload_status",
 ]

@@ -21,13 +21,18 @@ def summarize(format: str, payload: bytes) -> dict[str, Any]:
         if format == NPZ:
             # Decoded arrays may not exceed the largest upload (a compressed .npz expands).
             s = npz.inspect(payload, max_decoded_bytes=int(settings.DATASET_MAX_BYTES))
-            return {
+            summary: dict[str, Any] = {
                 "samples": s.samples,
                 "x_shape": [s.samples, *s.sample_shape],
                 "sample_shape": list(s.sample_shape),
-                "num_classes": s.num_classes,
-                "class_counts": list(s.class_counts),
+                # What y holds, recorded for the job's task to be checked against (a job
+                # with model.task: regression needs float targets, classification labels).
+                "y_dtype": "float32" if s.targets else "int64",
+                "targets": s.targets,
             }
+            if s.targets:
+                return summary
+            return {**summary, "num_classes": s.num_classes, "class_counts": list(s.class_counts)}
         if format == TEXT:
             t = text.inspect(payload)
             return {"size": t.size, "lines": t.lines}

@@ -25,7 +25,8 @@ class Dataset(models.Model):
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
     storage_key = models.CharField(max_length=300)
-    # What validation found: npz {x_shape, sample_shape, samples, num_classes, class_counts};
+    # What validation found: npz {x_shape, sample_shape, samples, y_dtype, targets, and for
+    # int64 labels num_classes, class_counts} (no y_dtype: labels, recorded before targets);
     # text {size, lines}. The runtime's shapes come from here (estimates need no bytes).
     summary = models.JSONField(default=dict)
     state = models.CharField(max_length=10, default=READY)

@@ -208,12 +208,14 @@ def resolve(organization: Organization, name: str, field: str = "dataset.name") 
 def runtime_meta(dataset: Dataset) -> CustomData:
     s = dataset.summary
     if dataset.format == NPZ:
+        targets = int(s.get("targets", 0))  # rows from before regression: labels
         return CustomData(
             kind=NPZ,
             sample_shape=tuple(int(v) for v in s["sample_shape"]),
-            num_classes=int(s["num_classes"]),
+            num_classes=targets or int(s["num_classes"]),
             size=int(s["samples"]),
             sha256=dataset.sha256,
+            targets=targets,
         )
     return CustomData(
         kind="text",

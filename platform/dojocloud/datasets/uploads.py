@@ -103,6 +103,20 @@ def _upload(
     return finish(principal, state, actor)
 
 
+def upload_chunk(
+    principal: Principal, request: UploadRequest, chunk: bytes, actor: Actor | None = None
+) -> tuple[DatasetUpload, Row | None]:
+    """One chunk of a resumable upload at `request.offset` (a browser sends one request per
+    chunk): the upload's state, and the dataset or model once this chunk completed the
+    file. An offset other than the committed one is FailedPrecondition (reason
+    UPLOAD_OFFSET_MISMATCH), so a client resumes from what the server holds."""
+    state = begin(principal, request)
+    receive(state, [chunk])
+    if state.committed < state.size_bytes:
+        return state, None
+    return state, finish(principal, state, actor)
+
+
 def begin(principal: Principal, request: UploadRequest) -> DatasetUpload:
     kind = KINDS[request.kind]
     require(principal, kind.write)

@@ -18,7 +18,7 @@ import logging
 
 from google.protobuf import json_format
 
-from dojo_runtime.config import CustomModel
+from dojo_runtime.config import REGRESSION_TASK, CustomModel
 from dojocloud.artifacts.facade import record_artifact, record_stored
 from dojocloud.datasets.facade import fetch_model_path, is_dataset_name, resolve, resolve_model
 from dojocloud.execution.celery_app import app
@@ -28,6 +28,8 @@ from dojocloud.jobs.facade import Checkpoint, Job, JobEvent, lifecycle, spec_of,
 
 log = logging.getLogger(__name__)
 METRIC_COLUMNS = ("step", "loss", "accuracy", "samples_per_second")
+# A regression's: the loss is its mean squared error, and there is no accuracy.
+REGRESSION_COLUMNS = {"step": "step", "mse": "loss", "samples_per_second": "samples_per_second"}
 
 
 def send_produce(job_id: str, pool: str) -> None:
@@ -50,7 +52,8 @@ def produce_artifacts(job_id: str) -> list[str]:
         names = _model_artifacts(job, restored[1])
     spec_json = json_format.MessageToJson(spec_of(job), indent=2).encode()
     record_artifact(job, "spec.json", spec_json, "application/json")
-    record_artifact(job, "metrics.csv", metrics_csv(job.id), "text/csv")
+    regression = spec_of(job).model.task == REGRESSION_TASK
+    record_artifact(job, "metrics.csv", metrics_csv(job.id, regression=regression), "text/csv")
     names += ["spec.json", "metrics.csv"]
     for c in Checkpoint.objects.filter(job_id=job.id).order_by("step"):
         name = f"checkpoint-step-{c.step:010d}.pt"
@@ -84,11 +87,13 @@ def _custom_model(job: Job) -> CustomModel | None:
     return CustomModel(model.sha256, spec.model.task or "classification", graph)
 
 
-def metrics_csv(job_id: str) -> bytes:
+def metrics_csv(job_id: str, *, regression: bool = False) -> bytes:
+    """One row per metric event; a regression's columns are step, mse, samples_per_second."""
+    columns = REGRESSION_COLUMNS if regression else {c: c for c in METRIC_COLUMNS}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(METRIC_COLUMNS)
+    writer.writerow(columns)
     events = JobEvent.objects.filter(job_id=job_id, kind=JobEvent.KIND_METRIC).order_by("id")
     for data in events.values_list("data", flat=True):
-        writer.writerow(["" if data.get(c) is None else data[c] for c in METRIC_COLUMNS])
+        writer.writerow(["" if data.get(c) is None else data[c] for c in columns.values()])
     return out.getvalue().encode()

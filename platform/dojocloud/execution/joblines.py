@@ -4,6 +4,7 @@ sends them over its pipe (jobproc), the worker scrubs and stores them (joblog)."
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -35,10 +36,10 @@ def step_line(m: StepMetrics) -> str:
 
 
 def evaluation(result: dict[str, float]) -> str:
-    return (
-        f"evaluation on {int(result['samples'])} held-out samples: loss "
-        f"{result['loss']:.6g}, accuracy {result['accuracy']:.4f}"
-    )
+    held_out = f"evaluation on {int(result['samples'])} held-out samples"
+    if math.isnan(result["accuracy"]):  # a regression: the loss is the MSE
+        return f"{held_out}: mse {result['loss']:.6g}"
+    return f"{held_out}: loss {result['loss']:.6g}, accuracy {result['accuracy']:.4f}"
 
 
 def log_warnings(send: Callable[[str], None]) -> None:

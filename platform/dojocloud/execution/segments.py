@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from dojo_runtime.config import CustomModel, StepMetrics
+from dojo_runtime.config import CustomModel, StepMetrics, loss_function
 from dojo_runtime.parallel import gang_devices, rank_count
 from dojo_runtime.specs import accelerator_kind
 from dojocloud.datasets.facade import (
@@ -247,7 +247,9 @@ def _train(job: Job, heartbeat: Heartbeat, joblog: JobLogWriter | None = None) -
     recorder.flush()
     if end.evaluation is not None and end.failure is None:
         # Recorded before the segment's end makes the job SUCCEEDED, so a final job has it.
-        Job.objects.filter(id=job.id).update(evaluation=end.evaluation)
+        # With what `loss` is: a regression's is the mean squared error (and no accuracy).
+        evaluation = {**end.evaluation, "loss_function": loss_function(spec.model.task)}
+        Job.objects.filter(id=job.id).update(evaluation=evaluation)
     if end.failure == supervisor.INTERRUPTED:
         watch.stop = LOST_LEASE  # the worker is stopping: the job resumes elsewhere
     elif end.failure == supervisor.RANK_LOST and watch.stop is None:

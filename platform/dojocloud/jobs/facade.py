@@ -58,6 +58,7 @@ from dojocloud.jobs.validation import (
     PRECISIONS,
     PRIORITY_CLASSES,
     RESOURCES_GIVEN,
+    TASKS,
     validate_spec,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "DEFAULT_PRIORITY_CLASS",
     "OPTIMIZERS",
     "PRECISIONS",
+    "TASKS",
     "PRIORITY_CLASSES",
     "RESOURCES_GIVEN",
     "STOP_CANCEL",

@@ -12,8 +12,9 @@ from django.conf import settings
 from dojo.v1 import job_pb2
 from dojo_runtime.catalog import ARCHITECTURES as CATALOG_ARCHITECTURES
 from dojo_runtime.catalog import validate_params
+from dojo_runtime.catalog.imported import task_error
 from dojo_runtime.config import CustomData, CustomModel
-from dojo_runtime.data import BUILT_IN, DATASETS
+from dojo_runtime.data import BUILT_IN, DATASETS, describe, meta_kind
 from dojocloud.common.errors import FieldViolation, InvalidArgument, shown
 from dojocloud.common.inventory import pool_sizes
 from dojocloud.datasets.facade import fetch_model, is_dataset_name, resolve, resolve_model
@@ -31,7 +32,7 @@ ARCHITECTURE_CATALOG = CATALOG_ARCHITECTURES
 # The built-in datasets (a job names uploaded ones by resource name).
 DATASET_CATALOG = {n: e for n, e in DATASETS.items() if not e.customer}
 OPTIMIZERS = ("sgd", "adam", "adamw")
-TASKS = ("classification", "language_model")  # of an uploaded model (model.task)
+TASKS = ("classification", "regression", "language_model")  # of an uploaded model (model.task)
 DEFAULT_TASK = "classification"
 PRECISIONS = ("fp32", "bf16", "cfp8")
 # PRIORITY_CLASSES (names and values) are the scheduler core's; a spec names one exactly.
@@ -149,9 +150,20 @@ def _check_onnx(spec: job_pb2.JobSpec, errors: Violations) -> None:
         errors.append(FieldViolation("model.task", f"must be one of {', '.join(TASKS)}"))
 
 
+def _check_task(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
+    """An uploaded dataset records what its y holds (labels or float targets) at upload;
+    whether that suits model.task is judged here, before any model is built."""
+    if data is None or spec.model.task not in TASKS:
+        return
+    problem = task_error(spec.model.task, describe(spec.dataset.name, data))
+    if problem is not None:
+        errors.append(FieldViolation(*problem))
+
+
 def _check_model(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
     if spec.model.onnx:
         _check_onnx(spec, errors)
+        _check_task(spec, errors, data)
         return
     if spec.model.task:
         errors.append(FieldViolation("model.task", "applies to an uploaded model (model.onnx)"))
@@ -166,7 +178,7 @@ def _check_model(spec: job_pb2.JobSpec, errors: Violations, data: Data) -> None:
         return
     reported = {e.field for e in errors}
     # The runtime's catalog knows each architecture's parameters and the datasets it suits.
-    kind = data.kind if data is not None else spec.dataset.name
+    kind = meta_kind(data) if data is not None else spec.dataset.name
     for field, message in validate_params(arch, dict(spec.model.params), kind):
         name = field if "." in field else f"model.params.{field}"
         if name not in reported:  # e.g. dataset.name, already judged by _check_dataset

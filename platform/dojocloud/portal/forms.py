@@ -16,6 +16,8 @@ from scheduler.core import DOJO_ACCELERATOR
 
 DATASET_SUGGESTIONS = list(jobs.DATASET_CATALOG)  # and the organization's uploaded datasets
 CATALOG = jobs.ARCHITECTURE_CATALOG  # each architecture's size parameters and their limits
+# The architecture choice that names an uploaded ONNX model instead (model.onnx, model.task).
+UPLOADED = "onnx"
 PARAM_PREFIX = "param_"
 INT32_MAX = 2**31 - 1
 
@@ -86,8 +88,21 @@ class JobSpecForm(forms.Form):
 
     name = forms.CharField(required=False, max_length=200)
     architecture = forms.ChoiceField(
-        choices=_choices(jobs.ARCHITECTURES),
+        choices=[*_choices(jobs.ARCHITECTURES), (UPLOADED, "an uploaded ONNX model")],
         widget=forms.Select(attrs={"data-arch-switch": ""}),
+    )
+    # Read when architecture is UPLOADED: the organization's model and its task.
+    onnx_model = forms.CharField(
+        required=False,
+        label="ONNX model",
+        help_text="organizations/{org}/models/{id}: one of the organization's uploaded models",
+        widget=forms.TextInput(attrs={"list": "model-names"}),
+    )
+    task = forms.ChoiceField(
+        choices=_choices(jobs.TASKS),
+        required=False,
+        label="Task",
+        help_text="classification (labels), regression (float targets, MSE) or language_model",
     )
     dataset = forms.CharField(
         required=False,

@@ -12,10 +12,11 @@ from django.utils.datastructures import MultiValueDict
 from dojo.errors import SpecError
 from dojo.specfile import parse_yaml
 from dojo.v1 import job_pb2
-from dojocloud.common.errors import InvalidArgument
+from dojocloud.common.errors import FieldViolation, InvalidArgument, NotFound
 from dojocloud.jobs import facade as jobs
 from dojocloud.portal.forms import DEFAULTS, PARAM_PREFIX, JobSpecForm, YamlSpecForm
 from dojocloud.portal.spec_mapping import FORM_TO_SPEC_PATH, form_field_for, spec_from_form
+from dojocloud.tenancy.facade import Organization
 
 
 class Violation(Protocol):
@@ -68,7 +69,11 @@ def _path_of(form_field: str) -> str:
     return FORM_TO_SPEC_PATH.get(form_field, "(form)")
 
 
-def read_spec(post: QueryDict, files: MultiValueDict) -> SpecInput:
+def read_spec(
+    post: QueryDict, files: MultiValueDict, organization: Organization | None = None
+) -> SpecInput:
+    """`organization`: the caller's, in which an uploaded dataset or model the form names
+    resolves (one it does not hold is that field's error, as an unknown name is)."""
     if post.get("mode") == "yaml":
         return _read_yaml(post, files)
     form = JobSpecForm(post)
@@ -79,9 +84,13 @@ def read_spec(post: QueryDict, files: MultiValueDict) -> SpecInput:
     spec = spec_from_form(form.cleaned_data, form.params())
     try:
         # A form shows the accelerators and count: left empty, they are errors, not defaults.
-        jobs.validate_spec(spec, given=jobs.RESOURCES_GIVEN)
+        jobs.validate_spec(spec, organization=organization, given=jobs.RESOURCES_GIVEN)
     except InvalidArgument as exc:
         result.add_violations(exc.violations)
+        return result
+    except NotFound as exc:
+        path = "model.onnx" if exc.resource == spec.model.onnx else "dataset.name"
+        result.add_violations([FieldViolation(path, f"{exc.resource} not found")])
         return result
     if parsed:
         result.spec = spec

@@ -10,12 +10,14 @@ import yaml
 
 from dojo.v1 import job_pb2
 from dojocloud.jobs import facade as jobs
-from dojocloud.portal.forms import CATALOG, catalog_defaults, param_field
+from dojocloud.portal.forms import CATALOG, UPLOADED, catalog_defaults, param_field
 
 # Form field → dotted JobSpec path.
 FORM_TO_SPEC_PATH = {
     "name": "name",
     "architecture": "model.architecture",
+    "onnx_model": "model.onnx",
+    "task": "model.task",
     "dataset": "dataset.name",
     "steps": "training.steps",
     "batch_size": "training.batch_size",
@@ -42,6 +44,10 @@ def spec_from_form(data: dict[str, Any], params: dict[str, int]) -> job_pb2.JobS
     )
     spec.model.architecture = data.get("architecture") or ""
     spec.model.params.update(params)
+    if spec.model.architecture == UPLOADED:  # the organization's model, not the catalog's
+        spec.model.architecture = ""
+        spec.model.onnx = (data.get("onnx_model") or "").strip()
+        spec.model.task = data.get("task") or ""
     spec.dataset.name = data.get("dataset") or ""
     t = spec.training
     t.steps = data.get("steps") or 0
@@ -61,11 +67,12 @@ def spec_from_form(data: dict[str, Any], params: dict[str, int]) -> job_pb2.JobS
 def form_initial_from_spec(spec: job_pb2.JobSpec) -> dict[str, Any]:
     """JobSpec → initial values for `JobSpecForm` (used to resubmit a job as a new one)."""
     t = spec.training
-    arch = spec.model.architecture
+    arch = UPLOADED if spec.model.onnx else spec.model.architecture
     return {
         **catalog_defaults(),
         "name": spec.name,
         "architecture": arch,
+        **({"onnx_model": spec.model.onnx, "task": spec.model.task} if spec.model.onnx else {}),
         **{param_field(arch, k): v for k, v in spec.model.params.items()},
         "dataset": spec.dataset.name,
         "steps": t.steps or None,

@@ -104,7 +104,7 @@ class DeleteDatasetResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class Dataset(_message.Message):
-    __slots__ = ("name", "display_name", "format", "size_bytes", "sha256", "x_shape", "samples", "num_classes", "class_counts", "text_lines", "create_time", "creator")
+    __slots__ = ("name", "display_name", "format", "size_bytes", "sha256", "x_shape", "samples", "num_classes", "class_counts", "text_lines", "create_time", "creator", "y_dtype", "targets")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +117,8 @@ class Dataset(_message.Message):
     TEXT_LINES_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
+    Y_DTYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     format: DatasetFormat
@@ -129,4 +131,6 @@ class Dataset(_message.Message):
     text_lines: int
     create_time: _timestamp_pb2.Timestamp
     creator: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[DatasetFormat, str]] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., x_shape: _Optional[_Iterable[int]] = ..., samples: _Optional[int] = ..., num_classes: _Optional[int] = ..., class_counts: _Optional[_Iterable[int]] = ..., text_lines: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[str] = ...) -> None: ...
+    y_dtype: str
+    targets: int
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., format: _Optional[_Union[DatasetFormat, str]] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., x_shape: _Optional[_Iterable[int]] = ..., samples: _Optional[int] = ..., num_classes: _Optional[int] = ..., class_counts: _Optional[_Iterable[int]] = ..., text_lines: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[str] = ..., y_dtype: _Optional[str] = ..., targets: _Optional[int] = ...) -> None: ...

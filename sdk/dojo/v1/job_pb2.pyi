@@ -201,7 +201,7 @@ class JobFailure(_message.Message):
     def __init__(self, reason: _Optional[_Union[JobFailure.Reason, str]] = ..., message: _Optional[str] = ..., step: _Optional[int] = ..., last_log_lines: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MetricPoint(_message.Message):
-    __slots__ = ("step", "loss", "accuracy", "samples_per_second", "device_seconds", "wall_seconds", "modelled_samples_per_second")
+    __slots__ = ("step", "loss", "accuracy", "samples_per_second", "device_seconds", "wall_seconds", "modelled_samples_per_second", "loss_function")
     STEP_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +209,7 @@ class MetricPoint(_message.Message):
     DEVICE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MODELLED_SAMPLES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FUNCTION_FIELD_NUMBER: _ClassVar[int]
     step: int
     loss: float
     accuracy: float
@@ -216,7 +217,8 @@ class MetricPoint(_message.Message):
     device_seconds: float
     wall_seconds: float
     modelled_samples_per_second: float
-    def __init__(self, step: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., samples_per_second: _Optional[float] = ..., device_seconds: _Optional[float] = ..., wall_seconds: _Optional[float] = ..., modelled_samples_per_second: _Optional[float] = ...) -> None: ...
+    loss_function: str
+    def __init__(self, step: _Optional[int] = ..., loss: _Optional[float] = ..., accuracy: _Optional[float] = ..., samples_per_second: _Optional[float] = ..., device_seconds: _Optional[float] = ..., wall_seconds: _Optional[float] = ..., modelled_samples_per_second: _Optional[float] = ..., loss_function: _Optional[str] = ...) -> None: ...
 
 class StateChange(_message.Message):
     __slots__ = ("from_state", "to_state", "reason")

@@ -76,30 +76,36 @@ def test_another_organizations_model_is_404(alice: User, bob: User) -> None:
     assert "secret" not in client.get("/models/").content.decode()
 
 
-def test_a_job_on_the_model_is_listed_and_copies_as_yaml(alice: User) -> None:
+def test_the_job_form_picks_a_model_and_copies_a_job_on_it(
+    alice: User, form_post: dict[str, object]
+) -> None:
     import torch
 
-    from dojo.specfile import parse_yaml
-    from dojocloud.jobs import services as jobs
-    from dojocloud.tenancy.services import principal_for_user
+    from dojocloud.jobs.models import Job
     from tests.support.onnx_models import MLP, export
-    from tests.support.people import make_spec
 
     client = signed_in(alice)
     torch.manual_seed(0)
     assert post_model(client, export(MLP(), torch.randn(2, 1, 8, 8)), "mlp").status_code == 302
-    spec = make_spec("on-onnx")
-    spec.model.Clear()
-    spec.model.onnx = "organizations/acme/models/mlp"
-    job = jobs.create_job(principal_for_user(alice, "acme"), spec)
+    form = client.get("/jobs/new/").content.decode()
+    assert '<option value="organizations/acme/models/mlp">' in form  # the picker's list
+    # The form's "uploaded ONNX model" choice: model.onnx and model.task, no parameters.
+    posted = {**form_post, "name": "on-onnx", "architecture": "onnx", "count": "1"}
+    posted.update(onnx_model="organizations/acme/models/mlp", task="regression")
+    refused = client.post("/jobs/new/", posted)
+    assert refused.status_code == 400  # digits holds labels: the task is named
+    body = refused.content.decode()
+    assert 'data-violation="model.task"' in body
+    posted["task"] = "classification"
+    assert client.post("/jobs/new/", posted).status_code == 302
+    job = Job.objects.get(name="on-onnx")
+    assert job.spec["model"]["onnx"] == "organizations/acme/models/mlp"
     detail = client.get("/models/mlp/").content.decode()
     assert job.id in detail  # the jobs that use it
+    # "Copy as new" opens the form on the same model and task.
     page = client.get(f"/jobs/new/?from={job.id}").content.decode()
-    text = page.split('id="id_spec_yaml"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
-    import html
-
-    copied = parse_yaml(html.unescape(text))
-    assert copied.model.onnx == "organizations/acme/models/mlp"
-    assert copied.model.task == "classification"
+    assert '<option value="onnx" selected>' in page
+    assert 'value="organizations/acme/models/mlp"' in page
+    assert '<option value="classification" selected>' in page
     deleted = client.post("/models/mlp/delete/", follow=True).content.decode()
     assert "Not deleted" in deleted and job.id in deleted  # in use by the job

@@ -36,7 +36,7 @@ from dojocloud.billing.services import record_segment_usage
 from dojocloud.common.inventory import inventory
 from dojocloud.console import urls as console_urls
 from dojocloud.datasets import facade as datasets
-from dojocloud.datasets.models import Dataset, OnnxModel
+from dojocloud.datasets.models import Dataset, DatasetUpload, OnnxModel
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
 from dojocloud.jobs.ports import Outcome, SegmentEnded, SegmentRun
@@ -99,6 +99,7 @@ class Prepared:
     data: dict[str, object] = field(default_factory=dict)
     changed: Callable[[], bool] | None = None  # did the request take effect?
     action: Action | None = None  # instead of the view's (revoking: by whose key)
+    ok: str = ""  # the answer when allowed, where it is not the usual 200 (GET) or 302 (POST)
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,18 @@ def _dataset(world: World) -> Dataset:
     return datasets.upload(principal_for_user(world.users["alice"], "acme"), request, [payload])
 
 
+def _image_dataset(world: World) -> Dataset:
+    """A fresh image dataset of acme's (x [N, 1, H, W]): its page has sample images."""
+    buffer = io.BytesIO()
+    np.savez(buffer, x=np.zeros((4, 1, 4, 4), np.float32), y=np.arange(4, dtype=np.int64) % 2)
+    payload = buffer.getvalue()
+    n = Dataset.objects.count()
+    request = datasets.UploadRequest(
+        f"i{n}", datasets.NPZ, len(payload), hashlib.sha256(payload).hexdigest(), f"iu{n}"
+    )
+    return datasets.upload(principal_for_user(world.users["alice"], "acme"), request, [payload])
+
+
 def _upload(world: World, c: Caller) -> Prepared:
     before = Dataset.objects.count()
     data = {"file": SimpleUploadedFile("d.npz", _npz()), "dataset_id": f"up{before}"}
@@ -448,6 +461,35 @@ def _upload_model(world: World, c: Caller) -> Prepared:
     before = OnnxModel.objects.count()
     data = {"file": SimpleUploadedFile("m.onnx", tiny_onnx()), "model_id": f"mup{before}"}
     return Prepared("post", "/models/upload/", data, lambda: OnnxModel.objects.count() > before)
+
+
+def _chunk(kind: str) -> Callable[[World, Caller], Prepared]:
+    """The first chunk (the test client's empty form as the body) of a larger upload: the
+    upload takes it (200, bytes committed) and goes on waiting for the rest."""
+
+    def prepare(world: World, c: Caller) -> Prepared:
+        upload_id = f"chunk{DatasetUpload.objects.count()}-{c.username}"
+        query = f"upload_id={upload_id}&offset=0&id={upload_id}&format=npz&size=100000"
+        return Prepared(
+            "post",
+            f"/{kind}/upload/chunk/?{query}&sha256={'0' * 64}",
+            changed=lambda: DatasetUpload.objects.filter(
+                upload_id=upload_id, committed__gt=0
+            ).exists(),
+            action=Action.DATASETS_WRITE if kind == "datasets" else Action.MODELS_WRITE,
+            ok="200",
+        )
+
+    return prepare
+
+
+def _upload_status(kind: str) -> Callable[[World, Caller], Prepared]:
+    def prepare(world: World, c: Caller) -> Prepared:
+        action = Action.DATASETS_WRITE if kind == "datasets" else Action.MODELS_WRITE
+        path = f"/{kind}/upload/status/?upload_id=none"
+        return Prepared("get", path, action=action, ok="404")  # no such upload
+
+    return prepare
 
 
 def _delete_model(world: World, c: Caller) -> Prepared:
@@ -498,6 +540,14 @@ RECIPES: dict[str, Recipe] = {
     "portal:webhook-delete": Recipe(_delete_endpoint, acme_object=True),
     "portal:dataset-list": Recipe(_get("/datasets/")),
     "portal:dataset-upload": Recipe(_upload),
+    "portal:dataset-preview": Recipe(
+        _get(lambda w: f"/datasets/{_image_dataset(w).dataset_id}/preview/0.png"),
+        acme_object=True,
+    ),
+    "portal:dataset-upload-chunk": Recipe(_chunk("datasets")),
+    "portal:dataset-upload-status": Recipe(_upload_status("datasets")),
+    "portal:model-upload-chunk": Recipe(_chunk("models")),
+    "portal:model-upload-status": Recipe(_upload_status("models")),
     "portal:dataset-detail": Recipe(
         _get(lambda w: f"/datasets/{_dataset(w).dataset_id}/"), acme_object=True
     ),
@@ -578,6 +628,8 @@ def _outcome(response) -> str:
 
 
 def _ok(prepared: Prepared) -> str:
+    if prepared.ok:
+        return prepared.ok
     return "200" if prepared.method == "get" or prepared.path == "/jobs/estimate/" else "302"
 
 

@@ -58,11 +58,23 @@ def test_every_form_field_round_trips_through_the_spec() -> None:
     }
     initial = form_initial_from_spec(spec_from_form(data, {"layers": 4, "heads": 2}))
     params = {k for k in DEFAULTS if k.startswith("param_")}
-    assert set(initial) == set(FORM_TO_SPEC_PATH) | params
+    uploaded = {"onnx_model", "task"}  # shown for an uploaded model only (below)
+    assert set(initial) == (set(FORM_TO_SPEC_PATH) - uploaded) | params
     # The job's parameters, and every other one at the catalog's default.
     assert (initial[param_field("gpt", "layers")], initial[param_field("gpt", "heads")]) == (4, 2)
     assert initial[param_field("gpt", "d_model")] == DEFAULTS[param_field("gpt", "d_model")]
     assert {k: v for k, v in initial.items() if k not in params} == data
+    # The form's "uploaded ONNX model" choice: model.onnx and model.task, no architecture.
+    onnx = {**data, "architecture": "onnx", "onnx_model": "organizations/acme/models/m"}
+    onnx["task"] = "regression"
+    spec = spec_from_form(onnx, {})
+    assert (spec.model.architecture, spec.model.onnx, spec.model.task) == (
+        "",
+        "organizations/acme/models/m",
+        "regression",
+    )
+    initial = form_initial_from_spec(spec)
+    assert {k: v for k, v in initial.items() if k not in params} == onnx
 
 
 @pytest.mark.parametrize(

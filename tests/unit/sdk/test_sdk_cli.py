@@ -1,6 +1,7 @@
 """The `dojo` CLI against a fake JobService on a real gRPC server."""
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,28 @@ def test_job_list_shows_the_cost_so_far_as_decimal_money(cost_usd: str, shown: s
     header, row = render.job_list([job]).splitlines()
     assert header.split()[-1] == "COST" and row.split()[-1] == shown
     assert ("cost:" in render.job(job)) == bool(cost_usd)
+
+
+@pytest.mark.parametrize(
+    ("point", "shown"),
+    [
+        (
+            job_pb2.MetricPoint(step=40, loss=0.01234, accuracy=math.nan, loss_function="mse"),
+            "mse=0.01234 at step 40 (held out)",
+        ),
+        (
+            job_pb2.MetricPoint(step=6, loss=0.5, accuracy=0.9, loss_function="cross_entropy"),
+            "loss=0.5000 acc=0.900 at step 6 (held out)",
+        ),
+    ],
+)
+def test_jobs_get_shows_the_evaluation_saying_what_its_loss_is(
+    point: job_pb2.MetricPoint, shown: str
+) -> None:
+    from dojo import render
+
+    job = job_pb2.Job(name="organizations/acme/jobs/abc123", state=job_pb2.SUCCEEDED)
+    assert "evaluation:" not in render.job(job)
+    job.evaluation.CopyFrom(point)
+    line = next(r for r in render.job(job).splitlines() if r.startswith("evaluation:"))
+    assert line.split(":", 1)[1].strip() == shown

@@ -1,45 +1,49 @@
-"""The Datasets pages: the organization's uploaded datasets (list), an upload form (a plain
-multipart POST, streamed into the datasets facade's resumable upload in chunks of at most
-MAX_CHUNK), a dataset's detail (shapes, class counts, sha256, the jobs naming it) and delete.
+"""The Datasets pages: the organization's uploaded datasets (list), an upload form (upload.js
+sends it in resumable chunks with drag and drop and a progress bar; without JavaScript a
+plain multipart POST, streamed into the same resumable upload in chunks of at most
+MAX_CHUNK; see views.uploads), a dataset's detail (shapes, class counts, sha256, the jobs
+naming it) and delete.
 
 Another organization's dataset, and an id that could not be one, are 404 alike."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dojocloud.common.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-)
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dojocloud.datasets import facade as datasets
 from dojocloud.jobs import facade as jobs
+from dojocloud.portal.views import uploads
 from dojocloud.portal.views.common import base_context, portal_view, remote_addr
 from dojocloud.tenancy.facade import Action, Principal, actor_for
 
 JOBS_SHOWN = 50
 # The upload's metadata fields, as the facade names them, and the form field they belong to.
-_FIELDS = {
-    "metadata.dataset_id": "dataset_id",
-    "metadata.display_name": "display_name",
-    "metadata.format": "format",
-    "metadata.size": "file",
-    "metadata.sha256": "file",
-    "chunk": "file",
-    "file": "file",
-}
+PAGE = uploads.UploadPage(
+    kind=datasets.DATASET,
+    noun="Dataset",
+    id_field="dataset_id",
+    fields={
+        "metadata.dataset_id": "dataset_id",
+        "metadata.display_name": "display_name",
+        "metadata.format": "format",
+        "metadata.size": "file",
+        "metadata.sha256": "file",
+        "metadata.upload_id": "file",
+        "metadata.offset": "file",
+        "upload_id": "file",
+        "chunk": "file",
+        "file": "file",
+    },
+    detail_url="portal:dataset-detail",
+)
 
 
 class DatasetUploadForm(forms.Form):
@@ -62,20 +66,6 @@ class DatasetUploadForm(forms.Form):
     display_name = forms.CharField(max_length=200, required=False, label="Display name")
 
 
-def file_chunks(file: UploadedFile) -> Iterator[bytes]:
-    # Read by hand: an in-memory upload's chunks() returns the whole file at once.
-    file.seek(0)
-    while chunk := file.read(datasets.MAX_CHUNK):
-        yield chunk
-
-
-def file_sha256(file: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    for chunk in file_chunks(file):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _upload(request: HttpRequest, principal: Principal, form: DatasetUploadForm) -> str | None:
     """Streams the posted file into the datasets facade; the dataset's id, or None with the
     problems added to `form` as field errors."""
@@ -84,27 +74,18 @@ def _upload(request: HttpRequest, principal: Principal, form: DatasetUploadForm)
         dataset_id=form.cleaned_data["dataset_id"].strip(),
         format=form.cleaned_data["format"],
         size=int(file.size or 0),
-        sha256=file_sha256(file),
+        sha256=uploads.file_sha256(file),
         # One browser POST carries the whole file: nothing to resume, a fresh upload each time.
         upload_id=f"portal-{uuid.uuid4().hex}",
         display_name=form.cleaned_data["display_name"].strip(),
     )
     try:
         dataset = datasets.upload(
-            principal, upload, file_chunks(file), actor_for(principal, remote_addr(request))
+            principal, upload, uploads.file_chunks(file), actor_for(principal, remote_addr(request))
         )
-    except InvalidArgument as exc:
-        for v in exc.violations:
-            form.add_error(_FIELDS.get(v.field), v.description)
-        return None
-    except AlreadyExists:
-        form.add_error("dataset_id", f"{upload.dataset_id} already exists in this organization")
-        return None
-    except ResourceExhausted as exc:
-        form.add_error("file", exc.message)
-        return None
-    except FailedPrecondition as exc:
-        form.add_error(None, exc.message)
+    except uploads.REFUSALS as exc:
+        for field, message in uploads.upload_errors(PAGE, exc, upload.dataset_id):
+            form.add_error(field, message)
         return None
     return dataset.dataset_id
 
@@ -120,6 +101,7 @@ def _list_page(
             form=form,
             datasets=datasets.datasets_for(principal).order_by("dataset_id"),
             used=datasets.storage_used(principal.organization),
+            chunk_bytes=datasets.MAX_CHUNK,
         ),
         status=400 if form is not None and form.errors else 200,
     )
@@ -145,6 +127,18 @@ def dataset_upload(request: HttpRequest, principal: Principal) -> HttpResponse:
     return _list_page(request, principal, form)
 
 
+@require_POST
+@portal_view(Action.DATASETS_WRITE)
+def dataset_upload_chunk(request: HttpRequest, principal: Principal) -> JsonResponse:
+    return uploads.chunk(PAGE, request, principal)
+
+
+@require_GET
+@portal_view(Action.DATASETS_WRITE)
+def dataset_upload_status(request: HttpRequest, principal: Principal) -> JsonResponse:
+    return uploads.status(PAGE, request, principal)
+
+
 def _dataset(principal: Principal, dataset_id: str) -> datasets.Dataset:
     name = f"organizations/{principal.organization.slug}/datasets/{dataset_id}"
     try:
@@ -164,6 +158,7 @@ def dataset_detail(request: HttpRequest, principal: Principal, dataset_id: str) 
     )
     summary = dataset.summary
     counts = [int(c) for c in summary.get("class_counts", [])]
+    samples = datasets.previews(dataset)
     return render(
         request,
         "portal/dataset_detail.html",
@@ -172,10 +167,26 @@ def dataset_detail(request: HttpRequest, principal: Principal, dataset_id: str) 
             dataset=dataset,
             summary=summary,
             class_counts=list(enumerate(counts)),
+            samples=list(enumerate(samples)),
             jobs=users,
             can_delete=principal.can(Action.DATASETS_WRITE),
         ),
     )
+
+
+@require_GET
+@portal_view(Action.DATASETS_READ)
+def dataset_preview(
+    request: HttpRequest, principal: Principal, dataset_id: str, n: int
+) -> HttpResponse:
+    """The dataset's n-th sample image as a PNG (rendered on the server; 404 when there is
+    none, or the dataset is another organization's)."""
+    samples = datasets.previews(_dataset(principal, dataset_id))
+    if n >= len(samples):
+        raise NotFound(f"{dataset_id}/preview/{n}")
+    response = HttpResponse(samples[n].png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_POST

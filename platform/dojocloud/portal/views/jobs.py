@@ -23,7 +23,7 @@ from dojocloud.jobs import facade as jobs
 from dojocloud.portal import presenters
 from dojocloud.portal.forms import DATASET_SUGGESTIONS, DEFAULTS, JobSpecForm, YamlSpecForm
 from dojocloud.portal.spec_input import SpecInput, read_spec
-from dojocloud.portal.spec_mapping import form_initial_from_spec, yaml_from_spec
+from dojocloud.portal.spec_mapping import form_initial_from_spec
 from dojocloud.portal.views.common import base_context, portal_view
 from dojocloud.tenancy.facade import Action, Principal
 
@@ -64,7 +64,7 @@ def job_list(request: HttpRequest, principal: Principal) -> HttpResponse:
 def job_new(request: HttpRequest, principal: Principal) -> HttpResponse:
     if request.method == "GET":  # a viewer gets the 403 page (portal_view), not the form
         return _render_new(request, principal, _blank_input(request, principal))
-    spec_input = read_spec(request.POST, request.FILES)
+    spec_input = read_spec(request.POST, request.FILES, principal.organization)
     if spec_input.spec is not None:
         try:
             job = jobs.create_job(
@@ -89,9 +89,6 @@ def _blank_input(request: HttpRequest, principal: Principal) -> SpecInput:
     source_id = request.GET.get("from")
     if source_id:
         spec = jobs.spec_of(jobs.get_job(principal, source_id))
-        if spec.model.onnx:  # the form has no model picker: the copy opens as YAML
-            text = yaml_from_spec(spec)
-            return SpecInput("yaml", JobSpecForm(initial=initial), YamlSpecForm(), yaml_text=text)
         initial = form_initial_from_spec(spec)
     mode = "yaml" if request.GET.get("mode") == "yaml" else "form"
     return SpecInput(mode=mode, form=JobSpecForm(initial=initial), yaml_form=YamlSpecForm())
@@ -115,6 +112,11 @@ def _render_new(
                 if principal.can(Action.DATASETS_READ)
                 else []
             ),
+            model_names=(
+                [m.resource_name for m in datasets.models_for(principal).order_by("model_id")]
+                if principal.can(Action.MODELS_READ)
+                else []
+            ),
         ),
         status=status,
     )
@@ -124,7 +126,7 @@ def _render_new(
 @portal_view(Action.JOBS_ESTIMATE)
 def job_estimate(request: HttpRequest, principal: Principal) -> HttpResponse:
     """An htmx fragment: modelled time and cost of the posted spec on each option."""
-    spec_input = read_spec(request.POST, request.FILES)
+    spec_input = read_spec(request.POST, request.FILES, principal.organization)
     rows, unavailable = [], ""
     if spec_input.spec is not None:
         try:

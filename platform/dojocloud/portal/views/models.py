@@ -1,6 +1,7 @@
-"""The Models pages: the organization's ONNX models (list), an upload form (a plain
-multipart POST streamed into the same resumable upload as datasets), a model's detail (the
-graph's inputs, outputs and op counts, the jobs naming it) and delete.
+"""The Models pages: the organization's ONNX models (list), an upload form (resumable
+chunks from upload.js, or a plain multipart POST, into the same resumable upload as
+datasets: views.uploads), a model's detail (the graph's inputs, outputs and op counts, the
+jobs naming it) and delete.
 
 Another organization's model, and an id that could not be one, are 404 alike."""
 
@@ -11,31 +12,34 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from dojocloud.common.errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    ResourceExhausted,
-)
+from dojocloud.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from dojocloud.datasets import facade as datasets
 from dojocloud.jobs import facade as jobs
+from dojocloud.portal.views import uploads
 from dojocloud.portal.views.common import base_context, portal_view, remote_addr
-from dojocloud.portal.views.datasets import JOBS_SHOWN, file_chunks, file_sha256
+from dojocloud.portal.views.datasets import JOBS_SHOWN
 from dojocloud.tenancy.facade import Action, Principal, actor_for
 
-_FIELDS = {
-    "metadata.model_id": "model_id",
-    "metadata.display_name": "display_name",
-    "metadata.size": "file",
-    "metadata.sha256": "file",
-    "chunk": "file",
-    "file": "file",
-}
+PAGE = uploads.UploadPage(
+    kind=datasets.MODEL,
+    noun="Model",
+    id_field="model_id",
+    fields={
+        "metadata.model_id": "model_id",
+        "metadata.display_name": "display_name",
+        "metadata.size": "file",
+        "metadata.sha256": "file",
+        "metadata.upload_id": "file",
+        "metadata.offset": "file",
+        "chunk": "file",
+        "file": "file",
+    },
+    detail_url="portal:model-detail",
+)
 
 
 class ModelUploadForm(forms.Form):
@@ -60,23 +64,17 @@ def _upload(request: HttpRequest, principal: Principal, form: ModelUploadForm) -
         dataset_id=form.cleaned_data["model_id"].strip(),
         format=datasets.ONNX,
         size=int(file.size or 0),
-        sha256=file_sha256(file),
+        sha256=uploads.file_sha256(file),
         upload_id=f"portal-{uuid.uuid4().hex}",  # one POST carries the whole file
         display_name=form.cleaned_data["display_name"].strip(),
     )
     try:
         model = datasets.upload_model(
-            principal, upload, file_chunks(file), actor_for(principal, remote_addr(request))
+            principal, upload, uploads.file_chunks(file), actor_for(principal, remote_addr(request))
         )
-    except InvalidArgument as exc:
-        for v in exc.violations:
-            form.add_error(_FIELDS.get(v.field), v.description)
-        return None
-    except AlreadyExists:
-        form.add_error("model_id", f"{upload.dataset_id} already exists in this organization")
-        return None
-    except (ResourceExhausted, FailedPrecondition) as exc:
-        form.add_error("file" if isinstance(exc, ResourceExhausted) else None, exc.message)
+    except uploads.REFUSALS as exc:
+        for field, message in uploads.upload_errors(PAGE, exc, upload.dataset_id):
+            form.add_error(field, message)
         return None
     return model.model_id
 
@@ -92,6 +90,7 @@ def _list_page(
             form=form,
             models=datasets.models_for(principal).order_by("model_id"),
             used=datasets.storage_used(principal.organization),
+            chunk_bytes=datasets.MAX_CHUNK,
         ),
         status=400 if form is not None and form.errors else 200,
     )
@@ -114,6 +113,18 @@ def model_upload(request: HttpRequest, principal: Principal) -> HttpResponse:
             messages.success(request, f"Model {created} uploaded.")
             return redirect("portal:model-detail", model_id=created)
     return _list_page(request, principal, form)
+
+
+@require_POST
+@portal_view(Action.MODELS_WRITE)
+def model_upload_chunk(request: HttpRequest, principal: Principal) -> JsonResponse:
+    return uploads.chunk(PAGE, request, principal)
+
+
+@require_GET
+@portal_view(Action.MODELS_WRITE)
+def model_upload_status(request: HttpRequest, principal: Principal) -> JsonResponse:
+    return uploads.status(PAGE, request, principal)
 
 
 def _model(principal: Principal, model_id: str) -> datasets.OnnxModel:
