@@ -69,16 +69,6 @@ def client() -> Iterator[Client]:
         yield c
 
 
-def test_every_rpc_of_the_artifact_service_has_a_client_method() -> None:
-    methods = artifact_pb2.DESCRIPTOR.services_by_name["ArtifactService"].methods
-    snake = {
-        m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
-        for m in methods
-    }
-    assert [r for r, n in snake.items() if not callable(getattr(Client, n, None))] == []
-    assert len(snake) == 2
-
-
 def test_lists_every_page_and_downloads_checked(client: Client, tmp_path: Path) -> None:
     assert [artifact_id(a.name) for a in client.list_artifacts(JOB, page_size=1)] == [
         "a.bin",
