@@ -15,45 +15,19 @@ the first included, and the queries of the first and of a later pass.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.databases import bench_database, setup_django
 from benchmarks.report import bench
 
 PENDING = 10_000
 PASSES = 10
 CHURN = 20  # jobs cancelled and submitted between passes
 TENANTS = 20
-
-
-@contextmanager
-def _database(base: Path) -> Iterator[str]:
-    """The DATABASE_URL the bench runs on: a fresh PostgreSQL database when DATABASE_URL
-    names a PostgreSQL server, else a temporary SQLite file."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{base / 'live_pass.sqlite3'}"
-        return
-    import psycopg
-
-    server = url.rsplit("/", 1)[0]
-    name = f"dojo_bench_sched_{os.getpid()}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server}/{name}"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _passes() -> dict[str, Any]:
@@ -85,18 +59,10 @@ def _passes() -> dict[str, Any]:
 
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="dojo-bench-live-pass-"))
-    with _database(base) as url:
-        os.environ["DATABASE_URL"] = url
-        os.environ["DOJO_DATA_DIR"] = str(base)
-        os.environ["DOJO_HEARTBEAT_TIMEOUT_S"] = "3600"
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dojocloud.settings")
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with bench_database(base, "dojo_bench_sched") as url:
+        setup_django(url, base, DOJO_HEARTBEAT_TIMEOUT_S="3600")
         from django.db import connection
 
-        call_command("migrate", verbosity=0)
         out = _passes()
         vendor = connection.vendor
     ms = [s * 1000 for s in out["seconds"]]

@@ -8,23 +8,20 @@ does that for each of the job's artifacts.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator
-from functools import cached_property
 from pathlib import Path
 
 import grpc
 
-from dojo.errors import DojoError
-from dojo.v1 import artifact_pb2, artifact_pb2_grpc
+from dojo import rpcs
+from dojo.service import ServiceClient
+from dojo.streams import DOWNLOAD_TIMEOUT, ChecksumError, Receiving
+from dojo.v1 import artifact_pb2
+
+__all__ = ["DOWNLOAD_TIMEOUT", "ArtifactMethods", "ChecksumError", "Progress", "artifact_id"]
 
 Progress = Callable[[int, int], None]  # (bytes received, total)
-DOWNLOAD_TIMEOUT = 3600.0  # deadline of one download stream unless `timeout` is given
-
-
-class ChecksumError(DojoError):
-    """A downloaded artifact's bytes do not match the sha256 its header announced."""
 
 
 def artifact_id(name: str) -> str:
@@ -36,40 +33,26 @@ def artifact_id(name: str) -> str:
     return last
 
 
-class ArtifactMethods:
-    """Needs what ServiceClient gives: `_channel`, `_metadata`, `_read`, `_error`, `_timeout`."""
+def part_path(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """The download's target and the temporary file beside it the bytes go to first."""
+    target = Path(path)
+    return target, target.with_name(f".{target.name}.part")
 
-    _channel: grpc.Channel
-    _metadata: tuple[tuple[str, str], ...]
 
-    @cached_property
-    def _artifacts(self) -> artifact_pb2_grpc.ArtifactServiceStub:
-        return artifact_pb2_grpc.ArtifactServiceStub(self._channel)
-
+class ArtifactMethods(ServiceClient):
     def list_artifacts_page(
         self, job: str, *, page_size: int = 50, page_token: str = "", timeout: float | None = None
     ) -> artifact_pb2.ListArtifactsResponse:
         """`job` as get_job takes it: organizations/{org}/jobs/{ref}, an id, a name, a prefix."""
-        request = artifact_pb2.ListArtifactsRequest(
-            parent=job, page_size=page_size, page_token=page_token
-        )
-        return self._read(  # type: ignore[attr-defined, no-any-return]
-            self._artifacts.ListArtifacts, request, artifact_pb2.ListArtifactsResponse, timeout
-        )
+        return self._call(rpcs.list_artifacts(job, page_size, page_token), timeout)
 
     def list_artifacts(
         self, job: str, *, page_size: int = 50, timeout: float | None = None
     ) -> Iterator[artifact_pb2.Artifact]:
         """Every artifact of the job, in name order, page by page."""
-        token = ""
-        while True:
-            page = self.list_artifacts_page(
-                job, page_size=page_size, page_token=token, timeout=timeout
-            )
-            yield from page.artifacts
-            token = page.next_page_token
-            if not token:
-                return
+        return self._paged(
+            lambda t: rpcs.list_artifacts(job, page_size, t), rpcs.artifacts_of, timeout
+        )
 
     def download_artifact(
         self,
@@ -82,8 +65,7 @@ class ArtifactMethods:
         """Streams the artifact `name` into `path` (written to a temporary file beside it,
         renamed into place once its sha256 matches); returns the header. ChecksumError
         when the bytes do not match, a DojoError for what the server refused."""
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.part")
+        target, tmp = part_path(path)
         try:
             header = self._stream_to(name, tmp, on_progress, timeout)
             os.replace(tmp, target)
@@ -95,29 +77,21 @@ class ArtifactMethods:
         self, name: str, tmp: Path, on_progress: Progress | None, timeout: float | None
     ) -> artifact_pb2.Artifact:
         request = artifact_pb2.DownloadArtifactRequest(name=name)
-        deadline = DOWNLOAD_TIMEOUT if timeout is None else timeout
         try:
-            stream = self._artifacts.DownloadArtifact(
-                request, timeout=deadline, metadata=self._metadata
+            stream = self._stub_of(rpcs.Artifacts).DownloadArtifact(
+                request,
+                timeout=DOWNLOAD_TIMEOUT if timeout is None else timeout,
+                metadata=self._metadata,
             )
-            first = next(stream)
-            header: artifact_pb2.Artifact = first.header
-            digest, received = hashlib.sha256(), 0
+            receiving = Receiving(name, next(stream))
             with open(tmp, "wb") as f:
                 for message in stream:
-                    f.write(message.chunk)
-                    digest.update(message.chunk)
-                    received += len(message.chunk)
+                    receiving.take(message, f)
                     if on_progress:
-                        on_progress(received, header.size_bytes)
+                        on_progress(receiving.received, receiving.header.size_bytes)
         except grpc.RpcError as exc:
-            raise self._error(exc) from None  # type: ignore[attr-defined]
-        if received != header.size_bytes or digest.hexdigest() != header.sha256:
-            raise ChecksumError(
-                f"{name}: received {received} bytes with sha256 {digest.hexdigest()}, "
-                f"expected {header.size_bytes} bytes with sha256 {header.sha256}"
-            )
-        return header
+            raise self._error(exc) from None
+        return receiving.check()
 
     def download_job_artifacts(
         self,

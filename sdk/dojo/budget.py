@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 
-from dojo.client import ServiceClient
+from dojo.service import ServiceClient
 from dojo.v1 import billing_pb2 as pb
 from dojo.v1 import billing_pb2_grpc
 

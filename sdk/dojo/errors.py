@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
+import grpc.aio
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
@@ -134,10 +135,21 @@ class InternalError(DojoError, code=grpc.StatusCode.INTERNAL):
     """The server failed; not the caller's fault."""
 
 
+def status_code(err: grpc.RpcError) -> grpc.StatusCode | None:
+    """The status of a failed call, sync (a grpc.Call) or asyncio (AioRpcError) alike."""
+    return err.code() if isinstance(err, (grpc.Call, grpc.aio.AioRpcError)) else None
+
+
+def status_details(err: grpc.RpcError) -> str:
+    """The status message of a failed call ("" when it carries none)."""
+    details = err.details() if isinstance(err, (grpc.Call, grpc.aio.AioRpcError)) else None
+    return details or ""
+
+
 def from_rpc_error(err: grpc.RpcError) -> DojoError:
     """The typed error for a failed call, with its rich status details unpacked."""
-    code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
-    message = (err.details() if isinstance(err, grpc.Call) else None) or str(code)
+    code = status_code(err) or grpc.StatusCode.UNKNOWN
+    message = status_details(err) or str(code)
     kwargs = _details(err)
     cls = _BY_CODE.get(code, DojoError)
     return cls(message, code=code, **kwargs)  # type: ignore[arg-type]
@@ -145,7 +157,9 @@ def from_rpc_error(err: grpc.RpcError) -> DojoError:
 
 def _details(err: grpc.RpcError) -> dict[str, object]:
     try:
-        status = rpc_status.from_call(err) if isinstance(err, grpc.Call) else None
+        # AioRpcError has the same code(), details(), trailing_metadata() as a grpc.Call
+        call = err if isinstance(err, (grpc.Call, grpc.aio.AioRpcError)) else None
+        status = rpc_status.from_call(call) if call is not None else None
     except ValueError:  # malformed details: keep the code and message
         status = None
     fields: list[FieldViolation] = []

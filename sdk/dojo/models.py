@@ -3,33 +3,66 @@
 `create_model(path, "my-net")` uploads an .onnx file in chunks and returns the Model (the
 graph's inputs, outputs and op counts); running the same upload again resumes it
 (dojo.uploads: the loop datasets share). A job names the model in `model: {onnx: NAME}`.
+The upload's metadata and messages are built here for `dojo.AsyncClient` too.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from functools import cached_property
 from typing import BinaryIO
 
-import grpc
+from dojo import rpcs
+from dojo.service import ServiceClient
+from dojo.uploads import Progress, UploadKind, chunks, derived_upload_id, file_digest
+from dojo.v1 import model_pb2
 
-from dojo.errors import NotFoundError
-from dojo.uploads import Progress, chunks, derived_upload_id, file_digest, resumable_upload
-from dojo.v1 import model_pb2, model_pb2_grpc
+
+def model_metadata(
+    path: str | os.PathLike[str],
+    model_id: str,
+    *,
+    parent: str,
+    display_name: str,
+    upload_id: str | None,
+) -> model_pb2.ModelUploadMetadata:
+    """The upload's first message: size, sha256 and the (derived unless given) upload id."""
+    size, sha256 = file_digest(path)
+    return model_pb2.ModelUploadMetadata(
+        parent=parent,
+        model_id=model_id,
+        size=size,
+        sha256=sha256,
+        upload_id=upload_id or derived_upload_id(parent, f"model:{model_id}", size, sha256),
+        display_name=display_name,
+    )
 
 
-class ModelMethods:
-    """Needs what ServiceClient gives: `_channel`, `_metadata`, `_read`, `_act`, `_error`,
-    `_timeout`."""
+def model_messages(
+    meta: model_pb2.ModelUploadMetadata, f: BinaryIO, offset: int, on_progress: Progress | None
+) -> Iterator[model_pb2.CreateModelRequest]:
+    """The stream from `offset` on: the metadata, then the file's chunks."""
+    meta.offset = offset
+    yield model_pb2.CreateModelRequest(metadata=meta)
+    for chunk in chunks(f, offset, meta.size, on_progress):
+        yield model_pb2.CreateModelRequest(chunk=chunk)
 
-    _channel: grpc.Channel
-    _metadata: tuple[tuple[str, str], ...]
 
-    @cached_property
-    def _models(self) -> model_pb2_grpc.ModelServiceStub:
-        return model_pb2_grpc.ModelServiceStub(self._channel)
+def _model_of(done: model_pb2.ModelUploadStatus) -> rpcs.Unary[model_pb2.Model]:
+    return rpcs.get_model(done.model)
 
+
+MODEL_UPLOAD = UploadKind(
+    rpcs.Models,
+    "CreateModel",
+    model_messages,
+    rpcs.get_model_upload_status,
+    _model_of,
+    model_pb2.Model,
+)
+
+
+class ModelMethods(ServiceClient):
     def create_model(
         self,
         path: str | os.PathLike[str],
@@ -44,59 +77,19 @@ class ModelMethods:
         """Uploads the .onnx file `path` as organizations/{org}/models/{model_id}; resumes an
         earlier, interrupted upload of the same file. `timeout` bounds each stream (default:
         the config's timeout plus a second per MiB)."""
-        size, sha256 = file_digest(path)
-        upload_id = upload_id or derived_upload_id(parent, f"model:{model_id}", size, sha256)
-        deadline = timeout or (self._timeout(None) + size / 2**20)  # type: ignore[attr-defined]
-        meta = model_pb2.ModelUploadMetadata(
-            parent=parent,
-            model_id=model_id,
-            size=size,
-            sha256=sha256,
-            upload_id=upload_id,
-            display_name=display_name,
+        meta = model_metadata(
+            path, model_id, parent=parent, display_name=display_name, upload_id=upload_id
         )
-
-        def send(f: BinaryIO, offset: int) -> model_pb2.Model:
-            meta.offset = offset
-            answer = self._models.CreateModel(
-                _messages(meta, f, offset, size, on_progress),
-                timeout=deadline,
-                metadata=self._metadata,
-            )
-            if not isinstance(answer, model_pb2.Model):
-                raise TypeError(f"expected a Model, got {type(answer).__name__}")
-            return answer
-
-        return resumable_upload(
-            path,
-            size,
-            status=lambda: self._model_status(parent, upload_id),
-            finished=lambda done: self.get_model(done.model),
-            send=send,
-            error=self._error,  # type: ignore[attr-defined]
-            on_progress=on_progress,
-        )
-
-    def _model_status(self, parent: str, upload_id: str) -> model_pb2.ModelUploadStatus | None:
-        try:
-            return self.get_model_upload_status(upload_id, parent=parent)
-        except NotFoundError:
-            return None
+        return self._upload(MODEL_UPLOAD, meta, path, timeout, on_progress)
 
     def get_model_upload_status(
         self, upload_id: str, *, parent: str = "", timeout: float | None = None
     ) -> model_pb2.ModelUploadStatus:
-        request = model_pb2.GetModelUploadStatusRequest(parent=parent, upload_id=upload_id)
-        return self._read(  # type: ignore[attr-defined, no-any-return]
-            self._models.GetUploadStatus, request, model_pb2.ModelUploadStatus, timeout
-        )
+        return self._call(rpcs.get_model_upload_status(parent, upload_id), timeout)
 
     def get_model(self, name: str, *, timeout: float | None = None) -> model_pb2.Model:
         """`name` is organizations/{org}/models/{model}."""
-        request = model_pb2.GetModelRequest(name=name)
-        return self._read(  # type: ignore[attr-defined, no-any-return]
-            self._models.GetModel, request, model_pb2.Model, timeout
-        )
+        return self._call(rpcs.get_model(name), timeout)
 
     def list_models_page(
         self,
@@ -106,41 +99,15 @@ class ModelMethods:
         page_token: str = "",
         timeout: float | None = None,
     ) -> model_pb2.ListModelsResponse:
-        request = model_pb2.ListModelsRequest(
-            parent=parent, page_size=page_size, page_token=page_token
-        )
-        return self._read(  # type: ignore[attr-defined, no-any-return]
-            self._models.ListModels, request, model_pb2.ListModelsResponse, timeout
-        )
+        return self._call(rpcs.list_models(parent, page_size, page_token), timeout)
 
     def list_models(
         self, *, parent: str = "", page_size: int = 50, timeout: float | None = None
     ) -> Iterator[model_pb2.Model]:
         """Every model of the caller's organization, in id order, page by page."""
-        token = ""
-        while True:
-            page = self.list_models_page(
-                parent=parent, page_size=page_size, page_token=token, timeout=timeout
-            )
-            yield from page.models
-            token = page.next_page_token
-            if not token:
-                return
-
-    def delete_model(self, name: str, *, timeout: float | None = None) -> None:
-        request = model_pb2.DeleteModelRequest(name=name)
-        self._act(  # type: ignore[attr-defined]
-            self._models.DeleteModel, request, model_pb2.DeleteModelResponse, timeout
+        return self._paged(
+            lambda t: rpcs.list_models(parent, page_size, t), rpcs.models_of, timeout
         )
 
-
-def _messages(
-    meta: model_pb2.ModelUploadMetadata,
-    f: BinaryIO,
-    offset: int,
-    size: int,
-    on_progress: Progress | None,
-) -> Iterator[model_pb2.CreateModelRequest]:
-    yield model_pb2.CreateModelRequest(metadata=meta)
-    for chunk in chunks(f, offset, size, on_progress):
-        yield model_pb2.CreateModelRequest(chunk=chunk)
+    def delete_model(self, name: str, *, timeout: float | None = None) -> None:
+        self._call(rpcs.delete_model(name), timeout)

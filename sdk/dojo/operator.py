@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from dojo.client import ServiceClient
+from dojo.service import ServiceClient
 from dojo.v1 import scheduler_pb2 as pb
 from dojo.v1 import scheduler_pb2_grpc
 

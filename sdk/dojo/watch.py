@@ -8,7 +8,8 @@ import time
 from tqdm import tqdm
 
 from dojo import render
-from dojo.client import Client, is_final
+from dojo.client import Client
+from dojo.streams import is_final
 from dojo.v1 import job_pb2
 
 RESUME_PAUSE_S = 1.0

@@ -43,10 +43,11 @@ def serving_fake(add: Callable[[Any, grpc.Server], None], servicer: object) -> I
         yield address
 
 
-def start_serve_grpc(tmp_path: Path, grace: int, **env: str) -> subprocess.Popen[str]:
+def start_serve_grpc(tmp_path: Path, grace: float, **env: str) -> subprocess.Popen[str]:
     """`manage.py serve_grpc` on a free loopback port, no scheduler loop, its data and
-    database under `tmp_path`, stdout and stderr in one text pipe. The metrics variables
-    of this environment are dropped (no /metrics server unless `env` names a port)."""
+    database under `tmp_path` (unless `env` names a DATABASE_URL), stdout and stderr in one
+    text pipe. The metrics variables of this environment are dropped (no /metrics server
+    unless `env` names a port)."""
     full = {
         k: v
         for k, v in os.environ.items()
@@ -56,8 +57,8 @@ def start_serve_grpc(tmp_path: Path, grace: int, **env: str) -> subprocess.Popen
         DOJO_DATA_DIR=str(tmp_path),
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         PYTHONUNBUFFERED="1",
-        **env,
     )
+    full.update(env)
     serve = [sys.executable, "manage.py", "serve_grpc", "--addr", "127.0.0.1:0"]
     return subprocess.Popen(
         [*serve, "--no-scheduler", "--grace", str(grace)],

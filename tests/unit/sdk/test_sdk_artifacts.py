@@ -5,6 +5,7 @@ leave the download folder is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from dojo import AsyncClient, errors
 from dojo.artifacts import ChecksumError, artifact_id
 from dojo.client import Client
 from dojo.config import ClientConfig
@@ -69,16 +71,6 @@ def client() -> Iterator[Client]:
         yield c
 
 
-def test_every_rpc_of_the_artifact_service_has_a_client_method() -> None:
-    methods = artifact_pb2.DESCRIPTOR.services_by_name["ArtifactService"].methods
-    snake = {
-        m.name: "".join("_" + c.lower() if c.isupper() else c for c in m.name).lstrip("_")
-        for m in methods
-    }
-    assert [r for r, n in snake.items() if not callable(getattr(Client, n, None))] == []
-    assert len(snake) == 2
-
-
 def test_lists_every_page_and_downloads_checked(client: Client, tmp_path: Path) -> None:
     assert [artifact_id(a.name) for a in client.list_artifacts(JOB, page_size=1)] == [
         "a.bin",
@@ -97,6 +89,26 @@ def test_a_checksum_mismatch_leaves_no_file(client: Client, tmp_path: Path) -> N
     with pytest.raises(ChecksumError, match="expected"):
         client.download_artifact(f"{JOB}/artifacts/bad.bin", tmp_path / "bad.bin")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_async_client_downloads_the_same_way(tmp_path: Path) -> None:
+    async def main() -> list[Path]:
+        with serving_fake(
+            artifact_pb2_grpc.add_ArtifactServiceServicer_to_server, FakeArtifacts()
+        ) as address:
+            async with AsyncClient(ClientConfig(server=address, api_key="k", timeout=10)) as c:
+                listed = [artifact_id(a.name) async for a in c.list_artifacts(JOB, page_size=1)]
+                assert listed == ["a.bin", "b.bin"]
+                with pytest.raises(ChecksumError, match="expected"):
+                    await c.download_artifact(f"{JOB}/artifacts/bad.bin", tmp_path / "bad.bin")
+                assert list(tmp_path.iterdir()) == []  # nothing left of the bad one
+                with pytest.raises(errors.NotFoundError):
+                    await c.download_artifact(f"{JOB}/artifacts/none.bin", tmp_path / "x")
+                return await c.download_job_artifacts(JOB, tmp_path / "out")
+
+    written = asyncio.run(main())
+    assert [p.name for p in written] == ["a.bin", "b.bin"]
+    assert all(p.read_bytes() == GOOD for p in written)
 
 
 @pytest.mark.parametrize("name", [f"{JOB}/artifacts/..", f"{JOB}/artifacts/", "a/.hidden"])

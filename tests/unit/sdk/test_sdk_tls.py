@@ -51,7 +51,7 @@ def tls_fake(pki: PKI) -> Iterator[tuple[FakeJobService, str]]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Records the client's retry back-off instead of sleeping through it."""
     slept: list[float] = []
-    monkeypatch.setattr(dojo.client.time, "sleep", slept.append)
+    monkeypatch.setattr(dojo.retrying.time, "sleep", slept.append)
     return slept
 
 
