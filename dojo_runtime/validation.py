@@ -6,8 +6,11 @@ job is: the step's kernels traced at the global batch through the same ops, run 
 GPU group of the DGX's part, the gradients all-reduced by the group's ring.
 
 Calibration (`fit_conv_efficiencies`): the convolution efficiency of each precision is the
-one free parameter per precision, fitted on the DGX A100 rows only (minimax of the log
-ratio over the 1- and 8-GPU rows); the V100 rows and the transformer rows are held out.
+one free parameter per precision, fitted on the DGX A100 training rows only (minimax of the
+log ratio over the 1- and 8-GPU rows). Volta's 16-bit (tensor-core) convolution efficiency
+(`fit_volta_conv_efficiency`) is fitted on the same README's V100 *inference* rows (forward
+only, mixed precision, batch 128 and 256). The V100 training rows and the transformer rows
+are held out.
 Pure: no files, no clock; the writer of VALIDATION.md lives in benchmarks/.
 """
 
@@ -16,10 +19,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dojo_runtime.catalog.published import PublishedWorkload, published_step_profile
+from dojo_runtime.catalog.published import (
+    PublishedWorkload,
+    published_inference_profile,
+    published_step_profile,
+)
 from dojo_runtime.devices import GpuGroup
 from dojo_runtime.specs import CostParams, HardwareSpecs, load_cost_params, load_hardware
 from dojo_runtime.specs.loader import gpu_part
@@ -28,6 +35,11 @@ RESNET_SOURCE = (
     "NVIDIA/DeepLearningExamples PyTorch/Classification/ConvNets/resnet50v1.5/README.md, "
     "Training performance results (pytorch-21.03 NGC container); per-GPU batch from "
     "PyTorch/Classification/ConvNets/configs.yml"
+)
+RESNET_INFERENCE_SOURCE = (
+    "NVIDIA/DeepLearningExamples PyTorch/Classification/ConvNets/resnet50v1.5/README.md, "
+    "Inference performance: NVIDIA DGX-1 (1x V100 16GB), Mixed Precision Inference Latency "
+    "table, Throughput Avg (pytorch-21.03 NGC container)"
 )
 BERT_SOURCE = (
     "NVIDIA/DeepLearningExamples PyTorch/LanguageModeling/BERT/README.md, Pre-training "
@@ -52,6 +64,7 @@ class PublishedCase:
     role: str  # "fit" | "held out" | "outside"  (outside: reported, not claimed)
     source: str
     band: tuple[float, float] = (1 - BAND, 1 + BAND)
+    mode: str = "training"  # "training" (one optimizer step) | "inference" (forward only)
 
 
 def _resnet(batch: int) -> PublishedWorkload:
@@ -70,6 +83,14 @@ def _r50(system: str, gpus: int, precision: str, label: str, batch: int, publish
     return PublishedCase(
         f"resnet50 {system} {gpus}x {label}", system, gpus, precision, label, _resnet(batch),
         published, "img/s", role, RESNET_SOURCE,
+    )  # fmt: skip
+
+
+def _r50_inference(gpus: int, precision: str, label: str, batch: int, published: float,
+                   role: str) -> PublishedCase:  # fmt: skip
+    return PublishedCase(
+        f"resnet50 dgx-1v {gpus}x {label} inference batch {batch}", "dgx-1v", gpus, precision, label,
+        _resnet(batch), published, "img/s", role, RESNET_INFERENCE_SOURCE, mode="inference",
     )  # fmt: skip
 
 
@@ -92,16 +113,13 @@ CASES: tuple[PublishedCase, ...] = (
     _r50("dgx-a100", 8, "tf32", "TF32", 256, 7248, "fit"),
     _r50("dgx-a100", 1, "amp", "mixed", 256, 2470, "fit"),
     _r50("dgx-a100", 8, "amp", "mixed", 256, 16621, "fit"),
+    # Volta's tensor-core convolution efficiency is fitted on these two (forward only, the
+    # two largest batches, where the pass is no longer launch-bound)
+    _r50_inference(1, "amp", "mixed", 128, 3249, "fit"),
+    _r50_inference(1, "amp", "mixed", 256, 3382, "fit"),
     _r50("dgx-1v", 1, "tf32", "FP32", 112, 367, "held out"),
     _r50("dgx-1v", 8, "tf32", "FP32", 112, 2855, "held out"),
-    # A miss, kept visible: the model puts V100 at 1/2.34 of the A100 in mixed precision,
-    # the table at 1/2.06; both of the V100's roofs (peak 2.5x, HBM 2.27x lower) say more
-    # than 2.06, so no shared efficiency closes it. Its band states what the model reaches.
-    # VALIDATION.md lists what was ruled out (spec figures, HBM efficiency, kernel and host
-    # overheads) and what a sourced V100 tensor-core efficiency would need to be.
-    dataclasses.replace(
-        _r50("dgx-1v", 1, "amp", "mixed", 256, 1200, "held out"), band=(0.75, 1 + BAND)
-    ),
+    _r50("dgx-1v", 1, "amp", "mixed", 256, 1200, "held out"),
     _r50("dgx-1v", 8, "amp", "mixed", 256, 8322, "held out"),
     _bert_case(2, 1, "tf32", 16, 256, 110, "held out", (1 - BAND, 1 + BAND)),
     _bert_case(2, 8, "tf32", 16, 256, 860, "held out", (1 - BAND, 1 + BAND)),
@@ -141,16 +159,20 @@ def validation_hardware() -> HardwareSpecs:
 
 
 @functools.lru_cache(maxsize=64)
-def _profile(workload: PublishedWorkload, gpus: int, precision: str) -> tuple[tuple, float]:  # type: ignore[type-arg]
+def _profile(
+    workload: PublishedWorkload, gpus: int, precision: str, mode: str = "training"
+) -> tuple[tuple, float]:  # type: ignore[type-arg]
     # The job's convention: the kernels describe the global batch, the group splits it.
     glob = dataclasses.replace(workload, batch_per_device=workload.batch_per_device * gpus)
+    if mode == "inference":  # no gradients: nothing all-reduced
+        return tuple(published_inference_profile(glob, precision)), 0.0
     calls, grad = published_step_profile(glob, precision)
     return tuple(calls), grad
 
 
 def model_case(case: PublishedCase, params: CostParams | None = None) -> CaseResult:
     params = params or load_cost_params()
-    calls, grad = _profile(case.workload, case.gpus, case.precision)
+    calls, grad = _profile(case.workload, case.gpus, case.precision, case.mode)
     device_precision = "bf16" if case.precision == "amp" else case.precision
     device = GpuGroup(case.system, case.gpus, device_precision, validation_hardware(), params)
     step = device.run_step(calls, grad)
@@ -165,11 +187,28 @@ def model_all(
     return [model_case(c, params) for c in cases]
 
 
-def with_conv_efficiency(params: CostParams, precision: str, value: float) -> CostParams:
-    """`params` with the GPU convolution efficiency of `precision` set to `value`."""
-    kept = tuple(e for e in params.gpu.by_kernel if e[:2] != ("conv2d", precision))
-    gpu = dataclasses.replace(params.gpu, by_kernel=(*kept, ("conv2d", precision, value)))
+def with_conv_efficiency(
+    params: CostParams, precision: str, value: float, architecture: str | None = None
+) -> CostParams:
+    """`params` with the GPU convolution efficiency of `precision` set to `value`: the shared
+    one, or with `architecture` that generation's own."""
+    eff = params.gpu
+    if architecture is None:
+        kept = tuple(e for e in eff.by_kernel if e[:2] != ("conv2d", precision))
+        gpu = dataclasses.replace(eff, by_kernel=(*kept, ("conv2d", precision, value)))
+    else:
+        key = (architecture, "conv2d", precision)
+        own = tuple(e for e in eff.by_architecture if e[:3] != key)
+        gpu = dataclasses.replace(eff, by_architecture=(*own, (*key, value)))
     return dataclasses.replace(params, gpu=gpu)
+
+
+def _bisect(log_gap: Callable[[float], float]) -> float:
+    low, high = 0.05, 1.0
+    for _ in range(30):  # the ratio rises with the efficiency: bisect on the sign
+        mid = (low + high) / 2
+        low, high = (low, mid) if log_gap(mid) > 0 else (mid, high)
+    return round((low + high) / 2, 3)
 
 
 def fit_conv_efficiencies(params: CostParams | None = None) -> dict[str, float]:
@@ -179,18 +218,32 @@ def fit_conv_efficiencies(params: CostParams | None = None) -> dict[str, float]:
     params = params or load_cost_params()
     fitted: dict[str, float] = {}
     for precision, datapath in (("tf32", "tf32"), ("amp", "bf16")):
-        rows = [c for c in CASES if c.role == "fit" and c.precision == precision]
+        rows = [
+            c
+            for c in CASES
+            if c.role == "fit" and c.system == "dgx-a100" and c.precision == precision
+        ]
 
         def log_gap(eff: float, rows: list[PublishedCase] = rows, dp: str = datapath) -> float:
             trial = with_conv_efficiency(params, dp, eff)
             return sum(math.log(model_case(c, trial).ratio) for c in rows)
 
-        low, high = 0.05, 1.0
-        for _ in range(30):  # the ratio rises with the efficiency: bisect on the sign
-            mid = (low + high) / 2
-            low, high = (low, mid) if log_gap(mid) > 0 else (mid, high)
-        fitted[datapath] = round((low + high) / 2, 3)
+        fitted[datapath] = _bisect(log_gap)
     return fitted
+
+
+def fit_volta_conv_efficiency(params: CostParams | None = None) -> float:
+    """Volta's 16-bit (tensor-core) convolution efficiency: the value that makes the
+    geometric mean of the V100 mixed-precision inference rows' ratios 1. Only forward
+    passes of the V100 are fitted; its training rows stay held out."""
+    params = params or load_cost_params()
+    rows = [c for c in CASES if c.role == "fit" and c.system == "dgx-1v"]
+
+    def log_gap(eff: float) -> float:
+        trial = with_conv_efficiency(params, "bf16", eff, architecture="volta")
+        return sum(math.log(model_case(c, trial).ratio) for c in rows)
+
+    return _bisect(log_gap)
 
 
 def worst(results: Sequence[CaseResult], roles: Sequence[str] = ("fit", "held out")) -> float:

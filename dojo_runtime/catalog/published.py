@@ -42,6 +42,7 @@ from dojo_runtime.formats import FP32
 from dojo_runtime.kernels import KernelCall
 from dojo_runtime.ops import Numerics as OpsNumerics
 from dojo_runtime.ops import NumericsPolicy, make_policy
+from dojo_runtime.ops.costs import PER_ELEMENT_FLOPS
 
 RESNET50_STAGES = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))  # width, blocks, stride
 EXPANSION = 4
@@ -242,6 +243,30 @@ def published_step_profile(
     n_params = sum(p.numel() for p in model.parameters())
     step.append(_update(workload.optimizer, n_params))
     return step, float(n_params * policy.fmt("gradient").storage_bytes)
+
+
+def published_inference_profile(workload: PublishedWorkload, precision: str) -> list[KernelCall]:
+    """Kernels of one inference pass of `workload` (a batch of `batch_per_device`): the
+    forward kernels of the training trace, no loss, batch norm in eval mode. Eval-mode batch
+    norm applies the running statistics, a per-channel multiply-add: the input is read once
+    (not twice, as for the batch's statistics) and 2 FLOPs an element (not 8)."""
+    if workload.network != "resnet50":
+        raise ValueError(f"no inference profile for {workload.network!r} (only resnet50)")
+    policy = policy_for(precision)
+    calls: list[KernelCall] = []
+    tracing = dataclasses.replace(policy, name="fp32", rounding={})
+    nx = OpsNumerics(tracing, on_kernel=calls.append)
+    with torch.device("meta"):
+        model = workload.build(nx)
+    x, _ = workload.sample(workload.batch_per_device)
+    with torch.no_grad():
+        model(x)
+    return [_eval_norm(c) if c.kind == "norm" else c for c in calls]
+
+
+def _eval_norm(call: KernelCall) -> KernelCall:
+    elements = call.flops / PER_ELEMENT_FLOPS["norm"]
+    return dataclasses.replace(call, flops=2.0 * elements, bytes_read=call.bytes_written)
 
 
 def _update(optimizer: str, n_params: int) -> KernelCall:

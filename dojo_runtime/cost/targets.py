@@ -111,7 +111,9 @@ def gpu_target(accelerator: str, gpus: int, hw: HardwareSpecs, params: CostParam
         sram_read_bytes_per_s=0.0,
         sram_write_bytes_per_s=0.0,
         offchip_bytes_per_s=gpus * g.hbm_bandwidth_bytes_per_s,
-        efficiency=params.efficiency("gpu"),
+        # Volta's own convolution efficiency where cost_model.yaml has one; Ampere and
+        # Hopper share the values fitted on the A100
+        efficiency=params.efficiency("gpu").for_architecture(g.architecture),
         kernel_overhead_s=params.kernel_overhead_s("gpu"),
         fallback=MappingProxyType({} if g.peak_tf32_flops else {"tf32": "fp32"}),
     )

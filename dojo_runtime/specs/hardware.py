@@ -7,7 +7,7 @@ Bandwidths are decimal bytes per second; peaks are FLOP/s (a multiply-add counts
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 
@@ -97,6 +97,7 @@ class GpuSpec:
     source: str
     confidence: str
     peak_tf32_flops: float | None = None  # dense TF32 tensor rate; None: no TF32 (runs FP32)
+    architecture: str = ""  # "volta" | "ampere" | "hopper": selects per-generation efficiencies
 
 
 @dataclass(frozen=True)
@@ -166,11 +167,25 @@ class Efficiency:
     # of the format's peak than large GEMMs do (e.g. cuDNN convolutions by precision)
     by_kernel: tuple[tuple[str, str, float], ...] = ()
 
+    # (architecture, kernel class, precision, matrix efficiency): where one GPU generation's
+    # kernels reach a different fraction of its peak than the others' (Volta's convolutions)
+    by_architecture: tuple[tuple[str, str, str, float], ...] = ()
+
     def matrix_for(self, kind: str, precision: str) -> float:
         for k, p, value in self.by_kernel:
             if k == kind and p == precision:
                 return value
         return self.matrix
+
+    def for_architecture(self, architecture: str) -> Efficiency:
+        """These efficiencies as a GPU of `architecture` sees them: its own per-kernel values
+        first, the shared ones for every kernel it has none for."""
+        own = tuple((k, p, v) for a, k, p, v in self.by_architecture if a == architecture)
+        if not own:
+            return self
+        shadowed = {(k, p) for k, p, _ in own}
+        shared = tuple(e for e in self.by_kernel if (e[0], e[1]) not in shadowed)
+        return replace(self, by_kernel=own + shared)
 
 
 @dataclass(frozen=True)

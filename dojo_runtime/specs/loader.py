@@ -57,7 +57,9 @@ def _tray(d: Mapping[str, Any]) -> hw.TraySpec:
     return hw.TraySpec(int(d["tiles"]), rows, cols, int(d["dips"]), str(d["source"]))
 
 
-def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: int) -> hw.GpuSpec:
+def _gpu(
+    name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: int, arch: str
+) -> hw.GpuSpec:
     bf16 = d.get("peak_bf16_dense_flops") or d.get("peak_fp16_dense_flops")
     if bf16 is None:
         raise ValueError(f"gpus.{part}: no 16-bit dense peak")
@@ -67,6 +69,7 @@ def _gpu(name: str, part: str, d: Mapping[str, Any], node_net: float, per_node: 
         peak_bf16_flops=float(bf16),
         peak_fp8_flops=d.get("peak_fp8_dense_flops"),
         peak_tf32_flops=d.get("peak_tf32_dense_flops"),
+        architecture=arch,
         gpus_per_node=per_node,
         node_network_bytes_per_s=node_net,
         confidence=str(d.get("confidence", "R")),
@@ -90,7 +93,8 @@ def _gpus(data: Mapping[str, Any]) -> dict[str, hw.GpuSpec]:
     for name, entry in extra["accelerators"].items():
         if entry["kind"] == "gpu":
             part = entry["gpu"]
-            out[name] = _gpu(name, part, parts[part], float(net[entry["node_network"]]), per_node)
+            node_net = float(net[entry["node_network"]])
+            out[name] = _gpu(name, part, parts[part], node_net, per_node, _architecture(data, part))
     return out
 
 
@@ -102,7 +106,15 @@ def gpu_part(part: str, accelerator: str, node_network_bytes_per_s: float = 0.0)
     if part not in parts or part == "node_8gpu":
         raise ValueError(f"unknown GPU part {part!r}")
     per_node = int(data["gpus"]["node_8gpu"]["gpus_per_node"])
-    return _gpu(accelerator, part, parts[part], node_network_bytes_per_s, per_node)
+    arch = _architecture(data, part)
+    return _gpu(accelerator, part, parts[part], node_network_bytes_per_s, per_node, arch)
+
+
+def _architecture(data: Mapping[str, Any], part: str) -> str:
+    archs = data["additions"].get("gpu_architectures") or {}
+    if part not in archs:
+        raise ValueError(f"additions.gpu_architectures has no entry for GPU part {part!r}")
+    return str(archs[part])
 
 
 def _prices(d: Mapping[str, Any]) -> hw.PriceBook:
@@ -148,15 +160,24 @@ def _read_accelerators() -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType(dict(_read(HARDWARE_FILE)["additions"]["accelerators"]))
 
 
-def _efficiency(d: Mapping[str, Any]) -> hw.Efficiency:
-    by_kernel = tuple(
+def _by_kernel(d: Mapping[str, Any]) -> tuple[tuple[str, str, float], ...]:
+    return tuple(
         (str(kind), str(precision), float(entry["value"]))
         for kind, per_precision in (d.get("by_kernel") or {}).items()
         for precision, entry in per_precision.items()
     )
+
+
+def _efficiency(d: Mapping[str, Any]) -> hw.Efficiency:
+    by_architecture = tuple(
+        (str(arch), kind, precision, value)
+        for arch, section in (d.get("by_architecture") or {}).items()
+        for kind, precision, value in _by_kernel(section)
+    )
     return hw.Efficiency(
         **{k: float(v) for k, v in _same(d, "matrix", "vector", "memory", "network").items()},
-        by_kernel=by_kernel,
+        by_kernel=_by_kernel(d),
+        by_architecture=by_architecture,
     )
 
 

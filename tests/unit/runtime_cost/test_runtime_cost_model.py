@@ -91,6 +91,25 @@ def test_formats_pick_their_peak() -> None:
         kernel_time(KernelCall("fft", 1.0, 1.0, 1.0), h100)
 
 
+def test_convolution_efficiency_is_looked_up_per_gpu_architecture() -> None:
+    # cost_model.yaml: shared conv2d bf16 0.418 (fitted on A100 training rows), Volta's own
+    # 0.528 (fitted on V100 inference rows); TF32 and plain matmuls are shared by all.
+    archs = {a: HW.gpu(a).architecture for a in ("gpu-v100", "gpu-a100", "gpu-h100", "gpu-h200")}
+    assert archs == {
+        "gpu-v100": "volta", "gpu-a100": "ampere", "gpu-h100": "hopper", "gpu-h200": "hopper"
+    }  # fmt: skip
+    v100 = gpu_target("gpu-v100", 1, HW, PARAMS)
+    assert v100.matrix_efficiency("conv2d", "bf16") == 0.528
+    assert v100.matrix_efficiency("matmul", "bf16") == 0.75
+    assert v100.matrix_efficiency("conv2d", "tf32") == 0.75  # no TF32: FP32 on the CUDA cores
+    for other in ("gpu-a100", "gpu-h100", "gpu-h200"):
+        t = gpu_target(other, 1, HW, PARAMS)
+        assert t.matrix_efficiency("conv2d", "bf16") == 0.418
+        assert t.matrix_efficiency("conv2d", "tf32") == 0.261
+    conv = KernelCall("conv2d", 1e13, 1e6, 1e6, precision="bf16")
+    assert kernel_time(conv, v100).compute_s == pytest.approx(1e13 / (1.25e14 * 0.528))
+
+
 def test_allreduce_of_1gb_across_six_tiles() -> None:
     # One tray, ring of 6 over tile edges at 9 TB/s / 2 per way x 0.8 = 3.6e12 B/s:
     # 2 * 5/6 * 1e9 / 3.6e12 = 4.6296e-4 s, plus 2 * 5 hops x 1 us = 1e-5 s.
