@@ -16,7 +16,6 @@ from bisect import bisect_left
 
 from scheduler.core.cluster import Holding
 from scheduler.core.gpus import GpuPool
-from scheduler.core.las import running_service
 from scheduler.core.model import JobRequest
 from scheduler.core.phase import Phase
 from scheduler.core.sizing import Option
@@ -73,13 +72,19 @@ def likely_order(state: PassState, ends: list[tuple[float, str]]) -> list[tuple[
     if cut == len(ends):
         return ends
     running, now = state.running, state.now
-
-    def service(entry: tuple[float, str]) -> tuple[float, str]:
+    # running_service inline, and one keyed sort: this runs for every reservation of a
+    # pass, over every running job of the pool (job ids are unique: entries never compare)
+    keyed: list[tuple[float, str, tuple[float, str]]] = []
+    for entry in ends[cut:]:
         r = running.get(entry[1])
-        return (0.0 if r is None else running_service(r, now), entry[1])
-
-    unknown = sorted(ends[cut:], key=service)
-    return ends[:cut] + unknown
+        served = (
+            0.0
+            if r is None
+            else r.attained_service_s + max(0.0, now - r.start_time) * len(r.placement.devices)
+        )
+        keyed.append((served, entry[1], entry))
+    keyed.sort()
+    return ends[:cut] + [k[2] for k in keyed]
 
 
 def _reserve_on_node(

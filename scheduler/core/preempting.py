@@ -121,6 +121,7 @@ class PreemptionPhase(BackfillPhase):
             las,
             self.policy.las_unknown_only,
             self.policy.fair_share,
+            self.policy.las_reclaim,
         )
         if found is None:
             self.no_victims.add(key)

@@ -4,7 +4,8 @@ Eligible victims (Kueue's reclaimWithinCohort=Any plus withinClusterQueue=LowerP
   * preemptible: the victim's spec is preemptible (spot) and the waiter's is not — any
     tenant, any priority, no minimum run time; such victims cost least, so they go first;
   * reclaim: the waiter is within its nominal quota, and the victim's tenant is borrowing
-    (above its nominal, or has no quota at all) in the same cohort — any priority;
+    (above its nominal, or has no quota at all) in the same cohort — any priority (with
+    Policy.las_reclaim only a victim whose LAS queue is at least the waiter's);
   * priority: the victim has lower priority and belongs to the waiter's tenant or to a
     tenant that is borrowing;
   * shorter (policies with shortest_first): same priority, the waiter's tenant or a
@@ -75,6 +76,7 @@ def _eligible(
     las: LasQueues | None = None,
     unknown_only: bool = False,
     fair_share: bool = False,
+    las_reclaim: bool = False,
 ) -> Iterator[tuple[RunningJob, str]]:
     """The running jobs of the pool that may be victims, oldest run first (the order they
     started in), lazily: a search may stop once it has enough. `remaining` is the waiter's
@@ -102,6 +104,8 @@ def _eligible(
     # per victim tenant: (borrowing in the pool, and in the waiter's cohort, and richer
     # than the waiter's tenant by a device: see _richer)
     tenants: dict[str, tuple[bool, bool, float]] = {job.tenant: (False, False, 0.0)}
+    # Policy.las_reclaim: reclaim only from jobs at least as served as the waiter.
+    reclaim_level = las.queued_level(job) if las_reclaim and las is not None else None
     scan = (
         SERVICE_SCAN
         if above is not None
@@ -138,7 +142,17 @@ def _eligible(
                 _spare(quota, r.tenant, opt.pool, mine),
             )
         borrowing, cohort, spare = flags
-        if within and cohort and settled:
+        if (
+            within
+            and cohort
+            and settled
+            and (
+                reclaim_level is None
+                or las is None
+                or las.level(r.attained_service_s + (now - r.start_time) * len(r.placement.devices))
+                >= reclaim_level
+            )
+        ):
             yield r, "reclaim"
         elif lower and (own or borrowing):
             yield r, "priority"
@@ -213,6 +227,7 @@ def find_victims(
     las: LasQueues | None = None,
     unknown_only: bool = False,
     fair_share: bool = False,
+    las_reclaim: bool = False,
 ) -> Victims | None:
     index = state.cluster.pools[opt.pool]
     dom_level = _domain_level(index, opt.count)
@@ -225,7 +240,7 @@ def find_victims(
     nodes = index.nodes if isinstance(index, GpuPool) and dom_level == 1 else None
     fit: set[int] = set()
     for rk in _eligible(
-        state, job, opt, remaining, starved_s, level, las, unknown_only, fair_share
+        state, job, opt, remaining, starved_s, level, las, unknown_only, fair_share, las_reclaim
     ):
         r = rk[0]
         hit = known.get((r.job_id, dom_level))  # _domains' cache, read inline (hot loop)

@@ -41,4 +41,8 @@ class Policy:
     # service and a running job with one is never a service victim (shortest remaining
     # first decides between those); the sort key should rank estimated jobs likewise.
     las_unknown_only: bool = False
+    # Reclaim (a tenant within its nominal quota stops a borrower's job) only from a job whose
+    # LAS queue is at least the waiter's: quota comes back from long runs, not from fresh
+    # jobs that least attained service would run first anyway.
+    las_reclaim: bool = False
     description: str = ""

@@ -17,6 +17,7 @@ from scheduler.core.queue import JobQueue
 from scheduler.core.quota import QuotaBook
 from scheduler.core.sizing import job_options
 from scheduler.core.state import state_from_snapshot
+from scheduler.core.walk import run_pass
 from tests.unit.scheduler_core.builders import FIGURES, cluster, job, running
 
 GPU = "gpu-a100"
@@ -152,3 +153,25 @@ def test_reservation_without_estimates_waits_on_the_least_served_node() -> None:
     opt = job_options(job("wide", 8, GPU), FIGURES)[0]
     res = reserve(state, "wide", opt)
     assert res is not None and res.devices == gpus(1, 8) and res.start == float("inf")
+
+
+def test_las_reclaim_takes_quota_back_only_from_jobs_at_least_as_served() -> None:
+    tenants = {"a": TenantQuota(nominal={GPU: 4}), "b": TenantQuota(nominal={GPU: 4})}
+    # b borrows the whole node with a job that is still in the first LAS queue
+    fresh = gpu_run("b-fresh", gpus(0, 8), tenant="b", start=600.0)  # 3,200 device-s
+    # a's waiter has already had an hour of service (a resumed job, the second LAS queue)
+    resumed = replace(job("a-resumed", 4, GPU, tenant="a"), attained_service_s=FIRST)
+    snap = Snapshot(1000.0, cluster(gpu_nodes=1), (resumed,), (fresh,), tenants)
+
+    def preempted(policy_las_reclaim: bool, snapshot: Snapshot) -> list[tuple[str, str]]:
+        policy = replace(get_policy("las"), las_reclaim=policy_las_reclaim)
+        state = state_from_snapshot(snapshot)
+        d = run_pass(state, JobQueue(policy, snapshot.queued), policy)
+        return [(p.job_id, p.kind) for p in d.preemptions]
+
+    assert preempted(False, snap) == [("b-fresh", "reclaim")]  # Kueue's rule: any borrower
+    assert preempted(True, snap) == []  # less served than the waiter: it keeps running
+    served = replace(
+        fresh, attained_service_s=FIRST
+    )  # the same queue  # a whole queue above the waiter
+    assert preempted(True, replace(snap, running=(served,))) == [("b-fresh", "reclaim")]
