@@ -25,7 +25,7 @@ from prometheus_client import Counter, Gauge
 from dojocloud.api.event_stream import BATCH, POLL_INTERVAL_S, draining, read_after
 from dojocloud.api.offload import in_stream_thread
 from dojocloud.common.errors import Unavailable
-from dojocloud.jobs.facade import JobEvent
+from dojocloud.jobs.facade import JobEvent, latest_event_id
 from dojocloud.tenancy.facade import Principal
 
 FOLLOWERS = Gauge(
@@ -53,6 +53,10 @@ class _Follower:
         self.task: asyncio.Task[None] | None = None
 
     async def run(self, poll_s: float) -> None:
+        # The first watcher's after_event_id may lie past the job's events: start no later
+        # than the newest one, or a later watcher would miss what comes in between.
+        latest = await in_stream_thread(latest_event_id, self.principal, self.job_id)
+        self.cursor = min(self.cursor, latest)
         while True:
             if draining.is_set():
                 self.publish(_DRAIN)
