@@ -21,6 +21,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from scheduler.aio_compat import SyncHandlers
+
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_S = 10.0
@@ -52,6 +54,7 @@ class AsyncServer:
         self._thread = threading.Thread(target=self._run_loop, name="grpc-aio", daemon=True)
         self._thread.start()
         self.health: Any = None  # the aio HealthServicer, once build_server adds it
+        self.on_stop: list[Callable[[], None]] = []  # run once the server and loop are done
         self._stopped: threading.Event | None = None
         self.aio_server: grpc.aio.Server = self.call(
             lambda: grpc.aio.server(
@@ -122,7 +125,14 @@ class AsyncServer:
     def _finish(self, done: threading.Event) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5.0)
+        # Idle threads exit now (and their thread-local resources with them); a handler
+        # stuck past the grace keeps its thread without holding up the stop.
         self.thread_pool.shutdown(wait=False, cancel_futures=True)
+        for hook in self.on_stop:
+            try:
+                hook()
+            except Exception:  # one failed clean-up must not keep the others from running
+                log.exception("a gRPC server's stop hook failed")
         done.set()
 
 
@@ -150,7 +160,9 @@ def build_server(
         else [("grpc.max_receive_message_length", max_receive_bytes)]
     )
     pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc")
-    server = AsyncServer(pool, interceptors, options, maximum_concurrent_rpcs)
+    # SyncHandlers outermost: it serves whatever handler the others left sync.
+    chain = [SyncHandlers(), *interceptors]
+    server = AsyncServer(pool, chain, options, maximum_concurrent_rpcs)
     try:
         port = _assemble(server, add_servicers, address, credentials)
     except BaseException:

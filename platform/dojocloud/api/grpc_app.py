@@ -17,6 +17,7 @@ from dojocloud.api.dataset_service import add_dataset_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
 from dojocloud.api.model_service import add_model_service
+from dojocloud.api.offload import close_stream_pool
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
 from dojocloud.api.scheduler_service import add_scheduler_service
 from dojocloud.api.webhook_service import add_webhook_service
@@ -107,7 +108,7 @@ def build_api_server(
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.
-    return build_server(
+    server, port = build_server(
         add_services,
         address,
         max_workers=max_workers,
@@ -115,6 +116,8 @@ def build_api_server(
         credentials=None if tls is None else tls.credentials(),
         max_receive_bytes=limit * RECEIVE_HEADROOM,
     )
+    server.on_stop.append(lambda: close_stream_pool(server.loop))
+    return server, port
 
 
 def _read(var: str, path: str | Path) -> bytes:

@@ -28,13 +28,14 @@ import grpc
 
 from dojocloud.api import guessing, metrics
 from dojocloud.api.errors import to_grpc_status
-from dojocloud.api.offload import in_stream_thread, in_unary_thread, iterate, sync_iterator
+from dojocloud.api.offload import in_stream_thread, in_unary_thread, iterate
 from dojocloud.common.errors import DojoError, Unauthenticated
+from scheduler.aio_compat import Aborted, Behavior, SyncContext, is_async, sync_iterator
 
 log = logging.getLogger(__name__)
 
-Behavior = Callable[..., Any]
 INTERNAL_DETAILS = "internal error (logged on the server)"
+DEADLINE_SLACK_S = 0.05
 
 
 class HandlerInterceptor(grpc.aio.ServerInterceptor):
@@ -82,10 +83,6 @@ def wrap_handler(
     if handler.stream_unary is not None and client_streaming is not None:
         return handler._replace(stream_unary=client_streaming(handler.stream_unary), **replace)
     return handler
-
-
-def is_async(behavior: Behavior) -> bool:
-    return inspect.iscoroutinefunction(behavior) or inspect.isasyncgenfunction(behavior)
 
 
 def _unary(behavior: Behavior, method: str) -> Behavior:
@@ -168,44 +165,6 @@ def _run_sync(call: _Call, behavior: Behavior, request: Any) -> Any:
     return behavior(request, call.sync_context)
 
 
-class _Aborted(Exception):  # noqa: N818 - carries a sync handler's abort, not an error
-    """A sync handler's context.abort(): raised in its thread (as sync gRPC raises),
-    and the status is sent from the loop."""
-
-    def __init__(self, code: grpc.StatusCode, details: str, trailing: tuple[Any, ...]) -> None:
-        super().__init__(details)
-        self.code, self.details, self.trailing = code, details, trailing
-
-
-class SyncContext:
-    """The context a sync handler gets in its worker thread: the grpc.ServicerContext calls
-    servicers use, over the call's aio context."""
-
-    def __init__(self, context: Any) -> None:
-        self._context = context
-        self.active = True
-        self.set_code_to: grpc.StatusCode | None = None
-
-    def abort(self, code: grpc.StatusCode, details: str = "", trailing_metadata: Any = ()) -> None:
-        raise _Aborted(code, details, tuple(trailing_metadata or ()))
-
-    def abort_with_status(self, status: grpc.Status) -> None:
-        raise _Aborted(status.code, status.details, tuple(status.trailing_metadata or ()))
-
-    def is_active(self) -> bool:
-        return self.active
-
-    def set_code(self, code: grpc.StatusCode) -> None:
-        self.set_code_to = code
-        self._context.set_code(code)
-
-    def code(self) -> grpc.StatusCode | None:
-        return self.set_code_to
-
-    def __getattr__(self, name: str) -> Any:  # peer, invocation_metadata, time_remaining, ...
-        return getattr(self._context, name)
-
-
 class _AioContext:
     """The aio context as an async handler sees it, noting the code it aborts with."""
 
@@ -244,8 +203,9 @@ class _Call:
         call ended when there is nothing to send (cancelled, or already aborted)."""
         self.sync_context.active = False
         if isinstance(err, asyncio.CancelledError | GeneratorExit):
+            # gRPC cancels a call at its deadline by its own clock: a few ms early by ours.
             remaining = self.context.time_remaining()
-            over = remaining is not None and remaining <= 0
+            over = remaining is not None and remaining <= DEADLINE_SLACK_S
             self.code = "DEADLINE_EXCEEDED" if over else "CANCELLED"
             return
         if isinstance(err, grpc.aio.AbortError):  # an async handler's own abort: sent
@@ -254,7 +214,7 @@ class _Call:
             return
         if isinstance(err, Unauthenticated):
             await in_stream_thread(guessing.failed, self.peer, self.method)
-        if isinstance(err, _Aborted):
+        if isinstance(err, Aborted):
             await self._send(err.code, err.details, err.trailing)
         elif isinstance(err, DojoError):
             status = to_grpc_status(err)

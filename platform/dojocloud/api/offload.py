@@ -14,29 +14,41 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import close_old_connections
 
+from scheduler.aio_compat import step
+
 T = TypeVar("T")
 
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_END = object()
+_pools: dict[asyncio.AbstractEventLoop, ThreadPoolExecutor] = {}
 
 
 def stream_pool() -> ThreadPoolExecutor:
-    """The process's pool for streams' blocking reads (created on first use)."""
-    global _pool
+    """The running server's pool for streams' blocking reads (made on first use, one per
+    server's event loop, ended with it by `close_stream_pool`)."""
+    loop = asyncio.get_running_loop()
     with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
+        pool = _pools.get(loop)
+        if pool is None:
+            pool = _pools[loop] = ThreadPoolExecutor(
                 max_workers=int(settings.GRPC_STREAM_THREADS), thread_name_prefix="grpc-stream"
             )
-        return _pool
+        return pool
+
+
+def close_stream_pool(loop: asyncio.AbstractEventLoop) -> None:
+    """Ends the pool of a stopped server's loop: its threads exit, and with them their
+    database connections."""
+    with _lock:
+        pool = _pools.pop(loop, None)
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def with_db(fn: Callable[..., T], *args: Any) -> T:
@@ -60,34 +72,7 @@ async def in_unary_thread(fn: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(None, functools.partial(with_db, fn, *args))
 
 
-async def iterate(items: Iterator[T], *, unary: bool = False) -> AsyncGenerator[T, None]:
-    """The items of a blocking iterator, each `next()` in a thread (the stream pool, or
-    with `unary` the server's): no thread is held between items. Closed when abandoned."""
-    run = in_unary_thread if unary else in_stream_thread
-    try:
-        while True:
-            item = await run(next, items, _END)
-            if item is _END:
-                return
-            yield item
-    finally:
-        close = getattr(items, "close", None)
-        if close is not None:
-            await run(close)
-
-
-def sync_iterator(items: AsyncIterator[T], loop: asyncio.AbstractEventLoop) -> Iterator[T]:
-    """An async iterator of the loop read from a worker thread, one item at a time (a
-    client-streaming request handed to a sync handler)."""
-
-    async def step() -> Any:
-        try:
-            return await items.__anext__()
-        except StopAsyncIteration:
-            return _END
-
-    while True:
-        item = asyncio.run_coroutine_threadsafe(step(), loop).result()
-        if item is _END:
-            return
-        yield item
+def iterate(items: Iterator[T]) -> AsyncGenerator[T, None]:
+    """The items of a blocking iterator, each `next()` in the stream pool: no thread is
+    held between items."""
+    return step(items, in_stream_thread)

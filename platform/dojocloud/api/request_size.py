@@ -22,9 +22,10 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from dojocloud.api.interceptors import Behavior, HandlerInterceptor, is_async, wrap_handler
+from dojocloud.api.interceptors import HandlerInterceptor, wrap_handler
 from dojocloud.api.request_text import nul_violations
 from dojocloud.common.errors import FieldViolation, InvalidArgument
+from scheduler.aio_compat import Behavior, is_async
 
 RECEIVE_HEADROOM = 8  # transport limit = this x the checked limit
 
