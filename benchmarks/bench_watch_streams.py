@@ -7,7 +7,8 @@ JOBS slots each run one job after another (digits-mlp, small); the streams are s
 the slots, and a stream whose job finished watches the slot's next job from its start.
 Reported, one BENCH line:
 
-value       unary p99 (ms) of GetJob from 4 client threads while the streams are open;
+value       unary p99 (ms) of GetJob from 4 client threads once every stream is open (each
+            has had its first event; all_open_after_s says when), to the end;
 baseline    the same calls' p99 on the same stack before any stream was opened (same run);
 ratio       value / baseline (1.0: the streams cost unary calls nothing);
 refused     streams that did not open (any error before their first event) — must be 0;
@@ -137,8 +138,9 @@ async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, en
         name = slots.current[slot]
 
 
-def _watch_all(address: str, key: str, slots: Slots, streams: int, seconds: float) -> Tally:
-    tally = Tally()
+def _watch_all(
+    address: str, key: str, slots: Slots, streams: int, seconds: float, tally: Tally
+) -> None:
 
     async def main() -> None:
         md = (("authorization", f"Bearer {key}"),)
@@ -150,7 +152,6 @@ def _watch_all(address: str, key: str, slots: Slots, streams: int, seconds: floa
             )
 
     asyncio.run(main())
-    return tally
 
 
 def _unary(client: Client, name: str, seconds: float) -> tuple[float, float, int]:
@@ -201,19 +202,22 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
     rss_before = _rss_mb(api_pid)
     runner = threading.Thread(target=slots.run, daemon=True)
     runner.start()
-    result: dict[str, Any] = {}
+    tally = Tally()
     watching = threading.Thread(
-        target=lambda: result.update(tally=_watch_all(address, key, slots, streams, seconds))
+        target=_watch_all, args=(address, key, slots, streams, seconds, tally)
     )
+    started = time.monotonic()
     watching.start()
-    time.sleep(min(15.0, seconds / 4))  # the streams open
+    while tally.opened < streams and time.monotonic() - started < seconds / 2:
+        time.sleep(0.2)  # every stream open (each has had its first event)
+    open_s = time.monotonic() - started
+    time.sleep(2.0)
     rss_open = _rss_mb(api_pid)
-    p99, p50, n = _unary(client, probe, max(1.0, seconds - min(15.0, seconds / 4) - 5.0))
+    p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
     watching.join()
     rss_end = _rss_mb(api_pid)
     slots.stop.set()
     runner.join(10)
-    tally: Tally = result["tally"]
     bench(
         "watch_streams",
         p99,
@@ -222,6 +226,7 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
         streams=streams,
         duration_s=seconds,
         opened=tally.opened,
+        all_open_after_s=round(open_s, 1),
         refused=sum(tally.refused.values()),
         refused_codes=tally.refused,
         dropped=sum(tally.dropped.values()),

@@ -4,7 +4,8 @@ dojocloud.api.interceptors."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -94,11 +95,11 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         job = await in_stream_thread(_resolve, principal, request.name)  # NotFound first
         name, metadata = job.resource_name, context.invocation_metadata()
 
-        async def reauthorize() -> Principal:
+        def hold(queue: asyncio.Queue[Any]) -> Callable[[], None]:
             # A key whose creator left stops the stream within stream_auth.REAUTH_S.
-            return await self.decisions.decide(metadata, Action.JOBS_READ)
+            return self.decisions.hold(metadata, Action.JOBS_READ, queue)
 
-        events = self.hub.watch(principal, job.id, request.after_event_id, reauthorize)
+        events = self.hub.watch(principal, job.id, request.after_event_id, hold)
         async with aclosing(events):
             async for event in events:
                 yield mappers.event_to_proto(event, name)

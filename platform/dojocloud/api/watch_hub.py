@@ -16,8 +16,7 @@ small queries per watched job per interval, however many streams watch that job.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -39,7 +38,8 @@ FOLLOWER_READS = Counter(
 )
 
 _END, _DRAIN = "end", "drain"
-Reauthorize = Callable[[], Awaitable[Principal]]
+# Registers the stream's queue for a refusal of its key; returns how to let go (stream_auth).
+Hold = Callable[[asyncio.Queue[Any]], Callable[[], None]]
 
 
 class _Follower:
@@ -83,8 +83,8 @@ class _Follower:
 class WatchHub:
     """The followers of one server (used on its event loop only)."""
 
-    def __init__(self, poll_s: float = POLL_INTERVAL_S, reauth_s: float = 1.0) -> None:
-        self.poll_s, self.reauth_s = poll_s, reauth_s
+    def __init__(self, poll_s: float = POLL_INTERVAL_S) -> None:
+        self.poll_s = poll_s
         self._followers: dict[str, _Follower] = {}
 
     def followers(self) -> int:
@@ -92,12 +92,14 @@ class WatchHub:
         return len(self._followers)
 
     async def watch(
-        self, principal: Principal, job_id: str, after_id: int, reauthorize: Reauthorize
+        self, principal: Principal, job_id: str, after_id: int, hold: Hold
     ) -> AsyncGenerator[JobEvent, None]:
-        """The job's events with id > after_id until it is final; `reauthorize` decides the
-        caller again every `reauth_s` (its error ends the stream). Unavailable when the
-        server drains, naming the last event sent."""
-        follower, queue = self._subscribe(principal, job_id, after_id)
+        """The job's events with id > after_id until it is final. `hold` registers the
+        stream for a refusal of its key, which ends the stream with that error. Unavailable
+        when the server drains, naming the last event sent."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        release = hold(queue)
+        follower = self._subscribe(principal, job_id, after_id, queue)
         WATCHERS.inc()
         try:
             last = after_id
@@ -110,15 +112,8 @@ class WatchHub:
                     break
             if final:
                 return
-            due = time.monotonic() + self.reauth_s
-            while True:
-                try:
-                    async with asyncio.timeout(max(0.0, due - time.monotonic())):
-                        item = await queue.get()
-                except TimeoutError:
-                    await reauthorize()
-                    due = time.monotonic() + self.reauth_s
-                    continue
+            while True:  # then the follower's batches: no wake-up without something to do
+                item = await queue.get()
                 if item == _END:
                     return
                 if item == _DRAIN:
@@ -131,12 +126,12 @@ class WatchHub:
                         yield event
         finally:
             WATCHERS.dec()
+            release()
             self._unsubscribe(follower, queue)
 
     def _subscribe(
-        self, principal: Principal, job_id: str, after_id: int
-    ) -> tuple[_Follower, asyncio.Queue[Any]]:
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self, principal: Principal, job_id: str, after_id: int, queue: asyncio.Queue[Any]
+    ) -> _Follower:
         follower = self._followers.get(job_id)
         if follower is None:
             follower = self._followers[job_id] = _Follower(job_id, principal, after_id)
@@ -145,7 +140,7 @@ class WatchHub:
             follower.task = asyncio.create_task(self._run(follower))
         else:
             follower.queues.add(queue)
-        return follower, queue
+        return follower
 
     async def _run(self, follower: _Follower) -> None:
         try:
