@@ -106,6 +106,9 @@ WORKER_METRICS_PORT = env_int("DOJO_WORKER_METRICS_PORT", None, minimum=0, maxim
 GRPC_MAX_MESSAGE_BYTES = env_int(
     "DOJO_GRPC_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024, maximum=256 * 1024 * 1024
 )
+# Threads the API's streams (WatchJob, StreamJobLogs, DownloadArtifact) read the database
+# and object storage with; the streams themselves are coroutines. See "Serving" in the README.
+GRPC_STREAM_THREADS = env_int("DOJO_GRPC_STREAM_THREADS", 4, minimum=1, maximum=64)
 # `manage.py serve_grpc` serves /metrics on this port when set.
 GRPC_METRICS_PORT = env_int("DOJO_GRPC_METRICS_PORT", None, minimum=1, maximum=65535)
 # The Prometheus server `manage.py reconcile_usage` queries (`make up` starts one there).

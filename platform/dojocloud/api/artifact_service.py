@@ -3,13 +3,17 @@ facade, map. DojoErrors raised here become gRPC statuses in dojocloud.api.interc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
+from typing import Any
 
 import grpc
 
 from dojo.v1 import artifact_pb2, artifact_pb2_grpc
 from dojocloud.api import mappers
 from dojocloud.api.auth import rpc
+from dojocloud.api.offload import in_stream_thread, iterate
 from dojocloud.artifacts import facade as artifacts
 from dojocloud.common.errors import NotFound
 from dojocloud.tenancy.facade import Action, Principal
@@ -33,21 +37,33 @@ class ArtifactService(artifact_pb2_grpc.ArtifactServiceServicer):
         )
 
     @rpc(Action.ARTIFACTS_READ)
-    def DownloadArtifact(
+    async def DownloadArtifact(
         self,
         request: artifact_pb2.DownloadArtifactRequest,
-        context: grpc.ServicerContext,
+        context: grpc.aio.ServicerContext[Any, Any],
         principal: Principal,
-    ) -> Iterator[artifact_pb2.DownloadArtifactResponse]:
-        artifact = artifacts.get_artifact(principal, request.name)  # NotFound before streaming
+    ) -> AsyncIterator[artifact_pb2.DownloadArtifactResponse]:
+        # A coroutine on the server's loop; each read of object storage in the stream pool.
+        artifact = await in_stream_thread(artifacts.get_artifact, principal, request.name)
         try:
-            chunks = artifacts.open_artifact(artifact)
+            chunks = await in_stream_thread(_opened, artifact)
         except FileNotFoundError:  # pruned or lost between the row and the read
             raise NotFound(artifact.resource_name) from None
         yield artifact_pb2.DownloadArtifactResponse(header=artifact_to_proto(artifact))
-        for chunk in chunks:
-            for start in range(0, len(chunk), CHUNK):
-                yield artifact_pb2.DownloadArtifactResponse(chunk=chunk[start : start + CHUNK])
+        async with aclosing(iterate(chunks)) as parts:
+            async for chunk in parts:
+                for start in range(0, len(chunk), CHUNK):
+                    yield artifact_pb2.DownloadArtifactResponse(chunk=chunk[start : start + CHUNK])
+
+
+def _opened(artifact: artifacts.Artifact) -> Iterator[bytes]:
+    """The artifact's chunks, its object opened now (FileNotFoundError here if it is gone)."""
+    chunks = iter(artifacts.open_artifact(artifact))
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(())
+    return itertools.chain([first], chunks)
 
 
 def artifact_to_proto(a: artifacts.Artifact) -> artifact_pb2.Artifact:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import aclosing
 from typing import Any, TypeVar, cast
 
 import grpc
 
+from dojocloud.api.offload import in_stream_thread
 from dojocloud.common.errors import Unauthenticated
 from dojocloud.tenancy.facade import Action, Principal, authenticate_api_key, require
 
@@ -56,7 +58,12 @@ def authorize(context: grpc.ServicerContext, action: Action) -> Principal:
     """The caller's principal, allowed `action` now; Unauthenticated for a missing, unknown,
     revoked or expired key or one whose creator left or was deactivated, PermissionDenied
     for a role or scope that does not allow it (operators: tenancy's operator grant)."""
-    principal = authenticate(context)
+    return authorize_metadata(context.invocation_metadata(), action)
+
+
+def authorize_metadata(metadata: Iterable[tuple[str, Any]] | None, action: Action) -> Principal:
+    """`authorize` on the call's metadata (read on the event loop, decided in a thread)."""
+    principal = authenticate_api_key(api_key_from_metadata(metadata))
     require(principal, action)
     return principal
 
@@ -64,10 +71,22 @@ def authorize(context: grpc.ServicerContext, action: Action) -> Principal:
 def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
     """A servicer method taking the action: authorizes, then calls the method with the
     principal as a fourth argument. A streaming method (a generator) stays one, so the check
-    runs where the interceptor maps errors, on the stream's first step."""
+    runs where the interceptor maps errors, on the stream's first step; an async generator
+    (a stream served on the event loop) is decided in the stream pool's thread."""
 
     def decorate(method: Handler[S, R, T]) -> Servicer[S, R, T]:
-        if inspect.isgeneratorfunction(method):
+        if inspect.isasyncgenfunction(method):
+
+            @functools.wraps(method)
+            async def on_loop(self: S, request: R, context: Any) -> AsyncIterator[Any]:
+                metadata = context.invocation_metadata()
+                principal = await in_stream_thread(authorize_metadata, metadata, action)
+                async with aclosing(method(self, request, context, principal)) as items:
+                    async for item in items:
+                        yield item
+
+            wrapped = cast(Servicer[S, R, T], on_loop)
+        elif inspect.isgeneratorfunction(method):
 
             @functools.wraps(method)
             def streaming(self: S, request: R, context: grpc.ServicerContext) -> Iterator[Any]:

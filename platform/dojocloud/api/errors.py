@@ -22,6 +22,7 @@ _CODES: list[tuple[type[errors.DojoError], int, str]] = [
     (errors.PermissionDenied, code_pb2.PERMISSION_DENIED, "PERMISSION_DENIED"),
     (errors.FailedPrecondition, code_pb2.FAILED_PRECONDITION, "FAILED_PRECONDITION"),
     (errors.ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"),
+    (errors.Unavailable, code_pb2.UNAVAILABLE, "UNAVAILABLE"),
 ]
 
 

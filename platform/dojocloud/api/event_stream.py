@@ -1,10 +1,11 @@
-"""WatchJob's event feed: polls the job's event log after the last id sent.
+"""WatchJob's event feed: reads of the job's event log after the last id seen.
 
-The database is the truth, so the stream is a poll of it; resuming after an event id is the
+The database is the truth, so the feed is a poll of it; resuming after an event id is the
 same query. That is sound because a job's event ids become visible in increasing order: each
 insert holds the job's row lock until its transaction commits (jobs.models.lock_event_logs),
-so no event with a lower id can commit after a higher one was read. It ends when the job is
-final and every event is sent, or when the call stops being active (client cancel, deadline).
+so no event with a lower id can commit after a higher one was read. `read_after` is one
+poll; the server's watchers share one poller per job (watch_hub); `follow_events` is the
+same feed as a plain generator.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ BATCH = 500
 # Set when the server starts draining: open streams end (with UNAVAILABLE, see the servicer)
 # so clients reconnect elsewhere instead of holding up shutdown for the whole grace period.
 draining = threading.Event()
+
+
+def read_after(principal: Principal, job_id: str, after_id: int) -> tuple[list[JobEvent], bool]:
+    """Up to BATCH events of the job with id > after_id, and whether the job was final
+    before they were read: then, when fewer than BATCH came, there will be no more."""
+    # Read the state before the events: all events written before a final state are then
+    # in this batch or a later one, so none is lost at the end.
+    final = get_job(principal, job_id).is_final
+    return job_events(principal, job_id, after_id=after_id, limit=BATCH), final
 
 
 def follow_events(
@@ -40,10 +50,7 @@ def follow_events(
         if refresh is not None and not first:
             principal = refresh()
         first = False
-        # Read the state before the events: all events written before a final state are
-        # then in this batch or a later one, so none is lost at the end.
-        final = get_job(principal, job_id).is_final
-        events = job_events(principal, job_id, after_id=last, limit=BATCH)
+        events, final = read_after(principal, job_id, last)
         for event in events:
             last = event.id
             yield event

@@ -17,10 +17,11 @@ from dojocloud.api.dataset_service import add_dataset_service
 from dojocloud.api.interceptors import ApiInterceptor
 from dojocloud.api.job_service import add_job_service
 from dojocloud.api.model_service import add_model_service
+from dojocloud.api.offload import close_stream_pool
 from dojocloud.api.request_size import RECEIVE_HEADROOM, RequestSizeLimit
 from dojocloud.api.scheduler_service import add_scheduler_service
 from dojocloud.api.webhook_service import add_webhook_service
-from scheduler.server import build_server
+from scheduler.server import AsyncServer, build_server
 
 CERT_VAR = "DOJO_GRPC_TLS_CERT"
 KEY_VAR = "DOJO_GRPC_TLS_KEY"
@@ -87,14 +88,16 @@ def tls_from_settings() -> ServerTLS | None:
 
 def build_api_server(
     address: str, *, max_workers: int = 16, tls: ServerTLS | None = None
-) -> tuple[grpc.Server, int]:
+) -> tuple[AsyncServer, int]:
     """Every public service of the API process: JobService for customers, SchedulerService
-    for operators, AuditService for both. Half the worker threads at most serve WatchJob streams; the rest stay free
-    for unary calls. With `tls` the port serves TLS only; without, plain text only. A request
-    over DOJO_GRPC_MAX_MESSAGE_BYTES is INVALID_ARGUMENT naming the limit."""
+    for operators, AuditService for both, on a grpc.aio server. Unary calls run in a pool of
+    `max_workers` threads; streams are coroutines (their reads in the separate stream pool,
+    DOJO_GRPC_STREAM_THREADS), so any number of them leave the unary threads free. With
+    `tls` the port serves TLS only; without, plain text only. A request over
+    DOJO_GRPC_MAX_MESSAGE_BYTES is INVALID_ARGUMENT naming the limit."""
 
     def add_services(server: grpc.Server) -> None:
-        add_job_service(server, max_streams=max(1, max_workers // 2))
+        add_job_service(server)
         add_dataset_service(server)
         add_model_service(server)
         add_scheduler_service(server)
@@ -105,7 +108,7 @@ def build_api_server(
 
     limit = int(settings.GRPC_MAX_MESSAGE_BYTES)
     # RequestSizeLimit inside ApiInterceptor: its InvalidArgument becomes the call's status.
-    return build_server(
+    server, port = build_server(
         add_services,
         address,
         max_workers=max_workers,
@@ -113,6 +116,8 @@ def build_api_server(
         credentials=None if tls is None else tls.credentials(),
         max_receive_bytes=limit * RECEIVE_HEADROOM,
     )
+    server.on_stop.append(lambda: close_stream_pool(server.loop))
+    return server, port
 
 
 def _read(var: str, path: str | Path) -> bytes:

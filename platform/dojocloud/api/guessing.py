@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-import grpc
 from django.conf import settings
 
 from dojocloud.common import ratelimit
@@ -27,7 +26,7 @@ def _window() -> ratelimit.Window:
     return ratelimit.Window(settings.AUTH_FAILURE_LIMIT, settings.AUTH_FAILURE_WINDOW_S)
 
 
-def _exempt(method: str) -> bool:
+def exempt(method: str) -> bool:
     """Health checks and reflection carry no keys and are never limited."""
     return method.startswith("/grpc.")
 
@@ -48,12 +47,12 @@ def peer_address(peer: str) -> str:
     return peer  # unix sockets and the like: the whole peer string
 
 
-def check_peer(context: grpc.ServicerContext, method: str) -> None:
-    """Raises ResourceExhausted (with the retry delay) while the caller's address is over
-    its limit of failed authentications."""
-    if _exempt(method):
+def check_peer(peer: str, method: str) -> None:
+    """Raises ResourceExhausted (with the retry delay) while the caller's address (`peer`, as
+    the call's context names it) is over its limit of failed authentications."""
+    if exempt(method):
         return
-    address = peer_address(context.peer())
+    address = peer_address(peer)
     delay = ratelimit.retry_after(NAME, address, _window())
     if delay is not None:
         raise ResourceExhausted(
@@ -65,11 +64,11 @@ def check_peer(context: grpc.ServicerContext, method: str) -> None:
         )
 
 
-def failed(context: grpc.ServicerContext, method: str) -> None:
+def failed(peer: str, method: str) -> None:
     """Counts one failed authentication from the caller's address."""
-    if _exempt(method):
+    if exempt(method):
         return
-    address = peer_address(context.peer())
+    address = peer_address(peer)
     counted = ratelimit.hit(NAME, address, _window())
     if counted is not None and counted.count == settings.AUTH_FAILURE_LIMIT:
         log.warning(

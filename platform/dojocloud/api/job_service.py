@@ -4,29 +4,35 @@ dojocloud.api.interceptors."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any
 
 import grpc
 
 from dojo.v1 import job_pb2, job_pb2_grpc
 from dojocloud.api import mappers
-from dojocloud.api.auth import authorize, rpc
-from dojocloud.api.event_stream import draining, follow_events
+from dojocloud.api.auth import rpc
+from dojocloud.api.event_stream import draining
 from dojocloud.api.log_stream import follow_log
+from dojocloud.api.offload import in_stream_thread
+from dojocloud.api.stream_auth import Decisions
+from dojocloud.api.watch_hub import WatchHub
 from dojocloud.billing import facade as billing
-from dojocloud.common.errors import ResourceExhausted
+from dojocloud.common.errors import Unavailable
 from dojocloud.jobs import facade as services
 from dojocloud.tenancy.facade import Action, Principal
 
-STREAM_RETRY_S = 5.0
-
 
 class JobService(job_pb2_grpc.JobServiceServicer):
-    def __init__(self, *, max_streams: int = 8) -> None:
-        # Each WatchJob holds a server thread while it runs; capping them keeps threads free
-        # for unary calls. Past the cap a watcher gets RESOURCE_EXHAUSTED with RetryInfo.
-        self._streams = threading.BoundedSemaphore(max_streams)
+    """Unary methods are sync (the interceptor runs them in the server's thread pool); the
+    streams are async generators on the server's loop: a stream costs a coroutine, and the
+    WatchJob streams of one job share one follower of its events (watch_hub)."""
+
+    def __init__(self, *, hub: WatchHub | None = None) -> None:
+        self.hub = hub or WatchHub()
+        self.decisions = Decisions()
 
     @rpc(Action.JOBS_SUBMIT)
     def CreateJob(
@@ -80,86 +86,53 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         return _with_cost(services.cancel_job(principal, job_id, reason=request.reason))
 
     @rpc(Action.JOBS_READ)
-    def WatchJob(
+    async def WatchJob(
         self,
         request: job_pb2.WatchJobRequest,
-        context: grpc.ServicerContext,
+        context: grpc.aio.ServicerContext[Any, Any],
         principal: Principal,
-    ) -> Iterator[job_pb2.JobEvent]:
-        job = _resolve(principal, request.name)  # NotFound before streaming
-        job_id, name = job.id, job.resource_name
-        if not self._streams.acquire(blocking=False):
-            raise ResourceExhausted(
-                "too many watch streams on this server",
-                subject="WatchJob",
-                retry_after_s=STREAM_RETRY_S,
-            )
-        try:
-            yield from self._stream(principal, job_id, name, request.after_event_id, context)
-        finally:
-            self._streams.release()
+    ) -> AsyncIterator[job_pb2.JobEvent]:
+        job = await in_stream_thread(_resolve, principal, request.name)  # NotFound first
+        name, metadata = job.resource_name, context.invocation_metadata()
 
-    def _stream(
-        self,
-        principal: Principal,
-        job_id: str,
-        name: str,
-        after_id: int,
-        context: grpc.ServicerContext,
-    ) -> Iterator[job_pb2.JobEvent]:
-        last = after_id
-        # Each poll decides the key again: a key whose creator left stops the stream there.
-        events = follow_events(
-            principal,
-            job_id,
-            after_id=last,
-            active=context.is_active,
-            refresh=lambda: authorize(context, Action.JOBS_READ),
-        )
-        for event in events:
-            last = event.id
-            yield mappers.event_to_proto(event, name)
-        if draining.is_set():
-            context.abort(
-                grpc.StatusCode.UNAVAILABLE, f"server shutting down; resume after event {last}"
-            )
+        def hold(queue: asyncio.Queue[Any]) -> Callable[[], None]:
+            # A key whose creator left stops the stream within stream_auth.REAUTH_S.
+            return self.decisions.hold(metadata, Action.JOBS_READ, queue)
+
+        events = self.hub.watch(principal, job.id, request.after_event_id, hold)
+        async with aclosing(events):
+            async for event in events:
+                yield mappers.event_to_proto(event, name)
 
     @rpc(Action.JOBS_READ)
-    def StreamJobLogs(
+    async def StreamJobLogs(
         self,
         request: job_pb2.StreamJobLogsRequest,
-        context: grpc.ServicerContext,
+        context: grpc.aio.ServicerContext[Any, Any],
         principal: Principal,
-    ) -> Iterator[job_pb2.JobLogChunk]:
-        job_id = _resolve(principal, request.name).id  # NotFound before streaming
-        if not request.follow:
-            yield from _log_chunks(follow_log(principal, job_id, offset=request.offset))
-            return
-        if not self._streams.acquire(blocking=False):  # a follower holds a thread, as a watch
-            raise ResourceExhausted(
-                "too many streams on this server",
-                subject="StreamJobLogs",
-                retry_after_s=STREAM_RETRY_S,
-            )
-        try:
-            reads = follow_log(
-                principal,
-                job_id,
-                offset=request.offset,
-                follow=True,
-                active=context.is_active,
-                refresh=lambda: authorize(context, Action.JOBS_READ),
-            )
-            last = request.offset
-            for chunk in _log_chunks(reads):
-                last = chunk.next_offset
-                yield chunk
-            if draining.is_set():
-                context.abort(
-                    grpc.StatusCode.UNAVAILABLE, f"server shutting down; resume at offset {last}"
+    ) -> AsyncIterator[job_pb2.JobLogChunk]:
+        job = await in_stream_thread(_resolve, principal, request.name)  # NotFound first
+        metadata = context.invocation_metadata()
+
+        async def refresh() -> Principal:
+            return await self.decisions.decide(metadata, Action.JOBS_READ)
+
+        reads = follow_log(
+            principal,
+            job.id,
+            offset=request.offset,
+            follow=request.follow,
+            refresh=refresh if request.follow else None,
+        )
+        last = request.offset
+        async with aclosing(reads):
+            async for read in reads:
+                last = read.next_offset
+                yield job_pb2.JobLogChunk(
+                    offset=read.offset, data=read.data, next_offset=read.next_offset
                 )
-        finally:
-            self._streams.release()
+        if request.follow and draining.is_set():
+            raise Unavailable(f"server shutting down; resume at offset {last}")
 
     @rpc(Action.JOBS_ESTIMATE)  # estimates are free, but only for customers
     def EstimateJob(
@@ -178,19 +151,14 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         )
 
 
-def _log_chunks(reads: Iterator[services.LogRead]) -> Iterator[job_pb2.JobLogChunk]:
-    for read in reads:
-        yield job_pb2.JobLogChunk(offset=read.offset, data=read.data, next_offset=read.next_offset)
-
-
 def _resolve(principal: Principal, name: str) -> services.Job:
     """`organizations/{org}/jobs/{ref}` or a bare `ref` (an id, a name unique in the
     organization, or a unique id prefix) → the caller's job."""
     return services.resolve_job(principal, mappers.job_id_from_name(principal, name))
 
 
-def add_job_service(server: grpc.Server, *, max_streams: int = 8) -> None:
-    job_pb2_grpc.add_JobServiceServicer_to_server(JobService(max_streams=max_streams), server)
+def add_job_service(server: grpc.Server, *, hub: WatchHub | None = None) -> None:
+    job_pb2_grpc.add_JobServiceServicer_to_server(JobService(hub=hub), server)
 
 
 def _with_cost(job: services.Job) -> job_pb2.Job:

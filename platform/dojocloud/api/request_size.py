@@ -8,26 +8,24 @@ the server's transport limit is set above this one (RECEIVE_HEADROOM times), and
 interceptor replaces each method's request deserializer: a message over the limit is never
 parsed, and the handler answers with a field violation naming the limit. It sits inside
 `ApiInterceptor`, which turns the raised InvalidArgument into the status (and counts it).
+Each wrapper keeps its handler's kind (sync, coroutine, async generator), which decides
+where ApiInterceptor runs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 from google.protobuf.message import Message
 
-from dojocloud.api.interceptors import (
-    ClientStreaming,
-    HandlerInterceptor,
-    Streaming,
-    Unary,
-    wrap_handler,
-)
+from dojocloud.api.interceptors import HandlerInterceptor, wrap_handler
 from dojocloud.api.request_text import nul_violations
 from dojocloud.common.errors import FieldViolation, InvalidArgument
+from scheduler.aio_compat import Behavior, is_async
 
 RECEIVE_HEADROOM = 8  # transport limit = this x the checked limit
 
@@ -80,31 +78,62 @@ def _check(request: Any, max_bytes: int) -> None:
         )
 
 
-def _unary(behavior: Unary, max_bytes: int) -> Unary:
-    def wrapper(request: Any, context: grpc.ServicerContext) -> Any:
+def _unary(behavior: Behavior, max_bytes: int) -> Behavior:
+    if is_async(behavior):
+
+        async def checked(request: Any, context: Any) -> Any:
+            _check(request, max_bytes)
+            return await behavior(request, context)
+
+        return checked
+
+    def wrapper(request: Any, context: Any) -> Any:
         _check(request, max_bytes)
         return behavior(request, context)
 
     return wrapper
 
 
-def _streaming(behavior: Streaming, max_bytes: int) -> Streaming:
-    def wrapper(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+def _streaming(behavior: Behavior, max_bytes: int) -> Behavior:
+    if inspect.iscoroutinefunction(behavior):  # the writer API
+        return _unary(behavior, max_bytes)
+    if inspect.isasyncgenfunction(behavior):
+
+        async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+            _check(request, max_bytes)
+            async with aclosing(behavior(request, context)) as items:
+                async for item in items:
+                    yield item
+
+        return stream
+
+    def wrapper(request: Any, context: Any) -> Iterator[Any]:
         _check(request, max_bytes)
         yield from behavior(request, context)
 
     return wrapper
 
 
-def _client_streaming(behavior: ClientStreaming, max_bytes: int) -> ClientStreaming:
+def _client_streaming(behavior: Behavior, max_bytes: int) -> Behavior:
     """Each message of the stream is checked as it is read (an upload's chunks)."""
+    if is_async(behavior):
+
+        async def each(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for request in requests:
+                _check(request, max_bytes)
+                yield request
+
+        async def reading(requests: AsyncIterator[Any], context: Any) -> Any:
+            return await behavior(each(requests), context)
+
+        return reading
 
     def checked(requests: Iterator[Any]) -> Iterator[Any]:
         for request in requests:
             _check(request, max_bytes)
             yield request
 
-    def wrapper(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+    def wrapper(requests: Iterator[Any], context: Any) -> Any:
         return behavior(checked(requests), context)
 
     return wrapper

@@ -79,3 +79,10 @@ class ResourceExhausted(DojoError):
         super().__init__(message)
         self.subject = subject
         self.retry_after_s = retry_after_s
+
+
+class Unavailable(DojoError):
+    """This server cannot serve the call now (it is shutting down); another one, or this
+    one later, can: the client retries, resuming where it stopped."""
+
+    retryable = True

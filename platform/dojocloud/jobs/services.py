@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from dojo.v1 import job_pb2
 from dojo_runtime.estimate import EstimateRow, default_options, estimate_config
@@ -250,6 +250,13 @@ def job_events(
     job = get_job(principal, job_id)
     limit = max(1, min(limit, 5000))
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
+
+
+def latest_event_id(principal: Principal, job_id: str) -> int:
+    """The highest id among the job's visible events (0 when it has none)."""
+    job = get_job(principal, job_id)
+    latest = JobEvent.objects.filter(job=job).aggregate(latest=Max("id"))["latest"]
+    return int(latest or 0)
 
 
 def estimate_job(

@@ -38,7 +38,12 @@ class Command(BaseCommand):
             default=10.0,
             help="seconds in-flight calls get to finish on shutdown",
         )
-        parser.add_argument("--workers", type=int, default=32, help="gRPC worker threads")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=32,
+            help="threads serving unary calls (streams are coroutines and need none)",
+        )
         parser.add_argument(
             "--no-scheduler",
             action="store_true",

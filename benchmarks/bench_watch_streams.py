@@ -1,0 +1,285 @@
+"""watch_streams: N concurrent WatchJob streams (1,000 by default) on one API process for a
+while (60 s by default; the issue's acceptance asks 300) while jobs run, on the processes
+of `make up` (web, api, workers, beat; embedded Redis; free ports; PostgreSQL when
+DATABASE_URL names a PostgreSQL server, a fresh database dropped after, else SQLite).
+
+JOBS slots each run one job after another (digits-mlp, small); the streams are spread over
+the slots, and a stream whose job finished watches the slot's next job from its start.
+Reported, one BENCH line:
+
+value       unary p99 (ms) of GetJob from 4 client threads once every stream is open (each
+            has had its first event; all_open_after_s says when), to the end;
+baseline    the same calls' p99 on the same stack before any stream was opened (same run);
+ratio       value / baseline (1.0: the streams cost unary calls nothing);
+refused     streams that did not open (any error before their first event) — must be 0;
+dropped     streams that ended with an error after opening — must be 0;
+missing_events  events of a finished job that a stream watching it from its start lacked
+            (each compared with a fresh read of the job's events after it ended) — must be 0;
+rss_growth_pct  the API process's RSS at the end over its RSS once every stream was open.
+
+DOJO_BENCH_WATCH_STREAMS and DOJO_BENCH_WATCH_S change N and the duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from benchmarks.report import bench
+from devstack import REPO, Ports, Stack, env_file_value
+from dojo import specfile
+from dojo.client import Client
+from dojo.config import ClientConfig
+from dojo.v1 import job_pb2, job_pb2_grpc
+
+EXAMPLE = REPO / "examples" / "digits-mlp.yaml"
+JOBS = 4  # slots running at once (the dev inventory's tray has 6 tiles)
+UNARY_THREADS = 4
+BASELINE_S = 15.0
+FINAL = {job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED}
+
+
+@contextmanager
+def _database(base: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database when DATABASE_URL names a PostgreSQL server (dropped
+    after), else a SQLite file under `base`."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{base / 'watch.sqlite3'}"
+        return
+    import psycopg
+
+    server, name = url.rsplit("/", 1)[0], f"dojo_bench_watch_{os.getpid()}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _spec(i: int) -> job_pb2.JobSpec:
+    spec = specfile.load(str(EXAMPLE))
+    spec.name = f"watched-{i}"
+    spec.training.steps = 200
+    spec.training.checkpoint_interval = 50
+    return spec
+
+
+@dataclass
+class Tally:
+    """What the streams saw; touched only on the watchers' event loop."""
+
+    opened: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    complete: list[tuple[str, list[int]]] = field(default_factory=list)  # (job, ids)
+
+
+class Slots:
+    """JOBS slots, each running one job after another; `current[i]` is slot i's job."""
+
+    def __init__(self, client: Client) -> None:
+        self.client, self.count = client, 0
+        self.current = [self._submit() for _ in range(JOBS)]
+        self.finished: list[str] = []
+        self.stop = threading.Event()
+
+    def _submit(self) -> str:
+        self.count += 1
+        return self.client.create_job(_spec(self.count)).name
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            for i, name in enumerate(self.current):
+                if self.client.get_job(name).state in FINAL:
+                    self.finished.append(name)
+                    self.current[i] = self._submit()
+
+
+async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, end: float) -> None:
+    """Watches slot `slot`'s jobs from their start until `end`; a stream that completes
+    moves on to the slot's next job."""
+    name, first_open = slots.current[slot], True
+    while time.monotonic() < end:
+        call = stub.WatchJob(job_pb2.WatchJobRequest(name=name), metadata=md)
+        ids: list[int] = []
+        try:
+            async with asyncio.timeout(max(0.1, end - time.monotonic())):
+                async for event in call:
+                    if not ids and first_open:
+                        tally.opened += 1
+                    ids.append(event.id)
+                    tally.events += 1
+        except TimeoutError:
+            call.cancel()
+            return
+        except grpc.aio.AioRpcError as err:
+            book = tally.dropped if ids else tally.refused
+            book[err.code().name] = book.get(err.code().name, 0) + 1
+            return
+        first_open = False
+        tally.complete.append((name, ids))
+        while slots.current[slot] == name and time.monotonic() < end:
+            await asyncio.sleep(0.2)  # the slot's next job
+        name = slots.current[slot]
+
+
+def _watch_all(
+    address: str, key: str, slots: Slots, streams: int, seconds: float, tally: Tally
+) -> None:
+
+    async def main() -> None:
+        md = (("authorization", f"Bearer {key}"),)
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = job_pb2_grpc.JobServiceStub(channel)
+            end = time.monotonic() + seconds
+            await asyncio.gather(
+                *(_watcher(stub, md, slots, i % JOBS, tally, end) for i in range(streams))
+            )
+
+    asyncio.run(main())
+
+
+def _unary(client: Client, name: str, seconds: float) -> tuple[float, float, int]:
+    """p99 and p50 (ms) and count of GetJob calls from UNARY_THREADS threads over
+    `seconds`."""
+    samples: list[float] = []
+    end = time.monotonic() + seconds
+
+    def loop() -> None:
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            client.get_job(name)
+            samples.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=loop) for _ in range(UNARY_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return _p99(samples), statistics.median(samples), len(samples)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _missing(client: Client, complete: list[tuple[str, list[int]]]) -> int:
+    """Events a completed stream lacked, against the job's events read afresh."""
+    truth: dict[str, list[int]] = {}
+    missing = 0
+    for name, ids in complete:
+        if name not in truth:
+            truth[name] = [e.id for e in client.watch_job(name)]
+        missing += len(set(truth[name]) - set(ids))
+    return missing
+
+
+def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: float) -> None:
+    address = f"127.0.0.1:{stack.ports.grpc}"
+    api_pid = stack.procs["api"].pid
+    slots = Slots(client)
+    probe = slots.current[0]
+    base_p99, base_p50, base_n = _unary(client, probe, BASELINE_S)
+    rss_before = _rss_mb(api_pid)
+    runner = threading.Thread(target=slots.run, daemon=True)
+    runner.start()
+    tally = Tally()
+    watching = threading.Thread(
+        target=_watch_all, args=(address, key, slots, streams, seconds, tally)
+    )
+    started = time.monotonic()
+    watching.start()
+    while tally.opened < streams and time.monotonic() - started < seconds / 2:
+        time.sleep(0.2)  # every stream open (each has had its first event)
+    open_s = time.monotonic() - started
+    time.sleep(2.0)
+    rss_open = _rss_mb(api_pid)
+    p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
+    watching.join()
+    rss_end = _rss_mb(api_pid)
+    slots.stop.set()
+    runner.join(10)
+    bench(
+        "watch_streams",
+        p99,
+        "ms",
+        baseline=base_p99,
+        streams=streams,
+        duration_s=seconds,
+        opened=tally.opened,
+        all_open_after_s=round(open_s, 1),
+        refused=sum(tally.refused.values()),
+        refused_codes=tally.refused,
+        dropped=sum(tally.dropped.values()),
+        dropped_codes=tally.dropped,
+        events_delivered=tally.events,
+        streams_completed=len(tally.complete),
+        jobs_finished=len(slots.finished),
+        missing_events=_missing(client, tally.complete),
+        unary_p50_ms=round(p50, 2),
+        baseline_unary_p50_ms=round(base_p50, 2),
+        unary_calls=n,
+        baseline_unary_calls=base_n,
+        api_rss_before_streams_mb=round(rss_before, 1),
+        api_rss_streams_open_mb=round(rss_open, 1),
+        api_rss_end_mb=round(rss_end, 1),
+        rss_growth_pct=round(100 * (rss_end / rss_open - 1), 2) if rss_open else None,
+        database=stack.env["DATABASE_URL"].split(":", 1)[0],
+    )
+
+
+def main() -> None:
+    streams = int(os.environ.get("DOJO_BENCH_WATCH_STREAMS", "1000"))
+    seconds = float(os.environ.get("DOJO_BENCH_WATCH_S", "60"))
+    base = Path(tempfile.mkdtemp(prefix="dojo-bench-watch-"))
+    with _database(base) as url:
+        env = {
+            "DATABASE_URL": url,
+            "DOJO_DATA_DIR": str(base),
+            "DOJO_DEMO_ENV_FILE": str(base / "demo.env"),
+            "DOJO_SCHED_INTERVAL_S": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(base / "prom"),
+        }
+        os.environ.pop("REDIS_URL", None)
+        stack = Stack(
+            env=env,
+            ports=Ports.ephemeral(),
+            state_dir=base,
+            log_dir=base / "logs",
+            quiet_seed=True,
+            prometheus=False,
+        )
+        stack.start()
+        try:
+            key = env_file_value(base / "demo.env", "DOJO_API_KEY") or ""
+            config = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=60)
+            with Client(config) as client:
+                _measure(stack, client, key, streams, seconds)
+        finally:
+            stack.stop()
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
