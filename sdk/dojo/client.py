@@ -148,7 +148,7 @@ class Client(
 
         Each connection has a deadline of `stream_timeout`; when it passes, or the
         connection drops, the watch reconnects and resumes after the last event delivered.
-        A server that turns the stream away with RetryInfo (its stream cap is full) is asked
+        A server that turns the stream away with RetryInfo (it is turning calls away) is asked
         again after its delay, for up to `busy_patience` seconds without a new event.
         """
         resume = rpcs.WatchResume(name, after_event_id)

@@ -5,7 +5,7 @@ A call is tried again only when the server's answer says waiting helps:
 * UNAVAILABLE (the server or the network is down for a moment): exponential backoff from
   RETRY_BASE_DELAY, at most RETRY_MAX_DELAY a wait — but never a failed TLS handshake, which
   no retry fixes;
-* RESOURCE_EXHAUSTED or ABORTED **with RetryInfo** (a rate limit, a full stream cap): the
+* RESOURCE_EXHAUSTED or ABORTED **with RetryInfo** (a rate limit, a server turning calls away): the
   server's delay. The same status without RetryInfo (a storage quota, a budget) is final:
   waiting does not free a quota.
 

@@ -3,7 +3,7 @@ stream is opened again, and how a downloaded artifact is checked.
 
 A watch reconnects after the stream's deadline at once (the job was quiet), after
 UNAVAILABLE with backoff (up to WATCH_MAX_RECONNECTS in a row without a new event), and
-after a server's RetryInfo delay (its stream cap is full) for up to `busy_patience`
+after a server's RetryInfo delay (it is turning calls away) for up to `busy_patience`
 seconds without a new event. A log stream reconnects the same way at the last offset.
 """
 
