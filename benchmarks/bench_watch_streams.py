@@ -28,14 +28,13 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from benchmarks.databases import bench_database
 from benchmarks.report import bench
 from devstack import REPO, Ports, Stack, env_file_value
 from dojo import specfile
@@ -48,26 +47,6 @@ JOBS = 4  # slots running at once (the dev inventory's tray has 6 tiles)
 UNARY_THREADS = 4
 BASELINE_S = 15.0
 FINAL = {job_pb2.SUCCEEDED, job_pb2.FAILED, job_pb2.CANCELLED}
-
-
-@contextmanager
-def _database(base: Path) -> Iterator[str]:
-    """A fresh PostgreSQL database when DATABASE_URL names a PostgreSQL server (dropped
-    after), else a SQLite file under `base`."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{base / 'watch.sqlite3'}"
-        return
-    import psycopg
-
-    server, name = url.rsplit("/", 1)[0], f"dojo_bench_watch_{os.getpid()}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{server}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _spec(i: int) -> job_pb2.JobSpec:
@@ -251,7 +230,7 @@ def main() -> None:
     streams = int(os.environ.get("DOJO_BENCH_WATCH_STREAMS", "1000"))
     seconds = float(os.environ.get("DOJO_BENCH_WATCH_S", "60"))
     base = Path(tempfile.mkdtemp(prefix="dojo-bench-watch-"))
-    with _database(base) as url:
+    with bench_database(base, "dojo_bench_watch") as url:
         env = {
             "DATABASE_URL": url,
             "DOJO_DATA_DIR": str(base),

@@ -26,9 +26,12 @@ def bench_database(base: Path, name: str) -> Iterator[str]:
     try:
         yield f"{server}/{database}"
     finally:
-        from django.db import connections
+        from django.conf import settings
 
-        connections.close_all()
+        if settings.configured:  # this process used it (a bench of a live stack may not)
+            from django.db import connections
+
+            connections.close_all()
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
