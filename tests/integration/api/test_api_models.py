@@ -95,7 +95,7 @@ def test_a_model_that_does_not_fit_the_data_names_the_field(acme: Client, tmp_pa
     assert "input 'x' is ['batch', 1, 4, 4]" in fields["model.onnx"]
     spec = onnx_spec("both", m.name)
     spec.model.architecture = "mlp"
-    spec.model.task = "regression"
+    spec.model.task = "segmentation"  # not a task (regression is one now)
     with pytest.raises(errors.InvalidArgumentError) as info:
         acme.create_job(spec)
     assert {v.field for v in info.value.field_violations} >= {"model.architecture", "model.task"}
