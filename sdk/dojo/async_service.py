@@ -1,4 +1,5 @@
-"""What `dojo.AsyncClient` and its mixins share: config, a grpc.aio channel, the API key,
+"""What `dojo.AsyncClient` and its mixins, `dojo.AsyncBillingClient` and
+`dojo.AsyncOperatorClient` share: config, a grpc.aio channel, the API key,
 deadlines and retries — the same policies as the sync clients (dojo.transport,
 dojo.retrying), waiting with asyncio.sleep instead of blocking."""
 

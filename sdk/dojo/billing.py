@@ -10,17 +10,14 @@ actions sent once.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cached_property
 
+from dojo import rpcs_billing as rpcs
 from dojo.budget import BudgetMethods
 from dojo.v1 import billing_pb2 as pb
-from dojo.v1 import billing_pb2_grpc
 
 
 class BillingClient(BudgetMethods):  # a ServiceClient with the budget methods
-    @cached_property
-    def _stub(self) -> billing_pb2_grpc.BillingServiceStub:
-        return billing_pb2_grpc.BillingServiceStub(self._channel)
+    """Requests built by dojo.rpcs_billing, which `dojo.AsyncBillingClient` shares."""
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -28,36 +25,28 @@ class BillingClient(BudgetMethods):  # a ServiceClient with the budget methods
         self, *, pool: str = "", history: bool = False, timeout: float | None = None
     ) -> list[pb.Price]:
         """Each pool's price in force now (with `history`, every entry)."""
-        request = pb.ListPricesRequest(pool=pool, history=history)
-        return list(
-            self._read(self._stub.ListPrices, request, pb.ListPricesResponse, timeout).prices
-        )
+        return list(self._call(rpcs.list_prices(pool, history), timeout).prices)
 
     def get_usage(
         self, *, month: str = "", parent: str = "", timeout: float | None = None
     ) -> pb.MonthUsage:
         """A month's spend (`YYYY-MM`, default this month): total, pools by day, top jobs."""
-        request = pb.GetUsageRequest(parent=parent, month=month)
-        return self._read(self._stub.GetUsage, request, pb.MonthUsage, timeout)
+        return self._call(rpcs.get_usage(month, parent), timeout)
 
     def list_invoices(self, *, parent: str = "", timeout: float | None = None) -> list[pb.Invoice]:
-        request = pb.ListInvoicesRequest(parent=parent)
-        response = self._read(self._stub.ListInvoices, request, pb.ListInvoicesResponse, timeout)
-        return list(response.invoices)
+        return list(self._call(rpcs.list_invoices(parent), timeout).invoices)
 
     def get_invoice(
         self, month: str, *, parent: str = "", timeout: float | None = None
     ) -> pb.Invoice:
         """One month's invoice with its lines (a draft as it stands now)."""
-        request = pb.GetInvoiceRequest(parent=parent, month=month)
-        return self._read(self._stub.GetInvoice, request, pb.Invoice, timeout)
+        return self._call(rpcs.get_invoice(month, parent), timeout)
 
     def export_invoice(
         self, month: str, *, parent: str = "", timeout: float | None = None
     ) -> pb.InvoiceExport:
         """The invoice as CSV (`.csv`), its rows summing to the total."""
-        request = pb.GetInvoiceRequest(parent=parent, month=month)
-        return self._read(self._stub.ExportInvoice, request, pb.InvoiceExport, timeout)
+        return self._call(rpcs.export_invoice(month, parent), timeout)
 
     # --- operators' actions -----------------------------------------------------------------
 
@@ -73,16 +62,8 @@ class BillingClient(BudgetMethods):  # a ServiceClient with the budget methods
         timeout: float | None = None,
     ) -> pb.Price:
         """A new price (USD per device-second, decimal strings) from `effective` (now) on."""
-        price = pb.Price(
-            pool=pool,
-            on_demand_usd_per_device_second=on_demand,
-            preemptible_usd_per_device_second=preemptible,
-            hardware=hardware,
-        )
-        if effective is not None:
-            price.effective_time.FromDatetime(effective)
-        request = pb.SetPriceRequest(price=price, reason=reason)
-        return self._act(self._stub.SetPrice, request, pb.Price, timeout)
+        unary = rpcs.set_price(pool, on_demand, preemptible, hardware, reason, effective)
+        return self._call(unary, timeout)
 
     def adjust_invoice(
         self,
@@ -94,7 +75,4 @@ class BillingClient(BudgetMethods):  # a ServiceClient with the budget methods
         timeout: float | None = None,
     ) -> pb.InvoiceLine:
         """A credit (negative `amount_usd`) or an adjustment on a draft invoice."""
-        request = pb.AdjustInvoiceRequest(
-            organization=organization, month=month, amount_usd=amount_usd, reason=reason
-        )
-        return self._act(self._stub.AdjustInvoice, request, pb.InvoiceLine, timeout)
+        return self._call(rpcs.adjust_invoice(organization, month, amount_usd, reason), timeout)

@@ -9,22 +9,16 @@ checkpointed and wait (BUDGET_EXHAUSTED) until it is raised or the next month st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 
+from dojo import rpcs_billing as rpcs
 from dojo.service import ServiceClient
 from dojo.v1 import billing_pb2 as pb
-from dojo.v1 import billing_pb2_grpc
 
 
 class BudgetMethods(ServiceClient):
-    @cached_property
-    def _budgets(self) -> billing_pb2_grpc.BillingServiceStub:
-        return billing_pb2_grpc.BillingServiceStub(self._channel)
-
     def get_budget(self, *, parent: str = "", timeout: float | None = None) -> pb.Budget:
         """The monthly budget ("" when none), its alerts, and this month's spend."""
-        request = pb.GetBudgetRequest(parent=parent)
-        return self._read(self._budgets.GetBudget, request, pb.Budget, timeout)
+        return self._call(rpcs.get_budget(parent), timeout)
 
     def set_budget(
         self,
@@ -37,10 +31,4 @@ class BudgetMethods(ServiceClient):
     ) -> pb.Budget:
         """Sets the monthly budget (USD as a decimal string; "" removes it). `alerts`:
         thresholds in percent (default 50, 80, 100); `hard_cap=False`: alerts only."""
-        request = pb.SetBudgetRequest(
-            parent=parent,
-            monthly_usd=monthly_usd,
-            alert_percents=list(alerts),
-            no_hard_cap=not hard_cap,
-        )
-        return self._act(self._budgets.SetBudget, request, pb.Budget, timeout)
+        return self._call(rpcs.set_budget(monthly_usd, alerts, hard_cap, parent), timeout)

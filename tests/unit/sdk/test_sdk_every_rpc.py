@@ -1,27 +1,62 @@
-"""Every RPC of the services `dojo.Client` covers has a typed method on Client and on
-`dojo.AsyncClient`, with the same parameters; AsyncClient's are coroutines (unary calls,
-uploads, downloads) or async iterators (server streams, paged lists)."""
+"""Every RPC of every service in protos/ has a typed method on a sync client and on its
+asyncio twin, with the same parameters: JobService ... WebhookService on `dojo.Client` and
+`dojo.AsyncClient`, BillingService on `BillingClient` and `AsyncBillingClient`,
+SchedulerService on `OperatorClient` and `AsyncOperatorClient`. The async methods are
+coroutines (unary calls, uploads, downloads) or async iterators (server streams, paged
+lists)."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
+from pathlib import Path
 
 import pytest
 from google.protobuf.descriptor import FileDescriptor
 
-from dojo import AsyncClient, Client
-from dojo.v1 import artifact_pb2, audit_pb2, dataset_pb2, job_pb2, model_pb2, webhook_pb2
+from dojo import (
+    AsyncBillingClient,
+    AsyncClient,
+    AsyncOperatorClient,
+    BillingClient,
+    Client,
+    OperatorClient,
+)
 
-SERVICES: list[tuple[FileDescriptor, str, int]] = [
-    (job_pb2.DESCRIPTOR, "JobService", 7),  # StreamJobLogs: stream_job_logs (dojo.logs)
-    (audit_pb2.DESCRIPTOR, "AuditService", 1),
-    (dataset_pb2.DESCRIPTOR, "DatasetService", 5),
-    (model_pb2.DESCRIPTOR, "ModelService", 5),
-    (artifact_pb2.DESCRIPTOR, "ArtifactService", 2),
-    (webhook_pb2.DESCRIPTOR, "WebhookService", 5),
+PROTOS = Path(__file__).resolve().parents[3] / "protos" / "dojo" / "v1"
+
+# service: (sync client, async client, how many RPCs it has)
+SERVICES: dict[str, tuple[type, type, int]] = {
+    "JobService": (Client, AsyncClient, 7),  # StreamJobLogs: stream_job_logs (dojo.logs)
+    "AuditService": (Client, AsyncClient, 1),
+    "DatasetService": (Client, AsyncClient, 5),
+    "ModelService": (Client, AsyncClient, 5),
+    "ArtifactService": (Client, AsyncClient, 2),
+    "WebhookService": (Client, AsyncClient, 5),
+    "BillingService": (BillingClient, AsyncBillingClient, 9),
+    "SchedulerService": (OperatorClient, AsyncOperatorClient, 10),
+}
+PAIRS = [
+    (Client, AsyncClient),
+    (BillingClient, AsyncBillingClient),
+    (OperatorClient, AsyncOperatorClient),
 ]
 # GetUploadStatus is the datasets' name too: the model's is get_model_upload_status.
 NAMED = {("ModelService", "GetUploadStatus"): "get_model_upload_status"}
+
+
+def _services_in_protos() -> dict[str, FileDescriptor]:
+    """Each `service` declared in protos/dojo/v1/*.proto, with its generated descriptor."""
+    found: dict[str, FileDescriptor] = {}
+    for proto in sorted(PROTOS.glob("*.proto")):
+        module = importlib.import_module(f"dojo.v1.{proto.stem}_pb2")
+        for name in re.findall(r"^service\s+(\w+)", proto.read_text(), re.MULTILINE):
+            found[name] = module.DESCRIPTOR
+    return found
+
+
+IN_PROTOS = _services_in_protos()
 
 
 def _snake(name: str) -> str:
@@ -33,12 +68,16 @@ def _methods(descriptor: FileDescriptor, service: str) -> dict[str, str]:
     return {m.name: NAMED.get((service, m.name)) or _snake(m.name) for m in rpcs}
 
 
-@pytest.mark.parametrize("client", [Client, AsyncClient], ids=["Client", "AsyncClient"])
-@pytest.mark.parametrize(("descriptor", "service", "count"), SERVICES, ids=[s[1] for s in SERVICES])
-def test_every_rpc_of_the_service_has_a_client_method(
-    client: type, descriptor: FileDescriptor, service: str, count: int
-) -> None:
-    names = _methods(descriptor, service)
+def test_every_service_in_protos_has_a_sync_and_an_async_client() -> None:
+    assert len(IN_PROTOS) >= 8  # the glob found the protos
+    assert sorted(IN_PROTOS) == sorted(SERVICES)
+
+
+@pytest.mark.parametrize("flavour", [0, 1], ids=["sync", "async"])
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_rpc_of_the_service_has_a_client_method(flavour: int, service: str) -> None:
+    client, count = SERVICES[service][flavour], SERVICES[service][2]
+    names = _methods(IN_PROTOS[service], service)
     missing = [rpc for rpc, name in names.items() if not callable(getattr(client, name, None))]
     assert missing == []
     assert len(names) == count
@@ -52,8 +91,11 @@ def _public(cls: type) -> dict[str, object]:
     }
 
 
-def test_async_client_has_every_method_of_client_with_the_same_parameters() -> None:
-    sync, aio = _public(Client), _public(AsyncClient)
+@pytest.mark.parametrize(("sync_cls", "async_cls"), PAIRS, ids=[p[1].__name__ for p in PAIRS])
+def test_async_client_has_every_method_of_its_sync_twin_with_the_same_parameters(
+    sync_cls: type, async_cls: type
+) -> None:
+    sync, aio = _public(sync_cls), _public(async_cls)
     assert sorted(set(sync) ^ set(aio)) == []
     for name, method in sync.items():
         want = list(inspect.signature(method).parameters.values())  # type: ignore[arg-type]
@@ -63,9 +105,10 @@ def test_async_client_has_every_method_of_client_with_the_same_parameters() -> N
         ], name
 
 
-def test_async_methods_are_coroutines_or_async_iterators() -> None:
-    sync = _public(Client)
-    for name, method in _public(AsyncClient).items():
+@pytest.mark.parametrize(("sync_cls", "async_cls"), PAIRS, ids=[p[1].__name__ for p in PAIRS])
+def test_async_methods_are_coroutines_or_async_iterators(sync_cls: type, async_cls: type) -> None:
+    sync = _public(sync_cls)
+    for name, method in _public(async_cls).items():
         returns = str(inspect.signature(sync[name]).return_annotation)  # type: ignore[arg-type]
         if returns.startswith("Iterator["):  # streams and paged lists
             assert str(inspect.signature(method).return_annotation).startswith(  # type: ignore[arg-type]

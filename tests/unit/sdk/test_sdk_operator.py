@@ -21,20 +21,6 @@ from tests.support.grpc_server import serving_fake
 KEY = "dojo_ops_key"
 
 
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-
-
-def test_every_rpc_of_the_service_has_a_client_method() -> None:
-    methods = pb.DESCRIPTOR.services_by_name["SchedulerService"].methods
-    names = {m.name: _snake(m.name) for m in methods}
-    missing = [
-        rpc for rpc, name in names.items() if not callable(getattr(OperatorClient, name, None))
-    ]
-    assert missing == []
-    assert len(names) == 10
-
-
 class FakeScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
     def __init__(self) -> None:
         self.calls: list[str] = []
