@@ -89,6 +89,7 @@ def job_detail(job: Job, spec: job_pb2.JobSpec) -> dict[str, Any]:
         "elapsed_seconds": _running_wall_seconds(job),
         "devices": list(job.devices or []),
         "latest": _clean_metrics(metrics),
+        "evaluation": _clean_metrics(job.evaluation) if job.evaluation else None,
         "device_over_wall": _ratio(job.device_seconds, job.wall_seconds),
         "failure": failure_view(job),
     }

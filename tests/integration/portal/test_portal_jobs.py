@@ -53,6 +53,40 @@ def test_detail_shows_state_timeline_usage_and_spec(alice_client, alice, submit)
     assert 'id="loss-chart"' in page and "chart.umd.min.js" in page
 
 
+def test_detail_shows_the_held_out_evaluation_once_there_is_one(
+    alice_client, alice, submit
+) -> None:
+    job = submit(alice)
+    page = alice_client.get(f"/jobs/{job.id}/").content.decode()
+    assert "Held-out evaluation" not in page
+    Job.objects.filter(id=job.id).update(
+        evaluation={
+            "step": 40,
+            "loss": 0.31234,
+            "accuracy": 0.9124,
+            "samples": 360.0,
+            "loss_function": "cross_entropy",
+        }
+    )
+    page = alice_client.get(f"/jobs/{job.id}/").content.decode()
+    assert 'id="job-evaluation"' in page and "(cross_entropy)" in page
+    assert "0.3123" in page and "0.912" in page and "360 held-out samples, at step 40" in page
+    # A regression has no accuracy: the page says MSE and shows no accuracy row.
+    Job.objects.filter(id=job.id).update(
+        evaluation={
+            "step": 40,
+            "loss": 2.5,
+            "accuracy": None,
+            "samples": 100.0,
+            "loss_function": "mse",
+        }
+    )
+    page = alice_client.get(f"/jobs/{job.id}/").content.decode()
+    section = page[page.index('id="job-evaluation"') :]
+    section = section[: section.index("</section>")]
+    assert "(mse)" in section and "2.5000" in section and "Accuracy" not in section
+
+
 def test_events_json_returns_events_after_an_id(alice_client, alice, submit) -> None:
     job = submit(alice)
     JobEvent.objects.create(
