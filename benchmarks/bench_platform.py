@@ -9,16 +9,14 @@ platform_overhead  training samples/s of a job through the platform (RUNNING →
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from pathlib import Path
 
+from benchmarks.bare_training import samples_per_second
+from benchmarks.live_stack import live_stack
 from benchmarks.report import bench
-from devstack import REPO, Ports, Stack, env_file_value
+from devstack import REPO
 from dojo import specfile
 from dojo.client import Client
-from dojo.config import ClientConfig
 from dojo.v1 import job_pb2
 
 EXAMPLE = REPO / "examples" / "digits-mlp.yaml"
@@ -35,34 +33,6 @@ def _overhead_spec() -> job_pb2.JobSpec:
     spec.training.steps = 600
     spec.training.checkpoint_interval = 200
     return spec
-
-
-def _bare_samples_per_second(spec: job_pb2.JobSpec, threads: int) -> float:
-    import torch
-
-    from dojo_runtime.config import TrainConfig
-    from dojo_runtime.training import Trainer
-
-    torch.set_num_threads(threads)  # as many as the platform's worker had
-
-    config = TrainConfig(
-        architecture=spec.model.architecture,
-        model_params=dict(spec.model.params),
-        dataset=spec.dataset.name,
-        steps=spec.training.steps,
-        batch_size=spec.training.batch_size,
-        optimizer=spec.training.optimizer,
-        learning_rate=spec.training.learning_rate,
-        precision=spec.training.precision,
-        seed=spec.training.seed,
-        accelerator=spec.resources.accelerators[0],
-        device_count=spec.resources.count,
-    )
-    trainer = Trainer(config)
-    state = trainer.initial_state()
-    started = time.perf_counter()
-    trainer.train(state, spec.training.steps)
-    return spec.training.steps * spec.training.batch_size / (time.perf_counter() - started)
 
 
 def _run(c: Client, spec: job_pb2.JobSpec) -> tuple[float, float, float]:
@@ -87,47 +57,27 @@ def _run(c: Client, spec: job_pb2.JobSpec) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    base = Path(tempfile.mkdtemp(prefix="dojo-bench-"))
-    env = {
-        "DATABASE_URL": f"sqlite:///{base / 'bench.sqlite3'}",
-        "DOJO_DATA_DIR": str(base),
-        "DOJO_DEMO_ENV_FILE": str(base / "demo.env"),
-        "DOJO_SCHED_INTERVAL_S": "1",
-        "PROMETHEUS_MULTIPROC_DIR": str(base / "prom"),
-    }
-    os.environ.pop("REDIS_URL", None)
-    stack = Stack(
-        env=env,
-        ports=Ports.ephemeral(),
-        state_dir=base,
-        log_dir=base / "logs",
-        quiet_seed=True,
-        prometheus=False,
-    )
-    env = stack.start()
-    try:
-        key = env_file_value(base / "demo.env", "DOJO_API_KEY") or ""
-        cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=30)
-        with Client(cfg) as c:
-            created, running, done = _run(c, specfile.load(str(EXAMPLE)))
-            bench(
-                "e2e_latency",
-                done - created,
-                "s",
-                to_running_s=round(running - created, 3),
-                to_succeeded_s=round(done - created, 3),
-            )
-            spec = _overhead_spec()
-            _, running, done = _run(c, spec)
-        platform_sps = spec.training.steps * spec.training.batch_size / (done - running)
-        bare_sps = _bare_samples_per_second(spec, int(env["DOJO_TORCH_THREADS"]))
+    with (
+        live_stack("dojo-bench-", DOJO_SCHED_INTERVAL_S="1") as live,
+        Client(live.client_config) as c,
+    ):
+        created, running, done = _run(c, specfile.load(str(EXAMPLE)))
         bench(
-            "platform_overhead",
-            platform_sps,
-            "samples/s",
-            baseline=bare_sps,
-            ratio=platform_sps / bare_sps,
-            target_ratio=0.9,
+            "e2e_latency",
+            done - created,
+            "s",
+            to_running_s=round(running - created, 3),
+            to_succeeded_s=round(done - created, 3),
         )
-    finally:
-        stack.stop()
+        spec = _overhead_spec()
+        _, running, done = _run(c, spec)
+        platform_sps = spec.training.steps * spec.training.batch_size / (done - running)
+        bare_sps = samples_per_second(spec, int(live.env["DOJO_TORCH_THREADS"]))
+    bench(
+        "platform_overhead",
+        platform_sps,
+        "samples/s",
+        baseline=bare_sps,
+        ratio=platform_sps / bare_sps,
+        target_ratio=0.9,
+    )

@@ -22,16 +22,15 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.live_stack import live_stack
 from benchmarks.report import bench
-from devstack import REPO, Ports, Stack, env_file_value
+from devstack import REPO
 from dojo.client import Client
-from dojo.config import ClientConfig
 
 MIB = 1024 * 1024
 SIZE_MIB = 64
@@ -87,55 +86,33 @@ def _record_artifact(env: dict[str, str], src: Path) -> str:
 
 
 def main() -> None:
-    base = Path(tempfile.mkdtemp(prefix="dojo-bench-storage-"))
-    env = {
-        "DATABASE_URL": f"sqlite:///{base / 'bench.sqlite3'}",
-        "DOJO_DATA_DIR": str(base),
-        "DOJO_DEMO_ENV_FILE": str(base / "demo.env"),
-        "PROMETHEUS_MULTIPROC_DIR": str(base / "prom"),
-    }
-    os.environ.pop("REDIS_URL", None)
-    src = base / "upload.npz"
-    size = _payload(src)
-    stack = Stack(
-        env=env,
-        ports=Ports.ephemeral(),
-        state_dir=base,
-        log_dir=base / "logs",
-        quiet_seed=True,
-        prometheus=False,
-    )
-    stack.start()
-    try:
-        key = env_file_value(base / "demo.env", "DOJO_API_KEY") or ""
-        cfg = ClientConfig(server=f"127.0.0.1:{stack.ports.grpc}", api_key=key, timeout=120)
-        with Client(cfg) as c:
-            started = time.perf_counter()
-            dataset = c.create_dataset(src, "bench-upload")
-            upload = size / MIB / (time.perf_counter() - started)
-            assert dataset.size_bytes == size
-            copy = _copy_mb_s(src, base / "copy.npz", size)
-            bench(
-                "upload_throughput",
-                upload,
-                "MB/s",
-                baseline=copy,
-                ratio=upload / copy,
-                bytes=size,
-            )
-            name = _record_artifact(env, src)
-            started = time.perf_counter()
-            header = c.download_artifact(name, base / "download.bin")
-            download = size / MIB / (time.perf_counter() - started)
-        assert header.size_bytes == size and (base / "download.bin").stat().st_size == size
+    with live_stack("dojo-bench-storage-", timeout=120) as live, Client(live.client_config) as c:
+        base = live.base
+        src = base / "upload.npz"
+        size = _payload(src)
+        started = time.perf_counter()
+        dataset = c.create_dataset(src, "bench-upload")
+        upload = size / MIB / (time.perf_counter() - started)
+        assert dataset.size_bytes == size
+        copy = _copy_mb_s(src, base / "copy.npz", size)
         bench(
-            "artifact_download_throughput",
-            download,
+            "upload_throughput",
+            upload,
             "MB/s",
             baseline=copy,
-            ratio=download / copy,
+            ratio=upload / copy,
             bytes=size,
         )
-    finally:
-        stack.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        name = _record_artifact(live.env, src)
+        started = time.perf_counter()
+        header = c.download_artifact(name, base / "download.bin")
+        download = size / MIB / (time.perf_counter() - started)
+        assert header.size_bytes == size and (base / "download.bin").stat().st_size == size
+    bench(
+        "artifact_download_throughput",
+        download,
+        "MB/s",
+        baseline=copy,
+        ratio=download / copy,
+        bytes=size,
+    )
