@@ -8,11 +8,8 @@ Another organization's dataset, and an id that could not be one, are 404 alike."
 
 from __future__ import annotations
 
-import uuid
-
 from django import forms
 from django.contrib import messages
-from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -66,30 +63,6 @@ class DatasetUploadForm(forms.Form):
     display_name = forms.CharField(max_length=200, required=False, label="Display name")
 
 
-def _upload(request: HttpRequest, principal: Principal, form: DatasetUploadForm) -> str | None:
-    """Streams the posted file into the datasets facade; the dataset's id, or None with the
-    problems added to `form` as field errors."""
-    file: UploadedFile = form.cleaned_data["file"]
-    upload = datasets.UploadRequest(
-        dataset_id=form.cleaned_data["dataset_id"].strip(),
-        format=form.cleaned_data["format"],
-        size=int(file.size or 0),
-        sha256=uploads.file_sha256(file),
-        # One browser POST carries the whole file: nothing to resume, a fresh upload each time.
-        upload_id=f"portal-{uuid.uuid4().hex}",
-        display_name=form.cleaned_data["display_name"].strip(),
-    )
-    try:
-        dataset = datasets.upload(
-            principal, upload, uploads.file_chunks(file), actor_for(principal, remote_addr(request))
-        )
-    except uploads.REFUSALS as exc:
-        for field, message in uploads.upload_errors(PAGE, exc, upload.dataset_id):
-            form.add_error(field, message)
-        return None
-    return dataset.dataset_id
-
-
 def _list_page(
     request: HttpRequest, principal: Principal, form: DatasetUploadForm | None
 ) -> HttpResponse:
@@ -118,13 +91,13 @@ def dataset_list(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @portal_view(Action.DATASETS_WRITE)
 def dataset_upload(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = DatasetUploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        created = _upload(request, principal, form)
-        if created is not None:
-            messages.success(request, f"Dataset {created} uploaded.")
-            return redirect("portal:dataset-detail", dataset_id=created)
-    return _list_page(request, principal, form)
+    return uploads.form_post(
+        PAGE,
+        request,
+        principal,
+        DatasetUploadForm(request.POST, request.FILES),
+        lambda form: _list_page(request, principal, form),
+    )
 
 
 @require_POST

@@ -7,11 +7,8 @@ Another organization's model, and an id that could not be one, are 404 alike."""
 
 from __future__ import annotations
 
-import uuid
-
 from django import forms
 from django.contrib import messages
-from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -56,29 +53,6 @@ class ModelUploadForm(forms.Form):
     display_name = forms.CharField(max_length=200, required=False, label="Display name")
 
 
-def _upload(request: HttpRequest, principal: Principal, form: ModelUploadForm) -> str | None:
-    """Streams the posted file into the upload; the model's id, or None with the problems
-    added to `form` as field errors."""
-    file: UploadedFile = form.cleaned_data["file"]
-    upload = datasets.UploadRequest(
-        dataset_id=form.cleaned_data["model_id"].strip(),
-        format=datasets.ONNX,
-        size=int(file.size or 0),
-        sha256=uploads.file_sha256(file),
-        upload_id=f"portal-{uuid.uuid4().hex}",  # one POST carries the whole file
-        display_name=form.cleaned_data["display_name"].strip(),
-    )
-    try:
-        model = datasets.upload_model(
-            principal, upload, uploads.file_chunks(file), actor_for(principal, remote_addr(request))
-        )
-    except uploads.REFUSALS as exc:
-        for field, message in uploads.upload_errors(PAGE, exc, upload.dataset_id):
-            form.add_error(field, message)
-        return None
-    return model.model_id
-
-
 def _list_page(
     request: HttpRequest, principal: Principal, form: ModelUploadForm | None
 ) -> HttpResponse:
@@ -106,13 +80,13 @@ def model_list(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @portal_view(Action.MODELS_WRITE)
 def model_upload(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = ModelUploadForm(request.POST, request.FILES)
-    if form.is_valid():
-        created = _upload(request, principal, form)
-        if created is not None:
-            messages.success(request, f"Model {created} uploaded.")
-            return redirect("portal:model-detail", model_id=created)
-    return _list_page(request, principal, form)
+    return uploads.form_post(
+        PAGE,
+        request,
+        principal,
+        ModelUploadForm(request.POST, request.FILES),
+        lambda form: _list_page(request, principal, form),
+    )
 
 
 @require_POST

@@ -14,12 +14,16 @@ Without JavaScript the pages post the plain form, streamed into the same upload.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from dojocloud.common.errors import (
@@ -77,6 +81,52 @@ def upload_errors(page: UploadPage, exc: Exception, resource_id: str) -> Errors:
 
 
 REFUSALS = (InvalidArgument, AlreadyExists, ResourceExhausted, FailedPrecondition)
+
+
+F = TypeVar("F", bound=forms.Form)
+
+
+def form_post(
+    page: UploadPage,
+    request: HttpRequest,
+    principal: Principal,
+    form: F,
+    list_page: Callable[[F], HttpResponse],
+) -> HttpResponse:
+    """The plain form's POST (no script): to the new object's page, or the list page again
+    with the problems as the form's field errors."""
+    if form.is_valid():
+        created = _posted_file(page, request, principal, form)
+        if created is not None:
+            messages.success(request, f"{page.noun} {created} uploaded.")
+            return redirect(page.detail_url, created)
+    return list_page(form)
+
+
+def _posted_file(
+    page: UploadPage, request: HttpRequest, principal: Principal, form: forms.Form
+) -> str | None:
+    """Streams the posted file into the facade's upload of the page's kind; the new id, or
+    None with the problems added to `form`."""
+    file: UploadedFile = form.cleaned_data["file"]
+    upload = datasets.UploadRequest(
+        dataset_id=form.cleaned_data[page.id_field].strip(),
+        format=datasets.ONNX if page.kind == datasets.MODEL else form.cleaned_data["format"],
+        size=int(file.size or 0),
+        sha256=file_sha256(file),
+        # One browser POST carries the whole file: nothing to resume, a fresh upload each time.
+        upload_id=f"portal-{uuid.uuid4().hex}",
+        display_name=form.cleaned_data["display_name"].strip(),
+    )
+    actor = actor_for(principal, remote_addr(request))
+    try:
+        if page.kind == datasets.MODEL:
+            return datasets.upload_model(principal, upload, file_chunks(file), actor).model_id
+        return datasets.upload(principal, upload, file_chunks(file), actor).dataset_id
+    except REFUSALS as exc:
+        for field, message in upload_errors(page, exc, upload.dataset_id):
+            form.add_error(field, message)
+        return None
 
 
 def _request(page: UploadPage, request: HttpRequest) -> datasets.UploadRequest:
