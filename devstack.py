@@ -147,9 +147,9 @@ def web_argv(address: str) -> list[str]:
     return [PY, "-m", "gunicorn", "-c", "python:dojocloud.gunicorn_conf", "--bind", address]
 
 
-# The platform's own background queues (billing's invoice finalization, webhook deliveries):
-# one small worker takes them, apart from the pools' job slots.
-SERVICE_QUEUES = ("billing", "webhooks")
+# The platform's own background queues (billing's invoice finalization, webhook deliveries,
+# retention's daily pruning): one small worker takes them, apart from the pools' job slots.
+SERVICE_QUEUES = ("billing", "webhooks", "housekeeping")
 SERVICE_WORKER = "services"  # its process is worker-services
 SERVICE_SLOTS = 4  # deliveries wait on the network: a few at once
 

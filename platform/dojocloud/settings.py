@@ -68,6 +68,8 @@ DATASET_MAX_BYTES = env_int("DOJO_DATASET_MAX_BYTES", 2 * 1024**3, minimum=1)
 STORAGE_QUOTA_BYTES = env_int("DOJO_STORAGE_QUOTA_BYTES", 20 * 1024**3, minimum=0)
 # A job's artifacts are kept this many days after they are made (0: kept until deleted).
 ARTIFACT_RETENTION_DAYS = env_int("DOJO_ARTIFACT_RETENTION_DAYS", 30, minimum=0)
+# A job's log is kept this many days after the job ended (0: kept until the job is deleted).
+LOG_RETENTION_DAYS = env_int("DOJO_LOG_RETENTION_DAYS", 30, minimum=0)
 
 CLUSTER_FILE = env_path("DOJO_CLUSTER", Path("deploy/clusters/dev.yaml"), base=REPO_DIR)
 if not CLUSTER_FILE.is_file():
@@ -377,6 +379,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dojocloud.webhooks.tasks.send_due",
         "schedule": 60.0,
         "options": {"queue": "webhooks"},
+    },
+    # Retention (DOJO_ARTIFACT_RETENTION_DAYS, DOJO_LOG_RETENTION_DAYS), daily; the same work
+    # as `manage.py prune_artifacts` and `manage.py prune_logs`.
+    "prune-artifacts": {
+        "task": "dojocloud.artifacts.tasks.prune_artifacts",
+        "schedule": 86400.0,
+        "options": {"queue": "housekeeping"},
+    },
+    "prune-logs": {
+        "task": "dojocloud.jobs.tasks.prune_logs",
+        "schedule": 86400.0,
+        "options": {"queue": "housekeeping"},
     },
 }
 

@@ -33,15 +33,22 @@ from devstack import (
 def test_the_services_worker_takes_the_platforms_own_queues() -> None:
     pools = pools_of(devstack.REPO / "deploy/clusters/dev.yaml")
     assert worker_names(pools) == [*pools, "services"]
-    assert queues_of("services") == "billing,webhooks" == ",".join(SERVICE_QUEUES)
+    assert queues_of("services") == "billing,webhooks,housekeeping" == ",".join(SERVICE_QUEUES)
     assert queues_of("dojo") == "dojo"
     argv = worker_argv(queues_of("services"), "services@h")
-    assert argv[argv.index("-Q") + 1] == "billing,webhooks"
-    # Every queue a beat entry or a task sends to has a consumer in make up.
+    assert argv[argv.index("-Q") + 1] == "billing,webhooks,housekeeping"
+    # Every queue a beat entry or a task sends to has a consumer in make up, and every task
+    # beat sends is one the workers have registered (a typo would be lost in silence).
     from django.conf import settings
 
+    from dojocloud.celery import app
+
+    app.loader.import_default_modules()
     sent_to = {e["options"]["queue"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert sent_to <= set(SERVICE_QUEUES)
+    tasks = {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "dojocloud.jobs.tasks.prune_logs" in tasks
+    assert tasks <= set(app.tasks), tasks - set(app.tasks)
 
 
 def test_the_services_workers_metrics_port_is_checked_too(tmp_path: Path) -> None:

@@ -3,7 +3,8 @@ gunicorn for the web, two api replicas with gRPC probes, a worker Deployment wit
 limits, autoscaling and a disruption budget for every pool of the inventories (GPUs, node
 selector and toleration on the GPU pools), the migrate Job, network policies that let only
 web and api in from outside and workers out only to the data stores, object storage instead
-of a shared volume, Secrets referenced but never rendered, and only settings the code reads."""
+of a shared volume, Secrets referenced but never rendered, only settings the code reads, and
+one services worker that runs Celery beat and takes every queue beat sends to."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.conf import settings
 
 from tests.support.k8s_manifests import K8S, REPO, render
 
@@ -211,3 +213,28 @@ def test_the_tls_component_mounts_what_it_points_the_api_at(tmp_path: Path) -> N
     assert volume["secret"]["secretName"] == "dojo-api-tls"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):  # gRPC probes cannot TLS
         assert set(container[probe]) - {"periodSeconds", "failureThreshold"} == {"tcpSocket"}
+
+
+def test_one_services_worker_runs_beat_and_takes_every_queue_beat_sends_to(objs) -> None:  # type: ignore[no-untyped-def]
+    services = of_kind(objs, "Deployment")["services"]
+    command = pod(services)["containers"][0]["command"]
+    queues = set(command[command.index("-Q") + 1].split(","))
+    sent_to = {e["options"]["queue"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert sent_to <= queues and {"billing", "webhooks", "housekeeping"} <= queues
+    # Exactly one beat: inside this worker, one replica, never two during a rollout.
+    assert "-B" in command
+    assert services["spec"]["replicas"] == 1
+    assert services["spec"]["strategy"] == {"type": "Recreate"}
+    assert not [
+        d
+        for name, d in of_kind(objs, "Deployment").items()
+        if name != "services" and "beat" in pod(d)["containers"][0].get("command", [])
+    ]
+    # Out: the data stores, and HTTPS to public addresses for webhook deliveries only.
+    labels = services["spec"]["template"]["metadata"]["labels"]
+    rules = [r for p in _policies_for(objs, labels, "Egress") for r in p["spec"].get("egress", [])]
+    assert rules and all(r.get("ports") for r in rules)
+    assert {port["port"] for r in rules for port in r["ports"]} <= DATA_STORE_PORTS
+    (webhooks,) = of_kind(objs, "NetworkPolicy")["services-to-webhook-endpoints"]["spec"]["egress"]
+    (block,) = webhooks["to"]
+    assert block["ipBlock"]["cidr"] == "0.0.0.0/0" and "10.0.0.0/8" in block["ipBlock"]["except"]

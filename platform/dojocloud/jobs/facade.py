@@ -13,7 +13,13 @@ from dojocloud.jobs.control import (
     request_stop,
     stop_requested,
 )
-from dojocloud.jobs.job_logs import LogRead, append_log, log_tail, read_job_log
+from dojocloud.jobs.job_logs import (
+    LogRead,
+    append_log,
+    log_tail,
+    prune_expired_logs,
+    read_job_log,
+)
 from dojocloud.jobs.models import Checkpoint, Job, JobEvent
 from dojocloud.jobs.operator_cancel import cancel_job_as_operator
 from dojocloud.jobs.ports import (
@@ -107,6 +113,7 @@ __all__ = [
     "lifecycle",
     "log_tail",
     "list_jobs",
+    "prune_expired_logs",
     "read_job_log",
     "record_from_reason",
     "record_state_event",

@@ -10,12 +10,17 @@ number. Readers ask for bytes from an offset: the rows say which chunks hold the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from dojocloud.common.errors import FieldViolation, InvalidArgument
 from dojocloud.common.storage import BlobStore, blob_store, read_all
+from dojocloud.jobs.lifecycle import FINAL_STATES
 from dojocloud.jobs.models import Job, JobLogChunk
 from dojocloud.jobs.services import get_job
 from dojocloud.tenancy.facade import Principal
@@ -100,3 +105,22 @@ def log_tail(job_id: str, count: int, store: BlobStore | None = None) -> tuple[s
         if len(lines) >= count:
             break
     return tuple(lines[-count:]) if count > 0 else ()
+
+
+def prune_expired_logs(now: Callable[[], datetime] = timezone.now) -> int:
+    """Deletes the logs of jobs that ended more than DOJO_LOG_RETENTION_DAYS ago (0: none),
+    rows first, then their objects, in batches; returns how many chunks went. A job's
+    failure record keeps its last lines. `now` is injected (tests run it on a chosen clock)."""
+    days = int(settings.LOG_RETENTION_DAYS)
+    if days <= 0:
+        return 0
+    expired = JobLogChunk.objects.filter(
+        job__state__in=FINAL_STATES, job__ended_at__lte=now() - timedelta(days=days)
+    )
+    store, pruned = blob_store(), 0
+    while batch := list(expired.values_list("pk", "key")[:1000]):
+        JobLogChunk.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
+        for _, key in batch:
+            store.delete(key)
+        pruned += len(batch)
+    return pruned

@@ -4,18 +4,22 @@ exactly; failure codes mapped from how a job process ended."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.utils import timezone
 
 from dojo_runtime.failures import Diverged, InvalidData, UnsupportedModel
 from dojocloud.api.mappers import failure_to_proto
 from dojocloud.common.errors import InvalidArgument, NotFound
+from dojocloud.common.storage import blob_store
 from dojocloud.execution import failure_codes, log_lines
 from dojocloud.execution.joblog import JobLogWriter, server_roots
 from dojocloud.jobs import services as jobs
-from dojocloud.jobs.job_logs import append_log, read_job_log
-from dojocloud.jobs.models import JobLogChunk
+from dojocloud.jobs.job_logs import append_log, prune_expired_logs, read_job_log
+from dojocloud.jobs.models import Job, JobLogChunk
 from dojocloud.jobs.ports import Failure, FailureReason, record_from_reason
 from tests.support.people import People, make_spec
 
@@ -124,6 +128,31 @@ def test_appended_chunks_read_back_exactly_from_any_offset(people: People, store
         assert read.offset == offset and read.data
         got, offset = got + read.data, read.next_offset
     assert got == whole[3:]
+
+
+def test_logs_of_jobs_ended_past_the_retention_are_pruned_rows_and_objects(
+    people: People, store: Path, settings
+) -> None:  # type: ignore[no-untyped-def]
+    ended = timezone.now()
+    old, recent, running = (jobs.create_job(people.owner, make_spec()) for _ in range(3))
+    for job in (old, recent, running):
+        for line in (b"one\n", b"two\n"):
+            append_log(job.id, line)
+    Job.objects.filter(id=old.id).update(state="SUCCEEDED", ended_at=ended - timedelta(days=31))
+    Job.objects.filter(id=recent.id).update(state="FAILED", ended_at=ended - timedelta(days=29))
+    Job.objects.filter(id=running.id).update(state="RUNNING", ended_at=ended - timedelta(days=99))
+    old_keys = list(JobLogChunk.objects.filter(job=old).values_list("key", flat=True))
+    settings.LOG_RETENTION_DAYS = 0  # kept until the job is deleted
+    assert prune_expired_logs(now=lambda: ended) == 0
+    settings.LOG_RETENTION_DAYS = 30
+    call_command("prune_logs")  # the real clock: only the job that ended 31 days ago
+    assert not JobLogChunk.objects.filter(job=old).exists()
+    assert all(blob_store().stat(key) is None for key in old_keys)
+    assert read_job_log(people.owner, old.id).data == b""
+    for job in (recent, running):  # not past the retention, or not ended at all
+        assert read_job_log(people.owner, job.id).data == b"one\ntwo\n"
+    assert prune_expired_logs(now=lambda: ended + timedelta(days=2)) == 2  # now `recent` too
+    assert read_job_log(people.owner, running.id).data == b"one\ntwo\n"
 
 
 def test_reads_past_the_end_or_of_another_tenant_are_refused(people: People, store: Path) -> None:

@@ -1,6 +1,6 @@
 """`manage.py prune_artifacts`: deletes the artifacts (rows and objects) whose retention,
-DOJO_ARTIFACT_RETENTION_DAYS from when they were made, has ended. Run it daily (cron, a
-Kubernetes CronJob, or Celery beat)."""
+DOJO_ARTIFACT_RETENTION_DAYS from when they were made, has ended. Celery beat runs the same
+daily (settings.CELERY_BEAT_SCHEDULE); run it by hand or from cron where beat does not run."""
 
 from __future__ import annotations
 
