@@ -3,12 +3,17 @@ viewer role read-only."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
+from dojocloud.billing import facade as billing
 from dojocloud.jobs.models import Job, JobEvent
 from dojocloud.tenancy import services as tenancy
 from dojocloud.tenancy.models import Organization
+from tests.support.ledger_rows import orm_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +56,22 @@ def test_detail_shows_state_timeline_usage_and_spec(alice_client, alice, submit)
     assert "submitted" in page  # the QUEUED state event's reason
     assert "architecture: mlp" in page  # the spec as YAML
     assert 'id="loss-chart"' in page and "chart.umd.min.js" in page
+
+
+def test_detail_shows_what_the_ledger_has_billed_the_job_so_far(
+    alice_client, alice, submit
+) -> None:
+    job = submit(alice)
+    page = alice_client.get(f"/jobs/{job.id}/").content.decode()
+    assert "Cost so far" in page and '<dd id="job-cost">—</dd>' in page
+    # Two rated segments of 0.179012 USD each (tests/support/ledger_rows.py), and another
+    # job's row that must not count.
+    other = submit(alice)
+    orm_rows(job.organization, [job.id], per_job=2, month=date(2026, 11, 1))
+    orm_rows(other.organization, [other.id], per_job=5, month=date(2026, 11, 1))
+    assert billing.job_costs([job.id])[job.id] == Decimal("0.358024")
+    page = alice_client.get(f"/jobs/{job.id}/").content.decode()
+    assert '<dd id="job-cost">$0.36</dd>' in page
 
 
 def test_detail_shows_the_held_out_evaluation_once_there_is_one(

@@ -159,6 +159,8 @@ def job_detail(request: HttpRequest, principal: Principal, job_id: str) -> HttpR
         base_context(
             principal,
             job=presenters.job_detail(job, jobs.spec_of(job)),
+            # What its ledger rows have billed so far, as GetJob's `cost` says.
+            cost=billing.job_costs([job.id]).get(job.id),
             timeline=[presenters.state_event(e) for e in events if e.kind == "state"],
             artifacts=(
                 artifacts.job_artifacts(principal, job.id)
