@@ -1,4 +1,4 @@
-"""Many rated ledger rows, fast, for the billing page's query-count test and the billing
+"""Rated ledger rows: one segment's, as a worker records it; and many, fast, for the billing page's query-count test and the billing
 benchmarks: jobs made in bulk, and either the ORM's bulk_create (portable, for tests) or one
 INSERT ... SELECT over a recursive CTE (a million rows in seconds, for the benchmarks)."""
 
@@ -15,6 +15,34 @@ from dojocloud.tenancy.facade import Organization
 
 RATE = Decimal("0.012345678901")  # USD per device-second: amounts round at every step
 SECONDS = 7.25  # each row's device-seconds (two devices)
+
+
+def spend(job: Job, amount_micros: int, rate: str = "0.25") -> UsageRecord:
+    """One finished segment's rated usage of `amount_micros`, as a worker records it."""
+    now = datetime.now(UTC)
+    return UsageRecord.objects.create(
+        job=job,
+        organization=job.organization,
+        attempt=1,
+        segment=0,
+        pool="dojo",
+        accelerator="dojo-tile",
+        device_count=1,
+        start_step=0,
+        end_step=2,
+        samples=16,
+        allocated_seconds=1.0,
+        device_seconds=1.0,
+        wall_seconds=1.0,
+        started_at=now,
+        ended_at=now,
+        billed_basis="modelled",
+        billed_micros=1_000_000,
+        rate_kind="on_demand",
+        rate=rate,
+        amount_micros=amount_micros,
+        period=now.date().replace(day=1),
+    )
 
 
 def make_jobs(org: Organization, count: int, prefix: str = "bulk") -> list[str]:

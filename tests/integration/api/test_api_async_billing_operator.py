@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from dojo import AsyncBillingClient, AsyncOperatorClient, BillingClient, errors
 from dojo.config import ClientConfig
-from dojocloud.billing.models import UsageRecord
 from dojocloud.common.inventory import inventory
 from dojocloud.jobs import services as jobs
 from dojocloud.jobs.models import Job
@@ -33,6 +32,7 @@ from dojocloud.tenancy.services import (
     create_organization,
     principal_for_user,
 )
+from tests.support.ledger_rows import spend
 from tests.support.people import make_spec
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,36 +75,8 @@ def people(transactional_db: None) -> People:
     )
 
 
-def _spend(job: Job, amount_micros: int) -> None:
-    """A finished segment's usage, as a worker records it."""
-    now = timezone.now()
-    UsageRecord.objects.create(
-        job=job,
-        organization=job.organization,
-        attempt=1,
-        segment=0,
-        pool="dojo",
-        accelerator="dojo-tile",
-        device_count=1,
-        start_step=0,
-        end_step=2,
-        samples=16,
-        allocated_seconds=1.0,
-        device_seconds=1.0,
-        wall_seconds=1.0,
-        started_at=now,
-        ended_at=now,
-        billed_basis="modelled",
-        billed_micros=1_000_000,
-        rate_kind="on_demand",
-        rate="0.25",
-        amount_micros=amount_micros,
-        period=now.date().replace(day=1),
-    )
-
-
 def test_usage_and_budget_with_the_async_billing_client(address: str, people: People) -> None:
-    _spend(people.acme_job, 250_000)  # $0.25
+    spend(people.acme_job, 250_000)  # $0.25
 
     async def scenario() -> None:
         async with AsyncBillingClient(config(address, people.acme)) as acme:

@@ -15,9 +15,9 @@ from dojo.billing import BillingClient
 from dojo.client import Client
 from dojo.config import ClientConfig
 from dojocloud.billing.budget_rules import usd_text
-from dojocloud.billing.models import UsageRecord
 from dojocloud.jobs.models import Job
 from tests.integration.api.conftest import Keys
+from tests.support.ledger_rows import spend
 from tests.support.people import make_spec
 
 
@@ -69,31 +69,8 @@ def test_create_job_past_the_budget_is_resource_exhausted(
     b = billing_for(keys.acme)
     b.set_budget("0.01")
     job = acme.create_job(make_spec("small"))  # fits in a cent
-    now = timezone.now()
     row = Job.objects.get(id=job.name.rsplit("/", 1)[1])
-    UsageRecord.objects.create(  # a segment that spent the cent (as a worker would add it)
-        job=row,
-        organization=row.organization,
-        attempt=1,
-        segment=0,
-        pool="dojo",
-        accelerator="dojo-tile",
-        device_count=1,
-        start_step=0,
-        end_step=2,
-        samples=16,
-        allocated_seconds=1.0,
-        device_seconds=1.0,
-        wall_seconds=1.0,
-        started_at=now,
-        ended_at=now,
-        billed_basis="modelled",
-        billed_micros=1_000_000,
-        rate_kind="on_demand",
-        rate="0.01",
-        amount_micros=10_000,
-        period=now.date().replace(day=1),
-    )
+    spend(row, 10_000, rate="0.01")  # a segment that spent the cent (as a worker would add it)
     assert b.get_budget().cap_reached
     with pytest.raises(errors.ResourceExhaustedError) as info:
         acme.create_job(make_spec("second"))
