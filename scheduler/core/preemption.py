@@ -116,23 +116,31 @@ def _eligible(
         and (job.spot or not state.any_spot(opt.pool))  # a spot victim may be anywhere
         else -1
     )
+    # The waiter's fields as locals: this loop runs over every running job of the pool.
+    waiter_id, waiter_spot, waiter_priority, waiter_tenant = (
+        job.job_id,
+        job.spot,
+        job.priority,
+        job.tenant,
+    )
+    only_lower = not within and remaining is None and above is None
     for jid in state.by_pool.get(opt.pool, {}):
         scan -= 1
         if scan == -1:
             return  # looked at SERVICE_SCAN jobs (never when scan started at -1)
         r = running[jid]
-        if r.preempted_for is not None or not r.preemptible or job.job_id in r.displaced:
+        if r.preempted_for is not None or not r.preemptible or waiter_id in r.displaced:
             continue
-        if r.spot and not job.spot:
+        if r.spot and not waiter_spot:
             yield r, "preemptible"
             continue
-        lower = r.priority < job.priority
-        if not lower and not within and remaining is None and above is None:
+        lower = r.priority < waiter_priority
+        if not lower and only_lower:
             continue  # neither reclaim (needs within) nor priority (needs lower)
         settled = r.start_time <= since
         if not lower and not settled:
             continue  # reclaim, shorter and service all need a settled victim
-        own = r.tenant == job.tenant
+        own = r.tenant == waiter_tenant
         flags = tenants.get(r.tenant)
         if flags is None:
             b = quota.borrowing(r.tenant, opt.pool)
@@ -156,7 +164,7 @@ def _eligible(
             yield r, "reclaim"
         elif lower and (own or borrowing):
             yield r, "priority"
-        elif r.priority != job.priority or not (own or cohort) or not settled:
+        elif r.priority != waiter_priority or not (own or cohort) or not settled:
             continue
         elif (
             remaining is not None

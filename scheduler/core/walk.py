@@ -268,8 +268,11 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         if left is None:
             return
         self.may_fit = any(may_fit(state, queue, left, name) for name in state.cluster.pools)
+        # Only `may_fit or may_preempt` is ever read, and both are recomputed together
+        # here: when some job may fit, the (costlier) preemption bound is not needed.
         self.may_preempt = (
-            self.preemption
+            not self.may_fit
+            and self.preemption
             and self.attempts < MAX_PREEMPTION_ATTEMPTS
             and (
                 any(

@@ -155,6 +155,36 @@ def test_reservation_without_estimates_waits_on_the_least_served_node() -> None:
     assert res is not None and res.devices == gpus(1, 8) and res.start == float("inf")
 
 
+def test_likely_order_is_estimated_ends_then_least_service_by_the_definition() -> None:
+    # likely_order inlines running_service for speed: it must order exactly as the plain
+    # definition does (known ends first, in end order; then least service, then job id),
+    # ties in service included, and a job started "after" now counting no negative time.
+    run = []
+    for i in range(24):
+        node, first = divmod(i, 4)
+        devices = gpus(node, 2, 2 * first) if node < 4 else gpus(node, 1, first)
+        r = gpu_run(f"j{(i * 7) % 24:02d}", devices, start=float(100 * (i % 5)))
+        served = float((i * 37) % 11) * 50.0
+        est_end = 5_000.0 + 10 * ((i * 5) % 7) if i % 6 == 0 else None
+        run.append(replace(r, attained_service_s=served, est_end_time=est_end))
+    now = 1_000.0
+    least = min(running_service(r, now) for r in run if r.est_end_time is None)
+    # started "after" now: counts no negative time, so it does not come first
+    late = replace(gpu_run("late", gpus(5, 1, 3), start=2_000.0), attained_service_s=least + 0.5)
+    run.append(late)
+    state = state_from_snapshot(Snapshot(now, cluster(gpu_nodes=6), running=tuple(run)))
+    ends = state.ends[GPU]
+    by_id = {r.job_id: r for r in run}
+    known = sorted((r.est_end_time, r.job_id) for r in run if r.est_end_time is not None)
+    unknown = sorted((running_service(r, now), r.job_id) for r in run if r.est_end_time is None)
+    assert any(a[0] == b[0] for a, b in zip(unknown, unknown[1:], strict=False))  # ties
+    expected = [(e, jid) for e, jid in known] + [(float("inf"), jid) for _, jid in unknown]
+    assert likely_order(state, ends) == expected
+    assert running_service(by_id["late"], now) == least + 0.5
+    assert unknown[0][1] != "late"
+    assert ends == sorted(ends)  # the state's own list is left as it was
+
+
 def test_las_reclaim_takes_quota_back_only_from_jobs_at_least_as_served() -> None:
     tenants = {"a": TenantQuota(nominal={GPU: 4}), "b": TenantQuota(nominal={GPU: 4})}
     # b borrows the whole node with a job that is still in the first LAS queue
