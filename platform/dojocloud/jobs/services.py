@@ -247,7 +247,11 @@ def cancel_job(principal: Principal, job_id: str, *, reason: str = "") -> Job:
 def job_events(
     principal: Principal, job_id: str, *, after_id: int = 0, limit: int = 500
 ) -> list[JobEvent]:
-    job = get_job(principal, job_id)
+    return events_of(get_job(principal, job_id), after_id=after_id, limit=limit)
+
+
+def events_of(job: Job, *, after_id: int = 0, limit: int = 500) -> list[JobEvent]:
+    """Up to `limit` events of a job the caller already read (get_job: scoped), id > after_id."""
     limit = max(1, min(limit, 5000))
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
 
