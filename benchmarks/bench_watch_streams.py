@@ -15,25 +15,42 @@ refused     streams that did not open (any error before their first event) — m
 dropped     streams that ended with an error after opening — must be 0;
 missing_events  events of a finished job that a stream watching it from its start lacked
             (each compared with a fresh read of the job's events after it ended) — must be 0;
-rss_growth_pct  the API process's RSS at the end over its RSS once every stream was open.
+rss_growth_pct  the API process's RSS at the end over its RSS once every stream was open;
+api_cpu_pct_*   the API process's CPU (percent of one core) during each unary phase, and
+*_machine_busy  how busy the whole machine was then (benchmarks.cpu_meter): on a shared
+            machine the ratio moves with what else runs, the API's CPU much less.
 
-DOJO_BENCH_WATCH_STREAMS and DOJO_BENCH_WATCH_S change N and the duration.
+DOJO_BENCH_WATCH_STREAMS and DOJO_BENCH_WATCH_S change N and the duration. With
+DOJO_BENCH_WATCH_PROFILE naming a folder, the API process is sampled with py-spy (when it is
+on PATH: `pip install py-spy`; not a dependency of the project) during both unary phases,
+threads apart (`--threads --function`), into `baseline.txt` and `streams.txt` there (py-spy's
+raw collapsed stacks: one line a stack, its sample count last), and the BENCH line gives the
+share of the API process's samples by thread and by the functions that take the most.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
+import signal
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
+import psutil
 
+from benchmarks.cpu_meter import CpuMeter
 from benchmarks.databases import bench_database
 from benchmarks.report import bench
 from devstack import REPO, Ports, Stack, env_file_value
@@ -154,6 +171,65 @@ def _unary(client: Client, name: str, seconds: float) -> tuple[float, float, int
     return _p99(samples), statistics.median(samples), len(samples)
 
 
+@contextmanager
+def _sampled(pid: int, folder: Path | None, phase: str) -> Iterator[None]:
+    """py-spy samples process `pid` (its threads apart) into `folder/phase.txt` while the
+    block runs; nothing without a folder or py-spy."""
+    spy = shutil.which("py-spy")
+    if folder is None or spy is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [spy, "record", "--pid", str(pid), "--threads", "--function", "--nonblocking"]
+    argv += ["--format", "raw", "--rate", "50", "-o", str(folder / f"{phase}.txt")]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        proc.wait(30)
+
+
+_THREAD = re.compile(r"^thread \(\d+\): ([^;]*?)(?:_\d+)?;")
+
+
+def _profile_summary(path: Path, top: int = 12) -> dict[str, Any]:
+    """Share of the samples by thread (name without its number) and the functions with
+    the most samples of their own (the last frame of each stack)."""
+    if not path.exists():
+        return {}
+    threads: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        match = _THREAD.match(stack)
+        threads[match.group(1) if match else "?"] += n
+        own[stack.rsplit(";", 1)[-1]] += n
+    if not total:
+        return {}
+    return {
+        "samples": total,
+        "by_thread_pct": {k: round(100 * v / total, 1) for k, v in threads.most_common()},
+        "own_pct": {k: round(100 * v / total, 1) for k, v in own.most_common(top)},
+    }
+
+
+@contextmanager
+def _api_cpu(pid: int, into: dict[str, float], phase: str) -> Iterator[None]:
+    """The API process's CPU over the block, in percent of one core (what the streams cost
+    it, whatever else runs on the machine)."""
+    proc = psutil.Process(pid)
+    t0, c0 = time.perf_counter(), sum(proc.cpu_times()[:2])
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - t0
+        into[phase] = round(100 * (sum(proc.cpu_times()[:2]) - c0) / wall, 1) if wall else 0.0
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -175,9 +251,17 @@ def _missing(client: Client, complete: list[tuple[str, list[int]]]) -> int:
 def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: float) -> None:
     address = f"127.0.0.1:{stack.ports.grpc}"
     api_pid = stack.procs["api"].pid
+    profile = os.environ.get("DOJO_BENCH_WATCH_PROFILE")
+    folder = Path(profile) if profile else None
     slots = Slots(client)
     probe = slots.current[0]
-    base_p99, base_p50, base_n = _unary(client, probe, BASELINE_S)
+    api_cpu: dict[str, float] = {}
+    with (
+        _sampled(api_pid, folder, "baseline"),
+        CpuMeter() as base_cpu,
+        _api_cpu(api_pid, api_cpu, "baseline"),
+    ):
+        base_p99, base_p50, base_n = _unary(client, probe, BASELINE_S)
     rss_before = _rss_mb(api_pid)
     runner = threading.Thread(target=slots.run, daemon=True)
     runner.start()
@@ -192,7 +276,12 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
     open_s = time.monotonic() - started
     time.sleep(2.0)
     rss_open = _rss_mb(api_pid)
-    p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
+    with (
+        _sampled(api_pid, folder, "streams"),
+        CpuMeter() as streams_cpu,
+        _api_cpu(api_pid, api_cpu, "streams"),
+    ):
+        p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
     watching.join()
     rss_end = _rss_mb(api_pid)
     slots.stop.set()
@@ -223,6 +312,19 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
         api_rss_end_mb=round(rss_end, 1),
         rss_growth_pct=round(100 * (rss_end / rss_open - 1), 2) if rss_open else None,
         database=stack.env["DATABASE_URL"].split(":", 1)[0],
+        load_average_1m=round(os.getloadavg()[0], 2),
+        api_cpu_pct_baseline=api_cpu.get("baseline"),
+        api_cpu_pct_streams=api_cpu.get("streams"),
+        **base_cpu.fields("baseline"),
+        **streams_cpu.fields("streams"),
+        **(
+            {
+                "api_profile_baseline": _profile_summary(folder / "baseline.txt"),
+                "api_profile_streams": _profile_summary(folder / "streams.txt"),
+            }
+            if folder is not None
+            else {}
+        ),
     )
 
 
