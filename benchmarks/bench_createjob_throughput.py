@@ -75,8 +75,8 @@ def _cpu_by_pid(procs: list[psutil.Process]) -> dict[int, float]:
 class Meter:
     """CPU seconds of this process, the API process and this bench database's PostgreSQL
     backends, and the wall time, from `start` to `stop`. A backend born in between counts
-    whole; one that ended in between is missed: the API server closes its connections after
-    every call, so its backends (one a call) are not counted at all."""
+    whole; one that ended in between is missed (the API keeps its connections for
+    DOJO_DB_CONN_MAX_AGE_S, so its backends are counted)."""
 
     def __init__(self, server_pid: int | None, database: str) -> None:
         self.database = database
@@ -169,9 +169,10 @@ def _in_process(create: Callable[[], object], database: str) -> Phase:
 
 def _steps(api_key: str, create: Callable[[], Any]) -> dict[str, float]:
     """One thread's ms per call of each step the API server takes for a CreateJob besides
-    gRPC itself: a new database connection (the API closes its connections after every
-    call: dojocloud.api.interceptors), the API-key check (the interceptor's), the service
-    function, and mapping the job to its answer (with its cost)."""
+    gRPC itself: a new database connection (each of the API's threads makes one, then keeps
+    it: dojocloud.api.offload), the API-key check (the interceptor's), the service
+    function, and mapping the job to its answer (with its cost, read only for a job that
+    was ever admitted: never for a new one)."""
     from django.db import connection
 
     from dojocloud.api import mappers
@@ -189,7 +190,8 @@ def _steps(api_key: str, create: Callable[[], Any]) -> dict[str, float]:
         "api_key_check": lambda: [authenticate_api_key(api_key) for _ in jobs],
         "create_job": lambda: [create() for _ in jobs],
         "answer_mapping": lambda: [
-            mappers.job_to_proto(j, billing.job_costs([j.id]).get(j.id)) for j in jobs
+            mappers.job_to_proto(j, billing.job_costs([j.id]).get(j.id) if j.attempt else None)
+            for j in jobs
         ],
     }
     out = {}

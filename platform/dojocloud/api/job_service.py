@@ -178,4 +178,6 @@ def add_job_service(server: grpc.Server, *, hub: WatchHub | None = None) -> None
 
 
 def _with_cost(job: services.Job) -> job_pb2.Job:
-    return mappers.job_to_proto(job, billing.job_costs([job.id]).get(job.id))
+    # A job never admitted (attempt 0) has run no segment, so it has no ledger rows to sum.
+    cost = billing.job_costs([job.id]).get(job.id) if job.attempt else None
+    return mappers.job_to_proto(job, cost)
