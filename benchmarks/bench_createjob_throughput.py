@@ -10,7 +10,9 @@ interceptors (API-key check) or the answer's mapping. ratio = wire / in-process 
 
 Where the time goes: CPU seconds per submit of the API process, of this (client) process
 and of the machine's PostgreSQL processes during the wire phase, the queries per submit,
-and a cProfile of in-process submits (the functions with the most own time).
+and a cProfile of in-process submits (the functions with the most own time). How busy the
+machine was during the wire phase (`wire_machine_busy`, benchmarks.cpu_meter) and the load
+average at the end say what else ran.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import psutil
 
+from benchmarks.cpu_meter import CpuMeter
 from benchmarks.databases import bench_database, setup_django
 from benchmarks.report import bench
 from devstack import REPO
@@ -266,7 +269,8 @@ def main() -> None:
         try:
             address = serving_address(proc)
             database = url.rsplit("/", 1)[-1]
-            wire = asyncio.run(_over_the_wire(address, key, proc.pid, database))
+            with CpuMeter() as machine:
+                wire = asyncio.run(_over_the_wire(address, key, proc.pid, database))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -296,4 +300,6 @@ def main() -> None:
         profile=profile,
         database=vendor,
         target="1000/s, p99 <= 50 ms",
+        load_average_1m=round(os.getloadavg()[0], 2),
+        wire_machine_busy=round(machine.machine_busy, 3),
     )

@@ -4,7 +4,10 @@ of `make up` (web, api, workers, beat; embedded Redis; free ports; PostgreSQL wh
 DATABASE_URL names a PostgreSQL server, a fresh database dropped after, else SQLite).
 
 JOBS slots each run one job after another (digits-mlp, small); the streams are spread over
-the slots, and a stream whose job finished watches the slot's next job from its start.
+the slots, and a stream whose job finished watches the slot's next job from its start. The
+streams are read by a process of their own (one grpc.aio channel): in the bench's process,
+their client would hold the GIL that the unary prober's threads wait for, and the prober
+would time the bench rather than the server.
 Reported, one BENCH line:
 
 value       unary p99 (ms) of GetJob from 4 client threads once every stream is open (each
@@ -31,6 +34,8 @@ share of the API process's samples by thread and by the functions that take the 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import multiprocessing
 import os
 import re
 import shutil
@@ -76,7 +81,7 @@ def _spec(i: int) -> job_pb2.JobSpec:
 
 @dataclass
 class Tally:
-    """What the streams saw; touched only on the watchers' event loop."""
+    """What the streams saw; touched only on the watchers' event loop (in their process)."""
 
     opened: int = 0
     refused: dict[str, int] = field(default_factory=dict)
@@ -85,12 +90,34 @@ class Tally:
     complete: list[tuple[str, list[int]]] = field(default_factory=list)  # (job, ids)
 
 
+class SharedNames:
+    """Each slot's current job name, in shared memory: the watchers' process reads what the
+    bench's process writes, without a round trip."""
+
+    WIDTH = 128
+
+    def __init__(self, slots: int) -> None:
+        self.array = multiprocessing.get_context("spawn").Array(ctypes.c_char, slots * self.WIDTH)
+
+    def __getitem__(self, slot: int) -> str:
+        start = slot * self.WIDTH
+        return bytes(self.array[start : start + self.WIDTH]).rstrip(b"\0").decode()
+
+    def __setitem__(self, slot: int, name: str) -> None:
+        start = slot * self.WIDTH
+        self.array[start : start + self.WIDTH] = name.encode().ljust(self.WIDTH, b"\0")
+
+
 class Slots:
-    """JOBS slots, each running one job after another; `current[i]` is slot i's job."""
+    """JOBS slots, each running one job after another; `current[i]` is slot i's job (and
+    `shared[i]` the same, for the watchers' process)."""
 
     def __init__(self, client: Client) -> None:
         self.client, self.count = client, 0
         self.current = [self._submit() for _ in range(JOBS)]
+        self.shared = SharedNames(JOBS)
+        for i, name in enumerate(self.current):
+            self.shared[i] = name
         self.finished: list[str] = []
         self.stop = threading.Event()
 
@@ -103,13 +130,15 @@ class Slots:
             for i, name in enumerate(self.current):
                 if self.client.get_job(name).state in FINAL:
                     self.finished.append(name)
-                    self.current[i] = self._submit()
+                    self.current[i] = self.shared[i] = self._submit()
 
 
-async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, end: float) -> None:
+async def _watcher(
+    stub: Any, md: Any, names: SharedNames, slot: int, tally: Tally, opened: Any, end: float
+) -> None:
     """Watches slot `slot`'s jobs from their start until `end`; a stream that completes
     moves on to the slot's next job."""
-    name, first_open = slots.current[slot], True
+    name, first_open = names[slot], True
     while time.monotonic() < end:
         call = stub.WatchJob(job_pb2.WatchJobRequest(name=name), metadata=md)
         ids: list[int] = []
@@ -118,6 +147,8 @@ async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, en
                 async for event in call:
                     if not ids and first_open:
                         tally.opened += 1
+                        with opened.get_lock():
+                            opened.value += 1
                     ids.append(event.id)
                     tally.events += 1
         except TimeoutError:
@@ -129,14 +160,23 @@ async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, en
             return
         first_open = False
         tally.complete.append((name, ids))
-        while slots.current[slot] == name and time.monotonic() < end:
+        while names[slot] == name and time.monotonic() < end:
             await asyncio.sleep(0.2)  # the slot's next job
-        name = slots.current[slot]
+        name = names[slot]
 
 
 def _watch_all(
-    address: str, key: str, slots: Slots, streams: int, seconds: float, tally: Tally
+    address: str,
+    key: str,
+    names: SharedNames,
+    streams: int,
+    seconds: float,
+    opened: Any,
+    out: Any,
 ) -> None:
+    """The watchers' process: its own interpreter, so the streams' client does not hold
+    the GIL the unary prober's threads need (the prober measures the server, not this)."""
+    tally = Tally()
 
     async def main() -> None:
         md = (("authorization", f"Bearer {key}"),)
@@ -144,10 +184,11 @@ def _watch_all(
             stub = job_pb2_grpc.JobServiceStub(channel)
             end = time.monotonic() + seconds
             await asyncio.gather(
-                *(_watcher(stub, md, slots, i % JOBS, tally, end) for i in range(streams))
+                *(_watcher(stub, md, names, i % JOBS, tally, opened, end) for i in range(streams))
             )
 
     asyncio.run(main())
+    out.put(tally)
 
 
 def _unary(client: Client, name: str, seconds: float) -> tuple[float, float, int]:
@@ -265,13 +306,14 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
     rss_before = _rss_mb(api_pid)
     runner = threading.Thread(target=slots.run, daemon=True)
     runner.start()
-    tally = Tally()
-    watching = threading.Thread(
-        target=_watch_all, args=(address, key, slots, streams, seconds, tally)
+    spawn = multiprocessing.get_context("spawn")
+    opened, out = spawn.Value("i", 0), spawn.Queue()
+    watching = spawn.Process(
+        target=_watch_all, args=(address, key, slots.shared, streams, seconds, opened, out)
     )
     started = time.monotonic()
     watching.start()
-    while tally.opened < streams and time.monotonic() - started < seconds / 2:
+    while opened.value < streams and time.monotonic() - started < seconds / 2:
         time.sleep(0.2)  # every stream open (each has had its first event)
     open_s = time.monotonic() - started
     time.sleep(2.0)
@@ -282,7 +324,8 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
         _api_cpu(api_pid, api_cpu, "streams"),
     ):
         p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
-    watching.join()
+    tally: Tally = out.get(timeout=120)
+    watching.join(30)
     rss_end = _rss_mb(api_pid)
     slots.stop.set()
     runner.join(10)

@@ -47,7 +47,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         job = services.create_job(
             principal, request.job_spec, request_id=request.request_id, also_invalid=bad_parent
         )
-        return _with_cost(job)
+        return _created(job)
 
     @rpc(Action.JOBS_READ)
     def GetJob(
@@ -87,8 +87,10 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         job_id = _resolve(principal, request.name).id
         return _with_cost(services.cancel_job(principal, job_id, reason=request.reason))
 
+    # The stub says JobEvent messages; this yields them serialized (once for all watchers of
+    # a job), which the interceptor sends as they are (interceptors.sent_as_is).
     @rpc(Action.JOBS_READ)
-    async def WatchJob(
+    async def WatchJob(  # type: ignore[override]
         self,
         request: job_pb2.WatchJobRequest,
         context: grpc.aio.ServicerContext[Any, Any],
@@ -178,6 +180,10 @@ def add_job_service(server: grpc.Server, *, hub: WatchHub | None = None) -> None
 
 
 def _with_cost(job: services.Job) -> job_pb2.Job:
-    # A job never admitted (attempt 0) has run no segment, so it has no ledger rows to sum.
-    cost = billing.job_costs([job.id]).get(job.id) if job.attempt else None
-    return mappers.job_to_proto(job, cost)
+    return mappers.job_to_proto(job, billing.job_costs([job.id]).get(job.id))
+
+
+def _created(job: services.Job) -> job_pb2.Job:
+    """CreateJob's answer: a job never admitted (attempt 0: the new one, or a retry's of one
+    still queued) has run no segment, so there are no ledger rows to read for its cost."""
+    return _with_cost(job) if job.attempt else mappers.job_to_proto(job, None)
