@@ -10,7 +10,9 @@ interceptors (API-key check) or the answer's mapping. ratio = wire / in-process 
 
 Where the time goes: CPU seconds per submit of the API process, of this (client) process
 and of the machine's PostgreSQL processes during the wire phase, the queries per submit,
-and a cProfile of in-process submits (the functions with the most own time).
+and a cProfile of in-process submits (the functions with the most own time). How busy the
+machine was during the wire phase (`wire_machine_busy`, benchmarks.cpu_meter) and the load
+average at the end say what else ran.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import psutil
 
+from benchmarks.cpu_meter import CpuMeter
 from benchmarks.databases import bench_database, setup_django
 from benchmarks.report import bench
 from devstack import REPO
@@ -75,8 +78,8 @@ def _cpu_by_pid(procs: list[psutil.Process]) -> dict[int, float]:
 class Meter:
     """CPU seconds of this process, the API process and this bench database's PostgreSQL
     backends, and the wall time, from `start` to `stop`. A backend born in between counts
-    whole; one that ended in between is missed: the API server closes its connections after
-    every call, so its backends (one a call) are not counted at all."""
+    whole; one that ended in between is missed (the API keeps its connections for
+    DOJO_DB_CONN_MAX_AGE_S, so its backends are counted)."""
 
     def __init__(self, server_pid: int | None, database: str) -> None:
         self.database = database
@@ -169,9 +172,10 @@ def _in_process(create: Callable[[], object], database: str) -> Phase:
 
 def _steps(api_key: str, create: Callable[[], Any]) -> dict[str, float]:
     """One thread's ms per call of each step the API server takes for a CreateJob besides
-    gRPC itself: a new database connection (the API closes its connections after every
-    call: dojocloud.api.interceptors), the API-key check (the interceptor's), the service
-    function, and mapping the job to its answer (with its cost)."""
+    gRPC itself: a new database connection (each of the API's threads makes one, then keeps
+    it: dojocloud.api.offload), the API-key check (the interceptor's), the service
+    function, and mapping the job to its answer (with its cost, read only for a job that
+    was ever admitted: never for a new one)."""
     from django.db import connection
 
     from dojocloud.api import mappers
@@ -189,7 +193,8 @@ def _steps(api_key: str, create: Callable[[], Any]) -> dict[str, float]:
         "api_key_check": lambda: [authenticate_api_key(api_key) for _ in jobs],
         "create_job": lambda: [create() for _ in jobs],
         "answer_mapping": lambda: [
-            mappers.job_to_proto(j, billing.job_costs([j.id]).get(j.id)) for j in jobs
+            mappers.job_to_proto(j, billing.job_costs([j.id]).get(j.id) if j.attempt else None)
+            for j in jobs
         ],
     }
     out = {}
@@ -264,7 +269,8 @@ def main() -> None:
         try:
             address = serving_address(proc)
             database = url.rsplit("/", 1)[-1]
-            wire = asyncio.run(_over_the_wire(address, key, proc.pid, database))
+            with CpuMeter() as machine:
+                wire = asyncio.run(_over_the_wire(address, key, proc.pid, database))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -294,4 +300,6 @@ def main() -> None:
         profile=profile,
         database=vendor,
         target="1000/s, p99 <= 50 ms",
+        load_average_1m=round(os.getloadavg()[0], 2),
+        wire_machine_busy=round(machine.machine_busy, 3),
     )

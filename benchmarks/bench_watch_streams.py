@@ -4,7 +4,10 @@ of `make up` (web, api, workers, beat; embedded Redis; free ports; PostgreSQL wh
 DATABASE_URL names a PostgreSQL server, a fresh database dropped after, else SQLite).
 
 JOBS slots each run one job after another (digits-mlp, small); the streams are spread over
-the slots, and a stream whose job finished watches the slot's next job from its start.
+the slots, and a stream whose job finished watches the slot's next job from its start. The
+streams are read by a process of their own (one grpc.aio channel): in the bench's process,
+their client would hold the GIL that the unary prober's threads wait for, and the prober
+would time the bench rather than the server.
 Reported, one BENCH line:
 
 value       unary p99 (ms) of GetJob from 4 client threads once every stream is open (each
@@ -15,25 +18,44 @@ refused     streams that did not open (any error before their first event) — m
 dropped     streams that ended with an error after opening — must be 0;
 missing_events  events of a finished job that a stream watching it from its start lacked
             (each compared with a fresh read of the job's events after it ended) — must be 0;
-rss_growth_pct  the API process's RSS at the end over its RSS once every stream was open.
+rss_growth_pct  the API process's RSS at the end over its RSS once every stream was open;
+api_cpu_pct_*   the API process's CPU (percent of one core) during each unary phase, and
+*_machine_busy  how busy the whole machine was then (benchmarks.cpu_meter): on a shared
+            machine the ratio moves with what else runs, the API's CPU much less.
 
-DOJO_BENCH_WATCH_STREAMS and DOJO_BENCH_WATCH_S change N and the duration.
+DOJO_BENCH_WATCH_STREAMS and DOJO_BENCH_WATCH_S change N and the duration. With
+DOJO_BENCH_WATCH_PROFILE naming a folder, the API process is sampled with py-spy (when it is
+on PATH: `pip install py-spy`; not a dependency of the project) during both unary phases,
+threads apart (`--threads --function`), into `baseline.txt` and `streams.txt` there (py-spy's
+raw collapsed stacks: one line a stack, its sample count last), and the BENCH line gives the
+share of the API process's samples by thread and by the functions that take the most.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import multiprocessing
 import os
+import re
+import shutil
+import signal
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
+import psutil
 
+from benchmarks.cpu_meter import CpuMeter
 from benchmarks.databases import bench_database
 from benchmarks.report import bench
 from devstack import REPO, Ports, Stack, env_file_value
@@ -59,7 +81,7 @@ def _spec(i: int) -> job_pb2.JobSpec:
 
 @dataclass
 class Tally:
-    """What the streams saw; touched only on the watchers' event loop."""
+    """What the streams saw; touched only on the watchers' event loop (in their process)."""
 
     opened: int = 0
     refused: dict[str, int] = field(default_factory=dict)
@@ -68,12 +90,34 @@ class Tally:
     complete: list[tuple[str, list[int]]] = field(default_factory=list)  # (job, ids)
 
 
+class SharedNames:
+    """Each slot's current job name, in shared memory: the watchers' process reads what the
+    bench's process writes, without a round trip."""
+
+    WIDTH = 128
+
+    def __init__(self, slots: int) -> None:
+        self.array = multiprocessing.get_context("spawn").Array(ctypes.c_char, slots * self.WIDTH)
+
+    def __getitem__(self, slot: int) -> str:
+        start = slot * self.WIDTH
+        return bytes(self.array[start : start + self.WIDTH]).rstrip(b"\0").decode()
+
+    def __setitem__(self, slot: int, name: str) -> None:
+        start = slot * self.WIDTH
+        self.array[start : start + self.WIDTH] = name.encode().ljust(self.WIDTH, b"\0")
+
+
 class Slots:
-    """JOBS slots, each running one job after another; `current[i]` is slot i's job."""
+    """JOBS slots, each running one job after another; `current[i]` is slot i's job (and
+    `shared[i]` the same, for the watchers' process)."""
 
     def __init__(self, client: Client) -> None:
         self.client, self.count = client, 0
         self.current = [self._submit() for _ in range(JOBS)]
+        self.shared = SharedNames(JOBS)
+        for i, name in enumerate(self.current):
+            self.shared[i] = name
         self.finished: list[str] = []
         self.stop = threading.Event()
 
@@ -86,13 +130,15 @@ class Slots:
             for i, name in enumerate(self.current):
                 if self.client.get_job(name).state in FINAL:
                     self.finished.append(name)
-                    self.current[i] = self._submit()
+                    self.current[i] = self.shared[i] = self._submit()
 
 
-async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, end: float) -> None:
+async def _watcher(
+    stub: Any, md: Any, names: SharedNames, slot: int, tally: Tally, opened: Any, end: float
+) -> None:
     """Watches slot `slot`'s jobs from their start until `end`; a stream that completes
     moves on to the slot's next job."""
-    name, first_open = slots.current[slot], True
+    name, first_open = names[slot], True
     while time.monotonic() < end:
         call = stub.WatchJob(job_pb2.WatchJobRequest(name=name), metadata=md)
         ids: list[int] = []
@@ -101,6 +147,8 @@ async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, en
                 async for event in call:
                     if not ids and first_open:
                         tally.opened += 1
+                        with opened.get_lock():
+                            opened.value += 1
                     ids.append(event.id)
                     tally.events += 1
         except TimeoutError:
@@ -112,14 +160,23 @@ async def _watcher(stub: Any, md: Any, slots: Slots, slot: int, tally: Tally, en
             return
         first_open = False
         tally.complete.append((name, ids))
-        while slots.current[slot] == name and time.monotonic() < end:
+        while names[slot] == name and time.monotonic() < end:
             await asyncio.sleep(0.2)  # the slot's next job
-        name = slots.current[slot]
+        name = names[slot]
 
 
 def _watch_all(
-    address: str, key: str, slots: Slots, streams: int, seconds: float, tally: Tally
+    address: str,
+    key: str,
+    names: SharedNames,
+    streams: int,
+    seconds: float,
+    opened: Any,
+    out: Any,
 ) -> None:
+    """The watchers' process: its own interpreter, so the streams' client does not hold
+    the GIL the unary prober's threads need (the prober measures the server, not this)."""
+    tally = Tally()
 
     async def main() -> None:
         md = (("authorization", f"Bearer {key}"),)
@@ -127,10 +184,11 @@ def _watch_all(
             stub = job_pb2_grpc.JobServiceStub(channel)
             end = time.monotonic() + seconds
             await asyncio.gather(
-                *(_watcher(stub, md, slots, i % JOBS, tally, end) for i in range(streams))
+                *(_watcher(stub, md, names, i % JOBS, tally, opened, end) for i in range(streams))
             )
 
     asyncio.run(main())
+    out.put(tally)
 
 
 def _unary(client: Client, name: str, seconds: float) -> tuple[float, float, int]:
@@ -154,6 +212,65 @@ def _unary(client: Client, name: str, seconds: float) -> tuple[float, float, int
     return _p99(samples), statistics.median(samples), len(samples)
 
 
+@contextmanager
+def _sampled(pid: int, folder: Path | None, phase: str) -> Iterator[None]:
+    """py-spy samples process `pid` (its threads apart) into `folder/phase.txt` while the
+    block runs; nothing without a folder or py-spy."""
+    spy = shutil.which("py-spy")
+    if folder is None or spy is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [spy, "record", "--pid", str(pid), "--threads", "--function", "--nonblocking"]
+    argv += ["--format", "raw", "--rate", "50", "-o", str(folder / f"{phase}.txt")]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        proc.wait(30)
+
+
+_THREAD = re.compile(r"^thread \(\d+\): ([^;]*?)(?:_\d+)?;")
+
+
+def _profile_summary(path: Path, top: int = 12) -> dict[str, Any]:
+    """Share of the samples by thread (name without its number) and the functions with
+    the most samples of their own (the last frame of each stack)."""
+    if not path.exists():
+        return {}
+    threads: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        match = _THREAD.match(stack)
+        threads[match.group(1) if match else "?"] += n
+        own[stack.rsplit(";", 1)[-1]] += n
+    if not total:
+        return {}
+    return {
+        "samples": total,
+        "by_thread_pct": {k: round(100 * v / total, 1) for k, v in threads.most_common()},
+        "own_pct": {k: round(100 * v / total, 1) for k, v in own.most_common(top)},
+    }
+
+
+@contextmanager
+def _api_cpu(pid: int, into: dict[str, float], phase: str) -> Iterator[None]:
+    """The API process's CPU over the block, in percent of one core (what the streams cost
+    it, whatever else runs on the machine)."""
+    proc = psutil.Process(pid)
+    t0, c0 = time.perf_counter(), sum(proc.cpu_times()[:2])
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - t0
+        into[phase] = round(100 * (sum(proc.cpu_times()[:2]) - c0) / wall, 1) if wall else 0.0
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -175,25 +292,40 @@ def _missing(client: Client, complete: list[tuple[str, list[int]]]) -> int:
 def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: float) -> None:
     address = f"127.0.0.1:{stack.ports.grpc}"
     api_pid = stack.procs["api"].pid
+    profile = os.environ.get("DOJO_BENCH_WATCH_PROFILE")
+    folder = Path(profile) if profile else None
     slots = Slots(client)
     probe = slots.current[0]
-    base_p99, base_p50, base_n = _unary(client, probe, BASELINE_S)
+    api_cpu: dict[str, float] = {}
+    with (
+        _sampled(api_pid, folder, "baseline"),
+        CpuMeter() as base_cpu,
+        _api_cpu(api_pid, api_cpu, "baseline"),
+    ):
+        base_p99, base_p50, base_n = _unary(client, probe, BASELINE_S)
     rss_before = _rss_mb(api_pid)
     runner = threading.Thread(target=slots.run, daemon=True)
     runner.start()
-    tally = Tally()
-    watching = threading.Thread(
-        target=_watch_all, args=(address, key, slots, streams, seconds, tally)
+    spawn = multiprocessing.get_context("spawn")
+    opened, out = spawn.Value("i", 0), spawn.Queue()
+    watching = spawn.Process(
+        target=_watch_all, args=(address, key, slots.shared, streams, seconds, opened, out)
     )
     started = time.monotonic()
     watching.start()
-    while tally.opened < streams and time.monotonic() - started < seconds / 2:
+    while opened.value < streams and time.monotonic() - started < seconds / 2:
         time.sleep(0.2)  # every stream open (each has had its first event)
     open_s = time.monotonic() - started
     time.sleep(2.0)
     rss_open = _rss_mb(api_pid)
-    p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
-    watching.join()
+    with (
+        _sampled(api_pid, folder, "streams"),
+        CpuMeter() as streams_cpu,
+        _api_cpu(api_pid, api_cpu, "streams"),
+    ):
+        p99, p50, n = _unary(client, probe, max(1.0, seconds - (time.monotonic() - started) - 3.0))
+    tally: Tally = out.get(timeout=120)
+    watching.join(30)
     rss_end = _rss_mb(api_pid)
     slots.stop.set()
     runner.join(10)
@@ -223,6 +355,19 @@ def _measure(stack: Stack, client: Client, key: str, streams: int, seconds: floa
         api_rss_end_mb=round(rss_end, 1),
         rss_growth_pct=round(100 * (rss_end / rss_open - 1), 2) if rss_open else None,
         database=stack.env["DATABASE_URL"].split(":", 1)[0],
+        load_average_1m=round(os.getloadavg()[0], 2),
+        api_cpu_pct_baseline=api_cpu.get("baseline"),
+        api_cpu_pct_streams=api_cpu.get("streams"),
+        **base_cpu.fields("baseline"),
+        **streams_cpu.fields("streams"),
+        **(
+            {
+                "api_profile_baseline": _profile_summary(folder / "baseline.txt"),
+                "api_profile_streams": _profile_summary(folder / "streams.txt"),
+            }
+            if folder is not None
+            else {}
+        ),
     )
 
 

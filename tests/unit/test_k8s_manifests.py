@@ -58,6 +58,11 @@ def test_web_runs_gunicorn_and_api_two_replicas_with_grpc_probes(objs) -> None: 
     assert api["spec"]["replicas"] >= 2
     container = pod(api)["containers"][0]
     assert container["command"] == ["python", "manage.py", "serve_grpc"]
+    # Its threads, hence its database connections, are said, not taken from the node's cores.
+    args = container["args"]
+    assert int(args[args.index("--workers") + 1]) <= 32
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert int(env["DOJO_GRPC_STREAM_THREADS"]) >= 1
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["grpc"]["port"] == 50051, probe
 

@@ -10,6 +10,7 @@ is the method's `action` attribute, which the generated permission test reads).
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import aclosing
@@ -17,7 +18,7 @@ from typing import Any, TypeVar, cast
 
 import grpc
 
-from dojocloud.api.offload import in_stream_thread
+from dojocloud.api.offload import InFlight, in_stream_thread
 from dojocloud.common.errors import Unauthenticated
 from dojocloud.tenancy.facade import Action, Principal, authenticate_api_key, require
 
@@ -26,6 +27,9 @@ R = TypeVar("R")
 T = TypeVar("T")
 Handler = Callable[[S, R, grpc.ServicerContext, Principal], T]
 Servicer = Callable[[S, R, grpc.ServicerContext], T]
+
+# Stream openings' decisions in flight, by (the key's SHA-256, action): see `rpc`.
+_deciding: InFlight[tuple[str, Action], Principal] = InFlight()
 
 
 def api_key_from_metadata(metadata: Iterable[tuple[str, Any]] | None) -> str:
@@ -72,7 +76,9 @@ def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
     """A servicer method taking the action: authorizes, then calls the method with the
     principal as a fourth argument. A streaming method (a generator) stays one, so the check
     runs where the interceptor maps errors, on the stream's first step; an async generator
-    (a stream served on the event loop) is decided in the stream pool's thread."""
+    (a stream served on the event loop) is decided in the stream pool's thread, and streams
+    that open while a decision on their key and action is being made share it (nothing is
+    kept once it is made: the next stream's is made afresh)."""
 
     def decorate(method: Handler[S, R, T]) -> Servicer[S, R, T]:
         if inspect.isasyncgenfunction(method):
@@ -80,7 +86,12 @@ def rpc(action: Action) -> Callable[[Handler[S, R, T]], Servicer[S, R, T]]:
             @functools.wraps(method)
             async def on_loop(self: S, request: R, context: Any) -> AsyncIterator[Any]:
                 metadata = context.invocation_metadata()
-                principal = await in_stream_thread(authorize_metadata, metadata, action)
+                # Streams opening at once on one key share the decision in flight.
+                digest = hashlib.sha256(api_key_from_metadata(metadata).encode()).hexdigest()
+                principal = await _deciding.get(
+                    (digest, action),
+                    lambda: in_stream_thread(authorize_metadata, metadata, action),
+                )
                 async with aclosing(method(self, request, context, principal)) as items:
                     async for item in items:
                         yield item

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 
-from dojocloud.jobs.facade import JobEvent, get_job, job_events
+from dojocloud.jobs.facade import JobEvent, events_of, get_job
 from dojocloud.tenancy.facade import Principal
 
 POLL_INTERVAL_S = 0.25
@@ -29,8 +29,8 @@ def read_after(principal: Principal, job_id: str, after_id: int) -> tuple[list[J
     before they were read: then, when fewer than BATCH came, there will be no more."""
     # Read the state before the events: all events written before a final state are then
     # in this batch or a later one, so none is lost at the end.
-    final = get_job(principal, job_id).is_final
-    return job_events(principal, job_id, after_id=after_id, limit=BATCH), final
+    job = get_job(principal, job_id)
+    return events_of(job, after_id=after_id, limit=BATCH), job.is_final
 
 
 def follow_events(

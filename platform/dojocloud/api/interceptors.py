@@ -8,6 +8,7 @@ handler:
 * maps a raised DojoError to its gRPC status with details (errors.to_grpc_status), so
   servicers just raise; a bug answers INTERNAL without its message;
 * records request count and latency by method and final code;
+* sends a stream's `bytes` answers as they are (already serialized: `sent_as_is`);
 * brackets each call's database use as Django brackets a web request (offload.with_db:
   connections are kept for CONN_MAX_AGE and dropped when broken or old);
 * limits failed API-key authentications per peer address (api.guessing): past the limit a
@@ -58,12 +59,26 @@ class HandlerInterceptor(grpc.aio.ServerInterceptor):
 
 class ApiInterceptor(HandlerInterceptor):
     def wrap(self, handler: Any, method: str) -> Any:
+        replace = {}
+        if handler.unary_stream is not None and handler.response_serializer is not None:
+            replace["response_serializer"] = sent_as_is(handler.response_serializer)
         return wrap_handler(
             handler,
             lambda b: _unary(b, method),
             lambda b: _streaming(b, method),
             lambda b: _client_streaming(b, method),
+            **replace,
         )
+
+
+def sent_as_is(serializer: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+    """A stream's serializer that sends a `bytes` answer as it is: a message serialized
+    once for many streams (WatchJob's shared followers) is not serialized again for each."""
+
+    def serialize(message: Any) -> bytes:
+        return message if type(message) is bytes else serializer(message)
+
+    return serialize
 
 
 def wrap_handler(

@@ -5,7 +5,7 @@ dojocloud.api.interceptors."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -16,7 +16,7 @@ from dojocloud.api import mappers
 from dojocloud.api.auth import rpc
 from dojocloud.api.event_stream import draining
 from dojocloud.api.log_stream import follow_log
-from dojocloud.api.offload import in_stream_thread
+from dojocloud.api.offload import InFlight, in_stream_thread
 from dojocloud.api.stream_auth import Decisions
 from dojocloud.api.watch_hub import WatchHub
 from dojocloud.billing import facade as billing
@@ -33,6 +33,8 @@ class JobService(job_pb2_grpc.JobServiceServicer):
     def __init__(self, *, hub: WatchHub | None = None) -> None:
         self.hub = hub or WatchHub()
         self.decisions = Decisions()
+        # WatchJob streams opening at once on one job share the read of which job it is.
+        self._resolving: InFlight[tuple[int, str], services.Job] = InFlight()
 
     @rpc(Action.JOBS_SUBMIT)
     def CreateJob(
@@ -45,7 +47,7 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         job = services.create_job(
             principal, request.job_spec, request_id=request.request_id, also_invalid=bad_parent
         )
-        return _with_cost(job)
+        return _created(job)
 
     @rpc(Action.JOBS_READ)
     def GetJob(
@@ -85,24 +87,40 @@ class JobService(job_pb2_grpc.JobServiceServicer):
         job_id = _resolve(principal, request.name).id
         return _with_cost(services.cancel_job(principal, job_id, reason=request.reason))
 
+    # The stub says JobEvent messages; this yields them serialized (once for all watchers of
+    # a job), which the interceptor sends as they are (interceptors.sent_as_is).
     @rpc(Action.JOBS_READ)
-    async def WatchJob(
+    async def WatchJob(  # type: ignore[override]
         self,
         request: job_pb2.WatchJobRequest,
         context: grpc.aio.ServicerContext[Any, Any],
         principal: Principal,
-    ) -> AsyncIterator[job_pb2.JobEvent]:
-        job = await in_stream_thread(_resolve, principal, request.name)  # NotFound first
-        name, metadata = job.resource_name, context.invocation_metadata()
+    ) -> AsyncIterator[bytes]:  # serialized job_pb2.JobEvent messages
+        ref = mappers.job_id_from_name(principal, request.name)
+        name = self.hub.followed(principal, ref)
+        if name is None:  # not followed here yet: the database says which job (NotFound)
+            job = await self._resolving.get(
+                (principal.organization.pk, ref),
+                lambda: in_stream_thread(services.resolve_job, principal, ref),
+            )
+            job_id, name = job.id, job.resource_name
+        else:
+            job_id = ref  # a job this server follows for the caller's organization
+        metadata = context.invocation_metadata()
 
         def hold(queue: asyncio.Queue[Any]) -> Callable[[], None]:
             # A key whose creator left stops the stream within stream_auth.REAUTH_S.
             return self.decisions.hold(metadata, Action.JOBS_READ, queue)
 
-        events = self.hub.watch(principal, job.id, request.after_event_id, hold)
+        def encode(batch: Sequence[services.JobEvent]) -> list[tuple[int, bytes]]:
+            # Once per event for every watcher of the job (in a stream thread): the stream
+            # sends these bytes as they are (interceptors: a bytes answer is not serialized).
+            return [(e.id, mappers.event_to_proto(e, name).SerializeToString()) for e in batch]
+
+        events = self.hub.watch(principal, job_id, name, request.after_event_id, hold, encode)
         async with aclosing(events):
-            async for event in events:
-                yield mappers.event_to_proto(event, name)
+            async for data in events:
+                yield data
 
     @rpc(Action.JOBS_READ)
     async def StreamJobLogs(
@@ -163,3 +181,9 @@ def add_job_service(server: grpc.Server, *, hub: WatchHub | None = None) -> None
 
 def _with_cost(job: services.Job) -> job_pb2.Job:
     return mappers.job_to_proto(job, billing.job_costs([job.id]).get(job.id))
+
+
+def _created(job: services.Job) -> job_pb2.Job:
+    """CreateJob's answer: a job never admitted (attempt 0: the new one, or a retry's of one
+    still queued) has run no segment, so there are no ledger rows to read for its cost."""
+    return _with_cost(job) if job.attempt else mappers.job_to_proto(job, None)

@@ -15,9 +15,9 @@ import asyncio
 import functools
 import gc
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -25,6 +25,7 @@ from django.db import close_old_connections
 from scheduler.aio_compat import step
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 _lock = threading.Lock()
 _pools: dict[asyncio.AbstractEventLoop, ThreadPoolExecutor] = {}
@@ -80,3 +81,27 @@ def iterate(items: Iterator[T]) -> AsyncGenerator[T, None]:
     """The items of a blocking iterator, each `next()` in the stream pool: no thread is
     held between items."""
     return step(items, in_stream_thread)
+
+
+class InFlight(Generic[K, T]):
+    """Concurrent asks for the same key on one event loop share the one answer in flight
+    (a burst of streams opening on one key or one job costs one query, not hundreds). An
+    answer is never kept: an ask after it finished makes a new one."""
+
+    def __init__(self) -> None:
+        self._running: dict[tuple[asyncio.AbstractEventLoop, K], asyncio.Future[T]] = {}
+
+    async def get(self, key: K, make: Callable[[], Awaitable[T]]) -> T:
+        ident = (asyncio.get_running_loop(), key)
+        future = self._running.get(ident)
+        if future is None:
+            future = self._running[ident] = asyncio.ensure_future(make())
+            future.add_done_callback(functools.partial(self._done, ident))
+        # shield: one asker leaving must not cancel the answer the others wait for.
+        return await asyncio.shield(future)
+
+    def _done(self, ident: tuple[asyncio.AbstractEventLoop, K], future: asyncio.Future[T]) -> None:
+        if self._running.get(ident) is future:
+            del self._running[ident]
+        if not future.cancelled():
+            future.exception()  # retrieved: no warning when every asker had left

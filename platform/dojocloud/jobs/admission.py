@@ -5,8 +5,6 @@ figure `EstimateJob` shows and the ledger bills on emulated hardware."""
 
 from __future__ import annotations
 
-from django.db import transaction
-
 from dojo.v1 import job_pb2
 from dojo_runtime.estimate import estimate_config
 from dojocloud.jobs.ports import JobAdmission, job_admitting
@@ -24,7 +22,8 @@ def modelled_device_seconds(spec: job_pb2.JobSpec, organization: Organization) -
 
 
 def admit(organization: Organization, spec: job_pb2.JobSpec) -> None:
-    """Raises what billing's listener raises (ResourceExhausted) when the job may not start."""
+    """Raises what billing's listener raises (ResourceExhausted) when the job may not start.
+    Called inside the transaction that creates the job (services.create_job)."""
     event = JobAdmission(
         organization_id=organization.pk,
         organization_slug=organization.slug,
@@ -32,5 +31,4 @@ def admit(organization: Organization, spec: job_pb2.JobSpec) -> None:
         preemptible=spec.preemptible,
         device_seconds=lambda: modelled_device_seconds(spec, organization),
     )
-    with transaction.atomic():
-        job_admitting.publish(event)
+    job_admitting.publish(event)

@@ -200,9 +200,13 @@ class JobEvent(models.Model):
         return f"{self.job_id}#{self.id} {self.kind}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """`job_locked=True`: the caller's transaction holds the job's row lock already (it
+        inserted the job: no other transaction can write its events before it commits)."""
+        job_locked = bool(kwargs.pop("job_locked", False))
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
-            lock_event_logs([self.job_id], using=using)
+            if not job_locked:
+                lock_event_logs([self.job_id], using=using)
             super().save(*args, **kwargs)
 
 

@@ -78,11 +78,13 @@ def create_job(
         first = jobs_for(principal).filter(request_id=request_id).first()
         if first is not None:
             return _same_request(first, valid, request_id)
-    admission.admit(principal.organization, valid)  # the budget: billing's, via the port
-    rate.admit_create(principal.organization)
     modelled = modelled_steps(valid, principal.organization)
     try:
+        # One transaction: the budget's check, the job and its first event (no round trips
+        # of a transaction of the check's own).
         with transaction.atomic():
+            admission.admit(principal.organization, valid)  # the budget: billing's, by port
+            rate.admit_create(principal.organization)
             job = Job.objects.create(
                 organization=principal.organization,
                 creator=principal.user,
@@ -99,6 +101,7 @@ def create_job(
                 lifecycle.QUEUED,
                 "submitted" + memory_fit.dropped_note(spec, valid),
                 job.created_at,
+                job_locked=True,  # inserted just now, in this transaction
             )
             job_submitted.publish(JobSubmitted(job.id))  # scheduling wakes on commit
     except IntegrityError:
@@ -247,7 +250,11 @@ def cancel_job(principal: Principal, job_id: str, *, reason: str = "") -> Job:
 def job_events(
     principal: Principal, job_id: str, *, after_id: int = 0, limit: int = 500
 ) -> list[JobEvent]:
-    job = get_job(principal, job_id)
+    return events_of(get_job(principal, job_id), after_id=after_id, limit=limit)
+
+
+def events_of(job: Job, *, after_id: int = 0, limit: int = 500) -> list[JobEvent]:
+    """Up to `limit` events of a job the caller already read (get_job: scoped), id > after_id."""
     limit = max(1, min(limit, 5000))
     return list(JobEvent.objects.filter(job=job, id__gt=after_id).order_by("id")[:limit])
 

@@ -27,14 +27,19 @@ def record_state_event(
     reason: str,
     now: datetime | None = None,
     extra: dict[str, Any] | None = None,
+    *,
+    job_locked: bool = False,
 ) -> JobEvent:
-    """`extra`: figures beside the reason (a failure's code, peak and limit)."""
-    return JobEvent.objects.create(
+    """`extra`: figures beside the reason (a failure's code, peak and limit). `job_locked`:
+    the caller's transaction inserted the job (JobEvent.save)."""
+    event = JobEvent(
         job_id=job_id,
         kind=JobEvent.KIND_STATE,
         time=now or timezone.now(),
         data={**(extra or {}), "from": src, "to": dst, "reason": reason},
     )
+    event.save(force_insert=True, job_locked=job_locked)
+    return event
 
 
 def _fields_for(dst: str, now: datetime) -> dict[str, Any]:

@@ -83,6 +83,41 @@ def test_200_streams_are_all_served_and_all_get_every_event(
     run(address, keys.acme, body)
 
 
+def catch_up_reads() -> float:
+    return REGISTRY.get_sample_value("dojo_watch_catch_up_reads_total") or 0.0
+
+
+def test_late_watchers_of_a_followed_job_take_its_history_and_read_nothing_themselves(
+    address: str, keys: Keys, acme: Client
+) -> None:
+    job = acme.create_job(_spec())
+
+    async def body(stub: Any, md: Any) -> None:
+        def watch(after: int = 0) -> Any:
+            request = job_pb2.WatchJobRequest(name=job.name, after_event_id=after)
+            return stub.WatchJob(request, metadata=md, timeout=120)
+
+        first = watch()
+        queued = await first.read()
+        await until(lambda: followers() >= 1, "the follower started")
+        worker = in_thread(lambda: drive(job_id(job), pause=0.3))
+        scheduled = await first.read()  # the follower has read past QUEUED
+        reads = catch_up_reads()
+        late = [watch() for _ in range(20)] + [watch(after=queued.id)]
+        lates = await asyncio.gather(*(_rest(call) for call in late))
+        rest = await _rest(first)
+        await asyncio.get_running_loop().run_in_executor(None, worker.join, 30)
+        assert catch_up_reads() == reads  # all from the follower's history and batches
+        assert kinds([queued, scheduled, *rest]) == FULL
+        for events in lates[:-1]:
+            assert kinds(events) == FULL
+            assert [e.id for e in events] == sorted({e.id for e in events})
+            assert all(e.job == job.name for e in events)
+        assert kinds(lates[-1]) == FULL[1:]  # resumed after QUEUED
+
+    run(address, keys.acme, body)
+
+
 def test_one_follower_per_job_and_it_stops_with_its_last_watcher(
     address: str, keys: Keys, acme: Client
 ) -> None:
