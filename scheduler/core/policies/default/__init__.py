@@ -20,6 +20,7 @@ POLICY = Policy(
     starvation_s=STARVATION_S,
     las=QUEUES,
     las_unknown_only=True,
+    migration=True,
     description="priority, least attained service queues with preemption, DRF fair share,"
     " shortest remaining first where estimated, quotas with reclaim, EASY backfill,"
     " starvation guard",
