@@ -39,13 +39,21 @@ def find_migration(
         return None  # moving jobs around never adds free GPUs
     blocked = blocked or {}
     candidates: list[tuple[int, int, int, list[RunningJob]]] = []
-    for ni, node in enumerate(index.nodes):
-        if not node.usable or blocked.get(ni) or node.free.bit_count() >= opt.count:
-            continue
-        movers = _movers(state, index, ni, opt.count)
-        if movers is not None:
-            moved = sum(len(r.placement.devices) for r in movers)
-            candidates.append((moved, len(movers), ni, movers))
+    # Nodes by free GPUs, most first (a node with k free moves at least count - k): once
+    # MAX_NODES candidates move fewer than any node of the next bucket could, the rest of
+    # the pool cannot change the choice (a large pool is not scanned whole every pass).
+    for k in range(opt.count - 1, -1, -1):
+        if len(candidates) >= MAX_NODES:
+            candidates.sort(key=lambda c: c[:3])
+            if candidates[MAX_NODES - 1][0] < opt.count - k:
+                break
+        for ni in index.buckets[k]:
+            if blocked.get(ni):
+                continue
+            movers = _movers(state, index, ni, opt.count)
+            if movers is not None:
+                moved = sum(len(r.placement.devices) for r in movers)
+                candidates.append((moved, len(movers), ni, movers))
     candidates.sort(key=lambda c: c[:3])
     for moved, _, ni, movers in candidates[:MAX_NODES]:
         if index.free_count - index.nodes[ni].free.bit_count() < moved:
