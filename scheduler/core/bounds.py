@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from scheduler.core.gpus import GpuPool
 from scheduler.core.queue import JobQueue
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
@@ -112,3 +113,16 @@ def may_serve(state: PassState, left: Left, failed: dict[tuple[str, str], tuple[
         counts and tp not in failed and state.by_pool.get(tp[1])
         for tp, counts in left.tenant_sizes.items()
     )
+
+
+def may_migrate(state: PassState, left: Left, failed: dict[str, int]) -> bool:
+    """Some unvisited job of a GPU pool needs 2 to a node's GPUs, no more than the pool has
+    free (migration moves GPUs, never adds them), and is smaller than any that failed."""
+    for pool, sizes in left.sizes.items():
+        index = state.cluster.pools.get(pool)
+        if not isinstance(index, GpuPool) or not sizes:
+            continue
+        top = min(index.per_node, index.free_count, failed.get(pool, 1 << 30) - 1)
+        if any(2 <= c <= top for c in sizes):
+            return True
+    return False

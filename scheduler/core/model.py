@@ -201,6 +201,7 @@ class ReasonCode(StrEnum):
     PRIORITY = "priority"
     SHORTER = "shorter"
     SERVICE = "service"  # least attained service: the victim has had a whole queue more
+    MIGRATE = "migrate"  # moved to free GPUs elsewhere so a waiter gets a whole node
     PREEMPTIBLE = "preemptible"  # the victim is a preemptible (spot) job: it goes first
     BUDGET = "budget"  # its organization reached its monthly budget's hard cap (the platform)
     OPERATOR = "operator"
@@ -222,8 +223,8 @@ class Preempt:
     reason: str
     for_job_id: str | None = None
     grace_s: float = 0.0  # checkpoint within this, then stop and requeue
-    # "preemptible" | "reclaim" | "priority" | "shorter" | "service" | "operator" | "drain"
-    # | "failure" | "budget"
+    # "preemptible" | "reclaim" | "priority" | "shorter" | "service" | "migrate" | "operator"
+    # | "drain" | "failure" | "budget"
     # (stored as text)
     kind: str = "priority"
 

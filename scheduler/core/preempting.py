@@ -13,13 +13,15 @@ size found none in this pass.
 from __future__ import annotations
 
 from scheduler.core.backfill import BackfillPhase
+from scheduler.core.migration import find_migration
 from scheduler.core.model import JobRequest, Preempt
-from scheduler.core.preemption import find_victims
+from scheduler.core.preemption import Victims, find_victims
 from scheduler.core.remaining import queued_remaining, shorter
 from scheduler.core.sizing import Option
 from scheduler.core.state import PassState
 
 MAX_PREEMPTION_ATTEMPTS = 8
+MAX_MIGRATION_ATTEMPTS = 4  # Policy.migration: searches per pass (scheduler.core.migration)
 NOMINATED = "nominated:"
 
 
@@ -33,6 +35,8 @@ class PreemptionPhase(BackfillPhase):
     short_failed: set[tuple[str, str]]
     # (tenant, pool) -> (LAS queue, size) of a waiter that found no service victims.
     service_failed: dict[tuple[str, str], tuple[int, int]]
+    migrations: int  # migration searches in this pass
+    migrate_failed: dict[str, int]  # pool -> smallest size that found no node to empty
 
     def init_preemption(self) -> None:
         state, queue, policy = self.state, self.queue, self.policy
@@ -51,6 +55,8 @@ class PreemptionPhase(BackfillPhase):
         self.reclaim_failed = {}
         self.short_failed = set()
         self.service_failed = {}
+        self.migrations = 0
+        self.migrate_failed = {}
 
     def outrun(self, job: JobRequest, opt: Option) -> float | None:
         """The waiter's remaining time if it may preempt a much longer job, else None."""
@@ -138,6 +144,30 @@ class PreemptionPhase(BackfillPhase):
             if not self.explain:
                 self.refresh_bounds()
             return None
+        return self.mark(job, opt, found)
+
+    def try_migrate(self, job: JobRequest, opt: Option) -> str | None:
+        """Policy.migration: empty a node for `job` by moving smaller jobs into free GPUs
+        elsewhere (scheduler.core.migration); the waiter's reason if it found one."""
+        if (
+            opt.count < 2  # a one-device waiter fits in any hole
+            or self.migrations >= MAX_MIGRATION_ATTEMPTS
+            or opt.count >= self.migrate_failed.get(opt.pool, 1 << 30)
+            or self.state.cluster.pools[opt.pool].free_count < opt.count
+        ):
+            return None
+        self.migrations += 1
+        found = find_migration(self.state, job, opt, self.blocked_for(job, opt))
+        if found is None:
+            self.migrate_failed[opt.pool] = opt.count
+            if not self.explain:
+                self.refresh_bounds()
+            return None
+        return self.mark(job, opt, found)
+
+    def mark(self, job: JobRequest, opt: Option, found: Victims) -> str:
+        """Stop `found`'s jobs for `job` and hold its future devices for the pass."""
+        state = self.state
         for vid in found.job_ids:
             state.mark_preempted(vid, job.job_id)
             why = preempt_reason(found.kind, job, opt)
@@ -189,6 +219,11 @@ def preempt_reason(kind: str, job: JobRequest, opt: Option) -> str:
         return (
             f"shorter: {job.job_id} has far less time left"
             f" ({queued_remaining(job):.0f}s) and runs first"
+        )
+    if kind == "migrate":
+        return (
+            f"migrate: {job.job_id} needs {opt.count} GPUs on one node; this job resumes"
+            " from its checkpoint on free GPUs of another node"
         )
     if kind == "service":
         return (

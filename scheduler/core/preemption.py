@@ -54,7 +54,7 @@ SPOT_FIRST = -(2**31)  # a spot victim's cost rank: below every priority class
 @dataclass(frozen=True, slots=True)
 class Victims:
     job_ids: tuple[str, ...]
-    kind: str  # "preemptible", "reclaim", "priority", "shorter" or "service"
+    kind: str  # "preemptible", "reclaim", "priority", "shorter", "service" or "migrate"
     devices: tuple[str, ...]  # where the waiter will run once they stop
 
 

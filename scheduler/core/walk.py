@@ -28,11 +28,15 @@ from typing import Any
 
 from scheduler.core.admission import AdmissionPhase
 from scheduler.core.backfill import may_use_reserved
-from scheduler.core.bounds import Left, may_fit, may_reclaim, may_serve, may_shorten
+from scheduler.core.bounds import Left, may_fit, may_migrate, may_reclaim, may_serve, may_shorten
 from scheduler.core.feasibility import Refusal, usable_options
 from scheduler.core.model import Decisions, JobRequest, Pending, ReasonCode
 from scheduler.core.policies.base import Policy
-from scheduler.core.preempting import MAX_PREEMPTION_ATTEMPTS, PreemptionPhase
+from scheduler.core.preempting import (
+    MAX_MIGRATION_ATTEMPTS,
+    MAX_PREEMPTION_ATTEMPTS,
+    PreemptionPhase,
+)
 from scheduler.core.queue import JobQueue
 from scheduler.core.sizing import Option, job_options
 from scheduler.core.state import PassState
@@ -220,6 +224,11 @@ class _Walk(AdmissionPhase, PreemptionPhase):
         if failed is None:
             return None
         reasons, code, placeable = failed
+        if self.policy.migration and placeable is not None:
+            why = self.try_migrate(job, placeable)
+            if why is not None:
+                self.wait(job, why, PREEMPTING)
+                return None
         if self.preemption:
             why = self.try_preempt(job, opts[0])
             if why is not None:
@@ -283,6 +292,10 @@ class _Walk(AdmissionPhase, PreemptionPhase):
                 or (self.policy.shortest_first and may_shorten(state, left, self.short_failed))
                 or (self.policy.las is not None and may_serve(state, left, self.service_failed))
             )
+        ) or (
+            self.policy.migration
+            and self.migrations < MAX_MIGRATION_ATTEMPTS
+            and may_migrate(state, left, self.migrate_failed)
         )
 
     def options(self, job: JobRequest) -> Sequence[Option] | None:

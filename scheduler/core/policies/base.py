@@ -45,4 +45,8 @@ class Policy:
     # LAS queue is at least the waiter's: quota comes back from long runs, not from fresh
     # jobs that least attained service would run first anyway.
     las_reclaim: bool = False
+    # Empty a GPU node for a waiter that fits on none by moving smaller jobs onto free GPUs
+    # of other nodes (Preempt kind "migrate", scheduler.core.migration): they resume from a
+    # checkpoint and lose no service. Independent of `preemption`.
+    migration: bool = False
     description: str = ""

@@ -383,6 +383,49 @@ ROWS = [
         preempts=(("r", "head", "service"),),
         pending=(("head", 1, C.PREEMPTING), ("small", 2, C.NO_CAPACITY)),
     ),
+    # --- migration (default: empty a node by moving small jobs into holes) ----------------
+    row(
+        "a whole-node waiter moves the small jobs of one node into holes elsewhere",
+        snap(
+            cluster(gpu_nodes=3),
+            (job("big", 8, GPU, t=0),),
+            (
+                gpu_run("a", gpus(0, 6), start=900.0),  # 2 free on n0
+                gpu_run("b", gpus(1, 5), start=900.0),  # 3 free on n1
+                gpu_run("c1", gpus(2, 1), start=900.0),  # n2: two 1-GPU jobs and a 2-GPU job
+                gpu_run("c2", gpus(2, 1, 1), start=900.0),
+                gpu_run("c3", gpus(2, 2, 2), start=900.0),
+            ),
+        ),
+        preempts=(("c1", "big", "migrate"), ("c2", "big", "migrate"), ("c3", "big", "migrate")),
+        pending=(("big", 1, C.PREEMPTING),),
+    ),
+    row(
+        "no migration when the movers would not fit in the holes elsewhere",
+        snap(
+            cluster(gpu_nodes=2),
+            (job("big", 8, GPU, t=0),),
+            (
+                gpu_run("a", gpus(0, 6), start=900.0),  # 2 free on n0
+                gpu_run("b", gpus(1, 3), start=900.0),  # 3 GPUs to move, 2 free elsewhere
+            ),
+        ),
+        pending=(("big", 1, C.HOLDS_RESERVATION),),
+    ),
+    row(
+        "a job of the waiter's own size never moves (they would only trade places)",
+        snap(
+            cluster(gpu_nodes=2),
+            (job("half", 4, GPU, t=0),),
+            (
+                gpu_run("a", gpus(0, 5), start=900.0),  # 3 free on n0
+                gpu_run("b", gpus(1, 4), start=900.0),
+                gpu_run("c", gpus(1, 3, 4), start=900.0),  # 1 free on n1
+            ),
+        ),
+        preempts=(("c", "half", "migrate"),),
+        pending=(("half", 1, C.PREEMPTING),),
+    ),
     # --- preemptible (spot) jobs -----------------------------------------------------------
     row(
         "a preemptible job is the first victim, before a lower-priority one",
@@ -460,6 +503,6 @@ def test_every_code_a_pass_can_give_has_a_row() -> None:
 
 def test_codes_are_stable_lower_case_strings_and_a_preemption_s_code_is_its_kind() -> None:
     assert all(c == c.name.lower() and str(c) == c.value for c in ReasonCode)
-    for kind in ("reclaim", "priority", "shorter", "operator", "drain", "failure"):
+    for kind in ("reclaim", "priority", "shorter", "migrate", "operator", "drain", "failure"):
         assert Preempt("j", f"{kind}: why", kind=kind).code == kind
     assert Pending("j", "built by hand", 1).code is None
