@@ -51,13 +51,26 @@ def _clear_rate_limits() -> None:
     urls = {os.environ.get("REDIS_URL", ""), str(getattr(settings, "REDIS_URL", ""))} - {""}
     for url in urls:
         with contextlib.suppress(redis.RedisError, ValueError):  # ValueError: a bad URL
-            client = redis.Redis.from_url(url, socket_connect_timeout=1)
-            try:
-                keys = list(client.scan_iter(match="dojo:limit:*", count=500))
-                if keys:
-                    client.delete(*keys)
-            finally:
-                client.close()
+            client = _limit_clients.get(url)
+            if client is None:
+                client = _limit_clients[url] = redis.Redis.from_url(url, socket_connect_timeout=1)
+            keys = list(client.scan_iter(match="dojo:limit:*", count=500))
+            if keys:
+                client.delete(*keys)
+
+
+# One client per Redis URL for the session (twice a test, a fresh connection each time cost
+# milliseconds); a client whose server went away reconnects on its next command, or fails
+# and is ignored as above.
+_limit_clients: dict[str, redis.Redis] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_limit_clients() -> Iterator[None]:
+    yield
+    for client in _limit_clients.values():
+        client.close()
+    _limit_clients.clear()
 
 
 @pytest.fixture
