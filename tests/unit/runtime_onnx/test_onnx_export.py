@@ -6,6 +6,7 @@ training ran in cfp8 and the graph has batch norm."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -23,15 +24,17 @@ ATOL = RTOL = 1e-4
 
 
 @pytest.mark.parametrize(
-    ("net", "training", "precision"),
-    [(MLP(), False, "fp32"), (ResidualCNN(width=4), True, "cfp8")],
+    ("make_net", "training", "precision"),
+    [(MLP, False, "fp32"), (lambda: ResidualCNN(width=4), True, "cfp8")],
     ids=["mlp-fp32", "cnn-bn-cfp8"],
 )
 def test_an_imported_models_export_matches_the_fp32_evaluation(
-    net: torch.nn.Module, training: bool, precision: str
+    make_net: Callable[[], torch.nn.Module], training: bool, precision: str
 ) -> None:
+    # The net is made after the seed: made at collection, its initial weights would depend
+    # on what the rest of the suite drew from torch's generator first.
     torch.manual_seed(0)
-    model = custom(export(net, torch.randn(2, 1, 8, 8), training=training))
+    model = custom(export(make_net(), torch.randn(2, 1, 8, 8), training=training))
     config = TrainConfig(
         "onnx", dataset="digits", custom_model=model, precision=precision, batch_size=16, seed=3
     )
@@ -51,7 +54,7 @@ def test_an_imported_models_export_matches_the_fp32_evaluation(
     state.model.load_state_dict(trained)
     platform = evaluator.evaluate(state)
     reference = fp32_model(config, blob)
-    correct = count = 0
+    correct = count = near_ties = 0
     for x, y in evaluator.data.eval_batches(batch_size=64):
         with torch.no_grad():
             expected = reference(x).numpy()
@@ -59,5 +62,9 @@ def test_an_imported_models_export_matches_the_fp32_evaluation(
         np.testing.assert_allclose(got, expected, atol=ATOL, rtol=RTOL)
         correct += int((got.argmax(-1) == y.numpy()).sum())
         count += len(y)
+        # A sample whose two best logits are this close may rank either way under another
+        # order of the same sums (the platform evaluates in batches of 256).
+        top2 = np.sort(expected, axis=-1)[:, -2:]
+        near_ties += int((top2[:, 1] - top2[:, 0] < 10 * (ATOL + RTOL)).sum())
     assert count == int(platform["samples"])
-    assert abs(correct / count - platform["accuracy"]) <= 1 / count
+    assert abs(correct - platform["accuracy"] * count) <= near_ties + 1
