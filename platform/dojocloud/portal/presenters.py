@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -37,6 +38,7 @@ class JobRow:
     total_steps: int
     created_at: datetime
     progress_pct: int
+    cost: Decimal | None = None  # what the ledger has billed it so far; None: nothing yet
 
 
 def _progress(job: Job) -> int:
@@ -45,7 +47,7 @@ def _progress(job: Job) -> int:
     return min(100, int(100 * job.current_step / job.total_steps))
 
 
-def job_row(job: Job) -> JobRow:
+def job_row(job: Job, cost: Decimal | None = None) -> JobRow:
     # The spec's typed columns: a list page decodes no spec blob.
     return JobRow(
         id=job.id,
@@ -60,6 +62,7 @@ def job_row(job: Job) -> JobRow:
         total_steps=job.total_steps,
         created_at=job.created_at,
         progress_pct=_progress(job),
+        cost=cost,
     )
 
 

@@ -72,6 +72,17 @@ def test_detail_shows_what_the_ledger_has_billed_the_job_so_far(
     assert billing.job_costs([job.id])[job.id] == Decimal("0.358024")
     page = alice_client.get(f"/jobs/{job.id}/").content.decode()
     assert '<dd id="job-cost">$0.36</dd>' in page
+    # The list says the same, row by row; a job with no rated usage shows a dash.
+    listing = alice_client.get("/jobs/").content.decode()
+    rows = {r.split("</tr>")[0] for r in listing.split("<tr>")[1:]}
+    (mine,) = [r for r in rows if job.id in r]
+    (theirs,) = [r for r in rows if other.id in r]
+    assert '<td data-label="Cost so far">$0.36</td>' in mine
+    assert '<td data-label="Cost so far">$0.90</td>' in theirs  # 5 x 0.179012
+    fresh = submit(alice)
+    listing = alice_client.get("/jobs/").content.decode()
+    (new_row,) = [r.split("</tr>")[0] for r in listing.split("<tr>")[1:] if fresh.id in r]
+    assert '<td data-label="Cost so far"><span class="muted">—</span></td>' in new_row
 
 
 def test_detail_shows_the_held_out_evaluation_once_there_is_one(

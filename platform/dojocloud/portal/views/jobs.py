@@ -43,7 +43,8 @@ def job_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     except InvalidArgument as exc:
         messages.error(request, exc.message)
         return redirect("portal:job-list")
-    job_rows = [presenters.job_row(j) for j in rows]
+    costs = billing.job_costs(j.id for j in rows)  # one query for the page
+    job_rows = [presenters.job_row(j, costs.get(j.id)) for j in rows]
     return render(
         request,
         "portal/job_list.html",
