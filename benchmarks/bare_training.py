@@ -55,7 +55,7 @@ class Bare:
     cpu_s: float  # the trainings' own CPU seconds, summed
 
 
-def processes_wall(specs: list[job_pb2.JobSpec], threads: int, *, at_once: bool) -> Bare:
+def train_in_processes(specs: list[job_pb2.JobSpec], threads: int, *, at_once: bool) -> Bare:
     """Wall and CPU seconds of training each spec in its own process (its own session, as the
     platform's job processes are: see the README on autogroup), all at once or one after
     another. Only the training counts: each process imports torch and builds its trainer

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 
-from benchmarks.bare_training import processes_wall
+from benchmarks.bare_training import train_in_processes
 from benchmarks.cpu_meter import CpuMeter
 from benchmarks.live_stack import live_stack
 from benchmarks.report import bench
@@ -92,8 +92,8 @@ def main() -> None:
     # moves far less than the wall ratio (under autogroup, six sessions get six shares).
     threads = int(live.env.get("DOJO_TORCH_THREADS", "0")) or 1
     bare = [_spec(2 * JOBS + i) for i in range(JOBS)]
-    bare_at_once = processes_wall(bare, threads, at_once=True)
-    bare_one_by_one = processes_wall(bare, threads, at_once=False)
+    bare_at_once = train_in_processes(bare, threads, at_once=True)
+    bare_one_by_one = train_in_processes(bare, threads, at_once=False)
     cores = len(os.sched_getaffinity(0))
     ceiling = min(cores, JOBS) * bare_one_by_one.cpu_s / bare_at_once.cpu_s
     # value: the six at once; baseline: the same six one after another; ratio: speedup.
